@@ -1,0 +1,316 @@
+// Package rules holds the checks and domain rules that every store backend
+// applies the same way, so that they cannot drift apart.
+package rules
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/switchboard-go/switchboard/store"
+)
+
+// DefaultLimit is the page size when a filter's Limit is 0.
+const DefaultLimit = 100
+
+// MaxLimit caps a filter's Limit.
+const MaxLimit = 10000
+
+// Limit returns the effective page size of a filter.
+func Limit(n int) (int, error) {
+	switch {
+	case n < 0:
+		return 0, fmt.Errorf("%w: negative limit %d", store.ErrInvalid, n)
+	case n == 0:
+		return DefaultLimit, nil
+	case n > MaxLimit:
+		return MaxLimit, nil
+	}
+	return n, nil
+}
+
+// Time normalizes a time to what the stores keep: UTC, microseconds.
+// The zero time stays zero.
+func Time(t time.Time) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	return t.UTC().Truncate(time.Microsecond)
+}
+
+// Now is Time(time.Now()).
+func Now() time.Time { return Time(time.Now()) }
+
+// Or returns Time(t), or now when t is zero.
+func Or(t time.Time) time.Time {
+	if t.IsZero() {
+		return Now()
+	}
+	return Time(t)
+}
+
+// Email lower-cases and trims an address.
+func Email(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{store.ErrInvalid}, args...)...)
+}
+
+// Conversation checks and completes a new conversation.
+func Conversation(c *store.Conversation) error {
+	switch c.State {
+	case "":
+		c.State = store.ConversationWaiting
+	case store.ConversationWaiting, store.ConversationActive, store.ConversationClosed:
+	default:
+		return invalid("conversation state %q", c.State)
+	}
+	c.OpenedAt = Or(c.OpenedAt)
+	c.AssignedAt = Time(c.AssignedAt)
+	c.ClosedAt = Time(c.ClosedAt)
+	return nil
+}
+
+// Message checks and completes a message to append.
+func Message(m *store.Message) error {
+	switch m.SenderRole {
+	case store.RoleCustomer, store.RoleOperator, store.RoleSystem:
+	default:
+		return invalid("sender role %q", m.SenderRole)
+	}
+	switch m.Kind {
+	case "":
+		m.Kind = store.KindText
+	case store.KindText, store.KindSystem:
+	case store.KindAttachment:
+		if m.AttachmentID == 0 {
+			return invalid("attachment message without attachment id")
+		}
+	default:
+		return invalid("message kind %q", m.Kind)
+	}
+	m.CreatedAt = Or(m.CreatedAt)
+	return nil
+}
+
+// Attachment sets the size and digest of a chat attachment, checking a
+// digest the caller gave.
+func Attachment(a *store.Attachment) error {
+	if a.ConversationID == 0 {
+		return invalid("attachment without conversation")
+	}
+	sum := Digest(a.Data)
+	if a.SHA256 != "" && !strings.EqualFold(a.SHA256, sum) {
+		return invalid("attachment %q: sha256 %s does not match its data (%s)", a.Name, a.SHA256, sum)
+	}
+	a.SHA256 = sum
+	a.Size = int64(len(a.Data))
+	a.CreatedAt = Or(a.CreatedAt)
+	return nil
+}
+
+// Digest is the lowercase hex SHA-256 of b.
+func Digest(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}
+
+// Operator checks an operator's configuration.
+func Operator(o *store.Operator) error {
+	if strings.TrimSpace(o.Name) == "" {
+		return invalid("operator without name")
+	}
+	switch o.BindMode {
+	case "":
+		o.BindMode = store.BindTransceiver
+	case store.BindTransmitter, store.BindReceiver, store.BindTransceiver, store.BindPair:
+	default:
+		return invalid("operator %q: bind mode %q", o.Name, o.BindMode)
+	}
+	if o.Port < 0 || o.Port > 65535 || o.WindowSize < 0 || o.TPS < 0 || o.Binds < 0 || o.EnquireLink < 0 {
+		return invalid("operator %q: negative or out-of-range number", o.Name)
+	}
+	seen := map[string]bool{}
+	for _, p := range o.Prefixes {
+		if p == "" || seen[p] {
+			return invalid("operator %q: empty or repeated prefix %q", o.Name, p)
+		}
+		seen[p] = true
+	}
+	for _, p := range o.Params {
+		if p.Command == "" || p.Name == "" {
+			return invalid("operator %q: parameter without command or name", o.Name)
+		}
+	}
+	return nil
+}
+
+// Transmission checks and completes a transmission of batch b.
+func Transmission(t *store.Transmission, b *store.Batch) error {
+	if t.Destination == "" {
+		return invalid("transmission without destination")
+	}
+	t.ClientID, t.BatchID = b.ClientID, b.ID
+	if t.State == "" {
+		t.State = store.TxQueued
+	}
+	if !ValidTxState(t.State) {
+		return invalid("transmission state %q", t.State)
+	}
+	t.CreatedAt = Or(t.CreatedAt)
+	t.NextAttempt = Time(t.NextAttempt)
+	return nil
+}
+
+// ValidTxState reports whether s is a known transmission state.
+func ValidTxState(s store.TransmissionState) bool {
+	switch s {
+	case store.TxQueued, store.TxSubmitting, store.TxSent, store.TxDelivered, store.TxUndeliverable,
+		store.TxExpired, store.TxRejected, store.TxUnknown, store.TxFailed:
+		return true
+	}
+	return false
+}
+
+// Receipt checks a delivery receipt.
+func Receipt(r *store.DeliveryReceipt) error {
+	if r.MessageID == "" {
+		return invalid("receipt without message id")
+	}
+	if !r.State.Final() {
+		return invalid("receipt state %q is not final", r.State)
+	}
+	r.DoneAt = Or(r.DoneAt)
+	return nil
+}
+
+// Aggregate is the state of a transmission given the states of its
+// segments ("" for a segment without receipt yet): the first failed
+// segment's state if any failed, delivered when all were delivered, else
+// sent.
+func Aggregate(segments []store.TransmissionState) store.TransmissionState {
+	all := len(segments) > 0
+	for _, s := range segments {
+		if s != "" && s != store.TxDelivered {
+			return s
+		}
+		if s == "" {
+			all = false
+		}
+	}
+	if all {
+		return store.TxDelivered
+	}
+	return store.TxSent
+}
+
+// Ticket checks and completes a new ticket.
+func Ticket(t *store.Ticket) error {
+	if t.QueueID == 0 {
+		return invalid("ticket without queue")
+	}
+	if t.State == "" {
+		t.State = store.TicketNew
+	}
+	if !ValidTicketState(t.State) {
+		return invalid("ticket state %q", t.State)
+	}
+	if t.Priority == 0 {
+		t.Priority = 3
+	}
+	if t.Priority < 1 || t.Priority > 5 {
+		return invalid("ticket priority %d (want 1..5)", t.Priority)
+	}
+	t.CreatedAt = Or(t.CreatedAt)
+	t.UpdatedAt = t.CreatedAt
+	t.FirstResponseAt = Time(t.FirstResponseAt)
+	t.ClosedAt = Time(t.ClosedAt)
+	return nil
+}
+
+// ValidTicketState reports whether s is a known ticket state.
+func ValidTicketState(s store.TicketState) bool {
+	switch s {
+	case store.TicketNew, store.TicketOpen, store.TicketPending, store.TicketClosed:
+		return true
+	}
+	return false
+}
+
+// Article checks and completes an article.
+func Article(a *store.Article) error {
+	if a.TicketID == 0 {
+		return invalid("article without ticket")
+	}
+	switch a.Direction {
+	case store.Inbound, store.Outbound:
+	default:
+		return invalid("article direction %q", a.Direction)
+	}
+	a.CreatedAt = Or(a.CreatedAt)
+	if a.Date.IsZero() {
+		a.Date = a.CreatedAt
+	}
+	a.Date = Time(a.Date)
+	return nil
+}
+
+// TicketAttachment sets the size and digest of an article's attachment.
+func TicketAttachment(t *store.TicketAttachment) {
+	t.Size = int64(len(t.Data))
+	t.SHA256 = Digest(t.Data)
+}
+
+// References joins and splits an article's References for storage.
+func References(refs []string) string { return strings.Join(refs, " ") }
+
+// SplitReferences is the inverse of References.
+func SplitReferences(s string) []string { return strings.Fields(s) }
+
+// Period checks a statistics period.
+func Period(p store.Period) error {
+	switch p {
+	case store.Day, store.Week, store.Month:
+		return nil
+	}
+	return invalid("statistics period %q", p)
+}
+
+// GroupBy checks a statistics key.
+func GroupBy(g store.GroupBy) error {
+	switch g {
+	case store.ByQueue, store.ByCustomer:
+		return nil
+	}
+	return invalid("statistics group %q", g)
+}
+
+// RoundMicro rounds a duration to microseconds, the stores' precision.
+func RoundMicro(d time.Duration) time.Duration { return d.Round(time.Microsecond) }
+
+// ArticleEvent is the event an article logs on its ticket, and the ticket's
+// first-response time to set if it has none yet (zero: leave it).
+func ArticleEvent(a *store.Article, t store.Ticket) (store.EventKind, time.Time) {
+	if a.Direction == store.Outbound && a.AgentID != 0 {
+		if t.FirstResponseAt.IsZero() {
+			return store.EventResponded, a.CreatedAt
+		}
+		return store.EventResponded, time.Time{}
+	}
+	return store.EventArticle, time.Time{}
+}
+
+// StateEvents are the events of a ticket's state change from t.State to s.
+func StateEvents(t store.Ticket, s store.TicketState, agentID int64, at time.Time) []store.TicketEvent {
+	evs := []store.TicketEvent{{TicketID: t.ID, Kind: store.EventStateChanged, AgentID: agentID,
+		OldValue: string(t.State), NewValue: string(s), At: at}}
+	switch {
+	case s == store.TicketClosed:
+		evs = append(evs, store.TicketEvent{TicketID: t.ID, Kind: store.EventClosed, AgentID: agentID, At: at})
+	case t.State == store.TicketClosed:
+		evs = append(evs, store.TicketEvent{TicketID: t.ID, Kind: store.EventReopened, AgentID: agentID, At: at})
+	}
+	return evs
+}

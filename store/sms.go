@@ -1,0 +1,222 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// BindMode is how the gateway binds to an operator's SMSC.
+type BindMode string
+
+// Bind modes.
+const (
+	BindTransmitter BindMode = "tx"
+	BindReceiver    BindMode = "rx"
+	BindTransceiver BindMode = "trx"
+	BindPair        BindMode = "tx+rx" // a transmitter and a receiver session
+)
+
+// Operator is a mobile operator's SMSC account, kept as configuration.
+type Operator struct {
+	ID          int64
+	Name        string // unique
+	Host        string
+	Port        int
+	SystemID    string
+	Password    string
+	SystemType  string
+	BindMode    BindMode
+	TLS         bool
+	WindowSize  int           // outstanding requests per session; 0 = library default
+	TPS         int           // submits per second over all binds; 0 = unlimited
+	EnquireLink time.Duration // keepalive interval; 0 = library default
+	Binds       int           // number of parallel binds; 0 means 1
+	Default     bool          // routes numbers no prefix matches (at most one operator)
+	Enabled     bool
+
+	// Params override PDU fields per command, e.g.
+	// {Command: "submit_sm", Name: "service_type", Value: "CMT"}.
+	Params []OperatorParam
+	// Prefixes are destination prefixes (normalized, without '+') routed
+	// to this operator. A prefix belongs to one operator at most.
+	Prefixes []string
+	// Sources are the source numbers / short codes contracted with it.
+	Sources []string
+
+	CreatedAt time.Time
+	UpdatedAt time.Time // changes on every update: watch it to reload
+}
+
+// OperatorParam is one PDU parameter override of an operator.
+type OperatorParam struct {
+	Command string // "submit_sm", "bind", ...
+	Name    string // SMPP field name, e.g. "source_addr_ton"
+	Value   string
+}
+
+// Client is a platform customer that sends batches.
+type Client struct {
+	ID        int64
+	Name      string // unique
+	CreatedAt time.Time
+}
+
+// TransmissionState is where an outbound SMS is.
+type TransmissionState string
+
+// Transmission states. Queued, Submitting and Sent are in flight; the
+// others are final (a receipt may still turn Sent into one of them).
+const (
+	TxQueued        TransmissionState = "queued"     // waiting for a dispatcher
+	TxSubmitting    TransmissionState = "submitting" // claimed by a dispatcher
+	TxSent          TransmissionState = "sent"       // accepted by the SMSC
+	TxDelivered     TransmissionState = "delivered"
+	TxUndeliverable TransmissionState = "undeliverable"
+	TxExpired       TransmissionState = "expired"
+	TxRejected      TransmissionState = "rejected"
+	TxUnknown       TransmissionState = "unknown" // the SMSC's receipt said so
+	TxFailed        TransmissionState = "failed"  // never accepted; see Reason
+)
+
+// Final reports whether no further state change is expected for s.
+func (s TransmissionState) Final() bool {
+	switch s {
+	case TxQueued, TxSubmitting, TxSent:
+		return false
+	}
+	return true
+}
+
+// Batch is a set of transmissions loaded together (a client's file).
+type Batch struct {
+	ID        int64
+	ClientID  int64
+	Name      string // unique per client when not empty: loading it again reuses the batch
+	Total     int    // transmissions in the batch
+	CreatedAt time.Time
+}
+
+// Transmission is one outbound SMS (possibly sent in several segments).
+type Transmission struct {
+	ID          int64
+	ExternalID  string // the client's id; unique per client when not empty
+	ClientID    int64
+	BatchID     int64
+	OperatorID  int64 // 0 until routed
+	Source      string
+	Destination string
+	Text        string
+	State       TransmissionState
+	Reason      string // why it failed, in words
+	ErrorCode   int    // SMPP command_status or receipt error code
+	Attempts    int    // claims so far
+	Segments    int
+	MessageID   string // SMSC message_id of the first segment
+	NextAttempt time.Time
+	CreatedAt   time.Time
+	SubmittedAt time.Time
+	DoneAt      time.Time
+}
+
+// SubmitResult records what the SMSC answered to a transmission's segments.
+type SubmitResult struct {
+	MessageIDs []string // one per segment, in order
+	At         time.Time
+}
+
+// DeliveryReceipt is an SMSC's word on a submitted segment.
+type DeliveryReceipt struct {
+	OperatorID int64
+	MessageID  string // exactly as recorded by RecordSubmit
+	State      TransmissionState
+	ErrorCode  int
+	DoneAt     time.Time
+}
+
+// BatchSummary counts a batch's transmissions by state.
+type BatchSummary struct {
+	Batch   Batch
+	ByState map[TransmissionState]int
+}
+
+// MO is a mobile-originated message (a reply).
+type MO struct {
+	ID             int64
+	OperatorID     int64
+	From           string
+	To             string // short code
+	Text           string
+	ReceivedAt     time.Time
+	TransmissionID int64 // the last transmission sent to From, if any
+}
+
+// MOFilter selects MO messages. Zero fields do not filter.
+type MOFilter struct {
+	From    string
+	AfterID int64
+	Limit   int // 0 means 100
+}
+
+// SMSStore keeps SMS operators, clients, transmissions and replies.
+type SMSStore interface {
+	// CreateOperator stores o with its params, prefixes and sources and
+	// sets o.ID. ErrDuplicate if the name, a prefix, or Default is taken.
+	CreateOperator(ctx context.Context, o *Operator) error
+	// UpdateOperator replaces the operator's configuration, including
+	// params, prefixes and sources.
+	UpdateOperator(ctx context.Context, o *Operator) error
+	// DeleteOperator removes an operator and its params, prefixes and
+	// sources. Its transmissions keep the id.
+	DeleteOperator(ctx context.Context, id int64) error
+	Operator(ctx context.Context, id int64) (Operator, error)
+	// Operators lists every operator, complete, by id.
+	Operators(ctx context.Context) ([]Operator, error)
+
+	// CreateClient stores c and sets c.ID (ErrDuplicate on a taken name).
+	CreateClient(ctx context.Context, c *Client) error
+	Client(ctx context.Context, id int64) (Client, error)
+	ClientByName(ctx context.Context, name string) (Client, error)
+
+	// CreateBatch stores a batch and its transmissions in one transaction.
+	// Transmissions get State queued unless set, and BatchID/ClientID from
+	// b. A transmission whose (client, external id) is already stored is
+	// skipped and counted in duplicates; a batch name already used by the
+	// client reuses that batch. b.ID and b.Total are set.
+	CreateBatch(ctx context.Context, b *Batch, ts []Transmission) (inserted, duplicates int, err error)
+	Batch(ctx context.Context, id int64) (Batch, error)
+	BatchSummary(ctx context.Context, batchID int64) (BatchSummary, error)
+	Transmission(ctx context.Context, id int64) (Transmission, error)
+
+	// ClaimTransmissions hands out up to n queued transmissions of an
+	// operator whose NextAttempt is not after now, oldest first, and marks
+	// them submitting. Two callers, in one process or in several sharing a
+	// database, never get the same transmission.
+	ClaimTransmissions(ctx context.Context, operatorID int64, n int, now time.Time) ([]Transmission, error)
+	// RecordSubmit marks a submitting transmission sent with its segments'
+	// message ids, and applies any receipt that arrived for them first.
+	// ErrConflict if it is not submitting.
+	RecordSubmit(ctx context.Context, id int64, r SubmitResult) error
+	// RetryTransmission puts a submitting transmission back in the queue
+	// for another attempt at next, with the error that stopped this one.
+	RetryTransmission(ctx context.Context, id int64, next time.Time, errorCode int, reason string) error
+	// FailTransmission marks a transmission that is not final as failed.
+	FailTransmission(ctx context.Context, id int64, errorCode int, reason string, at time.Time) error
+	// RequeueStale returns transmissions claimed before the cutoff and
+	// never recorded (a dispatcher died) to the queue. Their submit may
+	// have reached the SMSC: this is where at-least-once comes from.
+	RequeueStale(ctx context.Context, claimedBefore time.Time) (int, error)
+	// ApplyReceipt records a delivery receipt. If the message id is known
+	// it updates the segment and the transmission (final once every
+	// segment is final; any failed segment fails it) and returns it with
+	// matched true. Otherwise the receipt is kept and applied by the
+	// RecordSubmit that brings its message id; matched is false.
+	ApplyReceipt(ctx context.Context, r DeliveryReceipt) (t Transmission, matched bool, err error)
+	// LastTransmissionTo returns the newest transmission to a destination.
+	LastTransmissionTo(ctx context.Context, destination string) (Transmission, error)
+
+	// InsertMO stores a reply and sets m.ID. If m.TransmissionID is 0 it
+	// is linked to the last transmission sent to m.From, if any.
+	InsertMO(ctx context.Context, m *MO) error
+	// MOs lists replies by ascending id.
+	MOs(ctx context.Context, f MOFilter) ([]MO, error)
+}

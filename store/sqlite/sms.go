@@ -1,0 +1,561 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/switchboard-go/switchboard/store"
+	"github.com/switchboard-go/switchboard/store/internal/rules"
+)
+
+// Operators -----------------------------------------------------------
+
+const operatorCols = `id, name, host, port, system_id, password, system_type, bind_mode, tls, window_size, tps,
+	enquire_link_us, binds, is_default, enabled, created_at, updated_at`
+
+func scanOperator(sc interface{ Scan(...any) error }) (store.Operator, error) {
+	var o store.Operator
+	var el int64
+	err := sc.Scan(&o.ID, &o.Name, &o.Host, &o.Port, &o.SystemID, &o.Password, &o.SystemType, &o.BindMode, &o.TLS,
+		&o.WindowSize, &o.TPS, &el, &o.Binds, &o.Default, &o.Enabled, ts(&o.CreatedAt), ts(&o.UpdatedAt))
+	o.EnquireLink = time.Duration(el) * time.Microsecond
+	return o, err
+}
+
+func (o *ops) CreateOperator(ctx context.Context, op *store.Operator) error {
+	if err := rules.Operator(op); err != nil {
+		return err
+	}
+	op.CreatedAt = rules.Now()
+	op.UpdatedAt = op.CreatedAt
+	return wrap("create operator", o.write(ctx, func(o *ops) error {
+		if err := o.tx.QueryRowContext(ctx, `INSERT INTO sms_operators (name, host, port, system_id, password,
+			system_type, bind_mode, tls, window_size, tps, enquire_link_us, binds, is_default, enabled, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			op.Name, op.Host, op.Port, op.SystemID, op.Password, op.SystemType, op.BindMode, op.TLS, op.WindowSize,
+			op.TPS, op.EnquireLink.Microseconds(), op.Binds, op.Default, op.Enabled, tm(op.CreatedAt),
+			tm(op.UpdatedAt)).Scan(&op.ID); err != nil {
+			return err
+		}
+		return o.putOperatorChildren(ctx, op)
+	}))
+}
+
+func (o *ops) UpdateOperator(ctx context.Context, op *store.Operator) error {
+	if err := rules.Operator(op); err != nil {
+		return err
+	}
+	op.UpdatedAt = rules.Now()
+	return wrap("update operator", o.write(ctx, func(o *ops) error {
+		res, err := o.tx.ExecContext(ctx, `UPDATE sms_operators SET name = ?, host = ?, port = ?, system_id = ?,
+			password = ?, system_type = ?, bind_mode = ?, tls = ?, window_size = ?, tps = ?, enquire_link_us = ?,
+			binds = ?, is_default = ?, enabled = ?, updated_at = MAX(?, updated_at + 1) WHERE id = ?`,
+			op.Name, op.Host, op.Port, op.SystemID, op.Password, op.SystemType, op.BindMode, op.TLS, op.WindowSize,
+			op.TPS, op.EnquireLink.Microseconds(), op.Binds, op.Default, op.Enabled, tm(op.UpdatedAt), op.ID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return sql.ErrNoRows
+		}
+		for _, t := range []string{"sms_operator_params", "sms_operator_prefixes", "sms_source_numbers"} {
+			if _, err := o.tx.ExecContext(ctx, `DELETE FROM `+t+` WHERE operator_id = ?`, op.ID); err != nil {
+				return err
+			}
+		}
+		if err := o.putOperatorChildren(ctx, op); err != nil {
+			return err
+		}
+		stored, err := o.Operator(ctx, op.ID)
+		op.CreatedAt, op.UpdatedAt = stored.CreatedAt, stored.UpdatedAt
+		return err
+	}))
+}
+
+func (o *ops) putOperatorChildren(ctx context.Context, op *store.Operator) error {
+	for _, p := range op.Params {
+		if _, err := o.tx.ExecContext(ctx, `INSERT INTO sms_operator_params (operator_id, command, name, value)
+			VALUES (?, ?, ?, ?)`, op.ID, p.Command, p.Name, p.Value); err != nil {
+			return err
+		}
+	}
+	for _, p := range op.Prefixes {
+		if _, err := o.tx.ExecContext(ctx, `INSERT INTO sms_operator_prefixes (prefix, operator_id) VALUES (?, ?)`,
+			p, op.ID); err != nil {
+			return fmt.Errorf("prefix %q: %w", p, err)
+		}
+	}
+	for _, s := range op.Sources {
+		if _, err := o.tx.ExecContext(ctx, `INSERT INTO sms_source_numbers (operator_id, number) VALUES (?, ?)`,
+			op.ID, s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (o *ops) DeleteOperator(ctx context.Context, id int64) error {
+	return wrap("delete operator", o.write(ctx, func(o *ops) error {
+		res, err := o.tx.ExecContext(ctx, `DELETE FROM sms_operators WHERE id = ?`, id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return sql.ErrNoRows
+		}
+		return nil
+	}))
+}
+
+func (o *ops) Operator(ctx context.Context, id int64) (store.Operator, error) {
+	ops, err := o.operators(ctx, id)
+	if err != nil {
+		return store.Operator{}, err
+	}
+	if len(ops) == 0 {
+		return store.Operator{}, fmt.Errorf("sqlite: operator %d: %w", id, store.ErrNotFound)
+	}
+	return ops[0], nil
+}
+
+func (o *ops) Operators(ctx context.Context) ([]store.Operator, error) { return o.operators(ctx, 0) }
+
+// operators reads one operator (id > 0) or all, with their children.
+func (o *ops) operators(ctx context.Context, id int64) ([]store.Operator, error) {
+	var out []store.Operator
+	read := func(o *ops) error {
+		rows, err := o.q().QueryContext(ctx, `SELECT `+operatorCols+` FROM sms_operators WHERE ? = 0 OR id = ? ORDER BY id`, id, id)
+		if err != nil {
+			return wrap("operators", err)
+		}
+		if out, err = collect(rows, scanOperator, "operators"); err != nil {
+			return err
+		}
+		byID := map[int64]*store.Operator{}
+		for i := range out {
+			byID[out[i].ID] = &out[i]
+		}
+		children := []struct {
+			query string
+			add   func(sc *sql.Rows) error
+		}{
+			{`SELECT operator_id, command, name, value FROM sms_operator_params ORDER BY operator_id, command, name`,
+				func(sc *sql.Rows) error {
+					var oid int64
+					var p store.OperatorParam
+					if err := sc.Scan(&oid, &p.Command, &p.Name, &p.Value); err != nil {
+						return err
+					}
+					if op := byID[oid]; op != nil {
+						op.Params = append(op.Params, p)
+					}
+					return nil
+				}},
+			{`SELECT operator_id, prefix FROM sms_operator_prefixes ORDER BY operator_id, prefix`,
+				func(sc *sql.Rows) error {
+					return scanChild(sc, byID, func(op *store.Operator, v string) { op.Prefixes = append(op.Prefixes, v) })
+				}},
+			{`SELECT operator_id, number FROM sms_source_numbers ORDER BY operator_id, number`,
+				func(sc *sql.Rows) error {
+					return scanChild(sc, byID, func(op *store.Operator, v string) { op.Sources = append(op.Sources, v) })
+				}},
+		}
+		for _, c := range children {
+			rows, err := o.q().QueryContext(ctx, c.query)
+			if err != nil {
+				return wrap("operators", err)
+			}
+			for rows.Next() {
+				if err := c.add(rows); err != nil {
+					rows.Close()
+					return wrap("operators", err)
+				}
+			}
+			if err := rows.Close(); err != nil {
+				return wrap("operators", err)
+			}
+		}
+		return nil
+	}
+	if o.tx != nil {
+		return out, read(o)
+	}
+	return out, o.db.readTx(ctx, read)
+}
+
+func scanChild(sc *sql.Rows, byID map[int64]*store.Operator, add func(*store.Operator, string)) error {
+	var oid int64
+	var v string
+	if err := sc.Scan(&oid, &v); err != nil {
+		return err
+	}
+	if op := byID[oid]; op != nil {
+		add(op, v)
+	}
+	return nil
+}
+
+// Clients ---------------------------------------------------------------
+
+func (o *ops) CreateClient(ctx context.Context, c *store.Client) error {
+	if c.Name == "" {
+		return fmt.Errorf("%w: client without name", store.ErrInvalid)
+	}
+	c.CreatedAt = rules.Or(c.CreatedAt)
+	return wrap("create client", o.write(ctx, func(o *ops) error {
+		return o.tx.QueryRowContext(ctx, `INSERT INTO sms_clients (name, created_at) VALUES (?, ?) RETURNING id`,
+			c.Name, tm(c.CreatedAt)).Scan(&c.ID)
+	}))
+}
+
+func (o *ops) Client(ctx context.Context, id int64) (store.Client, error) {
+	return o.client(ctx, "id", id)
+}
+
+func (o *ops) ClientByName(ctx context.Context, name string) (store.Client, error) {
+	return o.client(ctx, "name", name)
+}
+
+func (o *ops) client(ctx context.Context, col string, v any) (store.Client, error) {
+	var c store.Client
+	err := o.q().QueryRowContext(ctx, `SELECT id, name, created_at FROM sms_clients WHERE `+col+` = ?`, v).
+		Scan(&c.ID, &c.Name, ts(&c.CreatedAt))
+	return c, wrap("client", err)
+}
+
+// Batches and transmissions ----------------------------------------------
+
+const transmissionCols = `id, external_id, client_id, batch_id, operator_id, source, destination, body, state, reason,
+	error_code, attempts, segments, message_id, next_attempt_at, created_at, submitted_at, done_at`
+
+func scanTransmission(sc interface{ Scan(...any) error }) (store.Transmission, error) {
+	var t store.Transmission
+	err := sc.Scan(&t.ID, str{&t.ExternalID}, &t.ClientID, nullID{&t.BatchID}, &t.OperatorID, &t.Source, &t.Destination,
+		&t.Text, &t.State, &t.Reason, &t.ErrorCode, &t.Attempts, &t.Segments, &t.MessageID, ts(&t.NextAttempt),
+		ts(&t.CreatedAt), ts(&t.SubmittedAt), ts(&t.DoneAt))
+	return t, err
+}
+
+func (o *ops) CreateBatch(ctx context.Context, b *store.Batch, txs []store.Transmission) (inserted, duplicates int, err error) {
+	if b.ClientID == 0 {
+		return 0, 0, fmt.Errorf("%w: batch without client", store.ErrInvalid)
+	}
+	b.CreatedAt = rules.Or(b.CreatedAt)
+	err = o.write(ctx, func(o *ops) error {
+		err := o.tx.QueryRowContext(ctx, `INSERT INTO sms_batches (client_id, name, created_at) VALUES (?, ?, ?)
+			ON CONFLICT (client_id, name) WHERE name <> '' DO UPDATE SET name = excluded.name
+			RETURNING id, created_at`, b.ClientID, b.Name, tm(b.CreatedAt)).Scan(&b.ID, ts(&b.CreatedAt))
+		if err != nil {
+			return err
+		}
+		stmt, err := o.tx.PrepareContext(ctx, `INSERT INTO sms_transmissions (external_id, client_id, batch_id,
+			operator_id, source, destination, body, state, next_attempt_at, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for i := range txs {
+			t := &txs[i]
+			if err := rules.Transmission(t, b); err != nil {
+				return fmt.Errorf("transmission %d: %w", i, err)
+			}
+			res, err := stmt.ExecContext(ctx, nullStr(t.ExternalID), t.ClientID, t.BatchID, t.OperatorID, t.Source,
+				t.Destination, t.Text, t.State, tm0(t.NextAttempt), tm(t.CreatedAt))
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n == 1 {
+				inserted++
+			} else {
+				duplicates++
+			}
+		}
+		return o.tx.QueryRowContext(ctx, `UPDATE sms_batches SET total = (SELECT COUNT(*) FROM sms_transmissions
+			WHERE batch_id = ?) WHERE id = ? RETURNING total`, b.ID, b.ID).Scan(&b.Total)
+	})
+	if err != nil {
+		return 0, 0, wrap("create batch", err)
+	}
+	return inserted, duplicates, nil
+}
+
+func (o *ops) Batch(ctx context.Context, id int64) (store.Batch, error) {
+	var b store.Batch
+	err := o.q().QueryRowContext(ctx, `SELECT id, client_id, name, total, created_at FROM sms_batches WHERE id = ?`, id).
+		Scan(&b.ID, &b.ClientID, &b.Name, &b.Total, ts(&b.CreatedAt))
+	return b, wrap("batch", err)
+}
+
+func (o *ops) BatchSummary(ctx context.Context, batchID int64) (store.BatchSummary, error) {
+	s := store.BatchSummary{ByState: map[store.TransmissionState]int{}}
+	read := func(o *ops) error {
+		var err error
+		if s.Batch, err = o.Batch(ctx, batchID); err != nil {
+			return err
+		}
+		rows, err := o.q().QueryContext(ctx, `SELECT state, COUNT(*) FROM sms_transmissions WHERE batch_id = ? GROUP BY state`, batchID)
+		if err != nil {
+			return wrap("batch summary", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var st store.TransmissionState
+			var n int
+			if err := rows.Scan(&st, &n); err != nil {
+				return wrap("batch summary", err)
+			}
+			s.ByState[st] = n
+		}
+		return wrap("batch summary", rows.Err())
+	}
+	if o.tx != nil {
+		return s, read(o)
+	}
+	return s, o.db.readTx(ctx, read)
+}
+
+func (o *ops) Transmission(ctx context.Context, id int64) (store.Transmission, error) {
+	t, err := scanTransmission(o.q().QueryRowContext(ctx, `SELECT `+transmissionCols+` FROM sms_transmissions WHERE id = ?`, id))
+	return t, wrap("transmission", err)
+}
+
+func (o *ops) ClaimTransmissions(ctx context.Context, operatorID int64, n int, now time.Time) ([]store.Transmission, error) {
+	if n <= 0 {
+		return nil, fmt.Errorf("%w: claim count %d", store.ErrInvalid, n)
+	}
+	now = rules.Or(now)
+	var out []store.Transmission
+	err := o.write(ctx, func(o *ops) error {
+		// The write transaction is exclusive, so the SELECT and UPDATE
+		// cannot interleave with another claim.
+		rows, err := o.tx.QueryContext(ctx, `UPDATE sms_transmissions SET state = 'submitting', claimed_at = ?,
+			attempts = attempts + 1 WHERE id IN (SELECT id FROM sms_transmissions
+				WHERE state = 'queued' AND operator_id = ? AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?)
+			RETURNING `+transmissionCols, tm(now), operatorID, now.UnixMicro(), n)
+		if err != nil {
+			return err
+		}
+		out, err = collect(rows, scanTransmission, "claim")
+		return err
+	})
+	if err != nil {
+		return nil, wrap("claim", err)
+	}
+	slices.SortFunc(out, func(a, b store.Transmission) int { return cmpInt(a.ID, b.ID) })
+	return out, nil
+}
+
+func cmpInt(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func (o *ops) RecordSubmit(ctx context.Context, txID int64, r store.SubmitResult) error {
+	if len(r.MessageIDs) == 0 {
+		return fmt.Errorf("%w: submit result without message ids", store.ErrInvalid)
+	}
+	at := rules.Or(r.At)
+	return wrap("record submit", o.write(ctx, func(o *ops) error {
+		t, err := o.Transmission(ctx, txID)
+		if err != nil {
+			return err
+		}
+		if t.State != store.TxSubmitting {
+			return fmt.Errorf("transmission %d is %s, not submitting: %w", txID, t.State, store.ErrConflict)
+		}
+		if _, err := o.tx.ExecContext(ctx, `UPDATE sms_transmissions SET state = 'sent', submitted_at = ?, segments = ?,
+			message_id = ?, claimed_at = NULL, reason = '', error_code = 0 WHERE id = ?`,
+			tm(at), len(r.MessageIDs), r.MessageIDs[0], txID); err != nil {
+			return err
+		}
+		pending := false
+		for i, mid := range r.MessageIDs {
+			if _, err := o.tx.ExecContext(ctx, `INSERT INTO sms_segments (transmission_id, segment, operator_id, message_id)
+				VALUES (?, ?, ?, ?)`, txID, i+1, t.OperatorID, mid); err != nil {
+				return err
+			}
+			var state string
+			var code int
+			var done int64
+			err := o.tx.QueryRowContext(ctx, `DELETE FROM sms_pending_receipts WHERE operator_id = ? AND message_id = ?
+				RETURNING state, error_code, done_at`, t.OperatorID, mid).Scan(&state, &code, &done)
+			if errors.Is(err, sql.ErrNoRows) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			pending = true
+			if _, err := o.tx.ExecContext(ctx, `UPDATE sms_segments SET state = ?, error_code = ?, done_at = ?
+				WHERE transmission_id = ? AND segment = ?`, state, code, done, txID, i+1); err != nil {
+				return err
+			}
+		}
+		if pending {
+			_, err = o.settle(ctx, txID)
+		}
+		return err
+	}))
+}
+
+// settle recomputes a sent transmission's state from its segments.
+func (o *ops) settle(ctx context.Context, txID int64) (store.Transmission, error) {
+	rows, err := o.tx.QueryContext(ctx, `SELECT state, error_code, done_at FROM sms_segments WHERE transmission_id = ?
+		ORDER BY segment`, txID)
+	if err != nil {
+		return store.Transmission{}, err
+	}
+	var states []store.TransmissionState
+	var code int
+	var done time.Time
+	for rows.Next() {
+		var s store.TransmissionState
+		var c int
+		var d time.Time
+		if err := rows.Scan(&s, &c, ts(&d)); err != nil {
+			rows.Close()
+			return store.Transmission{}, err
+		}
+		states = append(states, s)
+		if s != "" && s != store.TxDelivered && code == 0 {
+			code = c
+		}
+		if d.After(done) {
+			done = d
+		}
+	}
+	if err := rows.Close(); err != nil {
+		return store.Transmission{}, err
+	}
+	state := rules.Aggregate(states)
+	if !state.Final() {
+		done = time.Time{}
+	}
+	return scanTransmission(o.tx.QueryRowContext(ctx, `UPDATE sms_transmissions SET state = ?, error_code = ?, done_at = ?
+		WHERE id = ? RETURNING `+transmissionCols, state, code, tm(done), txID))
+}
+
+func (o *ops) RetryTransmission(ctx context.Context, txID int64, next time.Time, errorCode int, reason string) error {
+	return o.transition(ctx, "retry transmission", txID, `state = 'queued', next_attempt_at = ?, error_code = ?,
+		reason = ?, claimed_at = NULL`, `state = 'submitting'`, tm0(rules.Time(next)), errorCode, reason)
+}
+
+func (o *ops) FailTransmission(ctx context.Context, txID int64, errorCode int, reason string, at time.Time) error {
+	return o.transition(ctx, "fail transmission", txID, `state = 'failed', error_code = ?, reason = ?, done_at = ?,
+		claimed_at = NULL`, `state IN ('queued', 'submitting', 'sent')`, errorCode, reason, tm(rules.Or(at)))
+}
+
+// transition updates a transmission that is in an expected state, telling
+// ErrNotFound from ErrConflict when it is not.
+func (o *ops) transition(ctx context.Context, what string, txID int64, set, cond string, args ...any) error {
+	return wrap(what, o.write(ctx, func(o *ops) error {
+		res, err := o.tx.ExecContext(ctx, `UPDATE sms_transmissions SET `+set+` WHERE id = ? AND `+cond,
+			append(args, txID)...)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			return nil
+		}
+		t, err := o.Transmission(ctx, txID)
+		if err != nil {
+			return err
+		}
+		return fmt.Errorf("transmission %d is %s: %w", txID, t.State, store.ErrConflict)
+	}))
+}
+
+func (o *ops) RequeueStale(ctx context.Context, claimedBefore time.Time) (int, error) {
+	var n int64
+	err := o.write(ctx, func(o *ops) error {
+		res, err := o.tx.ExecContext(ctx, `UPDATE sms_transmissions SET state = 'queued', claimed_at = NULL
+			WHERE state = 'submitting' AND claimed_at < ?`, tm0(rules.Time(claimedBefore)))
+		if err == nil {
+			n, err = res.RowsAffected()
+		}
+		return err
+	})
+	return int(n), wrap("requeue stale", err)
+}
+
+func (o *ops) ApplyReceipt(ctx context.Context, r store.DeliveryReceipt) (store.Transmission, bool, error) {
+	if err := rules.Receipt(&r); err != nil {
+		return store.Transmission{}, false, err
+	}
+	var t store.Transmission
+	matched := false
+	err := o.write(ctx, func(o *ops) error {
+		var txID int64
+		err := o.tx.QueryRowContext(ctx, `UPDATE sms_segments SET state = ?, error_code = ?, done_at = ?
+			WHERE operator_id = ? AND message_id = ? RETURNING transmission_id`,
+			r.State, r.ErrorCode, tm(r.DoneAt), r.OperatorID, r.MessageID).Scan(&txID)
+		if errors.Is(err, sql.ErrNoRows) {
+			_, err = o.tx.ExecContext(ctx, `INSERT INTO sms_pending_receipts (operator_id, message_id, state, error_code,
+				done_at, received_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET state = excluded.state,
+				error_code = excluded.error_code, done_at = excluded.done_at`,
+				r.OperatorID, r.MessageID, r.State, r.ErrorCode, tm(r.DoneAt), tm(rules.Now()))
+			return err
+		}
+		if err != nil {
+			return err
+		}
+		matched = true
+		t, err = o.settle(ctx, txID)
+		return err
+	})
+	return t, matched, wrap("apply receipt", err)
+}
+
+func (o *ops) LastTransmissionTo(ctx context.Context, destination string) (store.Transmission, error) {
+	t, err := scanTransmission(o.q().QueryRowContext(ctx, `SELECT `+transmissionCols+` FROM sms_transmissions
+		WHERE destination = ? ORDER BY id DESC LIMIT 1`, destination))
+	return t, wrap("last transmission", err)
+}
+
+// MO ------------------------------------------------------------------
+
+func (o *ops) InsertMO(ctx context.Context, m *store.MO) error {
+	if m.From == "" {
+		return fmt.Errorf("%w: MO without source number", store.ErrInvalid)
+	}
+	m.ReceivedAt = rules.Or(m.ReceivedAt)
+	return wrap("insert MO", o.write(ctx, func(o *ops) error {
+		if m.TransmissionID == 0 {
+			err := o.tx.QueryRowContext(ctx, `SELECT id FROM sms_transmissions WHERE destination = ?
+				AND state NOT IN ('queued', 'submitting', 'failed') ORDER BY id DESC LIMIT 1`, m.From).Scan(&m.TransmissionID)
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+		}
+		return o.tx.QueryRowContext(ctx, `INSERT INTO sms_mo (operator_id, source, short_code, body, received_at,
+			transmission_id) VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
+			m.OperatorID, m.From, m.To, m.Text, tm(m.ReceivedAt), m.TransmissionID).Scan(&m.ID)
+	}))
+}
+
+func (o *ops) MOs(ctx context.Context, f store.MOFilter) ([]store.MO, error) {
+	limit, err := rules.Limit(f.Limit)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := o.q().QueryContext(ctx, `SELECT id, operator_id, source, short_code, body, received_at, transmission_id
+		FROM sms_mo WHERE id > ? AND (? = '' OR source = ?) ORDER BY id LIMIT ?`, f.AfterID, f.From, f.From, limit)
+	if err != nil {
+		return nil, wrap("MOs", err)
+	}
+	return collect(rows, func(sc interface{ Scan(...any) error }) (store.MO, error) {
+		var m store.MO
+		err := sc.Scan(&m.ID, &m.OperatorID, &m.From, &m.To, &m.Text, ts(&m.ReceivedAt), &m.TransmissionID)
+		return m, err
+	}, "MOs")
+}

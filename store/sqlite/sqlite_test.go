@@ -1,0 +1,80 @@
+package sqlite_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"go.uber.org/goleak"
+
+	"github.com/switchboard-go/switchboard/store"
+	"github.com/switchboard-go/switchboard/store/sqlite"
+	"github.com/switchboard-go/switchboard/store/storetest"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func open(t *testing.T, path string) store.Store {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, storetest.Harness{New: func(t *testing.T) (store.Store, storetest.Reopen) {
+		path := filepath.Join(t.TempDir(), "test.db")
+		return open(t, path), func(t *testing.T) store.Store { return open(t, path) }
+	}})
+}
+
+func TestOpenByURL(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "weird ?#% name.db")
+	st, err := store.Open(ctx, "sqlite:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	q := store.Queue{Name: "x"}
+	if err := st.CreateQueue(ctx, &q); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Open(ctx, "nosuch:foo"); err == nil {
+		t.Fatal("unknown scheme opened")
+	}
+	if _, err := store.Open(ctx, "plainpath"); err == nil {
+		t.Fatal("dsn without scheme opened")
+	}
+}
+
+func TestMigrationsIdempotentAndConcurrent(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "m.db")
+	errs := make(chan error, 4)
+	for i := 0; i < 4; i++ {
+		go func() {
+			st, err := sqlite.Open(ctx, path, nil)
+			if err == nil {
+				err = st.Close()
+			}
+			errs <- err
+		}()
+	}
+	for i := 0; i < 4; i++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, err := sqlite.Open(ctx, path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	v, err := st.SchemaVersion(ctx)
+	if err != nil || v != 1 {
+		t.Fatalf("schema version = %d, %v; want 1", v, err)
+	}
+}

@@ -1,0 +1,401 @@
+package storetest
+
+import (
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/switchboard-go/switchboard/store"
+)
+
+var smsTests = []test{
+	{"Operators", testOperators},
+	{"Clients", testClients},
+	{"BatchIdempotent", testBatchIdempotent},
+	{"BatchLarge", testBatchLarge},
+	{"ClaimOrderAndSchedule", testClaimOrder},
+	{"ClaimConcurrent", testClaimConcurrent},
+	{"SubmitAndReceipts", testSubmitAndReceipts},
+	{"ReceiptBeforeSubmit", testReceiptBeforeSubmit},
+	{"RetryFailRequeue", testRetryFailRequeue},
+	{"LastStatusAndMO", testLastStatusAndMO},
+}
+
+func newOperator(t *testing.T, e *env, name string, prefixes ...string) store.Operator {
+	t.Helper()
+	o := store.Operator{Name: name, Host: "127.0.0.1", Port: 2775, SystemID: "sys", Password: "pw",
+		BindMode: store.BindTransceiver, Enabled: true, Prefixes: prefixes}
+	must(t, e.CreateOperator(e.ctx(t), &o))
+	return o
+}
+
+func newClient(t *testing.T, e *env, name string) store.Client {
+	t.Helper()
+	c := store.Client{Name: name}
+	must(t, e.CreateClient(e.ctx(t), &c))
+	return c
+}
+
+// loadBatch stores n transmissions to numbers 58412000000+i for one operator.
+func loadBatch(t *testing.T, e *env, client, operator int64, name string, n int) store.Batch {
+	t.Helper()
+	ts := make([]store.Transmission, n)
+	for i := range ts {
+		ts[i] = store.Transmission{ExternalID: fmt.Sprintf("%s-%d", name, i), OperatorID: operator, Source: "1234",
+			Destination: fmt.Sprintf("5841200%05d", i), Text: "hello world"}
+	}
+	b := store.Batch{ClientID: client, Name: name}
+	ins, dup, err := e.CreateBatch(e.ctx(t), &b, ts)
+	must(t, err)
+	eq(t, "inserted", ins, n)
+	eq(t, "duplicates", dup, 0)
+	return b
+}
+
+func testOperators(t *testing.T, e *env) {
+	ctx := e.ctx(t)
+	o := store.Operator{Name: "movil", Host: "smsc.example", Port: 2775, SystemID: "acme", Password: "secret",
+		SystemType: "VMA", BindMode: store.BindPair, TLS: true, WindowSize: 50, TPS: 100, EnquireLink: 30 * time.Second,
+		Binds: 2, Enabled: true,
+		Params:   []store.OperatorParam{{Command: "submit_sm", Name: "service_type", Value: "CMT"}, {Command: "submit_sm", Name: "source_addr_ton", Value: "5"}},
+		Prefixes: []string{"58414", "58424"}, Sources: []string{"1234", "5678"}}
+	must(t, e.CreateOperator(ctx, &o))
+	got, err := e.Operator(ctx, o.ID)
+	must(t, err)
+	eq(t, "name", got.Name, "movil")
+	eq(t, "bind", got.BindMode, store.BindPair)
+	eq(t, "tls", got.TLS, true)
+	eq(t, "enquire link", got.EnquireLink, 30*time.Second)
+	eq(t, "params", len(got.Params), 2)
+	if !slices.Equal(got.Prefixes, []string{"58414", "58424"}) || !slices.Equal(got.Sources, []string{"1234", "5678"}) {
+		t.Fatalf("prefixes/sources = %v / %v", got.Prefixes, got.Sources)
+	}
+	if got.CreatedAt.IsZero() || got.UpdatedAt.IsZero() {
+		t.Fatal("operator times not set")
+	}
+
+	dup := store.Operator{Name: "movil"}
+	wantErr(t, e.CreateOperator(ctx, &dup), store.ErrDuplicate)
+	taken := store.Operator{Name: "other", Prefixes: []string{"58414"}}
+	wantErr(t, e.CreateOperator(ctx, &taken), store.ErrDuplicate)
+	wantErr(t, e.CreateOperator(ctx, &store.Operator{Name: "x", BindMode: "fax"}), store.ErrInvalid)
+	wantErr(t, e.CreateOperator(ctx, &store.Operator{Name: "y", Prefixes: []string{"1", "1"}}), store.ErrInvalid)
+
+	def := store.Operator{Name: "fallback", Default: true}
+	must(t, e.CreateOperator(ctx, &def))
+	def2 := store.Operator{Name: "fallback2", Default: true}
+	wantErr(t, e.CreateOperator(ctx, &def2), store.ErrDuplicate)
+
+	before := got.UpdatedAt
+	got.Prefixes = []string{"58416"}
+	got.Params = nil
+	got.Password = "new"
+	must(t, e.UpdateOperator(ctx, &got))
+	again, err := e.Operator(ctx, o.ID)
+	must(t, err)
+	eq(t, "password", again.Password, "new")
+	eq(t, "params after update", len(again.Params), 0)
+	if !slices.Equal(again.Prefixes, []string{"58416"}) {
+		t.Fatalf("prefixes after update = %v", again.Prefixes)
+	}
+	if !again.UpdatedAt.After(before) {
+		t.Fatalf("UpdatedAt did not advance: %v -> %v", before, again.UpdatedAt)
+	}
+	// The freed prefix can now go to another operator.
+	newOperator(t, e, "third", "58414")
+
+	all, err := e.Operators(ctx)
+	must(t, err)
+	eq(t, "operators", len(all), 3)
+	eq(t, "default", all[1].Default, true)
+
+	missing := store.Operator{ID: o.ID + 1000, Name: "ghost"}
+	wantErr(t, e.UpdateOperator(ctx, &missing), store.ErrNotFound)
+	must(t, e.DeleteOperator(ctx, o.ID))
+	_, err = e.Operator(ctx, o.ID)
+	wantErr(t, err, store.ErrNotFound)
+	wantErr(t, e.DeleteOperator(ctx, o.ID), store.ErrNotFound)
+}
+
+func testClients(t *testing.T, e *env) {
+	ctx := e.ctx(t)
+	c := newClient(t, e, "Banco Uno")
+	got, err := e.Client(ctx, c.ID)
+	must(t, err)
+	eq(t, "name", got.Name, "Banco Uno")
+	byName, err := e.ClientByName(ctx, "Banco Uno")
+	must(t, err)
+	eq(t, "by name", byName.ID, c.ID)
+	wantErr(t, e.CreateClient(ctx, &store.Client{Name: "Banco Uno"}), store.ErrDuplicate)
+	wantErr(t, e.CreateClient(ctx, &store.Client{}), store.ErrInvalid)
+	_, err = e.ClientByName(ctx, "nobody")
+	wantErr(t, err, store.ErrNotFound)
+}
+
+func testBatchIdempotent(t *testing.T, e *env) {
+	ctx := e.ctx(t)
+	c := newClient(t, e, "acme")
+	op := newOperator(t, e, "op")
+	b := loadBatch(t, e, c.ID, op.ID, "file-1.csv", 100)
+	eq(t, "total", b.Total, 100)
+
+	// The same file again, with 10 new rows: only those are inserted, into
+	// the same batch.
+	ts := make([]store.Transmission, 110)
+	for i := range ts {
+		ts[i] = store.Transmission{ExternalID: fmt.Sprintf("file-1.csv-%d", i), OperatorID: op.ID, Destination: "584120000000", Text: "x"}
+	}
+	again := store.Batch{ClientID: c.ID, Name: "file-1.csv"}
+	ins, dup, err := e.CreateBatch(ctx, &again, ts)
+	must(t, err)
+	eq(t, "inserted", ins, 10)
+	eq(t, "duplicates", dup, 100)
+	eq(t, "same batch", again.ID, b.ID)
+	eq(t, "total", again.Total, 110)
+
+	// Rows without external id are never deduplicated.
+	anon := store.Batch{ClientID: c.ID}
+	ins, _, err = e.CreateBatch(ctx, &anon, []store.Transmission{{Destination: "1", Text: "a"}, {Destination: "1", Text: "a"}})
+	must(t, err)
+	eq(t, "anonymous inserted", ins, 2)
+
+	// A bad row rolls the whole batch back.
+	bad := store.Batch{ClientID: c.ID, Name: "bad"}
+	_, _, err = e.CreateBatch(ctx, &bad, []store.Transmission{{Destination: "1", Text: "ok"}, {Text: "no destination"}})
+	wantErr(t, err, store.ErrInvalid)
+	sum, err := e.BatchSummary(ctx, b.ID)
+	must(t, err)
+	eq(t, "queued", sum.ByState[store.TxQueued], 110)
+	eq(t, "summary total", sum.Batch.Total, 110)
+	_, _, err = e.CreateBatch(ctx, &store.Batch{}, nil)
+	wantErr(t, err, store.ErrInvalid)
+	_, err = e.BatchSummary(ctx, b.ID+1000)
+	wantErr(t, err, store.ErrNotFound)
+}
+
+func testBatchLarge(t *testing.T, e *env) {
+	c := newClient(t, e, "big")
+	op := newOperator(t, e, "op")
+	start := time.Now()
+	b := loadBatch(t, e, c.ID, op.ID, "big.csv", 20000)
+	t.Logf("20,000-row batch stored in %v", time.Since(start))
+	sum, err := e.BatchSummary(e.ctx(t), b.ID)
+	must(t, err)
+	eq(t, "queued", sum.ByState[store.TxQueued], 20000)
+}
+
+func testClaimOrder(t *testing.T, e *env) {
+	ctx := e.ctx(t)
+	c := newClient(t, e, "acme")
+	op := newOperator(t, e, "op")
+	other := newOperator(t, e, "other")
+	now := at("2026-05-01T12:00:00Z")
+	ts := []store.Transmission{
+		{ExternalID: "a", OperatorID: op.ID, Destination: "1", Text: "a"},
+		{ExternalID: "later", OperatorID: op.ID, Destination: "2", Text: "b", NextAttempt: now.Add(time.Hour)},
+		{ExternalID: "c", OperatorID: op.ID, Destination: "3", Text: "c"},
+		{ExternalID: "o", OperatorID: other.ID, Destination: "4", Text: "d"},
+	}
+	_, _, err := e.CreateBatch(ctx, &store.Batch{ClientID: c.ID}, ts)
+	must(t, err)
+	got, err := e.ClaimTransmissions(ctx, op.ID, 10, now)
+	must(t, err)
+	eq(t, "claimed", len(got), 2)
+	eq(t, "first", got[0].ExternalID, "a")
+	eq(t, "second", got[1].ExternalID, "c")
+	eq(t, "state", got[0].State, store.TxSubmitting)
+	eq(t, "attempts", got[0].Attempts, 1)
+	none, err := e.ClaimTransmissions(ctx, op.ID, 10, now)
+	must(t, err)
+	eq(t, "claimed again", len(none), 0)
+	later, err := e.ClaimTransmissions(ctx, op.ID, 10, now.Add(2*time.Hour))
+	must(t, err)
+	eq(t, "scheduled", len(later), 1)
+	eq(t, "scheduled id", later[0].ExternalID, "later")
+	_, err = e.ClaimTransmissions(ctx, op.ID, 0, now)
+	wantErr(t, err, store.ErrInvalid)
+}
+
+// testClaimConcurrent lets several dispatchers, on two database handles,
+// drain one queue: every transmission is handed out exactly once.
+func testClaimConcurrent(t *testing.T, e *env) {
+	ctx := e.ctx(t)
+	c := newClient(t, e, "acme")
+	op := newOperator(t, e, "op")
+	const n = 3000
+	loadBatch(t, e, c.ID, op.ID, "b", n)
+	second := e.second(t)
+	var mu sync.Mutex
+	seen := map[int64]int{}
+	must(t, parallel(e.workers, func(w int) error {
+		st := store.Store(e)
+		if w%2 == 1 {
+			st = second
+		}
+		for {
+			got, err := st.ClaimTransmissions(ctx, op.ID, 37, time.Time{})
+			if err != nil {
+				return err
+			}
+			if len(got) == 0 {
+				return nil
+			}
+			mu.Lock()
+			for _, tr := range got {
+				seen[tr.ID]++
+			}
+			mu.Unlock()
+		}
+	}))
+	eq(t, "distinct claimed", len(seen), n)
+	for id, k := range seen {
+		if k != 1 {
+			t.Fatalf("transmission %d claimed %d times", id, k)
+		}
+	}
+}
+
+func claimOne(t *testing.T, e *env, client, operator int64, ext string) store.Transmission {
+	t.Helper()
+	ctx := e.ctx(t)
+	_, _, err := e.CreateBatch(ctx, &store.Batch{ClientID: client}, []store.Transmission{
+		{ExternalID: ext, OperatorID: operator, Destination: "584141234567", Text: "hi"}})
+	must(t, err)
+	got, err := e.ClaimTransmissions(ctx, operator, 1, time.Time{})
+	must(t, err)
+	eq(t, "claimed", len(got), 1)
+	return got[0]
+}
+
+func testSubmitAndReceipts(t *testing.T, e *env) {
+	ctx := e.ctx(t)
+	c := newClient(t, e, "acme")
+	op := newOperator(t, e, "op")
+	tr := claimOne(t, e, c.ID, op.ID, "one")
+	sent := at("2026-05-01T12:00:00Z")
+	must(t, e.RecordSubmit(ctx, tr.ID, store.SubmitResult{MessageIDs: []string{"a1", "a2"}, At: sent}))
+	got, _ := e.Transmission(ctx, tr.ID)
+	eq(t, "state", got.State, store.TxSent)
+	eq(t, "message id", got.MessageID, "a1")
+	eq(t, "segments", got.Segments, 2)
+	eq(t, "submitted", got.SubmittedAt, sent)
+	wantErr(t, e.RecordSubmit(ctx, tr.ID, store.SubmitResult{MessageIDs: []string{"again"}}), store.ErrConflict)
+
+	// First segment delivered: still sent. Second delivered: delivered.
+	r, matched, err := e.ApplyReceipt(ctx, store.DeliveryReceipt{OperatorID: op.ID, MessageID: "a1", State: store.TxDelivered, DoneAt: sent.Add(time.Second)})
+	must(t, err)
+	eq(t, "matched", matched, true)
+	eq(t, "after one segment", r.State, store.TxSent)
+	done := sent.Add(2 * time.Second)
+	r, _, err = e.ApplyReceipt(ctx, store.DeliveryReceipt{OperatorID: op.ID, MessageID: "a2", State: store.TxDelivered, DoneAt: done})
+	must(t, err)
+	eq(t, "after all segments", r.State, store.TxDelivered)
+	eq(t, "done", r.DoneAt, done)
+
+	// A failed segment fails the transmission, with its error code.
+	tr2 := claimOne(t, e, c.ID, op.ID, "two")
+	must(t, e.RecordSubmit(ctx, tr2.ID, store.SubmitResult{MessageIDs: []string{"b1", "b2"}}))
+	_, _, err = e.ApplyReceipt(ctx, store.DeliveryReceipt{OperatorID: op.ID, MessageID: "b1", State: store.TxUndeliverable, ErrorCode: 11})
+	must(t, err)
+	got, _ = e.Transmission(ctx, tr2.ID)
+	eq(t, "failed segment", got.State, store.TxUndeliverable)
+	eq(t, "error code", got.ErrorCode, 11)
+
+	// Message ids are per operator.
+	other := newOperator(t, e, "other")
+	_, matched, err = e.ApplyReceipt(ctx, store.DeliveryReceipt{OperatorID: other.ID, MessageID: "b2", State: store.TxDelivered})
+	must(t, err)
+	eq(t, "matched other operator", matched, false)
+	_, _, err = e.ApplyReceipt(ctx, store.DeliveryReceipt{OperatorID: op.ID, MessageID: "b2", State: store.TxSent})
+	wantErr(t, err, store.ErrInvalid)
+}
+
+func testReceiptBeforeSubmit(t *testing.T, e *env) {
+	ctx := e.ctx(t)
+	c := newClient(t, e, "acme")
+	op := newOperator(t, e, "op")
+	tr := claimOne(t, e, c.ID, op.ID, "race")
+	done := at("2026-05-01T12:00:05Z")
+	_, matched, err := e.ApplyReceipt(ctx, store.DeliveryReceipt{OperatorID: op.ID, MessageID: "early", State: store.TxExpired, ErrorCode: 3, DoneAt: done})
+	must(t, err)
+	eq(t, "matched before submit", matched, false)
+	must(t, e.RecordSubmit(ctx, tr.ID, store.SubmitResult{MessageIDs: []string{"early"}}))
+	got, _ := e.Transmission(ctx, tr.ID)
+	eq(t, "state", got.State, store.TxExpired)
+	eq(t, "error", got.ErrorCode, 3)
+	eq(t, "done", got.DoneAt, done)
+}
+
+func testRetryFailRequeue(t *testing.T, e *env) {
+	ctx := e.ctx(t)
+	c := newClient(t, e, "acme")
+	op := newOperator(t, e, "op")
+	tr := claimOne(t, e, c.ID, op.ID, "r")
+	next := time.Now().Add(time.Hour)
+	must(t, e.RetryTransmission(ctx, tr.ID, next, 0x58, "throttled"))
+	got, _ := e.Transmission(ctx, tr.ID)
+	eq(t, "state", got.State, store.TxQueued)
+	eq(t, "reason", got.Reason, "throttled")
+	eq(t, "error", got.ErrorCode, 0x58)
+	wantErr(t, e.RetryTransmission(ctx, tr.ID, next, 0, ""), store.ErrConflict) // not submitting
+	wantErr(t, e.RetryTransmission(ctx, tr.ID+1000, next, 0, ""), store.ErrNotFound)
+	claimed, _ := e.ClaimTransmissions(ctx, op.ID, 1, time.Time{})
+	eq(t, "claimable before next attempt", len(claimed), 0)
+	claimed, _ = e.ClaimTransmissions(ctx, op.ID, 1, next.Add(time.Second))
+	eq(t, "claimable after", len(claimed), 1)
+	eq(t, "attempts", claimed[0].Attempts, 2)
+
+	must(t, e.FailTransmission(ctx, tr.ID, 0x0B, "invalid destination", time.Time{}))
+	got, _ = e.Transmission(ctx, tr.ID)
+	eq(t, "failed", got.State, store.TxFailed)
+	if got.DoneAt.IsZero() {
+		t.Fatal("failed transmission without done time")
+	}
+	wantErr(t, e.FailTransmission(ctx, tr.ID, 0, "", time.Time{}), store.ErrConflict)
+
+	// A dispatcher that died leaves claims behind; they go back in the queue.
+	stale := claimOne(t, e, c.ID, op.ID, "s")
+	n, err := e.RequeueStale(ctx, time.Now().Add(-time.Hour))
+	must(t, err)
+	eq(t, "requeued too early", n, 0)
+	n, err = e.RequeueStale(ctx, time.Now().Add(time.Second))
+	must(t, err)
+	eq(t, "requeued", n, 1)
+	got, _ = e.Transmission(ctx, stale.ID)
+	eq(t, "requeued state", got.State, store.TxQueued)
+}
+
+func testLastStatusAndMO(t *testing.T, e *env) {
+	ctx := e.ctx(t)
+	c := newClient(t, e, "acme")
+	op := newOperator(t, e, "op")
+	first := claimOne(t, e, c.ID, op.ID, "1")
+	must(t, e.RecordSubmit(ctx, first.ID, store.SubmitResult{MessageIDs: []string{"m1"}}))
+	second := claimOne(t, e, c.ID, op.ID, "2")
+	must(t, e.RecordSubmit(ctx, second.ID, store.SubmitResult{MessageIDs: []string{"m2"}}))
+	_, _, err := e.ApplyReceipt(ctx, store.DeliveryReceipt{OperatorID: op.ID, MessageID: "m2", State: store.TxDelivered})
+	must(t, err)
+	last, err := e.LastTransmissionTo(ctx, "584141234567")
+	must(t, err)
+	eq(t, "last", last.ID, second.ID)
+	eq(t, "last state", last.State, store.TxDelivered)
+	_, err = e.LastTransmissionTo(ctx, "000")
+	wantErr(t, err, store.ErrNotFound)
+
+	mo := store.MO{OperatorID: op.ID, From: "584141234567", To: "1234", Text: "SI"}
+	must(t, e.InsertMO(ctx, &mo))
+	eq(t, "linked", mo.TransmissionID, second.ID)
+	stranger := store.MO{OperatorID: op.ID, From: "584169999999", To: "1234", Text: "hola"}
+	must(t, e.InsertMO(ctx, &stranger))
+	eq(t, "unlinked", stranger.TransmissionID, int64(0))
+	list, err := e.MOs(ctx, store.MOFilter{})
+	must(t, err)
+	eq(t, "MOs", len(list), 2)
+	eq(t, "text", list[0].Text, "SI")
+	list, err = e.MOs(ctx, store.MOFilter{From: "584169999999"})
+	must(t, err)
+	eq(t, "MOs from", len(list), 1)
+	wantErr(t, e.InsertMO(ctx, &store.MO{}), store.ErrInvalid)
+}
