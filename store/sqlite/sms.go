@@ -497,7 +497,9 @@ func (o *ops) ApplyReceipt(ctx context.Context, r store.DeliveryReceipt) (store.
 	err := o.write(ctx, func(o *ops) error {
 		var txID int64
 		err := o.tx.QueryRowContext(ctx, `UPDATE sms_segments SET state = ?, error_code = ?, done_at = ?
-			WHERE operator_id = ? AND message_id = ? RETURNING transmission_id`,
+			WHERE (transmission_id, segment) = (SELECT transmission_id, segment FROM sms_segments
+				WHERE operator_id = ? AND message_id = ? ORDER BY transmission_id DESC LIMIT 1)
+			RETURNING transmission_id`,
 			r.State, r.ErrorCode, tm(r.DoneAt), r.OperatorID, r.MessageID).Scan(&txID)
 		if errors.Is(err, sql.ErrNoRows) {
 			_, err = o.tx.ExecContext(ctx, `INSERT INTO sms_pending_receipts (operator_id, message_id, state, error_code,

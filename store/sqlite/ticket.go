@@ -52,8 +52,8 @@ func (o *ops) UpsertCustomer(ctx context.Context, c store.Customer) (store.Custo
 	err := o.write(ctx, func(o *ops) error {
 		return o.tx.QueryRowContext(ctx, `INSERT INTO ticket_customers (email, name, company, created_at) VALUES (?, ?, ?, ?)
 			ON CONFLICT (email) DO UPDATE SET
-				name = CASE WHEN excluded.name <> '' THEN excluded.name ELSE name END,
-				company = CASE WHEN excluded.company <> '' THEN excluded.company ELSE company END
+				name = CASE WHEN excluded.name <> '' THEN excluded.name ELSE ticket_customers.name END,
+				company = CASE WHEN excluded.company <> '' THEN excluded.company ELSE ticket_customers.company END
 			RETURNING id, email, name, company, created_at`, c.Email, c.Name, c.Company, tm(c.CreatedAt)).
 			Scan(&c.ID, &c.Email, &c.Name, &c.Company, ts(&c.CreatedAt))
 	})
@@ -98,7 +98,7 @@ func (o *ops) NextTicketNumber(ctx context.Context, day time.Time) (string, erro
 	var n int64
 	err := o.write(ctx, func(o *ops) error {
 		return o.tx.QueryRowContext(ctx, `INSERT INTO ticket_counters (day, last) VALUES (?, 1)
-			ON CONFLICT (day) DO UPDATE SET last = last + 1 RETURNING last`, day.Format("20060102")).Scan(&n)
+			ON CONFLICT (day) DO UPDATE SET last = ticket_counters.last + 1 RETURNING last`, day.Format("20060102")).Scan(&n)
 	})
 	if err != nil {
 		return "", wrap("next ticket number", err)

@@ -1,0 +1,204 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"github.com/jackc/pgx/v5"
+	"time"
+
+	"github.com/switchboard-go/switchboard/store"
+	"github.com/switchboard-go/switchboard/store/internal/rules"
+)
+
+const conversationCols = `id, customer_name, customer_id, customer_email, operator_id, state, last_seq, opened_at, assigned_at, closed_at`
+
+func scanConversation(sc interface{ Scan(...any) error }) (store.Conversation, error) {
+	var c store.Conversation
+	err := sc.Scan(&c.ID, &c.CustomerName, &c.CustomerID, &c.CustomerEmail, &c.OperatorID, &c.State, &c.LastSeq,
+		ts(&c.OpenedAt), ts(&c.AssignedAt), ts(&c.ClosedAt))
+	return c, err
+}
+
+func (o *ops) CreateConversation(ctx context.Context, c *store.Conversation) error {
+	if err := rules.Conversation(c); err != nil {
+		return err
+	}
+	err := o.write(ctx, func(o *ops) error {
+		return o.tx.QueryRow(ctx, `INSERT INTO chat_conversations
+			(customer_name, customer_id, customer_email, operator_id, state, opened_at, assigned_at, closed_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
+			c.CustomerName, c.CustomerID, c.CustomerEmail, c.OperatorID, c.State,
+			tm(c.OpenedAt), tm(c.AssignedAt), tm(c.ClosedAt)).Scan(&c.ID)
+	})
+	return wrap("create conversation", err)
+}
+
+func (o *ops) Conversation(ctx context.Context, id int64) (store.Conversation, error) {
+	c, err := scanConversation(o.q().QueryRow(ctx, `SELECT `+conversationCols+` FROM chat_conversations WHERE id = $1`, id))
+	return c, wrap("conversation", err)
+}
+
+func (o *ops) Conversations(ctx context.Context, f store.ConversationFilter) ([]store.Conversation, error) {
+	limit, err := rules.Limit(f.Limit)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := o.q().Query(ctx, `SELECT `+conversationCols+` FROM chat_conversations
+		WHERE id > $1 AND ($2 = '' OR state = $3) AND ($4 = '' OR operator_id = $5) AND ($6 = '' OR customer_id = $7)
+		ORDER BY id LIMIT $8`,
+		f.AfterID, f.State, f.State, f.OperatorID, f.OperatorID, f.CustomerID, f.CustomerID, limit)
+	if err != nil {
+		return nil, wrap("conversations", err)
+	}
+	return collect(rows, scanConversation, "conversations")
+}
+
+func (o *ops) AssignConversation(ctx context.Context, id int64, operatorID string, at time.Time) error {
+	if operatorID == "" {
+		return fmt.Errorf("%w: empty operator id", store.ErrInvalid)
+	}
+	return wrap("assign conversation", o.write(ctx, func(o *ops) error {
+		c, err := o.Conversation(ctx, id)
+		if err != nil {
+			return err
+		}
+		if c.State == store.ConversationClosed {
+			return fmt.Errorf("conversation %d is closed: %w", id, store.ErrConflict)
+		}
+		_, err = o.tx.Exec(ctx, `UPDATE chat_conversations SET operator_id = $1, state = 'active',
+			assigned_at = $2 WHERE id = $3`, operatorID, tm(rules.Or(at)), id)
+		return err
+	}))
+}
+
+func (o *ops) CloseConversation(ctx context.Context, id int64, at time.Time) error {
+	return wrap("close conversation", o.write(ctx, func(o *ops) error {
+		res, err := o.tx.Exec(ctx, `UPDATE chat_conversations SET state = 'closed', closed_at = $1
+			WHERE id = $2 AND state <> 'closed'`, tm(rules.Or(at)), id)
+		if err != nil {
+			return err
+		}
+		if res.RowsAffected() == 0 {
+			_, err = o.Conversation(ctx, id) // ErrNotFound, or already closed
+		}
+		return err
+	}))
+}
+
+const messageCols = `conversation_id, seq, client_msg_id, sender_role, sender_id, kind, body, attachment_id, created_at`
+
+func scanMessage(sc interface{ Scan(...any) error }) (store.Message, error) {
+	var m store.Message
+	err := sc.Scan(&m.ConversationID, &m.Seq, str{&m.ClientMsgID}, &m.SenderRole, &m.SenderID, &m.Kind, &m.Text,
+		nullID{&m.AttachmentID}, ts(&m.CreatedAt))
+	return m, err
+}
+
+func (o *ops) AppendMessage(ctx context.Context, m store.Message) (store.Message, bool, error) {
+	if err := rules.Message(&m); err != nil {
+		return store.Message{}, false, err
+	}
+	created := false
+	err := o.write(ctx, func(o *ops) error {
+		// Locking the conversation row serializes appends to one
+		// conversation: the dedup check and the sequence allocation below
+		// cannot interleave with another append (each statement of a READ
+		// COMMITTED transaction sees what the previous holder committed).
+		var state store.ConversationState
+		if err := o.tx.QueryRow(ctx, `SELECT state FROM chat_conversations WHERE id = $1 FOR UPDATE`,
+			m.ConversationID).Scan(&state); err != nil {
+			return err
+		}
+		if m.ClientMsgID != "" {
+			old, err := scanMessage(o.tx.QueryRow(ctx, `SELECT `+messageCols+` FROM chat_messages
+				WHERE conversation_id = $1 AND sender_role = $2 AND sender_id = $3 AND client_msg_id = $4`,
+				m.ConversationID, m.SenderRole, m.SenderID, m.ClientMsgID))
+			if err == nil {
+				m = old
+				return nil
+			}
+			if !errors.Is(err, pgx.ErrNoRows) {
+				return err
+			}
+		}
+		if state == store.ConversationClosed && m.SenderRole != store.RoleSystem {
+			return fmt.Errorf("conversation %d is closed: %w", m.ConversationID, store.ErrConflict)
+		}
+		if err := o.tx.QueryRow(ctx, `UPDATE chat_conversations SET last_seq = last_seq + 1
+			WHERE id = $1 RETURNING last_seq`, m.ConversationID).Scan(&m.Seq); err != nil {
+			return err
+		}
+		_, err := o.tx.Exec(ctx, `INSERT INTO chat_messages (`+messageCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+			m.ConversationID, m.Seq, nullStr(m.ClientMsgID), m.SenderRole, m.SenderID, m.Kind, m.Text,
+			id(m.AttachmentID), tm(m.CreatedAt))
+		created = err == nil
+		return err
+	})
+	if err != nil {
+		return store.Message{}, false, wrap("append message", err)
+	}
+	return m, created, nil
+}
+
+func (o *ops) MessagesAfter(ctx context.Context, conversationID, afterSeq int64, limit int) ([]store.Message, error) {
+	if limit < 0 {
+		return nil, fmt.Errorf("%w: negative limit", store.ErrInvalid)
+	}
+	var lim any = limit
+	if limit == 0 {
+		lim = nil // LIMIT NULL: no limit
+	}
+	rows, err := o.q().Query(ctx, `SELECT `+messageCols+` FROM chat_messages
+		WHERE conversation_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`, conversationID, afterSeq, lim)
+	if err != nil {
+		return nil, wrap("messages", err)
+	}
+	return collect(rows, scanMessage, "messages")
+}
+
+func (o *ops) Transcript(ctx context.Context, conversationID int64) (store.Transcript, error) {
+	var t store.Transcript
+	// One read transaction gives a consistent snapshot of the three reads.
+	read := func(o *ops) error {
+		var err error
+		if t.Conversation, err = o.Conversation(ctx, conversationID); err != nil {
+			return err
+		}
+		if t.Messages, err = o.MessagesAfter(ctx, conversationID, 0, 0); err != nil {
+			return err
+		}
+		rows, err := o.q().Query(ctx, `SELECT id, conversation_id, name, media_type, size, sha256, created_at
+			FROM chat_attachments WHERE conversation_id = $1 ORDER BY id`, conversationID)
+		if err != nil {
+			return wrap("transcript", err)
+		}
+		t.Attachments, err = collect(rows, func(sc interface{ Scan(...any) error }) (store.Attachment, error) {
+			var a store.Attachment
+			err := sc.Scan(&a.ID, &a.ConversationID, &a.Name, &a.MediaType, &a.Size, &a.SHA256, ts(&a.CreatedAt))
+			return a, err
+		}, "transcript")
+		return err
+	}
+	return t, o.readTx(ctx, read)
+}
+
+func (o *ops) PutAttachment(ctx context.Context, a *store.Attachment) error {
+	if err := rules.Attachment(a); err != nil {
+		return err
+	}
+	err := o.write(ctx, func(o *ops) error {
+		return o.tx.QueryRow(ctx, `INSERT INTO chat_attachments
+			(conversation_id, name, media_type, size, sha256, data, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
+			a.ConversationID, a.Name, a.MediaType, a.Size, a.SHA256, a.Data, tm(a.CreatedAt)).Scan(&a.ID)
+	})
+	return wrap("put attachment", err)
+}
+
+func (o *ops) Attachment(ctx context.Context, id int64) (store.Attachment, error) {
+	var a store.Attachment
+	err := o.q().QueryRow(ctx, `SELECT id, conversation_id, name, media_type, size, sha256, data, created_at
+		FROM chat_attachments WHERE id = $1`, id).Scan(&a.ID, &a.ConversationID, &a.Name, &a.MediaType, &a.Size,
+		&a.SHA256, &a.Data, ts(&a.CreatedAt))
+	return a, wrap("attachment", err)
+}

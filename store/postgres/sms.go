@@ -1,0 +1,591 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"github.com/jackc/pgx/v5"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/switchboard-go/switchboard/store"
+	"github.com/switchboard-go/switchboard/store/internal/rules"
+)
+
+// Operators -----------------------------------------------------------
+
+const operatorCols = `id, name, host, port, system_id, password, system_type, bind_mode, tls, window_size, tps,
+	enquire_link_us, binds, is_default, enabled, created_at, updated_at`
+
+func scanOperator(sc interface{ Scan(...any) error }) (store.Operator, error) {
+	var o store.Operator
+	var el int64
+	err := sc.Scan(&o.ID, &o.Name, &o.Host, &o.Port, &o.SystemID, &o.Password, &o.SystemType, &o.BindMode, &o.TLS,
+		&o.WindowSize, &o.TPS, &el, &o.Binds, &o.Default, &o.Enabled, ts(&o.CreatedAt), ts(&o.UpdatedAt))
+	o.EnquireLink = time.Duration(el) * time.Microsecond
+	return o, err
+}
+
+func (o *ops) CreateOperator(ctx context.Context, op *store.Operator) error {
+	if err := rules.Operator(op); err != nil {
+		return err
+	}
+	op.CreatedAt = rules.Now()
+	op.UpdatedAt = op.CreatedAt
+	return wrap("create operator", o.write(ctx, func(o *ops) error {
+		if err := o.tx.QueryRow(ctx, `INSERT INTO sms_operators (name, host, port, system_id, password,
+			system_type, bind_mode, tls, window_size, tps, enquire_link_us, binds, is_default, enabled, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id`,
+			op.Name, op.Host, op.Port, op.SystemID, op.Password, op.SystemType, op.BindMode, op.TLS, op.WindowSize,
+			op.TPS, op.EnquireLink.Microseconds(), op.Binds, op.Default, op.Enabled, tm(op.CreatedAt),
+			tm(op.UpdatedAt)).Scan(&op.ID); err != nil {
+			return err
+		}
+		return o.putOperatorChildren(ctx, op)
+	}))
+}
+
+func (o *ops) UpdateOperator(ctx context.Context, op *store.Operator) error {
+	if err := rules.Operator(op); err != nil {
+		return err
+	}
+	op.UpdatedAt = rules.Now()
+	return wrap("update operator", o.write(ctx, func(o *ops) error {
+		res, err := o.tx.Exec(ctx, `UPDATE sms_operators SET name = $1, host = $2, port = $3, system_id = $4,
+			password = $5, system_type = $6, bind_mode = $7, tls = $8, window_size = $9, tps = $10, enquire_link_us = $11,
+			binds = $12, is_default = $13, enabled = $14, updated_at = GREATEST($15, updated_at + interval '1 microsecond') WHERE id = $16`,
+			op.Name, op.Host, op.Port, op.SystemID, op.Password, op.SystemType, op.BindMode, op.TLS, op.WindowSize,
+			op.TPS, op.EnquireLink.Microseconds(), op.Binds, op.Default, op.Enabled, tm(op.UpdatedAt), op.ID)
+		if err != nil {
+			return err
+		}
+		if res.RowsAffected() == 0 {
+			return pgx.ErrNoRows
+		}
+		for _, t := range []string{"sms_operator_params", "sms_operator_prefixes", "sms_source_numbers"} {
+			if _, err := o.tx.Exec(ctx, `DELETE FROM `+t+` WHERE operator_id = $1`, op.ID); err != nil {
+				return err
+			}
+		}
+		if err := o.putOperatorChildren(ctx, op); err != nil {
+			return err
+		}
+		stored, err := o.Operator(ctx, op.ID)
+		op.CreatedAt, op.UpdatedAt = stored.CreatedAt, stored.UpdatedAt
+		return err
+	}))
+}
+
+func (o *ops) putOperatorChildren(ctx context.Context, op *store.Operator) error {
+	for _, p := range op.Params {
+		if _, err := o.tx.Exec(ctx, `INSERT INTO sms_operator_params (operator_id, command, name, value)
+			VALUES ($1, $2, $3, $4)`, op.ID, p.Command, p.Name, p.Value); err != nil {
+			return err
+		}
+	}
+	for _, p := range op.Prefixes {
+		if _, err := o.tx.Exec(ctx, `INSERT INTO sms_operator_prefixes (prefix, operator_id) VALUES ($1, $2)`,
+			p, op.ID); err != nil {
+			return fmt.Errorf("prefix %q: %w", p, err)
+		}
+	}
+	for _, s := range op.Sources {
+		if _, err := o.tx.Exec(ctx, `INSERT INTO sms_source_numbers (operator_id, number) VALUES ($1, $2)`,
+			op.ID, s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (o *ops) DeleteOperator(ctx context.Context, id int64) error {
+	return wrap("delete operator", o.write(ctx, func(o *ops) error {
+		res, err := o.tx.Exec(ctx, `DELETE FROM sms_operators WHERE id = $1`, id)
+		if err != nil {
+			return err
+		}
+		if res.RowsAffected() == 0 {
+			return pgx.ErrNoRows
+		}
+		return nil
+	}))
+}
+
+func (o *ops) Operator(ctx context.Context, id int64) (store.Operator, error) {
+	ops, err := o.operators(ctx, id)
+	if err != nil {
+		return store.Operator{}, err
+	}
+	if len(ops) == 0 {
+		return store.Operator{}, fmt.Errorf("postgres: operator %d: %w", id, store.ErrNotFound)
+	}
+	return ops[0], nil
+}
+
+func (o *ops) Operators(ctx context.Context) ([]store.Operator, error) { return o.operators(ctx, 0) }
+
+// operators reads one operator (id > 0) or all, with their children.
+func (o *ops) operators(ctx context.Context, id int64) ([]store.Operator, error) {
+	var out []store.Operator
+	read := func(o *ops) error {
+		rows, err := o.q().Query(ctx, `SELECT `+operatorCols+` FROM sms_operators WHERE $1 = 0 OR id = $2 ORDER BY id`, id, id)
+		if err != nil {
+			return wrap("operators", err)
+		}
+		if out, err = collect(rows, scanOperator, "operators"); err != nil {
+			return err
+		}
+		byID := map[int64]*store.Operator{}
+		for i := range out {
+			byID[out[i].ID] = &out[i]
+		}
+		children := []struct {
+			query string
+			add   func(sc pgx.Rows) error
+		}{
+			{`SELECT operator_id, command, name, value FROM sms_operator_params ORDER BY operator_id, command, name`,
+				func(sc pgx.Rows) error {
+					var oid int64
+					var p store.OperatorParam
+					if err := sc.Scan(&oid, &p.Command, &p.Name, &p.Value); err != nil {
+						return err
+					}
+					if op := byID[oid]; op != nil {
+						op.Params = append(op.Params, p)
+					}
+					return nil
+				}},
+			{`SELECT operator_id, prefix FROM sms_operator_prefixes ORDER BY operator_id, prefix`,
+				func(sc pgx.Rows) error {
+					return scanChild(sc, byID, func(op *store.Operator, v string) { op.Prefixes = append(op.Prefixes, v) })
+				}},
+			{`SELECT operator_id, number FROM sms_source_numbers ORDER BY operator_id, number`,
+				func(sc pgx.Rows) error {
+					return scanChild(sc, byID, func(op *store.Operator, v string) { op.Sources = append(op.Sources, v) })
+				}},
+		}
+		for _, c := range children {
+			rows, err := o.q().Query(ctx, c.query)
+			if err != nil {
+				return wrap("operators", err)
+			}
+			for rows.Next() {
+				if err := c.add(rows); err != nil {
+					rows.Close()
+					return wrap("operators", err)
+				}
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return wrap("operators", err)
+			}
+		}
+		return nil
+	}
+	return out, o.readTx(ctx, read)
+}
+
+func scanChild(sc pgx.Rows, byID map[int64]*store.Operator, add func(*store.Operator, string)) error {
+	var oid int64
+	var v string
+	if err := sc.Scan(&oid, &v); err != nil {
+		return err
+	}
+	if op := byID[oid]; op != nil {
+		add(op, v)
+	}
+	return nil
+}
+
+// Clients ---------------------------------------------------------------
+
+func (o *ops) CreateClient(ctx context.Context, c *store.Client) error {
+	if c.Name == "" {
+		return fmt.Errorf("%w: client without name", store.ErrInvalid)
+	}
+	c.CreatedAt = rules.Or(c.CreatedAt)
+	return wrap("create client", o.write(ctx, func(o *ops) error {
+		return o.tx.QueryRow(ctx, `INSERT INTO sms_clients (name, created_at) VALUES ($1, $2) RETURNING id`,
+			c.Name, tm(c.CreatedAt)).Scan(&c.ID)
+	}))
+}
+
+func (o *ops) Client(ctx context.Context, id int64) (store.Client, error) {
+	return o.client(ctx, "id", id)
+}
+
+func (o *ops) ClientByName(ctx context.Context, name string) (store.Client, error) {
+	return o.client(ctx, "name", name)
+}
+
+func (o *ops) client(ctx context.Context, col string, v any) (store.Client, error) {
+	var c store.Client
+	err := o.q().QueryRow(ctx, `SELECT id, name, created_at FROM sms_clients WHERE `+col+` = $1`, v).
+		Scan(&c.ID, &c.Name, ts(&c.CreatedAt))
+	return c, wrap("client", err)
+}
+
+// Batches and transmissions ----------------------------------------------
+
+const transmissionCols = `id, external_id, client_id, batch_id, operator_id, source, destination, body, state, reason,
+	error_code, attempts, segments, message_id, next_attempt_at, created_at, submitted_at, done_at`
+
+func scanTransmission(sc interface{ Scan(...any) error }) (store.Transmission, error) {
+	var t store.Transmission
+	err := sc.Scan(&t.ID, str{&t.ExternalID}, &t.ClientID, nullID{&t.BatchID}, &t.OperatorID, &t.Source, &t.Destination,
+		&t.Text, &t.State, &t.Reason, &t.ErrorCode, &t.Attempts, &t.Segments, &t.MessageID, ts(&t.NextAttempt),
+		ts(&t.CreatedAt), ts(&t.SubmittedAt), ts(&t.DoneAt))
+	return t, err
+}
+
+func (o *ops) CreateBatch(ctx context.Context, b *store.Batch, txs []store.Transmission) (inserted, duplicates int, err error) {
+	if b.ClientID == 0 {
+		return 0, 0, fmt.Errorf("%w: batch without client", store.ErrInvalid)
+	}
+	b.CreatedAt = rules.Or(b.CreatedAt)
+	err = o.write(ctx, func(o *ops) error {
+		err := o.tx.QueryRow(ctx, `INSERT INTO sms_batches (client_id, name, created_at) VALUES ($1, $2, $3)
+			ON CONFLICT (client_id, name) WHERE name <> '' DO UPDATE SET name = excluded.name
+			RETURNING id, created_at`, b.ClientID, b.Name, tm(b.CreatedAt)).Scan(&b.ID, ts(&b.CreatedAt))
+		if err != nil {
+			return err
+		}
+		for i := range txs {
+			if err := rules.Transmission(&txs[i], b); err != nil {
+				return fmt.Errorf("transmission %d: %w", i, err)
+			}
+		}
+		// COPY into a temporary table, then one INSERT ... SELECT that
+		// skips the rows already stored: one round trip per batch instead
+		// of one per row.
+		if _, err := o.tx.Exec(ctx, `CREATE TEMP TABLE IF NOT EXISTS sms_load (ord integer, external_id text,
+			operator_id bigint, source text, destination text, body text, state text, next_attempt_at timestamptz,
+			created_at timestamptz) ON COMMIT DROP`); err != nil {
+			return err
+		}
+		cols := []string{"ord", "external_id", "operator_id", "source", "destination", "body", "state",
+			"next_attempt_at", "created_at"}
+		if _, err := o.tx.CopyFrom(ctx, pgx.Identifier{"sms_load"}, cols, pgx.CopyFromSlice(len(txs), func(i int) ([]any, error) {
+			t := &txs[i]
+			return []any{i, nullStr(t.ExternalID), t.OperatorID, t.Source, t.Destination, t.Text, string(t.State),
+				tm0(t.NextAttempt), t.CreatedAt}, nil
+		})); err != nil {
+			return err
+		}
+		res, err := o.tx.Exec(ctx, `INSERT INTO sms_transmissions (external_id, client_id, batch_id, operator_id,
+			source, destination, body, state, next_attempt_at, created_at)
+			SELECT external_id, $1, $2, operator_id, source, destination, body, state, next_attempt_at, created_at
+			FROM sms_load ORDER BY ord ON CONFLICT DO NOTHING`, b.ClientID, b.ID)
+		if err != nil {
+			return err
+		}
+		inserted = int(res.RowsAffected())
+		duplicates = len(txs) - inserted
+		if _, err := o.tx.Exec(ctx, `TRUNCATE sms_load`); err != nil {
+			return err
+		}
+		return o.tx.QueryRow(ctx, `UPDATE sms_batches SET total = (SELECT COUNT(*) FROM sms_transmissions
+			WHERE batch_id = $1) WHERE id = $2 RETURNING total`, b.ID, b.ID).Scan(&b.Total)
+	})
+	if err != nil {
+		return 0, 0, wrap("create batch", err)
+	}
+	return inserted, duplicates, nil
+}
+
+func (o *ops) Batch(ctx context.Context, id int64) (store.Batch, error) {
+	var b store.Batch
+	err := o.q().QueryRow(ctx, `SELECT id, client_id, name, total, created_at FROM sms_batches WHERE id = $1`, id).
+		Scan(&b.ID, &b.ClientID, &b.Name, &b.Total, ts(&b.CreatedAt))
+	return b, wrap("batch", err)
+}
+
+func (o *ops) BatchSummary(ctx context.Context, batchID int64) (store.BatchSummary, error) {
+	s := store.BatchSummary{ByState: map[store.TransmissionState]int{}}
+	read := func(o *ops) error {
+		var err error
+		if s.Batch, err = o.Batch(ctx, batchID); err != nil {
+			return err
+		}
+		rows, err := o.q().Query(ctx, `SELECT state, COUNT(*) FROM sms_transmissions WHERE batch_id = $1 GROUP BY state`, batchID)
+		if err != nil {
+			return wrap("batch summary", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var st store.TransmissionState
+			var n int
+			if err := rows.Scan(&st, &n); err != nil {
+				return wrap("batch summary", err)
+			}
+			s.ByState[st] = n
+		}
+		return wrap("batch summary", rows.Err())
+	}
+	return s, o.readTx(ctx, read)
+}
+
+func (o *ops) Transmission(ctx context.Context, id int64) (store.Transmission, error) {
+	t, err := scanTransmission(o.q().QueryRow(ctx, `SELECT `+transmissionCols+` FROM sms_transmissions WHERE id = $1`, id))
+	return t, wrap("transmission", err)
+}
+
+func (o *ops) ClaimTransmissions(ctx context.Context, operatorID int64, n int, now time.Time) ([]store.Transmission, error) {
+	if n <= 0 {
+		return nil, fmt.Errorf("%w: claim count %d", store.ErrInvalid, n)
+	}
+	now = rules.Or(now)
+	var out []store.Transmission
+	err := o.write(ctx, func(o *ops) error {
+		// SKIP LOCKED: concurrent claimers (other connections, other
+		// processes) pass over the rows being claimed instead of waiting
+		// for them; the state check is repeated on the locked row.
+		rows, err := o.tx.Query(ctx, `UPDATE sms_transmissions SET state = 'submitting', claimed_at = $1,
+			attempts = attempts + 1 WHERE id IN (SELECT id FROM sms_transmissions
+				WHERE state = 'queued' AND operator_id = $2 AND next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT $3
+				FOR UPDATE SKIP LOCKED)
+			RETURNING `+transmissionCols, now, operatorID, n)
+		if err != nil {
+			return err
+		}
+		out, err = collect(rows, scanTransmission, "claim")
+		return err
+	})
+	if err != nil {
+		return nil, wrap("claim", err)
+	}
+	slices.SortFunc(out, func(a, b store.Transmission) int { return cmpInt(a.ID, b.ID) })
+	return out, nil
+}
+
+func cmpInt(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func (o *ops) RecordSubmit(ctx context.Context, txID int64, r store.SubmitResult) error {
+	if len(r.MessageIDs) == 0 {
+		return fmt.Errorf("%w: submit result without message ids", store.ErrInvalid)
+	}
+	at := rules.Or(r.At)
+	return wrap("record submit", o.write(ctx, func(o *ops) error {
+		var t store.Transmission
+		if err := o.tx.QueryRow(ctx, `SELECT operator_id, state FROM sms_transmissions WHERE id = $1 FOR UPDATE`,
+			txID).Scan(&t.OperatorID, &t.State); err != nil {
+			return err
+		}
+		if t.State != store.TxSubmitting {
+			return fmt.Errorf("transmission %d is %s, not submitting: %w", txID, t.State, store.ErrConflict)
+		}
+		if err := o.lockReceipts(ctx, t.OperatorID, r.MessageIDs...); err != nil {
+			return err
+		}
+		if _, err := o.tx.Exec(ctx, `UPDATE sms_transmissions SET state = 'sent', submitted_at = $1, segments = $2,
+			message_id = $3, claimed_at = NULL, reason = '', error_code = 0 WHERE id = $4`,
+			tm(at), len(r.MessageIDs), r.MessageIDs[0], txID); err != nil {
+			return err
+		}
+		pending := false
+		for i, mid := range r.MessageIDs {
+			if _, err := o.tx.Exec(ctx, `INSERT INTO sms_segments (transmission_id, segment, operator_id, message_id)
+				VALUES ($1, $2, $3, $4)`, txID, i+1, t.OperatorID, mid); err != nil {
+				return err
+			}
+			var state string
+			var code int
+			var done time.Time
+			err := o.tx.QueryRow(ctx, `DELETE FROM sms_pending_receipts WHERE operator_id = $1 AND message_id = $2
+				RETURNING state, error_code, done_at`, t.OperatorID, mid).Scan(&state, &code, &done)
+			if errors.Is(err, pgx.ErrNoRows) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			pending = true
+			if _, err := o.tx.Exec(ctx, `UPDATE sms_segments SET state = $1, error_code = $2, done_at = $3
+				WHERE transmission_id = $4 AND segment = $5`, state, code, done, txID, i+1); err != nil {
+				return err
+			}
+		}
+		if pending {
+			_, err := o.settle(ctx, txID)
+			return err
+		}
+		return nil
+	}))
+}
+
+// lockReceipts serializes, until the transaction ends, the recording of
+// message ids with the receipts for them. Without it a receipt could miss a
+// segment that is inserted but not yet committed, and park itself as
+// pending after RecordSubmit looked for pending receipts: lost.
+func (o *ops) lockReceipts(ctx context.Context, operatorID int64, messageIDs ...string) error {
+	keys := make([]string, len(messageIDs))
+	for i, m := range messageIDs {
+		keys[i] = "receipt:" + strconv.FormatInt(operatorID, 10) + ":" + m
+	}
+	return o.advisoryLocks(ctx, keys)
+}
+
+// settle recomputes a sent transmission's state from its segments.
+func (o *ops) settle(ctx context.Context, txID int64) (store.Transmission, error) {
+	rows, err := o.tx.Query(ctx, `SELECT state, error_code, done_at FROM sms_segments WHERE transmission_id = $1
+		ORDER BY segment`, txID)
+	if err != nil {
+		return store.Transmission{}, err
+	}
+	var states []store.TransmissionState
+	var code int
+	var done time.Time
+	for rows.Next() {
+		var s store.TransmissionState
+		var c int
+		var d time.Time
+		if err := rows.Scan(&s, &c, ts(&d)); err != nil {
+			rows.Close()
+			return store.Transmission{}, err
+		}
+		states = append(states, s)
+		if s != "" && s != store.TxDelivered && code == 0 {
+			code = c
+		}
+		if d.After(done) {
+			done = d
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return store.Transmission{}, err
+	}
+	state := rules.Aggregate(states)
+	if !state.Final() {
+		done = time.Time{}
+	}
+	return scanTransmission(o.tx.QueryRow(ctx, `UPDATE sms_transmissions SET state = $1, error_code = $2, done_at = $3
+		WHERE id = $4 RETURNING `+transmissionCols, state, code, tm(done), txID))
+}
+
+func (o *ops) RetryTransmission(ctx context.Context, txID int64, next time.Time, errorCode int, reason string) error {
+	return o.transition(ctx, "retry transmission", txID, `state = 'queued', next_attempt_at = $1, error_code = $2,
+		reason = $3, claimed_at = NULL`, `state = 'submitting'`, tm0(rules.Time(next)), errorCode, reason)
+}
+
+func (o *ops) FailTransmission(ctx context.Context, txID int64, errorCode int, reason string, at time.Time) error {
+	return o.transition(ctx, "fail transmission", txID, `state = 'failed', error_code = $1, reason = $2, done_at = $3,
+		claimed_at = NULL`, `state IN ('queued', 'submitting', 'sent')`, errorCode, reason, tm(rules.Or(at)))
+}
+
+// transition updates a transmission that is in an expected state, telling
+// ErrNotFound from ErrConflict when it is not.
+func (o *ops) transition(ctx context.Context, what string, txID int64, set, cond string, args ...any) error {
+	return wrap(what, o.write(ctx, func(o *ops) error {
+		res, err := o.tx.Exec(ctx, `UPDATE sms_transmissions SET `+set+` WHERE id = $`+strconv.Itoa(len(args)+1)+` AND `+cond,
+			append(args, txID)...)
+		if err != nil {
+			return err
+		}
+		if res.RowsAffected() == 1 {
+			return nil
+		}
+		t, err := o.Transmission(ctx, txID)
+		if err != nil {
+			return err
+		}
+		return fmt.Errorf("transmission %d is %s: %w", txID, t.State, store.ErrConflict)
+	}))
+}
+
+func (o *ops) RequeueStale(ctx context.Context, claimedBefore time.Time) (int, error) {
+	var n int64
+	err := o.write(ctx, func(o *ops) error {
+		res, err := o.tx.Exec(ctx, `UPDATE sms_transmissions SET state = 'queued', claimed_at = NULL
+			WHERE state = 'submitting' AND claimed_at < $1`, tm0(rules.Time(claimedBefore)))
+		n = res.RowsAffected()
+		return err
+	})
+	return int(n), wrap("requeue stale", err)
+}
+
+func (o *ops) ApplyReceipt(ctx context.Context, r store.DeliveryReceipt) (store.Transmission, bool, error) {
+	if err := rules.Receipt(&r); err != nil {
+		return store.Transmission{}, false, err
+	}
+	var t store.Transmission
+	matched := false
+	err := o.write(ctx, func(o *ops) error {
+		if err := o.lockReceipts(ctx, r.OperatorID, r.MessageID); err != nil {
+			return err
+		}
+		var txID int64
+		err := o.tx.QueryRow(ctx, `UPDATE sms_segments SET state = $1, error_code = $2, done_at = $3
+			WHERE (transmission_id, segment) = (SELECT transmission_id, segment FROM sms_segments
+				WHERE operator_id = $4 AND message_id = $5 ORDER BY transmission_id DESC LIMIT 1)
+			RETURNING transmission_id`,
+			r.State, r.ErrorCode, tm(r.DoneAt), r.OperatorID, r.MessageID).Scan(&txID)
+		if errors.Is(err, pgx.ErrNoRows) {
+			_, err = o.tx.Exec(ctx, `INSERT INTO sms_pending_receipts (operator_id, message_id, state, error_code,
+				done_at, received_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (operator_id, message_id) DO UPDATE SET state = excluded.state,
+				error_code = excluded.error_code, done_at = excluded.done_at`,
+				r.OperatorID, r.MessageID, r.State, r.ErrorCode, tm(r.DoneAt), tm(rules.Now()))
+			return err
+		}
+		if err != nil {
+			return err
+		}
+		matched = true
+		t, err = o.settle(ctx, txID)
+		return err
+	})
+	return t, matched, wrap("apply receipt", err)
+}
+
+func (o *ops) LastTransmissionTo(ctx context.Context, destination string) (store.Transmission, error) {
+	t, err := scanTransmission(o.q().QueryRow(ctx, `SELECT `+transmissionCols+` FROM sms_transmissions
+		WHERE destination = $1 ORDER BY id DESC LIMIT 1`, destination))
+	return t, wrap("last transmission", err)
+}
+
+// MO ------------------------------------------------------------------
+
+func (o *ops) InsertMO(ctx context.Context, m *store.MO) error {
+	if m.From == "" {
+		return fmt.Errorf("%w: MO without source number", store.ErrInvalid)
+	}
+	m.ReceivedAt = rules.Or(m.ReceivedAt)
+	return wrap("insert MO", o.write(ctx, func(o *ops) error {
+		if m.TransmissionID == 0 {
+			err := o.tx.QueryRow(ctx, `SELECT id FROM sms_transmissions WHERE destination = $1
+				AND state NOT IN ('queued', 'submitting', 'failed') ORDER BY id DESC LIMIT 1`, m.From).Scan(&m.TransmissionID)
+			if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+				return err
+			}
+		}
+		return o.tx.QueryRow(ctx, `INSERT INTO sms_mo (operator_id, source, short_code, body, received_at,
+			transmission_id) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
+			m.OperatorID, m.From, m.To, m.Text, tm(m.ReceivedAt), m.TransmissionID).Scan(&m.ID)
+	}))
+}
+
+func (o *ops) MOs(ctx context.Context, f store.MOFilter) ([]store.MO, error) {
+	limit, err := rules.Limit(f.Limit)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := o.q().Query(ctx, `SELECT id, operator_id, source, short_code, body, received_at, transmission_id
+		FROM sms_mo WHERE id > $1 AND ($2 = '' OR source = $3) ORDER BY id LIMIT $4`, f.AfterID, f.From, f.From, limit)
+	if err != nil {
+		return nil, wrap("MOs", err)
+	}
+	return collect(rows, func(sc interface{ Scan(...any) error }) (store.MO, error) {
+		var m store.MO
+		err := sc.Scan(&m.ID, &m.OperatorID, &m.From, &m.To, &m.Text, ts(&m.ReceivedAt), &m.TransmissionID)
+		return m, err
+	}, "MOs")
+}

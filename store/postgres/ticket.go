@@ -1,0 +1,424 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/switchboard-go/switchboard/store"
+	"github.com/switchboard-go/switchboard/store/internal/rules"
+)
+
+// Queues, customers, agents ------------------------------------------------
+
+func (o *ops) CreateQueue(ctx context.Context, q *store.Queue) error {
+	if q.Name == "" {
+		return fmt.Errorf("%w: queue without name", store.ErrInvalid)
+	}
+	q.CreatedAt = rules.Or(q.CreatedAt)
+	return wrap("create queue", o.write(ctx, func(o *ops) error {
+		return o.tx.QueryRow(ctx, `INSERT INTO ticket_queues (name, created_at) VALUES ($1, $2) RETURNING id`,
+			q.Name, tm(q.CreatedAt)).Scan(&q.ID)
+	}))
+}
+
+func scanQueue(sc interface{ Scan(...any) error }) (store.Queue, error) {
+	var q store.Queue
+	err := sc.Scan(&q.ID, &q.Name, ts(&q.CreatedAt))
+	return q, err
+}
+
+func (o *ops) QueueByName(ctx context.Context, name string) (store.Queue, error) {
+	q, err := scanQueue(o.q().QueryRow(ctx, `SELECT id, name, created_at FROM ticket_queues WHERE name = $1`, name))
+	return q, wrap("queue", err)
+}
+
+func (o *ops) Queues(ctx context.Context) ([]store.Queue, error) {
+	rows, err := o.q().Query(ctx, `SELECT id, name, created_at FROM ticket_queues ORDER BY id`)
+	if err != nil {
+		return nil, wrap("queues", err)
+	}
+	return collect(rows, scanQueue, "queues")
+}
+
+func (o *ops) UpsertCustomer(ctx context.Context, c store.Customer) (store.Customer, error) {
+	c.Email = rules.Email(c.Email)
+	if c.Email == "" {
+		return c, fmt.Errorf("%w: customer without e-mail", store.ErrInvalid)
+	}
+	c.CreatedAt = rules.Or(c.CreatedAt)
+	err := o.write(ctx, func(o *ops) error {
+		return o.tx.QueryRow(ctx, `INSERT INTO ticket_customers (email, name, company, created_at) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (email) DO UPDATE SET
+				name = CASE WHEN excluded.name <> '' THEN excluded.name ELSE ticket_customers.name END,
+				company = CASE WHEN excluded.company <> '' THEN excluded.company ELSE ticket_customers.company END
+			RETURNING id, email, name, company, created_at`, c.Email, c.Name, c.Company, tm(c.CreatedAt)).
+			Scan(&c.ID, &c.Email, &c.Name, &c.Company, ts(&c.CreatedAt))
+	})
+	return c, wrap("upsert customer", err)
+}
+
+func (o *ops) CustomerByEmail(ctx context.Context, email string) (store.Customer, error) {
+	var c store.Customer
+	err := o.q().QueryRow(ctx, `SELECT id, email, name, company, created_at FROM ticket_customers WHERE email = $1`,
+		rules.Email(email)).Scan(&c.ID, &c.Email, &c.Name, &c.Company, ts(&c.CreatedAt))
+	return c, wrap("customer", err)
+}
+
+func (o *ops) CreateAgent(ctx context.Context, a *store.Agent) error {
+	a.Email = rules.Email(a.Email)
+	if a.Email == "" || a.Name == "" {
+		return fmt.Errorf("%w: agent without name or e-mail", store.ErrInvalid)
+	}
+	a.CreatedAt = rules.Or(a.CreatedAt)
+	return wrap("create agent", o.write(ctx, func(o *ops) error {
+		return o.tx.QueryRow(ctx, `INSERT INTO ticket_agents (name, email, phone, created_at) VALUES ($1, $2, $3, $4)
+			RETURNING id`, a.Name, a.Email, a.Phone, tm(a.CreatedAt)).Scan(&a.ID)
+	}))
+}
+
+func (o *ops) Agents(ctx context.Context) ([]store.Agent, error) {
+	rows, err := o.q().Query(ctx, `SELECT id, name, email, phone, created_at FROM ticket_agents ORDER BY id`)
+	if err != nil {
+		return nil, wrap("agents", err)
+	}
+	return collect(rows, func(sc interface{ Scan(...any) error }) (store.Agent, error) {
+		var a store.Agent
+		err := sc.Scan(&a.ID, &a.Name, &a.Email, &a.Phone, ts(&a.CreatedAt))
+		return a, err
+	}, "agents")
+}
+
+// Tickets -----------------------------------------------------------------
+
+func (o *ops) NextTicketNumber(ctx context.Context, day time.Time) (string, error) {
+	day = rules.Or(day)
+	var n int64
+	err := o.write(ctx, func(o *ops) error {
+		return o.tx.QueryRow(ctx, `INSERT INTO ticket_counters (day, last) VALUES ($1, 1)
+			ON CONFLICT (day) DO UPDATE SET last = ticket_counters.last + 1 RETURNING last`, day.Format("20060102")).Scan(&n)
+	})
+	if err != nil {
+		return "", wrap("next ticket number", err)
+	}
+	return store.TicketNumber(day, n), nil
+}
+
+const ticketCols = `id, number, title, queue_id, state, priority, customer_id, owner_id, linked_ticket_id, created_at,
+	updated_at, first_response_at, closed_at`
+
+func scanTicket(sc interface{ Scan(...any) error }) (store.Ticket, error) {
+	var t store.Ticket
+	err := sc.Scan(&t.ID, &t.Number, &t.Title, &t.QueueID, &t.State, &t.Priority, nullID{&t.CustomerID},
+		nullID{&t.OwnerID}, nullID{&t.LinkedTicketID}, ts(&t.CreatedAt), ts(&t.UpdatedAt), ts(&t.FirstResponseAt),
+		ts(&t.ClosedAt))
+	return t, err
+}
+
+func (o *ops) CreateTicket(ctx context.Context, t *store.Ticket) error {
+	if err := rules.Ticket(t); err != nil {
+		return err
+	}
+	return wrap("create ticket", o.write(ctx, func(o *ops) error {
+		if t.Number == "" {
+			n, err := o.NextTicketNumber(ctx, t.CreatedAt)
+			if err != nil {
+				return err
+			}
+			t.Number = n
+		}
+		if err := o.tx.QueryRow(ctx, `INSERT INTO tickets (number, title, queue_id, state, priority, customer_id,
+			owner_id, linked_ticket_id, created_at, updated_at, first_response_at, closed_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id`,
+			t.Number, t.Title, t.QueueID, t.State, t.Priority, id(t.CustomerID), id(t.OwnerID), id(t.LinkedTicketID),
+			tm(t.CreatedAt), tm(t.UpdatedAt), tm(t.FirstResponseAt), tm(t.ClosedAt)).Scan(&t.ID); err != nil {
+			return err
+		}
+		return o.event(ctx, store.TicketEvent{TicketID: t.ID, Kind: store.EventCreated, AgentID: t.OwnerID,
+			NewValue: string(t.State), At: t.CreatedAt})
+	}))
+}
+
+func (o *ops) event(ctx context.Context, e store.TicketEvent) error {
+	_, err := o.tx.Exec(ctx, `INSERT INTO ticket_events (ticket_id, kind, agent_id, old_value, new_value, at)
+		VALUES ($1, $2, $3, $4, $5, $6)`, e.TicketID, e.Kind, e.AgentID, e.OldValue, e.NewValue, tm(rules.Or(e.At)))
+	return err
+}
+
+func (o *ops) Ticket(ctx context.Context, id int64) (store.Ticket, error) {
+	return o.ticketWhere(ctx, `id = $1`, id)
+}
+
+func (o *ops) TicketByNumber(ctx context.Context, number string) (store.Ticket, error) {
+	return o.ticketWhere(ctx, `number = $1`, number)
+}
+
+func (o *ops) TicketByMessageID(ctx context.Context, messageID string) (store.Ticket, error) {
+	if messageID == "" {
+		return store.Ticket{}, fmt.Errorf("postgres: ticket by message id: %w", store.ErrNotFound)
+	}
+	return o.ticketWhere(ctx, `id = (SELECT ticket_id FROM ticket_articles WHERE message_id = $1 ORDER BY id LIMIT 1)`, messageID)
+}
+
+// lockTicket reads a ticket and locks its row until the transaction ends.
+func (o *ops) lockTicket(ctx context.Context, id int64) (store.Ticket, error) {
+	return scanTicket(o.tx.QueryRow(ctx, `SELECT `+ticketCols+` FROM tickets WHERE id = $1 FOR UPDATE`, id))
+}
+
+func (o *ops) ticketWhere(ctx context.Context, cond string, arg any) (store.Ticket, error) {
+	t, err := scanTicket(o.q().QueryRow(ctx, `SELECT `+ticketCols+` FROM tickets WHERE `+cond, arg))
+	return t, wrap("ticket", err)
+}
+
+func (o *ops) Tickets(ctx context.Context, f store.TicketFilter) ([]store.Ticket, error) {
+	limit, err := rules.Limit(f.Limit)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := o.q().Query(ctx, `SELECT `+ticketCols+` FROM tickets WHERE id > $1
+		AND ($2 = 0 OR queue_id = $3) AND ($4 = 0 OR customer_id = $5) AND ($6 = '' OR state = $7) ORDER BY id LIMIT $8`,
+		f.AfterID, f.QueueID, f.QueueID, f.CustomerID, f.CustomerID, f.State, f.State, limit)
+	if err != nil {
+		return nil, wrap("tickets", err)
+	}
+	return collect(rows, scanTicket, "tickets")
+}
+
+// Articles ------------------------------------------------------------------
+
+const articleCols = `id, ticket_id, direction, agent_id, message_id, in_reply_to, refs, from_addr, to_addr, cc_addr,
+	subject, body_text, body_html, sent_at, created_at`
+
+func scanArticle(sc interface{ Scan(...any) error }) (store.Article, error) {
+	var a store.Article
+	var refs string
+	err := sc.Scan(&a.ID, &a.TicketID, &a.Direction, nullID{&a.AgentID}, &a.MessageID, &a.InReplyTo, &refs, &a.From,
+		&a.To, &a.Cc, &a.Subject, &a.TextBody, &a.HTMLBody, ts(&a.Date), ts(&a.CreatedAt))
+	a.References = rules.SplitReferences(refs)
+	return a, err
+}
+
+func (o *ops) AddArticle(ctx context.Context, a *store.Article, atts []store.TicketAttachment) error {
+	if err := rules.Article(a); err != nil {
+		return err
+	}
+	return wrap("add article", o.write(ctx, func(o *ops) error {
+		t, err := o.Ticket(ctx, a.TicketID)
+		if err != nil {
+			return err
+		}
+		if err := o.tx.QueryRow(ctx, `INSERT INTO ticket_articles (ticket_id, direction, agent_id, message_id,
+			in_reply_to, refs, from_addr, to_addr, cc_addr, subject, body_text, body_html, sent_at, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id`,
+			a.TicketID, a.Direction, id(a.AgentID), a.MessageID, a.InReplyTo, rules.References(a.References), a.From,
+			a.To, a.Cc, a.Subject, a.TextBody, a.HTMLBody, tm(a.Date), tm(a.CreatedAt)).Scan(&a.ID); err != nil {
+			return err
+		}
+		for i := range atts {
+			at := &atts[i]
+			rules.TicketAttachment(at)
+			at.ArticleID = a.ID
+			if err := o.tx.QueryRow(ctx, `INSERT INTO ticket_attachments (article_id, name, media_type,
+				content_id, size, sha256, data) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
+				at.ArticleID, at.Name, at.MediaType, at.ContentID, at.Size, at.SHA256, at.Data).Scan(&at.ID); err != nil {
+				return err
+			}
+		}
+		kind, firstResponse := rules.ArticleEvent(a, t)
+		if _, err := o.tx.Exec(ctx, `UPDATE tickets SET updated_at = GREATEST(updated_at, $1),
+			first_response_at = COALESCE(first_response_at, $2) WHERE id = $3`,
+			tm(a.CreatedAt), tm(firstResponse), a.TicketID); err != nil {
+			return err
+		}
+		return o.event(ctx, store.TicketEvent{TicketID: a.TicketID, Kind: kind, AgentID: a.AgentID,
+			NewValue: strconv.FormatInt(a.ID, 10), At: a.CreatedAt})
+	}))
+}
+
+func (o *ops) Articles(ctx context.Context, ticketID int64) ([]store.Article, error) {
+	rows, err := o.q().Query(ctx, `SELECT `+articleCols+` FROM ticket_articles WHERE ticket_id = $1 ORDER BY id`, ticketID)
+	if err != nil {
+		return nil, wrap("articles", err)
+	}
+	return collect(rows, scanArticle, "articles")
+}
+
+func (o *ops) TicketAttachments(ctx context.Context, articleID int64) ([]store.TicketAttachment, error) {
+	rows, err := o.q().Query(ctx, `SELECT id, article_id, name, media_type, content_id, size, sha256
+		FROM ticket_attachments WHERE article_id = $1 ORDER BY id`, articleID)
+	if err != nil {
+		return nil, wrap("ticket attachments", err)
+	}
+	return collect(rows, func(sc interface{ Scan(...any) error }) (store.TicketAttachment, error) {
+		var a store.TicketAttachment
+		err := sc.Scan(&a.ID, &a.ArticleID, &a.Name, &a.MediaType, &a.ContentID, &a.Size, &a.SHA256)
+		return a, err
+	}, "ticket attachments")
+}
+
+func (o *ops) TicketAttachment(ctx context.Context, id int64) (store.TicketAttachment, error) {
+	var a store.TicketAttachment
+	err := o.q().QueryRow(ctx, `SELECT id, article_id, name, media_type, content_id, size, sha256, data
+		FROM ticket_attachments WHERE id = $1`, id).
+		Scan(&a.ID, &a.ArticleID, &a.Name, &a.MediaType, &a.ContentID, &a.Size, &a.SHA256, &a.Data)
+	return a, wrap("ticket attachment", err)
+}
+
+// Mail ingestion ---------------------------------------------------------------
+
+func (o *ops) IngestMail(ctx context.Context, in store.MailIngest) (store.IngestResult, error) {
+	var res store.IngestResult
+	if in.Receipt.SourceKey == "" && in.Receipt.ContentKey == "" {
+		return res, fmt.Errorf("%w: mail receipt without key", store.ErrInvalid)
+	}
+	err := o.write(ctx, func(o *ops) error {
+		// Two pollers ingesting the same mail: the second waits here for
+		// the first to commit, then finds its receipt.
+		var keys []string
+		if in.Receipt.SourceKey != "" {
+			keys = append(keys, "mail-source:"+in.Receipt.SourceKey)
+		}
+		if in.Receipt.ContentKey != "" {
+			keys = append(keys, "mail-content:"+in.Receipt.ContentKey)
+		}
+		if err := o.advisoryLocks(ctx, keys); err != nil {
+			return err
+		}
+		if old, err := o.MailReceipt(ctx, in.Receipt.SourceKey, in.Receipt.ContentKey); err == nil {
+			res.Receipt = old
+			return fmt.Errorf("mail already ingested as article %d: %w", old.ArticleID, store.ErrDuplicate)
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		if in.NewTicket != nil {
+			if err := o.CreateTicket(ctx, in.NewTicket); err != nil {
+				return err
+			}
+			in.TicketID = in.NewTicket.ID
+		}
+		in.Article.TicketID = in.TicketID
+		if err := o.AddArticle(ctx, &in.Article, in.Attachments); err != nil {
+			return err
+		}
+		r := in.Receipt
+		r.TicketID, r.ArticleID, r.ReceivedAt = in.TicketID, in.Article.ID, rules.Or(r.ReceivedAt)
+		if _, err := o.tx.Exec(ctx, `INSERT INTO mail_receipts (source_key, content_key, ticket_id, article_id,
+			received_at) VALUES ($1, $2, $3, $4, $5)`, nullStr(r.SourceKey), nullStr(r.ContentKey), r.TicketID, r.ArticleID,
+			tm(r.ReceivedAt)); err != nil {
+			return err
+		}
+		t, err := o.Ticket(ctx, in.TicketID)
+		res = store.IngestResult{Ticket: t, Article: in.Article, Receipt: r}
+		return err
+	})
+	return res, wrap("ingest mail", err)
+}
+
+func (o *ops) MailReceipt(ctx context.Context, sourceKey, contentKey string) (store.MailReceipt, error) {
+	var r store.MailReceipt
+	if sourceKey == "" && contentKey == "" {
+		return r, fmt.Errorf("postgres: mail receipt: %w", store.ErrNotFound)
+	}
+	err := o.q().QueryRow(ctx, `SELECT source_key, content_key, ticket_id, article_id, received_at
+		FROM mail_receipts WHERE source_key = $1 OR content_key = $2 ORDER BY id LIMIT 1`,
+		nullStr(sourceKey), nullStr(contentKey)).
+		Scan(str{&r.SourceKey}, str{&r.ContentKey}, &r.TicketID, &r.ArticleID, ts(&r.ReceivedAt))
+	return r, wrap("mail receipt", err)
+}
+
+// State, owner, queue ------------------------------------------------------------
+
+func (o *ops) SetTicketState(ctx context.Context, ticketID int64, s store.TicketState, agentID int64, at time.Time) error {
+	if !rules.ValidTicketState(s) {
+		return fmt.Errorf("%w: ticket state %q", store.ErrInvalid, s)
+	}
+	at = rules.Or(at)
+	return wrap("set ticket state", o.write(ctx, func(o *ops) error {
+		t, err := o.lockTicket(ctx, ticketID)
+		if err != nil || t.State == s {
+			return err
+		}
+		closedAt := t.ClosedAt
+		if s == store.TicketClosed {
+			closedAt = at
+		}
+		if _, err := o.tx.Exec(ctx, `UPDATE tickets SET state = $1, closed_at = $2, updated_at = GREATEST(updated_at, $3)
+			WHERE id = $4`, s, tm(closedAt), tm(at), ticketID); err != nil {
+			return err
+		}
+		for _, e := range rules.StateEvents(t, s, agentID, at) {
+			if err := o.event(ctx, e); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+}
+
+func (o *ops) AssignTicket(ctx context.Context, ticketID, agentID int64, at time.Time) error {
+	return o.changeTicket(ctx, "assign ticket", ticketID, "owner_id", agentID, store.EventAssigned, agentID, at)
+}
+
+func (o *ops) MoveTicket(ctx context.Context, ticketID, queueID, agentID int64, at time.Time) error {
+	if queueID == 0 {
+		return fmt.Errorf("%w: move to queue 0", store.ErrInvalid)
+	}
+	return o.changeTicket(ctx, "move ticket", ticketID, "queue_id", queueID, store.EventQueueChanged, agentID, at)
+}
+
+// changeTicket sets a reference column of a ticket and logs the change.
+func (o *ops) changeTicket(ctx context.Context, what string, ticketID int64, col string, v int64, kind store.EventKind,
+	agentID int64, at time.Time) error {
+	at = rules.Or(at)
+	return wrap(what, o.write(ctx, func(o *ops) error {
+		var old int64
+		if err := o.tx.QueryRow(ctx, `SELECT `+col+` FROM tickets WHERE id = $1 FOR UPDATE`, ticketID).Scan(nullID{&old}); err != nil {
+			return err
+		}
+		if old == v {
+			return nil
+		}
+		if _, err := o.tx.Exec(ctx, `UPDATE tickets SET `+col+` = $1, updated_at = GREATEST(updated_at, $2) WHERE id = $3`,
+			id(v), tm(at), ticketID); err != nil {
+			return err
+		}
+		return o.event(ctx, store.TicketEvent{TicketID: ticketID, Kind: kind, AgentID: agentID,
+			OldValue: strconv.FormatInt(old, 10), NewValue: strconv.FormatInt(v, 10), At: at})
+	}))
+}
+
+func (o *ops) TicketEvents(ctx context.Context, ticketID int64) ([]store.TicketEvent, error) {
+	rows, err := o.q().Query(ctx, `SELECT id, ticket_id, kind, agent_id, old_value, new_value, at
+		FROM ticket_events WHERE ticket_id = $1 ORDER BY id`, ticketID)
+	if err != nil {
+		return nil, wrap("ticket events", err)
+	}
+	return collect(rows, func(sc interface{ Scan(...any) error }) (store.TicketEvent, error) {
+		var e store.TicketEvent
+		err := sc.Scan(&e.ID, &e.TicketID, &e.Kind, &e.AgentID, &e.OldValue, &e.NewValue, ts(&e.At))
+		return e, err
+	}, "ticket events")
+}
+
+// Auto-responses ---------------------------------------------------------------
+
+func (o *ops) RecordAutoResponse(ctx context.Context, r *store.AutoResponse) error {
+	r.Recipient = rules.Email(r.Recipient)
+	if r.Recipient == "" {
+		return fmt.Errorf("%w: auto-response without recipient", store.ErrInvalid)
+	}
+	r.SentAt = rules.Or(r.SentAt)
+	return wrap("record auto-response", o.write(ctx, func(o *ops) error {
+		return o.tx.QueryRow(ctx, `INSERT INTO auto_responses (ticket_id, recipient, template, sent_at)
+			VALUES ($1, $2, $3, $4) RETURNING id`, r.TicketID, r.Recipient, r.Template, tm(r.SentAt)).Scan(&r.ID)
+	}))
+}
+
+func (o *ops) CountAutoResponses(ctx context.Context, recipient string, since time.Time) (int, error) {
+	var n int
+	err := o.q().QueryRow(ctx, `SELECT COUNT(*) FROM auto_responses WHERE recipient = $1 AND sent_at >= $2`,
+		rules.Email(recipient), tm0(rules.Time(since))).Scan(&n)
+	return n, wrap("count auto-responses", err)
+}
