@@ -257,6 +257,7 @@ type TicketStore interface {
 	// UpsertCustomer returns the customer with c.Email, creating it if
 	// needed; a non-empty Name or Company updates the stored one.
 	UpsertCustomer(ctx context.Context, c Customer) (Customer, error)
+	Customer(ctx context.Context, id int64) (Customer, error)
 	CustomerByEmail(ctx context.Context, email string) (Customer, error)
 	// CreateAgent stores a and sets a.ID (ErrDuplicate on a taken e-mail).
 	CreateAgent(ctx context.Context, a *Agent) error

@@ -25,9 +25,9 @@ func TicketNumber(day time.Time, counter int64) string {
 	return string(append(b, luhnDigit(b)))
 }
 
-// ValidTicketNumber reports whether s is shaped like a ticket number
-// (digits only, a plausible date, a counter of at least six digits) and
-// its check digit is right.
+// ValidTicketNumber reports whether s is a ticket number as TicketNumber
+// writes it: digits only, a date from the year 2000 on, a counter of at
+// least six digits padded only to six, and the right check digit.
 func ValidTicketNumber(s string) bool {
 	if len(s) < 8+ticketCounterDigits+1 || len(s) > 8+18+1 {
 		return false
@@ -37,8 +37,11 @@ func ValidTicketNumber(s string) bool {
 			return false
 		}
 	}
-	if _, err := time.Parse("20060102", s[:8]); err != nil {
+	if d, err := time.Parse("20060102", s[:8]); err != nil || d.Year() < 2000 {
 		return false
+	}
+	if counter := s[8 : len(s)-1]; len(counter) > ticketCounterDigits && counter[0] == '0' {
+		return false // not canonical: only the six-digit form is padded
 	}
 	return luhnDigit([]byte(s[:len(s)-1])) == s[len(s)-1]
 }

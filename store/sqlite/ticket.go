@@ -60,10 +60,18 @@ func (o *ops) UpsertCustomer(ctx context.Context, c store.Customer) (store.Custo
 	return c, wrap("upsert customer", err)
 }
 
+func (o *ops) Customer(ctx context.Context, id int64) (store.Customer, error) {
+	return o.customer(ctx, "id", id)
+}
+
 func (o *ops) CustomerByEmail(ctx context.Context, email string) (store.Customer, error) {
+	return o.customer(ctx, "email", rules.Email(email))
+}
+
+func (o *ops) customer(ctx context.Context, col string, v any) (store.Customer, error) {
 	var c store.Customer
-	err := o.q().QueryRowContext(ctx, `SELECT id, email, name, company, created_at FROM ticket_customers WHERE email = ?`,
-		rules.Email(email)).Scan(&c.ID, &c.Email, &c.Name, &c.Company, ts(&c.CreatedAt))
+	err := o.q().QueryRowContext(ctx, `SELECT id, email, name, company, created_at FROM ticket_customers WHERE `+col+` = ?`, v).
+		Scan(&c.ID, &c.Email, &c.Name, &c.Company, ts(&c.CreatedAt))
 	return c, wrap("customer", err)
 }
 

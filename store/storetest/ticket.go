@@ -52,6 +52,11 @@ func testQueuesCustomersAgents(t *testing.T, e *env) {
 	byMail, err := e.CustomerByEmail(ctx, "ANA@example.com")
 	must(t, err)
 	eq(t, "by mail", byMail.ID, c.ID)
+	byID, err := e.Customer(ctx, c.ID)
+	must(t, err)
+	eq(t, "by id", byID.Email, "ana@example.com")
+	_, err = e.Customer(ctx, c.ID+1000)
+	wantErr(t, err, store.ErrNotFound)
 	_, err = e.UpsertCustomer(ctx, store.Customer{})
 	wantErr(t, err, store.ErrInvalid)
 

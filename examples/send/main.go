@@ -1,0 +1,101 @@
+// Command send is switchboard's command-line sender.
+//
+// Usage:
+//
+//	send status [-data DIR | -db URL] NUMBER   status of the last SMS sent to NUMBER
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/switchboard-go/switchboard/examples/internal/storeflag"
+	"github.com/switchboard-go/switchboard/store"
+)
+
+const usage = `usage: send COMMAND [flags] [args]
+
+commands:
+  status NUMBER   status of the last SMS sent to NUMBER
+
+run "send COMMAND -h" for a command's flags
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(2)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "send:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return flag.ErrHelp
+	}
+	switch args[0] {
+	case "status":
+		return runStatus(ctx, args[1:], stdout, stderr)
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", args[0])
+}
+
+func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("send status", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var sf storeflag.Flags
+	sf.Register(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return errors.New("status: want exactly one NUMBER")
+	}
+	st, err := sf.Open(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	t, err := st.LastTransmissionTo(ctx, fs.Arg(0))
+	if errors.Is(err, store.ErrNotFound) {
+		fmt.Fprintf(stdout, "%s: no message sent\n", fs.Arg(0))
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s: %s", t.Destination, t.State)
+	for _, f := range []struct {
+		name string
+		t    time.Time
+	}{{"submitted", t.SubmittedAt}, {"done", t.DoneAt}} {
+		if !f.t.IsZero() {
+			fmt.Fprintf(stdout, " %s=%s", f.name, f.t.Format(time.RFC3339))
+		}
+	}
+	if t.MessageID != "" {
+		fmt.Fprintf(stdout, " message_id=%s", t.MessageID)
+	}
+	if t.ErrorCode != 0 || t.Reason != "" {
+		fmt.Fprintf(stdout, " error=0x%X reason=%q", t.ErrorCode, t.Reason)
+	}
+	fmt.Fprintln(stdout)
+	return nil
+}

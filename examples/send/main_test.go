@@ -1,0 +1,70 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/switchboard-go/switchboard/store"
+	"github.com/switchboard-go/switchboard/store/sqlite"
+)
+
+func TestStatus(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	var out, errOut bytes.Buffer
+	if err := run(ctx, []string{"status", "-data", dir, "584141234567"}, &out, &errOut); err != nil {
+		t.Fatal(err, errOut.String())
+	}
+	if got := out.String(); got != "584141234567: no message sent\n" {
+		t.Fatalf("empty store: %q", got)
+	}
+
+	st, err := sqlite.Open(ctx, filepath.Join(dir, "switchboard.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := store.Client{Name: "acme"}
+	must(t, st.CreateClient(ctx, &c))
+	op := store.Operator{Name: "op"}
+	must(t, st.CreateOperator(ctx, &op))
+	_, _, err = st.CreateBatch(ctx, &store.Batch{ClientID: c.ID}, []store.Transmission{{OperatorID: op.ID, Destination: "584141234567", Text: "hi"}})
+	must(t, err)
+	claimed, err := st.ClaimTransmissions(ctx, op.ID, 1, time.Time{})
+	must(t, err)
+	must(t, st.RecordSubmit(ctx, claimed[0].ID, store.SubmitResult{MessageIDs: []string{"abc123"}}))
+	_, _, err = st.ApplyReceipt(ctx, store.DeliveryReceipt{OperatorID: op.ID, MessageID: "abc123", State: store.TxDelivered})
+	must(t, err)
+	must(t, st.Close())
+
+	out.Reset()
+	if err := run(ctx, []string{"status", "-data", dir, "584141234567"}, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	if got := out.String(); !strings.HasPrefix(got, "584141234567: delivered submitted=") || !strings.Contains(got, "message_id=abc123") {
+		t.Fatalf("status = %q", got)
+	}
+}
+
+func TestUsage(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), nil, &out, &errOut); err == nil || !strings.Contains(errOut.String(), "usage: send") {
+		t.Fatalf("no args: %v %q", err, errOut.String())
+	}
+	if err := run(context.Background(), []string{"frobnicate"}, &out, &errOut); err == nil {
+		t.Fatal("unknown command accepted")
+	}
+	if err := run(context.Background(), []string{"status", "-data", t.TempDir()}, &out, &errOut); err == nil {
+		t.Fatal("status without number accepted")
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}

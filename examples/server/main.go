@@ -1,0 +1,47 @@
+// Command server runs switchboard's channels in one process on one store
+// (SQLite under -data by default, PostgreSQL with -db), until SIGINT or
+// SIGTERM.
+//
+// Usage:
+//
+//	server [flags]              run every configured channel
+//	server tickets [flags]      print tickets, one JSON object a line
+//	server stats [flags]        print ticket statistics
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(2)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "server:", err)
+		os.Exit(1)
+	}
+}
+
+// run is main without the process: testable in-process.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 {
+		switch args[0] {
+		case "tickets":
+			return runTickets(ctx, args[1:], stdout, stderr)
+		case "stats":
+			return runStats(ctx, args[1:], stdout, stderr)
+		}
+	}
+	return serve(ctx, args, stderr)
+}

@@ -1,0 +1,189 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/switchboard-go/switchboard/store"
+	"github.com/switchboard-go/switchboard/store/sqlite"
+)
+
+// syncBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func waitFor(t *testing.T, buf *syncBuffer, text string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(buf.String(), text) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %q in output:\n%s", text, buf.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestServeCreatesDataDirAndStops(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "nested", "data")
+	ctx, cancel := context.WithCancel(context.Background())
+	var logs syncBuffer
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"-data", dir}, &bytes.Buffer{}, &logs) }()
+	waitFor(t, &logs, "store ready")
+	if _, err := os.Stat(filepath.Join(dir, "switchboard.db")); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("server did not stop")
+	}
+	if !strings.Contains(logs.String(), "stopped") {
+		t.Fatalf("logs:\n%s", logs.String())
+	}
+}
+
+// TestSignals builds the binary and stops it with SIGTERM and SIGINT.
+func TestSignals(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a binary")
+	}
+	bin := filepath.Join(t.TempDir(), "server")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
+		t.Run(sig.String(), func(t *testing.T) {
+			var logs syncBuffer
+			cmd := exec.Command(bin, "-data", t.TempDir())
+			cmd.Stderr = &logs
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, &logs, "running")
+			if err := cmd.Process.Signal(sig); err != nil {
+				t.Fatal(err)
+			}
+			errc := make(chan error, 1)
+			go func() { errc <- cmd.Wait() }()
+			select {
+			case err := <-errc:
+				if err != nil {
+					t.Fatalf("exit: %v\n%s", err, logs.String())
+				}
+			case <-time.After(30 * time.Second):
+				cmd.Process.Kill()
+				t.Fatal("no exit after signal")
+			}
+			if !strings.Contains(logs.String(), "stopped") {
+				t.Fatalf("logs:\n%s", logs.String())
+			}
+		})
+	}
+}
+
+func seed(t *testing.T, dir string) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(dir, "switchboard.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	q := store.Queue{Name: "Soporte"}
+	must(t, st.CreateQueue(ctx, &q))
+	c, err := st.UpsertCustomer(ctx, store.Customer{Email: "ana@example.com"})
+	must(t, err)
+	now := time.Now().UTC()
+	for i := 0; i < 3; i++ {
+		tk := store.Ticket{Title: "Falla", QueueID: q.ID, CustomerID: c.ID, CreatedAt: now.Add(-time.Duration(i+1) * time.Hour)}
+		must(t, st.CreateTicket(ctx, &tk))
+		if i == 0 {
+			must(t, st.SetTicketState(ctx, tk.ID, store.TicketClosed, 0, now))
+		}
+	}
+}
+
+func TestTickets(t *testing.T) {
+	dir := t.TempDir()
+	seed(t, dir)
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), []string{"tickets", "-data", dir}, &out, &errOut); err != nil {
+		t.Fatal(err, errOut.String())
+	}
+	sc := bufio.NewScanner(&out)
+	n := 0
+	for sc.Scan() {
+		var tl ticketLine
+		if err := json.Unmarshal(sc.Bytes(), &tl); err != nil {
+			t.Fatalf("line %q: %v", sc.Text(), err)
+		}
+		if tl.Queue != "Soporte" || tl.Customer != "ana@example.com" || !store.ValidTicketNumber(tl.Number) {
+			t.Fatalf("line %+v", tl)
+		}
+		n++
+	}
+	if n != 3 {
+		t.Fatalf("%d lines, want 3", n)
+	}
+	out.Reset()
+	if err := run(context.Background(), []string{"tickets", "-data", dir, "-state", "closed"}, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Count(out.String(), "\n") != 1 {
+		t.Fatalf("closed tickets: %q", out.String())
+	}
+}
+
+func TestStats(t *testing.T) {
+	dir := t.TempDir()
+	seed(t, dir)
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), []string{"stats", "-data", dir, "-period", "month"}, &out, &errOut); err != nil {
+		t.Fatal(err, errOut.String())
+	}
+	got := out.String()
+	for _, want := range []string{"Tickets per month and queue", "Soporte", "resolution", "Open backlog"} {
+		if !strings.Contains(got, want) {
+			t.Fatalf("stats output lacks %q:\n%s", want, got)
+		}
+	}
+	if err := run(context.Background(), []string{"stats", "-data", dir, "-period", "year"}, &out, &errOut); err == nil {
+		t.Fatal("bad period accepted")
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}

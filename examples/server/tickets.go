@@ -1,0 +1,161 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/switchboard-go/switchboard/examples/internal/storeflag"
+	"github.com/switchboard-go/switchboard/store"
+)
+
+// ticketLine is one line of `server tickets`.
+type ticketLine struct {
+	ID            int64      `json:"id"`
+	Number        string     `json:"number"`
+	Title         string     `json:"title"`
+	Queue         string     `json:"queue"`
+	State         string     `json:"state"`
+	Priority      int        `json:"priority"`
+	Customer      string     `json:"customer,omitempty"`
+	OwnerID       int64      `json:"owner_id,omitempty"`
+	Created       time.Time  `json:"created"`
+	Updated       time.Time  `json:"updated"`
+	FirstResponse *time.Time `json:"first_response,omitempty"`
+	Closed        *time.Time `json:"closed,omitempty"`
+}
+
+func optTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+func runTickets(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("server tickets", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var sf storeflag.Flags
+	sf.Register(fs)
+	state := fs.String("state", "", "only tickets in this state (new, open, pending, closed)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	st, err := sf.Open(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	queues := map[int64]string{}
+	qs, err := st.Queues(ctx)
+	if err != nil {
+		return err
+	}
+	for _, q := range qs {
+		queues[q.ID] = q.Name
+	}
+	w := bufio.NewWriter(stdout)
+	enc := json.NewEncoder(w)
+	customers := map[int64]string{}
+	f := store.TicketFilter{State: store.TicketState(*state), Limit: 1000}
+	for {
+		page, err := st.Tickets(ctx, f)
+		if err != nil {
+			return err
+		}
+		for _, t := range page {
+			if t.CustomerID != 0 && customers[t.CustomerID] == "" {
+				customers[t.CustomerID] = customerEmail(ctx, st, t.CustomerID)
+			}
+			if err := enc.Encode(ticketLine{ID: t.ID, Number: t.Number, Title: t.Title, Queue: queues[t.QueueID],
+				State: string(t.State), Priority: t.Priority, Customer: customers[t.CustomerID], OwnerID: t.OwnerID,
+				Created: t.CreatedAt, Updated: t.UpdatedAt, FirstResponse: optTime(t.FirstResponseAt),
+				Closed: optTime(t.ClosedAt)}); err != nil {
+				return err
+			}
+		}
+		if len(page) < f.Limit {
+			return w.Flush()
+		}
+		f.AfterID = page[len(page)-1].ID
+	}
+}
+
+func customerEmail(ctx context.Context, st store.Store, id int64) string {
+	c, err := st.Customer(ctx, id)
+	if err != nil {
+		return ""
+	}
+	return c.Email
+}
+
+func runStats(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("server stats", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var sf storeflag.Flags
+	sf.Register(fs)
+	now := time.Now().UTC()
+	from := fs.String("from", now.AddDate(0, -1, 0).Format(time.DateOnly), "first day (UTC), YYYY-MM-DD")
+	to := fs.String("to", now.Format(time.DateOnly), "last day (UTC), YYYY-MM-DD, included")
+	period := fs.String("period", "week", "bucket: day, week or month")
+	by := fs.String("by", "queue", "count per queue or customer")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	f, err := time.Parse(time.DateOnly, *from)
+	if err != nil {
+		return fmt.Errorf("-from: %w", err)
+	}
+	t, err := time.Parse(time.DateOnly, *to)
+	if err != nil {
+		return fmt.Errorf("-to: %w", err)
+	}
+	t = t.AddDate(0, 0, 1)
+	st, err := sf.Open(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	counts, err := st.TicketCounts(ctx, store.CountQuery{From: f, To: t, Period: store.Period(*period), GroupBy: store.GroupBy(*by)})
+	if err != nil {
+		return err
+	}
+	rt, err := st.ResponseTimes(ctx, store.ResponseQuery{From: f, To: t})
+	if err != nil {
+		return err
+	}
+	backlog, err := st.Backlog(ctx)
+	if err != nil {
+		return err
+	}
+
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "Tickets per %s and %s, %s to %s\n", *period, *by, *from, *to)
+	fmt.Fprintf(tw, "%s\t%s\tcreated\tclosed\n", strings.ToUpper((*period)[:1])+(*period)[1:], *by)
+	for _, c := range counts {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\n", c.Start.Format(time.DateOnly), orDash(c.Key), c.Created, c.Closed)
+	}
+	fmt.Fprintf(tw, "\nTimes of tickets created in the range\ttickets\tmedian\tp90\n")
+	fmt.Fprintf(tw, "first response\t%d\t%v\t%v\n", rt.FirstResponse.Count, rt.FirstResponse.Median, rt.FirstResponse.P90)
+	fmt.Fprintf(tw, "resolution\t%d\t%v\t%v\n", rt.Resolution.Count, rt.Resolution.Median, rt.Resolution.P90)
+	fmt.Fprintf(tw, "\nOpen backlog\tnew\topen\tpending\n")
+	for _, b := range backlog {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\n", b.Queue, b.New, b.Open, b.Pending)
+	}
+	return tw.Flush()
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
