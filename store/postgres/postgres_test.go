@@ -66,7 +66,7 @@ func needDB(t *testing.T) {
 var schemaSeq atomic.Int64
 
 // freshSchema creates an empty schema and returns a URL that uses it.
-func freshSchema(t *testing.T) string {
+func freshSchema(t testing.TB) string {
 	t.Helper()
 	ctx := context.Background()
 	name := fmt.Sprintf("t%d_%d", os.Getpid(), schemaSeq.Add(1))
@@ -157,4 +157,17 @@ func TestMigrationsConcurrent(t *testing.T) {
 	if err != nil || v != 1 {
 		t.Fatalf("schema version = %d, %v; want 1", v, err)
 	}
+}
+
+func BenchmarkStore(b *testing.B) {
+	if baseURL == "" {
+		b.Skipf("PostgreSQL unavailable: %v", startErr)
+	}
+	storetest.Benchmarks(b, func(b *testing.B) store.Store {
+		st, err := postgres.Open(context.Background(), freshSchema(b), nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return st
+	})
 }

@@ -25,7 +25,7 @@ func (o *ops) CreateConversation(ctx context.Context, c *store.Conversation) err
 		return err
 	}
 	err := o.write(ctx, func(o *ops) error {
-		return o.tx.QueryRowContext(ctx, `INSERT INTO chat_conversations
+		return o.w().QueryRowContext(ctx, `INSERT INTO chat_conversations
 			(customer_name, customer_id, customer_email, operator_id, state, opened_at, assigned_at, closed_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 			c.CustomerName, c.CustomerID, c.CustomerEmail, c.OperatorID, c.State,
@@ -66,7 +66,7 @@ func (o *ops) AssignConversation(ctx context.Context, id int64, operatorID strin
 		if c.State == store.ConversationClosed {
 			return fmt.Errorf("conversation %d is closed: %w", id, store.ErrConflict)
 		}
-		_, err = o.tx.ExecContext(ctx, `UPDATE chat_conversations SET operator_id = ?, state = 'active',
+		_, err = o.w().ExecContext(ctx, `UPDATE chat_conversations SET operator_id = ?, state = 'active',
 			assigned_at = ? WHERE id = ?`, operatorID, tm(rules.Or(at)), id)
 		return err
 	}))
@@ -74,7 +74,7 @@ func (o *ops) AssignConversation(ctx context.Context, id int64, operatorID strin
 
 func (o *ops) CloseConversation(ctx context.Context, id int64, at time.Time) error {
 	return wrap("close conversation", o.write(ctx, func(o *ops) error {
-		res, err := o.tx.ExecContext(ctx, `UPDATE chat_conversations SET state = 'closed', closed_at = ?
+		res, err := o.w().ExecContext(ctx, `UPDATE chat_conversations SET state = 'closed', closed_at = ?
 			WHERE id = ? AND state <> 'closed'`, tm(rules.Or(at)), id)
 		if err != nil {
 			return err
@@ -104,12 +104,12 @@ func (o *ops) AppendMessage(ctx context.Context, m store.Message) (store.Message
 		// The write transaction is exclusive: the dedup check and the
 		// sequence allocation below cannot interleave with another append.
 		var state store.ConversationState
-		if err := o.tx.QueryRowContext(ctx, `SELECT state FROM chat_conversations WHERE id = ?`,
+		if err := o.w().QueryRowContext(ctx, `SELECT state FROM chat_conversations WHERE id = ?`,
 			m.ConversationID).Scan(&state); err != nil {
 			return err
 		}
 		if m.ClientMsgID != "" {
-			old, err := scanMessage(o.tx.QueryRowContext(ctx, `SELECT `+messageCols+` FROM chat_messages
+			old, err := scanMessage(o.w().QueryRowContext(ctx, `SELECT `+messageCols+` FROM chat_messages
 				WHERE conversation_id = ? AND sender_role = ? AND sender_id = ? AND client_msg_id = ?`,
 				m.ConversationID, m.SenderRole, m.SenderID, m.ClientMsgID))
 			if err == nil {
@@ -123,11 +123,11 @@ func (o *ops) AppendMessage(ctx context.Context, m store.Message) (store.Message
 		if state == store.ConversationClosed && m.SenderRole != store.RoleSystem {
 			return fmt.Errorf("conversation %d is closed: %w", m.ConversationID, store.ErrConflict)
 		}
-		if err := o.tx.QueryRowContext(ctx, `UPDATE chat_conversations SET last_seq = last_seq + 1
+		if err := o.w().QueryRowContext(ctx, `UPDATE chat_conversations SET last_seq = last_seq + 1
 			WHERE id = ? RETURNING last_seq`, m.ConversationID).Scan(&m.Seq); err != nil {
 			return err
 		}
-		_, err := o.tx.ExecContext(ctx, `INSERT INTO chat_messages (`+messageCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		_, err := o.w().ExecContext(ctx, `INSERT INTO chat_messages (`+messageCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			m.ConversationID, m.Seq, nullStr(m.ClientMsgID), m.SenderRole, m.SenderID, m.Kind, m.Text,
 			id(m.AttachmentID), tm(m.CreatedAt))
 		created = err == nil
@@ -188,7 +188,7 @@ func (o *ops) PutAttachment(ctx context.Context, a *store.Attachment) error {
 		return err
 	}
 	err := o.write(ctx, func(o *ops) error {
-		return o.tx.QueryRowContext(ctx, `INSERT INTO chat_attachments
+		return o.w().QueryRowContext(ctx, `INSERT INTO chat_attachments
 			(conversation_id, name, media_type, size, sha256, data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 			a.ConversationID, a.Name, a.MediaType, a.Size, a.SHA256, a.Data, tm(a.CreatedAt)).Scan(&a.ID)
 	})

@@ -27,3 +27,10 @@ func isForeignKey(err error) bool {
 	var se *msqlite.Error
 	return errors.As(err, &se) && se.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
 }
+
+// isBusy reports whether err is SQLITE_BUSY (another connection holds a
+// lock the statement needs).
+func isBusy(err error) bool {
+	var se *msqlite.Error
+	return errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_BUSY
+}

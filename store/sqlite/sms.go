@@ -33,7 +33,7 @@ func (o *ops) CreateOperator(ctx context.Context, op *store.Operator) error {
 	op.CreatedAt = rules.Now()
 	op.UpdatedAt = op.CreatedAt
 	return wrap("create operator", o.write(ctx, func(o *ops) error {
-		if err := o.tx.QueryRowContext(ctx, `INSERT INTO sms_operators (name, host, port, system_id, password,
+		if err := o.w().QueryRowContext(ctx, `INSERT INTO sms_operators (name, host, port, system_id, password,
 			system_type, bind_mode, tls, window_size, tps, enquire_link_us, binds, is_default, enabled, created_at, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 			op.Name, op.Host, op.Port, op.SystemID, op.Password, op.SystemType, op.BindMode, op.TLS, op.WindowSize,
@@ -51,7 +51,7 @@ func (o *ops) UpdateOperator(ctx context.Context, op *store.Operator) error {
 	}
 	op.UpdatedAt = rules.Now()
 	return wrap("update operator", o.write(ctx, func(o *ops) error {
-		res, err := o.tx.ExecContext(ctx, `UPDATE sms_operators SET name = ?, host = ?, port = ?, system_id = ?,
+		res, err := o.w().ExecContext(ctx, `UPDATE sms_operators SET name = ?, host = ?, port = ?, system_id = ?,
 			password = ?, system_type = ?, bind_mode = ?, tls = ?, window_size = ?, tps = ?, enquire_link_us = ?,
 			binds = ?, is_default = ?, enabled = ?, updated_at = MAX(?, updated_at + 1) WHERE id = ?`,
 			op.Name, op.Host, op.Port, op.SystemID, op.Password, op.SystemType, op.BindMode, op.TLS, op.WindowSize,
@@ -63,7 +63,7 @@ func (o *ops) UpdateOperator(ctx context.Context, op *store.Operator) error {
 			return sql.ErrNoRows
 		}
 		for _, t := range []string{"sms_operator_params", "sms_operator_prefixes", "sms_source_numbers"} {
-			if _, err := o.tx.ExecContext(ctx, `DELETE FROM `+t+` WHERE operator_id = ?`, op.ID); err != nil {
+			if _, err := o.w().ExecContext(ctx, `DELETE FROM `+t+` WHERE operator_id = ?`, op.ID); err != nil {
 				return err
 			}
 		}
@@ -78,19 +78,19 @@ func (o *ops) UpdateOperator(ctx context.Context, op *store.Operator) error {
 
 func (o *ops) putOperatorChildren(ctx context.Context, op *store.Operator) error {
 	for _, p := range op.Params {
-		if _, err := o.tx.ExecContext(ctx, `INSERT INTO sms_operator_params (operator_id, command, name, value)
+		if _, err := o.w().ExecContext(ctx, `INSERT INTO sms_operator_params (operator_id, command, name, value)
 			VALUES (?, ?, ?, ?)`, op.ID, p.Command, p.Name, p.Value); err != nil {
 			return err
 		}
 	}
 	for _, p := range op.Prefixes {
-		if _, err := o.tx.ExecContext(ctx, `INSERT INTO sms_operator_prefixes (prefix, operator_id) VALUES (?, ?)`,
+		if _, err := o.w().ExecContext(ctx, `INSERT INTO sms_operator_prefixes (prefix, operator_id) VALUES (?, ?)`,
 			p, op.ID); err != nil {
 			return fmt.Errorf("prefix %q: %w", p, err)
 		}
 	}
 	for _, s := range op.Sources {
-		if _, err := o.tx.ExecContext(ctx, `INSERT INTO sms_source_numbers (operator_id, number) VALUES (?, ?)`,
+		if _, err := o.w().ExecContext(ctx, `INSERT INTO sms_source_numbers (operator_id, number) VALUES (?, ?)`,
 			op.ID, s); err != nil {
 			return err
 		}
@@ -100,7 +100,7 @@ func (o *ops) putOperatorChildren(ctx context.Context, op *store.Operator) error
 
 func (o *ops) DeleteOperator(ctx context.Context, id int64) error {
 	return wrap("delete operator", o.write(ctx, func(o *ops) error {
-		res, err := o.tx.ExecContext(ctx, `DELETE FROM sms_operators WHERE id = ?`, id)
+		res, err := o.w().ExecContext(ctx, `DELETE FROM sms_operators WHERE id = ?`, id)
 		if err != nil {
 			return err
 		}
@@ -207,7 +207,7 @@ func (o *ops) CreateClient(ctx context.Context, c *store.Client) error {
 	}
 	c.CreatedAt = rules.Or(c.CreatedAt)
 	return wrap("create client", o.write(ctx, func(o *ops) error {
-		return o.tx.QueryRowContext(ctx, `INSERT INTO sms_clients (name, created_at) VALUES (?, ?) RETURNING id`,
+		return o.w().QueryRowContext(ctx, `INSERT INTO sms_clients (name, created_at) VALUES (?, ?) RETURNING id`,
 			c.Name, tm(c.CreatedAt)).Scan(&c.ID)
 	}))
 }
@@ -246,19 +246,18 @@ func (o *ops) CreateBatch(ctx context.Context, b *store.Batch, txs []store.Trans
 	}
 	b.CreatedAt = rules.Or(b.CreatedAt)
 	err = o.write(ctx, func(o *ops) error {
-		err := o.tx.QueryRowContext(ctx, `INSERT INTO sms_batches (client_id, name, created_at) VALUES (?, ?, ?)
+		err := o.w().QueryRowContext(ctx, `INSERT INTO sms_batches (client_id, name, created_at) VALUES (?, ?, ?)
 			ON CONFLICT (client_id, name) WHERE name <> '' DO UPDATE SET name = excluded.name
 			RETURNING id, created_at`, b.ClientID, b.Name, tm(b.CreatedAt)).Scan(&b.ID, ts(&b.CreatedAt))
 		if err != nil {
 			return err
 		}
-		stmt, err := o.tx.PrepareContext(ctx, `INSERT INTO sms_transmissions (external_id, client_id, batch_id,
+		stmt, err := o.prepared(ctx, `INSERT INTO sms_transmissions (external_id, client_id, batch_id,
 			operator_id, source, destination, body, state, next_attempt_at, created_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`)
 		if err != nil {
 			return err
 		}
-		defer stmt.Close()
 		for i := range txs {
 			t := &txs[i]
 			if err := rules.Transmission(t, b); err != nil {
@@ -275,7 +274,7 @@ func (o *ops) CreateBatch(ctx context.Context, b *store.Batch, txs []store.Trans
 				duplicates++
 			}
 		}
-		return o.tx.QueryRowContext(ctx, `UPDATE sms_batches SET total = (SELECT COUNT(*) FROM sms_transmissions
+		return o.w().QueryRowContext(ctx, `UPDATE sms_batches SET total = (SELECT COUNT(*) FROM sms_transmissions
 			WHERE batch_id = ?) WHERE id = ? RETURNING total`, b.ID, b.ID).Scan(&b.Total)
 	})
 	if err != nil {
@@ -333,7 +332,7 @@ func (o *ops) ClaimTransmissions(ctx context.Context, operatorID int64, n int, n
 	err := o.write(ctx, func(o *ops) error {
 		// The write transaction is exclusive, so the SELECT and UPDATE
 		// cannot interleave with another claim.
-		rows, err := o.tx.QueryContext(ctx, `UPDATE sms_transmissions SET state = 'submitting', claimed_at = ?,
+		rows, err := o.w().QueryContext(ctx, `UPDATE sms_transmissions SET state = 'submitting', claimed_at = ?,
 			attempts = attempts + 1 WHERE id IN (SELECT id FROM sms_transmissions
 				WHERE state = 'queued' AND operator_id = ? AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?)
 			RETURNING `+transmissionCols, tm(now), operatorID, now.UnixMicro(), n)
@@ -373,21 +372,21 @@ func (o *ops) RecordSubmit(ctx context.Context, txID int64, r store.SubmitResult
 		if t.State != store.TxSubmitting {
 			return fmt.Errorf("transmission %d is %s, not submitting: %w", txID, t.State, store.ErrConflict)
 		}
-		if _, err := o.tx.ExecContext(ctx, `UPDATE sms_transmissions SET state = 'sent', submitted_at = ?, segments = ?,
+		if _, err := o.w().ExecContext(ctx, `UPDATE sms_transmissions SET state = 'sent', submitted_at = ?, segments = ?,
 			message_id = ?, claimed_at = NULL, reason = '', error_code = 0 WHERE id = ?`,
 			tm(at), len(r.MessageIDs), r.MessageIDs[0], txID); err != nil {
 			return err
 		}
 		pending := false
 		for i, mid := range r.MessageIDs {
-			if _, err := o.tx.ExecContext(ctx, `INSERT INTO sms_segments (transmission_id, segment, operator_id, message_id)
+			if _, err := o.w().ExecContext(ctx, `INSERT INTO sms_segments (transmission_id, segment, operator_id, message_id)
 				VALUES (?, ?, ?, ?)`, txID, i+1, t.OperatorID, mid); err != nil {
 				return err
 			}
 			var state string
 			var code int
 			var done int64
-			err := o.tx.QueryRowContext(ctx, `DELETE FROM sms_pending_receipts WHERE operator_id = ? AND message_id = ?
+			err := o.w().QueryRowContext(ctx, `DELETE FROM sms_pending_receipts WHERE operator_id = ? AND message_id = ?
 				RETURNING state, error_code, done_at`, t.OperatorID, mid).Scan(&state, &code, &done)
 			if errors.Is(err, sql.ErrNoRows) {
 				continue
@@ -396,7 +395,7 @@ func (o *ops) RecordSubmit(ctx context.Context, txID int64, r store.SubmitResult
 				return err
 			}
 			pending = true
-			if _, err := o.tx.ExecContext(ctx, `UPDATE sms_segments SET state = ?, error_code = ?, done_at = ?
+			if _, err := o.w().ExecContext(ctx, `UPDATE sms_segments SET state = ?, error_code = ?, done_at = ?
 				WHERE transmission_id = ? AND segment = ?`, state, code, done, txID, i+1); err != nil {
 				return err
 			}
@@ -410,7 +409,7 @@ func (o *ops) RecordSubmit(ctx context.Context, txID int64, r store.SubmitResult
 
 // settle recomputes a sent transmission's state from its segments.
 func (o *ops) settle(ctx context.Context, txID int64) (store.Transmission, error) {
-	rows, err := o.tx.QueryContext(ctx, `SELECT state, error_code, done_at FROM sms_segments WHERE transmission_id = ?
+	rows, err := o.w().QueryContext(ctx, `SELECT state, error_code, done_at FROM sms_segments WHERE transmission_id = ?
 		ORDER BY segment`, txID)
 	if err != nil {
 		return store.Transmission{}, err
@@ -441,7 +440,7 @@ func (o *ops) settle(ctx context.Context, txID int64) (store.Transmission, error
 	if !state.Final() {
 		done = time.Time{}
 	}
-	return scanTransmission(o.tx.QueryRowContext(ctx, `UPDATE sms_transmissions SET state = ?, error_code = ?, done_at = ?
+	return scanTransmission(o.w().QueryRowContext(ctx, `UPDATE sms_transmissions SET state = ?, error_code = ?, done_at = ?
 		WHERE id = ? RETURNING `+transmissionCols, state, code, tm(done), txID))
 }
 
@@ -459,7 +458,7 @@ func (o *ops) FailTransmission(ctx context.Context, txID int64, errorCode int, r
 // ErrNotFound from ErrConflict when it is not.
 func (o *ops) transition(ctx context.Context, what string, txID int64, set, cond string, args ...any) error {
 	return wrap(what, o.write(ctx, func(o *ops) error {
-		res, err := o.tx.ExecContext(ctx, `UPDATE sms_transmissions SET `+set+` WHERE id = ? AND `+cond,
+		res, err := o.w().ExecContext(ctx, `UPDATE sms_transmissions SET `+set+` WHERE id = ? AND `+cond,
 			append(args, txID)...)
 		if err != nil {
 			return err
@@ -478,7 +477,7 @@ func (o *ops) transition(ctx context.Context, what string, txID int64, set, cond
 func (o *ops) RequeueStale(ctx context.Context, claimedBefore time.Time) (int, error) {
 	var n int64
 	err := o.write(ctx, func(o *ops) error {
-		res, err := o.tx.ExecContext(ctx, `UPDATE sms_transmissions SET state = 'queued', claimed_at = NULL
+		res, err := o.w().ExecContext(ctx, `UPDATE sms_transmissions SET state = 'queued', claimed_at = NULL
 			WHERE state = 'submitting' AND claimed_at < ?`, tm0(rules.Time(claimedBefore)))
 		if err == nil {
 			n, err = res.RowsAffected()
@@ -496,13 +495,13 @@ func (o *ops) ApplyReceipt(ctx context.Context, r store.DeliveryReceipt) (store.
 	matched := false
 	err := o.write(ctx, func(o *ops) error {
 		var txID int64
-		err := o.tx.QueryRowContext(ctx, `UPDATE sms_segments SET state = ?, error_code = ?, done_at = ?
+		err := o.w().QueryRowContext(ctx, `UPDATE sms_segments SET state = ?, error_code = ?, done_at = ?
 			WHERE (transmission_id, segment) = (SELECT transmission_id, segment FROM sms_segments
 				WHERE operator_id = ? AND message_id = ? ORDER BY transmission_id DESC LIMIT 1)
 			RETURNING transmission_id`,
 			r.State, r.ErrorCode, tm(r.DoneAt), r.OperatorID, r.MessageID).Scan(&txID)
 		if errors.Is(err, sql.ErrNoRows) {
-			_, err = o.tx.ExecContext(ctx, `INSERT INTO sms_pending_receipts (operator_id, message_id, state, error_code,
+			_, err = o.w().ExecContext(ctx, `INSERT INTO sms_pending_receipts (operator_id, message_id, state, error_code,
 				done_at, received_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET state = excluded.state,
 				error_code = excluded.error_code, done_at = excluded.done_at`,
 				r.OperatorID, r.MessageID, r.State, r.ErrorCode, tm(r.DoneAt), tm(rules.Now()))
@@ -533,13 +532,13 @@ func (o *ops) InsertMO(ctx context.Context, m *store.MO) error {
 	m.ReceivedAt = rules.Or(m.ReceivedAt)
 	return wrap("insert MO", o.write(ctx, func(o *ops) error {
 		if m.TransmissionID == 0 {
-			err := o.tx.QueryRowContext(ctx, `SELECT id FROM sms_transmissions WHERE destination = ?
+			err := o.w().QueryRowContext(ctx, `SELECT id FROM sms_transmissions WHERE destination = ?
 				AND state NOT IN ('queued', 'submitting', 'failed') ORDER BY id DESC LIMIT 1`, m.From).Scan(&m.TransmissionID)
 			if err != nil && !errors.Is(err, sql.ErrNoRows) {
 				return err
 			}
 		}
-		return o.tx.QueryRowContext(ctx, `INSERT INTO sms_mo (operator_id, source, short_code, body, received_at,
+		return o.w().QueryRowContext(ctx, `INSERT INTO sms_mo (operator_id, source, short_code, body, received_at,
 			transmission_id) VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
 			m.OperatorID, m.From, m.To, m.Text, tm(m.ReceivedAt), m.TransmissionID).Scan(&m.ID)
 	}))

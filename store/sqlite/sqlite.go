@@ -34,16 +34,19 @@ type Options struct {
 	Readers int
 }
 
-// DB is an SQLite-backed [store.Store]. It writes through a single
-// connection (SQLite has one writer at a time; queuing writers in Go is
-// cheaper than retrying SQLITE_BUSY) and reads through a small pool of
+// DB is an SQLite-backed [store.Store]. It runs one write transaction at a
+// time (SQLite has one writer; queuing writers in Go, under their contexts,
+// is cheaper than retrying SQLITE_BUSY) and reads through a small pool of
 // read-only connections, which WAL mode lets run beside the writer.
+// Statements are prepared once and reused.
 //
 // DB is safe for concurrent use. Several processes may open the same file;
 // they then take turns for writes, waiting up to BusyTimeout.
 type DB struct {
 	ops
 	w, r      *sql.DB
+	ws, rs    *stmtCache    // prepared statements of w and r
+	wsem      chan struct{} // held by the one write transaction at a time
 	closeOnce sync.Once
 	closed    atomic.Bool
 }
@@ -69,32 +72,36 @@ func Open(ctx context.Context, path string, opts *Options) (*DB, error) {
 	name := "file:" + escapePath(path)
 	common := fmt.Sprintf("_pragma=busy_timeout(%d)&_pragma=foreign_keys(1)", o.BusyTimeout.Milliseconds())
 
-	w, err := sql.Open(driverName, name+"?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&"+common+"&_txlock=immediate")
+	w, err := sql.Open(driverName, name+"?"+common+"&_pragma=synchronous(NORMAL)&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	w.SetMaxOpenConns(1)
-	w.SetMaxIdleConns(1)
+	// Writers are serialized by db.wsem, not by the pool: the second
+	// connection lets the statement cache prepare a statement while a
+	// transaction holds the first (Tx.StmtContext then prepares it once on
+	// the transaction's connection and reuses it from then on).
+	w.SetMaxOpenConns(2)
+	w.SetMaxIdleConns(2)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
-	db := &DB{w: w}
+	db := &DB{w: w, ws: newStmtCache(w), wsem: make(chan struct{}, 1)}
 	db.ops = ops{db: db}
-	if err := db.checkWAL(ctx); err != nil {
+	if err := db.ensureWAL(ctx, o.BusyTimeout); err != nil {
 		w.Close()
-		return nil, err
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	if err := db.migrate(ctx); err != nil {
 		w.Close()
-		return nil, err
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	r, err := sql.Open(driverName, name+"?_pragma=query_only(1)&_pragma=synchronous(NORMAL)&"+common)
+	r, err := sql.Open(driverName, name+"?"+common+"&_pragma=query_only(1)&_pragma=synchronous(NORMAL)")
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	r.SetMaxOpenConns(o.Readers)
 	r.SetMaxIdleConns(o.Readers)
-	db.r = r
+	db.r, db.rs = r, newStmtCache(r)
 	return db, nil
 }
 
@@ -103,15 +110,38 @@ func escapePath(p string) string {
 	return strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(p)
 }
 
-func (db *DB) checkWAL(ctx context.Context) error {
-	var mode string
-	if err := db.w.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
-		return fmt.Errorf("sqlite: %w", err)
+// ensureWAL switches the file to WAL mode, which then persists in the file.
+// The switch needs exclusive access and SQLite does not run the busy
+// handler for it, so when several processes open a new file at once it is
+// retried here, within the busy timeout.
+func (db *DB) ensureWAL(ctx context.Context, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	backoff := 2 * time.Millisecond
+	for {
+		var mode string
+		err := db.w.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode)
+		if err == nil && strings.EqualFold(mode, "wal") {
+			return nil
+		}
+		if err == nil {
+			err = db.w.QueryRowContext(ctx, "PRAGMA journal_mode=WAL").Scan(&mode)
+			if err == nil && strings.EqualFold(mode, "wal") {
+				return nil
+			}
+		}
+		if err != nil && !isBusy(err) {
+			return fmt.Errorf("journal mode: %w", err)
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("journal mode is %q, could not switch to wal within %v: %v", mode, timeout, err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 100*time.Millisecond)
 	}
-	if !strings.EqualFold(mode, "wal") {
-		return fmt.Errorf("sqlite: journal_mode is %q, want wal", mode)
-	}
-	return nil
 }
 
 // migrate applies pending migrations, each in an IMMEDIATE transaction, so
@@ -123,7 +153,7 @@ func (db *DB) migrate(ctx context.Context) error {
 	}
 	if _, err := db.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`); err != nil {
-		return fmt.Errorf("sqlite: migrations table: %w", err)
+		return fmt.Errorf("migrations table: %w", err)
 	}
 	for {
 		done, err := db.migrateOne(ctx, ms)
@@ -136,12 +166,12 @@ func (db *DB) migrate(ctx context.Context) error {
 func (db *DB) migrateOne(ctx context.Context, ms []migrate.Migration) (done bool, err error) {
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
-		return false, fmt.Errorf("sqlite: migrate: %w", err)
+		return false, fmt.Errorf("migrate: %w", err)
 	}
 	defer tx.Rollback()
 	var cur int
 	if err := tx.QueryRowContext(ctx, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations").Scan(&cur); err != nil {
-		return false, fmt.Errorf("sqlite: migrate: %w", err)
+		return false, fmt.Errorf("migrate: %w", err)
 	}
 	pending, err := migrate.Pending(ms, cur)
 	if err != nil || len(pending) == 0 {
@@ -149,11 +179,11 @@ func (db *DB) migrateOne(ctx context.Context, ms []migrate.Migration) (done bool
 	}
 	m := pending[0]
 	if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
-		return false, fmt.Errorf("sqlite: migration %d (%s): %w", m.Version, m.Name, err)
+		return false, fmt.Errorf("migration %d (%s): %w", m.Version, m.Name, err)
 	}
 	if _, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
 		m.Version, m.Name, time.Now().UnixMicro()); err != nil {
-		return false, fmt.Errorf("sqlite: migration %d: %w", m.Version, err)
+		return false, fmt.Errorf("migration %d: %w", m.Version, err)
 	}
 	return false, tx.Commit()
 }
@@ -170,6 +200,8 @@ func (db *DB) Close() error {
 	var err error
 	db.closeOnce.Do(func() {
 		db.closed.Store(true)
+		db.ws.close()
+		db.rs.close()
 		err = errors.Join(db.r.Close(), db.w.Close())
 	})
 	return err
@@ -186,9 +218,15 @@ func (db *DB) inTx(ctx context.Context, fn func(o *ops) error) (err error) {
 	if db.closed.Load() {
 		return store.ErrClosed
 	}
+	select {
+	case db.wsem <- struct{}{}:
+	case <-ctx.Done():
+		return fmt.Errorf("sqlite: waiting to write: %w", ctx.Err())
+	}
+	defer func() { <-db.wsem }()
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("sqlite: begin: %w", err)
+		return wrap("begin", err)
 	}
 	done := false
 	defer func() {
@@ -216,8 +254,9 @@ type querier interface {
 // ops implements [store.Ops], either on its own transactions (tx nil) or
 // inside one.
 type ops struct {
-	db *DB
-	tx *sql.Tx
+	db   *DB
+	tx   *sql.Tx
+	read bool // tx is a read-only transaction of the reader pool
 }
 
 // write runs fn in the current transaction, or in a new one.
@@ -231,9 +270,24 @@ func (o *ops) write(ctx context.Context, fn func(o *ops) error) error {
 // q is where reads go: the transaction, or the read-only pool.
 func (o *ops) q() querier {
 	if o.tx != nil {
-		return o.tx
+		return o.w()
 	}
-	return o.db.r
+	return cached{c: o.db.rs}
+}
+
+// w is the current write transaction, with cached statements. Only valid
+// inside write (or InTx).
+func (o *ops) w() querier {
+	if o.read {
+		return cached{c: o.db.rs, tx: o.tx}
+	}
+	return cached{c: o.db.ws, tx: o.tx}
+}
+
+// prepared returns the cached statement for query, bound to the current
+// write transaction, for loops that run one statement many times.
+func (o *ops) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
+	return cached{c: o.db.ws, tx: o.tx}.stmt(ctx, query)
 }
 
 // wrap turns driver errors into the store's sentinels where one applies.
@@ -264,7 +318,7 @@ func (db *DB) readTx(ctx context.Context, fn func(o *ops) error) error {
 		return wrap("begin read", err)
 	}
 	defer tx.Rollback()
-	return fn(&ops{db: db, tx: tx})
+	return fn(&ops{db: db, tx: tx, read: true})
 }
 
 // collect scans every row with scan and closes rows.

@@ -53,8 +53,9 @@ func TestOpenByURL(t *testing.T) {
 func TestMigrationsIdempotentAndConcurrent(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "m.db")
-	errs := make(chan error, 4)
-	for i := 0; i < 4; i++ {
+	const openers = 8
+	errs := make(chan error, openers)
+	for i := 0; i < openers; i++ {
 		go func() {
 			st, err := sqlite.Open(ctx, path, nil)
 			if err == nil {
@@ -63,7 +64,7 @@ func TestMigrationsIdempotentAndConcurrent(t *testing.T) {
 			errs <- err
 		}()
 	}
-	for i := 0; i < 4; i++ {
+	for i := 0; i < openers; i++ {
 		if err := <-errs; err != nil {
 			t.Fatal(err)
 		}
@@ -77,4 +78,14 @@ func TestMigrationsIdempotentAndConcurrent(t *testing.T) {
 	if err != nil || v != 1 {
 		t.Fatalf("schema version = %d, %v; want 1", v, err)
 	}
+}
+
+func BenchmarkStore(b *testing.B) {
+	storetest.Benchmarks(b, func(b *testing.B) store.Store {
+		st, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "bench.db"), nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return st
+	})
 }

@@ -19,7 +19,7 @@ func (o *ops) CreateQueue(ctx context.Context, q *store.Queue) error {
 	}
 	q.CreatedAt = rules.Or(q.CreatedAt)
 	return wrap("create queue", o.write(ctx, func(o *ops) error {
-		return o.tx.QueryRowContext(ctx, `INSERT INTO ticket_queues (name, created_at) VALUES (?, ?) RETURNING id`,
+		return o.w().QueryRowContext(ctx, `INSERT INTO ticket_queues (name, created_at) VALUES (?, ?) RETURNING id`,
 			q.Name, tm(q.CreatedAt)).Scan(&q.ID)
 	}))
 }
@@ -50,7 +50,7 @@ func (o *ops) UpsertCustomer(ctx context.Context, c store.Customer) (store.Custo
 	}
 	c.CreatedAt = rules.Or(c.CreatedAt)
 	err := o.write(ctx, func(o *ops) error {
-		return o.tx.QueryRowContext(ctx, `INSERT INTO ticket_customers (email, name, company, created_at) VALUES (?, ?, ?, ?)
+		return o.w().QueryRowContext(ctx, `INSERT INTO ticket_customers (email, name, company, created_at) VALUES (?, ?, ?, ?)
 			ON CONFLICT (email) DO UPDATE SET
 				name = CASE WHEN excluded.name <> '' THEN excluded.name ELSE ticket_customers.name END,
 				company = CASE WHEN excluded.company <> '' THEN excluded.company ELSE ticket_customers.company END
@@ -82,7 +82,7 @@ func (o *ops) CreateAgent(ctx context.Context, a *store.Agent) error {
 	}
 	a.CreatedAt = rules.Or(a.CreatedAt)
 	return wrap("create agent", o.write(ctx, func(o *ops) error {
-		return o.tx.QueryRowContext(ctx, `INSERT INTO ticket_agents (name, email, phone, created_at) VALUES (?, ?, ?, ?)
+		return o.w().QueryRowContext(ctx, `INSERT INTO ticket_agents (name, email, phone, created_at) VALUES (?, ?, ?, ?)
 			RETURNING id`, a.Name, a.Email, a.Phone, tm(a.CreatedAt)).Scan(&a.ID)
 	}))
 }
@@ -105,7 +105,7 @@ func (o *ops) NextTicketNumber(ctx context.Context, day time.Time) (string, erro
 	day = rules.Or(day)
 	var n int64
 	err := o.write(ctx, func(o *ops) error {
-		return o.tx.QueryRowContext(ctx, `INSERT INTO ticket_counters (day, last) VALUES (?, 1)
+		return o.w().QueryRowContext(ctx, `INSERT INTO ticket_counters (day, last) VALUES (?, 1)
 			ON CONFLICT (day) DO UPDATE SET last = ticket_counters.last + 1 RETURNING last`, day.Format("20060102")).Scan(&n)
 	})
 	if err != nil {
@@ -137,7 +137,7 @@ func (o *ops) CreateTicket(ctx context.Context, t *store.Ticket) error {
 			}
 			t.Number = n
 		}
-		if err := o.tx.QueryRowContext(ctx, `INSERT INTO tickets (number, title, queue_id, state, priority, customer_id,
+		if err := o.w().QueryRowContext(ctx, `INSERT INTO tickets (number, title, queue_id, state, priority, customer_id,
 			owner_id, linked_ticket_id, created_at, updated_at, first_response_at, closed_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 			t.Number, t.Title, t.QueueID, t.State, t.Priority, id(t.CustomerID), id(t.OwnerID), id(t.LinkedTicketID),
@@ -150,7 +150,7 @@ func (o *ops) CreateTicket(ctx context.Context, t *store.Ticket) error {
 }
 
 func (o *ops) event(ctx context.Context, e store.TicketEvent) error {
-	_, err := o.tx.ExecContext(ctx, `INSERT INTO ticket_events (ticket_id, kind, agent_id, old_value, new_value, at)
+	_, err := o.w().ExecContext(ctx, `INSERT INTO ticket_events (ticket_id, kind, agent_id, old_value, new_value, at)
 		VALUES (?, ?, ?, ?, ?, ?)`, e.TicketID, e.Kind, e.AgentID, e.OldValue, e.NewValue, tm(rules.Or(e.At)))
 	return err
 }
@@ -212,7 +212,7 @@ func (o *ops) AddArticle(ctx context.Context, a *store.Article, atts []store.Tic
 		if err != nil {
 			return err
 		}
-		if err := o.tx.QueryRowContext(ctx, `INSERT INTO ticket_articles (ticket_id, direction, agent_id, message_id,
+		if err := o.w().QueryRowContext(ctx, `INSERT INTO ticket_articles (ticket_id, direction, agent_id, message_id,
 			in_reply_to, refs, from_addr, to_addr, cc_addr, subject, body_text, body_html, sent_at, created_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 			a.TicketID, a.Direction, id(a.AgentID), a.MessageID, a.InReplyTo, rules.References(a.References), a.From,
@@ -223,14 +223,14 @@ func (o *ops) AddArticle(ctx context.Context, a *store.Article, atts []store.Tic
 			at := &atts[i]
 			rules.TicketAttachment(at)
 			at.ArticleID = a.ID
-			if err := o.tx.QueryRowContext(ctx, `INSERT INTO ticket_attachments (article_id, name, media_type,
+			if err := o.w().QueryRowContext(ctx, `INSERT INTO ticket_attachments (article_id, name, media_type,
 				content_id, size, sha256, data) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 				at.ArticleID, at.Name, at.MediaType, at.ContentID, at.Size, at.SHA256, at.Data).Scan(&at.ID); err != nil {
 				return err
 			}
 		}
 		kind, firstResponse := rules.ArticleEvent(a, t)
-		if _, err := o.tx.ExecContext(ctx, `UPDATE tickets SET updated_at = MAX(updated_at, ?),
+		if _, err := o.w().ExecContext(ctx, `UPDATE tickets SET updated_at = MAX(updated_at, ?),
 			first_response_at = COALESCE(first_response_at, ?) WHERE id = ?`,
 			tm(a.CreatedAt), tm(firstResponse), a.TicketID); err != nil {
 			return err
@@ -295,7 +295,7 @@ func (o *ops) IngestMail(ctx context.Context, in store.MailIngest) (store.Ingest
 		}
 		r := in.Receipt
 		r.TicketID, r.ArticleID, r.ReceivedAt = in.TicketID, in.Article.ID, rules.Or(r.ReceivedAt)
-		if _, err := o.tx.ExecContext(ctx, `INSERT INTO mail_receipts (source_key, content_key, ticket_id, article_id,
+		if _, err := o.w().ExecContext(ctx, `INSERT INTO mail_receipts (source_key, content_key, ticket_id, article_id,
 			received_at) VALUES (?, ?, ?, ?, ?)`, nullStr(r.SourceKey), nullStr(r.ContentKey), r.TicketID, r.ArticleID,
 			tm(r.ReceivedAt)); err != nil {
 			return err
@@ -335,7 +335,7 @@ func (o *ops) SetTicketState(ctx context.Context, ticketID int64, s store.Ticket
 		if s == store.TicketClosed {
 			closedAt = at
 		}
-		if _, err := o.tx.ExecContext(ctx, `UPDATE tickets SET state = ?, closed_at = ?, updated_at = MAX(updated_at, ?)
+		if _, err := o.w().ExecContext(ctx, `UPDATE tickets SET state = ?, closed_at = ?, updated_at = MAX(updated_at, ?)
 			WHERE id = ?`, s, tm(closedAt), tm(at), ticketID); err != nil {
 			return err
 		}
@@ -365,13 +365,13 @@ func (o *ops) changeTicket(ctx context.Context, what string, ticketID int64, col
 	at = rules.Or(at)
 	return wrap(what, o.write(ctx, func(o *ops) error {
 		var old int64
-		if err := o.tx.QueryRowContext(ctx, `SELECT `+col+` FROM tickets WHERE id = ?`, ticketID).Scan(nullID{&old}); err != nil {
+		if err := o.w().QueryRowContext(ctx, `SELECT `+col+` FROM tickets WHERE id = ?`, ticketID).Scan(nullID{&old}); err != nil {
 			return err
 		}
 		if old == v {
 			return nil
 		}
-		if _, err := o.tx.ExecContext(ctx, `UPDATE tickets SET `+col+` = ?, updated_at = MAX(updated_at, ?) WHERE id = ?`,
+		if _, err := o.w().ExecContext(ctx, `UPDATE tickets SET `+col+` = ?, updated_at = MAX(updated_at, ?) WHERE id = ?`,
 			id(v), tm(at), ticketID); err != nil {
 			return err
 		}
@@ -402,7 +402,7 @@ func (o *ops) RecordAutoResponse(ctx context.Context, r *store.AutoResponse) err
 	}
 	r.SentAt = rules.Or(r.SentAt)
 	return wrap("record auto-response", o.write(ctx, func(o *ops) error {
-		return o.tx.QueryRowContext(ctx, `INSERT INTO auto_responses (ticket_id, recipient, template, sent_at)
+		return o.w().QueryRowContext(ctx, `INSERT INTO auto_responses (ticket_id, recipient, template, sent_at)
 			VALUES (?, ?, ?, ?) RETURNING id`, r.TicketID, r.Recipient, r.Template, tm(r.SentAt)).Scan(&r.ID)
 	}))
 }

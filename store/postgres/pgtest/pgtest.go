@@ -132,9 +132,10 @@ func launch(ctx context.Context, bin, dir, data string, port int, cred *syscall.
 	s.cmd.Dir = dir
 	s.cmd.Stdout = &lockedWriter{w: s.log}
 	s.cmd.Stderr = s.cmd.Stdout
-	// Own process group: a ^C of the test run does not reach the server
-	// before Stop does.
-	s.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Setpgid: true}
+	// If the test process dies without calling Stop (killed, timed out),
+	// the kernel sends the server SIGINT, PostgreSQL's fast shutdown. The
+	// server stays in the caller's process group, so a ^C reaches it too.
+	s.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Pdeathsig: syscall.SIGINT}
 	if err := s.cmd.Start(); err != nil {
 		return nil, err
 	}
