@@ -7,7 +7,7 @@ import (
 
 // Ticket numbers are date-based: the UTC date as YYYYMMDD, the day's
 // counter zero-padded to at least six digits, and one check digit (Luhn,
-// the same as payment cards), e.g. 20261122 000042 7 -> "202611220000427".
+// the same as payment cards), e.g. 20261122 000042 6 -> "202611220000426".
 // The check digit lets a mail filter tell a real number in a subject tag
 // from a random run of digits, and catches every single-digit typo.
 const ticketCounterDigits = 6

@@ -9,16 +9,8 @@ import (
 
 	"github.com/switchboard-go/switchboard/store"
 	"github.com/switchboard-go/switchboard/store/internal/rules"
+	"github.com/switchboard-go/switchboard/store/internal/scan"
 )
-
-const conversationCols = `id, customer_name, customer_id, customer_email, operator_id, state, last_seq, opened_at, assigned_at, closed_at`
-
-func scanConversation(sc interface{ Scan(...any) error }) (store.Conversation, error) {
-	var c store.Conversation
-	err := sc.Scan(&c.ID, &c.CustomerName, &c.CustomerID, &c.CustomerEmail, &c.OperatorID, &c.State, &c.LastSeq,
-		ts(&c.OpenedAt), ts(&c.AssignedAt), ts(&c.ClosedAt))
-	return c, err
-}
 
 func (o *ops) CreateConversation(ctx context.Context, c *store.Conversation) error {
 	if err := rules.Conversation(c); err != nil {
@@ -35,7 +27,7 @@ func (o *ops) CreateConversation(ctx context.Context, c *store.Conversation) err
 }
 
 func (o *ops) Conversation(ctx context.Context, id int64) (store.Conversation, error) {
-	c, err := scanConversation(o.q().QueryRow(ctx, `SELECT `+conversationCols+` FROM chat_conversations WHERE id = $1`, id))
+	c, err := scan.Conversation(o.q().QueryRow(ctx, `SELECT `+scan.ConversationCols+` FROM chat_conversations WHERE id = $1`, id))
 	return c, wrap("conversation", err)
 }
 
@@ -44,14 +36,14 @@ func (o *ops) Conversations(ctx context.Context, f store.ConversationFilter) ([]
 	if err != nil {
 		return nil, err
 	}
-	rows, err := o.q().Query(ctx, `SELECT `+conversationCols+` FROM chat_conversations
+	rows, err := o.q().Query(ctx, `SELECT `+scan.ConversationCols+` FROM chat_conversations
 		WHERE id > $1 AND ($2 = '' OR state = $3) AND ($4 = '' OR operator_id = $5) AND ($6 = '' OR customer_id = $7)
 		ORDER BY id LIMIT $8`,
 		f.AfterID, f.State, f.State, f.OperatorID, f.OperatorID, f.CustomerID, f.CustomerID, limit)
 	if err != nil {
 		return nil, wrap("conversations", err)
 	}
-	return collect(rows, scanConversation, "conversations")
+	return collect(rows, scan.Conversation, "conversations")
 }
 
 func (o *ops) AssignConversation(ctx context.Context, id int64, operatorID string, at time.Time) error {
@@ -86,15 +78,6 @@ func (o *ops) CloseConversation(ctx context.Context, id int64, at time.Time) err
 	}))
 }
 
-const messageCols = `conversation_id, seq, client_msg_id, sender_role, sender_id, kind, body, attachment_id, created_at`
-
-func scanMessage(sc interface{ Scan(...any) error }) (store.Message, error) {
-	var m store.Message
-	err := sc.Scan(&m.ConversationID, &m.Seq, str{&m.ClientMsgID}, &m.SenderRole, &m.SenderID, &m.Kind, &m.Text,
-		nullID{&m.AttachmentID}, ts(&m.CreatedAt))
-	return m, err
-}
-
 func (o *ops) AppendMessage(ctx context.Context, m store.Message) (store.Message, bool, error) {
 	if err := rules.Message(&m); err != nil {
 		return store.Message{}, false, err
@@ -103,35 +86,44 @@ func (o *ops) AppendMessage(ctx context.Context, m store.Message) (store.Message
 	err := o.write(ctx, func(o *ops) error {
 		// Locking the conversation row serializes appends to one
 		// conversation: the dedup check and the sequence allocation below
-		// cannot interleave with another append (each statement of a READ
-		// COMMITTED transaction sees what the previous holder committed).
-		var state store.ConversationState
-		if err := o.tx.QueryRow(ctx, `SELECT state FROM chat_conversations WHERE id = $1 FOR UPDATE`,
-			m.ConversationID).Scan(&state); err != nil {
-			return err
-		}
+		// cannot interleave with another append. Both reads go in one
+		// round trip; the second is a statement of its own, so under READ
+		// COMMITTED it sees what the previous lock holder committed.
+		b := &pgx.Batch{}
+		b.Queue(`SELECT state FROM chat_conversations WHERE id = $1 FOR UPDATE`, m.ConversationID)
 		if m.ClientMsgID != "" {
-			old, err := scanMessage(o.tx.QueryRow(ctx, `SELECT `+messageCols+` FROM chat_messages
+			b.Queue(`SELECT `+scan.MessageCols+` FROM chat_messages
 				WHERE conversation_id = $1 AND sender_role = $2 AND sender_id = $3 AND client_msg_id = $4`,
-				m.ConversationID, m.SenderRole, m.SenderID, m.ClientMsgID))
-			if err == nil {
-				m = old
-				return nil
+				m.ConversationID, m.SenderRole, m.SenderID, m.ClientMsgID)
+		}
+		br := o.tx.SendBatch(ctx, b)
+		var state store.ConversationState
+		err := br.QueryRow().Scan(&state)
+		dup := false
+		if err == nil && m.ClientMsgID != "" {
+			old, derr := scan.Message(br.QueryRow())
+			switch {
+			case derr == nil:
+				m, dup = old, true
+			case !errors.Is(derr, pgx.ErrNoRows):
+				err = derr
 			}
-			if !errors.Is(err, pgx.ErrNoRows) {
-				return err
-			}
+		}
+		if cerr := br.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil || dup {
+			return err
 		}
 		if state == store.ConversationClosed && m.SenderRole != store.RoleSystem {
 			return fmt.Errorf("conversation %d is closed: %w", m.ConversationID, store.ErrConflict)
 		}
-		if err := o.tx.QueryRow(ctx, `UPDATE chat_conversations SET last_seq = last_seq + 1
-			WHERE id = $1 RETURNING last_seq`, m.ConversationID).Scan(&m.Seq); err != nil {
-			return err
-		}
-		_, err := o.tx.Exec(ctx, `INSERT INTO chat_messages (`+messageCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-			m.ConversationID, m.Seq, nullStr(m.ClientMsgID), m.SenderRole, m.SenderID, m.Kind, m.Text,
-			id(m.AttachmentID), tm(m.CreatedAt))
+		err = o.tx.QueryRow(ctx, `WITH s AS (UPDATE chat_conversations SET last_seq = last_seq + 1 WHERE id = $1
+				RETURNING last_seq)
+			INSERT INTO chat_messages (`+scan.MessageCols+`)
+			SELECT $1, s.last_seq, $2, $3, $4, $5, $6, $7, $8 FROM s RETURNING seq`,
+			m.ConversationID, scan.NullStr(m.ClientMsgID), m.SenderRole, m.SenderID, m.Kind, m.Text,
+			scan.NullID(m.AttachmentID), tm(m.CreatedAt)).Scan(&m.Seq)
 		created = err == nil
 		return err
 	})
@@ -149,12 +141,12 @@ func (o *ops) MessagesAfter(ctx context.Context, conversationID, afterSeq int64,
 	if limit == 0 {
 		lim = nil // LIMIT NULL: no limit
 	}
-	rows, err := o.q().Query(ctx, `SELECT `+messageCols+` FROM chat_messages
+	rows, err := o.q().Query(ctx, `SELECT `+scan.MessageCols+` FROM chat_messages
 		WHERE conversation_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`, conversationID, afterSeq, lim)
 	if err != nil {
 		return nil, wrap("messages", err)
 	}
-	return collect(rows, scanMessage, "messages")
+	return collect(rows, scan.Message, "messages")
 }
 
 func (o *ops) Transcript(ctx context.Context, conversationID int64) (store.Transcript, error) {
@@ -168,16 +160,11 @@ func (o *ops) Transcript(ctx context.Context, conversationID int64) (store.Trans
 		if t.Messages, err = o.MessagesAfter(ctx, conversationID, 0, 0); err != nil {
 			return err
 		}
-		rows, err := o.q().Query(ctx, `SELECT id, conversation_id, name, media_type, size, sha256, created_at
-			FROM chat_attachments WHERE conversation_id = $1 ORDER BY id`, conversationID)
+		rows, err := o.q().Query(ctx, `SELECT `+scan.AttachmentCols+` FROM chat_attachments WHERE conversation_id = $1 ORDER BY id`, conversationID)
 		if err != nil {
 			return wrap("transcript", err)
 		}
-		t.Attachments, err = collect(rows, func(sc interface{ Scan(...any) error }) (store.Attachment, error) {
-			var a store.Attachment
-			err := sc.Scan(&a.ID, &a.ConversationID, &a.Name, &a.MediaType, &a.Size, &a.SHA256, ts(&a.CreatedAt))
-			return a, err
-		}, "transcript")
+		t.Attachments, err = collect(rows, scan.Attachment, "transcript")
 		return err
 	}
 	return t, o.readTx(ctx, read)
@@ -199,6 +186,6 @@ func (o *ops) Attachment(ctx context.Context, id int64) (store.Attachment, error
 	var a store.Attachment
 	err := o.q().QueryRow(ctx, `SELECT id, conversation_id, name, media_type, size, sha256, data, created_at
 		FROM chat_attachments WHERE id = $1`, id).Scan(&a.ID, &a.ConversationID, &a.Name, &a.MediaType, &a.Size,
-		&a.SHA256, &a.Data, ts(&a.CreatedAt))
+		&a.SHA256, &a.Data, scan.Time(&a.CreatedAt))
 	return a, wrap("attachment", err)
 }

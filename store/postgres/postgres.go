@@ -15,6 +15,7 @@ import (
 
 	"github.com/switchboard-go/switchboard/store"
 	"github.com/switchboard-go/switchboard/store/internal/migrate"
+	"github.com/switchboard-go/switchboard/store/internal/scan"
 )
 
 //go:embed migrations/*.sql
@@ -213,10 +214,12 @@ func (o *ops) readTx(ctx context.Context, fn func(o *ops) error) error {
 // keys, in ascending order so that two transactions never wait on each
 // other in a cycle.
 func (o *ops) advisoryLocks(ctx context.Context, keys []string) error {
-	_, err := o.tx.Exec(ctx, `SELECT pg_advisory_xact_lock(k) FROM
-		(SELECT DISTINCT hashtextextended(x, 0) AS k FROM unnest($1::text[]) AS x) AS keys ORDER BY k`, keys)
+	_, err := o.tx.Exec(ctx, advisoryLockSQL, keys)
 	return err
 }
+
+const advisoryLockSQL = `SELECT pg_advisory_xact_lock(k) FROM
+	(SELECT DISTINCT hashtextextended(x, 0) AS k FROM unnest($1::text[]) AS x) AS keys ORDER BY k`
 
 // wrap turns driver errors into the store's sentinels where one applies.
 func wrap(what string, err error) error {
@@ -240,11 +243,11 @@ func wrap(what string, err error) error {
 }
 
 // collect scans every row with scan and closes rows.
-func collect[T any](rows pgx.Rows, scan func(interface{ Scan(...any) error }) (T, error), what string) ([]T, error) {
+func collect[T any](rows pgx.Rows, read func(scan.Row) (T, error), what string) ([]T, error) {
 	defer rows.Close()
 	var out []T
 	for rows.Next() {
-		v, err := scan(rows)
+		v, err := read(rows)
 		if err != nil {
 			return nil, wrap(what, err)
 		}

@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -11,21 +12,10 @@ import (
 
 	"github.com/switchboard-go/switchboard/store"
 	"github.com/switchboard-go/switchboard/store/internal/rules"
+	"github.com/switchboard-go/switchboard/store/internal/scan"
 )
 
 // Operators -----------------------------------------------------------
-
-const operatorCols = `id, name, host, port, system_id, password, system_type, bind_mode, tls, window_size, tps,
-	enquire_link_us, binds, is_default, enabled, created_at, updated_at`
-
-func scanOperator(sc interface{ Scan(...any) error }) (store.Operator, error) {
-	var o store.Operator
-	var el int64
-	err := sc.Scan(&o.ID, &o.Name, &o.Host, &o.Port, &o.SystemID, &o.Password, &o.SystemType, &o.BindMode, &o.TLS,
-		&o.WindowSize, &o.TPS, &el, &o.Binds, &o.Default, &o.Enabled, ts(&o.CreatedAt), ts(&o.UpdatedAt))
-	o.EnquireLink = time.Duration(el) * time.Microsecond
-	return o, err
-}
 
 func (o *ops) CreateOperator(ctx context.Context, op *store.Operator) error {
 	if err := rules.Operator(op); err != nil {
@@ -129,11 +119,11 @@ func (o *ops) Operators(ctx context.Context) ([]store.Operator, error) { return 
 func (o *ops) operators(ctx context.Context, id int64) ([]store.Operator, error) {
 	var out []store.Operator
 	read := func(o *ops) error {
-		rows, err := o.q().Query(ctx, `SELECT `+operatorCols+` FROM sms_operators WHERE $1 = 0 OR id = $2 ORDER BY id`, id, id)
+		rows, err := o.q().Query(ctx, `SELECT `+scan.OperatorCols+` FROM sms_operators WHERE $1 = 0 OR id = $2 ORDER BY id`, id, id)
 		if err != nil {
 			return wrap("operators", err)
 		}
-		if out, err = collect(rows, scanOperator, "operators"); err != nil {
+		if out, err = collect(rows, scan.Operator, "operators"); err != nil {
 			return err
 		}
 		byID := map[int64]*store.Operator{}
@@ -222,22 +212,11 @@ func (o *ops) ClientByName(ctx context.Context, name string) (store.Client, erro
 func (o *ops) client(ctx context.Context, col string, v any) (store.Client, error) {
 	var c store.Client
 	err := o.q().QueryRow(ctx, `SELECT id, name, created_at FROM sms_clients WHERE `+col+` = $1`, v).
-		Scan(&c.ID, &c.Name, ts(&c.CreatedAt))
+		Scan(&c.ID, &c.Name, scan.Time(&c.CreatedAt))
 	return c, wrap("client", err)
 }
 
 // Batches and transmissions ----------------------------------------------
-
-const transmissionCols = `id, external_id, client_id, batch_id, operator_id, source, destination, body, state, reason,
-	error_code, attempts, segments, message_id, next_attempt_at, created_at, submitted_at, done_at`
-
-func scanTransmission(sc interface{ Scan(...any) error }) (store.Transmission, error) {
-	var t store.Transmission
-	err := sc.Scan(&t.ID, str{&t.ExternalID}, &t.ClientID, nullID{&t.BatchID}, &t.OperatorID, &t.Source, &t.Destination,
-		&t.Text, &t.State, &t.Reason, &t.ErrorCode, &t.Attempts, &t.Segments, &t.MessageID, ts(&t.NextAttempt),
-		ts(&t.CreatedAt), ts(&t.SubmittedAt), ts(&t.DoneAt))
-	return t, err
-}
 
 func (o *ops) CreateBatch(ctx context.Context, b *store.Batch, txs []store.Transmission) (inserted, duplicates int, err error) {
 	if b.ClientID == 0 {
@@ -247,7 +226,7 @@ func (o *ops) CreateBatch(ctx context.Context, b *store.Batch, txs []store.Trans
 	err = o.write(ctx, func(o *ops) error {
 		err := o.tx.QueryRow(ctx, `INSERT INTO sms_batches (client_id, name, created_at) VALUES ($1, $2, $3)
 			ON CONFLICT (client_id, name) WHERE name <> '' DO UPDATE SET name = excluded.name
-			RETURNING id, created_at`, b.ClientID, b.Name, tm(b.CreatedAt)).Scan(&b.ID, ts(&b.CreatedAt))
+			RETURNING id, created_at`, b.ClientID, b.Name, tm(b.CreatedAt)).Scan(&b.ID, scan.Time(&b.CreatedAt))
 		if err != nil {
 			return err
 		}
@@ -268,7 +247,7 @@ func (o *ops) CreateBatch(ctx context.Context, b *store.Batch, txs []store.Trans
 			"next_attempt_at", "created_at"}
 		if _, err := o.tx.CopyFrom(ctx, pgx.Identifier{"sms_load"}, cols, pgx.CopyFromSlice(len(txs), func(i int) ([]any, error) {
 			t := &txs[i]
-			return []any{i, nullStr(t.ExternalID), t.OperatorID, t.Source, t.Destination, t.Text, string(t.State),
+			return []any{i, scan.NullStr(t.ExternalID), t.OperatorID, t.Source, t.Destination, t.Text, string(t.State),
 				tm0(t.NextAttempt), t.CreatedAt}, nil
 		})); err != nil {
 			return err
@@ -297,7 +276,7 @@ func (o *ops) CreateBatch(ctx context.Context, b *store.Batch, txs []store.Trans
 func (o *ops) Batch(ctx context.Context, id int64) (store.Batch, error) {
 	var b store.Batch
 	err := o.q().QueryRow(ctx, `SELECT id, client_id, name, total, created_at FROM sms_batches WHERE id = $1`, id).
-		Scan(&b.ID, &b.ClientID, &b.Name, &b.Total, ts(&b.CreatedAt))
+		Scan(&b.ID, &b.ClientID, &b.Name, &b.Total, scan.Time(&b.CreatedAt))
 	return b, wrap("batch", err)
 }
 
@@ -327,7 +306,7 @@ func (o *ops) BatchSummary(ctx context.Context, batchID int64) (store.BatchSumma
 }
 
 func (o *ops) Transmission(ctx context.Context, id int64) (store.Transmission, error) {
-	t, err := scanTransmission(o.q().QueryRow(ctx, `SELECT `+transmissionCols+` FROM sms_transmissions WHERE id = $1`, id))
+	t, err := scan.Transmission(o.q().QueryRow(ctx, `SELECT `+scan.TransmissionCols+` FROM sms_transmissions WHERE id = $1`, id))
 	return t, wrap("transmission", err)
 }
 
@@ -345,28 +324,18 @@ func (o *ops) ClaimTransmissions(ctx context.Context, operatorID int64, n int, n
 			attempts = attempts + 1 WHERE id IN (SELECT id FROM sms_transmissions
 				WHERE state = 'queued' AND operator_id = $2 AND next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT $3
 				FOR UPDATE SKIP LOCKED)
-			RETURNING `+transmissionCols, now, operatorID, n)
+			RETURNING `+scan.TransmissionCols, now, operatorID, n)
 		if err != nil {
 			return err
 		}
-		out, err = collect(rows, scanTransmission, "claim")
+		out, err = collect(rows, scan.Transmission, "claim")
 		return err
 	})
 	if err != nil {
 		return nil, wrap("claim", err)
 	}
-	slices.SortFunc(out, func(a, b store.Transmission) int { return cmpInt(a.ID, b.ID) })
+	slices.SortFunc(out, func(a, b store.Transmission) int { return cmp.Compare(a.ID, b.ID) })
 	return out, nil
-}
-
-func cmpInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func (o *ops) RecordSubmit(ctx context.Context, txID int64, r store.SubmitResult) error {
@@ -375,44 +344,49 @@ func (o *ops) RecordSubmit(ctx context.Context, txID int64, r store.SubmitResult
 	}
 	at := rules.Or(r.At)
 	return wrap("record submit", o.write(ctx, func(o *ops) error {
-		var t store.Transmission
-		if err := o.tx.QueryRow(ctx, `SELECT operator_id, state FROM sms_transmissions WHERE id = $1 FOR UPDATE`,
-			txID).Scan(&t.OperatorID, &t.State); err != nil {
-			return err
-		}
-		if t.State != store.TxSubmitting {
-			return fmt.Errorf("transmission %d is %s, not submitting: %w", txID, t.State, store.ErrConflict)
-		}
-		if err := o.lockReceipts(ctx, t.OperatorID, r.MessageIDs...); err != nil {
-			return err
-		}
-		if _, err := o.tx.Exec(ctx, `UPDATE sms_transmissions SET state = 'sent', submitted_at = $1, segments = $2,
-			message_id = $3, claimed_at = NULL, reason = '', error_code = 0 WHERE id = $4`,
-			tm(at), len(r.MessageIDs), r.MessageIDs[0], txID); err != nil {
-			return err
-		}
-		pending := false
-		for i, mid := range r.MessageIDs {
-			if _, err := o.tx.Exec(ctx, `INSERT INTO sms_segments (transmission_id, segment, operator_id, message_id)
-				VALUES ($1, $2, $3, $4)`, txID, i+1, t.OperatorID, mid); err != nil {
-				return err
-			}
-			var state string
-			var code int
-			var done time.Time
-			err := o.tx.QueryRow(ctx, `DELETE FROM sms_pending_receipts WHERE operator_id = $1 AND message_id = $2
-				RETURNING state, error_code, done_at`, t.OperatorID, mid).Scan(&state, &code, &done)
-			if errors.Is(err, pgx.ErrNoRows) {
-				continue
-			}
+		// One round trip marks it sent if it is submitting...
+		var operatorID int64
+		err := o.tx.QueryRow(ctx, `UPDATE sms_transmissions SET state = 'sent', submitted_at = $1, segments = $2,
+			message_id = $3, claimed_at = NULL, reason = '', error_code = 0 WHERE id = $4 AND state = 'submitting'
+			RETURNING operator_id`, tm(at), len(r.MessageIDs), r.MessageIDs[0], txID).Scan(&operatorID)
+		if errors.Is(err, pgx.ErrNoRows) {
+			t, err := o.Transmission(ctx, txID)
 			if err != nil {
 				return err
 			}
-			pending = true
-			if _, err := o.tx.Exec(ctx, `UPDATE sms_segments SET state = $1, error_code = $2, done_at = $3
-				WHERE transmission_id = $4 AND segment = $5`, state, code, done, txID, i+1); err != nil {
+			return fmt.Errorf("transmission %d is %s, not submitting: %w", txID, t.State, store.ErrConflict)
+		}
+		if err != nil {
+			return err
+		}
+		// ...and one batch locks its message ids, then stores each segment
+		// with the receipt that arrived before it, if any.
+		b := &pgx.Batch{}
+		b.Queue(advisoryLockSQL, receiptKeys(operatorID, r.MessageIDs))
+		for i, mid := range r.MessageIDs {
+			b.Queue(`WITH p AS (DELETE FROM sms_pending_receipts WHERE operator_id = $3 AND message_id = $4
+					RETURNING state, error_code, done_at)
+				INSERT INTO sms_segments (transmission_id, segment, operator_id, message_id, state, error_code, done_at)
+				SELECT $1, $2, $3, $4, COALESCE(p.state, ''), COALESCE(p.error_code, 0), p.done_at
+				FROM (SELECT 1) AS one LEFT JOIN p ON true
+				RETURNING state <> ''`, txID, i+1, operatorID, mid)
+		}
+		br := o.tx.SendBatch(ctx, b)
+		if _, err := br.Exec(); err != nil {
+			br.Close()
+			return err
+		}
+		pending := false
+		for range r.MessageIDs {
+			var had bool
+			if err := br.QueryRow().Scan(&had); err != nil {
+				br.Close()
 				return err
 			}
+			pending = pending || had
+		}
+		if err := br.Close(); err != nil {
+			return err
 		}
 		if pending {
 			_, err := o.settle(ctx, txID)
@@ -427,11 +401,15 @@ func (o *ops) RecordSubmit(ctx context.Context, txID int64, r store.SubmitResult
 // segment that is inserted but not yet committed, and park itself as
 // pending after RecordSubmit looked for pending receipts: lost.
 func (o *ops) lockReceipts(ctx context.Context, operatorID int64, messageIDs ...string) error {
+	return o.advisoryLocks(ctx, receiptKeys(operatorID, messageIDs))
+}
+
+func receiptKeys(operatorID int64, messageIDs []string) []string {
 	keys := make([]string, len(messageIDs))
 	for i, m := range messageIDs {
 		keys[i] = "receipt:" + strconv.FormatInt(operatorID, 10) + ":" + m
 	}
-	return o.advisoryLocks(ctx, keys)
+	return keys
 }
 
 // settle recomputes a sent transmission's state from its segments.
@@ -448,7 +426,7 @@ func (o *ops) settle(ctx context.Context, txID int64) (store.Transmission, error
 		var s store.TransmissionState
 		var c int
 		var d time.Time
-		if err := rows.Scan(&s, &c, ts(&d)); err != nil {
+		if err := rows.Scan(&s, &c, scan.Time(&d)); err != nil {
 			rows.Close()
 			return store.Transmission{}, err
 		}
@@ -468,8 +446,8 @@ func (o *ops) settle(ctx context.Context, txID int64) (store.Transmission, error
 	if !state.Final() {
 		done = time.Time{}
 	}
-	return scanTransmission(o.tx.QueryRow(ctx, `UPDATE sms_transmissions SET state = $1, error_code = $2, done_at = $3
-		WHERE id = $4 RETURNING `+transmissionCols, state, code, tm(done), txID))
+	return scan.Transmission(o.tx.QueryRow(ctx, `UPDATE sms_transmissions SET state = $1, error_code = $2, done_at = $3
+		WHERE id = $4 RETURNING `+scan.TransmissionCols, state, code, tm(done), txID))
 }
 
 func (o *ops) RetryTransmission(ctx context.Context, txID int64, next time.Time, errorCode int, reason string) error {
@@ -547,7 +525,7 @@ func (o *ops) ApplyReceipt(ctx context.Context, r store.DeliveryReceipt) (store.
 }
 
 func (o *ops) LastTransmissionTo(ctx context.Context, destination string) (store.Transmission, error) {
-	t, err := scanTransmission(o.q().QueryRow(ctx, `SELECT `+transmissionCols+` FROM sms_transmissions
+	t, err := scan.Transmission(o.q().QueryRow(ctx, `SELECT `+scan.TransmissionCols+` FROM sms_transmissions
 		WHERE destination = $1 ORDER BY id DESC LIMIT 1`, destination))
 	return t, wrap("last transmission", err)
 }
@@ -578,14 +556,9 @@ func (o *ops) MOs(ctx context.Context, f store.MOFilter) ([]store.MO, error) {
 	if err != nil {
 		return nil, err
 	}
-	rows, err := o.q().Query(ctx, `SELECT id, operator_id, source, short_code, body, received_at, transmission_id
-		FROM sms_mo WHERE id > $1 AND ($2 = '' OR source = $3) ORDER BY id LIMIT $4`, f.AfterID, f.From, f.From, limit)
+	rows, err := o.q().Query(ctx, `SELECT `+scan.MOCols+` FROM sms_mo WHERE id > $1 AND ($2 = '' OR source = $3) ORDER BY id LIMIT $4`, f.AfterID, f.From, f.From, limit)
 	if err != nil {
 		return nil, wrap("MOs", err)
 	}
-	return collect(rows, func(sc interface{ Scan(...any) error }) (store.MO, error) {
-		var m store.MO
-		err := sc.Scan(&m.ID, &m.OperatorID, &m.From, &m.To, &m.Text, ts(&m.ReceivedAt), &m.TransmissionID)
-		return m, err
-	}, "MOs")
+	return collect(rows, scan.MO, "MOs")
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/switchboard-go/switchboard/store"
 	"github.com/switchboard-go/switchboard/store/internal/rules"
+	"github.com/switchboard-go/switchboard/store/internal/scan"
 )
 
 // truncUnit maps a period to date_trunc's unit; PostgreSQL weeks are ISO
@@ -32,7 +33,7 @@ func (o *ops) TicketCounts(ctx context.Context, q store.CountQuery) ([]store.Tic
 	if err != nil {
 		return nil, wrap("ticket counts", err)
 	}
-	return collect(rows, func(sc interface{ Scan(...any) error }) (store.TicketCount, error) {
+	return collect(rows, func(sc scan.Row) (store.TicketCount, error) {
 		var c store.TicketCount
 		err := sc.Scan(&c.Start, &c.KeyID, &c.Key, &c.Created, &c.Closed)
 		c.Start = c.Start.UTC()
@@ -75,9 +76,5 @@ func (o *ops) Backlog(ctx context.Context) ([]store.BacklogRow, error) {
 	if err != nil {
 		return nil, wrap("backlog", err)
 	}
-	return collect(rows, func(sc interface{ Scan(...any) error }) (store.BacklogRow, error) {
-		var b store.BacklogRow
-		err := sc.Scan(&b.QueueID, &b.Queue, &b.New, &b.Open, &b.Pending)
-		return b, err
-	}, "backlog")
+	return collect(rows, scan.Backlog, "backlog")
 }

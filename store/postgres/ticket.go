@@ -9,6 +9,7 @@ import (
 
 	"github.com/switchboard-go/switchboard/store"
 	"github.com/switchboard-go/switchboard/store/internal/rules"
+	"github.com/switchboard-go/switchboard/store/internal/scan"
 )
 
 // Queues, customers, agents ------------------------------------------------
@@ -24,23 +25,17 @@ func (o *ops) CreateQueue(ctx context.Context, q *store.Queue) error {
 	}))
 }
 
-func scanQueue(sc interface{ Scan(...any) error }) (store.Queue, error) {
-	var q store.Queue
-	err := sc.Scan(&q.ID, &q.Name, ts(&q.CreatedAt))
-	return q, err
-}
-
 func (o *ops) QueueByName(ctx context.Context, name string) (store.Queue, error) {
-	q, err := scanQueue(o.q().QueryRow(ctx, `SELECT id, name, created_at FROM ticket_queues WHERE name = $1`, name))
+	q, err := scan.Queue(o.q().QueryRow(ctx, `SELECT `+scan.QueueCols+` FROM ticket_queues WHERE name = $1`, name))
 	return q, wrap("queue", err)
 }
 
 func (o *ops) Queues(ctx context.Context) ([]store.Queue, error) {
-	rows, err := o.q().Query(ctx, `SELECT id, name, created_at FROM ticket_queues ORDER BY id`)
+	rows, err := o.q().Query(ctx, `SELECT `+scan.QueueCols+` FROM ticket_queues ORDER BY id`)
 	if err != nil {
 		return nil, wrap("queues", err)
 	}
-	return collect(rows, scanQueue, "queues")
+	return collect(rows, scan.Queue, "queues")
 }
 
 func (o *ops) UpsertCustomer(ctx context.Context, c store.Customer) (store.Customer, error) {
@@ -50,12 +45,13 @@ func (o *ops) UpsertCustomer(ctx context.Context, c store.Customer) (store.Custo
 	}
 	c.CreatedAt = rules.Or(c.CreatedAt)
 	err := o.write(ctx, func(o *ops) error {
-		return o.tx.QueryRow(ctx, `INSERT INTO ticket_customers (email, name, company, created_at) VALUES ($1, $2, $3, $4)
+		var err error
+		c, err = scan.Customer(o.tx.QueryRow(ctx, `INSERT INTO ticket_customers (email, name, company, created_at) VALUES ($1, $2, $3, $4)
 			ON CONFLICT (email) DO UPDATE SET
 				name = CASE WHEN excluded.name <> '' THEN excluded.name ELSE ticket_customers.name END,
 				company = CASE WHEN excluded.company <> '' THEN excluded.company ELSE ticket_customers.company END
-			RETURNING id, email, name, company, created_at`, c.Email, c.Name, c.Company, tm(c.CreatedAt)).
-			Scan(&c.ID, &c.Email, &c.Name, &c.Company, ts(&c.CreatedAt))
+			RETURNING `+scan.CustomerCols, c.Email, c.Name, c.Company, tm(c.CreatedAt)))
+		return err
 	})
 	return c, wrap("upsert customer", err)
 }
@@ -69,9 +65,7 @@ func (o *ops) CustomerByEmail(ctx context.Context, email string) (store.Customer
 }
 
 func (o *ops) customer(ctx context.Context, col string, v any) (store.Customer, error) {
-	var c store.Customer
-	err := o.q().QueryRow(ctx, `SELECT id, email, name, company, created_at FROM ticket_customers WHERE `+col+` = $1`, v).
-		Scan(&c.ID, &c.Email, &c.Name, &c.Company, ts(&c.CreatedAt))
+	c, err := scan.Customer(o.q().QueryRow(ctx, `SELECT `+scan.CustomerCols+` FROM ticket_customers WHERE `+col+` = $1`, v))
 	return c, wrap("customer", err)
 }
 
@@ -88,15 +82,11 @@ func (o *ops) CreateAgent(ctx context.Context, a *store.Agent) error {
 }
 
 func (o *ops) Agents(ctx context.Context) ([]store.Agent, error) {
-	rows, err := o.q().Query(ctx, `SELECT id, name, email, phone, created_at FROM ticket_agents ORDER BY id`)
+	rows, err := o.q().Query(ctx, `SELECT `+scan.AgentCols+` FROM ticket_agents ORDER BY id`)
 	if err != nil {
 		return nil, wrap("agents", err)
 	}
-	return collect(rows, func(sc interface{ Scan(...any) error }) (store.Agent, error) {
-		var a store.Agent
-		err := sc.Scan(&a.ID, &a.Name, &a.Email, &a.Phone, ts(&a.CreatedAt))
-		return a, err
-	}, "agents")
+	return collect(rows, scan.Agent, "agents")
 }
 
 // Tickets -----------------------------------------------------------------
@@ -114,17 +104,6 @@ func (o *ops) NextTicketNumber(ctx context.Context, day time.Time) (string, erro
 	return store.TicketNumber(day, n), nil
 }
 
-const ticketCols = `id, number, title, queue_id, state, priority, customer_id, owner_id, linked_ticket_id, created_at,
-	updated_at, first_response_at, closed_at`
-
-func scanTicket(sc interface{ Scan(...any) error }) (store.Ticket, error) {
-	var t store.Ticket
-	err := sc.Scan(&t.ID, &t.Number, &t.Title, &t.QueueID, &t.State, &t.Priority, nullID{&t.CustomerID},
-		nullID{&t.OwnerID}, nullID{&t.LinkedTicketID}, ts(&t.CreatedAt), ts(&t.UpdatedAt), ts(&t.FirstResponseAt),
-		ts(&t.ClosedAt))
-	return t, err
-}
-
 func (o *ops) CreateTicket(ctx context.Context, t *store.Ticket) error {
 	if err := rules.Ticket(t); err != nil {
 		return err
@@ -140,7 +119,7 @@ func (o *ops) CreateTicket(ctx context.Context, t *store.Ticket) error {
 		if err := o.tx.QueryRow(ctx, `INSERT INTO tickets (number, title, queue_id, state, priority, customer_id,
 			owner_id, linked_ticket_id, created_at, updated_at, first_response_at, closed_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id`,
-			t.Number, t.Title, t.QueueID, t.State, t.Priority, id(t.CustomerID), id(t.OwnerID), id(t.LinkedTicketID),
+			t.Number, t.Title, t.QueueID, t.State, t.Priority, scan.NullID(t.CustomerID), scan.NullID(t.OwnerID), scan.NullID(t.LinkedTicketID),
 			tm(t.CreatedAt), tm(t.UpdatedAt), tm(t.FirstResponseAt), tm(t.ClosedAt)).Scan(&t.ID); err != nil {
 			return err
 		}
@@ -172,11 +151,11 @@ func (o *ops) TicketByMessageID(ctx context.Context, messageID string) (store.Ti
 
 // lockTicket reads a ticket and locks its row until the transaction ends.
 func (o *ops) lockTicket(ctx context.Context, id int64) (store.Ticket, error) {
-	return scanTicket(o.tx.QueryRow(ctx, `SELECT `+ticketCols+` FROM tickets WHERE id = $1 FOR UPDATE`, id))
+	return scan.Ticket(o.tx.QueryRow(ctx, `SELECT `+scan.TicketCols+` FROM tickets WHERE id = $1 FOR UPDATE`, id))
 }
 
 func (o *ops) ticketWhere(ctx context.Context, cond string, arg any) (store.Ticket, error) {
-	t, err := scanTicket(o.q().QueryRow(ctx, `SELECT `+ticketCols+` FROM tickets WHERE `+cond, arg))
+	t, err := scan.Ticket(o.q().QueryRow(ctx, `SELECT `+scan.TicketCols+` FROM tickets WHERE `+cond, arg))
 	return t, wrap("ticket", err)
 }
 
@@ -185,28 +164,16 @@ func (o *ops) Tickets(ctx context.Context, f store.TicketFilter) ([]store.Ticket
 	if err != nil {
 		return nil, err
 	}
-	rows, err := o.q().Query(ctx, `SELECT `+ticketCols+` FROM tickets WHERE id > $1
+	rows, err := o.q().Query(ctx, `SELECT `+scan.TicketCols+` FROM tickets WHERE id > $1
 		AND ($2 = 0 OR queue_id = $3) AND ($4 = 0 OR customer_id = $5) AND ($6 = '' OR state = $7) ORDER BY id LIMIT $8`,
 		f.AfterID, f.QueueID, f.QueueID, f.CustomerID, f.CustomerID, f.State, f.State, limit)
 	if err != nil {
 		return nil, wrap("tickets", err)
 	}
-	return collect(rows, scanTicket, "tickets")
+	return collect(rows, scan.Ticket, "tickets")
 }
 
 // Articles ------------------------------------------------------------------
-
-const articleCols = `id, ticket_id, direction, agent_id, message_id, in_reply_to, refs, from_addr, to_addr, cc_addr,
-	subject, body_text, body_html, sent_at, created_at`
-
-func scanArticle(sc interface{ Scan(...any) error }) (store.Article, error) {
-	var a store.Article
-	var refs string
-	err := sc.Scan(&a.ID, &a.TicketID, &a.Direction, nullID{&a.AgentID}, &a.MessageID, &a.InReplyTo, &refs, &a.From,
-		&a.To, &a.Cc, &a.Subject, &a.TextBody, &a.HTMLBody, ts(&a.Date), ts(&a.CreatedAt))
-	a.References = rules.SplitReferences(refs)
-	return a, err
-}
 
 func (o *ops) AddArticle(ctx context.Context, a *store.Article, atts []store.TicketAttachment) error {
 	if err := rules.Article(a); err != nil {
@@ -220,7 +187,7 @@ func (o *ops) AddArticle(ctx context.Context, a *store.Article, atts []store.Tic
 		if err := o.tx.QueryRow(ctx, `INSERT INTO ticket_articles (ticket_id, direction, agent_id, message_id,
 			in_reply_to, refs, from_addr, to_addr, cc_addr, subject, body_text, body_html, sent_at, created_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id`,
-			a.TicketID, a.Direction, id(a.AgentID), a.MessageID, a.InReplyTo, rules.References(a.References), a.From,
+			a.TicketID, a.Direction, scan.NullID(a.AgentID), a.MessageID, a.InReplyTo, rules.References(a.References), a.From,
 			a.To, a.Cc, a.Subject, a.TextBody, a.HTMLBody, tm(a.Date), tm(a.CreatedAt)).Scan(&a.ID); err != nil {
 			return err
 		}
@@ -246,24 +213,19 @@ func (o *ops) AddArticle(ctx context.Context, a *store.Article, atts []store.Tic
 }
 
 func (o *ops) Articles(ctx context.Context, ticketID int64) ([]store.Article, error) {
-	rows, err := o.q().Query(ctx, `SELECT `+articleCols+` FROM ticket_articles WHERE ticket_id = $1 ORDER BY id`, ticketID)
+	rows, err := o.q().Query(ctx, `SELECT `+scan.ArticleCols+` FROM ticket_articles WHERE ticket_id = $1 ORDER BY id`, ticketID)
 	if err != nil {
 		return nil, wrap("articles", err)
 	}
-	return collect(rows, scanArticle, "articles")
+	return collect(rows, scan.Article, "articles")
 }
 
 func (o *ops) TicketAttachments(ctx context.Context, articleID int64) ([]store.TicketAttachment, error) {
-	rows, err := o.q().Query(ctx, `SELECT id, article_id, name, media_type, content_id, size, sha256
-		FROM ticket_attachments WHERE article_id = $1 ORDER BY id`, articleID)
+	rows, err := o.q().Query(ctx, `SELECT `+scan.TicketAttachmentCols+` FROM ticket_attachments WHERE article_id = $1 ORDER BY id`, articleID)
 	if err != nil {
 		return nil, wrap("ticket attachments", err)
 	}
-	return collect(rows, func(sc interface{ Scan(...any) error }) (store.TicketAttachment, error) {
-		var a store.TicketAttachment
-		err := sc.Scan(&a.ID, &a.ArticleID, &a.Name, &a.MediaType, &a.ContentID, &a.Size, &a.SHA256)
-		return a, err
-	}, "ticket attachments")
+	return collect(rows, scan.TicketAttachment, "ticket attachments")
 }
 
 func (o *ops) TicketAttachment(ctx context.Context, id int64) (store.TicketAttachment, error) {
@@ -313,7 +275,7 @@ func (o *ops) IngestMail(ctx context.Context, in store.MailIngest) (store.Ingest
 		r := in.Receipt
 		r.TicketID, r.ArticleID, r.ReceivedAt = in.TicketID, in.Article.ID, rules.Or(r.ReceivedAt)
 		if _, err := o.tx.Exec(ctx, `INSERT INTO mail_receipts (source_key, content_key, ticket_id, article_id,
-			received_at) VALUES ($1, $2, $3, $4, $5)`, nullStr(r.SourceKey), nullStr(r.ContentKey), r.TicketID, r.ArticleID,
+			received_at) VALUES ($1, $2, $3, $4, $5)`, scan.NullStr(r.SourceKey), scan.NullStr(r.ContentKey), r.TicketID, r.ArticleID,
 			tm(r.ReceivedAt)); err != nil {
 			return err
 		}
@@ -325,14 +287,11 @@ func (o *ops) IngestMail(ctx context.Context, in store.MailIngest) (store.Ingest
 }
 
 func (o *ops) MailReceipt(ctx context.Context, sourceKey, contentKey string) (store.MailReceipt, error) {
-	var r store.MailReceipt
 	if sourceKey == "" && contentKey == "" {
-		return r, fmt.Errorf("postgres: mail receipt: %w", store.ErrNotFound)
+		return store.MailReceipt{}, fmt.Errorf("postgres: mail receipt: %w", store.ErrNotFound)
 	}
-	err := o.q().QueryRow(ctx, `SELECT source_key, content_key, ticket_id, article_id, received_at
-		FROM mail_receipts WHERE source_key = $1 OR content_key = $2 ORDER BY id LIMIT 1`,
-		nullStr(sourceKey), nullStr(contentKey)).
-		Scan(str{&r.SourceKey}, str{&r.ContentKey}, &r.TicketID, &r.ArticleID, ts(&r.ReceivedAt))
+	r, err := scan.Receipt(o.q().QueryRow(ctx, `SELECT `+scan.ReceiptCols+` FROM mail_receipts WHERE source_key = $1 OR content_key = $2 ORDER BY id LIMIT 1`,
+		scan.NullStr(sourceKey), scan.NullStr(contentKey)))
 	return r, wrap("mail receipt", err)
 }
 
@@ -382,14 +341,14 @@ func (o *ops) changeTicket(ctx context.Context, what string, ticketID int64, col
 	at = rules.Or(at)
 	return wrap(what, o.write(ctx, func(o *ops) error {
 		var old int64
-		if err := o.tx.QueryRow(ctx, `SELECT `+col+` FROM tickets WHERE id = $1 FOR UPDATE`, ticketID).Scan(nullID{&old}); err != nil {
+		if err := o.tx.QueryRow(ctx, `SELECT `+col+` FROM tickets WHERE id = $1 FOR UPDATE`, ticketID).Scan(scan.ID(&old)); err != nil {
 			return err
 		}
 		if old == v {
 			return nil
 		}
 		if _, err := o.tx.Exec(ctx, `UPDATE tickets SET `+col+` = $1, updated_at = GREATEST(updated_at, $2) WHERE id = $3`,
-			id(v), tm(at), ticketID); err != nil {
+			scan.NullID(v), tm(at), ticketID); err != nil {
 			return err
 		}
 		return o.event(ctx, store.TicketEvent{TicketID: ticketID, Kind: kind, AgentID: agentID,
@@ -398,16 +357,11 @@ func (o *ops) changeTicket(ctx context.Context, what string, ticketID int64, col
 }
 
 func (o *ops) TicketEvents(ctx context.Context, ticketID int64) ([]store.TicketEvent, error) {
-	rows, err := o.q().Query(ctx, `SELECT id, ticket_id, kind, agent_id, old_value, new_value, at
-		FROM ticket_events WHERE ticket_id = $1 ORDER BY id`, ticketID)
+	rows, err := o.q().Query(ctx, `SELECT `+scan.EventCols+` FROM ticket_events WHERE ticket_id = $1 ORDER BY id`, ticketID)
 	if err != nil {
 		return nil, wrap("ticket events", err)
 	}
-	return collect(rows, func(sc interface{ Scan(...any) error }) (store.TicketEvent, error) {
-		var e store.TicketEvent
-		err := sc.Scan(&e.ID, &e.TicketID, &e.Kind, &e.AgentID, &e.OldValue, &e.NewValue, ts(&e.At))
-		return e, err
-	}, "ticket events")
+	return collect(rows, scan.Event, "ticket events")
 }
 
 // Auto-responses ---------------------------------------------------------------

@@ -9,16 +9,8 @@ import (
 
 	"github.com/switchboard-go/switchboard/store"
 	"github.com/switchboard-go/switchboard/store/internal/rules"
+	"github.com/switchboard-go/switchboard/store/internal/scan"
 )
-
-const conversationCols = `id, customer_name, customer_id, customer_email, operator_id, state, last_seq, opened_at, assigned_at, closed_at`
-
-func scanConversation(sc interface{ Scan(...any) error }) (store.Conversation, error) {
-	var c store.Conversation
-	err := sc.Scan(&c.ID, &c.CustomerName, &c.CustomerID, &c.CustomerEmail, &c.OperatorID, &c.State, &c.LastSeq,
-		ts(&c.OpenedAt), ts(&c.AssignedAt), ts(&c.ClosedAt))
-	return c, err
-}
 
 func (o *ops) CreateConversation(ctx context.Context, c *store.Conversation) error {
 	if err := rules.Conversation(c); err != nil {
@@ -35,7 +27,7 @@ func (o *ops) CreateConversation(ctx context.Context, c *store.Conversation) err
 }
 
 func (o *ops) Conversation(ctx context.Context, id int64) (store.Conversation, error) {
-	c, err := scanConversation(o.q().QueryRowContext(ctx, `SELECT `+conversationCols+` FROM chat_conversations WHERE id = ?`, id))
+	c, err := scan.Conversation(o.q().QueryRowContext(ctx, `SELECT `+scan.ConversationCols+` FROM chat_conversations WHERE id = ?`, id))
 	return c, wrap("conversation", err)
 }
 
@@ -44,14 +36,14 @@ func (o *ops) Conversations(ctx context.Context, f store.ConversationFilter) ([]
 	if err != nil {
 		return nil, err
 	}
-	rows, err := o.q().QueryContext(ctx, `SELECT `+conversationCols+` FROM chat_conversations
+	rows, err := o.q().QueryContext(ctx, `SELECT `+scan.ConversationCols+` FROM chat_conversations
 		WHERE id > ? AND (? = '' OR state = ?) AND (? = '' OR operator_id = ?) AND (? = '' OR customer_id = ?)
 		ORDER BY id LIMIT ?`,
 		f.AfterID, f.State, f.State, f.OperatorID, f.OperatorID, f.CustomerID, f.CustomerID, limit)
 	if err != nil {
 		return nil, wrap("conversations", err)
 	}
-	return collect(rows, scanConversation, "conversations")
+	return collect(rows, scan.Conversation, "conversations")
 }
 
 func (o *ops) AssignConversation(ctx context.Context, id int64, operatorID string, at time.Time) error {
@@ -86,15 +78,6 @@ func (o *ops) CloseConversation(ctx context.Context, id int64, at time.Time) err
 	}))
 }
 
-const messageCols = `conversation_id, seq, client_msg_id, sender_role, sender_id, kind, body, attachment_id, created_at`
-
-func scanMessage(sc interface{ Scan(...any) error }) (store.Message, error) {
-	var m store.Message
-	err := sc.Scan(&m.ConversationID, &m.Seq, str{&m.ClientMsgID}, &m.SenderRole, &m.SenderID, &m.Kind, &m.Text,
-		nullID{&m.AttachmentID}, ts(&m.CreatedAt))
-	return m, err
-}
-
 func (o *ops) AppendMessage(ctx context.Context, m store.Message) (store.Message, bool, error) {
 	if err := rules.Message(&m); err != nil {
 		return store.Message{}, false, err
@@ -109,7 +92,7 @@ func (o *ops) AppendMessage(ctx context.Context, m store.Message) (store.Message
 			return err
 		}
 		if m.ClientMsgID != "" {
-			old, err := scanMessage(o.w().QueryRowContext(ctx, `SELECT `+messageCols+` FROM chat_messages
+			old, err := scan.Message(o.w().QueryRowContext(ctx, `SELECT `+scan.MessageCols+` FROM chat_messages
 				WHERE conversation_id = ? AND sender_role = ? AND sender_id = ? AND client_msg_id = ?`,
 				m.ConversationID, m.SenderRole, m.SenderID, m.ClientMsgID))
 			if err == nil {
@@ -127,9 +110,9 @@ func (o *ops) AppendMessage(ctx context.Context, m store.Message) (store.Message
 			WHERE id = ? RETURNING last_seq`, m.ConversationID).Scan(&m.Seq); err != nil {
 			return err
 		}
-		_, err := o.w().ExecContext(ctx, `INSERT INTO chat_messages (`+messageCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			m.ConversationID, m.Seq, nullStr(m.ClientMsgID), m.SenderRole, m.SenderID, m.Kind, m.Text,
-			id(m.AttachmentID), tm(m.CreatedAt))
+		_, err := o.w().ExecContext(ctx, `INSERT INTO chat_messages (`+scan.MessageCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			m.ConversationID, m.Seq, scan.NullStr(m.ClientMsgID), m.SenderRole, m.SenderID, m.Kind, m.Text,
+			scan.NullID(m.AttachmentID), tm(m.CreatedAt))
 		created = err == nil
 		return err
 	})
@@ -146,12 +129,12 @@ func (o *ops) MessagesAfter(ctx context.Context, conversationID, afterSeq int64,
 	if limit == 0 {
 		limit = -1 // SQLite: no limit
 	}
-	rows, err := o.q().QueryContext(ctx, `SELECT `+messageCols+` FROM chat_messages
+	rows, err := o.q().QueryContext(ctx, `SELECT `+scan.MessageCols+` FROM chat_messages
 		WHERE conversation_id = ? AND seq > ? ORDER BY seq LIMIT ?`, conversationID, afterSeq, limit)
 	if err != nil {
 		return nil, wrap("messages", err)
 	}
-	return collect(rows, scanMessage, "messages")
+	return collect(rows, scan.Message, "messages")
 }
 
 func (o *ops) Transcript(ctx context.Context, conversationID int64) (store.Transcript, error) {
@@ -165,16 +148,11 @@ func (o *ops) Transcript(ctx context.Context, conversationID int64) (store.Trans
 		if t.Messages, err = o.MessagesAfter(ctx, conversationID, 0, 0); err != nil {
 			return err
 		}
-		rows, err := o.q().QueryContext(ctx, `SELECT id, conversation_id, name, media_type, size, sha256, created_at
-			FROM chat_attachments WHERE conversation_id = ? ORDER BY id`, conversationID)
+		rows, err := o.q().QueryContext(ctx, `SELECT `+scan.AttachmentCols+` FROM chat_attachments WHERE conversation_id = ? ORDER BY id`, conversationID)
 		if err != nil {
 			return wrap("transcript", err)
 		}
-		t.Attachments, err = collect(rows, func(sc interface{ Scan(...any) error }) (store.Attachment, error) {
-			var a store.Attachment
-			err := sc.Scan(&a.ID, &a.ConversationID, &a.Name, &a.MediaType, &a.Size, &a.SHA256, ts(&a.CreatedAt))
-			return a, err
-		}, "transcript")
+		t.Attachments, err = collect(rows, scan.Attachment, "transcript")
 		return err
 	}
 	if o.tx != nil {
@@ -199,6 +177,6 @@ func (o *ops) Attachment(ctx context.Context, id int64) (store.Attachment, error
 	var a store.Attachment
 	err := o.q().QueryRowContext(ctx, `SELECT id, conversation_id, name, media_type, size, sha256, data, created_at
 		FROM chat_attachments WHERE id = ?`, id).Scan(&a.ID, &a.ConversationID, &a.Name, &a.MediaType, &a.Size,
-		&a.SHA256, &a.Data, ts(&a.CreatedAt))
+		&a.SHA256, &a.Data, scan.Time(&a.CreatedAt))
 	return a, wrap("attachment", err)
 }

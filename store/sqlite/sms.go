@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -10,21 +11,10 @@ import (
 
 	"github.com/switchboard-go/switchboard/store"
 	"github.com/switchboard-go/switchboard/store/internal/rules"
+	"github.com/switchboard-go/switchboard/store/internal/scan"
 )
 
 // Operators -----------------------------------------------------------
-
-const operatorCols = `id, name, host, port, system_id, password, system_type, bind_mode, tls, window_size, tps,
-	enquire_link_us, binds, is_default, enabled, created_at, updated_at`
-
-func scanOperator(sc interface{ Scan(...any) error }) (store.Operator, error) {
-	var o store.Operator
-	var el int64
-	err := sc.Scan(&o.ID, &o.Name, &o.Host, &o.Port, &o.SystemID, &o.Password, &o.SystemType, &o.BindMode, &o.TLS,
-		&o.WindowSize, &o.TPS, &el, &o.Binds, &o.Default, &o.Enabled, ts(&o.CreatedAt), ts(&o.UpdatedAt))
-	o.EnquireLink = time.Duration(el) * time.Microsecond
-	return o, err
-}
 
 func (o *ops) CreateOperator(ctx context.Context, op *store.Operator) error {
 	if err := rules.Operator(op); err != nil {
@@ -128,11 +118,11 @@ func (o *ops) Operators(ctx context.Context) ([]store.Operator, error) { return 
 func (o *ops) operators(ctx context.Context, id int64) ([]store.Operator, error) {
 	var out []store.Operator
 	read := func(o *ops) error {
-		rows, err := o.q().QueryContext(ctx, `SELECT `+operatorCols+` FROM sms_operators WHERE ? = 0 OR id = ? ORDER BY id`, id, id)
+		rows, err := o.q().QueryContext(ctx, `SELECT `+scan.OperatorCols+` FROM sms_operators WHERE ? = 0 OR id = ? ORDER BY id`, id, id)
 		if err != nil {
 			return wrap("operators", err)
 		}
-		if out, err = collect(rows, scanOperator, "operators"); err != nil {
+		if out, err = collect(rows, scan.Operator, "operators"); err != nil {
 			return err
 		}
 		byID := map[int64]*store.Operator{}
@@ -223,22 +213,11 @@ func (o *ops) ClientByName(ctx context.Context, name string) (store.Client, erro
 func (o *ops) client(ctx context.Context, col string, v any) (store.Client, error) {
 	var c store.Client
 	err := o.q().QueryRowContext(ctx, `SELECT id, name, created_at FROM sms_clients WHERE `+col+` = ?`, v).
-		Scan(&c.ID, &c.Name, ts(&c.CreatedAt))
+		Scan(&c.ID, &c.Name, scan.Time(&c.CreatedAt))
 	return c, wrap("client", err)
 }
 
 // Batches and transmissions ----------------------------------------------
-
-const transmissionCols = `id, external_id, client_id, batch_id, operator_id, source, destination, body, state, reason,
-	error_code, attempts, segments, message_id, next_attempt_at, created_at, submitted_at, done_at`
-
-func scanTransmission(sc interface{ Scan(...any) error }) (store.Transmission, error) {
-	var t store.Transmission
-	err := sc.Scan(&t.ID, str{&t.ExternalID}, &t.ClientID, nullID{&t.BatchID}, &t.OperatorID, &t.Source, &t.Destination,
-		&t.Text, &t.State, &t.Reason, &t.ErrorCode, &t.Attempts, &t.Segments, &t.MessageID, ts(&t.NextAttempt),
-		ts(&t.CreatedAt), ts(&t.SubmittedAt), ts(&t.DoneAt))
-	return t, err
-}
 
 func (o *ops) CreateBatch(ctx context.Context, b *store.Batch, txs []store.Transmission) (inserted, duplicates int, err error) {
 	if b.ClientID == 0 {
@@ -248,7 +227,7 @@ func (o *ops) CreateBatch(ctx context.Context, b *store.Batch, txs []store.Trans
 	err = o.write(ctx, func(o *ops) error {
 		err := o.w().QueryRowContext(ctx, `INSERT INTO sms_batches (client_id, name, created_at) VALUES (?, ?, ?)
 			ON CONFLICT (client_id, name) WHERE name <> '' DO UPDATE SET name = excluded.name
-			RETURNING id, created_at`, b.ClientID, b.Name, tm(b.CreatedAt)).Scan(&b.ID, ts(&b.CreatedAt))
+			RETURNING id, created_at`, b.ClientID, b.Name, tm(b.CreatedAt)).Scan(&b.ID, scan.Time(&b.CreatedAt))
 		if err != nil {
 			return err
 		}
@@ -263,7 +242,7 @@ func (o *ops) CreateBatch(ctx context.Context, b *store.Batch, txs []store.Trans
 			if err := rules.Transmission(t, b); err != nil {
 				return fmt.Errorf("transmission %d: %w", i, err)
 			}
-			res, err := stmt.ExecContext(ctx, nullStr(t.ExternalID), t.ClientID, t.BatchID, t.OperatorID, t.Source,
+			res, err := stmt.ExecContext(ctx, scan.NullStr(t.ExternalID), t.ClientID, t.BatchID, t.OperatorID, t.Source,
 				t.Destination, t.Text, t.State, tm0(t.NextAttempt), tm(t.CreatedAt))
 			if err != nil {
 				return err
@@ -286,7 +265,7 @@ func (o *ops) CreateBatch(ctx context.Context, b *store.Batch, txs []store.Trans
 func (o *ops) Batch(ctx context.Context, id int64) (store.Batch, error) {
 	var b store.Batch
 	err := o.q().QueryRowContext(ctx, `SELECT id, client_id, name, total, created_at FROM sms_batches WHERE id = ?`, id).
-		Scan(&b.ID, &b.ClientID, &b.Name, &b.Total, ts(&b.CreatedAt))
+		Scan(&b.ID, &b.ClientID, &b.Name, &b.Total, scan.Time(&b.CreatedAt))
 	return b, wrap("batch", err)
 }
 
@@ -319,7 +298,7 @@ func (o *ops) BatchSummary(ctx context.Context, batchID int64) (store.BatchSumma
 }
 
 func (o *ops) Transmission(ctx context.Context, id int64) (store.Transmission, error) {
-	t, err := scanTransmission(o.q().QueryRowContext(ctx, `SELECT `+transmissionCols+` FROM sms_transmissions WHERE id = ?`, id))
+	t, err := scan.Transmission(o.q().QueryRowContext(ctx, `SELECT `+scan.TransmissionCols+` FROM sms_transmissions WHERE id = ?`, id))
 	return t, wrap("transmission", err)
 }
 
@@ -335,28 +314,18 @@ func (o *ops) ClaimTransmissions(ctx context.Context, operatorID int64, n int, n
 		rows, err := o.w().QueryContext(ctx, `UPDATE sms_transmissions SET state = 'submitting', claimed_at = ?,
 			attempts = attempts + 1 WHERE id IN (SELECT id FROM sms_transmissions
 				WHERE state = 'queued' AND operator_id = ? AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?)
-			RETURNING `+transmissionCols, tm(now), operatorID, now.UnixMicro(), n)
+			RETURNING `+scan.TransmissionCols, tm(now), operatorID, now.UnixMicro(), n)
 		if err != nil {
 			return err
 		}
-		out, err = collect(rows, scanTransmission, "claim")
+		out, err = collect(rows, scan.Transmission, "claim")
 		return err
 	})
 	if err != nil {
 		return nil, wrap("claim", err)
 	}
-	slices.SortFunc(out, func(a, b store.Transmission) int { return cmpInt(a.ID, b.ID) })
+	slices.SortFunc(out, func(a, b store.Transmission) int { return cmp.Compare(a.ID, b.ID) })
 	return out, nil
-}
-
-func cmpInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func (o *ops) RecordSubmit(ctx context.Context, txID int64, r store.SubmitResult) error {
@@ -421,7 +390,7 @@ func (o *ops) settle(ctx context.Context, txID int64) (store.Transmission, error
 		var s store.TransmissionState
 		var c int
 		var d time.Time
-		if err := rows.Scan(&s, &c, ts(&d)); err != nil {
+		if err := rows.Scan(&s, &c, scan.Time(&d)); err != nil {
 			rows.Close()
 			return store.Transmission{}, err
 		}
@@ -440,8 +409,8 @@ func (o *ops) settle(ctx context.Context, txID int64) (store.Transmission, error
 	if !state.Final() {
 		done = time.Time{}
 	}
-	return scanTransmission(o.w().QueryRowContext(ctx, `UPDATE sms_transmissions SET state = ?, error_code = ?, done_at = ?
-		WHERE id = ? RETURNING `+transmissionCols, state, code, tm(done), txID))
+	return scan.Transmission(o.w().QueryRowContext(ctx, `UPDATE sms_transmissions SET state = ?, error_code = ?, done_at = ?
+		WHERE id = ? RETURNING `+scan.TransmissionCols, state, code, tm(done), txID))
 }
 
 func (o *ops) RetryTransmission(ctx context.Context, txID int64, next time.Time, errorCode int, reason string) error {
@@ -518,7 +487,7 @@ func (o *ops) ApplyReceipt(ctx context.Context, r store.DeliveryReceipt) (store.
 }
 
 func (o *ops) LastTransmissionTo(ctx context.Context, destination string) (store.Transmission, error) {
-	t, err := scanTransmission(o.q().QueryRowContext(ctx, `SELECT `+transmissionCols+` FROM sms_transmissions
+	t, err := scan.Transmission(o.q().QueryRowContext(ctx, `SELECT `+scan.TransmissionCols+` FROM sms_transmissions
 		WHERE destination = ? ORDER BY id DESC LIMIT 1`, destination))
 	return t, wrap("last transmission", err)
 }
@@ -549,14 +518,9 @@ func (o *ops) MOs(ctx context.Context, f store.MOFilter) ([]store.MO, error) {
 	if err != nil {
 		return nil, err
 	}
-	rows, err := o.q().QueryContext(ctx, `SELECT id, operator_id, source, short_code, body, received_at, transmission_id
-		FROM sms_mo WHERE id > ? AND (? = '' OR source = ?) ORDER BY id LIMIT ?`, f.AfterID, f.From, f.From, limit)
+	rows, err := o.q().QueryContext(ctx, `SELECT `+scan.MOCols+` FROM sms_mo WHERE id > ? AND (? = '' OR source = ?) ORDER BY id LIMIT ?`, f.AfterID, f.From, f.From, limit)
 	if err != nil {
 		return nil, wrap("MOs", err)
 	}
-	return collect(rows, func(sc interface{ Scan(...any) error }) (store.MO, error) {
-		var m store.MO
-		err := sc.Scan(&m.ID, &m.OperatorID, &m.From, &m.To, &m.Text, ts(&m.ReceivedAt), &m.TransmissionID)
-		return m, err
-	}, "MOs")
+	return collect(rows, scan.MO, "MOs")
 }

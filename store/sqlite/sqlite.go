@@ -13,6 +13,7 @@ import (
 
 	"github.com/switchboard-go/switchboard/store"
 	"github.com/switchboard-go/switchboard/store/internal/migrate"
+	"github.com/switchboard-go/switchboard/store/internal/scan"
 )
 
 //go:embed migrations/*.sql
@@ -322,11 +323,11 @@ func (db *DB) readTx(ctx context.Context, fn func(o *ops) error) error {
 }
 
 // collect scans every row with scan and closes rows.
-func collect[T any](rows *sql.Rows, scan func(interface{ Scan(...any) error }) (T, error), what string) ([]T, error) {
+func collect[T any](rows *sql.Rows, read func(scan.Row) (T, error), what string) ([]T, error) {
 	defer rows.Close()
 	var out []T
 	for rows.Next() {
-		v, err := scan(rows)
+		v, err := read(rows)
 		if err != nil {
 			return nil, wrap(what, err)
 		}

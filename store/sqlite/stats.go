@@ -6,6 +6,7 @@ import (
 
 	"github.com/switchboard-go/switchboard/store"
 	"github.com/switchboard-go/switchboard/store/internal/rules"
+	"github.com/switchboard-go/switchboard/store/internal/scan"
 )
 
 // bucketExpr is the SQL for the start (Unix seconds, UTC) of the period
@@ -41,7 +42,7 @@ func (o *ops) TicketCounts(ctx context.Context, q store.CountQuery) ([]store.Tic
 	if err != nil {
 		return nil, wrap("ticket counts", err)
 	}
-	return collect(rows, func(sc interface{ Scan(...any) error }) (store.TicketCount, error) {
+	return collect(rows, func(sc scan.Row) (store.TicketCount, error) {
 		var c store.TicketCount
 		var start int64
 		err := sc.Scan(&start, &c.KeyID, &c.Key, &c.Created, &c.Closed)
@@ -66,7 +67,7 @@ func (o *ops) ResponseTimes(ctx context.Context, q store.ResponseQuery) (store.R
 			if err != nil {
 				return wrap("response times", err)
 			}
-			ds, err := collect(rows, func(sc interface{ Scan(...any) error }) (time.Duration, error) {
+			ds, err := collect(rows, func(sc scan.Row) (time.Duration, error) {
 				var us int64
 				err := sc.Scan(&us)
 				return time.Duration(us) * time.Microsecond, err
@@ -92,9 +93,5 @@ func (o *ops) Backlog(ctx context.Context) ([]store.BacklogRow, error) {
 	if err != nil {
 		return nil, wrap("backlog", err)
 	}
-	return collect(rows, func(sc interface{ Scan(...any) error }) (store.BacklogRow, error) {
-		var b store.BacklogRow
-		err := sc.Scan(&b.QueueID, &b.Queue, &b.New, &b.Open, &b.Pending)
-		return b, err
-	}, "backlog")
+	return collect(rows, scan.Backlog, "backlog")
 }

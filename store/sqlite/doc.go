@@ -1,0 +1,34 @@
+// Package sqlite is switchboard's embedded store: one SQLite file, pure Go
+// (modernc.org/sqlite, no cgo), implementing [store.Store].
+//
+// # Opening
+//
+//	db, err := sqlite.Open(ctx, "data/switchboard.db", nil)
+//
+// or, after importing this package, store.Open(ctx, "sqlite:data/switchboard.db").
+// Open creates the file when missing (not its directory), switches it to
+// WAL mode and applies the embedded migrations, each in its own
+// transaction; several processes opening one new file at once are safe.
+//
+// # Concurrency
+//
+// A [DB] is safe for concurrent use. It runs one write transaction at a
+// time, queued in Go under each caller's context, with SQLite's write lock
+// taken at BEGIN (BEGIN IMMEDIATE) so that a transaction never fails half
+// way with SQLITE_BUSY. Reads outside transactions use a pool of read-only
+// connections that WAL mode lets run beside the writer. Other processes
+// using the same file take turns for writes, waiting up to
+// Options.BusyTimeout. Keep [DB.InTx] functions short: they hold the write
+// lock.
+//
+// # Durability
+//
+// synchronous=NORMAL in WAL mode: a committed transaction survives a crash
+// of the process; a power loss may lose the last commits, never corrupting
+// the file.
+//
+// # Storage
+//
+// Times are INTEGER microseconds since the Unix epoch; attachments are
+// BLOBs in the database.
+package sqlite
