@@ -27,6 +27,7 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	storetest.ChildMain()
 	baseURL = os.Getenv("DATABASE_URL")
 	var srv *pgtest.Server
 	if baseURL == "" {
@@ -170,4 +171,14 @@ func BenchmarkStore(b *testing.B) {
 		}
 		return st
 	})
+}
+
+// TestProcesses: dispatchers and pollers in several processes on one
+// database (FOR UPDATE SKIP LOCKED, advisory locks).
+func TestProcesses(t *testing.T) {
+	needDB(t)
+	u := freshSchema(t)
+	st := open(t, u)
+	defer st.Close()
+	storetest.RunProcesses(t, st, u)
 }

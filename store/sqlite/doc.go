@@ -16,10 +16,15 @@
 // time, queued in Go under each caller's context, with SQLite's write lock
 // taken at BEGIN (BEGIN IMMEDIATE) so that a transaction never fails half
 // way with SQLITE_BUSY. Reads outside transactions use a pool of read-only
-// connections that WAL mode lets run beside the writer. Other processes
-// using the same file take turns for writes, waiting up to
-// Options.BusyTimeout. Keep [DB.InTx] functions short: they hold the write
-// lock.
+// connections that WAL mode lets run beside the writer. Keep [DB.InTx]
+// functions short: they hold the write lock.
+//
+// Several processes may share one file, and the store's guarantees hold
+// across them (the conformance tests run dispatchers and mail pollers in
+// separate processes). But between processes SQLite's writers poll for the
+// lock rather than queue for it, for up to Options.BusyTimeout, so a
+// process can be starved by another that writes without pause. For several
+// processes or machines writing steadily, use store/postgres.
 //
 // # Durability
 //

@@ -12,7 +12,10 @@ import (
 	"github.com/switchboard-go/switchboard/store/storetest"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	storetest.ChildMain()
+	goleak.VerifyTestMain(m)
+}
 
 func open(t *testing.T, path string) store.Store {
 	t.Helper()
@@ -88,4 +91,12 @@ func BenchmarkStore(b *testing.B) {
 		}
 		return st
 	})
+}
+
+// TestProcesses: several processes on one database file.
+func TestProcesses(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "procs.db")
+	st := open(t, path)
+	defer st.Close()
+	storetest.RunProcesses(t, st, "sqlite:"+path)
 }
