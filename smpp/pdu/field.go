@@ -1,0 +1,259 @@
+package pdu
+
+import (
+	"encoding/binary"
+	"unsafe"
+)
+
+// enc appends fields to a PDU being encoded, remembering the first error.
+type enc struct {
+	b   []byte
+	cmd CommandID
+	err error
+}
+
+func (e *enc) u8(v uint8)   { e.b = append(e.b, v) }
+func (e *enc) u32(v uint32) { e.b = binary.BigEndian.AppendUint32(e.b, v) }
+
+// cstr appends a C-Octet string whose maximum size, NUL included, is max.
+func (e *enc) cstr(field, s string, max int) {
+	if len(s) >= max {
+		e.fail(&FieldError{Command: e.cmd, Field: field, Len: len(s) + 1, Max: max, Reason: "C-Octet string too long"})
+		return
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] == 0 {
+			e.fail(&FieldError{Command: e.cmd, Field: field, Reason: "contains a NUL octet"})
+			return
+		}
+	}
+	e.b = append(e.b, s...)
+	e.b = append(e.b, 0)
+}
+
+// time appends schedule_delivery_time / validity_period style fields: empty
+// or a valid 16-character SMPP time, NUL-terminated.
+func (e *enc) time(field, s string) {
+	if s != "" {
+		if err := checkTime(s); err != nil {
+			e.fail(&FieldError{Command: e.cmd, Field: field, Reason: err.Error()})
+			return
+		}
+	}
+	e.cstr(field, s, 17)
+}
+
+// shortMessage appends sm_length and short_message.
+func (e *enc) shortMessage(sm []byte) {
+	if len(sm) > MaxShortMessage {
+		e.fail(&FieldError{Command: e.cmd, Field: "short_message", Len: len(sm), Max: MaxShortMessage,
+			Reason: "longer texts go in the message_payload TLV"})
+		return
+	}
+	e.b = append(e.b, byte(len(sm)))
+	e.b = append(e.b, sm...)
+}
+
+func (e *enc) tlvs(t TLVs) {
+	if err := t.check(); err != nil {
+		e.fail(&FieldError{Command: e.cmd, Field: "TLVs", Reason: err.reason})
+		return
+	}
+	e.b = append(e.b, t.raw...)
+}
+
+func (e *enc) fail(err error) {
+	if e.err == nil {
+		e.err = err
+	}
+}
+
+// MaxShortMessage is the largest short_message (sm_length is one octet;
+// the specification caps it at 254).
+const MaxShortMessage = 254
+
+// dec reads fields from a PDU body that the PDU owns (a private copy that
+// is never written again), remembering the first error. Strings are views
+// of that copy: decoding a PDU costs one allocation however many fields
+// it has.
+type dec struct {
+	b   []byte
+	i   int
+	cmd CommandID
+	seq uint32
+	err *DecodeError
+}
+
+func (d *dec) fail(field string, st Status, reason string) {
+	if d.err == nil {
+		d.err = &DecodeError{Command: d.cmd, Sequence: d.seq, Status: st, Field: field, Reason: reason,
+			Nack: !d.cmd.HasResponse()}
+	}
+}
+
+func (d *dec) need(field string, n int) bool {
+	if d.err != nil {
+		return false
+	}
+	if len(d.b)-d.i < n {
+		d.fail(field, StatusInvCmdLen, "body ends inside a mandatory field")
+		return false
+	}
+	return true
+}
+
+func (d *dec) u8(field string) uint8 {
+	if !d.need(field, 1) {
+		return 0
+	}
+	v := d.b[d.i]
+	d.i++
+	return v
+}
+
+func (d *dec) u32(field string) uint32 {
+	if !d.need(field, 4) {
+		return 0
+	}
+	v := binary.BigEndian.Uint32(d.b[d.i:])
+	d.i += 4
+	return v
+}
+
+// cstr reads a C-Octet string of at most max octets (NUL included); a
+// longer or unterminated one is answered with st.
+func (d *dec) cstr(field string, max int, st Status) string {
+	if !d.need(field, 1) {
+		return ""
+	}
+	rest := d.b[d.i:]
+	if len(rest) > max {
+		rest = rest[:max]
+	}
+	for n, c := range rest {
+		if c == 0 {
+			s := view(d.b[d.i : d.i+n])
+			d.i += n + 1
+			return s
+		}
+	}
+	if len(rest) == max {
+		d.fail(field, st, "C-Octet string longer than its maximum")
+	} else {
+		d.fail(field, StatusInvCmdLen, "C-Octet string not terminated before the end of the body")
+	}
+	return ""
+}
+
+// time reads an SMPP time field; a malformed one is answered with st.
+func (d *dec) time(field string, st Status) string {
+	s := d.cstr(field, 17, st)
+	if s != "" && d.err == nil {
+		if err := checkTime(s); err != nil {
+			d.fail(field, st, err.Error())
+		}
+	}
+	return s
+}
+
+// octets reads n octets as a slice of the body whose capacity ends with
+// it, so that appending to it never overwrites the following fields.
+func (d *dec) octets(field string, n int) []byte {
+	if n == 0 || !d.need(field, n) {
+		return nil
+	}
+	v := d.b[d.i : d.i+n : d.i+n]
+	d.i += n
+	return v
+}
+
+func (d *dec) shortMessage() []byte {
+	n := int(d.u8("sm_length"))
+	if d.err != nil {
+		return nil
+	}
+	if n > MaxShortMessage || len(d.b)-d.i < n {
+		d.fail("short_message", StatusInvMsgLen, "sm_length exceeds the message or the body")
+		return nil
+	}
+	return d.octets("short_message", n)
+}
+
+// tlvs reads the rest of the body as TLVs and checks their framing.
+func (d *dec) tlvs() TLVs {
+	if d.err != nil || d.i == len(d.b) {
+		return TLVs{}
+	}
+	t := TLVs{raw: d.b[d.i:len(d.b):len(d.b)]}
+	d.i = len(d.b)
+	if err := t.check(); err != nil {
+		d.fail("TLVs", err.status, err.reason)
+		return TLVs{}
+	}
+	return t
+}
+
+// end fails if the body has octets left (for PDUs without TLVs).
+func (d *dec) end() {
+	if d.err == nil && d.i != len(d.b) {
+		d.fail("", StatusInvCmdLen, "body longer than its fields")
+	}
+}
+
+// view returns b as a string without copying. The caller guarantees that b
+// is never modified afterwards (it belongs to a decoded PDU's private copy
+// of its body).
+func view(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
+}
+
+// body checks src's header against the expected command and returns a
+// private copy of the body to decode from.
+func body(src []byte, id CommandID, h *Header) (dec, error) {
+	rh, err := ParseHeader(src)
+	if err != nil {
+		return dec{}, err
+	}
+	if rh.ID != id {
+		return dec{}, &DecodeError{Command: rh.ID, Sequence: rh.Sequence, Status: StatusInvCmdID,
+			Reason: "is not " + id.String(), Nack: true}
+	}
+	if int(rh.Length) != len(src) {
+		return dec{}, &DecodeError{Command: rh.ID, Sequence: rh.Sequence, Status: StatusInvCmdLen,
+			Reason: "command_length differs from the PDU's size", Nack: true, Fatal: int(rh.Length) > len(src)}
+	}
+	h.Status, h.Sequence = rh.Status, rh.Sequence
+	d := dec{cmd: id, seq: rh.Sequence}
+	if len(src) > HeaderLen {
+		d.b = append([]byte(nil), src[HeaderLen:]...)
+	}
+	return d, nil
+}
+
+// result converts the decoder's error for returning.
+func (d *dec) result() error {
+	if d.err != nil {
+		return d.err
+	}
+	return nil
+}
+
+func (e *enc) mandatoryTLVs(t TLVs, tags []Tag) {
+	for _, tag := range tags {
+		if !t.Has(tag) {
+			e.fail(&FieldError{Command: e.cmd, Field: tag.String(), Reason: "mandatory TLV missing"})
+			return
+		}
+	}
+}
+
+func (d *dec) mandatoryTLVs(t TLVs, tags []Tag) {
+	for _, tag := range tags {
+		if d.err == nil && !t.Has(tag) {
+			d.fail(tag.String(), StatusMissingTLV, "mandatory TLV missing")
+		}
+	}
+}
