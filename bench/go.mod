@@ -3,7 +3,9 @@ module github.com/switchboard-go/switchboard/bench
 go 1.26.8
 
 require (
+	github.com/fiorix/go-smpp v0.0.0-20210403173735-2894b96e70ba
 	github.com/jackc/pgx/v5 v5.12.0
+	github.com/linxGnu/gosmpp v0.3.1
 	github.com/switchboard-go/switchboard v0.0.0-00010101000000-000000000000
 )
 

@@ -1,7 +1,9 @@
 package pdu
 
 import (
+	"bytes"
 	"encoding/binary"
+	"strings"
 	"unsafe"
 )
 
@@ -17,18 +19,24 @@ func (e *enc) u32(v uint32) { e.b = binary.BigEndian.AppendUint32(e.b, v) }
 
 // cstr appends a C-Octet string whose maximum size, NUL included, is max.
 func (e *enc) cstr(field, s string, max int) {
+	if len(s) == 0 {
+		e.b = append(e.b, 0)
+		return
+	}
+	if len(s) >= max || strings.IndexByte(s, 0) >= 0 {
+		e.cstrError(field, s, max)
+		return
+	}
+	e.b = append(e.b, s...)
+	e.b = append(e.b, 0)
+}
+
+func (e *enc) cstrError(field, s string, max int) {
 	if len(s) >= max {
 		e.fail(&FieldError{Command: e.cmd, Field: field, Len: len(s) + 1, Max: max, Reason: "C-Octet string too long"})
 		return
 	}
-	for i := 0; i < len(s); i++ {
-		if s[i] == 0 {
-			e.fail(&FieldError{Command: e.cmd, Field: field, Reason: "contains a NUL octet"})
-			return
-		}
-	}
-	e.b = append(e.b, s...)
-	e.b = append(e.b, 0)
+	e.fail(&FieldError{Command: e.cmd, Field: field, Reason: "contains a NUL octet"})
 }
 
 // time appends schedule_delivery_time / validity_period style fields: empty
@@ -103,12 +111,13 @@ func (d *dec) need(field string, n int) bool {
 }
 
 func (d *dec) u8(field string) uint8 {
-	if !d.need(field, 1) {
-		return 0
+	if d.i < len(d.b) && d.err == nil { // fast path, inlined
+		v := d.b[d.i]
+		d.i++
+		return v
 	}
-	v := d.b[d.i]
-	d.i++
-	return v
+	d.need(field, 1)
+	return 0
 }
 
 func (d *dec) u32(field string) uint32 {
@@ -123,6 +132,10 @@ func (d *dec) u32(field string) uint32 {
 // cstr reads a C-Octet string of at most max octets (NUL included); a
 // longer or unterminated one is answered with st.
 func (d *dec) cstr(field string, max int, st Status) string {
+	if d.i < len(d.b) && d.b[d.i] == 0 && d.err == nil { // the common empty field
+		d.i++
+		return ""
+	}
 	if !d.need(field, 1) {
 		return ""
 	}
@@ -130,12 +143,10 @@ func (d *dec) cstr(field string, max int, st Status) string {
 	if len(rest) > max {
 		rest = rest[:max]
 	}
-	for n, c := range rest {
-		if c == 0 {
-			s := view(d.b[d.i : d.i+n])
-			d.i += n + 1
-			return s
-		}
+	if n := bytes.IndexByte(rest, 0); n >= 0 {
+		s := view(d.b[d.i : d.i+n])
+		d.i += n + 1
+		return s
 	}
 	if len(rest) == max {
 		d.fail(field, st, "C-Octet string longer than its maximum")
@@ -210,27 +221,28 @@ func view(b []byte) string {
 	return unsafe.String(&b[0], len(b))
 }
 
-// body checks src's header against the expected command and returns a
-// private copy of the body to decode from.
-func body(src []byte, id CommandID, h *Header) (dec, error) {
+// start checks src's header against the expected command, sets h, and
+// makes d read from a private copy of the body.
+func (d *dec) start(src []byte, id CommandID, h *Header) error {
 	rh, err := ParseHeader(src)
 	if err != nil {
-		return dec{}, err
+		return err
 	}
 	if rh.ID != id {
-		return dec{}, &DecodeError{Command: rh.ID, Sequence: rh.Sequence, Status: StatusInvCmdID,
+		return &DecodeError{Command: rh.ID, Sequence: rh.Sequence, Status: StatusInvCmdID,
 			Reason: "is not " + id.String(), Nack: true}
 	}
 	if int(rh.Length) != len(src) {
-		return dec{}, &DecodeError{Command: rh.ID, Sequence: rh.Sequence, Status: StatusInvCmdLen,
+		return &DecodeError{Command: rh.ID, Sequence: rh.Sequence, Status: StatusInvCmdLen,
 			Reason: "command_length differs from the PDU's size", Nack: true, Fatal: int(rh.Length) > len(src)}
 	}
 	h.Status, h.Sequence = rh.Status, rh.Sequence
-	d := dec{cmd: id, seq: rh.Sequence}
+	d.cmd, d.seq = id, rh.Sequence
 	if len(src) > HeaderLen {
-		d.b = append([]byte(nil), src[HeaderLen:]...)
+		d.b = make([]byte, len(src)-HeaderLen)
+		copy(d.b, src[HeaderLen:])
 	}
-	return d, nil
+	return nil
 }
 
 // result converts the decoder's error for returning.

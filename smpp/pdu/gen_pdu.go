@@ -63,8 +63,8 @@ func (p *%[1]s) Encode(dst []byte) ([]byte, error) {
 // contents. p keeps a private copy of the body (its one allocation): src
 // may be reused afterwards. Malformed input is a *DecodeError.
 func (p *%[1]s) Decode(src []byte) error {
-	d, err := body(src, %[2]s, &p.Header)
-	if err != nil {
+	var d dec
+	if err := d.start(src, %[2]s, &p.Header); err != nil {
 		return err
 	}
 	h := p.Header

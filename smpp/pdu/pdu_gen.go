@@ -95,8 +95,8 @@ func (p *GenericNack) Encode(dst []byte) ([]byte, error) {
 // contents. p keeps a private copy of the body (its one allocation): src
 // may be reused afterwards. Malformed input is a *DecodeError.
 func (p *GenericNack) Decode(src []byte) error {
-	d, err := body(src, GenericNackID, &p.Header)
-	if err != nil {
+	var d dec
+	if err := d.start(src, GenericNackID, &p.Header); err != nil {
 		return err
 	}
 	h := p.Header
@@ -125,8 +125,8 @@ func (p *BindTransmitter) Encode(dst []byte) ([]byte, error) {
 // contents. p keeps a private copy of the body (its one allocation): src
 // may be reused afterwards. Malformed input is a *DecodeError.
 func (p *BindTransmitter) Decode(src []byte) error {
-	d, err := body(src, BindTransmitterID, &p.Header)
-	if err != nil {
+	var d dec
+	if err := d.start(src, BindTransmitterID, &p.Header); err != nil {
 		return err
 	}
 	h := p.Header
@@ -155,8 +155,8 @@ func (p *BindTransmitterResp) Encode(dst []byte) ([]byte, error) {
 // contents. p keeps a private copy of the body (its one allocation): src
 // may be reused afterwards. Malformed input is a *DecodeError.
 func (p *BindTransmitterResp) Decode(src []byte) error {
-	d, err := body(src, BindTransmitterRespID, &p.Header)
-	if err != nil {
+	var d dec
+	if err := d.start(src, BindTransmitterRespID, &p.Header); err != nil {
 		return err
 	}
 	h := p.Header
@@ -185,8 +185,8 @@ func (p *BindReceiver) Encode(dst []byte) ([]byte, error) {
 // contents. p keeps a private copy of the body (its one allocation): src
 // may be reused afterwards. Malformed input is a *DecodeError.
 func (p *BindReceiver) Decode(src []byte) error {
-	d, err := body(src, BindReceiverID, &p.Header)
-	if err != nil {
+	var d dec
+	if err := d.start(src, BindReceiverID, &p.Header); err != nil {
 		return err
 	}
 	h := p.Header
@@ -215,8 +215,8 @@ func (p *BindReceiverResp) Encode(dst []byte) ([]byte, error) {
 // contents. p keeps a private copy of the body (its one allocation): src
 // may be reused afterwards. Malformed input is a *DecodeError.
 func (p *BindReceiverResp) Decode(src []byte) error {
-	d, err := body(src, BindReceiverRespID, &p.Header)
-	if err != nil {
+	var d dec
+	if err := d.start(src, BindReceiverRespID, &p.Header); err != nil {
 		return err
 	}
 	h := p.Header
@@ -245,8 +245,8 @@ func (p *BindTransceiver) Encode(dst []byte) ([]byte, error) {
 // contents. p keeps a private copy of the body (its one allocation): src
 // may be reused afterwards. Malformed input is a *DecodeError.
 func (p *BindTransceiver) Decode(src []byte) error {
-	d, err := body(src, BindTransceiverID, &p.Header)
-	if err != nil {
+	var d dec
+	if err := d.start(src, BindTransceiverID, &p.Header); err != nil {
 		return err
 	}
 	h := p.Header
@@ -275,8 +275,8 @@ func (p *BindTransceiverResp) Encode(dst []byte) ([]byte, error) {
 // contents. p keeps a private copy of the body (its one allocation): src
 // may be reused afterwards. Malformed input is a *DecodeError.
 func (p *BindTransceiverResp) Decode(src []byte) error {
-	d, err := body(src, BindTransceiverRespID, &p.Header)
-	if err != nil {
+	var d dec
+	if err := d.start(src, BindTransceiverRespID, &p.Header); err != nil {
 		return err
 	}
 	h := p.Header
@@ -305,8 +305,8 @@ func (p *Outbind) Encode(dst []byte) ([]byte, error) {
 // contents. p keeps a private copy of the body (its one allocation): src
 // may be reused afterwards. Malformed input is a *DecodeError.
 func (p *Outbind) Decode(src []byte) error {
-	d, err := body(src, OutbindID, &p.Header)
-	if err != nil {
+	var d dec
+	if err := d.start(src, OutbindID, &p.Header); err != nil {
 		return err
 	}
 	h := p.Header
@@ -335,8 +335,8 @@ func (p *Unbind) Encode(dst []byte) ([]byte, error) {
 // contents. p keeps a private copy of the body (its one allocation): src
 // may be reused afterwards. Malformed input is a *DecodeError.
 func (p *Unbind) Decode(src []byte) error {
-	d, err := body(src, UnbindID, &p.Header)
-	if err != nil {
+	var d dec
+	if err := d.start(src, UnbindID, &p.Header); err != nil {
 		return err
 	}
 	h := p.Header
@@ -365,8 +365,8 @@ func (p *UnbindResp) Encode(dst []byte) ([]byte, error) {
 // contents. p keeps a private copy of the body (its one allocation): src
 // may be reused afterwards. Malformed input is a *DecodeError.
 func (p *UnbindResp) Decode(src []byte) error {
-	d, err := body(src, UnbindRespID, &p.Header)
-	if err != nil {
+	var d dec
+	if err := d.start(src, UnbindRespID, &p.Header); err != nil {
 		return err
 	}
 	h := p.Header
@@ -395,8 +395,8 @@ func (p *EnquireLink) Encode(dst []byte) ([]byte, error) {
 // contents. p keeps a private copy of the body (its one allocation): src
 // may be reused afterwards. Malformed input is a *DecodeError.
 func (p *EnquireLink) Decode(src []byte) error {
-	d, err := body(src, EnquireLinkID, &p.Header)
-	if err != nil {
+	var d dec
+	if err := d.start(src, EnquireLinkID, &p.Header); err != nil {
 		return err
 	}
 	h := p.Header
@@ -425,8 +425,8 @@ func (p *EnquireLinkResp) Encode(dst []byte) ([]byte, error) {
 // contents. p keeps a private copy of the body (its one allocation): src
 // may be reused afterwards. Malformed input is a *DecodeError.
 func (p *EnquireLinkResp) Decode(src []byte) error {
-	d, err := body(src, EnquireLinkRespID, &p.Header)
-	if err != nil {
+	var d dec
+	if err := d.start(src, EnquireLinkRespID, &p.Header); err != nil {
 		return err
 	}
 	h := p.Header
@@ -455,8 +455,8 @@ func (p *SubmitSM) Encode(dst []byte) ([]byte, error) {
 // contents. p keeps a private copy of the body (its one allocation): src
 // may be reused afterwards. Malformed input is a *DecodeError.
 func (p *SubmitSM) Decode(src []byte) error {
-	d, err := body(src, SubmitSMID, &p.Header)
-	if err != nil {
+	var d dec
+	if err := d.start(src, SubmitSMID, &p.Header); err != nil {
 		return err
 	}
 	h := p.Header
@@ -485,8 +485,8 @@ func (p *SubmitSMResp) Encode(dst []byte) ([]byte, error) {
 // contents. p keeps a private copy of the body (its one allocation): src
 // may be reused afterwards. Malformed input is a *DecodeError.
 func (p *SubmitSMResp) Decode(src []byte) error {
-	d, err := body(src, SubmitSMRespID, &p.Header)
-	if err != nil {
+	var d dec
+	if err := d.start(src, SubmitSMRespID, &p.Header); err != nil {
 		return err
 	}
 	h := p.Header
@@ -515,8 +515,8 @@ func (p *DeliverSM) Encode(dst []byte) ([]byte, error) {
 // contents. p keeps a private copy of the body (its one allocation): src
 // may be reused afterwards. Malformed input is a *DecodeError.
 func (p *DeliverSM) Decode(src []byte) error {
-	d, err := body(src, DeliverSMID, &p.Header)
-	if err != nil {
+	var d dec
+	if err := d.start(src, DeliverSMID, &p.Header); err != nil {
 		return err
 	}
 	h := p.Header
@@ -545,8 +545,8 @@ func (p *DeliverSMResp) Encode(dst []byte) ([]byte, error) {
 // contents. p keeps a private copy of the body (its one allocation): src
 // may be reused afterwards. Malformed input is a *DecodeError.
 func (p *DeliverSMResp) Decode(src []byte) error {
-	d, err := body(src, DeliverSMRespID, &p.Header)
-	if err != nil {
+	var d dec
+	if err := d.start(src, DeliverSMRespID, &p.Header); err != nil {
 		return err
 	}
 	h := p.Header
@@ -575,8 +575,8 @@ func (p *DataSM) Encode(dst []byte) ([]byte, error) {
 // contents. p keeps a private copy of the body (its one allocation): src
 // may be reused afterwards. Malformed input is a *DecodeError.
 func (p *DataSM) Decode(src []byte) error {
-	d, err := body(src, DataSMID, &p.Header)
-	if err != nil {
+	var d dec
+	if err := d.start(src, DataSMID, &p.Header); err != nil {
 		return err
 	}
 	h := p.Header
@@ -605,8 +605,8 @@ func (p *DataSMResp) Encode(dst []byte) ([]byte, error) {
 // contents. p keeps a private copy of the body (its one allocation): src
 // may be reused afterwards. Malformed input is a *DecodeError.
 func (p *DataSMResp) Decode(src []byte) error {
-	d, err := body(src, DataSMRespID, &p.Header)
-	if err != nil {
+	var d dec
+	if err := d.start(src, DataSMRespID, &p.Header); err != nil {
 		return err
 	}
 	h := p.Header
@@ -635,8 +635,8 @@ func (p *SubmitMulti) Encode(dst []byte) ([]byte, error) {
 // contents. p keeps a private copy of the body (its one allocation): src
 // may be reused afterwards. Malformed input is a *DecodeError.
 func (p *SubmitMulti) Decode(src []byte) error {
-	d, err := body(src, SubmitMultiID, &p.Header)
-	if err != nil {
+	var d dec
+	if err := d.start(src, SubmitMultiID, &p.Header); err != nil {
 		return err
 	}
 	h := p.Header
@@ -665,8 +665,8 @@ func (p *SubmitMultiResp) Encode(dst []byte) ([]byte, error) {
 // contents. p keeps a private copy of the body (its one allocation): src
 // may be reused afterwards. Malformed input is a *DecodeError.
 func (p *SubmitMultiResp) Decode(src []byte) error {
-	d, err := body(src, SubmitMultiRespID, &p.Header)
-	if err != nil {
+	var d dec
+	if err := d.start(src, SubmitMultiRespID, &p.Header); err != nil {
 		return err
 	}
 	h := p.Header
@@ -695,8 +695,8 @@ func (p *QuerySM) Encode(dst []byte) ([]byte, error) {
 // contents. p keeps a private copy of the body (its one allocation): src
 // may be reused afterwards. Malformed input is a *DecodeError.
 func (p *QuerySM) Decode(src []byte) error {
-	d, err := body(src, QuerySMID, &p.Header)
-	if err != nil {
+	var d dec
+	if err := d.start(src, QuerySMID, &p.Header); err != nil {
 		return err
 	}
 	h := p.Header
@@ -725,8 +725,8 @@ func (p *QuerySMResp) Encode(dst []byte) ([]byte, error) {
 // contents. p keeps a private copy of the body (its one allocation): src
 // may be reused afterwards. Malformed input is a *DecodeError.
 func (p *QuerySMResp) Decode(src []byte) error {
-	d, err := body(src, QuerySMRespID, &p.Header)
-	if err != nil {
+	var d dec
+	if err := d.start(src, QuerySMRespID, &p.Header); err != nil {
 		return err
 	}
 	h := p.Header
@@ -755,8 +755,8 @@ func (p *CancelSM) Encode(dst []byte) ([]byte, error) {
 // contents. p keeps a private copy of the body (its one allocation): src
 // may be reused afterwards. Malformed input is a *DecodeError.
 func (p *CancelSM) Decode(src []byte) error {
-	d, err := body(src, CancelSMID, &p.Header)
-	if err != nil {
+	var d dec
+	if err := d.start(src, CancelSMID, &p.Header); err != nil {
 		return err
 	}
 	h := p.Header
@@ -785,8 +785,8 @@ func (p *CancelSMResp) Encode(dst []byte) ([]byte, error) {
 // contents. p keeps a private copy of the body (its one allocation): src
 // may be reused afterwards. Malformed input is a *DecodeError.
 func (p *CancelSMResp) Decode(src []byte) error {
-	d, err := body(src, CancelSMRespID, &p.Header)
-	if err != nil {
+	var d dec
+	if err := d.start(src, CancelSMRespID, &p.Header); err != nil {
 		return err
 	}
 	h := p.Header
@@ -815,8 +815,8 @@ func (p *ReplaceSM) Encode(dst []byte) ([]byte, error) {
 // contents. p keeps a private copy of the body (its one allocation): src
 // may be reused afterwards. Malformed input is a *DecodeError.
 func (p *ReplaceSM) Decode(src []byte) error {
-	d, err := body(src, ReplaceSMID, &p.Header)
-	if err != nil {
+	var d dec
+	if err := d.start(src, ReplaceSMID, &p.Header); err != nil {
 		return err
 	}
 	h := p.Header
@@ -845,8 +845,8 @@ func (p *ReplaceSMResp) Encode(dst []byte) ([]byte, error) {
 // contents. p keeps a private copy of the body (its one allocation): src
 // may be reused afterwards. Malformed input is a *DecodeError.
 func (p *ReplaceSMResp) Decode(src []byte) error {
-	d, err := body(src, ReplaceSMRespID, &p.Header)
-	if err != nil {
+	var d dec
+	if err := d.start(src, ReplaceSMRespID, &p.Header); err != nil {
 		return err
 	}
 	h := p.Header
@@ -875,8 +875,8 @@ func (p *AlertNotification) Encode(dst []byte) ([]byte, error) {
 // contents. p keeps a private copy of the body (its one allocation): src
 // may be reused afterwards. Malformed input is a *DecodeError.
 func (p *AlertNotification) Decode(src []byte) error {
-	d, err := body(src, AlertNotificationID, &p.Header)
-	if err != nil {
+	var d dec
+	if err := d.start(src, AlertNotificationID, &p.Header); err != nil {
 		return err
 	}
 	h := p.Header
@@ -905,8 +905,8 @@ func (p *BroadcastSM) Encode(dst []byte) ([]byte, error) {
 // contents. p keeps a private copy of the body (its one allocation): src
 // may be reused afterwards. Malformed input is a *DecodeError.
 func (p *BroadcastSM) Decode(src []byte) error {
-	d, err := body(src, BroadcastSMID, &p.Header)
-	if err != nil {
+	var d dec
+	if err := d.start(src, BroadcastSMID, &p.Header); err != nil {
 		return err
 	}
 	h := p.Header
@@ -935,8 +935,8 @@ func (p *BroadcastSMResp) Encode(dst []byte) ([]byte, error) {
 // contents. p keeps a private copy of the body (its one allocation): src
 // may be reused afterwards. Malformed input is a *DecodeError.
 func (p *BroadcastSMResp) Decode(src []byte) error {
-	d, err := body(src, BroadcastSMRespID, &p.Header)
-	if err != nil {
+	var d dec
+	if err := d.start(src, BroadcastSMRespID, &p.Header); err != nil {
 		return err
 	}
 	h := p.Header
@@ -965,8 +965,8 @@ func (p *QueryBroadcastSM) Encode(dst []byte) ([]byte, error) {
 // contents. p keeps a private copy of the body (its one allocation): src
 // may be reused afterwards. Malformed input is a *DecodeError.
 func (p *QueryBroadcastSM) Decode(src []byte) error {
-	d, err := body(src, QueryBroadcastSMID, &p.Header)
-	if err != nil {
+	var d dec
+	if err := d.start(src, QueryBroadcastSMID, &p.Header); err != nil {
 		return err
 	}
 	h := p.Header
@@ -995,8 +995,8 @@ func (p *QueryBroadcastSMResp) Encode(dst []byte) ([]byte, error) {
 // contents. p keeps a private copy of the body (its one allocation): src
 // may be reused afterwards. Malformed input is a *DecodeError.
 func (p *QueryBroadcastSMResp) Decode(src []byte) error {
-	d, err := body(src, QueryBroadcastSMRespID, &p.Header)
-	if err != nil {
+	var d dec
+	if err := d.start(src, QueryBroadcastSMRespID, &p.Header); err != nil {
 		return err
 	}
 	h := p.Header
@@ -1025,8 +1025,8 @@ func (p *CancelBroadcastSM) Encode(dst []byte) ([]byte, error) {
 // contents. p keeps a private copy of the body (its one allocation): src
 // may be reused afterwards. Malformed input is a *DecodeError.
 func (p *CancelBroadcastSM) Decode(src []byte) error {
-	d, err := body(src, CancelBroadcastSMID, &p.Header)
-	if err != nil {
+	var d dec
+	if err := d.start(src, CancelBroadcastSMID, &p.Header); err != nil {
 		return err
 	}
 	h := p.Header
@@ -1055,8 +1055,8 @@ func (p *CancelBroadcastSMResp) Encode(dst []byte) ([]byte, error) {
 // contents. p keeps a private copy of the body (its one allocation): src
 // may be reused afterwards. Malformed input is a *DecodeError.
 func (p *CancelBroadcastSMResp) Decode(src []byte) error {
-	d, err := body(src, CancelBroadcastSMRespID, &p.Header)
-	if err != nil {
+	var d dec
+	if err := d.start(src, CancelBroadcastSMRespID, &p.Header); err != nil {
 		return err
 	}
 	h := p.Header
