@@ -1,0 +1,33 @@
+// Package coding turns text into the octets of an SMS and back: the
+// data_coding values of SMPP, the GSM 03.38 7-bit default alphabet with
+// its extension table (unpacked, one octet per septet, and packed),
+// Latin-1, IA5/ASCII, UCS-2 (as UTF-16BE, surrogate pairs included) and
+// binary.
+//
+// # Choosing a coding
+//
+// [Choose] picks GSM 7-bit when every character of the text is in the GSM
+// alphabet (extension characters such as € and { count two septets), else
+// UCS-2, and returns the length in that coding's units, which is what
+// message limits are counted in: 160 septets or 70 UCS-2 units in one
+// message.
+//
+// # Characters a coding cannot carry
+//
+// [Encode] never drops a character silently: a character outside the
+// coding is an [*UnrepresentableError] naming it and its offset, unless
+// the caller passes a replacement character (which must itself be
+// representable), e.g. '?'.
+//
+// # Packing
+//
+// [Pack] and [Unpack] convert between septets and packed octets, with the
+// fill bits that align septets after a user data header. When the packed
+// text would end with 7 spare bits, which a receiver would read as a
+// trailing '@', Pack fills them with a CR and Unpack removes it, as
+// 3GPP TS 23.038 section 6.1.2.3.1 says (a text ending with a CR on an
+// octet boundary therefore gains a second CR).
+//
+// The package does not import package smpp; smpp/pdu is its only
+// dependency in this module.
+package coding
