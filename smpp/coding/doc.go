@@ -28,6 +28,29 @@
 // 3GPP TS 23.038 section 6.1.2.3.1 says (a text ending with a CR on an
 // octet boundary therefore gains a second CR).
 //
+// # Long messages
+//
+// [Split] encodes a text and cuts it into parts carried by a user data
+// header with an 8-bit (IEI 0x00) or 16-bit (IEI 0x08) reference, by the
+// sar_* TLVs, or sends it whole in message_payload. [Capacity] gives the
+// exact sizes (GSM 7-bit 160 / 153 / 152 septets, UCS-2 70 / 67 / 66
+// units, 8-bit 140 / 134 / 133 octets). A part never ends inside a GSM
+// escape pair or a UTF-16 surrogate pair. [Segment.Apply] puts a part
+// into a submit_sm.
+//
+// [Reassembler] puts received parts together ([PartFromDeliverSM] reads
+// them from a deliver_sm), in any order, ignoring duplicates, with a
+// timeout for incomplete messages and limits on pending messages and held
+// octets (the oldest incomplete message is dropped first).
+//
+// # Delivery receipts
+//
+// [ParseReceipt] reads the de-facto receipt text ("id:... sub:... dlvrd:...
+// submit date:... done date:... stat:... err:... text:...") tolerantly;
+// [ReceiptFromDeliverSM] adds the receipted_message_id, message_state and
+// network_error_code TLVs; [IDForms] gives the hex and decimal forms under
+// which SMSCs write the same message id; [Receipt.DeliverSM] builds one.
+//
 // The package does not import package smpp; smpp/pdu is its only
 // dependency in this module.
 package coding
