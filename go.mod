@@ -3,6 +3,7 @@ module github.com/switchboard-go/switchboard
 go 1.26.8
 
 require (
+	github.com/fiorix/go-smpp v0.0.0-20210403173735-2894b96e70ba
 	github.com/jackc/pgx/v5 v5.12.0
 	go.uber.org/goleak v1.3.0
 	modernc.org/sqlite v1.60.1
