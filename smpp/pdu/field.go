@@ -110,14 +110,28 @@ func (d *dec) need(field string, n int) bool {
 	return true
 }
 
+// u8 reads one octet. The fast path is only a bounds check, small enough
+// to inline; after an error the values read no longer matter.
 func (d *dec) u8(field string) uint8 {
-	if d.i < len(d.b) && d.err == nil { // fast path, inlined
-		v := d.b[d.i]
-		d.i++
-		return v
+	if d.i >= len(d.b) {
+		d.need(field, 1)
+		return 0
 	}
-	d.need(field, 1)
-	return 0
+	v := d.b[d.i]
+	d.i++
+	return v
+}
+
+// octs reads n consecutive one-octet fields behind one bounds check;
+// field names the first for errors. The result is zero-filled on error.
+func (d *dec) octs(field string, n int) []byte {
+	if len(d.b)-d.i < n {
+		d.need(field, n)
+		return make([]byte, n) // zeros; only on malformed input
+	}
+	v := d.b[d.i : d.i+n]
+	d.i += n
+	return v
 }
 
 func (d *dec) u32(field string) uint32 {
@@ -238,9 +252,9 @@ func (d *dec) start(src []byte, id CommandID, h *Header) error {
 	}
 	h.Status, h.Sequence = rh.Status, rh.Sequence
 	d.cmd, d.seq = id, rh.Sequence
-	if len(src) > HeaderLen {
-		d.b = make([]byte, len(src)-HeaderLen)
-		copy(d.b, src[HeaderLen:])
+	if body := src[HeaderLen:]; len(body) > 0 {
+		d.b = make([]byte, len(body)) // make+copy of one slice: not zeroed first
+		copy(d.b, body)
 	}
 	return nil
 }

@@ -54,22 +54,21 @@ func (p *SubmitSM) appendBody(e *enc) {
 }
 
 func (p *SubmitSM) decodeBody(d *dec) {
+	// Runs of one-octet fields are read behind one bounds check each: this
+	// is the hot path of a gateway.
 	p.ServiceType = d.cstr("service_type", maxServiceType, StatusInvSerTyp)
-	p.SourceAddrTON = d.u8("source_addr_ton")
-	p.SourceAddrNPI = d.u8("source_addr_npi")
+	b := d.octs("source_addr_ton", 2)
+	p.SourceAddrTON, p.SourceAddrNPI = b[0], b[1]
 	p.SourceAddr = d.cstr("source_addr", maxAddr, StatusInvSrcAdr)
-	p.DestAddrTON = d.u8("dest_addr_ton")
-	p.DestAddrNPI = d.u8("dest_addr_npi")
+	b = d.octs("dest_addr_ton", 2)
+	p.DestAddrTON, p.DestAddrNPI = b[0], b[1]
 	p.DestinationAddr = d.cstr("destination_addr", maxAddr, StatusInvDstAdr)
-	p.ESMClass = d.u8("esm_class")
-	p.ProtocolID = d.u8("protocol_id")
-	p.PriorityFlag = d.u8("priority_flag")
+	b = d.octs("esm_class", 3)
+	p.ESMClass, p.ProtocolID, p.PriorityFlag = b[0], b[1], b[2]
 	p.ScheduleDeliveryTime = d.time("schedule_delivery_time", StatusInvSched)
 	p.ValidityPeriod = d.time("validity_period", StatusInvExpiry)
-	p.RegisteredDelivery = d.u8("registered_delivery")
-	p.ReplaceIfPresentFlag = d.u8("replace_if_present_flag")
-	p.DataCoding = d.u8("data_coding")
-	p.SMDefaultMsgID = d.u8("sm_default_msg_id")
+	b = d.octs("registered_delivery", 4)
+	p.RegisteredDelivery, p.ReplaceIfPresentFlag, p.DataCoding, p.SMDefaultMsgID = b[0], b[1], b[2], b[3]
 	p.ShortMessage = d.shortMessage()
 	p.TLVs = d.tlvs()
 }
