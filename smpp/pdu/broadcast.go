@@ -25,9 +25,7 @@ var broadcastMandatory = []Tag{TagBroadcastAreaIdentifier, TagBroadcastContentTy
 
 func (p *BroadcastSM) appendBody(e *enc) {
 	e.cstr("service_type", p.ServiceType, maxServiceType)
-	e.u8(p.SourceAddrTON)
-	e.u8(p.SourceAddrNPI)
-	e.cstr("source_addr", p.SourceAddr, maxAddr)
+	e.addr("source_addr", p.SourceAddrTON, p.SourceAddrNPI, p.SourceAddr, maxAddr)
 	e.cstr("message_id", p.MessageID, maxMessageID)
 	e.u8(p.PriorityFlag)
 	e.time("schedule_delivery_time", p.ScheduleDeliveryTime)
@@ -41,9 +39,7 @@ func (p *BroadcastSM) appendBody(e *enc) {
 
 func (p *BroadcastSM) decodeBody(d *dec) {
 	p.ServiceType = d.cstr("service_type", maxServiceType, StatusInvSerTyp)
-	p.SourceAddrTON = d.u8("source_addr_ton")
-	p.SourceAddrNPI = d.u8("source_addr_npi")
-	p.SourceAddr = d.cstr("source_addr", maxAddr, StatusInvSrcAdr)
+	p.SourceAddrTON, p.SourceAddrNPI, p.SourceAddr = d.addr("source_addr", maxAddr, StatusInvSrcAdr)
 	p.MessageID = d.cstr("message_id", maxMessageID, StatusInvMsgID)
 	p.PriorityFlag = d.u8("priority_flag")
 	p.ScheduleDeliveryTime = d.time("schedule_delivery_time", StatusInvSched)
@@ -74,17 +70,13 @@ type QueryBroadcastSM struct {
 
 func (p *QueryBroadcastSM) appendBody(e *enc) {
 	e.cstr("message_id", p.MessageID, maxMessageID)
-	e.u8(p.SourceAddrTON)
-	e.u8(p.SourceAddrNPI)
-	e.cstr("source_addr", p.SourceAddr, maxAddr)
+	e.addr("source_addr", p.SourceAddrTON, p.SourceAddrNPI, p.SourceAddr, maxAddr)
 	e.tlvs(p.TLVs)
 }
 
 func (p *QueryBroadcastSM) decodeBody(d *dec) {
 	p.MessageID = d.cstr("message_id", maxMessageID, StatusInvMsgID)
-	p.SourceAddrTON = d.u8("source_addr_ton")
-	p.SourceAddrNPI = d.u8("source_addr_npi")
-	p.SourceAddr = d.cstr("source_addr", maxAddr, StatusInvSrcAdr)
+	p.SourceAddrTON, p.SourceAddrNPI, p.SourceAddr = d.addr("source_addr", maxAddr, StatusInvSrcAdr)
 	p.TLVs = d.tlvs()
 }
 
@@ -124,17 +116,13 @@ type CancelBroadcastSM struct {
 func (p *CancelBroadcastSM) appendBody(e *enc) {
 	e.cstr("service_type", p.ServiceType, maxServiceType)
 	e.cstr("message_id", p.MessageID, maxMessageID)
-	e.u8(p.SourceAddrTON)
-	e.u8(p.SourceAddrNPI)
-	e.cstr("source_addr", p.SourceAddr, maxAddr)
+	e.addr("source_addr", p.SourceAddrTON, p.SourceAddrNPI, p.SourceAddr, maxAddr)
 	e.tlvs(p.TLVs)
 }
 
 func (p *CancelBroadcastSM) decodeBody(d *dec) {
 	p.ServiceType = d.cstr("service_type", maxServiceType, StatusInvSerTyp)
 	p.MessageID = d.cstr("message_id", maxMessageID, StatusInvMsgID)
-	p.SourceAddrTON = d.u8("source_addr_ton")
-	p.SourceAddrNPI = d.u8("source_addr_npi")
-	p.SourceAddr = d.cstr("source_addr", maxAddr, StatusInvSrcAdr)
+	p.SourceAddrTON, p.SourceAddrNPI, p.SourceAddr = d.addr("source_addr", maxAddr, StatusInvSrcAdr)
 	p.TLVs = d.tlvs()
 }

@@ -39,6 +39,12 @@ func (e *enc) cstrError(field, s string, max int) {
 	e.fail(&FieldError{Command: e.cmd, Field: field, Reason: "contains a NUL octet"})
 }
 
+// addr appends an address: its TON and NPI octets and the C-Octet string.
+func (e *enc) addr(field string, ton, npi uint8, a string, max int) {
+	e.b = append(e.b, ton, npi)
+	e.cstr(field, a, max)
+}
+
 // time appends schedule_delivery_time / validity_period style fields: empty
 // or a valid 16-character SMPP time, NUL-terminated.
 func (e *enc) time(field, s string) {
@@ -168,6 +174,14 @@ func (d *dec) cstr(field string, max int, st Status) string {
 		d.fail(field, StatusInvCmdLen, "C-Octet string not terminated before the end of the body")
 	}
 	return ""
+}
+
+// addr reads an address: TON, NPI and a C-Octet string of at most max
+// octets (a longer one is answered with st). field names the address;
+// its TON and NPI are field+"_ton" and field+"_npi" in errors.
+func (d *dec) addr(field string, max int, st Status) (ton, npi uint8, a string) {
+	b := d.octs(field, 2)
+	return b[0], b[1], d.cstr(field, max, st)
 }
 
 // time reads an SMPP time field; a malformed one is answered with st.

@@ -39,9 +39,7 @@ type SubmitMulti struct {
 
 func (p *SubmitMulti) appendBody(e *enc) {
 	e.cstr("service_type", p.ServiceType, maxServiceType)
-	e.u8(p.SourceAddrTON)
-	e.u8(p.SourceAddrNPI)
-	e.cstr("source_addr", p.SourceAddr, maxAddr)
+	e.addr("source_addr", p.SourceAddrTON, p.SourceAddrNPI, p.SourceAddr, maxAddr)
 	if len(p.Dests) == 0 || len(p.Dests) > maxDests {
 		e.fail(&FieldError{Command: e.cmd, Field: "number_of_dests", Len: len(p.Dests), Max: maxDests,
 			Reason: "want 1 to 254 destinations"})
@@ -77,9 +75,7 @@ func (p *SubmitMulti) appendBody(e *enc) {
 
 func (p *SubmitMulti) decodeBody(d *dec) {
 	p.ServiceType = d.cstr("service_type", maxServiceType, StatusInvSerTyp)
-	p.SourceAddrTON = d.u8("source_addr_ton")
-	p.SourceAddrNPI = d.u8("source_addr_npi")
-	p.SourceAddr = d.cstr("source_addr", maxAddr, StatusInvSrcAdr)
+	p.SourceAddrTON, p.SourceAddrNPI, p.SourceAddr = d.addr("source_addr", maxAddr, StatusInvSrcAdr)
 	n := int(d.u8("number_of_dests"))
 	if d.err == nil && (n == 0 || n > maxDests) {
 		d.fail("number_of_dests", StatusInvNumDests, "want 1 to 254 destinations")

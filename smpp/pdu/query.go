@@ -11,16 +11,12 @@ type QuerySM struct {
 
 func (p *QuerySM) appendBody(e *enc) {
 	e.cstr("message_id", p.MessageID, maxMessageID)
-	e.u8(p.SourceAddrTON)
-	e.u8(p.SourceAddrNPI)
-	e.cstr("source_addr", p.SourceAddr, maxAddr)
+	e.addr("source_addr", p.SourceAddrTON, p.SourceAddrNPI, p.SourceAddr, maxAddr)
 }
 
 func (p *QuerySM) decodeBody(d *dec) {
 	p.MessageID = d.cstr("message_id", maxMessageID, StatusInvMsgID)
-	p.SourceAddrTON = d.u8("source_addr_ton")
-	p.SourceAddrNPI = d.u8("source_addr_npi")
-	p.SourceAddr = d.cstr("source_addr", maxAddr, StatusInvSrcAdr)
+	p.SourceAddrTON, p.SourceAddrNPI, p.SourceAddr = d.addr("source_addr", maxAddr, StatusInvSrcAdr)
 	d.end()
 }
 
@@ -86,23 +82,15 @@ type CancelSM struct {
 func (p *CancelSM) appendBody(e *enc) {
 	e.cstr("service_type", p.ServiceType, maxServiceType)
 	e.cstr("message_id", p.MessageID, maxMessageID)
-	e.u8(p.SourceAddrTON)
-	e.u8(p.SourceAddrNPI)
-	e.cstr("source_addr", p.SourceAddr, maxAddr)
-	e.u8(p.DestAddrTON)
-	e.u8(p.DestAddrNPI)
-	e.cstr("destination_addr", p.DestinationAddr, maxAddr)
+	e.addr("source_addr", p.SourceAddrTON, p.SourceAddrNPI, p.SourceAddr, maxAddr)
+	e.addr("destination_addr", p.DestAddrTON, p.DestAddrNPI, p.DestinationAddr, maxAddr)
 }
 
 func (p *CancelSM) decodeBody(d *dec) {
 	p.ServiceType = d.cstr("service_type", maxServiceType, StatusInvSerTyp)
 	p.MessageID = d.cstr("message_id", maxMessageID, StatusInvMsgID)
-	p.SourceAddrTON = d.u8("source_addr_ton")
-	p.SourceAddrNPI = d.u8("source_addr_npi")
-	p.SourceAddr = d.cstr("source_addr", maxAddr, StatusInvSrcAdr)
-	p.DestAddrTON = d.u8("dest_addr_ton")
-	p.DestAddrNPI = d.u8("dest_addr_npi")
-	p.DestinationAddr = d.cstr("destination_addr", maxAddr, StatusInvDstAdr)
+	p.SourceAddrTON, p.SourceAddrNPI, p.SourceAddr = d.addr("source_addr", maxAddr, StatusInvSrcAdr)
+	p.DestAddrTON, p.DestAddrNPI, p.DestinationAddr = d.addr("destination_addr", maxAddr, StatusInvDstAdr)
 	d.end()
 }
 
@@ -124,9 +112,7 @@ type ReplaceSM struct {
 
 func (p *ReplaceSM) appendBody(e *enc) {
 	e.cstr("message_id", p.MessageID, maxMessageID)
-	e.u8(p.SourceAddrTON)
-	e.u8(p.SourceAddrNPI)
-	e.cstr("source_addr", p.SourceAddr, maxAddr)
+	e.addr("source_addr", p.SourceAddrTON, p.SourceAddrNPI, p.SourceAddr, maxAddr)
 	e.time("schedule_delivery_time", p.ScheduleDeliveryTime)
 	e.time("validity_period", p.ValidityPeriod)
 	e.u8(p.RegisteredDelivery)
@@ -137,9 +123,7 @@ func (p *ReplaceSM) appendBody(e *enc) {
 
 func (p *ReplaceSM) decodeBody(d *dec) {
 	p.MessageID = d.cstr("message_id", maxMessageID, StatusInvMsgID)
-	p.SourceAddrTON = d.u8("source_addr_ton")
-	p.SourceAddrNPI = d.u8("source_addr_npi")
-	p.SourceAddr = d.cstr("source_addr", maxAddr, StatusInvSrcAdr)
+	p.SourceAddrTON, p.SourceAddrNPI, p.SourceAddr = d.addr("source_addr", maxAddr, StatusInvSrcAdr)
 	p.ScheduleDeliveryTime = d.time("schedule_delivery_time", StatusInvSched)
 	p.ValidityPeriod = d.time("validity_period", StatusInvExpiry)
 	p.RegisteredDelivery = d.u8("registered_delivery")
@@ -162,21 +146,13 @@ type AlertNotification struct {
 }
 
 func (p *AlertNotification) appendBody(e *enc) {
-	e.u8(p.SourceAddrTON)
-	e.u8(p.SourceAddrNPI)
-	e.cstr("source_addr", p.SourceAddr, maxAddr65)
-	e.u8(p.ESMEAddrTON)
-	e.u8(p.ESMEAddrNPI)
-	e.cstr("esme_addr", p.ESMEAddr, maxAddr65)
+	e.addr("source_addr", p.SourceAddrTON, p.SourceAddrNPI, p.SourceAddr, maxAddr65)
+	e.addr("esme_addr", p.ESMEAddrTON, p.ESMEAddrNPI, p.ESMEAddr, maxAddr65)
 	e.tlvs(p.TLVs)
 }
 
 func (p *AlertNotification) decodeBody(d *dec) {
-	p.SourceAddrTON = d.u8("source_addr_ton")
-	p.SourceAddrNPI = d.u8("source_addr_npi")
-	p.SourceAddr = d.cstr("source_addr", maxAddr65, StatusInvSrcAdr)
-	p.ESMEAddrTON = d.u8("esme_addr_ton")
-	p.ESMEAddrNPI = d.u8("esme_addr_npi")
-	p.ESMEAddr = d.cstr("esme_addr", maxAddr65, StatusInvDstAdr)
+	p.SourceAddrTON, p.SourceAddrNPI, p.SourceAddr = d.addr("source_addr", maxAddr65, StatusInvSrcAdr)
+	p.ESMEAddrTON, p.ESMEAddrNPI, p.ESMEAddr = d.addr("esme_addr", maxAddr65, StatusInvDstAdr)
 	p.TLVs = d.tlvs()
 }

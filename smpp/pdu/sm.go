@@ -34,10 +34,8 @@ type DeliverSM SubmitSM
 
 func (p *SubmitSM) appendBody(e *enc) {
 	e.cstr("service_type", p.ServiceType, maxServiceType)
-	e.b = append(e.b, p.SourceAddrTON, p.SourceAddrNPI)
-	e.cstr("source_addr", p.SourceAddr, maxAddr)
-	e.b = append(e.b, p.DestAddrTON, p.DestAddrNPI)
-	e.cstr("destination_addr", p.DestinationAddr, maxAddr)
+	e.addr("source_addr", p.SourceAddrTON, p.SourceAddrNPI, p.SourceAddr, maxAddr)
+	e.addr("destination_addr", p.DestAddrTON, p.DestAddrNPI, p.DestinationAddr, maxAddr)
 	e.b = append(e.b, p.ESMClass, p.ProtocolID, p.PriorityFlag)
 	e.time("schedule_delivery_time", p.ScheduleDeliveryTime)
 	e.time("validity_period", p.ValidityPeriod)
@@ -50,13 +48,9 @@ func (p *SubmitSM) decodeBody(d *dec) {
 	// Runs of one-octet fields are read behind one bounds check each: this
 	// is the hot path of a gateway.
 	p.ServiceType = d.cstr("service_type", maxServiceType, StatusInvSerTyp)
-	b := d.octs("source_addr_ton", 2)
-	p.SourceAddrTON, p.SourceAddrNPI = b[0], b[1]
-	p.SourceAddr = d.cstr("source_addr", maxAddr, StatusInvSrcAdr)
-	b = d.octs("dest_addr_ton", 2)
-	p.DestAddrTON, p.DestAddrNPI = b[0], b[1]
-	p.DestinationAddr = d.cstr("destination_addr", maxAddr, StatusInvDstAdr)
-	b = d.octs("esm_class", 3)
+	p.SourceAddrTON, p.SourceAddrNPI, p.SourceAddr = d.addr("source_addr", maxAddr, StatusInvSrcAdr)
+	p.DestAddrTON, p.DestAddrNPI, p.DestinationAddr = d.addr("destination_addr", maxAddr, StatusInvDstAdr)
+	b := d.octs("esm_class", 3)
 	p.ESMClass, p.ProtocolID, p.PriorityFlag = b[0], b[1], b[2]
 	p.ScheduleDeliveryTime = d.time("schedule_delivery_time", StatusInvSched)
 	p.ValidityPeriod = d.time("validity_period", StatusInvExpiry)
@@ -112,12 +106,8 @@ type DataSM struct {
 
 func (p *DataSM) appendBody(e *enc) {
 	e.cstr("service_type", p.ServiceType, maxServiceType)
-	e.u8(p.SourceAddrTON)
-	e.u8(p.SourceAddrNPI)
-	e.cstr("source_addr", p.SourceAddr, maxAddr65)
-	e.u8(p.DestAddrTON)
-	e.u8(p.DestAddrNPI)
-	e.cstr("destination_addr", p.DestinationAddr, maxAddr65)
+	e.addr("source_addr", p.SourceAddrTON, p.SourceAddrNPI, p.SourceAddr, maxAddr65)
+	e.addr("destination_addr", p.DestAddrTON, p.DestAddrNPI, p.DestinationAddr, maxAddr65)
 	e.u8(p.ESMClass)
 	e.u8(p.RegisteredDelivery)
 	e.u8(p.DataCoding)
@@ -126,12 +116,8 @@ func (p *DataSM) appendBody(e *enc) {
 
 func (p *DataSM) decodeBody(d *dec) {
 	p.ServiceType = d.cstr("service_type", maxServiceType, StatusInvSerTyp)
-	p.SourceAddrTON = d.u8("source_addr_ton")
-	p.SourceAddrNPI = d.u8("source_addr_npi")
-	p.SourceAddr = d.cstr("source_addr", maxAddr65, StatusInvSrcAdr)
-	p.DestAddrTON = d.u8("dest_addr_ton")
-	p.DestAddrNPI = d.u8("dest_addr_npi")
-	p.DestinationAddr = d.cstr("destination_addr", maxAddr65, StatusInvDstAdr)
+	p.SourceAddrTON, p.SourceAddrNPI, p.SourceAddr = d.addr("source_addr", maxAddr65, StatusInvSrcAdr)
+	p.DestAddrTON, p.DestAddrNPI, p.DestinationAddr = d.addr("destination_addr", maxAddr65, StatusInvDstAdr)
 	p.ESMClass = d.u8("esm_class")
 	p.RegisteredDelivery = d.u8("registered_delivery")
 	p.DataCoding = d.u8("data_coding")
