@@ -14,7 +14,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"sort"
 	"testing"
 
 	fpdu "github.com/fiorix/go-smpp/smpp/pdu"
@@ -23,6 +22,7 @@ import (
 	"github.com/linxGnu/gosmpp/data"
 	gpdu "github.com/linxGnu/gosmpp/pdu"
 
+	"github.com/switchboard-go/switchboard/bench/internal/stats"
 	"github.com/switchboard-go/switchboard/smpp/pdu"
 )
 
@@ -99,18 +99,6 @@ func (r *result) add(b testing.BenchmarkResult) {
 	r.bytes = append(r.bytes, float64(b.AllocedBytesPerOp()))
 }
 
-func median(v []float64) float64 {
-	s := append([]float64(nil), v...)
-	sort.Float64s(s)
-	if len(s) == 0 {
-		return 0
-	}
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
-
 func main() {
 	testing.Init()
 	flag.Parse()
@@ -169,8 +157,8 @@ func main() {
 		name string
 		res  result
 	}{{"ours", ro}, {"gosmpp", rg}, {"fiorix", rf}} {
-		fmt.Printf("%-8s %10.0f %8.0f %8.0f\n", r.name, median(r.res.ns), median(r.res.bytes), median(r.res.allocs))
+		fmt.Printf("%-8s %10.0f %8.0f %8.0f\n", r.name, stats.Median(r.res.ns), stats.Median(r.res.bytes), stats.Median(r.res.allocs))
 	}
 	fmt.Printf("smpp-codec ours_ns=%.0f ours_allocs=%.0f gosmpp_ns=%.0f fiorix_ns=%.0f ours/gosmpp=%.2f\n",
-		median(ro.ns), median(ro.allocs), median(rg.ns), median(rf.ns), median(ro.ns)/median(rg.ns))
+		stats.Median(ro.ns), stats.Median(ro.allocs), stats.Median(rg.ns), stats.Median(rf.ns), stats.Median(ro.ns)/stats.Median(rg.ns))
 }

@@ -16,13 +16,13 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"slices"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/switchboard-go/switchboard/bench/internal/stats"
 	"github.com/switchboard-go/switchboard/store"
 	"github.com/switchboard-go/switchboard/store/postgres"
 	"github.com/switchboard-go/switchboard/store/postgres/pgtest"
@@ -45,18 +45,6 @@ type results map[string][]float64
 
 func (r results) add(name string, n int, d time.Duration) {
 	r[name] = append(r[name], float64(n)/d.Seconds())
-}
-
-func median(v []float64) float64 {
-	s := slices.Clone(v)
-	sort.Float64s(s)
-	if len(s) == 0 {
-		return 0
-	}
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
 func main() {
@@ -342,9 +330,9 @@ func report(res results) {
 		for _, v := range res[k] {
 			vs = append(vs, fmt.Sprintf("%.0f", v))
 		}
-		fmt.Printf("%-22s %12.0f   %s\n", k, median(res[k]), strings.Join(vs, " "))
+		fmt.Printf("%-22s %12.0f   %s\n", k, stats.Median(res[k]), strings.Join(vs, " "))
 	}
-	m := func(k string) float64 { return median(res[k]) }
+	m := func(k string) float64 { return stats.Median(res[k]) }
 	ratio := func(a, b string) string {
 		if m(b) == 0 {
 			return "0"
