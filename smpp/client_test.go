@@ -1,0 +1,383 @@
+package smpp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/switchboard-go/switchboard/smpp/pdu"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// fakeSMSC is a scripted SMSC for the client's tests, on 127.0.0.1.
+type fakeSMSC struct {
+	t  testing.TB
+	ln net.Listener
+	// answer returns the response to a request (nil: no answer). Runs on
+	// the connection's reader goroutine.
+	answer func(p pdu.PDU) pdu.PDU
+
+	mu       sync.Mutex
+	conns    []net.Conn
+	received atomic.Int64
+	wg       sync.WaitGroup
+}
+
+func newFakeSMSC(t testing.TB, answer func(p pdu.PDU) pdu.PDU) *fakeSMSC {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fakeSMSC{t: t, ln: ln, answer: answer}
+	if f.answer == nil {
+		f.answer = defaultAnswer
+	}
+	f.wg.Add(1)
+	go f.accept()
+	t.Cleanup(f.close)
+	return f
+}
+
+func defaultAnswer(p pdu.PDU) pdu.PDU {
+	h := pdu.Header{Sequence: p.Hdr().Sequence}
+	switch p.(type) {
+	case *pdu.BindTransmitter:
+		return &pdu.BindTransmitterResp{Header: h, SystemID: "FAKE"}
+	case *pdu.BindReceiver:
+		return &pdu.BindReceiverResp{Header: h, SystemID: "FAKE"}
+	case *pdu.BindTransceiver:
+		return &pdu.BindTransceiverResp{Header: h, SystemID: "FAKE"}
+	case *pdu.SubmitSM:
+		return &pdu.SubmitSMResp{Header: h, MessageID: fmt.Sprintf("m%d", h.Sequence)}
+	case *pdu.EnquireLink:
+		return &pdu.EnquireLinkResp{Header: h}
+	case *pdu.Unbind:
+		return &pdu.UnbindResp{Header: h}
+	}
+	return &pdu.GenericNack{Header: pdu.Header{Status: pdu.StatusInvCmdID, Sequence: h.Sequence}}
+}
+
+func (f *fakeSMSC) accept() {
+	defer f.wg.Done()
+	for {
+		c, err := f.ln.Accept()
+		if err != nil {
+			return
+		}
+		f.mu.Lock()
+		f.conns = append(f.conns, c)
+		f.mu.Unlock()
+		f.wg.Add(1)
+		go f.serve(c)
+	}
+}
+
+func (f *fakeSMSC) serve(c net.Conn) {
+	defer f.wg.Done()
+	r := pdu.NewReader(c, 0)
+	var wmu sync.Mutex
+	w := pdu.NewWriter(c)
+	for {
+		p, err := r.Read()
+		if err != nil {
+			return
+		}
+		if p.CommandID().IsResponse() {
+			continue
+		}
+		f.received.Add(1)
+		if resp := f.answer(p); resp != nil {
+			wmu.Lock()
+			w.Write(resp)
+			w.Flush()
+			wmu.Unlock()
+		}
+	}
+}
+
+// push sends a PDU from the SMSC on every connection.
+func (f *fakeSMSC) push(p pdu.PDU) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, c := range f.conns {
+		b, _ := p.Encode(nil)
+		c.Write(b)
+	}
+}
+
+// dropAll closes the SMSC's side of every connection.
+func (f *fakeSMSC) dropAll() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, c := range f.conns {
+		c.Close()
+	}
+}
+
+func (f *fakeSMSC) close() {
+	f.ln.Close()
+	f.dropAll()
+	f.wg.Wait()
+}
+
+func dial(t *testing.T, f *fakeSMSC, o *Options) *Client {
+	t.Helper()
+	if o == nil {
+		o = &Options{}
+	}
+	if o.SystemID == "" {
+		o.SystemID, o.Password = "test", "pw"
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := Dial(ctx, f.ln.Addr().String(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func ctx(t *testing.T) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	t.Cleanup(cancel)
+	return c
+}
+
+func hello() *pdu.SubmitSM {
+	return &pdu.SubmitSM{SourceAddr: "ACME", DestAddrTON: 1, DestAddrNPI: 1, DestinationAddr: "584121234567",
+		ShortMessage: []byte("hello world")}
+}
+
+func TestBindAndSubmit(t *testing.T) {
+	for _, mode := range []BindMode{Transceiver, Transmitter} {
+		f := newFakeSMSC(t, nil)
+		c := dial(t, f, &Options{Mode: mode})
+		if c.SMSCSystemID() != "FAKE" {
+			t.Fatalf("system id %q", c.SMSCSystemID())
+		}
+		id, err := c.Submit(ctx(t), hello())
+		if err != nil || id != "m2" { // sequence 1 was the bind
+			t.Fatalf("%s: Submit = %q, %v", mode, id, err)
+		}
+		if err := c.Unbind(ctx(t)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Submit(ctx(t), hello()); !errors.Is(err, ErrClosed) || !SafeToRetry(err) {
+			t.Fatalf("submit after unbind: %v", err)
+		}
+	}
+}
+
+func TestBindRefused(t *testing.T) {
+	f := newFakeSMSC(t, func(p pdu.PDU) pdu.PDU {
+		if _, ok := p.(*pdu.BindTransceiver); ok {
+			return &pdu.BindTransceiverResp{Header: pdu.Header{Status: pdu.StatusInvPaswd, Sequence: p.Hdr().Sequence}}
+		}
+		return defaultAnswer(p)
+	})
+	_, err := Dial(ctx(t), f.ln.Addr().String(), &Options{SystemID: "x", Password: "bad"})
+	var se *StatusError
+	if !errors.As(err, &se) || se.Status != pdu.StatusInvPaswd {
+		t.Fatalf("Dial = %v", err)
+	}
+}
+
+// TestWindow: with a slow SMSC, never more than WindowSize requests are
+// outstanding, and every one completes.
+func TestWindow(t *testing.T) {
+	const window, n = 8, 400
+	var outstanding, maxOut atomic.Int64
+	release := make(chan pdu.PDU, n)
+	f := newFakeSMSC(t, func(p pdu.PDU) pdu.PDU {
+		if _, ok := p.(*pdu.SubmitSM); !ok {
+			return defaultAnswer(p)
+		}
+		o := outstanding.Add(1)
+		for {
+			m := maxOut.Load()
+			if o <= m || maxOut.CompareAndSwap(m, o) {
+				break
+			}
+		}
+		release <- p
+		return nil // answered later, by the releaser
+	})
+	c := dial(t, f, &Options{WindowSize: window})
+	var relWG sync.WaitGroup
+	relWG.Add(1)
+	go func() { // answers after a short delay, as a slow SMSC would
+		defer relWG.Done()
+		for i := 0; i < n; i++ {
+			p := <-release
+			time.Sleep(100 * time.Microsecond)
+			outstanding.Add(-1)
+			f.push(defaultAnswer(p))
+		}
+	}()
+	calls := make([]*Call, 0, n)
+	for i := 0; i < n; i++ {
+		call, err := c.SubmitAsync(ctx(t), hello())
+		if err != nil {
+			t.Fatal(err)
+		}
+		calls = append(calls, call)
+	}
+	for _, call := range calls {
+		if _, err := call.Wait(ctx(t)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	relWG.Wait()
+	if m := maxOut.Load(); m > window || m < 2 {
+		t.Fatalf("max outstanding %d with window %d", m, window)
+	}
+	st := c.Stats()
+	if st.Responses != n+1 || st.InFlight != 0 || st.Flushes >= st.Sent {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+// TestBatchedWrites: pipelined submits share write calls.
+func TestBatchedWrites(t *testing.T) {
+	f := newFakeSMSC(t, nil)
+	c := dial(t, f, &Options{WindowSize: 1000})
+	const n = 5000
+	calls := make([]*Call, n)
+	for i := range calls {
+		var err error
+		if calls[i], err = c.SubmitAsync(ctx(t), hello()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, call := range calls {
+		if _, err := call.Wait(ctx(t)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st := c.Stats()
+	t.Logf("%d submits in %d writes", st.Sent, st.Flushes)
+	if st.Flushes*2 > st.Sent {
+		t.Fatalf("%d writes for %d PDUs: not batched", st.Flushes, st.Sent)
+	}
+}
+
+func TestTimeoutAndLateResponse(t *testing.T) {
+	held := make(chan pdu.PDU, 1)
+	f := newFakeSMSC(t, func(p pdu.PDU) pdu.PDU {
+		if _, ok := p.(*pdu.SubmitSM); ok {
+			held <- p
+			return nil
+		}
+		return defaultAnswer(p)
+	})
+	c := dial(t, f, &Options{ResponseTimeout: 100 * time.Millisecond, WindowSize: 1})
+	start := time.Now()
+	_, err := c.Submit(ctx(t), hello())
+	if !errors.Is(err, ErrTimeout) || time.Since(start) > 5*time.Second {
+		t.Fatalf("Submit = %v after %v", err, time.Since(start))
+	}
+	// The slot is free again, and a late response is counted and dropped.
+	f.push(defaultAnswer(<-held))
+	deadline := time.Now().Add(5 * time.Second)
+	for c.Stats().LateResponses == 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	st := c.Stats()
+	if st.Timeouts != 1 || st.LateResponses != 1 || st.InFlight != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+	// With a window of 1 the next request still gets a slot.
+	go func() { f.push(defaultAnswer(<-held)) }()
+	if _, err := c.Submit(ctx(t), hello()); err != nil {
+		t.Fatalf("after a timeout: %v", err)
+	}
+}
+
+// TestConnectionDrop: pending requests fail saying they may have reached
+// the SMSC; the session reports why it ended.
+func TestConnectionDrop(t *testing.T) {
+	got := make(chan struct{}, 10)
+	f := newFakeSMSC(t, func(p pdu.PDU) pdu.PDU {
+		if _, ok := p.(*pdu.SubmitSM); ok {
+			got <- struct{}{}
+			return nil
+		}
+		return defaultAnswer(p)
+	})
+	c := dial(t, f, nil)
+	call, err := c.SubmitAsync(ctx(t), hello())
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-got
+	f.dropAll()
+	_, err = call.Wait(ctx(t))
+	var se *SendError
+	if !errors.As(err, &se) || !se.MayHaveReached || SafeToRetry(err) || !errors.Is(err, ErrClosed) {
+		t.Fatalf("pending request: %v", err)
+	}
+	<-c.Done()
+	if c.Err() == nil {
+		t.Fatal("no reason for the end")
+	}
+}
+
+func TestWindowWaitHonoursContext(t *testing.T) {
+	f := newFakeSMSC(t, func(p pdu.PDU) pdu.PDU {
+		if _, ok := p.(*pdu.SubmitSM); ok {
+			return nil // never answered
+		}
+		return defaultAnswer(p)
+	})
+	c := dial(t, f, &Options{WindowSize: 1})
+	if _, err := c.SubmitAsync(ctx(t), hello()); err != nil {
+		t.Fatal(err)
+	}
+	short, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	_, err := c.SubmitAsync(short, hello())
+	if !errors.Is(err, context.DeadlineExceeded) || !SafeToRetry(err) {
+		t.Fatalf("full window: %v", err)
+	}
+}
+
+func TestSequenceWrap(t *testing.T) {
+	var s sequencer
+	s.last.Store(maxSeq - 1)
+	if a, b, c := s.next(), s.next(), s.next(); a != maxSeq || b != 1 || c != 2 {
+		t.Fatalf("wrap: %d %d %d", a, b, c)
+	}
+}
+
+func TestSMSCRequests(t *testing.T) {
+	f := newFakeSMSC(t, nil)
+	c := dial(t, f, &Options{EnquireLink: 20 * time.Millisecond})
+	// The SMSC's enquire_link and deliver_sm are answered; keepalives flow.
+	f.push(&pdu.EnquireLink{Header: pdu.Header{Sequence: 77}})
+	f.push(&pdu.DeliverSM{Header: pdu.Header{Sequence: 78}, ShortMessage: []byte("hi")})
+	deadline := time.Now().Add(5 * time.Second)
+	for f.received.Load() < 3 && time.Now().Before(deadline) { // bind + keepalives
+		time.Sleep(5 * time.Millisecond)
+	}
+	if f.received.Load() < 3 {
+		t.Fatalf("no keepalives: %d requests", f.received.Load())
+	}
+	// The SMSC unbinds: the session ends.
+	f.push(&pdu.Unbind{Header: pdu.Header{Sequence: 79}})
+	select {
+	case <-c.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("session did not end on the SMSC's unbind")
+	}
+}
+

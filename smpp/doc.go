@@ -1,0 +1,43 @@
+// Package smpp is an SMPP 3.4 / 5.0 ESME client built on smpp/pdu: a
+// bound session with a real request window, pipelined submits, batched
+// writes and keepalive.
+//
+// # Sessions
+//
+// [Dial] connects and binds (transceiver by default; transmitter or
+// receiver by Options.Mode). A [Client] is safe for concurrent use.
+//
+//	c, err := smpp.Dial(ctx, "smsc.example:2775", &smpp.Options{SystemID: "acme", Password: "secret"})
+//	id, err := c.Submit(ctx, &pdu.SubmitSM{DestinationAddr: "584121234567", ShortMessage: []byte("hello")})
+//
+// # Window
+//
+// At most Options.WindowSize requests are outstanding. A request takes its
+// window slot before it is written and gives it back on its response, its
+// response timeout, or the end of the session; a full window makes the
+// sender wait under its context, it never drops or fails fast. Sequence
+// numbers are per session, 1..0x7FFFFFFF, wrapping, never 0; responses are
+// matched by sequence number, and a response that comes after its
+// request's timeout is counted (Stats.LateResponses) and dropped.
+//
+// [Client.SubmitAsync] and [Client.Send] return a [Call] to wait on, which
+// is how to keep the window full from one goroutine. Everything queued is
+// written with one system call (Stats.Flushes counts them).
+//
+// # Failures
+//
+// A peer's refusal is a [*StatusError] ([Temporary] tells throttling and
+// full queues apart). When the session ends with requests outstanding,
+// they fail with a [*SendError] whose MayHaveReached says whether the
+// peer may have received them; [SafeToRetry] is true only when it cannot
+// have.
+//
+// # Closing
+//
+// [Client.Unbind] waits for outstanding requests, unbinds and closes;
+// [Client.Close] closes at once. Both free every goroutine.
+//
+// This package is being built up: rebind with backoff, transceiver
+// fallback, inbound message handlers, throttling and the SMSC side come
+// next.
+package smpp

@@ -1,0 +1,57 @@
+package smpp
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/switchboard-go/switchboard/smpp/pdu"
+)
+
+// Sentinel errors. Test for them with errors.Is.
+var (
+	// ErrClosed: the session is closed (by Close, Unbind, the peer, or a
+	// failed connection).
+	ErrClosed = errors.New("smpp: session closed")
+	// ErrTimeout: no response came within the response timeout. The
+	// request may have been processed by the peer.
+	ErrTimeout = errors.New("smpp: response timeout")
+)
+
+// StatusError is re-exported from pdu: a peer's refusal (non-zero
+// command_status) of a request.
+type StatusError = pdu.StatusError
+
+// SendError is the failure of a request whose session ended before its
+// response arrived. MayHaveReached tells whether the request was handed to
+// the connection: if it was, the peer may have processed it, and resending
+// it may duplicate it.
+type SendError struct {
+	Err            error
+	MayHaveReached bool
+}
+
+func (e *SendError) Error() string {
+	if e.MayHaveReached {
+		return fmt.Sprintf("smpp: request may have reached the peer: %v", e.Err)
+	}
+	return fmt.Sprintf("smpp: request not sent: %v", e.Err)
+}
+
+func (e *SendError) Unwrap() error { return e.Err }
+
+// SafeToRetry reports whether err says that the request certainly never
+// reached the peer, so that sending it again cannot duplicate it.
+func SafeToRetry(err error) bool {
+	var se *SendError
+	if errors.As(err, &se) {
+		return !se.MayHaveReached
+	}
+	return false
+}
+
+// Temporary reports whether err is a peer's refusal worth retrying later
+// (ESME_RTHROTTLED, ESME_RMSGQFUL, ...).
+func Temporary(err error) bool {
+	var st *StatusError
+	return errors.As(err, &st) && st.Temporary()
+}
