@@ -380,4 +380,3 @@ func TestSMSCRequests(t *testing.T) {
 		t.Fatal("session did not end on the SMSC's unbind")
 	}
 }
-
