@@ -63,6 +63,14 @@ type Options struct {
 	EnquireLink time.Duration
 	// MaxPDULen caps inbound PDUs (default pdu.DefaultMaxLen).
 	MaxPDULen int
+	// Handler receives deliveries, receipts and alerts (nil accepts and
+	// drops them).
+	Handler Handler
+	// Long inbound messages are reassembled within these limits
+	// (coding.Reassembler's defaults when 0).
+	ReassemblyTimeout    time.Duration
+	ReassemblyMaxPending int
+	ReassemblyMaxBytes   int
 }
 
 // Client is a bound ESME session. It is safe for concurrent use: many
@@ -72,6 +80,7 @@ type Client struct {
 	mode     BindMode
 	systemID string // the SMSC's, from the bind response
 
+	in        *inbound
 	closeOnce sync.Once
 	closeErr  error
 	stopKeep  chan struct{}
@@ -122,6 +131,8 @@ func NewClient(ctx context.Context, conn net.Conn, opts *Options) (*Client, erro
 		o.EnquireLink = 30 * time.Second
 	}
 	c := &Client{mode: o.Mode, stopKeep: make(chan struct{}), keepDone: make(chan struct{})}
+	c.in = &inbound{h: o.Handler, ctx: context.Background()}
+	c.in.re.Timeout, c.in.re.MaxPending, c.in.re.MaxBytes = o.ReassemblyTimeout, o.ReassemblyMaxPending, o.ReassemblyMaxBytes
 	c.s = newSession(conn, sessionConfig{window: o.WindowSize, responseTimeout: o.ResponseTimeout,
 		maxPDULen: o.MaxPDULen, handle: c.handle})
 
@@ -202,15 +213,18 @@ func (c *Client) SubmitAsync(ctx context.Context, sm *pdu.SubmitSM) (*Call, erro
 // handle answers the SMSC's requests.
 func (c *Client) handle(s *session, p pdu.PDU) {
 	seq := p.Hdr().Sequence
-	switch p.(type) {
+	switch v := p.(type) {
 	case *pdu.EnquireLink:
 		s.respond(&pdu.EnquireLinkResp{Header: pdu.Header{Sequence: seq}})
 	case *pdu.Unbind:
 		s.respond(&pdu.UnbindResp{Header: pdu.Header{Sequence: seq}})
 		go s.close(errors.New("smpp: the SMSC unbound"))
 	case *pdu.DeliverSM:
-		// Without a handler yet, deliveries are acknowledged.
-		s.respond(&pdu.DeliverSMResp{Header: pdu.Header{Sequence: seq}})
+		s.respond(&pdu.DeliverSMResp{Header: pdu.Header{Status: c.in.deliver(p), Sequence: seq}})
+	case *pdu.DataSM:
+		s.respond(&pdu.DataSMResp{Header: pdu.Header{Status: c.in.deliver(p), Sequence: seq}})
+	case *pdu.AlertNotification:
+		c.in.alert(v)
 	default:
 		if resp := newResponse(p.CommandID().Response()); resp != nil {
 			*resp.Hdr() = pdu.Header{Status: pdu.StatusInvBndSts, Sequence: seq}

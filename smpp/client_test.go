@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -12,6 +13,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/switchboard-go/switchboard/smpp/coding"
 	"github.com/switchboard-go/switchboard/smpp/pdu"
 )
 
@@ -24,6 +26,8 @@ type fakeSMSC struct {
 	// answer returns the response to a request (nil: no answer). Runs on
 	// the connection's reader goroutine.
 	answer func(p pdu.PDU) pdu.PDU
+	// onResponse, when set, sees the client's responses to pushed requests.
+	onResponse func(p pdu.PDU)
 
 	mu       sync.Mutex
 	conns    []net.Conn
@@ -92,6 +96,9 @@ func (f *fakeSMSC) serve(c net.Conn) {
 			return
 		}
 		if p.CommandID().IsResponse() {
+			if f.onResponse != nil {
+				f.onResponse(p)
+			}
 			continue
 		}
 		f.received.Add(1)
@@ -378,5 +385,72 @@ func TestSMSCRequests(t *testing.T) {
 	case <-c.Done():
 	case <-time.After(5 * time.Second):
 		t.Fatal("session did not end on the SMSC's unbind")
+	}
+}
+
+// TestHandler: MO messages (a long one in reverse order), receipts and
+// alerts reach the Handler; its status answers the PDU.
+func TestHandler(t *testing.T) {
+	got := make(chan *Message, 10)
+	answers := make(chan pdu.PDU, 10)
+	f := newFakeSMSC(t, func(p pdu.PDU) pdu.PDU {
+		if p.CommandID().IsResponse() {
+			return nil
+		}
+		return defaultAnswer(p)
+	})
+	f.onResponse = func(p pdu.PDU) { answers <- p }
+	dial(t, f, &Options{Handler: HandlerFunc(func(ctx context.Context, m *Message) pdu.Status {
+		got <- m
+		if m.Text == "reject me" {
+			return pdu.StatusXTAppn
+		}
+		return pdu.StatusOK
+	})})
+
+	// A long MO message in two parts, second part first.
+	dc, parts, err := coding.Split(strings.Repeat("¿Puede llamarme mañana? ", 8), coding.SplitOptions{Ref: 9})
+	if err != nil || len(parts) != 2 {
+		t.Fatal(err, len(parts))
+	}
+	for i := len(parts) - 1; i >= 0; i-- {
+		var sm pdu.SubmitSM
+		parts[i].Apply(&sm, dc)
+		sm.SourceAddr, sm.DestinationAddr = "584121234567", "1234"
+		d := pdu.DeliverSM(sm)
+		d.Sequence = uint32(100 + i)
+		f.push(&d)
+	}
+	m := <-got
+	if m.Kind != KindMO || m.Parts != 2 || m.Text != strings.Repeat("¿Puede llamarme mañana? ", 8) || m.Source != "584121234567" {
+		t.Fatalf("MO: kind %d parts %d text %q", m.Kind, m.Parts, m.Text)
+	}
+	// A receipt.
+	r := coding.Receipt{ID: "m2", Stat: "DELIVRD"}
+	rd := r.DeliverSM("584121234567", "ACME")
+	rd.Sequence = 200
+	f.push(rd)
+	if m := <-got; m.Kind != KindReceipt || m.Receipt.ID != "m2" || m.Receipt.Stat != "DELIVRD" {
+		t.Fatalf("receipt: %+v", m)
+	}
+	// A rejection is the deliver_sm_resp's status.
+	f.push(&pdu.DeliverSM{Header: pdu.Header{Sequence: 300}, ShortMessage: []byte("reject me")})
+	<-got
+	// An alert.
+	f.push(&pdu.AlertNotification{Header: pdu.Header{Sequence: 400}, SourceAddr: "584121234567", ESMEAddr: "ACME"})
+	if m := <-got; m.Kind != KindAlert || m.Source != "584121234567" {
+		t.Fatalf("alert: %+v", m)
+	}
+	seen := map[uint32]pdu.Status{}
+	for len(seen) < 4 {
+		select {
+		case p := <-answers:
+			seen[p.Hdr().Sequence] = p.Hdr().Status
+		case <-time.After(5 * time.Second):
+			t.Fatalf("answers: %v", seen)
+		}
+	}
+	if seen[100] != pdu.StatusOK || seen[101] != pdu.StatusOK || seen[200] != pdu.StatusOK || seen[300] != pdu.StatusXTAppn {
+		t.Fatalf("answers: %v", seen)
 	}
 }

@@ -37,7 +37,14 @@
 // [Client.Unbind] waits for outstanding requests, unbinds and closes;
 // [Client.Close] closes at once. Both free every goroutine.
 //
+// # Inbound messages
+//
+// Options.Handler receives what the SMSC sends as whole [Message]s: a long
+// deliver_sm or data_sm is reassembled from its parts (UDH or SAR) first,
+// its text decoded; delivery receipts come parsed; alert_notification
+// too. The handler's status answers the PDU.
+//
 // This package is being built up: rebind with backoff, transceiver
-// fallback, inbound message handlers, throttling and the SMSC side come
+// fallback, the bind state machine, throttling and the SMSC side come
 // next.
 package smpp

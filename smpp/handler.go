@@ -1,0 +1,118 @@
+package smpp
+
+import (
+	"context"
+
+	"github.com/switchboard-go/switchboard/smpp/coding"
+	"github.com/switchboard-go/switchboard/smpp/pdu"
+)
+
+// MessageKind says what the SMSC delivered.
+type MessageKind int
+
+// Message kinds.
+const (
+	KindMO      MessageKind = iota // a message from a mobile (a reply)
+	KindReceipt                    // a delivery receipt
+	KindAlert                      // alert_notification: a mobile became available
+)
+
+// Message is what the SMSC delivered: a whole message (the parts of a long
+// one joined), a delivery receipt, or an alert.
+type Message struct {
+	Kind        MessageKind
+	PDU         pdu.PDU // the (last) deliver_sm, data_sm or alert_notification
+	Source      string
+	Destination string
+	DataCoding  coding.DataCoding
+	Data        []byte // the user data without its header, parts joined
+	Text        string // Data decoded, when the coding is a text coding
+	Parts       int    // 1, or the number of parts joined
+	Receipt     *coding.Receipt
+}
+
+// Handler receives what the SMSC sends. HandleMessage runs on the
+// session's reader: it must return quickly (hand slow work to another
+// goroutine). Its status answers the PDU: pdu.StatusOK accepts it,
+// pdu.StatusXTAppn asks the SMSC to deliver it again later. The parts of a
+// long message are accepted as they come; the status answers the part
+// that completed it. Alerts have no answer.
+type Handler interface {
+	HandleMessage(ctx context.Context, m *Message) pdu.Status
+}
+
+// HandlerFunc adapts a function to a Handler.
+type HandlerFunc func(ctx context.Context, m *Message) pdu.Status
+
+// HandleMessage calls f.
+func (f HandlerFunc) HandleMessage(ctx context.Context, m *Message) pdu.Status { return f(ctx, m) }
+
+// inbound turns deliver_sm / data_sm / alert_notification into Messages.
+type inbound struct {
+	h   Handler
+	ctx context.Context
+	re  coding.Reassembler
+}
+
+// deliver handles a deliver_sm or data_sm and returns the answer status.
+func (in *inbound) deliver(p pdu.PDU) pdu.Status {
+	var d *pdu.DeliverSM
+	switch v := p.(type) {
+	case *pdu.DeliverSM:
+		d = v
+	case *pdu.DataSM:
+		// data_sm carries its message in message_payload; read it as a
+		// deliver_sm with the same addresses.
+		d = &pdu.DeliverSM{Header: v.Header, SourceAddrTON: v.SourceAddrTON, SourceAddrNPI: v.SourceAddrNPI,
+			SourceAddr: v.SourceAddr, DestAddrTON: v.DestAddrTON, DestAddrNPI: v.DestAddrNPI,
+			DestinationAddr: v.DestinationAddr, ESMClass: v.ESMClass, RegisteredDelivery: v.RegisteredDelivery,
+			DataCoding: v.DataCoding, TLVs: v.TLVs}
+	}
+	m := &Message{Kind: KindMO, PDU: p, Source: d.SourceAddr, Destination: d.DestinationAddr,
+		DataCoding: coding.DataCoding(d.DataCoding), Parts: 1}
+	if r, ok := coding.ReceiptFromDeliverSM(d, nil); ok {
+		m.Kind, m.Receipt = KindReceipt, &r
+		m.Data = d.ShortMessage
+		m.Text = string(d.ShortMessage)
+		return in.call(m)
+	}
+	data := d.ShortMessage
+	if len(data) == 0 {
+		data, _ = d.TLVs.MessagePayload()
+	}
+	part, isPart, err := coding.PartFromDeliverSM(d, d.SourceAddr+"\x00"+d.DestinationAddr)
+	if err != nil {
+		return pdu.StatusInvMsgLen
+	}
+	if isPart {
+		whole, done, err := in.re.Add(part)
+		if err != nil {
+			return pdu.StatusInvMsgLen
+		}
+		if !done {
+			return pdu.StatusOK // kept until the other parts arrive
+		}
+		data, m.Parts = whole, int(part.Concat.Total)
+	} else if d.ESMClass&coding.ESMClassUDHI != 0 {
+		if _, payload, err := coding.ParseUDH(data); err == nil {
+			data = payload
+		}
+	}
+	m.Data = data
+	if text, err := coding.Decode(data, m.DataCoding); err == nil && m.DataCoding.Alphabet() != coding.Binary &&
+		m.DataCoding.Alphabet() != coding.Binary8 {
+		m.Text = text
+	}
+	return in.call(m)
+}
+
+func (in *inbound) alert(p *pdu.AlertNotification) {
+	in.call(&Message{Kind: KindAlert, PDU: p, Source: p.SourceAddr, Destination: p.ESMEAddr})
+}
+
+func (in *inbound) call(m *Message) pdu.Status {
+	if in.h == nil {
+		return pdu.StatusOK
+	}
+	return in.h.HandleMessage(in.ctx, m)
+}
