@@ -17,9 +17,16 @@ type BindMode int
 
 // Bind modes.
 const (
-	Transceiver BindMode = iota // send and receive on one session (the default)
-	Transmitter                 // send only
-	Receiver                    // receive only
+	// Transceiver sends and receives on one session (the default). If
+	// the SMSC answers bind_transceiver with ESME_RINVCMDID (an SMPP 3.3
+	// SMSC), Dial falls back to TransmitterReceiver.
+	Transceiver BindMode = iota
+	Transmitter          // send only
+	Receiver             // receive only
+	// TransmitterReceiver binds a transmitter and a receiver session. If
+	// the SMSC refuses either bind with ESME_RINVCMDID, Dial falls back to
+	// Transceiver.
+	TransmitterReceiver
 )
 
 func (m BindMode) String() string {
@@ -28,6 +35,8 @@ func (m BindMode) String() string {
 		return "transmitter"
 	case Receiver:
 		return "receiver"
+	case TransmitterReceiver:
+		return "transmitter+receiver"
 	}
 	return "transceiver"
 }
@@ -51,8 +60,8 @@ type Options struct {
 	DialTimeout time.Duration
 	BindTimeout time.Duration
 
-	// WindowSize is the most requests outstanding at once (default 100).
-	// A full window makes senders wait, under their context.
+	// WindowSize is the most requests outstanding at once per session
+	// (default 100). A full window makes senders wait, under their context.
 	WindowSize int
 	// ResponseTimeout is how long a request waits for its response
 	// (default 10s); then it fails with ErrTimeout and frees its slot.
@@ -63,6 +72,7 @@ type Options struct {
 	EnquireLink time.Duration
 	// MaxPDULen caps inbound PDUs (default pdu.DefaultMaxLen).
 	MaxPDULen int
+
 	// Handler receives deliveries, receipts and alerts (nil accepts and
 	// drops them).
 	Handler Handler
@@ -73,26 +83,9 @@ type Options struct {
 	ReassemblyMaxBytes   int
 }
 
-// Client is a bound ESME session. It is safe for concurrent use: many
-// goroutines may submit at once, within the window.
-type Client struct {
-	s        *session
-	mode     BindMode
-	systemID string // the SMSC's, from the bind response
-
-	in        *inbound
-	closeOnce sync.Once
-	closeErr  error
-	stopKeep  chan struct{}
-	keepDone  chan struct{}
-}
-
-// Dial connects to an SMSC at addr and binds. It performs I/O and returns
-// when the bind is answered; a refused bind is a *StatusError.
-func Dial(ctx context.Context, addr string, opts *Options) (*Client, error) {
-	var o Options
-	if opts != nil {
-		o = *opts
+func (o *Options) defaults() {
+	if o.InterfaceVersion == 0 {
+		o.InterfaceVersion = pdu.Version34
 	}
 	if o.DialTimeout <= 0 {
 		o.DialTimeout = 10 * time.Second
@@ -100,59 +93,153 @@ func Dial(ctx context.Context, addr string, opts *Options) (*Client, error) {
 	if o.BindTimeout <= 0 {
 		o.BindTimeout = 10 * time.Second
 	}
-	d := &net.Dialer{Timeout: o.DialTimeout}
-	var conn net.Conn
-	var err error
-	if o.TLSConfig != nil {
-		conn, err = (&tls.Dialer{NetDialer: d, Config: o.TLSConfig}).DialContext(ctx, "tcp", addr)
-	} else {
-		conn, err = d.DialContext(ctx, "tcp", addr)
+	if o.EnquireLink == 0 {
+		o.EnquireLink = 30 * time.Second
 	}
-	if err != nil {
-		return nil, fmt.Errorf("smpp: dial %s: %w", addr, err)
-	}
-	return NewClient(ctx, conn, &o)
 }
 
-// NewClient binds over an established connection (which it takes over).
-// It performs I/O.
+// Client is a bound ESME: one session, or a transmitter and a receiver
+// session. It is safe for concurrent use: many goroutines may submit at
+// once, within the window.
+type Client struct {
+	o        Options
+	tx       *session   // where requests go (nil for a receiver)
+	sessions []*session // all of them
+	mode     BindMode   // as bound (after any fallback)
+	systemID string     // the SMSC's, from the bind response
+	in       *inbound
+
+	done      chan struct{} // closed when any session ends
+	doneOnce  sync.Once
+	stop      chan struct{}
+	keepalive sync.WaitGroup
+	closeOnce sync.Once
+}
+
+// Dial connects to an SMSC at addr and binds as opts.Mode, falling back
+// between transceiver and transmitter+receiver when the SMSC does not
+// support the mode asked (ESME_RINVCMDID). It performs I/O and returns
+// when the bind is answered; a refused bind is a *StatusError.
+func Dial(ctx context.Context, addr string, opts *Options) (*Client, error) {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	o.defaults()
+	dial := func(ctx context.Context) (net.Conn, error) {
+		d := &net.Dialer{Timeout: o.DialTimeout}
+		var conn net.Conn
+		var err error
+		if o.TLSConfig != nil {
+			conn, err = (&tls.Dialer{NetDialer: d, Config: o.TLSConfig}).DialContext(ctx, "tcp", addr)
+		} else {
+			conn, err = d.DialContext(ctx, "tcp", addr)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("smpp: dial %s: %w", addr, err)
+		}
+		return conn, nil
+	}
+	c := newClient(o)
+	first, second := o.Mode, TransmitterReceiver
+	if o.Mode == TransmitterReceiver {
+		second = Transceiver
+	}
+	err := c.bindMode(ctx, dial, first)
+	if unsupported(err) && (o.Mode == Transceiver || o.Mode == TransmitterReceiver) {
+		err = c.bindMode(ctx, dial, second)
+	}
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	c.start()
+	return c, nil
+}
+
+// NewClient binds over an established connection, which it takes over.
+// It performs I/O. With one connection there is no fallback, and
+// TransmitterReceiver is not possible.
 func NewClient(ctx context.Context, conn net.Conn, opts *Options) (*Client, error) {
 	var o Options
 	if opts != nil {
 		o = *opts
 	}
-	if o.InterfaceVersion == 0 {
-		o.InterfaceVersion = pdu.Version34
+	o.defaults()
+	if o.Mode == TransmitterReceiver {
+		conn.Close()
+		return nil, errors.New("smpp: a transmitter+receiver pair needs Dial")
 	}
-	if o.BindTimeout <= 0 {
-		o.BindTimeout = 10 * time.Second
+	c := newClient(o)
+	if err := c.bind(ctx, conn, o.Mode); err != nil {
+		c.Close()
+		return nil, err
 	}
-	if o.EnquireLink == 0 {
-		o.EnquireLink = 30 * time.Second
-	}
-	c := &Client{mode: o.Mode, stopKeep: make(chan struct{}), keepDone: make(chan struct{})}
+	c.start()
+	return c, nil
+}
+
+func newClient(o Options) *Client {
+	c := &Client{o: o, done: make(chan struct{}), stop: make(chan struct{})}
 	c.in = &inbound{h: o.Handler, ctx: context.Background()}
 	c.in.re.Timeout, c.in.re.MaxPending, c.in.re.MaxBytes = o.ReassemblyTimeout, o.ReassemblyMaxPending, o.ReassemblyMaxBytes
-	c.s = newSession(conn, sessionConfig{window: o.WindowSize, responseTimeout: o.ResponseTimeout,
-		maxPDULen: o.MaxPDULen, handle: c.handle})
+	return c
+}
 
-	bind := pdu.BindTransmitter{SystemID: o.SystemID, Password: o.Password, SystemType: o.SystemType,
-		InterfaceVersion: o.InterfaceVersion, AddrTON: o.AddrTON, AddrNPI: o.AddrNPI, AddressRange: o.AddressRange}
+// unsupported reports whether a bind failed because the SMSC does not know
+// the bind command.
+func unsupported(err error) bool {
+	var st *StatusError
+	return errors.As(err, &st) && st.Status == pdu.StatusInvCmdID
+}
+
+// bindMode binds the sessions of mode m over new connections.
+func (c *Client) bindMode(ctx context.Context, dial func(context.Context) (net.Conn, error), m BindMode) error {
+	modes := []BindMode{m}
+	if m == TransmitterReceiver {
+		modes = []BindMode{Transmitter, Receiver}
+	}
+	for _, sm := range modes {
+		conn, err := dial(ctx)
+		if err == nil {
+			err = c.bind(ctx, conn, sm)
+		}
+		if err != nil {
+			c.closeSessions()
+			c.sessions, c.tx = nil, nil
+			return err
+		}
+	}
+	c.mode = m
+	return nil
+}
+
+// bind binds one session over conn.
+func (c *Client) bind(ctx context.Context, conn net.Conn, m BindMode) error {
+	s := newSession(conn, sessionConfig{window: c.o.WindowSize, responseTimeout: c.o.ResponseTimeout,
+		maxPDULen: c.o.MaxPDULen, handle: c.handle})
+	bind := pdu.BindTransmitter{SystemID: c.o.SystemID, Password: c.o.Password, SystemType: c.o.SystemType,
+		InterfaceVersion: c.o.InterfaceVersion, AddrTON: c.o.AddrTON, AddrNPI: c.o.AddrNPI, AddressRange: c.o.AddressRange}
 	var req pdu.PDU = &bind
-	switch o.Mode {
+	switch m {
 	case Receiver:
 		req = (*pdu.BindReceiver)(&bind)
 	case Transceiver:
 		req = (*pdu.BindTransceiver)(&bind)
 	}
-	bctx, cancel := context.WithTimeout(ctx, o.BindTimeout)
+	bctx, cancel := context.WithTimeout(ctx, c.o.BindTimeout)
 	defer cancel()
-	resp, err := c.send(bctx, req)
-	if err != nil {
-		c.s.close(err)
-		c.s.wait()
-		return nil, fmt.Errorf("smpp: bind %s: %w", o.Mode, err)
+	call, err := s.send(bctx, req)
+	var resp pdu.PDU
+	if err == nil {
+		resp, err = call.Wait(bctx)
 	}
+	if err != nil {
+		s.close(err)
+		s.wait()
+		return fmt.Errorf("smpp: bind %s: %w", m, err)
+	}
+	s.setState(boundState(m))
 	switch r := resp.(type) {
 	case *pdu.BindTransmitterResp:
 		c.systemID = r.SystemID
@@ -161,34 +248,44 @@ func NewClient(ctx context.Context, conn net.Conn, opts *Options) (*Client, erro
 	case *pdu.BindTransceiverResp:
 		c.systemID = r.SystemID
 	}
-	if o.EnquireLink > 0 {
-		go c.keepalive(o.EnquireLink)
-	} else {
-		close(c.keepDone)
+	c.sessions = append(c.sessions, s)
+	if m != Receiver {
+		c.tx = s
 	}
-	return c, nil
+	c.mode = m
+	return nil
 }
+
+// start runs the keepalives and watches the sessions.
+func (c *Client) start() {
+	for _, s := range c.sessions {
+		c.keepalive.Add(1)
+		go c.keep(s)
+	}
+}
+
+// Mode is how the client is bound (after any fallback).
+func (c *Client) Mode() BindMode { return c.mode }
 
 // SMSCSystemID is the system_id the SMSC gave in its bind response.
 func (c *Client) SMSCSystemID() string { return c.systemID }
 
-// send sends a request and waits for its response.
-func (c *Client) send(ctx context.Context, req pdu.PDU) (pdu.PDU, error) {
-	call, err := c.s.send(ctx, req)
-	if err != nil {
-		return nil, err
-	}
-	return call.Wait(ctx)
-}
-
 // Send sends any request (query_sm, cancel_sm, replace_sm, submit_multi,
 // data_sm, ...) and returns a Call to wait on. It blocks only while the
-// window is full, under ctx.
+// window is full, under ctx. A request the bind state does not allow
+// fails with ErrState (a receiver cannot submit) and is not sent.
 func (c *Client) Send(ctx context.Context, req pdu.PDU) (*Call, error) {
-	if c.mode == Receiver {
-		return nil, errors.New("smpp: a receiver cannot send requests")
+	s := c.tx
+	if s == nil {
+		s = c.sessions[0]
 	}
-	return c.s.send(ctx, req)
+	if st := s.state(); !canSend(st, req.CommandID()) {
+		if st == StateClosed {
+			return nil, &SendError{Err: s.cause()}
+		}
+		return nil, &SendError{Err: stateError(st, req.CommandID())}
+	}
+	return s.send(ctx, req)
 }
 
 // Submit sends a submit_sm and waits for the message id.
@@ -210,13 +307,26 @@ func (c *Client) SubmitAsync(ctx context.Context, sm *pdu.SubmitSM) (*Call, erro
 	return c.Send(ctx, sm)
 }
 
-// handle answers the SMSC's requests.
+// handle answers the SMSC's requests on session s, refusing with
+// ESME_RINVBNDSTS what the bind state does not allow.
 func (c *Client) handle(s *session, p pdu.PDU) {
 	seq := p.Hdr().Sequence
+	if !canReceive(s.state(), p.CommandID()) {
+		if resp := newResponse(p.CommandID().Response()); resp != nil && p.CommandID().HasResponse() {
+			*resp.Hdr() = pdu.Header{Status: pdu.StatusInvBndSts, Sequence: seq}
+			s.respond(resp)
+		} else if !p.CommandID().HasResponse() && p.CommandID().Known() {
+			// outbind / alert_notification have no response to refuse with
+		} else {
+			s.respond(&pdu.GenericNack{Header: pdu.Header{Status: pdu.StatusInvCmdID, Sequence: seq}})
+		}
+		return
+	}
 	switch v := p.(type) {
 	case *pdu.EnquireLink:
 		s.respond(&pdu.EnquireLinkResp{Header: pdu.Header{Sequence: seq}})
 	case *pdu.Unbind:
+		s.setState(StateUnbound)
 		s.respond(&pdu.UnbindResp{Header: pdu.Header{Sequence: seq}})
 		go s.close(errors.New("smpp: the SMSC unbound"))
 	case *pdu.DeliverSM:
@@ -225,71 +335,101 @@ func (c *Client) handle(s *session, p pdu.PDU) {
 		s.respond(&pdu.DataSMResp{Header: pdu.Header{Status: c.in.deliver(p), Sequence: seq}})
 	case *pdu.AlertNotification:
 		c.in.alert(v)
-	default:
-		if resp := newResponse(p.CommandID().Response()); resp != nil {
-			*resp.Hdr() = pdu.Header{Status: pdu.StatusInvBndSts, Sequence: seq}
-			s.respond(resp)
-		} else {
-			s.respond(&pdu.GenericNack{Header: pdu.Header{Status: pdu.StatusInvCmdID, Sequence: seq}})
-		}
 	}
 }
 
-func (c *Client) keepalive(every time.Duration) {
-	defer close(c.keepDone)
-	t := time.NewTicker(every)
-	defer t.Stop()
+// keep sends enquire_link on s every interval, closing s when one fails.
+func (c *Client) keep(s *session) {
+	defer c.keepalive.Done()
+	defer c.doneOnce.Do(func() { close(c.done) })
+	every := c.o.EnquireLink
+	var tick <-chan time.Time
+	if every > 0 {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		tick = t.C
+	}
 	for {
 		select {
-		case <-c.stopKeep:
+		case <-c.stop:
 			return
-		case <-c.s.done:
+		case <-s.done:
 			return
-		case <-t.C:
-			ctx, cancel := context.WithTimeout(context.Background(), c.s.cfg.responseTimeout)
-			_, err := c.send(ctx, &pdu.EnquireLink{})
+		case <-tick:
+			ctx, cancel := context.WithTimeout(context.Background(), s.cfg.responseTimeout)
+			call, err := s.send(ctx, &pdu.EnquireLink{})
+			if err == nil {
+				_, err = call.Wait(ctx)
+			}
 			cancel()
 			if err != nil && !Temporary(err) {
-				c.s.close(fmt.Errorf("smpp: enquire_link: %w", err))
+				s.close(fmt.Errorf("smpp: enquire_link: %w", err))
 				return
 			}
 		}
 	}
 }
 
-// Stats returns the session's counters.
-func (c *Client) Stats() Stats { return c.s.stats() }
-
-// Done is closed when the session ends; Err then says why.
-func (c *Client) Done() <-chan struct{} { return c.s.done }
-
-// Err is why the session ended (nil while it runs).
-func (c *Client) Err() error {
-	select {
-	case <-c.s.done:
-		return c.s.err
-	default:
-		return nil
+// Stats returns the counters of the sending session (of the receiver for
+// a receiver).
+func (c *Client) Stats() Stats {
+	if c.tx != nil {
+		return c.tx.stats()
 	}
+	return c.sessions[0].stats()
 }
 
-// Unbind waits for outstanding requests (under ctx), sends unbind and
-// waits for its response, then closes the connection. It returns ctx's
-// error if that ends first; the connection is closed in every case.
+// Done is closed when the client's session (either session of a pair)
+// ends; Err then says why.
+func (c *Client) Done() <-chan struct{} { return c.done }
+
+// Err is why the client's session ended (nil while it runs).
+func (c *Client) Err() error {
+	for _, s := range c.sessions {
+		select {
+		case <-s.done:
+			return s.err
+		default:
+		}
+	}
+	return nil
+}
+
+// State is the bind state of the sending session (of the receiver for a
+// receiver).
+func (c *Client) State() State {
+	if c.tx != nil {
+		return c.tx.state()
+	}
+	if len(c.sessions) > 0 {
+		return c.sessions[0].state()
+	}
+	return StateClosed
+}
+
+// Unbind waits for outstanding requests (under ctx), unbinds every session
+// and waits for the answers, then closes. It returns ctx's error if that
+// ends first; the connections are closed in every case.
 func (c *Client) Unbind(ctx context.Context) error {
 	var err error
-	for c.s.stats().InFlight > 0 {
-		select {
-		case <-ctx.Done():
-			err = ctx.Err()
-		case <-c.s.done:
-		case <-time.After(time.Millisecond):
-			continue
+	for _, s := range c.sessions {
+		for err == nil && s.stats().InFlight > 0 {
+			select {
+			case <-ctx.Done():
+				err = ctx.Err()
+			case <-s.done:
+			case <-time.After(time.Millisecond):
+				continue
+			}
+			break
 		}
-		break
-	}
-	if err == nil {
-		_, err = c.send(ctx, &pdu.Unbind{})
+		if err == nil && s.state() != StateClosed {
+			var call *Call
+			if call, err = s.send(ctx, &pdu.Unbind{}); err == nil {
+				s.setState(StateUnbound)
+				_, err = call.Wait(ctx)
+			}
+		}
 	}
 	if cerr := c.Close(); err == nil {
 		err = cerr
@@ -297,14 +437,21 @@ func (c *Client) Unbind(ctx context.Context) error {
 	return err
 }
 
-// Close closes the connection at once; outstanding requests fail with a
-// *SendError. It is idempotent and waits for the session's goroutines.
+// Close closes the connections at once; outstanding requests fail with a
+// *SendError. It is idempotent and waits for the client's goroutines.
 func (c *Client) Close() error {
 	c.closeOnce.Do(func() {
-		close(c.stopKeep)
-		c.s.close(nil)
-		<-c.keepDone
-		c.s.wait()
+		close(c.stop)
+		c.closeSessions()
+		c.keepalive.Wait()
+		c.doneOnce.Do(func() { close(c.done) })
 	})
-	return c.closeErr
+	return nil
+}
+
+func (c *Client) closeSessions() {
+	for _, s := range c.sessions {
+		s.close(nil)
+		s.wait()
+	}
 }

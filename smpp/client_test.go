@@ -454,3 +454,85 @@ func TestHandler(t *testing.T) {
 		t.Fatalf("answers: %v", seen)
 	}
 }
+
+func TestBindState(t *testing.T) {
+	answers := make(chan pdu.PDU, 4)
+	f := newFakeSMSC(t, nil)
+	f.onResponse = func(p pdu.PDU) { answers <- p }
+
+	rx := dial(t, f, &Options{Mode: Receiver})
+	if rx.State() != StateBoundRX {
+		t.Fatalf("state %s", rx.State())
+	}
+	_, err := rx.Submit(ctx(t), hello())
+	if !errors.Is(err, ErrState) || !SafeToRetry(err) {
+		t.Fatalf("receiver submit: %v", err)
+	}
+	rx.Close()
+	if rx.State() != StateClosed {
+		t.Fatalf("after Close: %s", rx.State())
+	}
+
+	// An SMSC delivering to a transmitter is refused with ESME_RINVBNDSTS.
+	tx := dial(t, f, &Options{Mode: Transmitter})
+	f.push(&pdu.DeliverSM{Header: pdu.Header{Sequence: 55}, ShortMessage: []byte("hi")})
+	select {
+	case p := <-answers:
+		if p.CommandID() != pdu.DeliverSMRespID || p.Hdr().Status != pdu.StatusInvBndSts || p.Hdr().Sequence != 55 {
+			t.Fatalf("answer %s %s seq %d", p.CommandID(), p.Hdr().Status, p.Hdr().Sequence)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no answer")
+	}
+	if _, err := tx.Submit(ctx(t), hello()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestFallback: an SMPP 3.3 SMSC that does not know bind_transceiver gets
+// a transmitter and a receiver; one without separate binds gets a
+// transceiver.
+func TestFallback(t *testing.T) {
+	nack := func(p pdu.PDU) pdu.PDU {
+		return &pdu.GenericNack{Header: pdu.Header{Status: pdu.StatusInvCmdID, Sequence: p.Hdr().Sequence}}
+	}
+	noTRX := newFakeSMSC(t, func(p pdu.PDU) pdu.PDU {
+		if _, ok := p.(*pdu.BindTransceiver); ok {
+			return nack(p)
+		}
+		return defaultAnswer(p)
+	})
+	c := dial(t, noTRX, nil)
+	if c.Mode() != TransmitterReceiver || len(c.sessions) != 2 || c.State() != StateBoundTX {
+		t.Fatalf("mode %s, %d sessions, state %s", c.Mode(), len(c.sessions), c.State())
+	}
+	if _, err := c.Submit(ctx(t), hello()); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Unbind(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+
+	onlyTRX := newFakeSMSC(t, func(p pdu.PDU) pdu.PDU {
+		switch p.(type) {
+		case *pdu.BindReceiver:
+			return nack(p)
+		}
+		return defaultAnswer(p)
+	})
+	c = dial(t, onlyTRX, &Options{Mode: TransmitterReceiver})
+	if c.Mode() != Transceiver || len(c.sessions) != 1 || c.State() != StateBoundTRX {
+		t.Fatalf("mode %s, %d sessions", c.Mode(), len(c.sessions))
+	}
+	if _, err := c.Submit(ctx(t), hello()); err != nil {
+		t.Fatal(err)
+	}
+	// Without a way to dial again there is no fallback.
+	conn, err := net.Dial("tcp", noTRX.ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewClient(ctx(t), conn, &Options{SystemID: "x"}); !unsupported(err) {
+		t.Fatalf("NewClient against a 3.3 SMSC: %v", err)
+	}
+}

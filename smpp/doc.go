@@ -4,8 +4,13 @@
 //
 // # Sessions
 //
-// [Dial] connects and binds (transceiver by default; transmitter or
-// receiver by Options.Mode). A [Client] is safe for concurrent use.
+// [Dial] connects and binds (transceiver by default; transmitter,
+// receiver, or a transmitter and a receiver session by Options.Mode). An
+// SMSC that answers bind_transceiver with ESME_RINVCMDID (SMPP 3.3) gets
+// a transmitter+receiver pair, and the reverse. Each session follows the
+// bind state machine ([State]): a request the state does not allow is not
+// sent (ErrState), and the SMSC's requests the state does not allow are
+// answered with ESME_RINVBNDSTS. A [Client] is safe for concurrent use.
 //
 //	c, err := smpp.Dial(ctx, "smsc.example:2775", &smpp.Options{SystemID: "acme", Password: "secret"})
 //	id, err := c.Submit(ctx, &pdu.SubmitSM{DestinationAddr: "584121234567", ShortMessage: []byte("hello")})
@@ -44,7 +49,6 @@
 // its text decoded; delivery receipts come parsed; alert_notification
 // too. The handler's status answers the PDU.
 //
-// This package is being built up: rebind with backoff, transceiver
-// fallback, the bind state machine, throttling and the SMSC side come
-// next.
+// This package is being built up: rebind with backoff, throttling, the
+// rate limiter hook and the SMSC side come next.
 package smpp

@@ -88,7 +88,19 @@ type session struct {
 	wg        sync.WaitGroup
 
 	sent, responses, timeouts, late, flushes atomic.Uint64
+	st                                       atomic.Int32 // State
 }
+
+func (s *session) state() State {
+	select {
+	case <-s.done:
+		return StateClosed
+	default:
+		return State(s.st.Load())
+	}
+}
+
+func (s *session) setState(st State) { s.st.Store(int32(st)) }
 
 type outItem struct {
 	p    pdu.PDU
