@@ -73,6 +73,13 @@ type Options struct {
 	// MaxPDULen caps inbound PDUs (default pdu.DefaultMaxLen).
 	MaxPDULen int
 
+	// RateLimiter, when set, is waited on before every request (a TPS
+	// limit agreed with the operator).
+	RateLimiter RateLimiter
+	// Retry says how Submit retries temporary refusals, and how long the
+	// client pauses after one.
+	Retry RetryPolicy
+
 	// Handler receives deliveries, receipts and alerts (nil accepts and
 	// drops them).
 	Handler Handler
@@ -108,6 +115,7 @@ type Client struct {
 	mode     BindMode   // as bound (after any fallback)
 	systemID string     // the SMSC's, from the bind response
 	in       *inbound
+	throttle throttle
 
 	done      chan struct{} // closed when any session ends
 	doneOnce  sync.Once
@@ -181,6 +189,7 @@ func NewClient(ctx context.Context, conn net.Conn, opts *Options) (*Client, erro
 
 func newClient(o Options) *Client {
 	c := &Client{o: o, done: make(chan struct{}), stop: make(chan struct{})}
+	c.throttle.policy = o.Retry.withDefaults()
 	c.in = &inbound{h: o.Handler, ctx: context.Background()}
 	c.in.re.Timeout, c.in.re.MaxPending, c.in.re.MaxBytes = o.ReassemblyTimeout, o.ReassemblyMaxPending, o.ReassemblyMaxBytes
 	return c
@@ -217,7 +226,7 @@ func (c *Client) bindMode(ctx context.Context, dial func(context.Context) (net.C
 // bind binds one session over conn.
 func (c *Client) bind(ctx context.Context, conn net.Conn, m BindMode) error {
 	s := newSession(conn, sessionConfig{window: c.o.WindowSize, responseTimeout: c.o.ResponseTimeout,
-		maxPDULen: c.o.MaxPDULen, handle: c.handle})
+		maxPDULen: c.o.MaxPDULen, handle: c.handle, observe: c.observe})
 	bind := pdu.BindTransmitter{SystemID: c.o.SystemID, Password: c.o.Password, SystemType: c.o.SystemType,
 		InterfaceVersion: c.o.InterfaceVersion, AddrTON: c.o.AddrTON, AddrNPI: c.o.AddrNPI, AddressRange: c.o.AddressRange}
 	var req pdu.PDU = &bind
@@ -285,20 +294,47 @@ func (c *Client) Send(ctx context.Context, req pdu.PDU) (*Call, error) {
 		}
 		return nil, &SendError{Err: stateError(st, req.CommandID())}
 	}
+	if err := c.throttle.wait(ctx); err != nil {
+		return nil, &SendError{Err: err}
+	}
+	if c.o.RateLimiter != nil {
+		if err := c.o.RateLimiter.Wait(ctx); err != nil {
+			return nil, &SendError{Err: err}
+		}
+	}
 	return s.send(ctx, req)
 }
 
-// Submit sends a submit_sm and waits for the message id.
+// observe feeds a response's outcome to the throttle.
+func (c *Client) observe(err error) {
+	switch {
+	case err == nil:
+		c.throttle.accepted()
+	case Temporary(err):
+		c.throttle.refused(time.Now())
+	}
+}
+
+// Submit sends a submit_sm and waits for the message id. A temporary
+// refusal (ESME_RTHROTTLED, ESME_RMSGQFUL) is retried after the backoff of
+// Options.Retry, up to its attempts; the last error is returned.
 func (c *Client) Submit(ctx context.Context, sm *pdu.SubmitSM) (string, error) {
-	call, err := c.Send(ctx, sm)
-	if err != nil {
-		return "", err
+	var err error
+	for try := 0; try < c.throttle.policy.Attempts; try++ {
+		var call *Call
+		if call, err = c.Send(ctx, sm); err != nil {
+			return "", err
+		}
+		var resp pdu.PDU
+		resp, err = call.Wait(ctx) // the session fed the outcome to the throttle
+		if err == nil {
+			return resp.(*pdu.SubmitSMResp).MessageID, nil
+		}
+		if !Temporary(err) {
+			return "", err
+		}
 	}
-	resp, err := call.Wait(ctx)
-	if err != nil {
-		return "", err
-	}
-	return resp.(*pdu.SubmitSMResp).MessageID, nil
+	return "", err
 }
 
 // SubmitAsync sends a submit_sm without waiting for its response: the

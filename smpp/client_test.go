@@ -536,3 +536,61 @@ func TestFallback(t *testing.T) {
 		t.Fatalf("NewClient against a 3.3 SMSC: %v", err)
 	}
 }
+
+type countingLimiter struct{ n atomic.Int64 }
+
+func (l *countingLimiter) Wait(ctx context.Context) error { l.n.Add(1); return ctx.Err() }
+
+// TestThrottling: ESME_RTHROTTLED makes the client back off and Submit
+// retry; the rate limiter is waited on before every request.
+func TestThrottling(t *testing.T) {
+	var refusals atomic.Int64
+	var times []time.Time
+	var mu sync.Mutex
+	f := newFakeSMSC(t, func(p pdu.PDU) pdu.PDU {
+		if _, ok := p.(*pdu.SubmitSM); ok {
+			mu.Lock()
+			times = append(times, time.Now())
+			mu.Unlock()
+			if refusals.Add(1) <= 2 {
+				return &pdu.SubmitSMResp{Header: pdu.Header{Status: pdu.StatusThrottled, Sequence: p.Hdr().Sequence}}
+			}
+		}
+		return defaultAnswer(p)
+	})
+	lim := &countingLimiter{}
+	c := dial(t, f, &Options{RateLimiter: lim, Retry: RetryPolicy{Backoff: 50 * time.Millisecond}})
+	id, err := c.Submit(ctx(t), hello())
+	if err != nil || id == "" {
+		t.Fatalf("Submit after throttling: %q %v", id, err)
+	}
+	if lim.n.Load() != 3 {
+		t.Fatalf("limiter waited %d times for 3 tries", lim.n.Load())
+	}
+	mu.Lock()
+	tries := append([]time.Time(nil), times...)
+	mu.Unlock()
+	if len(tries) != 3 || tries[1].Sub(tries[0]) < 50*time.Millisecond || tries[2].Sub(tries[1]) < 100*time.Millisecond {
+		t.Fatalf("tries at %v: no exponential backoff", tries)
+	}
+
+	// Out of attempts: the refusal is returned, and it is Temporary.
+	refusals.Store(-100)
+	c2 := dial(t, f, &Options{Retry: RetryPolicy{Attempts: 2, Backoff: time.Millisecond}})
+	_, err = c2.Submit(ctx(t), hello())
+	var se *StatusError
+	if !errors.As(err, &se) || se.Status != pdu.StatusThrottled || !Temporary(err) {
+		t.Fatalf("after the last attempt: %v", err)
+	}
+	// A permanent refusal is not retried.
+	f2 := newFakeSMSC(t, func(p pdu.PDU) pdu.PDU {
+		if _, ok := p.(*pdu.SubmitSM); ok {
+			return &pdu.SubmitSMResp{Header: pdu.Header{Status: pdu.StatusInvDstAdr, Sequence: p.Hdr().Sequence}}
+		}
+		return defaultAnswer(p)
+	})
+	c3 := dial(t, f2, nil)
+	if _, err := c3.Submit(ctx(t), hello()); Temporary(err) || f2.received.Load() != 2 {
+		t.Fatalf("permanent refusal: %v after %d requests", err, f2.received.Load())
+	}
+}

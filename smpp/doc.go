@@ -37,6 +37,14 @@
 // peer may have received them; [SafeToRetry] is true only when it cannot
 // have.
 //
+// # Throttling
+//
+// A temporary refusal (ESME_RTHROTTLED, ESME_RMSGQFUL) makes the whole
+// client pause before its next request, exponentially longer while
+// refusals continue (Options.Retry), and [Client.Submit] retries it.
+// Options.RateLimiter (golang.org/x/time/rate fits) paces requests to an
+// agreed TPS.
+//
 // # Closing
 //
 // [Client.Unbind] waits for outstanding requests, unbinds and closes;
@@ -49,6 +57,6 @@
 // its text decoded; delivery receipts come parsed; alert_notification
 // too. The handler's status answers the PDU.
 //
-// This package is being built up: rebind with backoff, throttling, the
-// rate limiter hook and the SMSC side come next.
+// This package is being built up: reconnect and rebind with backoff and
+// the SMSC side come next.
 package smpp

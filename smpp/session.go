@@ -54,6 +54,9 @@ type sessionConfig struct {
 	// handle answers the peer's requests; nil answers generic_nack
 	// ESME_RINVCMDID. It runs on the reader goroutine.
 	handle func(s *session, p pdu.PDU)
+	// observe, when set, sees the outcome of every response (nil or a
+	// *StatusError), on the reader goroutine.
+	observe func(err error)
 }
 
 // Stats are a session's counters.
@@ -235,6 +238,9 @@ func (s *session) readLoop() {
 				if p.CommandID() == pdu.GenericNackID {
 					err = &StatusError{Command: pdu.GenericNackID, Status: st}
 				}
+			}
+			if s.cfg.observe != nil {
+				s.cfg.observe(err)
 			}
 			if !s.finish(p.Hdr().Sequence, p, err) {
 				s.late.Add(1)

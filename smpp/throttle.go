@@ -1,0 +1,90 @@
+package smpp
+
+import (
+	"context"
+	"math/rand/v2"
+	"sync"
+	"time"
+)
+
+// RateLimiter paces requests; golang.org/x/time/rate.Limiter fits. Wait
+// blocks until a request may be sent, or returns ctx's error.
+type RateLimiter interface {
+	Wait(ctx context.Context) error
+}
+
+// RetryPolicy says how Submit handles the SMSC's temporary refusals
+// (ESME_RTHROTTLED, ESME_RMSGQFUL, ...). A throttling answer also makes
+// the whole client back off: every request waits out the backoff before
+// it is sent.
+type RetryPolicy struct {
+	// Attempts is the number of tries of Submit (default 4; 1 disables
+	// retrying).
+	Attempts int
+	// Backoff is the first pause after a temporary refusal (default
+	// 200ms); each further one in a row doubles it, up to MaxBackoff
+	// (default 10s), with up to 20% random jitter. A success resets it.
+	Backoff    time.Duration
+	MaxBackoff time.Duration
+}
+
+func (p RetryPolicy) withDefaults() RetryPolicy {
+	if p.Attempts <= 0 {
+		p.Attempts = 4
+	}
+	if p.Backoff <= 0 {
+		p.Backoff = 200 * time.Millisecond
+	}
+	if p.MaxBackoff <= 0 {
+		p.MaxBackoff = 10 * time.Second
+	}
+	return p
+}
+
+// throttle is a client-wide pause after temporary refusals.
+type throttle struct {
+	policy RetryPolicy
+	mu     sync.Mutex
+	until  time.Time
+	next   time.Duration // the pause the next refusal causes
+}
+
+// refused starts (or lengthens) the pause after a temporary refusal.
+func (t *throttle) refused(now time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.next == 0 {
+		t.next = t.policy.Backoff
+	}
+	d := t.next + time.Duration(rand.Int64N(int64(t.next)/5+1))
+	if u := now.Add(d); u.After(t.until) {
+		t.until = u
+	}
+	t.next = min(2*t.next, t.policy.MaxBackoff)
+}
+
+// accepted ends the escalation after a success.
+func (t *throttle) accepted() {
+	t.mu.Lock()
+	t.next = 0
+	t.mu.Unlock()
+}
+
+// wait waits out the current pause, under ctx.
+func (t *throttle) wait(ctx context.Context) error {
+	t.mu.Lock()
+	until := t.until
+	t.mu.Unlock()
+	d := time.Until(until)
+	if d <= 0 {
+		return nil
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
