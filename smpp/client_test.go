@@ -594,3 +594,41 @@ func TestThrottling(t *testing.T) {
 		t.Fatalf("permanent refusal: %v after %d requests", err, f2.received.Load())
 	}
 }
+
+func TestSubmitText(t *testing.T) {
+	got := make(chan *pdu.SubmitSM, 4)
+	f := newFakeSMSC(t, func(p pdu.PDU) pdu.PDU {
+		if sm, ok := p.(*pdu.SubmitSM); ok {
+			got <- sm
+		}
+		return defaultAnswer(p)
+	})
+	c := dial(t, f, nil)
+	text := strings.Repeat("Su envío llegó a tiempo. ", 5) // UCS-2, 125 units: 2 parts
+	tmpl := &pdu.SubmitSM{SourceAddr: "ACME", DestinationAddr: "584121234567", RegisteredDelivery: 1}
+	ids, err := c.SubmitText(ctx(t), tmpl, text, coding.SplitOptions{})
+	if err != nil || len(ids) != 2 {
+		t.Fatalf("SubmitText = %v, %v", ids, err)
+	}
+	var re coding.Reassembler
+	var whole []byte
+	for i := 0; i < 2; i++ {
+		sm := <-got
+		if sm.DataCoding != uint8(coding.UCS2) || sm.ESMClass&coding.ESMClassUDHI == 0 || sm.RegisteredDelivery != 1 {
+			t.Fatalf("part %d: dc %d esm %x", i, sm.DataCoding, sm.ESMClass)
+		}
+		part, ok, err := coding.PartFromDeliverSM((*pdu.DeliverSM)(sm), "k")
+		if !ok || err != nil {
+			t.Fatal(ok, err)
+		}
+		if b, done, _ := re.Add(part); done {
+			whole = b
+		}
+	}
+	if s, _ := coding.Decode(whole, coding.UCS2); s != text {
+		t.Fatalf("reassembled %q", s)
+	}
+	if len(tmpl.ShortMessage) != 0 || tmpl.ESMClass != 0 {
+		t.Fatal("the template was modified")
+	}
+}
