@@ -632,3 +632,105 @@ func TestSubmitText(t *testing.T) {
 		t.Fatal("the template was modified")
 	}
 }
+
+type stateLog struct {
+	mu     sync.Mutex
+	states []ConnState
+	ch     chan ConnState
+}
+
+func newStateLog() *stateLog { return &stateLog{ch: make(chan ConnState, 100)} }
+
+func (l *stateLog) record(s ConnState, err error) {
+	l.mu.Lock()
+	l.states = append(l.states, s)
+	l.mu.Unlock()
+	l.ch <- s
+}
+
+func (l *stateLog) waitFor(t *testing.T, want ConnState) {
+	t.Helper()
+	for {
+		select {
+		case s := <-l.ch:
+			if s == want {
+				return
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no %s; states %v", want, l.snapshot())
+		}
+	}
+}
+
+func (l *stateLog) snapshot() []ConnState {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]ConnState(nil), l.states...)
+}
+
+func TestSupervisorReconnects(t *testing.T) {
+	f := newFakeSMSC(t, nil)
+	log := newStateLog()
+	s := Supervise(f.ln.Addr().String(), &Options{SystemID: "s", EnquireLink: -1},
+		&SupervisorOptions{MinBackoff: 10 * time.Millisecond, OnState: log.record})
+	defer s.Close()
+	if _, err := s.Submit(ctx(t), hello()); err != nil {
+		t.Fatal(err)
+	}
+	first, _ := s.Wait(ctx(t))
+	f.dropAll()
+	log.waitFor(t, Disconnected)
+	log.waitFor(t, Bound)
+	second, err := s.Wait(ctx(t))
+	if err != nil || second == first {
+		t.Fatalf("after the drop: %v, same client %v", err, second == first)
+	}
+	if _, err := s.Submit(ctx(t), hello()); err != nil {
+		t.Fatalf("submit after rebind: %v", err)
+	}
+	s.Close()
+	s.Close()
+	log.waitFor(t, Stopped)
+	if _, err := s.Submit(ctx(t), hello()); !errors.Is(err, ErrClosed) {
+		t.Fatalf("after Close: %v", err)
+	}
+	want := []ConnState{Connecting, Bound, Disconnected, Connecting, Bound, Stopped}
+	if got := log.snapshot(); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("states %v, want %v", got, want)
+	}
+}
+
+func TestSupervisorRetriesBind(t *testing.T) {
+	var binds atomic.Int64
+	f := newFakeSMSC(t, func(p pdu.PDU) pdu.PDU {
+		if _, ok := p.(*pdu.BindTransceiver); ok && binds.Add(1) <= 2 {
+			return &pdu.BindTransceiverResp{Header: pdu.Header{Status: pdu.StatusSysErr, Sequence: p.Hdr().Sequence}}
+		}
+		return defaultAnswer(p)
+	})
+	log := newStateLog()
+	start := time.Now()
+	s := Supervise(f.ln.Addr().String(), &Options{SystemID: "s"},
+		&SupervisorOptions{MinBackoff: 20 * time.Millisecond, OnState: log.record})
+	defer s.Close()
+	if _, err := s.Wait(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	// Two failures: pauses of ~20ms then ~40ms before the third try.
+	if d := time.Since(start); d < 60*time.Millisecond {
+		t.Fatalf("bound after %v: no backoff", d)
+	}
+	got := log.snapshot()
+	want := []ConnState{Connecting, BindFailed, Connecting, BindFailed, Connecting, Bound}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("states %v, want %v", got, want)
+	}
+	// Closing while waiting for a bind stops at once.
+	g := Supervise("127.0.0.1:1", nil, &SupervisorOptions{MinBackoff: time.Hour})
+	short, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := g.Wait(short); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Wait on an unreachable SMSC: %v", err)
+	}
+	g.Close()
+}

@@ -45,6 +45,14 @@
 // Options.RateLimiter (golang.org/x/time/rate fits) paces requests to an
 // agreed TPS.
 //
+// # Staying bound
+//
+// [Supervise] keeps a client bound: when the session ends (dropped
+// connection, failed keepalive, the SMSC's unbind) it redials and rebinds
+// with exponential backoff and jitter, reporting every [ConnState] to
+// SupervisorOptions.OnState. [Supervisor.Submit] waits for a bound client
+// and resends a submit_sm only when it certainly never reached the SMSC.
+//
 // # Closing
 //
 // [Client.Unbind] waits for outstanding requests, unbinds and closes;
@@ -57,6 +65,6 @@
 // its text decoded; delivery receipts come parsed; alert_notification
 // too. The handler's status answers the PDU.
 //
-// This package is being built up: reconnect and rebind with backoff and
-// the SMSC side come next.
+// This package is being built up: the SMSC side (Server) and the
+// simulator come next.
 package smpp
