@@ -227,6 +227,7 @@ func (c *Client) bindMode(ctx context.Context, dial func(context.Context) (net.C
 func (c *Client) bind(ctx context.Context, conn net.Conn, m BindMode) error {
 	s := newSession(conn, sessionConfig{window: c.o.WindowSize, responseTimeout: c.o.ResponseTimeout,
 		maxPDULen: c.o.MaxPDULen, handle: c.handle, observe: c.observe})
+	s.start()
 	bind := pdu.BindTransmitter{SystemID: c.o.SystemID, Password: c.o.Password, SystemType: c.o.SystemType,
 		InterfaceVersion: c.o.InterfaceVersion, AddrTON: c.o.AddrTON, AddrNPI: c.o.AddrNPI, AddressRange: c.o.AddressRange}
 	var req pdu.PDU = &bind

@@ -1,6 +1,7 @@
-// Package smpp is an SMPP 3.4 / 5.0 ESME client built on smpp/pdu: a
-// bound session with a real request window, pipelined submits, batched
-// writes and keepalive.
+// Package smpp is SMPP 3.4 / 5.0 sessions built on smpp/pdu: an ESME
+// client with a real request window, pipelined submits, batched writes,
+// keepalive, throttling and reconnects, and an SMSC-side Server on the
+// same session engine.
 //
 // # Sessions
 //
@@ -65,6 +66,17 @@
 // its text decoded; delivery receipts come parsed; alert_notification
 // too. The handler's status answers the PDU.
 //
-// This package is being built up: the SMSC side (Server) and the
-// simulator come next.
+// # Server
+//
+// [Server] is the SMSC side, in net/http's style: Serve(listener),
+// Shutdown(ctx) unbinds every session, Close, [ErrServerClosed]. Binds go
+// through Authenticate; requests through a [ServerHandler] (by default
+// submit_sm and data_sm get sequential message ids); requests the bind
+// state does not allow are refused with ESME_RINVBNDSTS; a per-session
+// TPS limit is answered with ESME_RTHROTTLED; [ServerSession.Deliver]
+// sends deliver_sm through the session's window.
+//
+// This package is being built up: the simulator (smpp/smpptest), interop
+// tests against other implementations and the throughput benchmark come
+// next.
 package smpp

@@ -125,11 +125,16 @@ func newSession(conn net.Conn, cfg sessionConfig) *session {
 		pending: make(map[uint32]*Call, cfg.window),
 		done:    make(chan struct{}),
 	}
+	return s
+}
+
+// start runs the session's goroutines. It is separate from newSession so
+// that the owner can keep the session before its handler can be called.
+func (s *session) start() {
 	s.wg.Add(3)
 	go s.writeLoop()
 	go s.readLoop()
 	go s.sweepLoop()
-	return s
 }
 
 // send reserves a window slot (waiting under ctx when the window is full),

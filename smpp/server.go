@@ -1,0 +1,389 @@
+package smpp
+
+import (
+	"context"
+	"errors"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/switchboard-go/switchboard/smpp/pdu"
+)
+
+// ErrServerClosed is returned by Serve after Shutdown or Close.
+var ErrServerClosed = errors.New("smpp: server closed")
+
+// BindRequest is an ESME's bind, for the Server's authenticator.
+type BindRequest struct {
+	Mode             BindMode // Transmitter, Receiver or Transceiver
+	SystemID         string
+	Password         string
+	SystemType       string
+	InterfaceVersion uint8
+	AddressRange     string
+	RemoteAddr       net.Addr
+}
+
+// ServerHandler answers an ESME's requests (submit_sm, data_sm, query_sm,
+// cancel_sm, replace_sm, submit_multi, broadcast operations). It returns
+// the response; its sequence number is set for it. It runs on the
+// session's reader and must return quickly.
+type ServerHandler interface {
+	HandleRequest(ctx context.Context, s *ServerSession, req pdu.PDU) pdu.PDU
+}
+
+// ServerHandlerFunc adapts a function to a ServerHandler.
+type ServerHandlerFunc func(ctx context.Context, s *ServerSession, req pdu.PDU) pdu.PDU
+
+// HandleRequest calls f.
+func (f ServerHandlerFunc) HandleRequest(ctx context.Context, s *ServerSession, req pdu.PDU) pdu.PDU {
+	return f(ctx, s, req)
+}
+
+// Server is an SMSC: it accepts ESME sessions, authenticates their binds
+// and answers their requests. The zero value accepts any bind and answers
+// submit_sm with sequential message ids. Configure it before Serve; it is
+// then safe for concurrent use.
+type Server struct {
+	// SystemID is given in bind responses (default "switchboard").
+	SystemID string
+	// Authenticate decides a bind: pdu.StatusOK accepts it, anything else
+	// is the refusal's status (e.g. pdu.StatusInvPaswd). nil accepts all.
+	Authenticate func(ctx context.Context, b BindRequest) pdu.Status
+	// Handler answers requests; nil gives every submit_sm and data_sm a
+	// new message id and refuses the other operations with
+	// ESME_RINVCMDID.
+	Handler ServerHandler
+	// OnBind, when set, is called when a session is bound (e.g. to keep
+	// it for deliveries) and OnClose when it ends.
+	OnBind  func(s *ServerSession)
+	OnClose func(s *ServerSession)
+	// TPS, when > 0, caps the requests per second of each session; the
+	// excess is answered with ESME_RTHROTTLED.
+	TPS int
+	// WindowSize, ResponseTimeout and MaxPDULen are as in Options, for
+	// the server's own requests (deliver_sm, enquire_link).
+	WindowSize      int
+	ResponseTimeout time.Duration
+	MaxPDULen       int
+
+	mu       sync.Mutex
+	ls       map[net.Listener]struct{}
+	sessions map[*ServerSession]struct{}
+	closed   bool
+	wg       sync.WaitGroup
+	nextID   atomic.Uint64
+}
+
+// ServerSession is one ESME connected to a Server. Its methods are safe
+// for concurrent use.
+type ServerSession struct {
+	srv  *Server
+	s    *session
+	bind BindRequest
+
+	mu          sync.Mutex
+	windowStart time.Time
+	inWindow    int
+}
+
+// Bind is the ESME's bind request (Mode is zero before the bind).
+func (ss *ServerSession) Bind() BindRequest {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	return ss.bind
+}
+
+// State is the session's bind state.
+func (ss *ServerSession) State() State { return ss.s.state() }
+
+// Deliver sends a deliver_sm to the ESME through the session's window
+// and returns the Call to wait on. The ESME must be bound as a receiver or
+// transceiver.
+func (ss *ServerSession) Deliver(ctx context.Context, d *pdu.DeliverSM) (*Call, error) {
+	if st := ss.s.state(); st != StateBoundRX && st != StateBoundTRX {
+		return nil, &SendError{Err: stateError(st, pdu.DeliverSMID)}
+	}
+	return ss.s.send(ctx, d)
+}
+
+// Send sends any request to the ESME (data_sm, alert_notification has no
+// response: use it only with requests that have one).
+func (ss *ServerSession) Send(ctx context.Context, req pdu.PDU) (*Call, error) {
+	return ss.s.send(ctx, req)
+}
+
+// Close closes the session's connection at once.
+func (ss *ServerSession) Close() error {
+	ss.s.close(nil)
+	return nil
+}
+
+// Serve accepts connections on l until Shutdown or Close, serving each in
+// its own goroutines. It returns ErrServerClosed after them, or the
+// listener's error.
+func (srv *Server) Serve(l net.Listener) error {
+	srv.mu.Lock()
+	if srv.closed {
+		srv.mu.Unlock()
+		if l != nil {
+			l.Close()
+		}
+		return ErrServerClosed
+	}
+	if srv.ls == nil {
+		srv.ls = map[net.Listener]struct{}{}
+		srv.sessions = map[*ServerSession]struct{}{}
+	}
+	srv.ls[l] = struct{}{}
+	srv.wg.Add(1)
+	srv.mu.Unlock()
+	defer srv.wg.Done()
+	var delay time.Duration
+	for {
+		conn, err := l.Accept()
+		if err != nil {
+			srv.mu.Lock()
+			closed := srv.closed
+			srv.mu.Unlock()
+			if closed {
+				return ErrServerClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				time.Sleep(delay)
+				continue
+			}
+			return err
+		}
+		delay = 0
+		srv.serve(conn)
+	}
+}
+
+// ListenAndServe listens on addr (TCP) and calls Serve.
+func (srv *Server) ListenAndServe(addr string) error {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	return srv.Serve(l)
+}
+
+func (srv *Server) serve(conn net.Conn) {
+	ss := &ServerSession{srv: srv}
+	ss.bind.RemoteAddr = conn.RemoteAddr()
+	ss.s = newSession(conn, sessionConfig{window: srv.WindowSize, responseTimeout: srv.ResponseTimeout,
+		maxPDULen: srv.MaxPDULen, handle: func(s *session, p pdu.PDU) { srv.handle(ss, p) }})
+	srv.mu.Lock()
+	if srv.closed {
+		srv.mu.Unlock()
+		conn.Close()
+		return
+	}
+	srv.sessions[ss] = struct{}{}
+	srv.wg.Add(1)
+	srv.mu.Unlock()
+	ss.s.start()
+	go func() {
+		defer srv.wg.Done()
+		<-ss.s.done
+		ss.s.wait()
+		srv.mu.Lock()
+		delete(srv.sessions, ss)
+		srv.mu.Unlock()
+		if srv.OnClose != nil && ss.s.st.Load() != int32(StateOpen) {
+			srv.OnClose(ss)
+		}
+	}()
+}
+
+// canReceiveSMSC reports whether an SMSC in state st accepts request id.
+func canReceiveSMSC(st State, id pdu.CommandID) bool {
+	switch id {
+	case pdu.BindTransmitterID, pdu.BindReceiverID, pdu.BindTransceiverID:
+		return st == StateOpen
+	case pdu.EnquireLinkID, pdu.UnbindID:
+		return st == StateBoundTX || st == StateBoundRX || st == StateBoundTRX
+	}
+	return st == StateBoundTX || st == StateBoundTRX
+}
+
+func (srv *Server) handle(ss *ServerSession, p pdu.PDU) {
+	s := ss.s
+	seq := p.Hdr().Sequence
+	refuse := func(st pdu.Status) {
+		if resp := newResponse(p.CommandID().Response()); resp != nil && p.CommandID().HasResponse() {
+			*resp.Hdr() = pdu.Header{Status: st, Sequence: seq}
+			s.respond(resp)
+		} else if p.CommandID().HasResponse() || !p.CommandID().Known() {
+			s.respond(&pdu.GenericNack{Header: pdu.Header{Status: st, Sequence: seq}})
+		}
+	}
+	if !canReceiveSMSC(s.state(), p.CommandID()) {
+		if !p.CommandID().Known() {
+			refuse(pdu.StatusInvCmdID)
+		} else {
+			refuse(pdu.StatusInvBndSts)
+		}
+		return
+	}
+	switch v := p.(type) {
+	case *pdu.BindTransmitter:
+		srv.bind(ss, Transmitter, v, &pdu.BindTransmitterResp{})
+	case *pdu.BindReceiver:
+		srv.bind(ss, Receiver, (*pdu.BindTransmitter)(v), &pdu.BindReceiverResp{})
+	case *pdu.BindTransceiver:
+		srv.bind(ss, Transceiver, (*pdu.BindTransmitter)(v), &pdu.BindTransceiverResp{})
+	case *pdu.EnquireLink:
+		s.respond(&pdu.EnquireLinkResp{Header: pdu.Header{Sequence: seq}})
+	case *pdu.Unbind:
+		s.setState(StateUnbound)
+		s.respond(&pdu.UnbindResp{Header: pdu.Header{Sequence: seq}})
+		go s.close(errors.New("smpp: the ESME unbound"))
+	default:
+		if !ss.allow(srv.TPS, time.Now()) {
+			refuse(pdu.StatusThrottled)
+			return
+		}
+		var resp pdu.PDU
+		if srv.Handler != nil {
+			resp = srv.Handler.HandleRequest(context.Background(), ss, p)
+		} else {
+			resp = srv.defaultAnswer(p)
+		}
+		if resp == nil {
+			refuse(pdu.StatusSysErr)
+			return
+		}
+		resp.Hdr().Sequence = seq
+		s.respond(resp)
+	}
+}
+
+// allow counts a request against the session's TPS (a one-second window).
+func (ss *ServerSession) allow(tps int, now time.Time) bool {
+	if tps <= 0 {
+		return true
+	}
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if now.Sub(ss.windowStart) >= time.Second {
+		ss.windowStart, ss.inWindow = now, 0
+	}
+	if ss.inWindow >= tps {
+		return false
+	}
+	ss.inWindow++
+	return true
+}
+
+// NewMessageID returns the server's next message id (decimal).
+func (srv *Server) NewMessageID() string { return strconv.FormatUint(srv.nextID.Add(1), 10) }
+
+func (srv *Server) defaultAnswer(p pdu.PDU) pdu.PDU {
+	switch p.(type) {
+	case *pdu.SubmitSM:
+		return &pdu.SubmitSMResp{MessageID: srv.NewMessageID()}
+	case *pdu.DataSM:
+		return &pdu.DataSMResp{MessageID: srv.NewMessageID()}
+	}
+	resp := newResponse(p.CommandID().Response())
+	if resp == nil {
+		return &pdu.GenericNack{Header: pdu.Header{Status: pdu.StatusInvCmdID}}
+	}
+	resp.Hdr().Status = pdu.StatusInvCmdID
+	return resp
+}
+
+func (srv *Server) bind(ss *ServerSession, m BindMode, b *pdu.BindTransmitter, resp pdu.PDU) {
+	req := BindRequest{Mode: m, SystemID: b.SystemID, Password: b.Password, SystemType: b.SystemType,
+		InterfaceVersion: b.InterfaceVersion, AddressRange: b.AddressRange, RemoteAddr: ss.bind.RemoteAddr}
+	status := pdu.StatusOK
+	if srv.Authenticate != nil {
+		status = srv.Authenticate(context.Background(), req)
+	}
+	*resp.Hdr() = pdu.Header{Status: status, Sequence: b.Sequence}
+	systemID := srv.SystemID
+	if systemID == "" {
+		systemID = "switchboard"
+	}
+	if status == pdu.StatusOK {
+		switch r := resp.(type) {
+		case *pdu.BindTransmitterResp:
+			r.SystemID = systemID
+		case *pdu.BindReceiverResp:
+			r.SystemID = systemID
+		case *pdu.BindTransceiverResp:
+			r.SystemID = systemID
+		}
+		ss.mu.Lock()
+		ss.bind = req
+		ss.mu.Unlock()
+		ss.s.setState(boundState(m))
+	}
+	ss.s.respond(resp)
+	if status == pdu.StatusOK && srv.OnBind != nil {
+		srv.OnBind(ss)
+	}
+}
+
+// Shutdown stops accepting, unbinds every session (waiting for their
+// answers and outstanding requests under ctx) and closes them. It returns
+// ctx's error if that ends first, after closing what remains.
+func (srv *Server) Shutdown(ctx context.Context) error {
+	sessions := srv.stopAccepting()
+	var wg sync.WaitGroup
+	for _, ss := range sessions {
+		if st := ss.s.state(); st == StateBoundTX || st == StateBoundRX || st == StateBoundTRX {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if call, err := ss.s.send(ctx, &pdu.Unbind{}); err == nil {
+					ss.s.setState(StateUnbound)
+					call.Wait(ctx)
+				}
+				ss.s.close(ErrServerClosed)
+			}()
+		} else {
+			ss.s.close(ErrServerClosed)
+		}
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); srv.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		srv.Close()
+		<-done
+		return ctx.Err()
+	}
+}
+
+// Close closes the listeners and every session at once, and waits for the
+// server's goroutines.
+func (srv *Server) Close() error {
+	for _, ss := range srv.stopAccepting() {
+		ss.s.close(ErrServerClosed)
+	}
+	srv.wg.Wait()
+	return nil
+}
+
+func (srv *Server) stopAccepting() []*ServerSession {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	srv.closed = true
+	for l := range srv.ls {
+		l.Close()
+	}
+	var out []*ServerSession
+	for ss := range srv.sessions {
+		out = append(out, ss)
+	}
+	return out
+}

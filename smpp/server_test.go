@@ -1,0 +1,188 @@
+package smpp
+
+import (
+	"context"
+	"errors"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/switchboard-go/switchboard/smpp/coding"
+	"github.com/switchboard-go/switchboard/smpp/pdu"
+)
+
+// startServer runs srv on 127.0.0.1 and closes it at cleanup.
+func startServer(t *testing.T, srv *Server) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(l) }()
+	t.Cleanup(func() {
+		srv.Close()
+		if err := <-errc; !errors.Is(err, ErrServerClosed) {
+			t.Errorf("Serve returned %v", err)
+		}
+	})
+	return l.Addr().String()
+}
+
+func TestServerEndToEnd(t *testing.T) {
+	var mu sync.Mutex
+	var bound []*ServerSession
+	got := make(chan *pdu.SubmitSM, 1)
+	srv := &Server{
+		SystemID: "TESTSMSC",
+		Authenticate: func(ctx context.Context, b BindRequest) pdu.Status {
+			if b.Password != "secret" {
+				return pdu.StatusInvPaswd
+			}
+			return pdu.StatusOK
+		},
+		Handler: ServerHandlerFunc(func(ctx context.Context, s *ServerSession, req pdu.PDU) pdu.PDU {
+			if sm, ok := req.(*pdu.SubmitSM); ok {
+				got <- sm
+				return &pdu.SubmitSMResp{MessageID: "X1"}
+			}
+			return nil
+		}),
+		OnBind: func(s *ServerSession) { mu.Lock(); bound = append(bound, s); mu.Unlock() },
+	}
+	addr := startServer(t, srv)
+
+	_, err := Dial(ctx(t), addr, &Options{SystemID: "acme", Password: "wrong"})
+	var se *StatusError
+	if !errors.As(err, &se) || se.Status != pdu.StatusInvPaswd {
+		t.Fatalf("bad password: %v", err)
+	}
+	delivered := make(chan *Message, 1)
+	c, err := Dial(ctx(t), addr, &Options{SystemID: "acme", Password: "secret",
+		Handler: HandlerFunc(func(ctx context.Context, m *Message) pdu.Status { delivered <- m; return pdu.StatusOK })})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if c.SMSCSystemID() != "TESTSMSC" {
+		t.Fatalf("system id %q", c.SMSCSystemID())
+	}
+	id, err := c.Submit(ctx(t), hello())
+	if err != nil || id != "X1" {
+		t.Fatalf("Submit = %q, %v", id, err)
+	}
+	if sm := <-got; sm.DestinationAddr != "584121234567" || string(sm.ShortMessage) != "hello world" {
+		t.Fatalf("server got %+v", sm)
+	}
+	// The server delivers a receipt through the session's window.
+	mu.Lock()
+	ss := bound[0]
+	mu.Unlock()
+	if b := ss.Bind(); b.SystemID != "acme" || b.Mode != Transceiver || ss.State() != StateBoundTRX {
+		t.Fatalf("server session %+v %s", b, ss.State())
+	}
+	r := coding.Receipt{ID: "X1", Stat: "DELIVRD"}
+	call, err := ss.Deliver(ctx(t), r.DeliverSM("584121234567", "ACME"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := call.Wait(ctx(t)); err != nil {
+		t.Fatalf("deliver_sm_resp: %v", err)
+	}
+	if m := <-delivered; m.Kind != KindReceipt || m.Receipt.ID != "X1" {
+		t.Fatalf("client got %+v", m)
+	}
+
+	// Shutdown unbinds the client.
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-c.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("client still bound after Shutdown")
+	}
+	if err := srv.Serve(nil); !errors.Is(err, ErrServerClosed) {
+		t.Fatalf("Serve after Shutdown: %v", err)
+	}
+}
+
+func TestServerDefaultsAndLimits(t *testing.T) {
+	srv := &Server{TPS: 5}
+	addr := startServer(t, srv)
+	var se *StatusError
+	c, err := Dial(ctx(t), addr, &Options{SystemID: "x", Retry: RetryPolicy{Attempts: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ids := map[string]bool{}
+	throttled := 0
+	for i := 0; i < 8; i++ {
+		id, err := c.Submit(ctx(t), hello())
+		switch {
+		case err == nil:
+			ids[id] = true
+		case Temporary(err):
+			throttled++
+		default:
+			t.Fatal(err)
+		}
+	}
+	if len(ids) != 5 || throttled != 3 {
+		t.Fatalf("%d accepted (distinct ids), %d throttled; want 5 and 3", len(ids), throttled)
+	}
+	// Operations the default handler does not do are refused, not dropped.
+	time.Sleep(1100 * time.Millisecond) // the next TPS window
+	call, err := c.Send(ctx(t), &pdu.QuerySM{MessageID: "1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := call.Wait(ctx(t)); !errors.As(err, &se) || se.Status != pdu.StatusInvCmdID {
+		t.Fatalf("query_sm without a handler: %v", err)
+	}
+}
+
+// TestServerBindState: requests before a bind are refused with
+// ESME_RINVBNDSTS, a second bind too.
+func TestServerBindState(t *testing.T) {
+	addr := startServer(t, &Server{})
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	w := pdu.NewWriter(conn)
+	r := pdu.NewReader(conn, 0)
+	exchange := func(p pdu.PDU) pdu.PDU {
+		t.Helper()
+		if err := w.Write(p); err != nil {
+			t.Fatal(err)
+		}
+		w.Flush()
+		resp, err := r.Read()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	sm := hello()
+	sm.Sequence = 1
+	if resp := exchange(sm); resp.Hdr().Status != pdu.StatusInvBndSts {
+		t.Fatalf("submit before bind: %s", resp.Hdr().Status)
+	}
+	if resp := exchange(&pdu.BindTransmitter{Header: pdu.Header{Sequence: 2}, SystemID: "x"}); resp.Hdr().Status != pdu.StatusOK {
+		t.Fatalf("bind: %s", resp.Hdr().Status)
+	}
+	if resp := exchange(&pdu.BindTransmitter{Header: pdu.Header{Sequence: 3}, SystemID: "x"}); resp.Hdr().Status != pdu.StatusInvBndSts {
+		t.Fatalf("second bind: %s", resp.Hdr().Status)
+	}
+	// Garbage: an unknown command is answered with generic_nack.
+	conn.Write([]byte{0, 0, 0, 16, 0, 0, 0, 0x77, 0, 0, 0, 0, 0, 0, 0, 4})
+	if resp, err := r.Read(); err != nil || resp.CommandID() != pdu.GenericNackID || resp.Hdr().Status != pdu.StatusInvCmdID {
+		t.Fatalf("unknown command: %v %v", resp, err)
+	}
+}
