@@ -349,23 +349,17 @@ func (c *Client) SubmitAsync(ctx context.Context, sm *pdu.SubmitSM) (*Call, erro
 func (c *Client) handle(s *session, p pdu.PDU) {
 	seq := p.Hdr().Sequence
 	if !canReceive(s.state(), p.CommandID()) {
-		if resp := newResponse(p.CommandID().Response()); resp != nil && p.CommandID().HasResponse() {
-			*resp.Hdr() = pdu.Header{Status: pdu.StatusInvBndSts, Sequence: seq}
-			s.respond(resp)
-		} else if !p.CommandID().HasResponse() && p.CommandID().Known() {
-			// outbind / alert_notification have no response to refuse with
-		} else {
-			s.respond(&pdu.GenericNack{Header: pdu.Header{Status: pdu.StatusInvCmdID, Sequence: seq}})
+		st := pdu.StatusInvBndSts
+		if !p.CommandID().Known() {
+			st = pdu.StatusInvCmdID
 		}
+		s.refuse(p.CommandID(), seq, st)
+		return
+	}
+	if s.answerLink(p, "smpp: the SMSC unbound") {
 		return
 	}
 	switch v := p.(type) {
-	case *pdu.EnquireLink:
-		s.respond(&pdu.EnquireLinkResp{Header: pdu.Header{Sequence: seq}})
-	case *pdu.Unbind:
-		s.setState(StateUnbound)
-		s.respond(&pdu.UnbindResp{Header: pdu.Header{Sequence: seq}})
-		go s.close(errors.New("smpp: the SMSC unbound"))
 	case *pdu.DeliverSM:
 		s.respond(&pdu.DeliverSMResp{Header: pdu.Header{Status: c.in.deliver(p), Sequence: seq}})
 	case *pdu.DataSM:

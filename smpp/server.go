@@ -201,34 +201,20 @@ func (srv *Server) serve(conn net.Conn) {
 	}()
 }
 
-// canReceiveSMSC reports whether an SMSC in state st accepts request id.
-func canReceiveSMSC(st State, id pdu.CommandID) bool {
-	switch id {
-	case pdu.BindTransmitterID, pdu.BindReceiverID, pdu.BindTransceiverID:
-		return st == StateOpen
-	case pdu.EnquireLinkID, pdu.UnbindID:
-		return st == StateBoundTX || st == StateBoundRX || st == StateBoundTRX
-	}
-	return st == StateBoundTX || st == StateBoundTRX
-}
-
 func (srv *Server) handle(ss *ServerSession, p pdu.PDU) {
 	s := ss.s
 	seq := p.Hdr().Sequence
-	refuse := func(st pdu.Status) {
-		if resp := newResponse(p.CommandID().Response()); resp != nil && p.CommandID().HasResponse() {
-			*resp.Hdr() = pdu.Header{Status: st, Sequence: seq}
-			s.respond(resp)
-		} else if p.CommandID().HasResponse() || !p.CommandID().Known() {
-			s.respond(&pdu.GenericNack{Header: pdu.Header{Status: st, Sequence: seq}})
-		}
-	}
-	if !canReceiveSMSC(s.state(), p.CommandID()) {
+	refuse := func(st pdu.Status) { s.refuse(p.CommandID(), seq, st) }
+	// What an ESME may send in a state is what an SMSC accepts in it.
+	if !canSend(s.state(), p.CommandID()) {
 		if !p.CommandID().Known() {
 			refuse(pdu.StatusInvCmdID)
 		} else {
 			refuse(pdu.StatusInvBndSts)
 		}
+		return
+	}
+	if s.answerLink(p, "smpp: the ESME unbound") {
 		return
 	}
 	switch v := p.(type) {
@@ -238,12 +224,6 @@ func (srv *Server) handle(ss *ServerSession, p pdu.PDU) {
 		srv.bind(ss, Receiver, (*pdu.BindTransmitter)(v), &pdu.BindReceiverResp{})
 	case *pdu.BindTransceiver:
 		srv.bind(ss, Transceiver, (*pdu.BindTransmitter)(v), &pdu.BindTransceiverResp{})
-	case *pdu.EnquireLink:
-		s.respond(&pdu.EnquireLinkResp{Header: pdu.Header{Sequence: seq}})
-	case *pdu.Unbind:
-		s.setState(StateUnbound)
-		s.respond(&pdu.UnbindResp{Header: pdu.Header{Sequence: seq}})
-		go s.close(errors.New("smpp: the ESME unbound"))
 	default:
 		if !ss.allow(srv.TPS, time.Now()) {
 			refuse(pdu.StatusThrottled)

@@ -265,14 +265,45 @@ func (s *session) answerMalformed(de *pdu.DecodeError) {
 	if de.Command.IsResponse() && de.Command != 0 {
 		return // responses are not answered
 	}
-	if de.Nack || !de.Command.HasResponse() {
+	if de.Nack {
 		s.respond(&pdu.GenericNack{Header: pdu.Header{Status: de.Status, Sequence: de.Sequence}})
 		return
 	}
-	if resp := newResponse(de.Command.Response()); resp != nil {
-		*resp.Hdr() = pdu.Header{Status: de.Status, Sequence: de.Sequence}
-		s.respond(resp)
+	s.refuse(de.Command, de.Sequence, de.Status)
+}
+
+// refuse answers a request with an error status: with the command's own
+// response, or generic_nack for an unknown command. outbind and
+// alert_notification have no response and are not answered.
+func (s *session) refuse(id pdu.CommandID, seq uint32, st pdu.Status) {
+	switch {
+	case id.HasResponse():
+		if resp := newResponse(id.Response()); resp != nil {
+			*resp.Hdr() = pdu.Header{Status: st, Sequence: seq}
+			s.respond(resp)
+			return
+		}
+	case id.Known():
+		return
 	}
+	s.respond(&pdu.GenericNack{Header: pdu.Header{Status: st, Sequence: seq}})
+}
+
+// answerLink answers enquire_link, and unbind (which ends the session for
+// the given reason). It reports whether p was one of them.
+func (s *session) answerLink(p pdu.PDU, unbindReason string) bool {
+	seq := p.Hdr().Sequence
+	switch p.(type) {
+	case *pdu.EnquireLink:
+		s.respond(&pdu.EnquireLinkResp{Header: pdu.Header{Sequence: seq}})
+	case *pdu.Unbind:
+		s.setState(StateUnbound)
+		s.respond(&pdu.UnbindResp{Header: pdu.Header{Sequence: seq}})
+		go s.close(errors.New(unbindReason))
+	default:
+		return false
+	}
+	return true
 }
 
 // finish completes the call with seq, if it is still pending.
