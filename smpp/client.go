@@ -284,6 +284,10 @@ func (c *Client) SMSCSystemID() string { return c.systemID }
 // data_sm, ...) and returns a Call to wait on. It blocks only while the
 // window is full, under ctx. A request the bind state does not allow
 // fails with ErrState (a receiver cannot submit) and is not sent.
+//
+// Send sets the request's sequence number and status: a PDU must not be
+// modified or sent again until its Call completes (then it may be reused,
+// as Submit does for its retries).
 func (c *Client) Send(ctx context.Context, req pdu.PDU) (*Call, error) {
 	s := c.tx
 	if s == nil {

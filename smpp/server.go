@@ -101,7 +101,8 @@ func (ss *ServerSession) State() State { return ss.s.state() }
 
 // Deliver sends a deliver_sm to the ESME through the session's window
 // and returns the Call to wait on. The ESME must be bound as a receiver or
-// transceiver.
+// transceiver. As with Client.Send, d's header is set and d must not be
+// reused until the Call completes.
 func (ss *ServerSession) Deliver(ctx context.Context, d *pdu.DeliverSM) (*Call, error) {
 	if st := ss.s.state(); st != StateBoundRX && st != StateBoundTRX {
 		return nil, &SendError{Err: stateError(st, pdu.DeliverSMID)}
