@@ -186,3 +186,18 @@ func TestServerBindState(t *testing.T) {
 		t.Fatalf("unknown command: %v %v", resp, err)
 	}
 }
+
+// TestUnbindRace: the unbind_resp always reaches the peer before the
+// connection closes (it used to race with the close).
+func TestUnbindRace(t *testing.T) {
+	addr := startServer(t, &Server{})
+	for i := 0; i < 200; i++ {
+		c, err := Dial(ctx(t), addr, &Options{SystemID: "x", EnquireLink: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Unbind(ctx(t)); err != nil {
+			t.Fatalf("unbind %d: %v", i, err)
+		}
+	}
+}

@@ -108,6 +108,9 @@ func (s *session) setState(st State) { s.st.Store(int32(st)) }
 type outItem struct {
 	p    pdu.PDU
 	call *Call // nil for responses
+	// closeAfter, when set, ends the session once p has been written and
+	// flushed (the unbind_resp must reach the peer before the close).
+	closeAfter error
 }
 
 func newSession(conn net.Conn, cfg sessionConfig) *session {
@@ -188,8 +191,12 @@ func (s *session) writeLoop() {
 			return
 		}
 		// Take everything queued, then write it with one system call.
+		var closeAfter error
 		for more := true; more; {
 			s.write(w, it)
+			if it.closeAfter != nil && closeAfter == nil {
+				closeAfter = it.closeAfter
+			}
 			select {
 			case it = <-s.out:
 			default:
@@ -201,6 +208,10 @@ func (s *session) writeLoop() {
 			return
 		}
 		s.flushes.Add(1)
+		if closeAfter != nil {
+			s.close(closeAfter)
+			return
+		}
 	}
 }
 
@@ -298,8 +309,12 @@ func (s *session) answerLink(p pdu.PDU, unbindReason string) bool {
 		s.respond(&pdu.EnquireLinkResp{Header: pdu.Header{Sequence: seq}})
 	case *pdu.Unbind:
 		s.setState(StateUnbound)
-		s.respond(&pdu.UnbindResp{Header: pdu.Header{Sequence: seq}})
-		go s.close(errors.New(unbindReason))
+		// The session ends once the answer is on the wire: closing any
+		// earlier could lose it.
+		select {
+		case s.out <- outItem{p: &pdu.UnbindResp{Header: pdu.Header{Sequence: seq}}, closeAfter: errors.New(unbindReason)}:
+		case <-s.done:
+		}
 	default:
 		return false
 	}
