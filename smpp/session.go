@@ -248,17 +248,7 @@ func (s *session) readLoop() {
 			return
 		}
 		if p.CommandID().IsResponse() {
-			var err error
-			if st := p.Hdr().Status; st != pdu.StatusOK {
-				err = &StatusError{Command: p.CommandID() &^ 0x80000000, Status: st}
-				if p.CommandID() == pdu.GenericNackID {
-					err = &StatusError{Command: pdu.GenericNackID, Status: st}
-				}
-			}
-			if s.cfg.observe != nil {
-				s.cfg.observe(err)
-			}
-			if !s.finish(p.Hdr().Sequence, p, err) {
+			if !s.answer(p) {
 				s.late.Add(1)
 			}
 			continue
@@ -319,6 +309,29 @@ func (s *session) answerLink(p pdu.PDU, unbindReason string) bool {
 		return false
 	}
 	return true
+}
+
+// answer completes the call that resp (or a generic_nack) answers. A
+// non-zero status becomes a *StatusError naming the call's request. The
+// outcome is observed before the waiter is released, so that a retry sees
+// the throttle it caused. It returns false when no call waits for resp
+// (timed out, or unknown).
+func (s *session) answer(resp pdu.PDU) bool {
+	seq := resp.Hdr().Sequence
+	s.mu.Lock()
+	c := s.pending[seq]
+	s.mu.Unlock()
+	if c == nil {
+		return false
+	}
+	var err error
+	if st := resp.Hdr().Status; st != pdu.StatusOK {
+		err = &StatusError{Command: c.Req.CommandID(), Status: st}
+	}
+	if s.cfg.observe != nil {
+		s.cfg.observe(err)
+	}
+	return s.finish(seq, resp, err)
 }
 
 // finish completes the call with seq, if it is still pending.

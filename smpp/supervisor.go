@@ -125,11 +125,13 @@ func (s *Supervisor) run() {
 			continue
 		}
 		backoff = s.so.MinBackoff
+		// Report Bound before the client is handed out, so that no caller
+		// uses a client whose state observers have not seen.
+		s.notify(Bound, nil)
 		s.mu.Lock()
 		s.current = c
 		close(s.ready)
 		s.mu.Unlock()
-		s.notify(Bound, nil)
 		select {
 		case <-c.Done():
 		case <-s.stop:

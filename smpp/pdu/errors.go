@@ -1,9 +1,6 @@
 package pdu
 
-import (
-	"errors"
-	"fmt"
-)
+import "fmt"
 
 // DecodeError is malformed input. It carries what a session needs to answer
 // as the specification says: the command_status to answer with, whether
@@ -55,7 +52,3 @@ func (e *FieldError) Error() string {
 	}
 	return fmt.Sprintf("smpp/pdu: %s: %s: %s", e.Command, e.Field, e.Reason)
 }
-
-// ErrTooLarge is returned (wrapped in a *DecodeError) by the stream
-// reader when a command_length exceeds the configured maximum.
-var ErrTooLarge = errors.New("smpp/pdu: command_length exceeds the maximum")
