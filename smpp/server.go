@@ -3,6 +3,7 @@ package smpp
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"strconv"
 	"sync"
@@ -27,9 +28,13 @@ type BindRequest struct {
 }
 
 // ServerHandler answers an ESME's requests (submit_sm, data_sm, query_sm,
-// cancel_sm, replace_sm, submit_multi, broadcast operations). It returns
-// the response; its sequence number is set for it. It runs on the
-// session's reader and must return quickly.
+// cancel_sm, replace_sm, submit_multi, broadcast operations). It runs on
+// the session's reader, so the session reads nothing else meanwhile: it
+// must return quickly. It returns the response (its sequence number is set
+// for it), or nil to answer later, from any goroutine, with
+// ServerSession.Respond: an answer that needs I/O or adds latency does not
+// stall the session. A request left unanswered holds a slot of the
+// ESME's window until its response timeout.
 type ServerHandler interface {
 	HandleRequest(ctx context.Context, s *ServerSession, req pdu.PDU) pdu.PDU
 }
@@ -84,10 +89,28 @@ type ServerSession struct {
 	s    *session
 	bind BindRequest
 
+	bound     chan struct{} // closed when the ESME binds
+	boundOnce sync.Once
+
 	mu          sync.Mutex
 	windowStart time.Time
 	inWindow    int
 }
+
+// Respond answers req, a request the handler returned nil for, with resp
+// (whose sequence number is set from req). It does not block on I/O; once
+// the session has ended the answer is dropped. Each request must be
+// answered at most once.
+func (ss *ServerSession) Respond(req, resp pdu.PDU) {
+	resp.Hdr().Sequence = req.Hdr().Sequence
+	ss.s.respond(resp)
+}
+
+// Done is closed when the session has ended.
+func (ss *ServerSession) Done() <-chan struct{} { return ss.s.done }
+
+// Stats are the session's counters, for the server's own requests.
+func (ss *ServerSession) Stats() Stats { return ss.s.stats() }
 
 // Bind is the ESME's bind request (Mode is zero before the bind).
 func (ss *ServerSession) Bind() BindRequest {
@@ -174,8 +197,8 @@ func (srv *Server) ListenAndServe(addr string) error {
 	return srv.Serve(l)
 }
 
-func (srv *Server) serve(conn net.Conn) {
-	ss := &ServerSession{srv: srv}
+func (srv *Server) serve(conn net.Conn) *ServerSession {
+	ss := &ServerSession{srv: srv, bound: make(chan struct{})}
 	ss.bind.RemoteAddr = conn.RemoteAddr()
 	ss.s = newSession(conn, sessionConfig{window: srv.WindowSize, responseTimeout: srv.ResponseTimeout,
 		maxPDULen: srv.MaxPDULen, handle: func(s *session, p pdu.PDU) { srv.handle(ss, p) }})
@@ -183,7 +206,11 @@ func (srv *Server) serve(conn net.Conn) {
 	if srv.closed {
 		srv.mu.Unlock()
 		conn.Close()
-		return
+		return nil
+	}
+	if srv.sessions == nil {
+		srv.ls = map[net.Listener]struct{}{}
+		srv.sessions = map[*ServerSession]struct{}{}
 	}
 	srv.sessions[ss] = struct{}{}
 	srv.wg.Add(1)
@@ -200,6 +227,7 @@ func (srv *Server) serve(conn net.Conn) {
 			srv.OnClose(ss)
 		}
 	}()
+	return ss
 }
 
 func (srv *Server) handle(ss *ServerSession, p pdu.PDU) {
@@ -237,8 +265,7 @@ func (srv *Server) handle(ss *ServerSession, p pdu.PDU) {
 			resp = srv.defaultAnswer(p)
 		}
 		if resp == nil {
-			refuse(pdu.StatusSysErr)
-			return
+			return // answered later with Respond
 		}
 		resp.Hdr().Sequence = seq
 		s.respond(resp)
@@ -305,10 +332,36 @@ func (srv *Server) bind(ss *ServerSession, m BindMode, b *pdu.BindTransmitter, r
 		ss.bind = req
 		ss.mu.Unlock()
 		ss.s.setState(boundState(m))
+		ss.boundOnce.Do(func() { close(ss.bound) })
 	}
 	ss.s.respond(resp)
 	if status == pdu.StatusOK && srv.OnBind != nil {
 		srv.OnBind(ss)
+	}
+}
+
+// Outbind asks the ESME at the other end of conn (which the server takes
+// over) to bind as a receiver: it sends an outbind with systemID and
+// password, serves the connection like an accepted one, and returns the
+// session once the ESME has bound, or an error when ctx ends, the
+// connection ends or the server closes first (the connection is then
+// closed). OnBind is called as for any bind.
+func (srv *Server) Outbind(ctx context.Context, conn net.Conn, systemID, password string) (*ServerSession, error) {
+	ss := srv.serve(conn)
+	if ss == nil {
+		return nil, ErrServerClosed
+	}
+	ob := &pdu.Outbind{SystemID: systemID, Password: password}
+	ob.Sequence = ss.s.seq.next()
+	ss.s.respond(ob) // outbind has no response: it goes out like one
+	select {
+	case <-ss.bound:
+		return ss, nil
+	case <-ss.s.done:
+		return nil, fmt.Errorf("smpp: outbind: %w", ss.s.cause())
+	case <-ctx.Done():
+		ss.s.close(ctx.Err())
+		return nil, fmt.Errorf("smpp: outbind: %w", ctx.Err())
 	}
 }
 

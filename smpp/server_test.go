@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -199,5 +200,144 @@ func TestUnbindRace(t *testing.T) {
 		if err := c.Unbind(ctx(t)); err != nil {
 			t.Fatalf("unbind %d: %v", i, err)
 		}
+	}
+}
+
+// A handler that returns nil answers later, without holding up the
+// session: requests behind a slow one are answered first.
+func TestServerDeferredAnswer(t *testing.T) {
+	release := make(chan struct{})
+	srv := &Server{Handler: ServerHandlerFunc(func(ctx context.Context, s *ServerSession, req pdu.PDU) pdu.PDU {
+		sm := req.(*pdu.SubmitSM)
+		if string(sm.ShortMessage) != "slow" {
+			return &pdu.SubmitSMResp{MessageID: "fast"}
+		}
+		go func() {
+			<-release
+			s.Respond(req, &pdu.SubmitSMResp{MessageID: "slow"})
+		}()
+		return nil
+	})}
+	addr := startServer(t, srv)
+	c, err := Dial(ctx(t), addr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	slow, err := c.SubmitAsync(ctx(t), &pdu.SubmitSM{DestinationAddr: "1", ShortMessage: []byte("slow")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id, err := c.Submit(ctx(t), hello()); err != nil || id != "fast" {
+		t.Fatalf("fast submit behind a slow one: %q, %v", id, err)
+	}
+	select {
+	case <-slow.Done():
+		t.Fatal("slow submit answered before its handler did")
+	default:
+	}
+	close(release)
+	resp, err := slow.Wait(ctx(t))
+	if err != nil || resp.(*pdu.SubmitSMResp).MessageID != "slow" {
+		t.Fatalf("slow submit: %v, %v", resp, err)
+	}
+}
+
+func TestOutbind(t *testing.T) {
+	delivered := make(chan *Message, 1)
+	var bound sync.WaitGroup
+	bound.Add(1)
+	srv := &Server{OnBind: func(*ServerSession) { bound.Done() }}
+	defer srv.Close()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	type result struct {
+		c   *Client
+		err error
+	}
+	accepted := make(chan result, 1)
+	go func() {
+		conn, err := l.Accept()
+		if err != nil {
+			accepted <- result{err: err}
+			return
+		}
+		c, err := AcceptOutbind(ctx(t), conn, &Options{SystemID: "acme", Password: "pw",
+			Handler: HandlerFunc(func(ctx context.Context, m *Message) pdu.Status { delivered <- m; return pdu.StatusOK })},
+			func(systemID, password string) bool { return systemID == "SMSC" && password == "in" })
+		accepted <- result{c, err}
+	}()
+	conn, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ss, err := srv.Outbind(ctx(t), conn, "SMSC", "in")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := <-accepted
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	defer r.c.Close()
+	bound.Wait()
+	if ss.State() != StateBoundRX || r.c.Mode() != Receiver || ss.Bind().SystemID != "acme" {
+		t.Fatalf("after outbind: server %s, client %s, %+v", ss.State(), r.c.Mode(), ss.Bind())
+	}
+	call, err := ss.Deliver(ctx(t), &pdu.DeliverSM{SourceAddr: "58412", DestinationAddr: "100", ShortMessage: []byte("hi")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := call.Wait(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	if m := <-delivered; m.Text != "hi" {
+		t.Fatalf("delivered %+v", m)
+	}
+	if _, err := r.c.Submit(ctx(t), hello()); !errors.Is(err, ErrState) {
+		t.Fatalf("a receiver submitted: %v", err)
+	}
+}
+
+func TestOutbindRefusedAndTimeout(t *testing.T) {
+	srv := &Server{}
+	defer srv.Close()
+	a, b := net.Pipe()
+	errc := make(chan error, 1)
+	go func() {
+		_, err := AcceptOutbind(ctx(t), b, nil, func(string, string) bool { return false })
+		errc <- err
+	}()
+	sctx, cancel := context.WithTimeout(ctx(t), 200*time.Millisecond)
+	defer cancel()
+	if _, err := srv.Outbind(sctx, a, "SMSC", "bad"); err == nil {
+		t.Fatal("outbind refused by the ESME succeeded")
+	}
+	if err := <-errc; !errors.Is(err, ErrOutbindRefused) {
+		t.Fatalf("AcceptOutbind: %v", err)
+	}
+
+	// Something other than outbind first.
+	a, b = net.Pipe()
+	go func() {
+		w := pdu.NewWriter(a)
+		w.Write(&pdu.EnquireLink{Header: pdu.Header{Sequence: 1}})
+		w.Flush()
+	}()
+	if _, err := AcceptOutbind(ctx(t), b, nil, nil); err == nil || !strings.Contains(err.Error(), "expected outbind") {
+		t.Fatalf("enquire_link instead of outbind: %v", err)
+	}
+	a.Close()
+
+	// Nothing at all: ctx ends the wait.
+	a, b = net.Pipe()
+	defer a.Close()
+	wctx, cancel2 := context.WithTimeout(ctx(t), 50*time.Millisecond)
+	defer cancel2()
+	if _, err := AcceptOutbind(wctx, b, nil, nil); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("silent SMSC: %v", err)
 	}
 }
