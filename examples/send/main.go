@@ -2,6 +2,7 @@
 //
 // Usage:
 //
+//	send sms [flags] NUMBER TEXT...              submit a message to an SMSC, wait for its receipt
 //	send status [-data DIR | -db URL] NUMBER   status of the last SMS sent to NUMBER
 package main
 
@@ -23,7 +24,8 @@ import (
 const usage = `usage: send COMMAND [flags] [args]
 
 commands:
-  status NUMBER   status of the last SMS sent to NUMBER
+  sms NUMBER TEXT  submit a text message to an SMSC and wait for its receipt
+  status NUMBER    status of the last SMS sent to NUMBER
 
 run "send COMMAND -h" for a command's flags
 `
@@ -47,6 +49,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return flag.ErrHelp
 	}
 	switch args[0] {
+	case "sms":
+		return runSMS(ctx, args[1:], stdout, stderr)
 	case "status":
 		return runStatus(ctx, args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":

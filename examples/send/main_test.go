@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard-go/switchboard/smpp/smpptest"
 	"github.com/switchboard-go/switchboard/store"
 	"github.com/switchboard-go/switchboard/store/sqlite"
 )
@@ -66,5 +67,29 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestSMS(t *testing.T) {
+	sim := smpptest.NewServer(&smpptest.Config{ReceiptDelay: 10 * time.Millisecond, Outcomes: smpptest.Outcomes{Undeliverable: 1}})
+	defer sim.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var out, errOut bytes.Buffer
+	long := strings.Repeat("Su pedido esta en camino. ", 8) // GSM 7-bit, two parts
+	if err := run(ctx, []string{"sms", "-smsc", sim.Addr, "584141234567", long}, &out, &errOut); err != nil {
+		t.Fatal(err, errOut.String())
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 3 || !strings.Contains(lines[0], "submitted in 2 part(s), message_id=1,2") ||
+		!strings.Contains(lines[1], "stat=UNDELIV") || !strings.Contains(lines[2], "stat=UNDELIV") {
+		t.Fatalf("output:\n%s", out.String())
+	}
+	subs := sim.Submitted()
+	if len(subs) != 2 || subs[0].Dest != "584141234567" || subs[0].Text+subs[1].Text != long || subs[0].Concat.Total != 2 {
+		t.Fatalf("simulator got %+v", subs)
+	}
+	if err := run(ctx, []string{"sms", "-smsc", sim.Addr, "1"}, &out, &errOut); err == nil {
+		t.Fatal("sms without text succeeded")
 	}
 }

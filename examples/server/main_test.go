@@ -8,12 +8,15 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/switchboard-go/switchboard/smpp"
+	"github.com/switchboard-go/switchboard/smpp/pdu"
 	"github.com/switchboard-go/switchboard/store"
 	"github.com/switchboard-go/switchboard/store/sqlite"
 )
@@ -52,8 +55,22 @@ func TestServeCreatesDataDirAndStops(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var logs syncBuffer
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"-data", dir}, &bytes.Buffer{}, &logs) }()
+	go func() { done <- run(ctx, []string{"-data", dir, "-smsc-sim", "127.0.0.1:0"}, &bytes.Buffer{}, &logs) }()
 	waitFor(t, &logs, "store ready")
+	waitFor(t, &logs, "running")
+	// The built-in SMSC simulator takes a bind and a message.
+	m := regexp.MustCompile(`msg="smsc simulator listening" addr=(\S+)`).FindStringSubmatch(logs.String())
+	if m == nil {
+		t.Fatalf("no simulator address in logs:\n%s", logs.String())
+	}
+	c, err := smpp.Dial(ctx, m[1], &smpp.Options{SystemID: "any", Password: "thing"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Submit(ctx, &pdu.SubmitSM{DestinationAddr: "584141234567", ShortMessage: []byte("hi")}); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
 	if _, err := os.Stat(filepath.Join(dir, "switchboard.db")); err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +100,7 @@ func TestSignals(t *testing.T) {
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
 		t.Run(sig.String(), func(t *testing.T) {
 			var logs syncBuffer
-			cmd := exec.Command(bin, "-data", t.TempDir())
+			cmd := exec.Command(bin, "-data", t.TempDir(), "-smsc-sim", "127.0.0.1:0")
 			cmd.Stderr = &logs
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"io"
@@ -19,6 +20,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	var sf storeflag.Flags
 	sf.Register(fs)
+	var sim simFlags
+	sim.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -39,6 +42,15 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 	}
 	log.Info("store ready", attrs...)
+
+	if sim.addr != "" {
+		srv, err := sim.start()
+		if err != nil {
+			return err
+		}
+		defer srv.Close()
+		log.Info("smsc simulator listening", "addr", srv.Addr, "system_id", cmp.Or(sim.systemID, "(any)"))
+	}
 	log.Info("running; stop with SIGINT or SIGTERM")
 
 	<-ctx.Done()

@@ -1,0 +1,78 @@
+package smpptest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+
+	"github.com/switchboard-go/switchboard/smpp"
+	"github.com/switchboard-go/switchboard/smpp/coding"
+	"github.com/switchboard-go/switchboard/smpp/pdu"
+)
+
+// ErrNoReceiver is returned by SendMO when no ESME is bound to receive.
+var ErrNoReceiver = errors.New("smpptest: no receiver bound")
+
+// MO is a mobile-originated message (a subscriber's reply).
+type MO struct {
+	// SystemID picks the ESME it goes to ("" any bound receiver).
+	SystemID string
+	From     string // the subscriber
+	To       string // the short code
+	Text     string
+	// Split says how a long text is split (zero value: UDH with an 8-bit
+	// reference, coding chosen automatically). A zero Ref is random.
+	Split coding.SplitOptions
+}
+
+// SendMO delivers m as one or more deliver_sm to a bound receiver and
+// waits for the ESME to acknowledge every part. An ESME's refusal is
+// returned as a *smpp.StatusError.
+func (s *Server) SendMO(ctx context.Context, m MO) error {
+	o := m.Split
+	if o.Ref == 0 {
+		o.Ref = uint16(rand.IntN(0xFFFF) + 1)
+	}
+	dc, parts, err := coding.Split(m.Text, o)
+	if err != nil {
+		return err
+	}
+	ss := s.receipts.pick(m.SystemID)
+	if ss == nil && m.SystemID == "" {
+		ss = s.anyReceiver()
+	}
+	if ss == nil {
+		return ErrNoReceiver
+	}
+	calls := make([]*smpp.Call, 0, len(parts))
+	for _, part := range parts {
+		d := &pdu.DeliverSM{SourceAddr: m.From, DestinationAddr: m.To}
+		part.Apply((*pdu.SubmitSM)(d), dc)
+		call, err := ss.Deliver(ctx, d)
+		if err != nil {
+			return err
+		}
+		calls = append(calls, call)
+	}
+	for i, call := range calls {
+		if _, err := call.Wait(ctx); err != nil {
+			return fmt.Errorf("smpptest: MO part %d of %d: %w", i+1, len(calls), err)
+		}
+	}
+	s.mu.Lock()
+	s.stats.MO++
+	s.mu.Unlock()
+	return nil
+}
+
+func (s *Server) anyReceiver() *smpp.ServerSession {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for ss := range s.sessions {
+		if st := ss.State(); st == smpp.StateBoundRX || st == smpp.StateBoundTRX {
+			return ss
+		}
+	}
+	return nil
+}
