@@ -62,6 +62,7 @@ type sessionConfig struct {
 // Stats are a session's counters.
 type Stats struct {
 	Sent          uint64 // requests written
+	Received      uint64 // requests read from the peer
 	Responses     uint64 // responses matched to their request
 	Timeouts      uint64 // requests that got no response in time
 	LateResponses uint64 // responses to requests no longer waited for (timed out) or unknown
@@ -90,7 +91,7 @@ type session struct {
 	err       error // why it ended; set before done is closed
 	wg        sync.WaitGroup
 
-	sent, responses, timeouts, late, flushes atomic.Uint64
+	sent, received, responses, timeouts, late, flushes atomic.Uint64
 	st                                       atomic.Int32 // State
 }
 
@@ -253,6 +254,7 @@ func (s *session) readLoop() {
 			}
 			continue
 		}
+		s.received.Add(1)
 		if s.cfg.handle != nil {
 			s.cfg.handle(s, p)
 		} else {
@@ -425,7 +427,7 @@ func (s *session) stats() Stats {
 	s.mu.Lock()
 	n := len(s.pending)
 	s.mu.Unlock()
-	return Stats{Sent: s.sent.Load(), Responses: s.responses.Load(), Timeouts: s.timeouts.Load(),
+	return Stats{Sent: s.sent.Load(), Received: s.received.Load(), Responses: s.responses.Load(), Timeouts: s.timeouts.Load(),
 		LateResponses: s.late.Load(), InFlight: n, Flushes: s.flushes.Load()}
 }
 
