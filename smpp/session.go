@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,7 +21,7 @@ type Call struct {
 	err      error
 	done     chan struct{}
 	seq      uint32
-	deadline time.Time
+	deadline int64       // UnixNano
 	sent     atomic.Bool // handed to the connection: the peer may have it
 }
 
@@ -80,11 +81,11 @@ type session struct {
 	cfg  sessionConfig
 	seq  sequencer
 
-	slots chan struct{} // window: one token per outstanding request
-	out   chan outItem  // to the writer
+	slots *window   // one slot per outstanding request
+	out   *outQueue // to the writer
 
 	mu      sync.Mutex
-	pending map[uint32]*Call
+	pending *pendingTable // nil once closed
 
 	done      chan struct{} // closed when the session ends
 	closeOnce sync.Once
@@ -92,7 +93,12 @@ type session struct {
 	wg        sync.WaitGroup
 
 	sent, received, responses, timeouts, late, flushes atomic.Uint64
-	st                                       atomic.Int32 // State
+	st                                                 atomic.Int32 // State
+
+	// clock is a coarse now (UnixNano) kept by the sweeper, so that a
+	// request's deadline costs no clock read; tick is its period.
+	clock atomic.Int64
+	tick  time.Duration
 }
 
 func (s *session) state() State {
@@ -124,11 +130,13 @@ func newSession(conn net.Conn, cfg sessionConfig) *session {
 	s := &session{
 		conn:    conn,
 		cfg:     cfg,
-		slots:   make(chan struct{}, cfg.window),
-		out:     make(chan outItem, cfg.window+64),
-		pending: make(map[uint32]*Call, cfg.window),
+		slots:   newWindow(cfg.window),
+		out:     newOutQueue(cfg.window + 64),
+		pending: newPendingTable(cfg.window),
 		done:    make(chan struct{}),
+		tick:    max(cfg.responseTimeout/10, 5*time.Millisecond),
 	}
+	s.clock.Store(time.Now().UnixNano())
 	return s
 }
 
@@ -144,65 +152,70 @@ func (s *session) start() {
 // send reserves a window slot (waiting under ctx when the window is full),
 // registers the request and queues it for writing. The slot is held until
 // the response, the response timeout, or the end of the session.
+//
+// The deadline is the coarse clock plus the response timeout plus one
+// tick: a request never expires early, and at most two ticks late.
 func (s *session) send(ctx context.Context, req pdu.PDU) (*Call, error) {
-	select {
-	case s.slots <- struct{}{}:
-	case <-s.done:
-		return nil, &SendError{Err: s.cause()}
-	case <-ctx.Done():
-		return nil, &SendError{Err: ctx.Err()}
+	if ok, err := s.slots.acquire(ctx, s.done); !ok {
+		if err == nil {
+			err = s.cause()
+		}
+		return nil, &SendError{Err: err}
 	}
 	c := &Call{Req: req, done: make(chan struct{}), seq: s.seq.next()}
 	req.Hdr().Sequence = c.seq
 	req.Hdr().Status = pdu.StatusOK
-	c.deadline = time.Now().Add(s.cfg.responseTimeout)
+	c.deadline = s.clock.Load() + int64(s.cfg.responseTimeout+s.tick)
 	s.mu.Lock()
 	if s.pending == nil { // closed meanwhile
 		s.mu.Unlock()
-		<-s.slots
+		s.slots.release()
 		return nil, &SendError{Err: s.cause()}
 	}
-	s.pending[c.seq] = c
+	s.pending.put(c)
 	s.mu.Unlock()
-	select {
-	case s.out <- outItem{p: req, call: c}:
-		return c, nil
-	case <-s.done:
-		// close() fails the call (not sent) unless it already did.
-		return c, nil
-	}
+	// Unbounded: the window bounds requests. If the session closes
+	// before the writer takes it, close() fails the call (not sent).
+	s.out.put(outItem{p: req, call: c}, false, s.done)
+	return c, nil
 }
 
 // respond queues a response to the peer's request.
 func (s *session) respond(p pdu.PDU) {
-	select {
-	case s.out <- outItem{p: p}:
-	case <-s.done:
-	}
+	s.out.put(outItem{p: p}, true, s.done)
 }
 
 func (s *session) writeLoop() {
 	defer s.wg.Done()
 	w := pdu.NewWriter(s.conn)
+	var batch []outItem
 	for {
-		var it outItem
 		select {
-		case it = <-s.out:
+		case <-s.out.wake:
 		case <-s.done:
 			return
 		}
-		// Take everything queued, then write it with one system call.
+		// Take everything queued, until nothing is, then write it with
+		// one system call (the buffer also flushes itself when full).
 		var closeAfter error
-		for more := true; more; {
-			s.write(w, it)
-			if it.closeAfter != nil && closeAfter == nil {
-				closeAfter = it.closeAfter
+		written := 0
+		runtime.Gosched() // let running producers add to the batch
+		for {
+			batch = s.out.take(batch)
+			if len(batch) == 0 {
+				break
 			}
-			select {
-			case it = <-s.out:
-			default:
-				more = false
+			for i := range batch {
+				s.write(w, batch[i])
+				if batch[i].closeAfter != nil && closeAfter == nil {
+					closeAfter = batch[i].closeAfter
+				}
+				batch[i] = outItem{} // let the PDU go
 			}
+			written += len(batch)
+		}
+		if written == 0 {
+			continue // a wake-up for items already written
 		}
 		if err := w.Flush(); err != nil {
 			s.close(fmt.Errorf("smpp: write: %w", err))
@@ -303,10 +316,7 @@ func (s *session) answerLink(p pdu.PDU, unbindReason string) bool {
 		s.setState(StateUnbound)
 		// The session ends once the answer is on the wire: closing any
 		// earlier could lose it.
-		select {
-		case s.out <- outItem{p: &pdu.UnbindResp{Header: pdu.Header{Sequence: seq}}, closeAfter: errors.New(unbindReason)}:
-		case <-s.done:
-		}
+		s.out.put(outItem{p: &pdu.UnbindResp{Header: pdu.Header{Sequence: seq}}, closeAfter: errors.New(unbindReason)}, true, s.done)
 	default:
 		return false
 	}
@@ -319,10 +329,7 @@ func (s *session) answerLink(p pdu.PDU, unbindReason string) bool {
 // the throttle it caused. It returns false when no call waits for resp
 // (timed out, or unknown).
 func (s *session) answer(resp pdu.PDU) bool {
-	seq := resp.Hdr().Sequence
-	s.mu.Lock()
-	c := s.pending[seq]
-	s.mu.Unlock()
+	c := s.take(resp.Hdr().Sequence)
 	if c == nil {
 		return false
 	}
@@ -333,48 +340,61 @@ func (s *session) answer(resp pdu.PDU) bool {
 	if s.cfg.observe != nil {
 		s.cfg.observe(err)
 	}
-	return s.finish(seq, resp, err)
+	s.complete(c, resp, err)
+	return true
+}
+
+// take removes the call with seq from the pending ones, if it is there:
+// whoever takes it completes it.
+func (s *session) take(seq uint32) *Call {
+	s.mu.Lock()
+	var c *Call
+	if s.pending != nil {
+		c = s.pending.take(seq)
+	}
+	s.mu.Unlock()
+	return c
 }
 
 // finish completes the call with seq, if it is still pending.
 func (s *session) finish(seq uint32, resp pdu.PDU, err error) bool {
-	s.mu.Lock()
-	c := s.pending[seq]
-	if c != nil {
-		delete(s.pending, seq)
-	}
-	s.mu.Unlock()
+	c := s.take(seq)
 	if c == nil {
 		return false
 	}
-	<-s.slots
+	s.complete(c, resp, err)
+	return true
+}
+
+// complete frees c's window slot and releases its waiters.
+func (s *session) complete(c *Call, resp pdu.PDU, err error) {
+	s.slots.release()
 	c.resp, c.err = resp, err
 	if resp != nil {
 		s.responses.Add(1)
 	}
 	close(c.done)
-	return true
 }
 
 func (s *session) sweepLoop() {
 	defer s.wg.Done()
-	every := s.cfg.responseTimeout / 10
-	if every < 5*time.Millisecond {
-		every = 5 * time.Millisecond
-	}
-	t := time.NewTicker(every)
+	t := time.NewTicker(s.tick)
 	defer t.Stop()
 	for {
 		select {
 		case <-s.done:
 			return
 		case now := <-t.C:
+			nowNano := now.UnixNano()
+			s.clock.Store(nowNano)
 			var expired []uint32
 			s.mu.Lock()
-			for seq, c := range s.pending {
-				if now.After(c.deadline) {
-					expired = append(expired, seq)
-				}
+			if s.pending != nil {
+				s.pending.each(func(c *Call) {
+					if nowNano > c.deadline {
+						expired = append(expired, c.seq)
+					}
+				})
 			}
 			s.mu.Unlock()
 			for _, seq := range expired {
@@ -403,11 +423,11 @@ func (s *session) close(cause error) {
 		pending := s.pending
 		s.pending = nil
 		s.mu.Unlock()
-		for _, c := range pending {
-			<-s.slots
+		pending.each(func(c *Call) {
+			s.slots.release()
 			c.err = &SendError{Err: cause, MayHaveReached: c.sent.Load()}
 			close(c.done)
-		}
+		})
 	})
 }
 
@@ -425,7 +445,10 @@ func (s *session) cause() error {
 
 func (s *session) stats() Stats {
 	s.mu.Lock()
-	n := len(s.pending)
+	n := 0
+	if s.pending != nil {
+		n = s.pending.len()
+	}
 	s.mu.Unlock()
 	return Stats{Sent: s.sent.Load(), Received: s.received.Load(), Responses: s.responses.Load(), Timeouts: s.timeouts.Load(),
 		LateResponses: s.late.Load(), InFlight: n, Flushes: s.flushes.Load()}

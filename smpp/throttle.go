@@ -4,6 +4,7 @@ import (
 	"context"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -42,11 +43,14 @@ func (p RetryPolicy) withDefaults() RetryPolicy {
 }
 
 // throttle is a client-wide pause after temporary refusals.
+// Its fast paths (no pause, no escalation) are lock-free: they run once
+// per request and once per response.
 type throttle struct {
-	policy RetryPolicy
-	mu     sync.Mutex
-	until  time.Time
-	next   time.Duration // the pause the next refusal causes
+	policy    RetryPolicy
+	untilNano atomic.Int64 // end of the current pause (0: none ever)
+	escalated atomic.Bool  // next != 0
+	mu        sync.Mutex
+	next      time.Duration // the pause the next refusal causes
 }
 
 // refused starts (or lengthens) the pause after a temporary refusal.
@@ -57,26 +61,33 @@ func (t *throttle) refused(now time.Time) {
 		t.next = t.policy.Backoff
 	}
 	d := t.next + time.Duration(rand.Int64N(int64(t.next)/5+1))
-	if u := now.Add(d); u.After(t.until) {
-		t.until = u
+	if u := now.Add(d).UnixNano(); u > t.untilNano.Load() {
+		t.untilNano.Store(u)
 	}
 	t.next = min(2*t.next, t.policy.MaxBackoff)
+	t.escalated.Store(true)
 }
 
 // accepted ends the escalation after a success.
 func (t *throttle) accepted() {
+	if !t.escalated.Load() {
+		return
+	}
 	t.mu.Lock()
 	t.next = 0
+	t.escalated.Store(false)
 	t.mu.Unlock()
 }
 
 // wait waits out the current pause, under ctx.
 func (t *throttle) wait(ctx context.Context) error {
-	t.mu.Lock()
-	until := t.until
-	t.mu.Unlock()
-	d := time.Until(until)
+	until := t.untilNano.Load()
+	if until == 0 {
+		return nil
+	}
+	d := time.Until(time.Unix(0, until))
 	if d <= 0 {
+		t.untilNano.CompareAndSwap(until, 0) // over: back to the fast path
 		return nil
 	}
 	timer := time.NewTimer(d)
