@@ -377,31 +377,13 @@ func (c *Client) handle(s *session, p pdu.PDU) {
 func (c *Client) keep(s *session) {
 	defer c.keepalive.Done()
 	defer c.doneOnce.Do(func() { close(c.done) })
-	every := c.o.EnquireLink
-	var tick <-chan time.Time
-	if every > 0 {
-		t := time.NewTicker(every)
-		defer t.Stop()
-		tick = t.C
+	if c.o.EnquireLink > 0 {
+		s.keepalive(c.o.EnquireLink, c.stop)
+		return
 	}
-	for {
-		select {
-		case <-c.stop:
-			return
-		case <-s.done:
-			return
-		case <-tick:
-			ctx, cancel := context.WithTimeout(context.Background(), s.cfg.responseTimeout)
-			call, err := s.send(ctx, &pdu.EnquireLink{})
-			if err == nil {
-				_, err = call.Wait(ctx)
-			}
-			cancel()
-			if err != nil && !Temporary(err) {
-				s.close(fmt.Errorf("smpp: enquire_link: %w", err))
-				return
-			}
-		}
+	select {
+	case <-c.stop:
+	case <-s.done:
 	}
 }
 

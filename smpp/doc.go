@@ -74,9 +74,19 @@
 // submit_sm and data_sm get sequential message ids); requests the bind
 // state does not allow are refused with ESME_RINVBNDSTS; a per-session
 // TPS limit is answered with ESME_RTHROTTLED; [ServerSession.Deliver]
-// sends deliver_sm through the session's window.
+// sends deliver_sm through the session's window. A handler that needs I/O
+// or time returns nil and answers later with [ServerSession.Respond], so
+// the session keeps reading. Server.EnquireLink keeps bound sessions
+// alive; Server.BindTimeout drops connections that never bind.
 //
-// This package is being built up: the simulator (smpp/smpptest), interop
-// tests against other implementations and the throughput benchmark come
-// next.
+// # Outbind
+//
+// [Server.Outbind] sends an outbind over a connection to an ESME and
+// returns the session once the ESME has bound; [AcceptOutbind] is the
+// ESME's side.
+//
+// # Testing
+//
+// Package smpp/smpptest runs an SMSC simulator on a loopback port, with
+// receipts, MO messages, throttling, latency and faults.
 package smpp

@@ -1,6 +1,7 @@
 package smpp
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -68,6 +69,13 @@ type Server struct {
 	// TPS, when > 0, caps the requests per second of each session; the
 	// excess is answered with ESME_RTHROTTLED.
 	TPS int
+	// EnquireLink, when > 0, is the interval of the server's own
+	// enquire_link to each bound session; one unanswered within
+	// ResponseTimeout closes the session.
+	EnquireLink time.Duration
+	// BindTimeout closes a connection that has not bound within it
+	// (default 30s; negative disables).
+	BindTimeout time.Duration
 	// WindowSize, ResponseTimeout and MaxPDULen are as in Options, for
 	// the server's own requests (deliver_sm, enquire_link).
 	WindowSize      int
@@ -216,6 +224,11 @@ func (srv *Server) serve(conn net.Conn) *ServerSession {
 	srv.wg.Add(1)
 	srv.mu.Unlock()
 	ss.s.start()
+	srv.wg.Add(1)
+	go func() {
+		defer srv.wg.Done()
+		srv.watch(ss)
+	}()
 	go func() {
 		defer srv.wg.Done()
 		<-ss.s.done
@@ -228,6 +241,33 @@ func (srv *Server) serve(conn net.Conn) *ServerSession {
 		}
 	}()
 	return ss
+}
+
+// watch closes a session that does not bind in time, and keeps a bound
+// one alive with enquire_link when configured.
+func (srv *Server) watch(ss *ServerSession) {
+	if bt := cmp.Or(srv.BindTimeout, 30*time.Second); bt > 0 {
+		t := time.NewTimer(bt)
+		select {
+		case <-ss.bound:
+			t.Stop()
+		case <-ss.s.done:
+			t.Stop()
+			return
+		case <-t.C:
+			ss.s.close(errors.New("smpp: no bind in time"))
+			return
+		}
+	} else {
+		select {
+		case <-ss.bound:
+		case <-ss.s.done:
+			return
+		}
+	}
+	if srv.EnquireLink > 0 {
+		ss.s.keepalive(srv.EnquireLink, nil)
+	}
 }
 
 func (srv *Server) handle(ss *ServerSession, p pdu.PDU) {

@@ -341,3 +341,33 @@ func TestOutbindRefusedAndTimeout(t *testing.T) {
 		t.Fatalf("silent SMSC: %v", err)
 	}
 }
+
+func TestServerKeepaliveAndBindTimeout(t *testing.T) {
+	srv := &Server{EnquireLink: 20 * time.Millisecond, BindTimeout: 100 * time.Millisecond}
+	addr := startServer(t, srv)
+	c, err := Dial(ctx(t), addr, &Options{EnquireLink: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	time.Sleep(200 * time.Millisecond)
+	if n := c.Stats().Received; n < 3 {
+		t.Fatalf("client answered %d enquire_link in 200ms at 20ms", n)
+	}
+	// The client is bound: the bind timeout does not apply.
+	if c.State() != StateBoundTRX {
+		t.Fatalf("state %s", c.State())
+	}
+
+	// A connection that never binds is closed.
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	start := time.Now()
+	if _, err := conn.Read(make([]byte, 1)); err == nil || time.Since(start) > 4*time.Second {
+		t.Fatalf("unbound connection: %v after %s", err, time.Since(start))
+	}
+}

@@ -406,6 +406,36 @@ func (s *session) sweepLoop() {
 	}
 }
 
+// keepalive sends enquire_link every interval while the session is
+// bound, until stop or the end of the session; an enquire_link that is
+// not answered within the response timeout closes the session.
+func (s *session) keepalive(every time.Duration, stop <-chan struct{}) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-s.done:
+			return
+		case <-t.C:
+			if st := s.state(); st != StateBoundTX && st != StateBoundRX && st != StateBoundTRX {
+				continue
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), s.cfg.responseTimeout)
+			call, err := s.send(ctx, &pdu.EnquireLink{})
+			if err == nil {
+				_, err = call.Wait(ctx)
+			}
+			cancel()
+			if err != nil && !Temporary(err) {
+				s.close(fmt.Errorf("smpp: enquire_link: %w", err))
+				return
+			}
+		}
+	}
+}
+
 // close ends the session: the connection is closed and every pending
 // request fails with a *SendError saying whether it may have reached the
 // peer. It waits for the session's goroutines unless called from one.
