@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"encoding/binary"
-	"errors"
 	"io"
 	"net"
 	"strconv"
@@ -119,5 +118,3 @@ func serveMinimal(c net.Conn) {
 		}
 	}
 }
-
-var errShort = errors.New("short count")
