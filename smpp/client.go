@@ -365,9 +365,9 @@ func (c *Client) handle(s *session, p pdu.PDU) {
 	}
 	switch v := p.(type) {
 	case *pdu.DeliverSM:
-		s.respond(&pdu.DeliverSMResp{Header: pdu.Header{Status: c.in.deliver(p), Sequence: seq}})
+		c.in.deliver(p, func(st pdu.Status) { s.respond(&pdu.DeliverSMResp{Header: pdu.Header{Status: st, Sequence: seq}}) })
 	case *pdu.DataSM:
-		s.respond(&pdu.DataSMResp{Header: pdu.Header{Status: c.in.deliver(p), Sequence: seq}})
+		c.in.deliver(p, func(st pdu.Status) { s.respond(&pdu.DataSMResp{Header: pdu.Header{Status: st, Sequence: seq}}) })
 	case *pdu.AlertNotification:
 		c.in.alert(v)
 	}

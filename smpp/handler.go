@@ -2,6 +2,7 @@ package smpp
 
 import (
 	"context"
+	"sync"
 
 	"github.com/switchboard-go/switchboard/smpp/coding"
 	"github.com/switchboard-go/switchboard/smpp/pdu"
@@ -29,6 +30,27 @@ type Message struct {
 	Text        string // Data decoded, when the coding is a text coding
 	Parts       int    // 1, or the number of parts joined
 	Receipt     *coding.Receipt
+
+	answer   func(pdu.Status) // sends the PDU's response; nil for alerts
+	deferred bool
+}
+
+// Defer takes over answering the message's PDU: the handler's return
+// value is then ignored, and the returned function sends the response
+// with the status given, from any goroutine, once (later calls do
+// nothing). Use it to acknowledge a message only once it is stored,
+// without holding up the session's reader meanwhile; until it is
+// answered the SMSC counts the PDU in its window, and may send it again
+// if it is never answered. Must be called from HandleMessage. Alerts have
+// no response: for them it returns a function that does nothing.
+func (m *Message) Defer() func(pdu.Status) {
+	if m.answer == nil {
+		return func(pdu.Status) {}
+	}
+	m.deferred = true
+	answer := m.answer
+	var once sync.Once
+	return func(st pdu.Status) { once.Do(func() { answer(st) }) }
 }
 
 // Handler receives what the SMSC sends. HandleMessage runs on the
@@ -54,8 +76,17 @@ type inbound struct {
 	re  coding.Reassembler
 }
 
-// deliver handles a deliver_sm or data_sm and returns the answer status.
-func (in *inbound) deliver(p pdu.PDU) pdu.Status {
+// deliver handles a deliver_sm or data_sm; answer sends its response,
+// now or, when the handler defers it, later.
+func (in *inbound) deliver(p pdu.PDU, answer func(pdu.Status)) {
+	if st, answered := in.deliverMessage(p, answer); !answered {
+		answer(st)
+	}
+}
+
+// deliverMessage returns the status to answer with, or answered when the
+// handler took over answering.
+func (in *inbound) deliverMessage(p pdu.PDU, answer func(pdu.Status)) (st pdu.Status, answered bool) {
 	var d *pdu.DeliverSM
 	switch v := p.(type) {
 	case *pdu.DeliverSM:
@@ -69,7 +100,7 @@ func (in *inbound) deliver(p pdu.PDU) pdu.Status {
 			DataCoding: v.DataCoding, TLVs: v.TLVs}
 	}
 	m := &Message{Kind: KindMO, PDU: p, Source: d.SourceAddr, Destination: d.DestinationAddr,
-		DataCoding: coding.DataCoding(d.DataCoding), Parts: 1}
+		DataCoding: coding.DataCoding(d.DataCoding), Parts: 1, answer: answer}
 	if r, ok := coding.ReceiptFromDeliverSM(d, nil); ok {
 		m.Kind, m.Receipt = KindReceipt, &r
 		m.Data = d.ShortMessage
@@ -82,15 +113,15 @@ func (in *inbound) deliver(p pdu.PDU) pdu.Status {
 	}
 	part, isPart, err := coding.PartFromDeliverSM(d, d.SourceAddr+"\x00"+d.DestinationAddr)
 	if err != nil {
-		return pdu.StatusInvMsgLen
+		return pdu.StatusInvMsgLen, false
 	}
 	if isPart {
 		whole, done, err := in.re.Add(part)
 		if err != nil {
-			return pdu.StatusInvMsgLen
+			return pdu.StatusInvMsgLen, false
 		}
 		if !done {
-			return pdu.StatusOK // kept until the other parts arrive
+			return pdu.StatusOK, false // kept until the other parts arrive
 		}
 		data, m.Parts = whole, int(part.Concat.Total)
 	} else if d.ESMClass&coding.ESMClassUDHI != 0 {
@@ -110,9 +141,10 @@ func (in *inbound) alert(p *pdu.AlertNotification) {
 	in.call(&Message{Kind: KindAlert, PDU: p, Source: p.SourceAddr, Destination: p.ESMEAddr})
 }
 
-func (in *inbound) call(m *Message) pdu.Status {
+func (in *inbound) call(m *Message) (pdu.Status, bool) {
 	if in.h == nil {
-		return pdu.StatusOK
+		return pdu.StatusOK, false
 	}
-	return in.h.HandleMessage(in.ctx, m)
+	st := in.h.HandleMessage(in.ctx, m)
+	return st, m.deferred
 }

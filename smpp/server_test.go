@@ -371,3 +371,45 @@ func TestServerKeepaliveAndBindTimeout(t *testing.T) {
 		t.Fatalf("unbound connection: %v after %s", err, time.Since(start))
 	}
 }
+
+// A handler that defers its answer frees the session's reader: the next
+// deliver_sm is handled before the first is answered.
+func TestHandlerDefer(t *testing.T) {
+	sessions := make(chan *ServerSession, 1)
+	srv := &Server{OnBind: func(s *ServerSession) { sessions <- s }}
+	addr := startServer(t, srv)
+	answers := make(chan func(pdu.Status), 2)
+	c, err := Dial(ctx(t), addr, &Options{Handler: HandlerFunc(func(ctx context.Context, m *Message) pdu.Status {
+		answers <- m.Defer()
+		return pdu.StatusSysErr // ignored: deferred
+	})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ss := <-sessions
+	first, err := ss.Deliver(ctx(t), &pdu.DeliverSM{SourceAddr: "1", ShortMessage: []byte("a")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := ss.Deliver(ctx(t), &pdu.DeliverSM{SourceAddr: "1", ShortMessage: []byte("b")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ackFirst, ackSecond := <-answers, <-answers // both handled, neither answered
+	select {
+	case <-first.Done():
+		t.Fatal("answered before the deferred answer")
+	case <-time.After(20 * time.Millisecond):
+	}
+	ackSecond(pdu.StatusXTAppn)
+	ackFirst(pdu.StatusOK)
+	ackFirst(pdu.StatusSysErr) // a second call does nothing
+	if _, err := first.Wait(ctx(t)); err != nil {
+		t.Fatalf("first: %v", err)
+	}
+	var se *StatusError
+	if _, err := second.Wait(ctx(t)); !errors.As(err, &se) || se.Status != pdu.StatusXTAppn {
+		t.Fatalf("second: %v", err)
+	}
+}
