@@ -139,6 +139,14 @@ type BatchSummary struct {
 	ByState map[TransmissionState]int
 }
 
+// OperatorCount is an operator's transmissions created since a time, by
+// state, and how many of them its SMSC accepted since then.
+type OperatorCount struct {
+	OperatorID int64
+	ByState    map[TransmissionState]int
+	Submitted  int // submitted_at at or after the time
+}
+
 // MO is a mobile-originated message (a reply).
 type MO struct {
 	ID             int64
@@ -211,6 +219,10 @@ type SMSStore interface {
 	// matched true. Otherwise the receipt is kept and applied by the
 	// RecordSubmit that brings its message id; matched is false.
 	ApplyReceipt(ctx context.Context, r DeliveryReceipt) (t Transmission, matched bool, err error)
+	// OperatorCounts counts transmissions created at or after since, per
+	// operator (ascending id) and state, with the number submitted since
+	// then. It scans the transmissions of the period: a statistics query.
+	OperatorCounts(ctx context.Context, since time.Time) ([]OperatorCount, error)
 	// LastTransmissionTo returns the newest transmission to a destination.
 	LastTransmissionTo(ctx context.Context, destination string) (Transmission, error)
 

@@ -524,3 +524,63 @@ func (o *ops) MOs(ctx context.Context, f store.MOFilter) ([]store.MO, error) {
 	}
 	return collect(rows, scan.MO, "MOs")
 }
+
+func (o *ops) OperatorCounts(ctx context.Context, since time.Time) ([]store.OperatorCount, error) {
+	var out []store.OperatorCount
+	read := func(o *ops) error {
+		out = out[:0]
+		idx := map[int64]int{}
+		get := func(id int64) *store.OperatorCount {
+			i, ok := idx[id]
+			if !ok {
+				i = len(out)
+				idx[id] = i
+				out = append(out, store.OperatorCount{OperatorID: id, ByState: map[store.TransmissionState]int{}})
+			}
+			return &out[i]
+		}
+		t := tm0(rules.Time(since))
+		rows, err := o.q().QueryContext(ctx, `SELECT operator_id, state, COUNT(*) FROM sms_transmissions
+			WHERE created_at >= ? GROUP BY operator_id, state ORDER BY operator_id`, t)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var id int64
+			var st store.TransmissionState
+			var n int
+			if err := rows.Scan(&id, &st, &n); err != nil {
+				rows.Close()
+				return err
+			}
+			get(id).ByState[st] = n
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		rows, err = o.q().QueryContext(ctx, `SELECT operator_id, COUNT(*) FROM sms_transmissions
+			WHERE created_at >= ?1 AND submitted_at >= ?1 GROUP BY operator_id`, t)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id int64
+			var n int
+			if err := rows.Scan(&id, &n); err != nil {
+				return err
+			}
+			get(id).Submitted = n
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		slices.SortFunc(out, func(a, b store.OperatorCount) int { return cmp.Compare(a.OperatorID, b.OperatorID) })
+		return nil
+	}
+	if o.tx != nil {
+		return out, wrap("operator counts", read(o))
+	}
+	return out, wrap("operator counts", o.db.readTx(ctx, read))
+}

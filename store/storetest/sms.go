@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"testing"
@@ -21,6 +22,7 @@ var smsTests = []test{
 	{"ReceiptBeforeSubmit", testReceiptBeforeSubmit},
 	{"RetryFailRequeue", testRetryFailRequeue},
 	{"LastStatusAndMO", testLastStatusAndMO},
+	{"OperatorCounts", testOperatorCounts},
 }
 
 func newOperator(t *testing.T, e *env, name string, prefixes ...string) store.Operator {
@@ -398,4 +400,40 @@ func testLastStatusAndMO(t *testing.T, e *env) {
 	must(t, err)
 	eq(t, "MOs from", len(list), 1)
 	wantErr(t, e.InsertMO(ctx, &store.MO{}), store.ErrInvalid)
+}
+
+func testOperatorCounts(t *testing.T, e *env) {
+	ctx := e.ctx(t)
+	before := time.Now().Add(-time.Minute)
+	c := newClient(t, e, "acme")
+	a, b := newOperator(t, e, "a"), newOperator(t, e, "b")
+	loadBatch(t, e, c.ID, a.ID, "x", 5)
+	loadBatch(t, e, c.ID, b.ID, "y", 2)
+	claimed, err := e.ClaimTransmissions(ctx, a.ID, 3, time.Time{})
+	must(t, err)
+	must(t, e.RecordSubmit(ctx, claimed[0].ID, store.SubmitResult{MessageIDs: []string{"m1"}, At: time.Now()}))
+	must(t, e.RecordSubmit(ctx, claimed[1].ID, store.SubmitResult{MessageIDs: []string{"m2"}, At: time.Now()}))
+	_, _, err = e.ApplyReceipt(ctx, store.DeliveryReceipt{OperatorID: a.ID, MessageID: "m1", State: store.TxDelivered, DoneAt: time.Now()})
+	must(t, err)
+	must(t, e.FailTransmission(ctx, claimed[2].ID, 0x0B, "invalid destination", time.Now()))
+
+	got, err := e.OperatorCounts(ctx, before)
+	must(t, err)
+	eq(t, "operators", len(got), 2)
+	eq(t, "first", got[0].OperatorID, a.ID)
+	eqStates(t, "a", got[0].ByState, map[store.TransmissionState]int{store.TxDelivered: 1, store.TxSent: 1, store.TxFailed: 1, store.TxQueued: 2})
+	eq(t, "a submitted", got[0].Submitted, 2)
+	eqStates(t, "b", got[1].ByState, map[store.TransmissionState]int{store.TxQueued: 2})
+	eq(t, "b submitted", got[1].Submitted, 0)
+
+	got, err = e.OperatorCounts(ctx, time.Now().Add(time.Hour))
+	must(t, err)
+	eq(t, "nothing since later", len(got), 0)
+}
+
+func eqStates(t *testing.T, what string, got, want map[store.TransmissionState]int) {
+	t.Helper()
+	if !maps.Equal(got, want) {
+		t.Fatalf("%s: got %v, want %v", what, got, want)
+	}
 }
