@@ -133,6 +133,10 @@ type DeliveryReceipt struct {
 	DoneAt     time.Time
 }
 
+// ReasonStaleClaim is the Reason of a transmission that RequeueStale put
+// back in the queue: whoever claims it next sends what may be a duplicate.
+const ReasonStaleClaim = "requeued after a stale claim: the previous submit may have reached the SMSC"
+
 // BatchSummary counts a batch's transmissions by state.
 type BatchSummary struct {
 	Batch   Batch
@@ -210,8 +214,9 @@ type SMSStore interface {
 	// FailTransmission marks a transmission that is not final as failed.
 	FailTransmission(ctx context.Context, id int64, errorCode int, reason string, at time.Time) error
 	// RequeueStale returns transmissions claimed before the cutoff and
-	// never recorded (a dispatcher died) to the queue. Their submit may
-	// have reached the SMSC: this is where at-least-once comes from.
+	// never recorded (a dispatcher died) to the queue, with Reason
+	// ReasonStaleClaim. Their submit may have reached the SMSC: this is
+	// where at-least-once comes from.
 	RequeueStale(ctx context.Context, claimedBefore time.Time) (int, error)
 	// ApplyReceipt records a delivery receipt. If the message id is known
 	// it updates the segment and the transmission (final once every

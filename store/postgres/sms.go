@@ -483,8 +483,8 @@ func (o *ops) transition(ctx context.Context, what string, txID int64, set, cond
 func (o *ops) RequeueStale(ctx context.Context, claimedBefore time.Time) (int, error) {
 	var n int64
 	err := o.write(ctx, func(o *ops) error {
-		res, err := o.tx.Exec(ctx, `UPDATE sms_transmissions SET state = 'queued', claimed_at = NULL
-			WHERE state = 'submitting' AND claimed_at < $1`, tm0(rules.Time(claimedBefore)))
+		res, err := o.tx.Exec(ctx, `UPDATE sms_transmissions SET state = 'queued', claimed_at = NULL,
+			reason = $2 WHERE state = 'submitting' AND claimed_at < $1`, tm0(rules.Time(claimedBefore)), store.ReasonStaleClaim)
 		n = res.RowsAffected()
 		return err
 	})

@@ -446,8 +446,8 @@ func (o *ops) transition(ctx context.Context, what string, txID int64, set, cond
 func (o *ops) RequeueStale(ctx context.Context, claimedBefore time.Time) (int, error) {
 	var n int64
 	err := o.write(ctx, func(o *ops) error {
-		res, err := o.w().ExecContext(ctx, `UPDATE sms_transmissions SET state = 'queued', claimed_at = NULL
-			WHERE state = 'submitting' AND claimed_at < ?`, tm0(rules.Time(claimedBefore)))
+		res, err := o.w().ExecContext(ctx, `UPDATE sms_transmissions SET state = 'queued', claimed_at = NULL,
+			reason = ? WHERE state = 'submitting' AND claimed_at < ?`, store.ReasonStaleClaim, tm0(rules.Time(claimedBefore)))
 		if err == nil {
 			n, err = res.RowsAffected()
 		}

@@ -367,6 +367,7 @@ func testRetryFailRequeue(t *testing.T, e *env) {
 	eq(t, "requeued", n, 1)
 	got, _ = e.Transmission(ctx, stale.ID)
 	eq(t, "requeued state", got.State, store.TxQueued)
+	eq(t, "requeued reason", got.Reason, store.ReasonStaleClaim)
 }
 
 func testLastStatusAndMO(t *testing.T, e *env) {
