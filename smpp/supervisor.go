@@ -179,6 +179,14 @@ func (s *Supervisor) Wait(ctx context.Context) (*Client, error) {
 	}
 }
 
+// Current returns the bound client, or nil while there is none. It does
+// not block.
+func (s *Supervisor) Current() *Client {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.current
+}
+
 // Submit submits on the bound client, waiting for one under ctx. When the
 // session ends before the submit_sm was handed to the connection (it is
 // SafeToRetry), it is submitted again on the next session; when it may

@@ -1,0 +1,238 @@
+package gateway
+
+import (
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/switchboard-go/switchboard/smpp/coding"
+	"github.com/switchboard-go/switchboard/store"
+)
+
+// Batch is a client's file of messages to load.
+type Batch struct {
+	// Client is the platform customer's name (created on first use).
+	Client string
+	// Name identifies the file: loading a batch of the same client and
+	// name again adds to it, and rows whose external id is already
+	// stored are skipped, so a file loaded twice is sent once.
+	Name string
+	// CSV has one message per row: number, text, and optionally source
+	// and external_id. A first row naming the columns (number, text,
+	// source, external_id, in any order) is a header; without one the
+	// columns are in that order.
+	CSV io.Reader
+}
+
+// RowError is a rejected row.
+type RowError struct {
+	Line   int // 1-based line of the file where the row starts
+	Reason string
+}
+
+// LoadReport says what loading a batch did.
+type LoadReport struct {
+	BatchID    int64
+	Rows       int // data rows read
+	Inserted   int // new transmissions (queued, or failed when unroutable)
+	Duplicates int // rows already loaded before (same client and external id)
+	Unroutable int // rows no operator takes: stored as failed (unless already loaded)
+	Rejected   int // rows refused; the first MaxRowErrors are in Errors
+	Errors     []RowError
+}
+
+// MaxRowErrors caps LoadReport.Errors.
+const MaxRowErrors = 1000
+
+// Limits of a row's fields.
+const (
+	maxSourceLen     = 20
+	maxAlphaSource   = 11
+	maxExternalIDLen = 64
+)
+
+var columnNames = map[string]string{
+	"number": "number", "destination": "number", "phone": "number", "numero": "number", "número": "number",
+	"text": "text", "message": "text", "mensaje": "text", "texto": "text",
+	"source": "source", "sender": "source", "from": "source", "origen": "source",
+	"external_id": "external_id", "id": "external_id", "ref": "external_id",
+}
+
+// LoadCSV validates every row of b, routes the good ones, and stores
+// them in one transaction. Bad rows are reported with their line and
+// reason and do not stop the others; unroutable numbers are stored as
+// failed, with the reason, so the client sees them. It returns an error
+// only when the file cannot be read at all or the store fails (then
+// nothing is stored).
+func (g *Gateway) LoadCSV(ctx context.Context, b Batch) (LoadReport, error) {
+	var rep LoadReport
+	if b.Client == "" {
+		return rep, errors.New("gateway: batch without client")
+	}
+	router, err := g.router(ctx)
+	if err != nil {
+		return rep, err
+	}
+	r := csv.NewReader(b.CSV)
+	r.FieldsPerRecord = -1
+	r.ReuseRecord = true
+	cols := map[string]int{"number": 0, "text": 1, "source": 2, "external_id": 3}
+	reject := func(line int, format string, args ...any) {
+		rep.Rejected++
+		if len(rep.Errors) < MaxRowErrors {
+			rep.Errors = append(rep.Errors, RowError{Line: line, Reason: fmt.Sprintf(format, args...)})
+		}
+	}
+	var ts []store.Transmission
+	seen := map[string]int{} // external id -> line
+	now := time.Now()
+	for first := true; ; first = false {
+		rec, err := r.Read()
+		if err == io.EOF {
+			break
+		}
+		line, _ := r.FieldPos(0)
+		var pe *csv.ParseError
+		if errors.As(err, &pe) {
+			rep.Rows++
+			reject(pe.StartLine, "malformed CSV: %v", pe.Err)
+			continue
+		}
+		if err != nil {
+			return LoadReport{}, fmt.Errorf("gateway: reading batch: %w", err)
+		}
+		if first {
+			if header, ok := parseHeader(rec); ok {
+				cols = header
+				continue
+			}
+		}
+		rep.Rows++
+		if g.cfg.MaxBatchRows > 0 && rep.Rows > g.cfg.MaxBatchRows {
+			return LoadReport{}, fmt.Errorf("gateway: batch has more than %d rows", g.cfg.MaxBatchRows)
+		}
+		field := func(name string) string {
+			i, ok := cols[name]
+			if !ok || i >= len(rec) {
+				return ""
+			}
+			return strings.TrimSpace(rec[i])
+		}
+		if len(rec) < 2 {
+			reject(line, "want at least number and text, got %d field(s)", len(rec))
+			continue
+		}
+		number, text, source, ext := field("number"), field("text"), field("source"), field("external_id")
+		dest, err := g.cfg.Numbering.Normalize(number)
+		if err != nil {
+			reject(line, "%v", err)
+			continue
+		}
+		if reason := checkText(text, g.cfg.MaxParts); reason != "" {
+			reject(line, "%s", reason)
+			continue
+		}
+		if reason := checkSource(source); reason != "" {
+			reject(line, "%s", reason)
+			continue
+		}
+		if len(ext) > maxExternalIDLen || !utf8.ValidString(ext) {
+			reject(line, "external_id longer than %d bytes or not UTF-8", maxExternalIDLen)
+			continue
+		}
+		if ext != "" {
+			if prev, dup := seen[ext]; dup {
+				reject(line, "external_id %q repeats line %d", ext, prev)
+				continue
+			}
+			seen[ext] = line
+		}
+		t := store.Transmission{ExternalID: ext, Source: source, Destination: dest, Text: text}
+		if op, err := router.Route(dest); err != nil {
+			t.State, t.Reason, t.DoneAt = store.TxFailed, err.Error(), now
+			rep.Unroutable++
+		} else {
+			t.OperatorID = op.ID
+		}
+		ts = append(ts, t)
+	}
+	if len(ts) == 0 {
+		return rep, nil
+	}
+	client, err := g.client(ctx, b.Client)
+	if err != nil {
+		return LoadReport{}, err
+	}
+	batch := store.Batch{ClientID: client.ID, Name: b.Name}
+	inserted, dups, err := g.st.CreateBatch(ctx, &batch, ts)
+	if err != nil {
+		return LoadReport{}, fmt.Errorf("gateway: storing batch: %w", err)
+	}
+	rep.BatchID, rep.Inserted, rep.Duplicates = batch.ID, inserted, dups
+	g.kick()
+	return rep, nil
+}
+
+func parseHeader(rec []string) (map[string]int, bool) {
+	cols := map[string]int{}
+	for i, f := range rec {
+		name, ok := columnNames[strings.ToLower(strings.TrimSpace(strings.TrimPrefix(f, "\ufeff")))]
+		if !ok {
+			return nil, false
+		}
+		cols[name] = i
+	}
+	_, hasNumber := cols["number"]
+	_, hasText := cols["text"]
+	return cols, hasNumber && hasText
+}
+
+func checkText(text string, maxParts int) string {
+	if text == "" {
+		return "empty text"
+	}
+	if !utf8.ValidString(text) {
+		return "text is not UTF-8"
+	}
+	_, parts, err := coding.Split(text, coding.SplitOptions{MaxParts: maxParts})
+	if err != nil {
+		return fmt.Sprintf("text cannot be sent: %v", err)
+	}
+	if len(parts) > maxParts {
+		return fmt.Sprintf("text needs %d parts, more than %d", len(parts), maxParts)
+	}
+	return ""
+}
+
+func checkSource(s string) string {
+	if s == "" {
+		return ""
+	}
+	if len(s) > maxSourceLen {
+		return fmt.Sprintf("source longer than %d characters", maxSourceLen)
+	}
+	if sourceTON(s) == 5 && utf8.RuneCountInString(s) > maxAlphaSource {
+		return fmt.Sprintf("alphanumeric source longer than %d characters", maxAlphaSource)
+	}
+	for _, r := range s {
+		if r < 0x20 || r > 0x7E {
+			return "source has characters outside printable ASCII"
+		}
+	}
+	return ""
+}
+
+// sourceTON is alphanumeric (5) unless s is digits with an optional '+'.
+func sourceTON(s string) uint8 {
+	for i, r := range s {
+		if !(r >= '0' && r <= '9') && !(r == '+' && i == 0) {
+			return 5
+		}
+	}
+	return 1
+}

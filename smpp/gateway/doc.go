@@ -1,0 +1,58 @@
+// Package gateway is an SMS platform on smpp and store: operators kept as
+// configuration in the store, routing by destination prefix, clients'
+// batches loaded from CSV, dispatch through each operator's binds with
+// its window and TPS limit, retries, delivery receipts, replies (MO) and
+// the queries a support desk asks ("did my message to this number
+// arrive?").
+//
+// # Flow
+//
+// [Gateway.LoadCSV] validates a client's file row by row (bad rows are
+// reported with their line and reason; the good ones are kept),
+// normalizes numbers ([Numbering]) and routes them ([Router]: longest
+// destination prefix, else the default operator; unroutable numbers are
+// stored as failed, with the reason), and stores the batch in one
+// transaction. Loading the same file again sends nothing twice: rows are
+// keyed by client and external id.
+//
+// [Gateway.Run] reads the operators from the store every ReloadInterval
+// (adding, changing, disabling or removing one takes effect without a
+// restart) and runs each enabled one: Binds sessions kept bound by
+// smpp.Supervise (tx, rx, trx or a tx+rx pair, TLS, window, enquire_link)
+// and a dispatcher that claims the operator's queued transmissions while
+// its windows have room, splits long texts, paces submits to the
+// operator's TPS, and records each outcome: accepted (with a message id
+// per part), retried later with exponential backoff after a temporary
+// error (ESME_RTHROTTLED, ESME_RMSGQFUL, timeouts, lost connections) up
+// to MaxAttempts, or failed with the SMPP status after a permanent one.
+// Operator parameters override PDU fields (see the list in params.go's
+// documentation of newProfile, repeated in the README).
+//
+// Receipts update their transmission (delivered, undeliverable, expired,
+// rejected, unknown), matched by message id, also when the SMSC writes ids
+// in hex in submit_sm_resp and in decimal in receipts (operator parameter
+// gateway.receipt_id). A receipt that arrives before its submit_sm_resp is
+// recorded is kept and applied when it is. Replies are stored with their
+// operator and short code and linked to the last message sent to that
+// number; long replies are reassembled first. Receipts and replies are
+// acknowledged to the SMSC only once stored.
+//
+// # Delivery guarantees
+//
+// Claims make several gateway processes on one PostgreSQL safe: a
+// transmission is submitted by one process at a time. Sending is
+// at-least-once, and a message is sent twice only when the protocol
+// leaves no choice:
+//   - the connection drops, or the response times out, after the
+//     submit_sm was written: the SMSC may or may not have it. The
+//     transmission goes back to the queue with a reason starting "may
+//     have reached the SMSC" and its next attempt is counted in
+//     Counters.PossibleDuplicates;
+//   - a process dies between the submit_sm_resp and recording it: the
+//     claim goes stale and is requeued after StaleAfter
+//     (store.ReasonStaleClaim), and counted the same way when resent.
+//
+// Outcomes are written in group commits (one transaction for whatever
+// queued up meanwhile), so the store's commit rate does not bound the
+// message rate.
+package gateway

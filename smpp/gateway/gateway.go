@@ -1,0 +1,281 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/switchboard-go/switchboard/store"
+)
+
+// Store is what the gateway needs of a store.Store.
+type Store interface {
+	store.SMSStore
+	InTx(ctx context.Context, fn func(tx store.Ops) error) error
+}
+
+// Config configures a Gateway. Only Store is required.
+type Config struct {
+	Store Store
+	// Numbering normalizes destination numbers before routing.
+	Numbering Numbering
+	// ReloadInterval is how often operators are read from the store
+	// (default 5s): adding, changing, disabling or removing one takes
+	// effect within it, without a restart. Reload forces it.
+	ReloadInterval time.Duration
+	// ClaimBatch is the most transmissions claimed at once (default 200).
+	ClaimBatch int
+	// MaxAttempts is how many times a transmission is tried before it
+	// fails (default 5). Temporary errors (ESME_RTHROTTLED,
+	// ESME_RMSGQFUL, timeouts, lost connections) count.
+	MaxAttempts int
+	// RetryBackoff is the pause before the second attempt; it doubles
+	// for each further one, up to MaxRetryBackoff (defaults 2s and 5m).
+	RetryBackoff, MaxRetryBackoff time.Duration
+	// StaleAfter is when a claim that was never recorded (a gateway
+	// process died between submit and record) is put back in the queue
+	// (default 5m). It must be longer than any submit takes.
+	StaleAfter time.Duration
+	// MaxParts caps the parts of one message (default 10).
+	MaxParts int
+	// MaxBatchRows caps a CSV batch (default 1,000,000).
+	MaxBatchRows int
+	// SubmitTimeout bounds one transmission's submit, all parts (default
+	// 60s).
+	SubmitTimeout time.Duration
+	// Logger receives operational events (nil: none).
+	Logger *slog.Logger
+}
+
+func (c *Config) defaults() {
+	c.ReloadInterval = orDuration(c.ReloadInterval, 5*time.Second)
+	c.RetryBackoff = orDuration(c.RetryBackoff, 2*time.Second)
+	c.MaxRetryBackoff = orDuration(c.MaxRetryBackoff, 5*time.Minute)
+	c.StaleAfter = orDuration(c.StaleAfter, 5*time.Minute)
+	c.SubmitTimeout = orDuration(c.SubmitTimeout, 60*time.Second)
+	if c.ClaimBatch <= 0 {
+		c.ClaimBatch = 200
+	}
+	if c.MaxAttempts <= 0 {
+		c.MaxAttempts = 5
+	}
+	if c.MaxParts <= 0 {
+		c.MaxParts = 10
+	}
+	if c.MaxBatchRows <= 0 {
+		c.MaxBatchRows = 1_000_000
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+}
+
+func orDuration(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
+}
+
+// Gateway sends clients' batches through the configured operators and
+// tracks every message to a final state. Its methods are safe for
+// concurrent use. Several gateway processes may share one PostgreSQL
+// store: transmissions are claimed, so none is sent by two of them.
+type Gateway struct {
+	cfg Config
+	st  Store
+	rec *recorder
+
+	mu        sync.Mutex
+	runners   map[int64]*runner // by operator id
+	routes    *Router
+	loaded    bool
+	runCtx    context.Context // set by Run
+	reloadNow chan struct{}
+	running   bool
+}
+
+// New returns a gateway; Run starts it.
+func New(cfg Config) (*Gateway, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("gateway: no store")
+	}
+	cfg.defaults()
+	return &Gateway{cfg: cfg, st: cfg.Store, runners: map[int64]*runner{}, reloadNow: make(chan struct{}, 1),
+		rec: newRecorder(cfg.Store, 500)}, nil
+}
+
+// Run connects to the enabled operators and dispatches until ctx ends;
+// then it stops claiming, lets the submits in flight finish and be
+// recorded (up to SubmitTimeout), unbinds, and returns nil. It may be
+// called once.
+func (g *Gateway) Run(ctx context.Context) error {
+	g.mu.Lock()
+	if g.running {
+		g.mu.Unlock()
+		return errors.New("gateway: Run called twice")
+	}
+	g.running, g.runCtx = true, ctx
+	g.mu.Unlock()
+	go g.rec.run()
+	defer g.rec.close()
+
+	if err := g.reload(ctx); err != nil {
+		g.cfg.Logger.Error("loading operators", "err", err)
+	}
+	reload := time.NewTicker(g.cfg.ReloadInterval)
+	defer reload.Stop()
+	stale := time.NewTicker(max(g.cfg.StaleAfter/5, time.Second))
+	defer stale.Stop()
+	g.requeueStale(ctx)
+	for {
+		select {
+		case <-ctx.Done():
+			g.stopAll()
+			return nil
+		case <-reload.C:
+		case <-g.reloadNow:
+		case <-stale.C:
+			g.requeueStale(ctx)
+			continue
+		}
+		if err := g.reload(ctx); err != nil && ctx.Err() == nil {
+			g.cfg.Logger.Error("reloading operators", "err", err)
+		}
+	}
+}
+
+// Reload asks Run to read the operators again now.
+func (g *Gateway) Reload() {
+	select {
+	case g.reloadNow <- struct{}{}:
+	default:
+	}
+}
+
+func (g *Gateway) requeueStale(ctx context.Context) {
+	n, err := g.st.RequeueStale(ctx, time.Now().Add(-g.cfg.StaleAfter))
+	if err != nil && ctx.Err() == nil {
+		g.cfg.Logger.Error("requeueing stale claims", "err", err)
+	}
+	if n > 0 {
+		g.cfg.Logger.Warn("requeued stale claims: their submits may have reached the SMSC", "count", n)
+		g.kick()
+	}
+}
+
+// reload reads the operators, rebuilds the router, and starts, restarts
+// or stops runners to match.
+func (g *Gateway) reload(ctx context.Context) error {
+	ops, err := g.st.Operators(ctx)
+	if err != nil {
+		return err
+	}
+	g.mu.Lock()
+	g.routes, g.loaded = NewRouter(ops), true
+	runCtx := g.runCtx
+	g.mu.Unlock()
+	if runCtx == nil {
+		return nil // not running: routing only
+	}
+	want := map[int64]store.Operator{}
+	for _, op := range ops {
+		if op.Enabled {
+			want[op.ID] = op
+		}
+	}
+	g.mu.Lock()
+	var stop []*runner
+	for id, r := range g.runners {
+		if op, ok := want[id]; !ok || !op.UpdatedAt.Equal(r.p.op.UpdatedAt) {
+			stop = append(stop, r)
+			delete(g.runners, id)
+		}
+	}
+	g.mu.Unlock()
+	for _, r := range stop {
+		g.cfg.Logger.Info("stopping operator", "operator", r.p.op.Name)
+		r.stop()
+	}
+	var errs []error
+	for id, op := range want {
+		g.mu.Lock()
+		_, running := g.runners[id]
+		g.mu.Unlock()
+		if running {
+			continue
+		}
+		p, err := newProfile(op)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		r := newRunner(g, p)
+		g.mu.Lock()
+		g.runners[id] = r
+		g.mu.Unlock()
+		g.cfg.Logger.Info("starting operator", "operator", op.Name, "addr", p.addr, "mode", op.BindMode, "binds", max(op.Binds, 1))
+		r.start(runCtx)
+	}
+	return errors.Join(errs...)
+}
+
+func (g *Gateway) stopAll() {
+	g.mu.Lock()
+	rs := make([]*runner, 0, len(g.runners))
+	for id, r := range g.runners {
+		rs = append(rs, r)
+		delete(g.runners, id)
+	}
+	g.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, r := range rs {
+		wg.Add(1)
+		go func() { defer wg.Done(); r.stop() }()
+	}
+	wg.Wait()
+}
+
+// router returns the current router, reading operators if none was read.
+func (g *Gateway) router(ctx context.Context) (*Router, error) {
+	g.mu.Lock()
+	loaded, r := g.loaded, g.routes
+	g.mu.Unlock()
+	if loaded {
+		return r, nil
+	}
+	if err := g.reload(ctx); err != nil {
+		return nil, err
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.routes, nil
+}
+
+// kick wakes the dispatchers (new work was queued).
+func (g *Gateway) kick() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, r := range g.runners {
+		r.kick()
+	}
+}
+
+func (g *Gateway) client(ctx context.Context, name string) (store.Client, error) {
+	c, err := g.st.ClientByName(ctx, name)
+	if errors.Is(err, store.ErrNotFound) {
+		c = store.Client{Name: name}
+		err = g.st.CreateClient(ctx, &c)
+		if errors.Is(err, store.ErrDuplicate) { // created meanwhile
+			c, err = g.st.ClientByName(ctx, name)
+		}
+	}
+	if err != nil {
+		return store.Client{}, fmt.Errorf("gateway: client %q: %w", name, err)
+	}
+	return c, nil
+}

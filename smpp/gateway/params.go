@@ -1,0 +1,177 @@
+package gateway
+
+import (
+	"crypto/tls"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/switchboard-go/switchboard/smpp"
+	"github.com/switchboard-go/switchboard/smpp/coding"
+	"github.com/switchboard-go/switchboard/smpp/pdu"
+	"github.com/switchboard-go/switchboard/store"
+)
+
+// Operator parameters (store.OperatorParam) the gateway understands:
+//
+//	submit_sm  service_type, source_addr_ton, source_addr_npi, dest_addr_ton,
+//	           dest_addr_npi, esm_class, protocol_id, priority_flag,
+//	           registered_delivery, replace_if_present_flag, data_coding,
+//	           validity_period (an SMPP time, or a Go duration such as "48h")
+//	bind       system_type, interface_version ("34" or "50"), addr_ton,
+//	           addr_npi, address_range
+//	gateway    receipt_id: "same" (default), "hex-dec" (submit_sm_resp ids
+//	           in hex, receipts in decimal) or "dec-hex";
+//	           split: "udh8" (default), "udh16", "sar" or "payload";
+//	           tls_server_name
+//
+// An unknown command, name or a bad value is an error when the operator
+// is loaded, and the operator does not start.
+
+// profile is an operator's configuration turned into what the sessions
+// and the dispatcher use.
+type profile struct {
+	op        store.Operator
+	addr      string
+	opts      smpp.Options
+	tmpl      pdu.SubmitSM // fields every submit_sm starts from
+	split     coding.SplitOptions
+	fixedDC   bool
+	receiptID string // same, hex-dec, dec-hex
+}
+
+func newProfile(op store.Operator) (*profile, error) {
+	p := &profile{op: op, addr: net.JoinHostPort(op.Host, strconv.Itoa(op.Port)), receiptID: "same"}
+	p.opts = smpp.Options{SystemID: op.SystemID, Password: op.Password, SystemType: op.SystemType,
+		WindowSize: op.WindowSize, EnquireLink: op.EnquireLink}
+	switch op.BindMode {
+	case store.BindTransmitter:
+		p.opts.Mode = smpp.Transmitter
+	case store.BindReceiver:
+		p.opts.Mode = smpp.Receiver
+	case store.BindPair:
+		p.opts.Mode = smpp.TransmitterReceiver
+	case store.BindTransceiver, "":
+		p.opts.Mode = smpp.Transceiver
+	default:
+		return nil, fmt.Errorf("operator %s: bind mode %q", op.Name, op.BindMode)
+	}
+	if op.TLS {
+		p.opts.TLSConfig = &tls.Config{ServerName: op.Host, MinVersion: tls.VersionTLS12}
+	}
+	p.tmpl = pdu.SubmitSM{SourceAddrTON: 1, SourceAddrNPI: 1, DestAddrTON: 1, DestAddrNPI: 1, RegisteredDelivery: 1}
+	for _, prm := range op.Params {
+		if err := p.apply(prm); err != nil {
+			return nil, fmt.Errorf("operator %s: param %s.%s=%q: %w", op.Name, prm.Command, prm.Name, prm.Value, err)
+		}
+	}
+	return p, nil
+}
+
+func (p *profile) apply(prm store.OperatorParam) error {
+	u8 := func(dst *uint8) error {
+		n, err := strconv.ParseUint(prm.Value, 0, 8)
+		*dst = uint8(n)
+		return err
+	}
+	switch prm.Command + "." + prm.Name {
+	case "submit_sm.service_type":
+		p.tmpl.ServiceType = prm.Value
+	case "submit_sm.source_addr_ton":
+		return u8(&p.tmpl.SourceAddrTON)
+	case "submit_sm.source_addr_npi":
+		return u8(&p.tmpl.SourceAddrNPI)
+	case "submit_sm.dest_addr_ton":
+		return u8(&p.tmpl.DestAddrTON)
+	case "submit_sm.dest_addr_npi":
+		return u8(&p.tmpl.DestAddrNPI)
+	case "submit_sm.esm_class":
+		return u8(&p.tmpl.ESMClass)
+	case "submit_sm.protocol_id":
+		return u8(&p.tmpl.ProtocolID)
+	case "submit_sm.priority_flag":
+		return u8(&p.tmpl.PriorityFlag)
+	case "submit_sm.registered_delivery":
+		return u8(&p.tmpl.RegisteredDelivery)
+	case "submit_sm.replace_if_present_flag":
+		return u8(&p.tmpl.ReplaceIfPresentFlag)
+	case "submit_sm.data_coding":
+		var dc uint8
+		if err := u8(&dc); err != nil {
+			return err
+		}
+		p.split.Coding, p.split.Fixed = coding.DataCoding(dc), true
+	case "submit_sm.validity_period":
+		if d, err := time.ParseDuration(prm.Value); err == nil {
+			p.tmpl.ValidityPeriod = pdu.RelativeTime(d)
+			return nil
+		}
+		if _, err := pdu.ParseTime(prm.Value, time.Now()); err != nil {
+			return err
+		}
+		p.tmpl.ValidityPeriod = prm.Value
+	case "bind.system_type":
+		p.opts.SystemType = prm.Value
+	case "bind.interface_version":
+		switch prm.Value {
+		case "34", "0x34":
+			p.opts.InterfaceVersion = pdu.Version34
+		case "50", "0x50":
+			p.opts.InterfaceVersion = pdu.Version50
+		default:
+			return fmt.Errorf("want 34 or 50")
+		}
+	case "bind.addr_ton":
+		return u8(&p.opts.AddrTON)
+	case "bind.addr_npi":
+		return u8(&p.opts.AddrNPI)
+	case "bind.address_range":
+		p.opts.AddressRange = prm.Value
+	case "gateway.receipt_id":
+		switch prm.Value {
+		case "same", "hex-dec", "dec-hex":
+			p.receiptID = prm.Value
+		default:
+			return fmt.Errorf("want same, hex-dec or dec-hex")
+		}
+	case "gateway.split":
+		m, ok := map[string]coding.Method{"udh8": coding.UDH8, "udh16": coding.UDH16, "sar": coding.SAR, "payload": coding.Payload}[prm.Value]
+		if !ok {
+			return fmt.Errorf("want udh8, udh16, sar or payload")
+		}
+		p.split.Method = m
+	case "gateway.tls_server_name":
+		if p.opts.TLSConfig == nil {
+			return fmt.Errorf("the operator does not use TLS")
+		}
+		p.opts.TLSConfig.ServerName = prm.Value
+	default:
+		return fmt.Errorf("unknown parameter")
+	}
+	return nil
+}
+
+// submitID is the form a submit_sm_resp message id is recorded in.
+func (p *profile) submitID(id string) string {
+	if p.receiptID == "hex-dec" {
+		return strings.ToLower(id)
+	}
+	return id
+}
+
+// receiptID turns a receipt's message id into the recorded form.
+func (p *profile) receiptMessageID(id string) string {
+	switch p.receiptID {
+	case "hex-dec":
+		if n, err := strconv.ParseUint(id, 10, 64); err == nil {
+			return strconv.FormatUint(n, 16)
+		}
+	case "dec-hex":
+		if n, err := strconv.ParseUint(id, 16, 64); err == nil {
+			return strconv.FormatUint(n, 10)
+		}
+	}
+	return id
+}

@@ -1,0 +1,414 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/switchboard-go/switchboard/smpp"
+	"github.com/switchboard-go/switchboard/smpp/coding"
+	"github.com/switchboard-go/switchboard/smpp/pdu"
+	"github.com/switchboard-go/switchboard/store"
+)
+
+// reasonMayHaveReached starts the Reason of a transmission put back in the
+// queue after an attempt whose outcome is unknown: its next attempt may
+// duplicate the message.
+const reasonMayHaveReached = "may have reached the SMSC: "
+
+// runner is one operator at work: its binds (each a Supervisor that
+// keeps it bound), a TPS limit shared by them, and a dispatcher that
+// claims the operator's queued transmissions while there is room in the
+// binds' windows.
+type runner struct {
+	g       *Gateway
+	p       *profile
+	sups    []*smpp.Supervisor
+	limiter *tokenBucket
+	stats   *opStats
+
+	slots  chan struct{} // transmissions in flight: the binds' windows
+	wake   chan struct{}
+	cancel context.CancelFunc
+	done   chan struct{}
+	sends  sync.WaitGroup
+	next   uint64
+	mu     sync.Mutex
+}
+
+func newRunner(g *Gateway, p *profile) *runner {
+	binds := max(p.op.Binds, 1)
+	window := p.opts.WindowSize
+	if window <= 0 {
+		window = 100
+	}
+	r := &runner{g: g, p: p, stats: newOpStats(), slots: make(chan struct{}, window*binds),
+		wake: make(chan struct{}, 1), done: make(chan struct{})}
+	if p.op.TPS > 0 {
+		r.limiter = newTokenBucket(p.op.TPS)
+	}
+	return r
+}
+
+func (r *runner) start(ctx context.Context) {
+	ctx, r.cancel = context.WithCancel(ctx)
+	opts := r.p.opts
+	opts.Handler = r
+	if r.limiter != nil {
+		opts.RateLimiter = r.limiter
+	}
+	log := r.g.cfg.Logger.With("operator", r.p.op.Name)
+	for i := range max(r.p.op.Binds, 1) {
+		so := &smpp.SupervisorOptions{OnState: func(s smpp.ConnState, err error) {
+			if err != nil {
+				log.Warn("session", "bind", i, "state", s, "err", err)
+			} else {
+				log.Info("session", "bind", i, "state", s)
+			}
+		}}
+		r.sups = append(r.sups, smpp.Supervise(r.p.addr, &opts, so))
+	}
+	if r.p.opts.Mode == smpp.Receiver {
+		close(r.done)
+		return
+	}
+	go r.dispatch(ctx)
+}
+
+// stop stops claiming, waits for the submits in flight to be recorded,
+// then unbinds.
+func (r *runner) stop() {
+	r.cancel()
+	<-r.done
+	var wg sync.WaitGroup
+	for _, s := range r.sups {
+		wg.Add(1)
+		go func() { defer wg.Done(); s.Close() }()
+	}
+	wg.Wait()
+}
+
+func (r *runner) kick() {
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// bound returns a bound client that can submit, round robin, or nil.
+func (r *runner) bound() *smpp.Client {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for range r.sups {
+		r.next++
+		if c := r.sups[r.next%uint64(len(r.sups))].Current(); c != nil {
+			return c
+		}
+	}
+	return nil
+}
+
+func (r *runner) boundCount() int {
+	n := 0
+	for _, s := range r.sups {
+		if s.Current() != nil {
+			n++
+		}
+	}
+	return n
+}
+
+// dispatch claims and submits until ctx ends, then waits for the submits
+// in flight.
+func (r *runner) dispatch(ctx context.Context) {
+	defer close(r.done)
+	defer r.sends.Wait()
+	poll := time.NewTimer(0)
+	defer poll.Stop()
+	idle := func(d time.Duration) bool {
+		poll.Reset(d)
+		select {
+		case <-ctx.Done():
+			return false
+		case <-r.wake:
+		case <-poll.C:
+		}
+		return true
+	}
+	for ctx.Err() == nil {
+		if r.bound() == nil {
+			// Claim nothing while no session is bound: a claim held
+			// during an outage would go stale and be requeued.
+			wctx, cancel := context.WithTimeout(ctx, time.Second)
+			_, err := r.sups[0].Wait(wctx)
+			cancel()
+			if errors.Is(err, smpp.ErrClosed) {
+				return
+			}
+			continue
+		}
+		select {
+		case r.slots <- struct{}{}:
+		case <-ctx.Done():
+			return
+		}
+		n := 1
+	fill:
+		for n < r.g.cfg.ClaimBatch {
+			select {
+			case r.slots <- struct{}{}:
+				n++
+			default:
+				break fill
+			}
+		}
+		ts, err := r.g.st.ClaimTransmissions(ctx, r.p.op.ID, n, time.Now())
+		for range n - len(ts) {
+			<-r.slots
+		}
+		if err != nil {
+			if ctx.Err() == nil {
+				r.g.cfg.Logger.Error("claiming", "operator", r.p.op.Name, "err", err)
+				idle(time.Second)
+			}
+			continue
+		}
+		if len(ts) == 0 {
+			if !idle(250 * time.Millisecond) {
+				return
+			}
+			continue
+		}
+		for _, t := range ts {
+			r.sends.Add(1)
+			go r.send(t)
+		}
+	}
+}
+
+// send submits one transmission and records the outcome; its slot is
+// freed once the outcome is stored.
+func (r *runner) send(t store.Transmission) {
+	ctx, cancel := context.WithTimeout(context.Background(), r.g.cfg.SubmitTimeout)
+	defer cancel()
+	if t.Reason == store.ReasonStaleClaim || strings.HasPrefix(t.Reason, reasonMayHaveReached) {
+		r.stats.possibleDuplicates.Add(1)
+	}
+	ids, err := r.submit(ctx, t)
+	r.rec(t, ids, err)
+}
+
+func (r *runner) submit(ctx context.Context, t store.Transmission) ([]string, error) {
+	o := r.p.split
+	o.MaxParts = r.g.cfg.MaxParts
+	o.Ref = uint16(rand.IntN(0xFFFF) + 1)
+	dc, parts, err := coding.Split(t.Text, o)
+	if err != nil {
+		return nil, permanent{fmt.Errorf("text cannot be encoded: %w", err)}
+	}
+	c := r.bound()
+	if c == nil {
+		if c, err = r.sups[0].Wait(ctx); err != nil {
+			return nil, err
+		}
+	}
+	source := t.Source
+	if source == "" && len(r.p.op.Sources) > 0 {
+		source = r.p.op.Sources[0]
+	}
+	ids := make([]string, 0, len(parts))
+	for i, part := range parts {
+		sm := r.p.tmpl
+		sm.SourceAddr, sm.DestinationAddr = source, t.Destination
+		if source != "" && sourceTON(source) == 5 {
+			sm.SourceAddrTON, sm.SourceAddrNPI = 5, 0
+		}
+		part.Apply(&sm, dc)
+		var id string
+		if len(parts) == 1 {
+			// One part: no retries here; a temporary refusal goes back
+			// to the queue and frees the slot.
+			var call *smpp.Call
+			if call, err = c.SubmitAsync(ctx, &sm); err == nil {
+				var resp pdu.PDU
+				if resp, err = call.Wait(ctx); err == nil {
+					id = resp.(*pdu.SubmitSMResp).MessageID
+				}
+			}
+		} else {
+			// The parts of a long message are retried in place (the
+			// client's policy), so that accepted parts are not sent
+			// again.
+			id, err = c.Submit(ctx, &sm)
+		}
+		if err != nil {
+			if i > 0 {
+				return ids, partial{i, len(parts), err}
+			}
+			return nil, err
+		}
+		ids = append(ids, r.p.submitID(id))
+	}
+	return ids, nil
+}
+
+type permanent struct{ error }
+
+func (p permanent) Unwrap() error { return p.error }
+
+// partial: some parts of a long message were accepted, then one failed.
+type partial struct {
+	accepted, total int
+	err             error
+}
+
+func (p partial) Error() string {
+	return fmt.Sprintf("part %d of %d not accepted (the first %d were): %v", p.accepted+1, p.total, p.accepted, p.err)
+}
+func (p partial) Unwrap() error { return p.err }
+
+// rec records the outcome of one attempt.
+func (r *runner) rec(t store.Transmission, ids []string, err error) {
+	now := time.Now()
+	var apply func(ctx context.Context, tx store.Ops) error
+	var st *smpp.StatusError
+	var pe partial
+	switch {
+	case err == nil:
+		r.stats.accepted(now)
+		apply = func(ctx context.Context, tx store.Ops) error {
+			return tx.RecordSubmit(ctx, t.ID, store.SubmitResult{MessageIDs: ids, At: now})
+		}
+	case errors.As(err, &pe):
+		r.stats.failed.Add(1)
+		apply = func(ctx context.Context, tx store.Ops) error {
+			return tx.FailTransmission(ctx, t.ID, statusCode(err), pe.Error(), now)
+		}
+	case errors.As(err, &st) && !smpp.Temporary(err), errors.As(err, new(permanent)):
+		r.stats.failed.Add(1)
+		apply = func(ctx context.Context, tx store.Ops) error {
+			return tx.FailTransmission(ctx, t.ID, statusCode(err), err.Error(), now)
+		}
+	default: // temporary: throttled, queue full, timeout, lost connection, shutting down
+		reason := err.Error()
+		var se *smpp.SendError
+		if errors.Is(err, smpp.ErrTimeout) || (errors.As(err, &se) && se.MayHaveReached) {
+			reason = reasonMayHaveReached + reason
+			r.stats.uncertain.Add(1)
+		}
+		if t.Attempts >= r.g.cfg.MaxAttempts {
+			r.stats.failed.Add(1)
+			apply = func(ctx context.Context, tx store.Ops) error {
+				return tx.FailTransmission(ctx, t.ID, statusCode(err), fmt.Sprintf("gave up after %d attempts: %s", t.Attempts, reason), now)
+			}
+			break
+		}
+		r.stats.retried.Add(1)
+		next := now.Add(r.backoff(t.Attempts))
+		apply = func(ctx context.Context, tx store.Ops) error {
+			return tx.RetryTransmission(ctx, t.ID, next, statusCode(err), reason)
+		}
+	}
+	r.g.rec.add(write{apply: apply, done: func(err error) {
+		if err != nil {
+			r.g.cfg.Logger.Warn("outcome not recorded", "transmission", t.ID, "err", err)
+		}
+		<-r.slots
+		r.sends.Done()
+	}})
+}
+
+func (r *runner) backoff(attempts int) time.Duration {
+	d := r.g.cfg.RetryBackoff << max(attempts-1, 0)
+	if d <= 0 || d > r.g.cfg.MaxRetryBackoff {
+		d = r.g.cfg.MaxRetryBackoff
+	}
+	return d + time.Duration(rand.Int64N(int64(d)/5+1))
+}
+
+func statusCode(err error) int {
+	var st *smpp.StatusError
+	if errors.As(err, &st) {
+		return int(st.Status)
+	}
+	return 0
+}
+
+// HandleMessage takes the operator's receipts and replies; each is
+// acknowledged once stored (a failed store answers ESME_RX_T_APPN, so the
+// SMSC delivers it again later).
+func (r *runner) HandleMessage(ctx context.Context, m *smpp.Message) pdu.Status {
+	switch m.Kind {
+	case smpp.KindReceipt:
+		rc := receiptFrom(r.p.op.ID, r.p.receiptMessageID(m.Receipt.ID), m.Receipt)
+		if !rc.State.Final() {
+			return pdu.StatusOK // ENROUTE, ACCEPTD: nothing to record
+		}
+		r.stats.receipts.Add(1)
+		ack := m.Defer()
+		r.g.rec.add(write{
+			apply: func(ctx context.Context, tx store.Ops) error { _, _, err := tx.ApplyReceipt(ctx, rc); return err },
+			done:  func(err error) { ack(ackStatus(err)) },
+		})
+	case smpp.KindMO:
+		r.stats.mo.Add(1)
+		from := m.Source
+		if n, err := r.g.cfg.Numbering.Normalize(from); err == nil {
+			from = n
+		}
+		mo := store.MO{OperatorID: r.p.op.ID, From: from, To: m.Destination, Text: m.Text, ReceivedAt: time.Now()}
+		ack := m.Defer()
+		r.g.rec.add(write{
+			apply: func(ctx context.Context, tx store.Ops) error { return tx.InsertMO(ctx, &mo) },
+			done:  func(err error) { ack(ackStatus(err)) },
+		})
+	case smpp.KindAlert:
+		r.g.cfg.Logger.Info("alert_notification", "operator", r.p.op.Name, "from", m.Source)
+	}
+	return pdu.StatusOK
+}
+
+func ackStatus(err error) pdu.Status {
+	if err != nil && !businessError(err) {
+		return pdu.StatusXTAppn
+	}
+	return pdu.StatusOK
+}
+
+// receiptFrom turns an SMSC receipt into the store's.
+func receiptFrom(operatorID int64, messageID string, r *coding.Receipt) store.DeliveryReceipt {
+	dr := store.DeliveryReceipt{OperatorID: operatorID, MessageID: messageID, DoneAt: r.DoneDate}
+	if dr.DoneAt.IsZero() {
+		dr.DoneAt = time.Now()
+	}
+	switch r.State {
+	case pdu.StateDelivered:
+		dr.State = store.TxDelivered
+	case pdu.StateExpired:
+		dr.State = store.TxExpired
+	case pdu.StateDeleted, pdu.StateUndeliverable:
+		dr.State = store.TxUndeliverable
+	case pdu.StateRejected:
+		dr.State = store.TxRejected
+	case pdu.StateUnknown:
+		dr.State = store.TxUnknown
+	default: // enroute, accepted, scheduled, skipped: not final here
+		dr.State = store.TxSent
+	}
+	if r.NetworkError != 0 {
+		dr.ErrorCode = int(r.NetworkError)
+	} else if n, err := parseCode(r.Err); err == nil {
+		dr.ErrorCode = n
+	}
+	return dr
+}
+
+func parseCode(s string) (int, error) {
+	var n int
+	_, err := fmt.Sscan(s, &n)
+	return n, err
+}

@@ -1,0 +1,171 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/switchboard-go/switchboard/store"
+)
+
+// Counters are one operator's counts in this process since its start.
+type Counters struct {
+	Accepted           uint64 // transmissions the SMSC accepted (all parts)
+	Failed             uint64 // failed for good (refused, or out of attempts)
+	Retried            uint64 // put back in the queue after a temporary error
+	Uncertain          uint64 // attempts whose outcome is unknown (timeout, lost connection after the write)
+	PossibleDuplicates uint64 // attempts that followed an uncertain one or a stale claim
+	Receipts           uint64 // final receipts taken
+	MO                 uint64 // replies taken
+}
+
+type opStats struct {
+	acceptedN, failed, retried, uncertain, possibleDuplicates, receipts, mo atomic.Uint64
+
+	mu      sync.Mutex
+	buckets [throughputWindow]struct {
+		sec int64
+		n   uint64
+	}
+}
+
+const throughputWindow = 10 // seconds
+
+func newOpStats() *opStats { return &opStats{} }
+
+func (s *opStats) accepted(now time.Time) {
+	s.acceptedN.Add(1)
+	sec := now.Unix()
+	s.mu.Lock()
+	b := &s.buckets[sec%throughputWindow]
+	if b.sec != sec {
+		b.sec, b.n = sec, 0
+	}
+	b.n++
+	s.mu.Unlock()
+}
+
+// throughput is accepted transmissions per second over the last full
+// seconds of the window.
+func (s *opStats) throughput(now time.Time) float64 {
+	sec := now.Unix()
+	var n uint64
+	s.mu.Lock()
+	for _, b := range s.buckets {
+		if b.sec < sec && b.sec >= sec-throughputWindow+1 {
+			n += b.n
+		}
+	}
+	s.mu.Unlock()
+	return float64(n) / (throughputWindow - 1)
+}
+
+func (s *opStats) counters() Counters {
+	return Counters{Accepted: s.acceptedN.Load(), Failed: s.failed.Load(), Retried: s.retried.Load(),
+		Uncertain: s.uncertain.Load(), PossibleDuplicates: s.possibleDuplicates.Load(),
+		Receipts: s.receipts.Load(), MO: s.mo.Load()}
+}
+
+// OperatorStatus is an operator's state: configuration, what the store
+// counts for it, and, when this process runs it, its sessions and
+// counters.
+type OperatorStatus struct {
+	ID      int64
+	Name    string
+	Enabled bool
+	// Store counts transmissions created since the time asked, by state
+	// (all gateway processes).
+	Store store.OperatorCount
+	// Running is true when this process runs the operator; then Bound
+	// is its bound sessions, Process its counters, and Throughput the
+	// transmissions accepted per second over the last 10 seconds.
+	Running    bool
+	Bound      int
+	Binds      int
+	Process    Counters
+	Throughput float64
+}
+
+// Operators reports every operator, with store counts since since.
+func (g *Gateway) Operators(ctx context.Context, since time.Time) ([]OperatorStatus, error) {
+	ops, err := g.st.Operators(ctx)
+	if err != nil {
+		return nil, err
+	}
+	counts, err := g.st.OperatorCounts(ctx, since)
+	if err != nil {
+		return nil, err
+	}
+	byOp := map[int64]store.OperatorCount{}
+	for _, c := range counts {
+		byOp[c.OperatorID] = c
+	}
+	now := time.Now()
+	out := make([]OperatorStatus, 0, len(ops))
+	for _, op := range ops {
+		s := OperatorStatus{ID: op.ID, Name: op.Name, Enabled: op.Enabled, Store: byOp[op.ID], Binds: max(op.Binds, 1)}
+		if s.Store.ByState == nil {
+			s.Store = store.OperatorCount{OperatorID: op.ID, ByState: map[store.TransmissionState]int{}}
+		}
+		g.mu.Lock()
+		r := g.runners[op.ID]
+		g.mu.Unlock()
+		if r != nil {
+			s.Running, s.Bound, s.Process, s.Throughput = true, r.boundCount(), r.stats.counters(), r.stats.throughput(now)
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// Status returns the last transmission to number (normalized first):
+// the seed's "did my message arrive" question. store.ErrNotFound when
+// none was sent.
+func (g *Gateway) Status(ctx context.Context, number string) (store.Transmission, error) {
+	n, err := g.cfg.Numbering.Normalize(number)
+	if err != nil {
+		return store.Transmission{}, err
+	}
+	return g.st.LastTransmissionTo(ctx, n)
+}
+
+// Progress counts a batch's transmissions by state.
+func (g *Gateway) Progress(ctx context.Context, batchID int64) (store.BatchSummary, error) {
+	return g.st.BatchSummary(ctx, batchID)
+}
+
+// Done reports whether every transmission of a summary is final.
+func Done(s store.BatchSummary) bool {
+	for st, n := range s.ByState {
+		if n > 0 && !st.Final() {
+			return false
+		}
+	}
+	return true
+}
+
+// WaitBatch polls a batch's progress every interval until every
+// transmission is final or ctx ends; progress, when set, sees each poll.
+func (g *Gateway) WaitBatch(ctx context.Context, batchID int64, interval time.Duration, progress func(store.BatchSummary)) (store.BatchSummary, error) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		s, err := g.Progress(ctx, batchID)
+		if err != nil {
+			return s, err
+		}
+		if progress != nil {
+			progress(s)
+		}
+		if Done(s) {
+			return s, nil
+		}
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return s, ctx.Err()
+		}
+	}
+}
