@@ -25,7 +25,7 @@ import (
 //	gateway    receipt_id: "same" (default), "hex-dec" (submit_sm_resp ids
 //	           in hex, receipts in decimal) or "dec-hex";
 //	           split: "udh8" (default), "udh16", "sar" or "payload";
-//	           tls_server_name
+//	           response_timeout (a Go duration, default 10s); tls_server_name
 //
 // An unknown command, name or a bad value is an error when the operator
 // is loaded, and the operator does not start.
@@ -142,6 +142,12 @@ func (p *profile) apply(prm store.OperatorParam) error {
 			return fmt.Errorf("want udh8, udh16, sar or payload")
 		}
 		p.split.Method = m
+	case "gateway.response_timeout":
+		d, err := time.ParseDuration(prm.Value)
+		if err != nil || d <= 0 {
+			return fmt.Errorf("want a positive duration")
+		}
+		p.opts.ResponseTimeout = d
 	case "gateway.tls_server_name":
 		if p.opts.TLSConfig == nil {
 			return fmt.Errorf("the operator does not use TLS")

@@ -228,23 +228,11 @@ func (r *runner) submit(ctx context.Context, t store.Transmission) ([]string, er
 			sm.SourceAddrTON, sm.SourceAddrNPI = 5, 0
 		}
 		part.Apply(&sm, dc)
-		var id string
-		if len(parts) == 1 {
-			// One part: no retries here; a temporary refusal goes back
-			// to the queue and frees the slot.
-			var call *smpp.Call
-			if call, err = c.SubmitAsync(ctx, &sm); err == nil {
-				var resp pdu.PDU
-				if resp, err = call.Wait(ctx); err == nil {
-					id = resp.(*pdu.SubmitSMResp).MessageID
-				}
-			}
-		} else {
-			// The parts of a long message are retried in place (the
-			// client's policy), so that accepted parts are not sent
-			// again.
-			id, err = c.Submit(ctx, &sm)
-		}
+		// Temporary refusals (throttling, a full queue) are retried in
+		// place by the client's policy, which also pauses the whole
+		// client; what is still failing after that goes back to the
+		// queue, or fails.
+		id, err := c.Submit(ctx, &sm)
 		if err != nil {
 			if i > 0 {
 				return ids, partial{i, len(parts), err}

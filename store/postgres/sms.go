@@ -239,22 +239,23 @@ func (o *ops) CreateBatch(ctx context.Context, b *store.Batch, txs []store.Trans
 		// skips the rows already stored: one round trip per batch instead
 		// of one per row.
 		if _, err := o.tx.Exec(ctx, `CREATE TEMP TABLE IF NOT EXISTS sms_load (ord integer, external_id text,
-			operator_id bigint, source text, destination text, body text, state text, next_attempt_at timestamptz,
-			created_at timestamptz) ON COMMIT DROP`); err != nil {
+			operator_id bigint, source text, destination text, body text, state text, reason text, error_code integer,
+			next_attempt_at timestamptz, created_at timestamptz, done_at timestamptz) ON COMMIT DROP`); err != nil {
 			return err
 		}
-		cols := []string{"ord", "external_id", "operator_id", "source", "destination", "body", "state",
-			"next_attempt_at", "created_at"}
+		cols := []string{"ord", "external_id", "operator_id", "source", "destination", "body", "state", "reason",
+			"error_code", "next_attempt_at", "created_at", "done_at"}
 		if _, err := o.tx.CopyFrom(ctx, pgx.Identifier{"sms_load"}, cols, pgx.CopyFromSlice(len(txs), func(i int) ([]any, error) {
 			t := &txs[i]
 			return []any{i, scan.NullStr(t.ExternalID), t.OperatorID, t.Source, t.Destination, t.Text, string(t.State),
-				tm0(t.NextAttempt), t.CreatedAt}, nil
+				t.Reason, t.ErrorCode, tm0(t.NextAttempt), t.CreatedAt, tm(t.DoneAt)}, nil
 		})); err != nil {
 			return err
 		}
 		res, err := o.tx.Exec(ctx, `INSERT INTO sms_transmissions (external_id, client_id, batch_id, operator_id,
-			source, destination, body, state, next_attempt_at, created_at)
-			SELECT external_id, $1, $2, operator_id, source, destination, body, state, next_attempt_at, created_at
+			source, destination, body, state, reason, error_code, next_attempt_at, created_at, done_at)
+			SELECT external_id, $1, $2, operator_id, source, destination, body, state, reason, error_code,
+				next_attempt_at, created_at, done_at
 			FROM sms_load ORDER BY ord ON CONFLICT DO NOTHING`, b.ClientID, b.ID)
 		if err != nil {
 			return err

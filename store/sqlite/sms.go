@@ -232,8 +232,8 @@ func (o *ops) CreateBatch(ctx context.Context, b *store.Batch, txs []store.Trans
 			return err
 		}
 		stmt, err := o.prepared(ctx, `INSERT INTO sms_transmissions (external_id, client_id, batch_id,
-			operator_id, source, destination, body, state, next_attempt_at, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`)
+			operator_id, source, destination, body, state, reason, error_code, next_attempt_at, created_at, done_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`)
 		if err != nil {
 			return err
 		}
@@ -243,7 +243,7 @@ func (o *ops) CreateBatch(ctx context.Context, b *store.Batch, txs []store.Trans
 				return fmt.Errorf("transmission %d: %w", i, err)
 			}
 			res, err := stmt.ExecContext(ctx, scan.NullStr(t.ExternalID), t.ClientID, t.BatchID, t.OperatorID, t.Source,
-				t.Destination, t.Text, t.State, tm0(t.NextAttempt), tm(t.CreatedAt))
+				t.Destination, t.Text, t.State, t.Reason, t.ErrorCode, tm0(t.NextAttempt), tm(t.CreatedAt), tm(t.DoneAt))
 			if err != nil {
 				return err
 			}

@@ -143,6 +143,17 @@ func testBatchIdempotent(t *testing.T, e *env) {
 	b := loadBatch(t, e, c.ID, op.ID, "file-1.csv", 100)
 	eq(t, "total", b.Total, 100)
 
+	// A row stored as failed at load keeps its reason and gets a done time.
+	_, _, err := e.CreateBatch(ctx, &store.Batch{ClientID: c.ID}, []store.Transmission{{ExternalID: "unroutable",
+		Destination: "571234567890", Text: "x", State: store.TxFailed, Reason: "no route", ErrorCode: 7}})
+	must(t, err)
+	failed, err := e.LastTransmissionTo(ctx, "571234567890")
+	must(t, err)
+	eq(t, "failed at load", failed.State, store.TxFailed)
+	eq(t, "reason", failed.Reason, "no route")
+	eq(t, "code", failed.ErrorCode, 7)
+	eq(t, "done", failed.DoneAt, failed.CreatedAt)
+
 	// The same file again, with 10 new rows: only those are inserted, into
 	// the same batch.
 	ts := make([]store.Transmission, 110)

@@ -161,6 +161,10 @@ func Transmission(t *store.Transmission, b *store.Batch) error {
 	}
 	t.CreatedAt = Or(t.CreatedAt)
 	t.NextAttempt = Time(t.NextAttempt)
+	t.DoneAt = Time(t.DoneAt)
+	if t.State.Final() && t.DoneAt.IsZero() {
+		t.DoneAt = t.CreatedAt
+	}
 	return nil
 }
 

@@ -1,0 +1,91 @@
+package gateway
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/switchboard-go/switchboard/store"
+)
+
+func TestNormalize(t *testing.T) {
+	n := Numbering{CountryCode: "58", NationalPrefix: "0"}
+	for in, want := range map[string]string{
+		"+58 412-123.45.67": "584121234567",
+		"00584121234567":    "584121234567",
+		"0412 1234567":      "584121234567",
+		"(0412) 123 4567":   "584121234567",
+		"584121234567":      "584121234567",
+	} {
+		if got, err := n.Normalize(in); err != nil || got != want {
+			t.Errorf("Normalize(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "12345", "+58412x234567", "1234567890123456", "+0412123456", "58 412+1234567"} {
+		if got, err := n.Normalize(bad); !errors.Is(err, ErrBadNumber) {
+			t.Errorf("Normalize(%q) = %q, %v; want ErrBadNumber", bad, got, err)
+		}
+	}
+	if _, err := (Numbering{NationalPrefix: "0"}).Normalize("04121234567"); !errors.Is(err, ErrBadNumber) {
+		t.Errorf("national number without country code: %v", err)
+	}
+}
+
+func TestRouter(t *testing.T) {
+	ops := []store.Operator{
+		{ID: 1, Name: "movil", Enabled: true, Prefixes: []string{"58414", "58424"}},
+		{ID: 2, Name: "digi", Enabled: true, Prefixes: []string{"58412"}},
+		{ID: 3, Name: "digi-premium", Enabled: true, Prefixes: []string{"584121"}},
+		{ID: 4, Name: "off", Enabled: false, Prefixes: []string{"58416"}, Default: true},
+		{ID: 5, Name: "rx", Enabled: true, BindMode: store.BindReceiver, Prefixes: []string{"58426"}},
+	}
+	r := NewRouter(ops)
+	for num, want := range map[string]int64{"584141234567": 1, "584241234567": 1, "584122234567": 2, "584121234567": 3} {
+		if o, err := r.Route(num); err != nil || o.ID != want {
+			t.Errorf("Route(%s) = %v, %v; want %d", num, o, err, want)
+		}
+	}
+	for _, num := range []string{"584161234567", "584261234567", "571234567890"} {
+		if _, err := r.Route(num); !errors.Is(err, ErrNoRoute) {
+			t.Errorf("Route(%s): %v, want ErrNoRoute", num, err)
+		}
+	}
+	ops[1].Default = true
+	if o, err := NewRouter(ops).Route("571234567890"); err != nil || o.ID != 2 {
+		t.Errorf("default route: %v, %v", o, err)
+	}
+}
+
+func TestProfileParams(t *testing.T) {
+	op := store.Operator{Name: "x", Host: "127.0.0.1", Port: 2775, BindMode: store.BindPair, Params: []store.OperatorParam{
+		{Command: "submit_sm", Name: "service_type", Value: "CMT"},
+		{Command: "submit_sm", Name: "source_addr_ton", Value: "5"},
+		{Command: "submit_sm", Name: "registered_delivery", Value: "0x01"},
+		{Command: "submit_sm", Name: "validity_period", Value: "48h"},
+		{Command: "submit_sm", Name: "data_coding", Value: "8"},
+		{Command: "bind", Name: "interface_version", Value: "50"},
+		{Command: "gateway", Name: "receipt_id", Value: "hex-dec"},
+		{Command: "gateway", Name: "split", Value: "sar"},
+	}}
+	p, err := newProfile(op)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.tmpl.ServiceType != "CMT" || p.tmpl.SourceAddrTON != 5 || p.tmpl.ValidityPeriod != "000002000000000R" ||
+		!p.split.Fixed || p.split.Coding != 8 || p.opts.InterfaceVersion != 0x50 || p.addr != "127.0.0.1:2775" {
+		t.Fatalf("profile %+v", p)
+	}
+	if got := p.receiptMessageID("500"); got != "1f4" || p.submitID("1F4") != "1f4" {
+		t.Fatalf("hex-dec ids: %q %q", got, p.submitID("1F4"))
+	}
+	for _, bad := range []store.OperatorParam{
+		{Command: "submit_sm", Name: "source_addr_ton", Value: "300"},
+		{Command: "submit_sm", Name: "nope", Value: "1"},
+		{Command: "gateway", Name: "receipt_id", Value: "octal"},
+		{Command: "submit_sm", Name: "validity_period", Value: "tomorrow"},
+	} {
+		op.Params = []store.OperatorParam{bad}
+		if _, err := newProfile(op); err == nil {
+			t.Errorf("param %+v accepted", bad)
+		}
+	}
+}
