@@ -90,6 +90,7 @@ type Gateway struct {
 	st  Store
 	rec *recorder
 
+	reloadMu  sync.Mutex // one reload at a time
 	mu        sync.Mutex
 	runners   map[int64]*runner // by operator id
 	routes    *Router
@@ -171,6 +172,8 @@ func (g *Gateway) requeueStale(ctx context.Context) {
 // reload reads the operators, rebuilds the router, and starts, restarts
 // or stops runners to match.
 func (g *Gateway) reload(ctx context.Context) error {
+	g.reloadMu.Lock()
+	defer g.reloadMu.Unlock()
 	ops, err := g.st.Operators(ctx)
 	if err != nil {
 		return err
@@ -179,8 +182,8 @@ func (g *Gateway) reload(ctx context.Context) error {
 	g.routes, g.loaded = NewRouter(ops), true
 	runCtx := g.runCtx
 	g.mu.Unlock()
-	if runCtx == nil {
-		return nil // not running: routing only
+	if runCtx == nil || runCtx.Err() != nil {
+		return nil // not running (yet, or any more): routing only
 	}
 	want := map[int64]store.Operator{}
 	for _, op := range ops {
@@ -215,16 +218,18 @@ func (g *Gateway) reload(ctx context.Context) error {
 			continue
 		}
 		r := newRunner(g, p)
+		g.cfg.Logger.Info("starting operator", "operator", op.Name, "addr", p.addr, "mode", op.BindMode, "binds", max(op.Binds, 1))
+		r.start(runCtx) // before it is shared: start sets its sessions
 		g.mu.Lock()
 		g.runners[id] = r
 		g.mu.Unlock()
-		g.cfg.Logger.Info("starting operator", "operator", op.Name, "addr", p.addr, "mode", op.BindMode, "binds", max(op.Binds, 1))
-		r.start(runCtx)
 	}
 	return errors.Join(errs...)
 }
 
 func (g *Gateway) stopAll() {
+	g.reloadMu.Lock()
+	defer g.reloadMu.Unlock()
 	g.mu.Lock()
 	rs := make([]*runner, 0, len(g.runners))
 	for id, r := range g.runners {

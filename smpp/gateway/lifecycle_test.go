@@ -1,0 +1,147 @@
+package gateway
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/switchboard-go/switchboard/smpp"
+	"github.com/switchboard-go/switchboard/smpp/pdu"
+	"github.com/switchboard-go/switchboard/smpp/smpptest"
+	"github.com/switchboard-go/switchboard/store"
+)
+
+// A dispatcher that dies after its submit_sm was accepted and before it
+// recorded the answer leaves a claim behind. After StaleAfter another
+// gateway puts it back in the queue and sends it again: the message ends
+// in a final state (at-least-once), the SMSC got it twice, and the resend
+// is counted as a possible duplicate.
+func TestCrashBetweenSubmitAndRecord(t *testing.T) {
+	eachStore(t, func(t *testing.T, st store.Store) {
+		ctx := testCtx(t, 60*time.Second)
+		sim := smpptest.NewServer(nil)
+		defer sim.Close()
+		op := addOperator(t, st, "op", sim, func(o *store.Operator) { o.Default = true })
+		c := store.Client{Name: "acme"}
+		if err := st.CreateClient(ctx, &c); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := st.CreateBatch(ctx, &store.Batch{ClientID: c.ID}, []store.Transmission{
+			{OperatorID: op.ID, Destination: "584141234567", Text: "hola"}}); err != nil {
+			t.Fatal(err)
+		}
+		// The dispatcher that dies: claims, submits, never records.
+		claimed, err := st.ClaimTransmissions(ctx, op.ID, 1, time.Now())
+		if err != nil || len(claimed) != 1 {
+			t.Fatal(claimed, err)
+		}
+		cl, err := smpp.Dial(ctx, sim.Addr, &smpp.Options{SystemID: "gw-op"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := cl.Submit(ctx, &pdu.SubmitSM{DestinationAddr: "584141234567", RegisteredDelivery: 1, ShortMessage: []byte("hola")}); err != nil {
+			t.Fatal(err)
+		}
+		cl.Close()
+
+		g, err := New(Config{Store: st, StaleAfter: 300 * time.Millisecond, ReloadInterval: 100 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		runCtx, stop := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- g.Run(runCtx) }()
+		defer func() { stop(); <-done }()
+		var tr store.Transmission
+		for tr.State != store.TxDelivered {
+			if ctx.Err() != nil {
+				t.Fatalf("never delivered: %+v", tr)
+			}
+			time.Sleep(20 * time.Millisecond)
+			tr, _ = st.Transmission(ctx, claimed[0].ID)
+		}
+		if tr.Attempts != 2 || len(sim.Submitted()) != 2 {
+			t.Fatalf("attempts %d, SMSC got %d", tr.Attempts, len(sim.Submitted()))
+		}
+		status, _ := g.Operators(ctx, time.Time{})
+		if status[0].Process.PossibleDuplicates != 1 {
+			t.Fatalf("resend not counted: %+v", status[0].Process)
+		}
+	})
+}
+
+// Operators added, disabled and changed while the gateway runs take
+// effect without a restart.
+func TestOperatorReload(t *testing.T) {
+	eachStore(t, func(t *testing.T, st store.Store) {
+		ctx := testCtx(t, 60*time.Second)
+		simA := smpptest.NewServer(nil)
+		defer simA.Close()
+		simB := smpptest.NewServer(nil)
+		defer simB.Close()
+		addOperator(t, st, "a", simA, func(o *store.Operator) { o.Prefixes = []string{"58414"} })
+		g := startGateway(t, st)
+
+		rep, err := g.LoadCSV(ctx, Batch{Client: "acme", CSV: strings.NewReader("04121234567,hola\n")})
+		if err != nil || rep.Unroutable != 1 {
+			t.Fatalf("before b exists: %+v, %v", rep, err)
+		}
+		b := addOperator(t, st, "b", simB, func(o *store.Operator) { o.Prefixes = []string{"58412"} })
+		g.Reload()
+		waitFor(t, func() bool { s := operatorStatus(t, g, b.ID); return s.Running && s.Bound == 1 })
+		rep, err = g.LoadCSV(ctx, Batch{Client: "acme", CSV: strings.NewReader("04121234568,hola\n")})
+		if err != nil || rep.Unroutable != 0 {
+			t.Fatalf("after b was added: %+v, %v", rep, err)
+		}
+		waitDone(t, g, rep.BatchID)
+		if len(simB.Submitted()) != 1 {
+			t.Fatalf("b's SMSC got %d", len(simB.Submitted()))
+		}
+
+		// Disabled: its sessions end.
+		b.Enabled = false
+		if err := st.UpdateOperator(ctx, &b); err != nil {
+			t.Fatal(err)
+		}
+		g.Reload()
+		waitFor(t, func() bool { return !operatorStatus(t, g, b.ID).Running && simB.Stats().Sessions == 0 })
+
+		// Changed (a new password the SMSC requires): restarted with it.
+		b.Enabled, b.Password = true, "new"
+		if err := st.UpdateOperator(ctx, &b); err != nil {
+			t.Fatal(err)
+		}
+		g.Reload()
+		waitFor(t, func() bool { return operatorStatus(t, g, b.ID).Bound == 1 })
+		if binds := simB.Stats().Binds; binds != 2 {
+			t.Fatalf("b bound %d times", binds)
+		}
+	})
+}
+
+func operatorStatus(t *testing.T, g *Gateway, id int64) OperatorStatus {
+	t.Helper()
+	all, err := g.Operators(context.Background(), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range all {
+		if s.ID == id {
+			return s
+		}
+	}
+	t.Fatalf("operator %d not listed", id)
+	return OperatorStatus{}
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met in 15s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
