@@ -3,7 +3,8 @@
 // Usage:
 //
 //	send sms [flags] NUMBER TEXT...              submit a message to an SMSC, wait for its receipt
-//	send status [-data DIR | -db URL] NUMBER   status of the last SMS sent to NUMBER
+//	send batch [flags] FILE.csv                 load a client's batch into the gateway, show progress
+//	send status [-data DIR | -db URL] NUMBER   status of the last SMS sent to NUMBER (as written: 0414..., +58...)
 package main
 
 import (
@@ -17,7 +18,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/switchboard-go/switchboard/examples/internal/gatewayflag"
 	"github.com/switchboard-go/switchboard/examples/internal/storeflag"
+	"github.com/switchboard-go/switchboard/smpp/gateway"
 	"github.com/switchboard-go/switchboard/store"
 )
 
@@ -25,6 +28,7 @@ const usage = `usage: send COMMAND [flags] [args]
 
 commands:
   sms NUMBER TEXT  submit a text message to an SMSC and wait for its receipt
+  batch FILE.csv   load a client's CSV batch into the gateway and show its progress
   status NUMBER    status of the last SMS sent to NUMBER
 
 run "send COMMAND -h" for a command's flags
@@ -51,6 +55,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch args[0] {
 	case "sms":
 		return runSMS(ctx, args[1:], stdout, stderr)
+	case "batch":
+		return runBatch(ctx, args[1:], stdout, stderr)
 	case "status":
 		return runStatus(ctx, args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
@@ -66,6 +72,8 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.SetOutput(stderr)
 	var sf storeflag.Flags
 	sf.Register(fs)
+	var nf gatewayflag.Flags
+	nf.Register(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -77,7 +85,11 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer st.Close()
-	t, err := st.LastTransmissionTo(ctx, fs.Arg(0))
+	g, err := gateway.New(gateway.Config{Store: st, Numbering: nf.Numbering})
+	if err != nil {
+		return err
+	}
+	t, err := g.Status(ctx, fs.Arg(0))
 	if errors.Is(err, store.ErrNotFound) {
 		fmt.Fprintf(stdout, "%s: no message sent\n", fs.Arg(0))
 		return nil

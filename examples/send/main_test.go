@@ -3,11 +3,15 @@ package main
 import (
 	"bytes"
 	"context"
+	"net"
+	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/switchboard-go/switchboard/smpp/gateway"
 	"github.com/switchboard-go/switchboard/smpp/smpptest"
 	"github.com/switchboard-go/switchboard/store"
 	"github.com/switchboard-go/switchboard/store/sqlite"
@@ -91,5 +95,51 @@ func TestSMS(t *testing.T) {
 	}
 	if err := run(ctx, []string{"sms", "-smsc", sim.Addr, "1"}, &out, &errOut); err == nil {
 		t.Fatal("sms without text succeeded")
+	}
+}
+
+// TestBatch loads a CSV with send batch while a gateway (as the server
+// runs it) sends through the simulator, and waits for the end.
+func TestBatch(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	sim := smpptest.NewServer(&smpptest.Config{ReceiptDelay: 5 * time.Millisecond})
+	defer sim.Close()
+	dir := t.TempDir()
+	st, err := sqlite.Open(ctx, filepath.Join(dir, "switchboard.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	host, port, _ := net.SplitHostPort(sim.Addr)
+	p, _ := strconv.Atoi(port)
+	must(t, st.CreateOperator(ctx, &store.Operator{Name: "sim", Host: host, Port: p, SystemID: "x", BindMode: store.BindTransceiver,
+		Default: true, Enabled: true}))
+	g, err := gateway.New(gateway.Config{Store: st, Numbering: gateway.Numbering{CountryCode: "58", NationalPrefix: "0"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- g.Run(gctx) }()
+	defer func() { stop(); <-done }()
+
+	file := filepath.Join(dir, "clientes.csv")
+	must(t, os.WriteFile(file, []byte("numero,mensaje\n04141234567,hola\n04241234567,chao\nxyz,bad\n"), 0o600))
+	var out, errOut bytes.Buffer
+	if err := run(ctx, []string{"batch", "-data", dir, "-client", "acme", file}, &out, &errOut); err != nil {
+		t.Fatal(err, errOut.String())
+	}
+	got := out.String()
+	if !strings.Contains(got, "3 rows, 2 queued, 0 already loaded, 1 rejected") || !strings.Contains(got, "line 4: gateway: bad number") ||
+		!strings.Contains(got, "delivered=2") || !strings.Contains(errOut.String(), "[##############################] 2/2") {
+		t.Fatalf("stdout:\n%s\nstderr:\n%s", got, errOut.String())
+	}
+	out.Reset()
+	if err := run(ctx, []string{"status", "-data", dir, "0414-1234567"}, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(out.String(), "584141234567: delivered") {
+		t.Fatalf("status: %q", out.String())
 	}
 }

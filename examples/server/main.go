@@ -7,6 +7,8 @@
 //	server [flags]              run every configured channel
 //	server tickets [flags]      print tickets, one JSON object a line
 //	server stats [flags]        print ticket statistics
+//	server operators [flags]    list the SMS operators with their counts
+//	server operator [flags]     add, change (-name) or -delete an SMS operator
 package main
 
 import (
@@ -41,6 +43,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return runTickets(ctx, args[1:], stdout, stderr)
 		case "stats":
 			return runStats(ctx, args[1:], stdout, stderr)
+		case "operators":
+			return runOperators(ctx, args[1:], stdout, stderr)
+		case "operator":
+			return runOperator(ctx, args[1:], stdout, stderr)
 		}
 	}
 	return serve(ctx, args, stderr)

@@ -204,3 +204,31 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+func TestOperatorCommands(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	var out, errOut bytes.Buffer
+	if err := run(ctx, []string{"operator", "-data", dir, "-name", "movil", "-port", "2776", "-prefixes", "58414, 58424",
+		"-param", "submit_sm.service_type=CMT", "-tps", "50"}, &out, &errOut); err != nil {
+		t.Fatal(err, errOut.String())
+	}
+	if err := run(ctx, []string{"operator", "-data", dir, "-name", "bad", "-param", "submit_sm.nope=1"}, &out, &errOut); err == nil {
+		t.Fatal("unknown parameter accepted")
+	}
+	if err := run(ctx, []string{"operator", "-data", dir, "-name", "movil", "-port", "2777", "-prefixes", "58414", "-disable"}, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if err := run(ctx, []string{"operators", "-data", dir}, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[1], "movil") || !strings.Contains(lines[1], "127.0.0.1:2777") ||
+		!strings.Contains(lines[1], "false") || strings.Contains(lines[1], "58424") {
+		t.Fatalf("operators:\n%s", out.String())
+	}
+	if err := run(ctx, []string{"operator", "-data", dir, "-name", "movil", "-delete"}, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -7,7 +7,9 @@ import (
 	"io"
 	"log/slog"
 
+	"github.com/switchboard-go/switchboard/examples/internal/gatewayflag"
 	"github.com/switchboard-go/switchboard/examples/internal/storeflag"
+	"github.com/switchboard-go/switchboard/smpp/gateway"
 )
 
 type schemaVersioner interface {
@@ -22,6 +24,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	sf.Register(fs)
 	var sim simFlags
 	sim.register(fs)
+	var nf gatewayflag.Flags
+	nf.Register(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -50,11 +54,27 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 		defer srv.Close()
 		log.Info("smsc simulator listening", "addr", srv.Addr, "system_id", cmp.Or(sim.systemID, "(any)"))
+		if err := sim.defaultOperator(ctx, st, srv.Addr); err != nil {
+			return err
+		}
 	}
+
+	gw, err := gateway.New(gateway.Config{Store: st, Numbering: nf.Numbering, Logger: log.With("channel", "sms")})
+	if err != nil {
+		return err
+	}
+	gwCtx, stopGateway := context.WithCancel(context.WithoutCancel(ctx))
+	gwDone := make(chan error, 1)
+	go func() { gwDone <- gw.Run(gwCtx) }()
+	log.Info("sms gateway running")
 	log.Info("running; stop with SIGINT or SIGTERM")
 
 	<-ctx.Done()
 	log.Info("shutting down", "reason", context.Cause(ctx))
+	stopGateway()
+	if err := <-gwDone; err != nil {
+		log.Error("sms gateway", "err", err)
+	}
 	if err := st.Close(); err != nil {
 		return err
 	}

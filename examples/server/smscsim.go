@@ -1,12 +1,19 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
+	"net"
+	"strconv"
 	"time"
 
 	"github.com/switchboard-go/switchboard/smpp/smpptest"
+	"github.com/switchboard-go/switchboard/store"
 )
+
+// simOperator is the name of the operator that stands for the simulator.
+const simOperator = "simulator"
 
 // simFlags configure the built-in SMSC simulator.
 type simFlags struct {
@@ -36,4 +43,34 @@ func (f *simFlags) start() (*smpptest.Server, error) {
 		return nil, fmt.Errorf("smsc simulator: %w", err)
 	}
 	return srv, nil
+}
+
+// defaultOperator makes the simulator the default operator of a store
+// that has none, so that a fresh installation sends end to end; an
+// operator named "simulator" follows the simulator's address.
+func (f *simFlags) defaultOperator(ctx context.Context, st store.Store, addr string) error {
+	ops, err := st.Operators(ctx)
+	if err != nil {
+		return err
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return err
+	}
+	p, _ := strconv.Atoi(port)
+	for _, op := range ops {
+		if op.Name == simOperator && (op.Host != host || op.Port != p) {
+			op.Host, op.Port = host, p
+			return st.UpdateOperator(ctx, &op)
+		}
+	}
+	if len(ops) > 0 {
+		return nil
+	}
+	op := store.Operator{Name: simOperator, Host: host, Port: p, SystemID: f.systemID, Password: f.password,
+		BindMode: store.BindTransceiver, Default: true, Enabled: true, Sources: []string{"SWITCHBRD"}}
+	if op.SystemID == "" {
+		op.SystemID = "switchboard"
+	}
+	return st.CreateOperator(ctx, &op)
 }

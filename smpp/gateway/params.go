@@ -30,6 +30,13 @@ import (
 // An unknown command, name or a bad value is an error when the operator
 // is loaded, and the operator does not start.
 
+// CheckOperator reports whether the gateway can run op: its bind mode
+// and parameters.
+func CheckOperator(op store.Operator) error {
+	_, err := newProfile(op)
+	return err
+}
+
 // profile is an operator's configuration turned into what the sessions
 // and the dispatcher use.
 type profile struct {

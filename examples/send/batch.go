@@ -1,0 +1,129 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/switchboard-go/switchboard/examples/internal/gatewayflag"
+	"github.com/switchboard-go/switchboard/examples/internal/storeflag"
+	"github.com/switchboard-go/switchboard/smpp/gateway"
+	"github.com/switchboard-go/switchboard/store"
+)
+
+// runBatch loads a client's CSV file into the SMS gateway's store and,
+// unless -wait=false, shows its progress until every message is final
+// (the server's gateway sends them).
+func runBatch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("send batch", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var sf storeflag.Flags
+	sf.Register(fs)
+	var nf gatewayflag.Flags
+	nf.Register(fs)
+	client := fs.String("client", "default", "the client the batch belongs to")
+	name := fs.String("name", "", "batch name; loading the same name again sends only new rows (default: the file name)")
+	wait := fs.Bool("wait", true, "show progress until every message is final")
+	timeout := fs.Duration("timeout", 0, "give up waiting after this long (0: never)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: send batch [flags] FILE.csv   (columns: number,text[,source[,external_id]])")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return errors.New("batch: want one FILE.csv")
+	}
+	f, err := os.Open(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if *name == "" {
+		*name = filepath.Base(fs.Arg(0))
+	}
+	st, err := sf.Open(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	g, err := gateway.New(gateway.Config{Store: st, Numbering: nf.Numbering})
+	if err != nil {
+		return err
+	}
+	rep, err := g.LoadCSV(ctx, gateway.Batch{Client: *client, Name: *name, CSV: f})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "batch %d: %d rows, %d queued, %d already loaded, %d rejected, %d without route\n",
+		rep.BatchID, rep.Rows, rep.Inserted-rep.Unroutable, rep.Duplicates, rep.Rejected, rep.Unroutable)
+	for i, e := range rep.Errors {
+		if i == 20 {
+			fmt.Fprintf(stdout, "  ... and %d more\n", rep.Rejected-20)
+			break
+		}
+		fmt.Fprintf(stdout, "  line %d: %s\n", e.Line, e.Reason)
+	}
+	if !*wait || rep.BatchID == 0 {
+		return nil
+	}
+	if *timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, *timeout)
+		defer cancel()
+	}
+	bar := progressBar{w: stderr}
+	sum, err := g.WaitBatch(ctx, rep.BatchID, 250*time.Millisecond, bar.show)
+	bar.done()
+	fmt.Fprintf(stdout, "batch %d: %s\n", rep.BatchID, counts(sum.ByState))
+	return err
+}
+
+// progressBar redraws one line: a bar of final messages, and the counts.
+type progressBar struct {
+	w     io.Writer
+	drawn bool
+}
+
+func (p *progressBar) show(s store.BatchSummary) {
+	total, final := 0, 0
+	for st, n := range s.ByState {
+		total += n
+		if st.Final() {
+			final += n
+		}
+	}
+	const width = 30
+	filled := 0
+	if total > 0 {
+		filled = final * width / total
+	}
+	fmt.Fprintf(p.w, "\r[%s%s] %d/%d  %s\x1b[K", strings.Repeat("#", filled), strings.Repeat(".", width-filled), final, total, counts(s.ByState))
+	p.drawn = true
+}
+
+func (p *progressBar) done() {
+	if p.drawn {
+		fmt.Fprintln(p.w)
+	}
+}
+
+func counts(m map[store.TransmissionState]int) string {
+	keys := make([]string, 0, len(m))
+	for st, n := range m {
+		if n > 0 {
+			keys = append(keys, fmt.Sprintf("%s=%d", st, n))
+		}
+	}
+	slices.Sort(keys)
+	return strings.Join(keys, " ")
+}

@@ -1,0 +1,162 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/switchboard-go/switchboard/examples/internal/storeflag"
+	"github.com/switchboard-go/switchboard/smpp/gateway"
+	"github.com/switchboard-go/switchboard/store"
+)
+
+// runOperators lists the SMS operators with their counts since -since.
+func runOperators(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("server operators", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var sf storeflag.Flags
+	sf.Register(fs)
+	since := fs.Duration("since", 24*time.Hour, "count transmissions created in this last period")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	st, err := sf.Open(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	g, err := gateway.New(gateway.Config{Store: st})
+	if err != nil {
+		return err
+	}
+	status, err := g.Operators(ctx, time.Now().Add(-*since))
+	if err != nil {
+		return err
+	}
+	ops, err := st.Operators(ctx)
+	if err != nil {
+		return err
+	}
+	byID := map[int64]store.Operator{}
+	for _, op := range ops {
+		byID[op.ID] = op
+	}
+	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tNAME\tADDRESS\tMODE\tENABLED\tDEFAULT\tPREFIXES\tSUBMITTED\tQUEUED\tSENT\tDELIVERED\tFAILED")
+	for _, s := range status {
+		op := byID[s.ID]
+		by := s.Store.ByState
+		failed := by[store.TxFailed] + by[store.TxUndeliverable] + by[store.TxExpired] + by[store.TxRejected] + by[store.TxUnknown]
+		fmt.Fprintf(tw, "%d\t%s\t%s:%d\t%s\t%t\t%t\t%s\t%d\t%d\t%d\t%d\t%d\n", op.ID, op.Name, op.Host, op.Port, op.BindMode,
+			op.Enabled, op.Default, strings.Join(op.Prefixes, ","), s.Store.Submitted, by[store.TxQueued]+by[store.TxSubmitting],
+			by[store.TxSent], by[store.TxDelivered], failed)
+	}
+	return tw.Flush()
+}
+
+// paramFlag collects -param COMMAND.NAME=VALUE.
+type paramFlag []store.OperatorParam
+
+func (p *paramFlag) String() string { return "" }
+func (p *paramFlag) Set(v string) error {
+	key, value, ok := strings.Cut(v, "=")
+	cmd, name, ok2 := strings.Cut(key, ".")
+	if !ok || !ok2 {
+		return errors.New("want COMMAND.NAME=VALUE, e.g. submit_sm.service_type=CMT")
+	}
+	*p = append(*p, store.OperatorParam{Command: cmd, Name: name, Value: value})
+	return nil
+}
+
+// runOperator adds, changes or deletes an SMS operator by name. A running
+// server picks the change up within its reload interval.
+func runOperator(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("server operator", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var sf storeflag.Flags
+	sf.Register(fs)
+	var o store.Operator
+	var prefixes, sources, mode string
+	var params paramFlag
+	var disable, del bool
+	fs.StringVar(&o.Name, "name", "", "operator name (required)")
+	fs.StringVar(&o.Host, "host", "127.0.0.1", "SMSC host")
+	fs.IntVar(&o.Port, "port", 2775, "SMSC port")
+	fs.StringVar(&o.SystemID, "system-id", "", "system_id")
+	fs.StringVar(&o.Password, "password", "", "password")
+	fs.StringVar(&o.SystemType, "system-type", "", "system_type")
+	fs.StringVar(&mode, "mode", "trx", "bind mode: tx, rx, trx or tx+rx")
+	fs.BoolVar(&o.TLS, "tls", false, "connect with TLS")
+	fs.IntVar(&o.WindowSize, "window", 0, "outstanding requests per bind (0: library default)")
+	fs.IntVar(&o.TPS, "tps", 0, "submits per second over all binds (0: no limit)")
+	fs.IntVar(&o.Binds, "binds", 1, "parallel binds")
+	fs.DurationVar(&o.EnquireLink, "enquire-link", 0, "keepalive interval (0: library default)")
+	fs.StringVar(&prefixes, "prefixes", "", "comma-separated destination prefixes, e.g. 58412,58416")
+	fs.StringVar(&sources, "sources", "", "comma-separated source addresses; the first is the default")
+	fs.BoolVar(&o.Default, "default", false, "route numbers no prefix matches to this operator")
+	fs.Var(&params, "param", "PDU parameter override COMMAND.NAME=VALUE (repeatable)")
+	fs.BoolVar(&disable, "disable", false, "keep the operator but do not connect to it")
+	fs.BoolVar(&del, "delete", false, "delete the operator")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if o.Name == "" {
+		return errors.New("operator: -name is required")
+	}
+	st, err := sf.Open(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	ops, err := st.Operators(ctx)
+	if err != nil {
+		return err
+	}
+	var existing *store.Operator
+	for i := range ops {
+		if ops[i].Name == o.Name {
+			existing = &ops[i]
+		}
+	}
+	if del {
+		if existing == nil {
+			return fmt.Errorf("operator %q: %w", o.Name, store.ErrNotFound)
+		}
+		if err := st.DeleteOperator(ctx, existing.ID); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "operator %s deleted\n", o.Name)
+		return nil
+	}
+	o.BindMode, o.Enabled, o.Params = store.BindMode(mode), !disable, params
+	o.Prefixes, o.Sources = splitList(prefixes), splitList(sources)
+	if err := gateway.CheckOperator(o); err != nil {
+		return err
+	}
+	if existing == nil {
+		err = st.CreateOperator(ctx, &o)
+	} else {
+		o.ID = existing.ID
+		err = st.UpdateOperator(ctx, &o)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "operator %s (id %d) saved\n", o.Name, o.ID)
+	return nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
