@@ -13,6 +13,7 @@ import (
 // owed is a receipt the simulator has to deliver.
 type owed struct {
 	systemID     string
+	origin       *smpp.ServerSession // the submitter: preferred when it can receive
 	due          time.Time
 	receipt      coding.Receipt
 	source, dest string
@@ -93,13 +94,13 @@ func (q *receiptQueue) run() {
 		q.mu.Lock()
 		var o owed
 		var ss *smpp.ServerSession
-		for systemID, h := range q.owed {
+		for _, h := range q.owed {
 			if len(*h) == 0 {
 				continue
 			}
 			if d := time.Until((*h)[0].due); d > 0 {
 				sooner(d)
-			} else if ss = q.pick(systemID); ss != nil {
+			} else if ss = q.pickFor((*h)[0]); ss != nil {
 				o = heap.Pop(h).(owed)
 				q.n--
 				q.flight++
@@ -124,6 +125,17 @@ func (q *receiptQueue) run() {
 		}
 		timer.Stop()
 	}
+}
+
+// pickFor returns the session that submitted o when it is still bound
+// and can receive, else another receiver of the same system_id.
+func (q *receiptQueue) pickFor(o owed) *smpp.ServerSession {
+	if o.origin != nil {
+		if st := o.origin.State(); st == smpp.StateBoundRX || st == smpp.StateBoundTRX {
+			return o.origin
+		}
+	}
+	return q.pick(o.systemID)
 }
 
 // pick returns a bound receiver session of systemID, round robin.

@@ -12,8 +12,9 @@
 //	c, err := smpp.Dial(ctx, sim.Addr, &smpp.Options{SystemID: "test", Password: "pw"})
 //
 // The simulator keeps every message it accepted (Submitted) and every
-// receipt it owes until an ESME bound to the same system_id acknowledges
-// it, across Restart, as a real SMSC keeps them in its store. It is meant
+// receipt it owes until it is acknowledged: by the session that submitted
+// the message when that one can receive, else by any receiver bound with
+// the same system_id, across Restart, as a real SMSC keeps them in its store. It is meant
 // for tests and load runs of up to a few million messages: nothing is
 // ever evicted.
 package smpptest
@@ -387,7 +388,7 @@ func (s *Server) accept(ss *smpp.ServerSession, sm *pdu.SubmitSM) string {
 		if s.cfg.HexIDs && s.cfg.ReceiptIDDecimal {
 			receiptID = strconv.FormatUint(n, 10)
 		}
-		s.receipts.add(owed{systemID: sub.SystemID, due: now.Add(s.cfg.ReceiptDelay), receipt: coding.Receipt{
+		s.receipts.add(owed{systemID: sub.SystemID, origin: ss, due: now.Add(s.cfg.ReceiptDelay), receipt: coding.Receipt{
 			ID: receiptID, Submitted: 1, Delivered: boolInt(sub.Stat == StatDelivered),
 			SubmitDate: now, DoneDate: now.Add(s.cfg.ReceiptDelay), Stat: sub.Stat, Err: errCode(sub.Stat),
 			Text: sub.Text}, source: sub.Dest, dest: sub.Source})
