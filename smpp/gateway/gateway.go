@@ -44,6 +44,9 @@ type Config struct {
 	MaxParts int
 	// MaxBatchRows caps a CSV batch (default 1,000,000).
 	MaxBatchRows int
+	// Writers is how many transactions record outcomes at once (default
+	// 4): PostgreSQL gains from several; SQLite runs them one at a time.
+	Writers int
 	// SubmitTimeout bounds one transmission's submit, all parts (default
 	// 60s).
 	SubmitTimeout time.Duration
@@ -65,6 +68,9 @@ func (c *Config) defaults() {
 	}
 	if c.MaxParts <= 0 {
 		c.MaxParts = 10
+	}
+	if c.Writers <= 0 {
+		c.Writers = 4
 	}
 	if c.MaxBatchRows <= 0 {
 		c.MaxBatchRows = 1_000_000
@@ -107,7 +113,7 @@ func New(cfg Config) (*Gateway, error) {
 	}
 	cfg.defaults()
 	return &Gateway{cfg: cfg, st: cfg.Store, runners: map[int64]*runner{}, reloadNow: make(chan struct{}, 1),
-		rec: newRecorder(cfg.Store, 500)}, nil
+		rec: newRecorder(cfg.Store, 500, cfg.Writers)}, nil
 }
 
 // Run connects to the enabled operators and dispatches until ctx ends;

@@ -14,11 +14,12 @@ import (
 // after its transaction committed (nil) or failed, so that an SMSC's
 // delivery is acknowledged only once it is stored.
 type recorder struct {
-	st    Store
-	mu    sync.Mutex
-	queue []write
-	wake  chan struct{}
-	max   int
+	st      Store
+	mu      sync.Mutex
+	queue   []write
+	wake    chan struct{}
+	max     int
+	workers int
 
 	stop chan struct{}
 	done chan struct{}
@@ -29,8 +30,9 @@ type write struct {
 	done  func(error)
 }
 
-func newRecorder(st Store, max int) *recorder {
-	return &recorder{st: st, wake: make(chan struct{}, 1), max: max, stop: make(chan struct{}), done: make(chan struct{})}
+func newRecorder(st Store, batch, workers int) *recorder {
+	return &recorder{st: st, wake: make(chan struct{}, 1), max: batch, workers: max(workers, 1),
+		stop: make(chan struct{}), done: make(chan struct{})}
 }
 
 func (r *recorder) add(w write) {
@@ -46,9 +48,22 @@ func (r *recorder) add(w write) {
 	}
 }
 
-// run writes until close; then it writes what is left and returns.
+// run writes, with its workers each running a transaction at a time,
+// until close; then it writes what is left and returns.
 func (r *recorder) run() {
 	defer close(r.done)
+	var wg sync.WaitGroup
+	for range r.workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.work()
+		}()
+	}
+	wg.Wait()
+}
+
+func (r *recorder) work() {
 	for {
 		select {
 		case <-r.wake:
@@ -81,9 +96,16 @@ func (r *recorder) flush() int {
 	n := min(len(r.queue), r.max)
 	batch := append([]write(nil), r.queue[:n]...)
 	r.queue = append(r.queue[:0], r.queue[n:]...)
+	more := len(r.queue) > 0
 	r.mu.Unlock()
 	if n == 0 {
 		return 0
+	}
+	if more { // let another worker take the rest meanwhile
+		select {
+		case r.wake <- struct{}{}:
+		default:
+		}
 	}
 	// Writes are not cancelled by the gateway's context: an outcome the
 	// SMSC gave must be stored even while shutting down.

@@ -1,0 +1,246 @@
+// Command gateway measures the SMS gateway end to end: a client's batch of
+// n messages loaded from CSV, dispatched through the smpptest simulator,
+// until every delivery receipt is recorded, on SQLite and on a throwaway
+// PostgreSQL; and, for reference, the session alone: switchboard's smpp
+// client submitting the same n messages to the same simulator and taking
+// their receipts, with no store. Figures are messages per second (median
+// of -runs), and it ends with one line:
+//
+//	sms-gateway sqlite=N postgres=N session=N ratio=R
+//
+// where ratio is sqlite/session.
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"runtime/pprof"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/switchboard-go/switchboard/bench/internal/stats"
+	"github.com/switchboard-go/switchboard/smpp"
+	"github.com/switchboard-go/switchboard/smpp/gateway"
+	"github.com/switchboard-go/switchboard/smpp/pdu"
+	"github.com/switchboard-go/switchboard/smpp/smpptest"
+	"github.com/switchboard-go/switchboard/store"
+	"github.com/switchboard-go/switchboard/store/postgres"
+	"github.com/switchboard-go/switchboard/store/postgres/pgtest"
+	"github.com/switchboard-go/switchboard/store/sqlite"
+)
+
+var (
+	runs       = flag.Int("runs", 3, "repetitions; medians are reported")
+	count      = flag.Int("n", 100000, "messages per batch")
+	window     = flag.Int("window", 1000, "the operator's window")
+	writers    = flag.Int("writers", 0, "gateway.Config.Writers (0: its default)")
+	only       = flag.String("only", "", "sqlite, postgres or session: run only that")
+	cpuprofile = flag.String("cpuprofile", "", "write a CPU profile of the runs to this file")
+)
+
+func main() {
+	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			fail(err)
+		}
+		pprof.StartCPUProfile(f)
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	}
+	csv := batchCSV(*count)
+	rate := map[string]float64{}
+	for _, name := range []string{"session", "sqlite", "postgres"} {
+		if *only != "" && *only != name {
+			continue
+		}
+		var rates []float64
+		for r := range *runs {
+			var d time.Duration
+			var err error
+			switch name {
+			case "session":
+				d, err = runSession(*count)
+			case "sqlite":
+				d, err = runGateway(name, csv, *count, openSQLite)
+			case "postgres":
+				d, err = runGateway(name, csv, *count, openPostgres)
+			}
+			if err != nil {
+				fail(fmt.Errorf("%s run %d: %w", name, r+1, err))
+			}
+			rates = append(rates, float64(*count)/d.Seconds())
+		}
+		rate[name] = stats.Median(rates)
+		fmt.Printf("%-9s %9.0f msgs/s  (runs: %s)\n", name, rate[name], join(rates))
+	}
+	ratio := 0.0
+	if rate["session"] > 0 {
+		ratio = rate["sqlite"] / rate["session"]
+	}
+	fmt.Printf("sms-gateway sqlite=%.0f postgres=%.0f session=%.0f ratio=%.3f\n", rate["sqlite"], rate["postgres"], rate["session"], ratio)
+}
+
+func join(xs []float64) string {
+	var b bytes.Buffer
+	for i, x := range xs {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(strconv.FormatFloat(x, 'f', 0, 64))
+	}
+	return b.String()
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "gateway bench:", err)
+	os.Exit(1)
+}
+
+func batchCSV(n int) []byte {
+	var b bytes.Buffer
+	b.WriteString("number,text,external_id\n")
+	for i := range n {
+		fmt.Fprintf(&b, "0414%07d,Su pedido %d va en camino,%d\n", i, i, i)
+	}
+	return b.Bytes()
+}
+
+func simulator() *smpptest.Server {
+	return smpptest.NewServer(&smpptest.Config{ReceiptDelay: 10 * time.Millisecond, WindowSize: 1000})
+}
+
+// runGateway loads the batch and waits until every receipt is recorded.
+func runGateway(name string, csv []byte, n int, open func(ctx context.Context) (store.Store, func(), error)) (time.Duration, error) {
+	ctx := context.Background()
+	sim := simulator()
+	defer sim.Close()
+	st, cleanup, err := open(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer cleanup()
+	host, port, _ := net.SplitHostPort(sim.Addr)
+	p, _ := strconv.Atoi(port)
+	if err := st.CreateOperator(ctx, &store.Operator{Name: "sim", Host: host, Port: p, SystemID: "bench",
+		BindMode: store.BindTransceiver, WindowSize: *window, Default: true, Enabled: true}); err != nil {
+		return 0, err
+	}
+	g, err := gateway.New(gateway.Config{Store: st, Numbering: gateway.Numbering{CountryCode: "58", NationalPrefix: "0"},
+		ClaimBatch: 500, Writers: *writers})
+	if err != nil {
+		return 0, err
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- g.Run(runCtx) }()
+	defer func() { stop(); <-done }()
+
+	start := time.Now()
+	rep, err := g.LoadCSV(ctx, gateway.Batch{Client: "bench", Name: "batch.csv", CSV: bytes.NewReader(csv)})
+	if err != nil {
+		return 0, err
+	}
+	if rep.Inserted != n {
+		return 0, fmt.Errorf("loaded %d of %d", rep.Inserted, n)
+	}
+	loaded := time.Since(start)
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+	defer cancel()
+	sum, err := g.WaitBatch(wctx, rep.BatchID, 50*time.Millisecond, nil)
+	if err != nil {
+		return 0, fmt.Errorf("%w: %v", err, sum.ByState)
+	}
+	d := time.Since(start)
+	if sum.ByState[store.TxDelivered] != n {
+		return 0, fmt.Errorf("not all delivered: %v", sum.ByState)
+	}
+	fmt.Printf("  %s: loaded in %s, all %d receipts recorded after %s\n", name, loaded.Round(time.Millisecond), n, d.Round(time.Millisecond))
+	return d, nil
+}
+
+func openSQLite(ctx context.Context) (store.Store, func(), error) {
+	dir, err := os.MkdirTemp("", "gwbench")
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := sqlite.Open(ctx, filepath.Join(dir, "gw.db"), nil)
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, nil, err
+	}
+	return st, func() { st.Close(); os.RemoveAll(dir) }, nil
+}
+
+var pg *pgtest.Server
+
+func openPostgres(ctx context.Context) (store.Store, func(), error) {
+	srv, err := pgtest.Start(ctx, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := postgres.Open(ctx, srv.URL(""), nil)
+	if err != nil {
+		srv.Stop()
+		return nil, nil, err
+	}
+	return st, func() { st.Close(); srv.Stop() }, nil
+}
+
+// runSession submits n messages on one bound session and waits for their
+// receipts: what the gateway adds its store work to.
+func runSession(n int) (time.Duration, error) {
+	sim := simulator()
+	defer sim.Close()
+	ctx := context.Background()
+	var receipts atomic.Int64
+	all := make(chan struct{})
+	c, err := smpp.Dial(ctx, sim.Addr, &smpp.Options{SystemID: "bench", WindowSize: *window,
+		Handler: smpp.HandlerFunc(func(ctx context.Context, m *smpp.Message) pdu.Status {
+			if m.Kind == smpp.KindReceipt && receipts.Add(1) == int64(n) {
+				close(all)
+			}
+			return pdu.StatusOK
+		})})
+	if err != nil {
+		return 0, err
+	}
+	defer c.Close()
+	calls := make(chan *smpp.Call, *window)
+	errc := make(chan error, 1)
+	start := time.Now()
+	go func() {
+		var first error
+		for call := range calls {
+			if _, err := call.Result(); err != nil && first == nil {
+				first = err
+			}
+		}
+		errc <- first
+	}()
+	for i := range n {
+		call, err := c.SubmitAsync(ctx, &pdu.SubmitSM{DestinationAddr: fmt.Sprintf("58414%07d", i), RegisteredDelivery: 1,
+			ShortMessage: []byte("Su pedido va en camino")})
+		if err != nil {
+			close(calls)
+			return 0, err
+		}
+		calls <- call
+	}
+	close(calls)
+	if err := <-errc; err != nil {
+		return 0, err
+	}
+	select {
+	case <-all:
+	case <-time.After(5 * time.Minute):
+		return 0, fmt.Errorf("%d of %d receipts", receipts.Load(), n)
+	}
+	return time.Since(start), nil
+}
