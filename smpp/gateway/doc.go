@@ -25,8 +25,24 @@
 // per part), retried later with exponential backoff after a temporary
 // error (ESME_RTHROTTLED, ESME_RMSGQFUL, timeouts, lost connections) up
 // to MaxAttempts, or failed with the SMPP status after a permanent one.
-// Operator parameters override PDU fields (see the list in params.go's
-// documentation of newProfile, repeated in the README).
+// # Operator parameters
+//
+// store.OperatorParam entries the gateway understands (CheckOperator
+// validates them):
+//
+//	submit_sm  service_type, source_addr_ton, source_addr_npi, dest_addr_ton,
+//	           dest_addr_npi, esm_class, protocol_id, priority_flag,
+//	           registered_delivery, replace_if_present_flag, data_coding,
+//	           validity_period (an SMPP time, or a Go duration such as "48h")
+//	bind       system_type, interface_version ("34" or "50"), addr_ton,
+//	           addr_npi, address_range
+//	gateway    receipt_id: "same" (default), "hex-dec" (submit_sm_resp ids
+//	           in hex, receipts in decimal) or "dec-hex";
+//	           split: "udh8" (default), "udh16", "sar" or "payload";
+//	           response_timeout (a Go duration, default 10s); tls_server_name
+//
+// An unknown command or name, or a bad value, keeps the operator from
+// starting (logged at each reload).
 //
 // Receipts update their transmission (delivered, undeliverable, expired,
 // rejected, unknown), matched by message id, also when the SMSC writes ids

@@ -14,22 +14,6 @@ import (
 	"github.com/switchboard-go/switchboard/store"
 )
 
-// Operator parameters (store.OperatorParam) the gateway understands:
-//
-//	submit_sm  service_type, source_addr_ton, source_addr_npi, dest_addr_ton,
-//	           dest_addr_npi, esm_class, protocol_id, priority_flag,
-//	           registered_delivery, replace_if_present_flag, data_coding,
-//	           validity_period (an SMPP time, or a Go duration such as "48h")
-//	bind       system_type, interface_version ("34" or "50"), addr_ton,
-//	           addr_npi, address_range
-//	gateway    receipt_id: "same" (default), "hex-dec" (submit_sm_resp ids
-//	           in hex, receipts in decimal) or "dec-hex";
-//	           split: "udh8" (default), "udh16", "sar" or "payload";
-//	           response_timeout (a Go duration, default 10s); tls_server_name
-//
-// An unknown command, name or a bad value is an error when the operator
-// is loaded, and the operator does not start.
-
 // CheckOperator reports whether the gateway can run op: its bind mode
 // and parameters.
 func CheckOperator(op store.Operator) error {
