@@ -153,7 +153,7 @@ func runGateway(name string, csv []byte, n int, open func(ctx context.Context) (
 	loaded := time.Since(start)
 	wctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	defer cancel()
-	sum, err := g.WaitBatch(wctx, rep.BatchID, 50*time.Millisecond, nil)
+	sum, err := g.WaitBatch(wctx, rep.BatchID, 200*time.Millisecond, nil)
 	if err != nil {
 		return 0, fmt.Errorf("%w: %v", err, sum.ByState)
 	}
