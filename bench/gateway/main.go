@@ -178,8 +178,6 @@ func openSQLite(ctx context.Context) (store.Store, func(), error) {
 	return st, func() { st.Close(); os.RemoveAll(dir) }, nil
 }
 
-var pg *pgtest.Server
-
 func openPostgres(ctx context.Context) (store.Store, func(), error) {
 	srv, err := pgtest.Start(ctx, nil)
 	if err != nil {

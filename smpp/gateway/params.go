@@ -29,7 +29,6 @@ type profile struct {
 	opts      smpp.Options
 	tmpl      pdu.SubmitSM // fields every submit_sm starts from
 	split     coding.SplitOptions
-	fixedDC   bool
 	receiptID string // same, hex-dec, dec-hex
 }
 
