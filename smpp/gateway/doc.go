@@ -68,6 +68,9 @@
 //     claim goes stale and is requeued after StaleAfter
 //     (store.ReasonStaleClaim), and counted the same way when resent.
 //
+// An operator's TPS is enforced per gateway process (over all its binds):
+// two processes sending through one operator each get the full rate.
+//
 // Outcomes are written in group commits (one transaction for whatever
 // queued up meanwhile), so the store's commit rate does not bound the
 // message rate.

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -144,4 +145,44 @@ func waitFor(t *testing.T, cond func() bool) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// Two gateways on one store (as two processes on one PostgreSQL would
+// be) share the work and send nothing twice; the operator's TPS holds
+// across each gateway's binds.
+func TestTwoGatewaysAndTPS(t *testing.T) {
+	eachStore(t, func(t *testing.T, st store.Store) {
+		ctx := testCtx(t, 60*time.Second)
+		sim := smpptest.NewServer(nil)
+		defer sim.Close()
+		addOperator(t, st, "op", sim, func(o *store.Operator) { o.Default = true; o.TPS = 100; o.Binds = 2 })
+		g1, g2 := startGateway(t, st), startGateway(t, st)
+		var b strings.Builder
+		const n = 300
+		for i := range n {
+			b.WriteString("0414" + strconv.Itoa(1000000+i) + ",hola\n")
+		}
+		start := time.Now()
+		rep, err := g1.LoadCSV(ctx, Batch{Client: "acme", CSV: strings.NewReader(b.String())})
+		if err != nil || rep.Inserted != n {
+			t.Fatal(rep, err)
+		}
+		g2.Reload()
+		sum := waitDone(t, g2, rep.BatchID)
+		elapsed := time.Since(start)
+		if sum.ByState[store.TxDelivered] != n || len(sim.Submitted()) != n {
+			t.Fatalf("summary %v, SMSC got %d", sum.ByState, len(sim.Submitted()))
+		}
+		a := operatorStatus(t, g1, 1).Process.Accepted
+		c := operatorStatus(t, g2, 1).Process.Accepted
+		t.Logf("gateway 1 sent %d, gateway 2 sent %d, in %s", a, c, elapsed)
+		if a+c != n {
+			t.Fatalf("accepted %d + %d", a, c)
+		}
+		// 100 TPS per gateway (the limit is per process): 300 messages
+		// take at least about 1.5 s (the first burst is 5).
+		if elapsed < 1400*time.Millisecond {
+			t.Fatalf("300 messages at 2x100 TPS in %s", elapsed)
+		}
+	})
 }
