@@ -1,0 +1,159 @@
+package chat
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+var t0 = time.UnixMilli(1795000000123).UTC()
+
+func samples() []Message {
+	sum := sha256.Sum256([]byte("x"))
+	return []Message{
+		&Hello{Role: RoleCustomer, Name: "Ana Pérez", CustomerID: "c-17", Email: "ana@example.com", Token: "tok",
+			Resume: "r1", LastSeq: 42, Client: "web/1.0"},
+		&Hello{Role: RoleOperator, Login: "luis", Password: "secreto"},
+		&Welcome{Session: "s1", Resume: "r1", ConversationID: 7, OperatorID: "op1", MaxFrame: 65536, Heartbeat: 15 * time.Second, Server: "sb"},
+		&Error{Code: CodeConflict, Text: "closed", ConversationID: 7, ClientMsgID: "m1"},
+		&Ping{Nonce: 1 << 40}, &Pong{Nonce: 3}, &Bye{Reason: "done"},
+		&Send{ConversationID: 7, ClientMsgID: "m1", Text: "hola, ¿me ayudan?"},
+		&Ack{ConversationID: 7, ClientMsgID: "m1", Seq: 3, Time: t0},
+		&Post{ConversationID: 7, Seq: 3, SenderRole: RoleOperator, SenderID: "op1", SenderName: "Luis", Kind: PostAttachment,
+			Text: "foto", ClientMsgID: "m2", AttachmentID: 9, FileName: "f.png", MediaType: "image/png", Size: 1234, Time: t0},
+		&Typing{ConversationID: 7, On: true, Role: RoleCustomer}, &Read{ConversationID: 7, Seq: 3, Role: RoleOperator},
+		&Event{ConversationID: 7, Kind: EventQueued, Position: 2, OperatorID: "op1", OperatorName: "Luis", Text: "x", Time: t0},
+		&Accept{ConversationID: 7}, &Transfer{ConversationID: 7, To: "op2"}, &Close{ConversationID: 7},
+		&PresenceUpdate{State: Away},
+		&Queue{Total: 3, Entries: []QueueEntry{{ConversationID: 7, CustomerName: "Ana", Since: t0}, {ConversationID: 8, CustomerName: "Bo", Since: t0}}},
+		&Assigned{ConversationID: 7, CustomerName: "Ana", CustomerID: "c-17", Email: "a@b.c", LastSeq: 4, OpenedAt: t0},
+		&FileStart{ConversationID: 7, TransferID: 1, Name: "f.png", MediaType: "image/png", Size: 10, SHA256: sum[:], ClientMsgID: "u1"},
+		&FileChunk{TransferID: 1, Data: []byte("0123456789")}, &FileEnd{TransferID: 1},
+		&Fetch{AttachmentID: 9, TransferID: 2}, &TranscriptRequest{ConversationID: 7, Format: FormatJSON, TransferID: 3},
+	}
+}
+
+func TestRoundTrip(t *testing.T) {
+	seen := map[Type]bool{}
+	var stream []byte
+	for _, m := range samples() {
+		seen[m.Type()] = true
+		b := AppendMessage(nil, m)
+		stream = append(stream, b...)
+		fr := NewFrameReader(bytes.NewReader(b), 0)
+		f, err := fr.Read()
+		if err != nil {
+			t.Fatalf("%s: %v", m.Type(), err)
+		}
+		got, err := Decode(f)
+		if err != nil {
+			t.Fatalf("%s: %v", m.Type(), err)
+		}
+		if !reflect.DeepEqual(got, m) {
+			t.Fatalf("%s:\n got %+v\nwant %+v", m.Type(), got, m)
+		}
+		// Every truncation of the payload is an error, never a panic.
+		for n := range len(f.Payload) {
+			if _, err := Decode(Frame{Type: f.Type, Payload: f.Payload[:n]}); err == nil && n < len(f.Payload) {
+				t.Fatalf("%s truncated to %d of %d bytes decoded", m.Type(), n, len(f.Payload))
+			}
+		}
+		// Trailing bytes (fields of a later version) are ignored.
+		if _, err := Decode(Frame{Type: f.Type, Payload: append(f.Payload, 0xAA, 0xBB)}); err != nil {
+			t.Fatalf("%s with trailing bytes: %v", m.Type(), err)
+		}
+	}
+	for ty := range typeNames {
+		if !seen[ty] {
+			t.Errorf("no sample of %s", ty)
+		}
+	}
+	// The frames read back in order from one stream.
+	fr := NewFrameReader(bytes.NewReader(stream), 0)
+	for i, m := range samples() {
+		f, err := fr.Read()
+		if err != nil || f.Type != m.Type() {
+			t.Fatalf("frame %d: %v %v", i, f.Type, err)
+		}
+	}
+}
+
+func TestFrameLimits(t *testing.T) {
+	big := AppendMessage(nil, &Send{Text: strings.Repeat("x", 1000)})
+	_, err := NewFrameReader(bytes.NewReader(big), 100).Read()
+	var fe *FrameError
+	if !errors.As(err, &fe) || !errors.Is(err, ErrFrameTooLarge) {
+		t.Fatalf("oversized: %v", err)
+	}
+	for name, b := range map[string][]byte{
+		"version":   {9, byte(TypePing), 0, 0, 0, 0, 0, 1, 0},
+		"reserved":  {Version, byte(TypePing), 0, 7, 0, 0, 0, 1, 0},
+		"truncated": {Version, byte(TypePing), 0, 0, 0, 0, 0, 5, 1},
+		"header":    {Version, byte(TypePing), 0},
+	} {
+		if _, err := NewFrameReader(bytes.NewReader(b), 0).Read(); !errors.As(err, &fe) {
+			t.Errorf("%s: %v, want *FrameError", name, err)
+		}
+	}
+	if _, err := Decode(Frame{Type: 0x7F}); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("unknown type: %v", err)
+	}
+	// Field limits.
+	bad := []Frame{
+		{Type: TypeSend, Payload: appendString(appendString(appendUvarint(nil, 1), "m"), strings.Repeat("x", MaxText+1))},
+		{Type: TypeSend, Payload: appendString(appendString(appendUvarint(nil, 1), "m"), "\xff\xfe")},
+		{Type: TypeTyping, Payload: []byte{1, 2, 1}},
+		{Type: TypeQueue, Payload: appendUvarint(appendUvarint(nil, 1), maxQueueEntries+1)},
+		{Type: TypeFileStart, Payload: appendBytes(appendUvarint(appendString(appendString(appendUvarint(appendUvarint(nil, 1), 1), "n"), ""), 1), []byte{1, 2})},
+		{Type: TypeAck, Payload: appendUvarint(nil, 1<<63)},
+	}
+	for _, f := range bad {
+		if _, err := Decode(f); !errors.Is(err, ErrMalformed) {
+			t.Errorf("%s %x: %v, want ErrMalformed", f.Type, f.Payload, err)
+		}
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	for _, m := range samples() {
+		b := AppendMessage(nil, m)
+		f.Add(b[1:2][0], b[HeaderLen:])
+	}
+	f.Fuzz(func(t *testing.T, ty byte, payload []byte) {
+		m, err := Decode(Frame{Type: Type(ty), Payload: payload})
+		if err != nil {
+			var de *DecodeError
+			if !errors.As(err, &de) {
+				t.Fatalf("untyped error %v", err)
+			}
+			return
+		}
+		// What decodes re-encodes to something that decodes the same.
+		again, err := Decode(Frame{Type: m.Type(), Payload: m.appendPayload(nil)})
+		if err != nil || !reflect.DeepEqual(again, m) {
+			t.Fatalf("re-encoding %+v: %+v, %v", m, again, err)
+		}
+	})
+}
+
+func FuzzFrameReader(f *testing.F) {
+	for _, m := range samples()[:4] {
+		f.Add(AppendMessage(nil, m))
+	}
+	f.Fuzz(func(t *testing.T, stream []byte) {
+		fr := NewFrameReader(bytes.NewReader(stream), 1024)
+		for range 100 {
+			fm, err := fr.Read()
+			if err != nil {
+				return
+			}
+			if len(fm.Payload) > 1024 {
+				t.Fatalf("payload of %d over the limit", len(fm.Payload))
+			}
+		}
+	})
+}
