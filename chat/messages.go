@@ -22,6 +22,7 @@ const (
 	TypeTyping     Type = 0x13
 	TypeRead       Type = 0x14
 	TypeEvent      Type = 0x15
+	TypeHistory    Type = 0x16
 	TypeAccept     Type = 0x20
 	TypeTransfer   Type = 0x21
 	TypeClose      Type = 0x22
@@ -37,7 +38,7 @@ const (
 
 var typeNames = map[Type]string{
 	TypeHello: "HELLO", TypeWelcome: "WELCOME", TypeError: "ERROR", TypePing: "PING", TypePong: "PONG", TypeBye: "BYE",
-	TypeSend: "SEND", TypeAck: "ACK", TypePost: "POST", TypeTyping: "TYPING", TypeRead: "READ", TypeEvent: "EVENT",
+	TypeSend: "SEND", TypeAck: "ACK", TypePost: "POST", TypeTyping: "TYPING", TypeRead: "READ", TypeEvent: "EVENT", TypeHistory: "HISTORY",
 	TypeAccept: "ACCEPT", TypeTransfer: "TRANSFER", TypeClose: "CLOSE", TypePresence: "PRESENCE", TypeQueue: "QUEUE",
 	TypeAssigned: "ASSIGNED", TypeFileStart: "FILE_START", TypeFileChunk: "FILE_CHUNK", TypeFileEnd: "FILE_END",
 	TypeFetch: "FETCH", TypeTranscript: "TRANSCRIPT",
@@ -98,6 +99,8 @@ func newMessage(t Type) Message {
 		return new(Read)
 	case TypeEvent:
 		return new(Event)
+	case TypeHistory:
+		return new(History)
 	case TypeAccept:
 		return new(Accept)
 	case TypeTransfer:
@@ -450,6 +453,23 @@ func (m *Event) decodePayload(d *decoder) {
 	m.OperatorName = d.string("operator_name", maxShort)
 	m.Text = d.string("text", 1024)
 	m.Time = d.time("time")
+}
+
+// History asks for a conversation's POSTs after AfterSeq (client to
+// server), e.g. after a transfer or a reconnect; they come as POST frames,
+// in order.
+type History struct {
+	ConversationID int64
+	AfterSeq       int64
+}
+
+func (*History) Type() Type { return TypeHistory }
+func (m *History) appendPayload(b []byte) []byte {
+	return appendUvarint(appendUvarint(b, uint64(m.ConversationID)), uint64(m.AfterSeq))
+}
+func (m *History) decodePayload(d *decoder) {
+	m.ConversationID = d.int64("conversation")
+	m.AfterSeq = d.int64("after_seq")
 }
 
 // Accept takes a waiting conversation (operator to server): a given one,

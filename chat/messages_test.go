@@ -27,7 +27,7 @@ func samples() []Message {
 			Text: "foto", ClientMsgID: "m2", AttachmentID: 9, FileName: "f.png", MediaType: "image/png", Size: 1234, Time: t0},
 		&Typing{ConversationID: 7, On: true, Role: RoleCustomer}, &Read{ConversationID: 7, Seq: 3, Role: RoleOperator},
 		&Event{ConversationID: 7, Kind: EventQueued, Position: 2, OperatorID: "op1", OperatorName: "Luis", Text: "x", Time: t0},
-		&Accept{ConversationID: 7}, &Transfer{ConversationID: 7, To: "op2"}, &Close{ConversationID: 7},
+		&History{ConversationID: 7, AfterSeq: 2}, &Accept{ConversationID: 7}, &Transfer{ConversationID: 7, To: "op2"}, &Close{ConversationID: 7},
 		&PresenceUpdate{State: Away},
 		&Queue{Total: 3, Entries: []QueueEntry{{ConversationID: 7, CustomerName: "Ana", Since: t0}, {ConversationID: 8, CustomerName: "Bo", Since: t0}}},
 		&Assigned{ConversationID: 7, CustomerName: "Ana", CustomerID: "c-17", Email: "a@b.c", LastSeq: 4, OpenedAt: t0},

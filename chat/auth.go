@@ -1,0 +1,205 @@
+package chat
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+)
+
+// ErrBadToken is returned by VerifyCustomerToken for a token that is
+// malformed, badly signed or expired.
+var ErrBadToken = errors.New("chat: bad customer token")
+
+// CustomerClaims is what a website vouches for about a customer.
+type CustomerClaims struct {
+	ID      string    `json:"id,omitempty"`
+	Name    string    `json:"name,omitempty"`
+	Email   string    `json:"email,omitempty"`
+	Expires time.Time `json:"exp"`
+}
+
+// SignCustomer makes a token the chat server accepts in HELLO as proof of
+// the customer's identity: the claims in base64url JSON, a dot, and their
+// HMAC-SHA256 with secret (the server's Options.Secret). A website signs
+// it for a logged-in customer; it expires at c.Expires.
+func SignCustomer(secret []byte, c CustomerClaims) string {
+	body, _ := json.Marshal(c)
+	enc := base64.RawURLEncoding.EncodeToString(body)
+	return enc + "." + base64.RawURLEncoding.EncodeToString(mac(secret, "customer", enc))
+}
+
+// VerifyCustomerToken checks a token made by SignCustomer at time now.
+func VerifyCustomerToken(secret []byte, token string, now time.Time) (CustomerClaims, error) {
+	enc, sig, ok := strings.Cut(token, ".")
+	if !ok {
+		return CustomerClaims{}, ErrBadToken
+	}
+	got, err := base64.RawURLEncoding.DecodeString(sig)
+	if err != nil || !hmac.Equal(got, mac(secret, "customer", enc)) {
+		return CustomerClaims{}, ErrBadToken
+	}
+	body, err := base64.RawURLEncoding.DecodeString(enc)
+	if err != nil {
+		return CustomerClaims{}, ErrBadToken
+	}
+	var c CustomerClaims
+	if err := json.Unmarshal(body, &c); err != nil {
+		return CustomerClaims{}, ErrBadToken
+	}
+	if !now.Before(c.Expires) {
+		return CustomerClaims{}, fmt.Errorf("%w: expired", ErrBadToken)
+	}
+	return c, nil
+}
+
+func mac(secret []byte, purpose, data string) []byte {
+	h := hmac.New(sha256.New, secret)
+	h.Write([]byte(purpose))
+	h.Write([]byte{0})
+	h.Write([]byte(data))
+	return h.Sum(nil)
+}
+
+// resumeToken binds a resume token to a conversation and a customer key;
+// it is signed, so it survives a server restart when the secret does.
+func resumeToken(secret []byte, conversationID int64, expires time.Time) string {
+	data := fmt.Sprintf("%d.%d", conversationID, expires.Unix())
+	return data + "." + base64.RawURLEncoding.EncodeToString(mac(secret, "resume", data))
+}
+
+func parseResume(secret []byte, token string, now time.Time) (int64, bool) {
+	i := strings.LastIndexByte(token, '.')
+	if i < 0 {
+		return 0, false
+	}
+	data, sig := token[:i], token[i+1:]
+	got, err := base64.RawURLEncoding.DecodeString(sig)
+	if err != nil || !hmac.Equal(got, mac(secret, "resume", data)) {
+		return 0, false
+	}
+	var id, exp int64
+	if _, err := fmt.Sscanf(data, "%d.%d", &id, &exp); err != nil || now.Unix() >= exp {
+		return 0, false
+	}
+	return id, true
+}
+
+// OperatorAccount is an operator as the directory keeps it.
+type OperatorAccount struct {
+	ID           string
+	Name         string
+	PasswordHash string // from HashPassword (bcrypt)
+	// MaxConversations caps the conversations served at once (0: the
+	// server's default).
+	MaxConversations int
+	Disabled         bool
+}
+
+// ErrUnknownOperator is what a Directory returns for a login it does not
+// know.
+var ErrUnknownOperator = errors.New("chat: unknown operator")
+
+// Directory finds operators by login. Implementations must be safe for
+// concurrent use.
+type Directory interface {
+	Operator(ctx context.Context, login string) (OperatorAccount, error)
+}
+
+// StaticDirectory is a Directory kept in memory, by login.
+type StaticDirectory map[string]OperatorAccount
+
+// Operator implements Directory.
+func (d StaticDirectory) Operator(ctx context.Context, login string) (OperatorAccount, error) {
+	a, ok := d[login]
+	if !ok {
+		return OperatorAccount{}, ErrUnknownOperator
+	}
+	return a, nil
+}
+
+// HashPassword hashes an operator's password for storage (bcrypt, cost
+// 10).
+func HashPassword(password string) (string, error) {
+	h, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
+	return string(h), err
+}
+
+// dummyHash is compared against for unknown logins, so that they take as
+// long as wrong passwords.
+var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("switchboard-dummy"), bcrypt.DefaultCost)
+
+func checkPassword(hash, password string) bool {
+	if hash == "" {
+		bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+		return false
+	}
+	return bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) == nil
+}
+
+// failureLimiter counts failed logins per key (login, remote host) in a
+// sliding window.
+type failureLimiter struct {
+	mu     sync.Mutex
+	max    int
+	window time.Duration
+	fails  map[string][]time.Time
+}
+
+func newFailureLimiter(max int, window time.Duration) *failureLimiter {
+	return &failureLimiter{max: max, window: window, fails: map[string][]time.Time{}}
+}
+
+// blocked reports whether key has used up its failures.
+func (l *failureLimiter) blocked(key string, now time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.prune(key, now)) >= l.max
+}
+
+func (l *failureLimiter) fail(key string, now time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.fails[key] = append(l.prune(key, now), now)
+	if len(l.fails) > 100000 { // bound memory under a spray of logins
+		for k := range l.fails {
+			delete(l.fails, k)
+			if len(l.fails) <= 50000 {
+				break
+			}
+		}
+	}
+}
+
+func (l *failureLimiter) prune(key string, now time.Time) []time.Time {
+	ts := l.fails[key]
+	i := 0
+	for i < len(ts) && now.Sub(ts[i]) >= l.window {
+		i++
+	}
+	ts = ts[i:]
+	if len(ts) == 0 {
+		delete(l.fails, key)
+		return nil
+	}
+	l.fails[key] = ts
+	return ts
+}
+
+func loopback(addr net.Addr) bool {
+	host, _, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

@@ -1,0 +1,277 @@
+package chat
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"hash"
+	"mime"
+	"net/http"
+	"path"
+	"slices"
+	"strings"
+	"unicode"
+
+	"github.com/switchboard-go/switchboard/store"
+)
+
+// FileLimits bound attachments. The zero value means the defaults.
+type FileLimits struct {
+	// MaxFile caps one file (default 10 MiB).
+	MaxFile int64
+	// MaxPerConversation caps the bytes uploaded to one conversation
+	// (default 50 MiB).
+	MaxPerConversation int64
+	// Allowed lists the media types accepted, as sniffed from the bytes
+	// (net/http.DetectContentType), not as declared; a type/* entry
+	// allows a whole family. Default: images (JPEG, PNG, GIF, WebP),
+	// PDF and plain text.
+	Allowed []string
+	// MaxUploads caps the uploads in progress per connection (default 4).
+	MaxUploads int
+}
+
+func (l FileLimits) maxFile() int64 { return int64(orInt(int(l.MaxFile), 10<<20)) }
+func (l FileLimits) maxConv() int64 { return int64(orInt(int(l.MaxPerConversation), 50<<20)) }
+
+func (l FileLimits) allowed(mediaType string) bool {
+	allowed := l.Allowed
+	if len(allowed) == 0 {
+		allowed = []string{"image/jpeg", "image/png", "image/gif", "image/webp", "application/pdf", "text/plain"}
+	}
+	base, _, _ := mime.ParseMediaType(mediaType)
+	for _, a := range allowed {
+		if a == base || (strings.HasSuffix(a, "/*") && strings.HasPrefix(base, strings.TrimSuffix(a, "*"))) {
+			return true
+		}
+	}
+	return false
+}
+
+// upload is a file being received.
+type upload struct {
+	start FileStart
+	cv    *conv
+	buf   bytes.Buffer
+	sum   hash.Hash
+}
+
+// SanitizeFileName returns a file name safe to store and to offer for
+// download: the last path element, without control characters, path
+// separators or leading dots, at most 128 bytes; "file" if nothing is
+// left.
+func SanitizeFileName(name string) string {
+	name = strings.ReplaceAll(name, "\\", "/")
+	name = path.Base(name)
+	name = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || r == '/' || r == ':' || r == '*' || r == '?' || r == '"' || r == '<' || r == '>' || r == '|' {
+			return -1
+		}
+		return r
+	}, name)
+	name = strings.TrimLeft(strings.TrimSpace(name), ".")
+	for len(name) > 128 {
+		_, size := lastRune(name)
+		name = name[:len(name)-size]
+	}
+	if name == "" {
+		return "file"
+	}
+	return name
+}
+
+func lastRune(s string) (rune, int) {
+	for i := len(s) - 1; i >= 0; i-- {
+		if s[i]&0xC0 != 0x80 {
+			return []rune(s[i:])[0], len(s) - i
+		}
+	}
+	return 0, 1
+}
+
+func (s *Server) uploadStart(ctx context.Context, c *conn, m *FileStart) {
+	cv, code, text := s.conversationFor(c, m.ConversationID)
+	if cv == nil {
+		c.refuse(code, text, m.ConversationID, m.ClientMsgID)
+		return
+	}
+	lim := s.Files
+	switch {
+	case len(c.uploads) >= orInt(lim.MaxUploads, 4):
+		c.refuse(CodeRateLimited, "too many uploads at once", cv.id, m.ClientMsgID)
+		return
+	case c.uploads[m.TransferID] != nil:
+		c.refuse(CodeConflict, "transfer id in use", cv.id, m.ClientMsgID)
+		return
+	case m.Size <= 0 || m.Size > lim.maxFile():
+		c.refuse(CodeTooLarge, fmt.Sprintf("a file may have 1 to %d bytes", lim.maxFile()), cv.id, m.ClientMsgID)
+		return
+	}
+	s.hub.mu.Lock()
+	over := cv.fileBytes+m.Size > lim.maxConv()
+	if !over {
+		cv.fileBytes += m.Size // reserved; given back if the upload fails
+	}
+	s.hub.mu.Unlock()
+	if over {
+		c.refuse(CodeTooLarge, fmt.Sprintf("the conversation's attachments may total %d bytes", lim.maxConv()), cv.id, m.ClientMsgID)
+		return
+	}
+	u := &upload{start: *m, cv: cv, sum: sha256.New()}
+	u.start.Name = SanitizeFileName(m.Name)
+	c.uploads[m.TransferID] = u
+}
+
+func (s *Server) dropUpload(c *conn, id uint64) {
+	if u := c.uploads[id]; u != nil {
+		s.hub.mu.Lock()
+		u.cv.fileBytes -= u.start.Size
+		s.hub.mu.Unlock()
+		delete(c.uploads, id)
+	}
+}
+
+// uploadChunk adds a chunk; more bytes than declared end the upload.
+func (s *Server) uploadChunk(c *conn, m *FileChunk) bool {
+	u := c.uploads[m.TransferID]
+	if u == nil {
+		c.refuse(CodeNotFound, "no such upload", 0, "")
+		return true
+	}
+	if int64(u.buf.Len()+len(m.Data)) > u.start.Size {
+		s.dropUpload(c, m.TransferID)
+		c.refuse(CodeChecksum, "more bytes than declared", u.cv.id, u.start.ClientMsgID)
+		return true
+	}
+	u.buf.Write(m.Data)
+	u.sum.Write(m.Data)
+	return true
+}
+
+func (s *Server) uploadEnd(ctx context.Context, c *conn, m *FileEnd) {
+	u := c.uploads[m.TransferID]
+	if u == nil {
+		c.refuse(CodeNotFound, "no such upload", 0, "")
+		return
+	}
+	defer delete(c.uploads, m.TransferID)
+	cvID, cmid := u.cv.id, u.start.ClientMsgID
+	fail := func(code ErrorCode, text string) {
+		s.hub.mu.Lock()
+		u.cv.fileBytes -= u.start.Size
+		s.hub.mu.Unlock()
+		c.refuse(code, text, cvID, cmid)
+	}
+	if int64(u.buf.Len()) != u.start.Size {
+		fail(CodeChecksum, fmt.Sprintf("got %d bytes of %d declared", u.buf.Len(), u.start.Size))
+		return
+	}
+	if !bytes.Equal(u.sum.Sum(nil), u.start.SHA256) {
+		fail(CodeChecksum, "SHA-256 does not match")
+		return
+	}
+	data := u.buf.Bytes()
+	sniffed := http.DetectContentType(data)
+	if !s.Files.allowed(sniffed) {
+		fail(CodeMediaType, fmt.Sprintf("%s files are not accepted", strings.SplitN(sniffed, ";", 2)[0]))
+		return
+	}
+	a := store.Attachment{ConversationID: cvID, Name: u.start.Name, MediaType: sniffed, Data: data,
+		SHA256: hex.EncodeToString(u.start.SHA256)}
+	if err := s.Store.PutAttachment(ctx, &a); err != nil {
+		fail(CodeInternal, "not stored; retry")
+		s.logf("storing an attachment", "conversation", cvID, "err", err)
+		return
+	}
+	msg := store.Message{ConversationID: cvID, ClientMsgID: cmid, Kind: store.KindAttachment, Text: a.Name, AttachmentID: a.ID}
+	name := u.cv.rec.CustomerName
+	if c.op != nil {
+		msg.SenderRole, msg.SenderID, name = store.RoleOperator, c.op.id, c.op.name
+	} else {
+		msg.SenderRole, msg.SenderID = store.RoleCustomer, "customer"
+	}
+	stored, _, err := s.hub.append(ctx, u.cv, msg, name)
+	if err != nil {
+		fail(CodeInternal, "not stored; retry")
+		return
+	}
+	c.send(&Ack{ConversationID: cvID, ClientMsgID: cmid, Seq: stored.Seq, Time: stored.CreatedAt})
+}
+
+// fetch streams an attachment of a conversation the client takes part in.
+func (s *Server) fetch(ctx context.Context, c *conn, m *Fetch) {
+	a, err := s.Store.Attachment(ctx, m.AttachmentID)
+	if err != nil {
+		c.refuse(CodeNotFound, "no such attachment", 0, "")
+		return
+	}
+	if !s.participates(c, a.ConversationID) {
+		c.refuse(CodeForbidden, "not your conversation", a.ConversationID, "")
+		return
+	}
+	sum, _ := hex.DecodeString(a.SHA256)
+	s.download(c, &FileStart{ConversationID: a.ConversationID, TransferID: m.TransferID, Name: a.Name, MediaType: a.MediaType,
+		Size: a.Size, SHA256: sum}, a.Data)
+}
+
+// participates reports whether c is the conversation's customer or its
+// operator (closed conversations included, through the store).
+func (s *Server) participates(c *conn, id int64) bool {
+	if c.conv != nil {
+		return c.conv.id == id
+	}
+	s.hub.mu.Lock()
+	_, serving := c.op.active[id]
+	s.hub.mu.Unlock()
+	if serving {
+		return true
+	}
+	rec, err := s.Store.Conversation(context.Background(), id)
+	return err == nil && rec.OperatorID == c.op.id
+}
+
+// download sends a file in chunks, waiting for the client to read.
+func (s *Server) download(c *conn, start *FileStart, data []byte) {
+	if !c.sendWait(start) {
+		return
+	}
+	for chunk := range slices.Chunk(data, MaxChunk) {
+		if !c.sendWait(&FileChunk{TransferID: start.TransferID, Data: chunk}) {
+			return
+		}
+	}
+	c.sendWait(&FileEnd{TransferID: start.TransferID})
+}
+
+func (s *Server) transcript(ctx context.Context, c *conn, m *TranscriptRequest) {
+	id := m.ConversationID
+	if id == 0 && c.conv != nil {
+		id = c.conv.id
+	}
+	if !s.participates(c, id) {
+		c.refuse(CodeForbidden, "not your conversation", id, "")
+		return
+	}
+	t, err := s.Store.Transcript(ctx, id)
+	if err != nil {
+		c.refuse(CodeNotFound, "no such conversation", id, "")
+		return
+	}
+	var buf bytes.Buffer
+	name, mediaType := TranscriptFileName(t, "txt"), "text/plain; charset=utf-8"
+	if m.Format == FormatJSON {
+		err = WriteTranscriptJSON(&buf, t)
+		name, mediaType = TranscriptFileName(t, "json"), "application/json"
+	} else {
+		err = WriteTranscriptText(&buf, t)
+	}
+	if err != nil {
+		c.refuse(CodeInternal, "cannot export", id, "")
+		return
+	}
+	sum := sha256.Sum256(buf.Bytes())
+	s.download(c, &FileStart{ConversationID: id, TransferID: m.TransferID, Name: name, MediaType: mediaType,
+		Size: int64(buf.Len()), SHA256: sum[:]}, buf.Bytes())
+}

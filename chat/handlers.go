@@ -1,0 +1,363 @@
+package chat
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/switchboard-go/switchboard/store"
+)
+
+// handshake reads HELLO and answers WELCOME, or fails the connection.
+func (s *Server) handshake(c *conn) bool {
+	c.nc.SetReadDeadline(time.Now().Add(orDur(s.Heartbeat, 15*time.Second)))
+	f, err := c.fr.Read()
+	if err != nil {
+		var fe *FrameError
+		if errors.As(err, &fe) {
+			if strings.Contains(fe.Error(), "version") {
+				c.fail(CodeBadVersion, fmt.Sprintf("this server speaks version %d", Version))
+			} else {
+				c.fail(CodeBadFrame, fe.Error())
+			}
+		} else {
+			c.close("no hello: " + err.Error())
+		}
+		return false
+	}
+	m, err := Decode(f)
+	if err != nil {
+		c.fail(CodeBadFrame, err.Error())
+		return false
+	}
+	hello, ok := m.(*Hello)
+	if !ok {
+		c.fail(CodeUnexpected, "the first frame must be HELLO")
+		return false
+	}
+	ctx := context.Background()
+	switch hello.Role {
+	case RoleCustomer:
+		return s.helloCustomer(ctx, c, hello)
+	case RoleOperator:
+		return s.helloOperator(ctx, c, hello)
+	}
+	c.fail(CodeUnexpected, "unknown role")
+	return false
+}
+
+func (s *Server) newSession() string {
+	return strconv.FormatUint(s.nextSess.Add(1), 36)
+}
+
+func (s *Server) helloCustomer(ctx context.Context, c *conn, h *Hello) bool {
+	c.role = RoleCustomer
+	now := time.Now()
+	if h.Resume != "" {
+		id, ok := parseResume(s.secret, h.Resume, now)
+		if !ok {
+			c.fail(CodeResumeExpired, "unknown or expired resume token; connect without it")
+			return false
+		}
+		cv, ok := s.hub.attachCustomer(ctx, id, c)
+		if !ok {
+			c.fail(CodeResumeExpired, "the conversation is closed")
+			return false
+		}
+		c.conv = cv
+		c.session = s.newSession()
+		c.send(&Welcome{Session: c.session, Resume: resumeToken(s.secret, id, now.Add(s.resumeTTL())), ConversationID: id,
+			OperatorID: cv.rec.OperatorID, MaxFrame: s.maxFrame(), Heartbeat: s.heartbeat(), Server: s.name()})
+		if !s.replay(ctx, c, id, h.LastSeq) {
+			return false
+		}
+		s.hub.mu.Lock()
+		op := cv.operator
+		var tell []*conn
+		if op != nil {
+			for oc := range op.conns {
+				tell = append(tell, oc)
+			}
+		}
+		s.hub.mu.Unlock()
+		if op != nil {
+			c.send(&Event{ConversationID: id, Kind: EventAssigned, OperatorID: op.id, OperatorName: op.name, Time: now})
+			sendAll(tell, &Event{ConversationID: id, Kind: EventBack, Text: "the customer is back", Time: now})
+		}
+		s.hub.dispatch(ctx) // also tells the position in line
+		return true
+	}
+
+	rec := store.Conversation{CustomerName: h.Name, CustomerID: h.CustomerID, CustomerEmail: h.Email}
+	if h.Token != "" {
+		claims, err := VerifyCustomerToken(s.secret, h.Token, now)
+		if err != nil {
+			c.fail(CodeAuthFailed, err.Error())
+			return false
+		}
+		rec.CustomerID, rec.CustomerEmail = claims.ID, claims.Email
+		if claims.Name != "" {
+			rec.CustomerName = claims.Name
+		}
+	} else if s.RequireToken {
+		c.fail(CodeAuthFailed, "this server requires a signed customer token")
+		return false
+	}
+	if strings.TrimSpace(rec.CustomerName) == "" || (rec.CustomerID == "" && rec.CustomerEmail == "") {
+		c.fail(CodeAuthFailed, "a customer gives a name and a customer id or e-mail")
+		return false
+	}
+	if err := s.Store.CreateConversation(ctx, &rec); err != nil {
+		c.fail(CodeInternal, "cannot open a conversation now")
+		s.logf("creating a conversation", "err", err)
+		return false
+	}
+	cv := &conv{id: rec.ID, rec: rec, customers: map[*conn]struct{}{}}
+	c.conv = cv
+	c.session = s.newSession()
+	c.send(&Welcome{Session: c.session, Resume: resumeToken(s.secret, rec.ID, now.Add(s.resumeTTL())), ConversationID: rec.ID,
+		MaxFrame: s.maxFrame(), Heartbeat: s.heartbeat(), Server: s.name()})
+	s.hub.enqueue(cv, c)
+	s.hub.system(ctx, cv, rec.CustomerName+" is waiting for an operator")
+	s.logf("customer connected", "conversation", rec.ID, "remote", c.nc.RemoteAddr())
+	s.hub.dispatch(ctx)
+	return true
+}
+
+func (s *Server) name() string {
+	if s.Name == "" {
+		return "switchboard"
+	}
+	return s.Name
+}
+
+func (s *Server) helloOperator(ctx context.Context, c *conn, h *Hello) bool {
+	c.role = RoleOperator
+	if _, isTLS := c.nc.(*tls.Conn); !isTLS && !s.AllowInsecurePasswords && !loopback(c.nc.RemoteAddr()) {
+		c.fail(CodeInsecure, "operator passwords are only accepted over TLS")
+		return false
+	}
+	now := time.Now()
+	host, _, _ := net.SplitHostPort(c.nc.RemoteAddr().String())
+	if s.authFail.blocked("login:"+h.Login, now) || s.authFail.blocked("host:"+host, now) {
+		c.fail(CodeRateLimited, "too many failed logins; wait a minute")
+		return false
+	}
+	var acct OperatorAccount
+	var err error
+	if s.Operators != nil {
+		acct, err = s.Operators.Operator(ctx, h.Login)
+	} else {
+		err = ErrUnknownOperator
+	}
+	if err != nil && !errors.Is(err, ErrUnknownOperator) {
+		c.fail(CodeInternal, "cannot check credentials now")
+		s.logf("operator directory", "err", err)
+		return false
+	}
+	if !checkPassword(acct.PasswordHash, h.Password) || acct.Disabled {
+		s.authFail.fail("login:"+h.Login, now)
+		s.authFail.fail("host:"+host, now)
+		c.fail(CodeAuthFailed, "wrong login or password")
+		return false
+	}
+	if acct.ID == "" {
+		acct.ID = h.Login
+	}
+	if acct.Name == "" {
+		acct.Name = h.Login
+	}
+	op, serving := s.hub.operatorOnline(acct, c)
+	c.op = op
+	c.session = s.newSession()
+	c.send(&Welcome{Session: c.session, OperatorID: op.id, MaxFrame: s.maxFrame(), Heartbeat: s.heartbeat(), Server: s.name()})
+	for _, rec := range serving {
+		c.send(&Assigned{ConversationID: rec.ID, CustomerName: rec.CustomerName, CustomerID: rec.CustomerID,
+			Email: rec.CustomerEmail, LastSeq: rec.LastSeq, OpenedAt: rec.OpenedAt})
+	}
+	s.logf("operator connected", "operator", op.id, "remote", c.nc.RemoteAddr())
+	s.hub.dispatch(ctx) // also sends the line
+	return true
+}
+
+// replay sends the conversation's POSTs after seq.
+func (s *Server) replay(ctx context.Context, c *conn, id, after int64) bool {
+	for {
+		msgs, err := s.Store.MessagesAfter(ctx, id, after, 500)
+		if err != nil {
+			c.fail(CodeInternal, "cannot read the conversation now")
+			return false
+		}
+		for _, m := range msgs {
+			p := postOf(m, "")
+			if m.Kind == store.KindAttachment {
+				if a, err := s.Store.Attachment(ctx, m.AttachmentID); err == nil {
+					p.FileName, p.MediaType, p.Size = a.Name, a.MediaType, a.Size
+				}
+			}
+			if !c.sendWait(p) {
+				return false
+			}
+			after = m.Seq
+		}
+		if len(msgs) < 500 {
+			return true
+		}
+	}
+}
+
+// conversationFor resolves the conversation a frame names for its sender:
+// a customer's own, or one the operator serves.
+func (s *Server) conversationFor(c *conn, id int64) (*conv, ErrorCode, string) {
+	if c.conv != nil {
+		if id != 0 && id != c.conv.id {
+			return nil, CodeForbidden, "not your conversation"
+		}
+		s.hub.mu.Lock()
+		_, open := s.hub.convs[c.conv.id]
+		s.hub.mu.Unlock()
+		if !open {
+			return nil, CodeConflict, "the conversation is closed"
+		}
+		return c.conv, 0, ""
+	}
+	s.hub.mu.Lock()
+	cv := c.op.active[id]
+	s.hub.mu.Unlock()
+	if cv == nil {
+		return nil, CodeForbidden, "not a conversation you serve"
+	}
+	return cv, 0, ""
+}
+
+// handle serves one frame after the handshake; false ends the connection.
+func (s *Server) handle(c *conn, m Message) bool {
+	ctx := context.Background()
+	now := time.Now()
+	switch m := m.(type) {
+	case *Ping:
+		c.send(&Pong{Nonce: m.Nonce})
+	case *Pong:
+	case *Bye:
+		c.close("bye: " + m.Reason)
+		return false
+	case *Send:
+		if !c.allow(now) {
+			c.refuse(CodeRateLimited, "too many messages; slow down", m.ConversationID, m.ClientMsgID)
+			return true
+		}
+		cv, code, text := s.conversationFor(c, m.ConversationID)
+		if cv == nil {
+			c.refuse(code, text, m.ConversationID, m.ClientMsgID)
+			return true
+		}
+		if strings.TrimSpace(m.Text) == "" {
+			c.refuse(CodeUnexpected, "empty message", cv.id, m.ClientMsgID)
+			return true
+		}
+		msg := store.Message{ConversationID: cv.id, ClientMsgID: m.ClientMsgID, Kind: store.KindText, Text: m.Text}
+		name := cv.rec.CustomerName
+		if c.op != nil {
+			msg.SenderRole, msg.SenderID, name = store.RoleOperator, c.op.id, c.op.name
+		} else {
+			msg.SenderRole, msg.SenderID = store.RoleCustomer, "customer"
+		}
+		stored, _, err := s.hub.append(ctx, cv, msg, name)
+		if err != nil {
+			if errors.Is(err, store.ErrConflict) {
+				c.refuse(CodeConflict, "the conversation is closed", cv.id, m.ClientMsgID)
+			} else {
+				c.refuse(CodeInternal, "not stored; retry", cv.id, m.ClientMsgID)
+				s.logf("storing a message", "conversation", cv.id, "err", err)
+			}
+			return true
+		}
+		c.send(&Ack{ConversationID: cv.id, ClientMsgID: m.ClientMsgID, Seq: stored.Seq, Time: stored.CreatedAt})
+	case *Typing:
+		if !c.allow(now) {
+			return true
+		}
+		if cv, _, _ := s.conversationFor(c, m.ConversationID); cv != nil {
+			s.relay(c, cv, &Typing{ConversationID: cv.id, On: m.On, Role: c.role})
+		}
+	case *Read:
+		if !c.allow(now) {
+			return true
+		}
+		if cv, _, _ := s.conversationFor(c, m.ConversationID); cv != nil {
+			s.relay(c, cv, &Read{ConversationID: cv.id, Seq: m.Seq, Role: c.role})
+		}
+	case *History:
+		cv, code, text := s.conversationFor(c, m.ConversationID)
+		if cv == nil {
+			c.refuse(code, text, m.ConversationID, "")
+			return true
+		}
+		return s.replay(ctx, c, cv.id, m.AfterSeq)
+	case *Close:
+		cv, code, text := s.conversationFor(c, m.ConversationID)
+		if cv == nil {
+			c.refuse(code, text, m.ConversationID, "")
+			return true
+		}
+		by := "the customer closed the conversation"
+		if c.op != nil {
+			by = c.op.name + " closed the conversation"
+		}
+		if err := s.hub.close(ctx, cv, by); err != nil {
+			c.refuse(CodeInternal, "not closed; retry", cv.id, "")
+		}
+	case *Accept:
+		if c.op == nil {
+			c.refuse(CodeForbidden, "operators only", m.ConversationID, "")
+			return true
+		}
+		if code, text := s.hub.accept(ctx, c.op, m.ConversationID); code != 0 {
+			c.refuse(code, text, m.ConversationID, "")
+		}
+	case *Transfer:
+		if c.op == nil {
+			c.refuse(CodeForbidden, "operators only", m.ConversationID, "")
+			return true
+		}
+		if code, text := s.hub.transfer(ctx, c.op, m.ConversationID, m.To); code != 0 {
+			c.refuse(code, text, m.ConversationID, "")
+		}
+	case *PresenceUpdate:
+		if c.op == nil || (m.State != Available && m.State != Away) {
+			c.refuse(CodeForbidden, "operators only, available or away", 0, "")
+			return true
+		}
+		s.hub.setPresence(c.op, m.State)
+		s.hub.dispatch(ctx)
+	case *FileStart:
+		s.uploadStart(ctx, c, m)
+	case *FileChunk:
+		return s.uploadChunk(c, m)
+	case *FileEnd:
+		s.uploadEnd(ctx, c, m)
+	case *Fetch:
+		s.fetch(ctx, c, m)
+	case *TranscriptRequest:
+		s.transcript(ctx, c, m)
+	default:
+		c.fail(CodeUnexpected, fmt.Sprintf("%s is not sent by clients", m.Type()))
+		return false
+	}
+	return true
+}
+
+// relay passes typing and read notices to the other side.
+func (s *Server) relay(from *conn, cv *conv, m Message) {
+	cs, os := s.hub.participants(cv)
+	if from.op != nil {
+		sendAll(cs, m)
+	} else {
+		sendAll(os, m)
+	}
+}

@@ -1,0 +1,321 @@
+package chat
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/switchboard-go/switchboard/store"
+)
+
+// ErrServerClosed is returned by Serve after Shutdown or Close.
+var ErrServerClosed = errors.New("chat: server closed")
+
+// Server is a chat server. Set its fields, then call Serve; it is then
+// safe for concurrent use. The zero value is not usable: Store is
+// required.
+type Server struct {
+	// Store keeps conversations, messages and attachments.
+	Store store.ChatStore
+	// Operators authenticates operators (nil: no operator can log in).
+	Operators Directory
+	// Secret signs resume tokens and verifies customer tokens
+	// (SignCustomer). With the same secret, resume tokens survive a
+	// restart. nil: a random secret per process.
+	Secret []byte
+	// RequireToken refuses customers without a signed token.
+	RequireToken bool
+	// AllowInsecurePasswords lets operators send passwords over plain
+	// TCP from non-loopback addresses. Without it, only TLS listeners
+	// (and loopback) accept operator logins.
+	AllowInsecurePasswords bool
+	// MaxConversations is an operator's default capacity (default 5).
+	MaxConversations int
+	// MaxConnections caps open connections (default 10,000).
+	MaxConnections int
+	// MaxFrame caps a frame's payload (default DefaultMaxFrame).
+	MaxFrame int
+	// OutboundLimit caps the bytes queued to one connection; a client
+	// that lets more pile up is disconnected as a slow consumer
+	// (default 1 MiB).
+	OutboundLimit int
+	// Heartbeat is the ping interval (default 15s); a connection that
+	// sends nothing for three intervals is closed.
+	Heartbeat time.Duration
+	// WriteTimeout bounds one write to a client (default 10s).
+	WriteTimeout time.Duration
+	// MessageRate and MessageBurst limit a connection's SEND, TYPING and
+	// READ frames per second (defaults 10 and 30; negative rate: no
+	// limit).
+	MessageRate  float64
+	MessageBurst int
+	// ResumeTTL is how long a resume token stays valid and a waiting
+	// customer who left keeps their place (default 10m).
+	ResumeTTL time.Duration
+	// OperatorGrace is how long an operator's conversations wait for the
+	// operator to reconnect before going back to the queue (default 2m).
+	OperatorGrace time.Duration
+	// Files limits attachments.
+	Files FileLimits
+	// OnClose, when set, is called (in its own goroutine) with the
+	// transcript of every conversation that closes: to export it.
+	OnClose func(ctx context.Context, t store.Transcript)
+	// Logger receives connection and routing events (nil: none).
+	Logger *slog.Logger
+	// Name is sent in WELCOME (default "switchboard").
+	Name string
+
+	initOnce sync.Once
+	secret   []byte
+	hub      *hub
+	authFail *failureLimiter
+
+	mu       sync.Mutex
+	ls       map[net.Listener]struct{}
+	conns    map[*conn]struct{}
+	closed   bool
+	wg       sync.WaitGroup
+	nconns   atomic.Int64
+	janitor  chan struct{}
+	nextSess atomic.Uint64
+}
+
+func (s *Server) init() {
+	s.initOnce.Do(func() {
+		s.secret = s.Secret
+		if len(s.secret) == 0 {
+			s.secret = make([]byte, 32)
+			rand.Read(s.secret)
+		}
+		s.hub = newHub(s)
+		s.authFail = newFailureLimiter(5, time.Minute)
+		s.ls = map[net.Listener]struct{}{}
+		s.conns = map[*conn]struct{}{}
+		s.janitor = make(chan struct{})
+		s.wg.Add(1)
+		go func() { defer s.wg.Done(); s.janitorLoop() }()
+	})
+}
+
+func orInt(v, def int) int {
+	if v <= 0 {
+		return def
+	}
+	return v
+}
+
+func orDur(v, def time.Duration) time.Duration {
+	if v <= 0 {
+		return def
+	}
+	return v
+}
+
+func (s *Server) maxFrame() int                { return orInt(s.MaxFrame, DefaultMaxFrame) }
+func (s *Server) outboundLimit() int           { return orInt(s.OutboundLimit, 1<<20) }
+func (s *Server) heartbeat() time.Duration     { return orDur(s.Heartbeat, 15*time.Second) }
+func (s *Server) writeTimeout() time.Duration  { return orDur(s.WriteTimeout, 10*time.Second) }
+func (s *Server) resumeTTL() time.Duration     { return orDur(s.ResumeTTL, 10*time.Minute) }
+func (s *Server) operatorGrace() time.Duration { return orDur(s.OperatorGrace, 2*time.Minute) }
+func (s *Server) defaultCapacity() int         { return orInt(s.MaxConversations, 5) }
+func (s *Server) messageRate() (float64, float64) {
+	if s.MessageRate < 0 {
+		return 0, 0
+	}
+	rate := s.MessageRate
+	if rate == 0 {
+		rate = 10
+	}
+	return rate, float64(orInt(s.MessageBurst, 30))
+}
+
+func (s *Server) logf(msg string, args ...any) {
+	if s.Logger != nil {
+		s.Logger.Info(msg, args...)
+	}
+}
+
+// Serve accepts connections on l until Shutdown or Close. TLS listeners
+// (tls.NewListener) count as secure for operator passwords.
+func (s *Server) Serve(l net.Listener) error {
+	if s.Store == nil {
+		return errors.New("chat: Server.Store is nil")
+	}
+	s.init()
+	if err := s.hub.load(context.Background()); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		l.Close()
+		return ErrServerClosed
+	}
+	s.ls[l] = struct{}{}
+	s.mu.Unlock()
+	var delay time.Duration
+	for {
+		nc, err := l.Accept()
+		if err != nil {
+			s.mu.Lock()
+			closed := s.closed
+			s.mu.Unlock()
+			if closed {
+				return ErrServerClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				time.Sleep(delay)
+				continue
+			}
+			return err
+		}
+		delay = 0
+		c := newConn(s, nc)
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			nc.Close()
+			return ErrServerClosed
+		}
+		s.conns[c] = struct{}{}
+		s.wg.Add(2)
+		s.mu.Unlock()
+		go func() { defer s.wg.Done(); c.writeLoop() }()
+		go func() { defer s.wg.Done(); s.serveConn(c) }()
+	}
+}
+
+// ListenAndServe listens on addr (TCP) and serves; with tlsConfig, over
+// TLS.
+func (s *Server) ListenAndServe(addr string, tlsConfig *tls.Config) error {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	if tlsConfig != nil {
+		l = tls.NewListener(l, tlsConfig)
+	}
+	return s.Serve(l)
+}
+
+// serveConn runs one connection: handshake, then frames until it ends.
+func (s *Server) serveConn(c *conn) {
+	defer func() {
+		c.close("done")
+		s.hub.disconnected(c)
+		s.mu.Lock()
+		delete(s.conns, c)
+		s.mu.Unlock()
+		s.nconns.Add(-1)
+	}()
+	if n := s.nconns.Add(1); n > int64(orInt(s.MaxConnections, 10000)) {
+		c.fail(CodeTooManyConns, "the server is full; try again later")
+		<-c.done
+		return
+	}
+	if !s.handshake(c) {
+		<-c.done
+		return
+	}
+	for {
+		c.nc.SetReadDeadline(time.Now().Add(3 * s.heartbeat()))
+		f, err := c.fr.Read()
+		if err != nil {
+			var fe *FrameError
+			var ne net.Error
+			switch {
+			case errors.As(err, &fe):
+				c.fail(CodeBadFrame, fe.Error())
+			case errors.As(err, &ne) && ne.Timeout():
+				c.fail(CodeHeartbeatLost, "nothing received within three heartbeats")
+			case errors.Is(err, io.EOF):
+				c.close("client closed")
+			default:
+				c.close("read: " + err.Error())
+			}
+			<-c.done
+			return
+		}
+		m, err := Decode(f)
+		if err != nil {
+			c.fail(CodeBadFrame, err.Error())
+			<-c.done
+			return
+		}
+		if !s.handle(c, m) {
+			<-c.done
+			return
+		}
+	}
+}
+
+// Shutdown stops accepting, tells every client the server is going away
+// (ERROR shutting down, final), waits until their connections are closed
+// or ctx ends (then closes the rest), and stops.
+func (s *Server) Shutdown(ctx context.Context) error {
+	conns := s.stop()
+	for _, c := range conns {
+		c.fail(CodeShuttingDown, "the server is shutting down; reconnect later")
+	}
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		for _, c := range conns {
+			c.close("shutdown timeout")
+		}
+		<-done
+		return ctx.Err()
+	}
+}
+
+// Close closes the listeners and every connection at once.
+func (s *Server) Close() error {
+	for _, c := range s.stop() {
+		c.close("server closed")
+	}
+	s.wg.Wait()
+	return nil
+}
+
+func (s *Server) stop() []*conn {
+	s.init()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.closed {
+		s.closed = true
+		close(s.janitor)
+	}
+	for l := range s.ls {
+		l.Close()
+	}
+	out := make([]*conn, 0, len(s.conns))
+	for c := range s.conns {
+		out = append(out, c)
+	}
+	return out
+}
+
+func (s *Server) janitorLoop() {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.janitor:
+			return
+		case now := <-t.C:
+			s.hub.sweep(now)
+		}
+	}
+}
