@@ -1,0 +1,212 @@
+package chattest
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/switchboard-go/switchboard/store"
+)
+
+// MemStore is a store.ChatStore in memory, for tests. It keeps the
+// contract of the real stores (sequence numbers, client message id
+// deduplication, closed conversations, attachment checksums). It is safe
+// for concurrent use.
+type MemStore struct {
+	mu       sync.Mutex
+	convs    map[int64]*store.Conversation
+	msgs     map[int64][]store.Message
+	dedup    map[string]store.Message
+	atts     map[int64]store.Attachment
+	nextConv int64
+	nextAtt  int64
+}
+
+// NewMemStore returns an empty MemStore.
+func NewMemStore() *MemStore {
+	return &MemStore{convs: map[int64]*store.Conversation{}, msgs: map[int64][]store.Message{},
+		dedup: map[string]store.Message{}, atts: map[int64]store.Attachment{}}
+}
+
+var _ store.ChatStore = (*MemStore)(nil)
+
+func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+
+// CreateConversation implements store.ChatStore.
+func (s *MemStore) CreateConversation(ctx context.Context, c *store.Conversation) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.nextConv++
+	c.ID = s.nextConv
+	if c.State == "" {
+		c.State = store.ConversationWaiting
+	}
+	if c.OpenedAt.IsZero() {
+		c.OpenedAt = now()
+	}
+	cp := *c
+	s.convs[c.ID] = &cp
+	return nil
+}
+
+// Conversation implements store.ChatStore.
+func (s *MemStore) Conversation(ctx context.Context, id int64) (store.Conversation, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.convs[id]
+	if !ok {
+		return store.Conversation{}, store.ErrNotFound
+	}
+	return *c, nil
+}
+
+// Conversations implements store.ChatStore.
+func (s *MemStore) Conversations(ctx context.Context, f store.ConversationFilter) ([]store.Conversation, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	var out []store.Conversation
+	for id := f.AfterID + 1; id <= s.nextConv && len(out) < limit; id++ {
+		c, ok := s.convs[id]
+		if !ok || (f.State != "" && c.State != f.State) || (f.OperatorID != "" && c.OperatorID != f.OperatorID) ||
+			(f.CustomerID != "" && c.CustomerID != f.CustomerID) {
+			continue
+		}
+		out = append(out, *c)
+	}
+	return out, nil
+}
+
+// AssignConversation implements store.ChatStore.
+func (s *MemStore) AssignConversation(ctx context.Context, id int64, operatorID string, at time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.convs[id]
+	if !ok {
+		return store.ErrNotFound
+	}
+	if c.State == store.ConversationClosed {
+		return store.ErrConflict
+	}
+	c.OperatorID, c.State = operatorID, store.ConversationActive
+	if c.AssignedAt.IsZero() {
+		c.AssignedAt = at.UTC()
+	}
+	return nil
+}
+
+// CloseConversation implements store.ChatStore.
+func (s *MemStore) CloseConversation(ctx context.Context, id int64, at time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.convs[id]
+	if !ok {
+		return store.ErrNotFound
+	}
+	if c.State != store.ConversationClosed {
+		c.State, c.ClosedAt = store.ConversationClosed, at.UTC()
+	}
+	return nil
+}
+
+// AppendMessage implements store.ChatStore.
+func (s *MemStore) AppendMessage(ctx context.Context, m store.Message) (store.Message, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.convs[m.ConversationID]
+	if !ok {
+		return store.Message{}, false, store.ErrNotFound
+	}
+	if c.State == store.ConversationClosed && m.SenderRole != store.RoleSystem {
+		return store.Message{}, false, store.ErrConflict
+	}
+	key := ""
+	if m.ClientMsgID != "" {
+		key = fmt.Sprintf("%d\x00%s\x00%s\x00%s", m.ConversationID, m.SenderRole, m.SenderID, m.ClientMsgID)
+		if prev, dup := s.dedup[key]; dup {
+			return prev, false, nil
+		}
+	}
+	c.LastSeq++
+	m.Seq = c.LastSeq
+	if m.CreatedAt.IsZero() {
+		m.CreatedAt = now()
+	}
+	s.msgs[m.ConversationID] = append(s.msgs[m.ConversationID], m)
+	if key != "" {
+		s.dedup[key] = m
+	}
+	return m, true, nil
+}
+
+// MessagesAfter implements store.ChatStore.
+func (s *MemStore) MessagesAfter(ctx context.Context, conversationID, afterSeq int64, limit int) ([]store.Message, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.convs[conversationID]; !ok {
+		return nil, store.ErrNotFound
+	}
+	var out []store.Message
+	for _, m := range s.msgs[conversationID] {
+		if m.Seq > afterSeq && (limit <= 0 || len(out) < limit) {
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}
+
+// Transcript implements store.ChatStore.
+func (s *MemStore) Transcript(ctx context.Context, conversationID int64) (store.Transcript, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.convs[conversationID]
+	if !ok {
+		return store.Transcript{}, store.ErrNotFound
+	}
+	t := store.Transcript{Conversation: *c, Messages: append([]store.Message(nil), s.msgs[conversationID]...)}
+	for id := int64(1); id <= s.nextAtt; id++ {
+		if a, ok := s.atts[id]; ok && a.ConversationID == conversationID {
+			a.Data = nil
+			t.Attachments = append(t.Attachments, a)
+		}
+	}
+	return t, nil
+}
+
+// PutAttachment implements store.ChatStore.
+func (s *MemStore) PutAttachment(ctx context.Context, a *store.Attachment) error {
+	sum := sha256.Sum256(a.Data)
+	got := hex.EncodeToString(sum[:])
+	if a.SHA256 != "" && a.SHA256 != got {
+		return store.ErrInvalid
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.convs[a.ConversationID]; !ok {
+		return store.ErrNotFound
+	}
+	s.nextAtt++
+	a.ID, a.Size, a.SHA256, a.CreatedAt = s.nextAtt, int64(len(a.Data)), got, now()
+	cp := *a
+	cp.Data = append([]byte(nil), a.Data...)
+	s.atts[a.ID] = cp
+	return nil
+}
+
+// Attachment implements store.ChatStore.
+func (s *MemStore) Attachment(ctx context.Context, id int64) (store.Attachment, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a, ok := s.atts[id]
+	if !ok {
+		return store.Attachment{}, store.ErrNotFound
+	}
+	a.Data = append([]byte(nil), a.Data...)
+	return a, nil
+}
