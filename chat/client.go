@@ -136,15 +136,22 @@ func (c *Client) connect(ctx context.Context) error {
 		return fmt.Errorf("chat: hello: %w", err)
 	}
 	fr := NewFrameReader(nc, 0)
-	f, err := fr.Read()
-	if err != nil {
-		nc.Close()
-		return fmt.Errorf("chat: waiting for welcome: %w", err)
-	}
-	m, err := Decode(f)
-	if err != nil {
-		nc.Close()
-		return err
+	var m Message
+	for {
+		f, err := fr.Read()
+		if err != nil {
+			nc.Close()
+			return fmt.Errorf("chat: waiting for welcome: %w", err)
+		}
+		if m, err = Decode(f); err != nil {
+			nc.Close()
+			return err
+		}
+		if p, ok := m.(*Ping); ok { // a heartbeat may come first
+			nc.Write(AppendMessage(nil, &Pong{Nonce: p.Nonce}))
+			continue
+		}
+		break
 	}
 	w, ok := m.(*Welcome)
 	if !ok {

@@ -27,6 +27,7 @@ type conn struct {
 	reason     string
 
 	lastSent atomic.Int64 // UnixNano of the last write
+	ready    atomic.Bool  // the handshake is done: heartbeats may go
 
 	// Set by the handshake, then read-only.
 	conv     *conv     // a customer's conversation
@@ -149,7 +150,7 @@ func (c *conn) writeLoop() {
 			return
 		case <-c.wake:
 		case now := <-ticker.C:
-			if now.UnixNano()-c.lastSent.Load() >= int64(hb) {
+			if c.ready.Load() && now.UnixNano()-c.lastSent.Load() >= int64(hb) {
 				nonce++
 				c.send(&Ping{Nonce: nonce})
 			}

@@ -226,6 +226,7 @@ func (s *Server) serveConn(c *conn) {
 		<-c.done
 		return
 	}
+	c.ready.Store(true)
 	for {
 		c.nc.SetReadDeadline(time.Now().Add(3 * s.heartbeat()))
 		f, err := c.fr.Read()

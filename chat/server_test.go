@@ -72,8 +72,16 @@ func (b *inbox) wait(t *testing.T, what string, match func(chat.Message) bool) c
 
 func describe(ms []chat.Message) string {
 	var s []string
-	for _, m := range ms {
-		s = append(s, fmt.Sprintf("%s%+v", m.Type(), m))
+	for i, m := range ms {
+		if i == 20 {
+			s = append(s, fmt.Sprintf("... %d more", len(ms)-20))
+			break
+		}
+		d := fmt.Sprintf("%s%+v", m.Type(), m)
+		if len(d) > 200 {
+			d = d[:200] + "..."
+		}
+		s = append(s, d)
 	}
 	return strings.Join(s, "; ")
 }
@@ -169,7 +177,10 @@ func TestConversation(t *testing.T) {
 	if err := op.Typing(conv, true); err != nil {
 		t.Fatal(err)
 	}
-	cin.wait(t, "typing", func(m chat.Message) bool { ty, ok := m.(*chat.Typing); return ok && ty.On && ty.Role == chat.RoleOperator })
+	cin.wait(t, "typing", func(m chat.Message) bool {
+		ty, ok := m.(*chat.Typing)
+		return ok && ty.On && ty.Role == chat.RoleOperator
+	})
 	if err := cust.MarkRead(0, ack.Seq+1); err != nil {
 		t.Fatal(err)
 	}
