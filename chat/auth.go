@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/switchboard-go/switchboard/store"
 )
 
 // ErrBadToken is returned by VerifyCustomerToken for a token that is
@@ -202,4 +204,21 @@ func loopback(addr net.Addr) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// StoreDirectory is a Directory over the store's chat operator accounts
+// (store.ChatStore.PutChatOperator keeps them).
+type StoreDirectory struct{ Store store.ChatStore }
+
+// Operator implements Directory.
+func (d StoreDirectory) Operator(ctx context.Context, login string) (OperatorAccount, error) {
+	o, err := d.Store.ChatOperator(ctx, login)
+	if errors.Is(err, store.ErrNotFound) {
+		return OperatorAccount{}, ErrUnknownOperator
+	}
+	if err != nil {
+		return OperatorAccount{}, err
+	}
+	return OperatorAccount{ID: o.Login, Name: o.Name, PasswordHash: o.PasswordHash, MaxConversations: o.MaxConversations,
+		Disabled: o.Disabled}, nil
 }

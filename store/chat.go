@@ -98,6 +98,17 @@ type Transcript struct {
 	Attachments  []Attachment
 }
 
+// ChatOperator is an operator's chat account.
+type ChatOperator struct {
+	Login            string // unique; the operator's id in conversations
+	Name             string
+	PasswordHash     string // never the password itself (chat.HashPassword)
+	MaxConversations int    // 0: the server's default
+	Disabled         bool
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
+}
+
 // ChatStore keeps chat conversations, their messages and attachments.
 type ChatStore interface {
 	// CreateConversation stores c (State defaults to waiting, OpenedAt to
@@ -127,6 +138,14 @@ type ChatStore interface {
 	MessagesAfter(ctx context.Context, conversationID, afterSeq int64, limit int) ([]Message, error)
 	// Transcript reads a whole conversation.
 	Transcript(ctx context.Context, conversationID int64) (Transcript, error)
+
+	// PutChatOperator creates or replaces the account with o.Login and
+	// sets its times. ErrInvalid without a login or a password hash.
+	PutChatOperator(ctx context.Context, o *ChatOperator) error
+	// ChatOperator returns the account with login, or ErrNotFound.
+	ChatOperator(ctx context.Context, login string) (ChatOperator, error)
+	// ChatOperators lists the accounts by login.
+	ChatOperators(ctx context.Context) ([]ChatOperator, error)
 
 	// PutAttachment stores a.Data, sets a.ID, a.Size, a.SHA256 and
 	// a.CreatedAt. If a.SHA256 is set and does not match Data the call

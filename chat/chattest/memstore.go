@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -21,6 +23,7 @@ type MemStore struct {
 	msgs     map[int64][]store.Message
 	dedup    map[string]store.Message
 	atts     map[int64]store.Attachment
+	ops      map[string]store.ChatOperator
 	nextConv int64
 	nextAtt  int64
 }
@@ -28,7 +31,8 @@ type MemStore struct {
 // NewMemStore returns an empty MemStore.
 func NewMemStore() *MemStore {
 	return &MemStore{convs: map[int64]*store.Conversation{}, msgs: map[int64][]store.Message{},
-		dedup: map[string]store.Message{}, atts: map[int64]store.Attachment{}}
+		dedup: map[string]store.Message{}, atts: map[int64]store.Attachment{},
+		ops: map[string]store.ChatOperator{}}
 }
 
 var _ store.ChatStore = (*MemStore)(nil)
@@ -209,4 +213,44 @@ func (s *MemStore) Attachment(ctx context.Context, id int64) (store.Attachment, 
 	}
 	a.Data = append([]byte(nil), a.Data...)
 	return a, nil
+}
+
+// PutChatOperator implements store.ChatStore.
+func (s *MemStore) PutChatOperator(ctx context.Context, o *store.ChatOperator) error {
+	if o.Login == "" || o.PasswordHash == "" {
+		return store.ErrInvalid
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if prev, ok := s.ops[o.Login]; ok {
+		o.CreatedAt = prev.CreatedAt
+	} else {
+		o.CreatedAt = now()
+	}
+	o.UpdatedAt = now()
+	s.ops[o.Login] = *o
+	return nil
+}
+
+// ChatOperator implements store.ChatStore.
+func (s *MemStore) ChatOperator(ctx context.Context, login string) (store.ChatOperator, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o, ok := s.ops[login]
+	if !ok {
+		return store.ChatOperator{}, store.ErrNotFound
+	}
+	return o, nil
+}
+
+// ChatOperators implements store.ChatStore.
+func (s *MemStore) ChatOperators(ctx context.Context) ([]store.ChatOperator, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]store.ChatOperator, 0, len(s.ops))
+	for _, o := range s.ops {
+		out = append(out, o)
+	}
+	slices.SortFunc(out, func(a, b store.ChatOperator) int { return strings.Compare(a.Login, b.Login) })
+	return out, nil
 }

@@ -180,3 +180,48 @@ func (o *ops) Attachment(ctx context.Context, id int64) (store.Attachment, error
 		&a.SHA256, &a.Data, scan.Time(&a.CreatedAt))
 	return a, wrap("attachment", err)
 }
+
+func (o *ops) PutChatOperator(ctx context.Context, op *store.ChatOperator) error {
+	if err := rules.ChatOperator(op); err != nil {
+		return wrap("put chat operator", err)
+	}
+	return wrap("put chat operator", o.write(ctx, func(o *ops) error {
+		return o.w().QueryRowContext(ctx, `INSERT INTO chat_operators (login, name, password_hash, max_conversations,
+			disabled, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (login) DO UPDATE SET name = excluded.name, password_hash = excluded.password_hash,
+			max_conversations = excluded.max_conversations, disabled = excluded.disabled, updated_at = excluded.updated_at
+			RETURNING created_at`, op.Login, op.Name, op.PasswordHash, op.MaxConversations, op.Disabled,
+			tm(op.CreatedAt), tm(op.UpdatedAt)).Scan(scan.Time(&op.CreatedAt))
+	}))
+}
+
+const chatOperatorCols = `login, name, password_hash, max_conversations, disabled, created_at, updated_at`
+
+func scanChatOperator(row interface{ Scan(...any) error }) (store.ChatOperator, error) {
+	var op store.ChatOperator
+	err := row.Scan(&op.Login, &op.Name, &op.PasswordHash, &op.MaxConversations, &op.Disabled,
+		scan.Time(&op.CreatedAt), scan.Time(&op.UpdatedAt))
+	return op, err
+}
+
+func (o *ops) ChatOperator(ctx context.Context, login string) (store.ChatOperator, error) {
+	op, err := scanChatOperator(o.q().QueryRowContext(ctx, `SELECT `+chatOperatorCols+` FROM chat_operators WHERE login = ?`, login))
+	return op, wrap("chat operator", err)
+}
+
+func (o *ops) ChatOperators(ctx context.Context) ([]store.ChatOperator, error) {
+	rows, err := o.q().QueryContext(ctx, `SELECT `+chatOperatorCols+` FROM chat_operators ORDER BY login`)
+	if err != nil {
+		return nil, wrap("chat operators", err)
+	}
+	defer rows.Close()
+	var out []store.ChatOperator
+	for rows.Next() {
+		op, err := scanChatOperator(rows)
+		if err != nil {
+			return nil, wrap("chat operators", err)
+		}
+		out = append(out, op)
+	}
+	return out, wrap("chat operators", rows.Err())
+}

@@ -19,6 +19,7 @@ var chatTests = []test{
 	{"AppendConcurrentRetries", testAppendConcurrentRetries},
 	{"Attachments", testChatAttachments},
 	{"Transcript", testTranscript},
+	{"ChatOperators", testChatOperators},
 }
 
 func newConversation(t *testing.T, e *env) store.Conversation {
@@ -289,4 +290,31 @@ func testTranscript(t *testing.T, e *env) {
 	if !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("transcript of a missing conversation: %v", err)
 	}
+}
+
+func testChatOperators(t *testing.T, e *env) {
+	ctx := e.ctx(t)
+	wantErr(t, e.PutChatOperator(ctx, &store.ChatOperator{Login: "x"}), store.ErrInvalid)
+	_, err := e.ChatOperator(ctx, "luis")
+	wantErr(t, err, store.ErrNotFound)
+	luis := store.ChatOperator{Login: "luis", Name: "Luis", PasswordHash: "$2a$10$hash", MaxConversations: 3}
+	must(t, e.PutChatOperator(ctx, &luis))
+	created := luis.CreatedAt
+	if created.IsZero() {
+		t.Fatal("no created time")
+	}
+	must(t, e.PutChatOperator(ctx, &store.ChatOperator{Login: "ana", Name: "Ana", PasswordHash: "h2"}))
+	luis.Disabled, luis.PasswordHash, luis.CreatedAt = true, "$2a$10$other", time.Time{}
+	must(t, e.PutChatOperator(ctx, &luis))
+	got, err := e.ChatOperator(ctx, "luis")
+	must(t, err)
+	eq(t, "name", got.Name, "Luis")
+	eq(t, "hash", got.PasswordHash, "$2a$10$other")
+	eq(t, "max", got.MaxConversations, 3)
+	eq(t, "disabled", got.Disabled, true)
+	eq(t, "created kept", got.CreatedAt, created)
+	all, err := e.ChatOperators(ctx)
+	must(t, err)
+	eq(t, "count", len(all), 2)
+	eq(t, "order", all[0].Login, "ana")
 }

@@ -318,3 +318,18 @@ func StateEvents(t store.Ticket, s store.TicketState, agentID int64, at time.Tim
 	}
 	return evs
 }
+
+// ChatOperator checks an operator account and sets its times.
+func ChatOperator(o *store.ChatOperator) error {
+	if o.Login == "" || o.PasswordHash == "" {
+		return invalid("chat operator without login or password hash")
+	}
+	now := Now()
+	if o.CreatedAt.IsZero() {
+		o.CreatedAt = now
+	} else {
+		o.CreatedAt = Time(o.CreatedAt)
+	}
+	o.UpdatedAt = now
+	return nil
+}
