@@ -9,6 +9,7 @@
 //	server stats [flags]        print ticket statistics
 //	server operators [flags]    list the SMS operators with their counts
 //	server operator [flags]     add, change (-name) or -delete an SMS operator
+//	server chat-operator [flags] create or change a chat operator account
 package main
 
 import (
@@ -47,6 +48,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return runOperators(ctx, args[1:], stdout, stderr)
 		case "operator":
 			return runOperator(ctx, args[1:], stdout, stderr)
+		case "chat-operator":
+			return runChatOperator(ctx, args[1:], os.Stdin, stdout, stderr)
 		}
 	}
 	return serve(ctx, args, stderr)

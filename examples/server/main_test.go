@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard-go/switchboard/chat"
 	"github.com/switchboard-go/switchboard/smpp"
 	"github.com/switchboard-go/switchboard/smpp/pdu"
 	"github.com/switchboard-go/switchboard/store"
@@ -55,7 +56,13 @@ func TestServeCreatesDataDirAndStops(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var logs syncBuffer
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"-data", dir, "-smsc-sim", "127.0.0.1:0"}, &bytes.Buffer{}, &logs) }()
+	var out bytes.Buffer
+	if err := run(ctx, []string{"chat-operator", "-data", dir, "-login", "luis", "-password", "secreto"}, &out, &out); err != nil {
+		t.Fatal(err, out.String())
+	}
+	go func() {
+		done <- run(ctx, []string{"-data", dir, "-smsc-sim", "127.0.0.1:0", "-chat-addr", "127.0.0.1:0"}, &bytes.Buffer{}, &logs)
+	}()
 	waitFor(t, &logs, "store ready")
 	waitFor(t, &logs, "running")
 	// The built-in SMSC simulator takes a bind and a message.
@@ -71,6 +78,11 @@ func TestServeCreatesDataDirAndStops(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.Close()
+	chatAddr := regexp.MustCompile(`msg="chat listening" addr=(\S+)`).FindStringSubmatch(logs.String())
+	if chatAddr == nil {
+		t.Fatalf("no chat address in logs:\n%s", logs.String())
+	}
+	chatRoundTrip(t, ctx, chatAddr[1], dir)
 	if _, err := os.Stat(filepath.Join(dir, "switchboard.db")); err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +112,7 @@ func TestSignals(t *testing.T) {
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
 		t.Run(sig.String(), func(t *testing.T) {
 			var logs syncBuffer
-			cmd := exec.Command(bin, "-data", t.TempDir(), "-smsc-sim", "127.0.0.1:0")
+			cmd := exec.Command(bin, "-data", t.TempDir(), "-smsc-sim", "127.0.0.1:0", "-chat-addr", "127.0.0.1:0")
 			cmd.Stderr = &logs
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
@@ -230,5 +242,54 @@ func TestOperatorCommands(t *testing.T) {
 	}
 	if err := run(ctx, []string{"operator", "-data", dir, "-name", "movil", "-delete"}, &out, &errOut); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// chatRoundTrip talks through the server's chat: a customer, the operator
+// created from the command line, a message each way, a close, and the
+// transcript file the close leaves.
+func chatRoundTrip(t *testing.T, ctx context.Context, addr, dir string) {
+	t.Helper()
+	got := make(chan chat.Message, 100)
+	cust, err := chat.Dial(ctx, addr, &chat.ClientOptions{Name: "Ana", Email: "ana@example.com", Handler: func(m chat.Message) { got <- m }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cust.Close()
+	assigned := make(chan *chat.Assigned, 1)
+	op, err := chat.Dial(ctx, addr, &chat.ClientOptions{Role: chat.RoleOperator, Login: "luis", Password: "secreto",
+		Handler: func(m chat.Message) {
+			if a, ok := m.(*chat.Assigned); ok {
+				assigned <- a
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer op.Close()
+	a := <-assigned
+	if _, err := cust.Send(ctx, "hola"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := op.SendTo(ctx, a.ConversationID, "", "buenas"); err != nil {
+		t.Fatal(err)
+	}
+	if err := op.CloseConversation(ctx, a.ConversationID); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		files, _ := filepath.Glob(filepath.Join(dir, "transcripts", "Customer Ana *.txt"))
+		if len(files) == 1 {
+			b, _ := os.ReadFile(files[0])
+			if !strings.Contains(string(b), "Ana: hola") || !strings.Contains(string(b), "luis: buenas") {
+				t.Fatalf("transcript:\n%s", b)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no transcript file after the close")
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"io"
 	"log/slog"
+	"time"
 
 	"github.com/switchboard-go/switchboard/examples/internal/gatewayflag"
 	"github.com/switchboard-go/switchboard/examples/internal/storeflag"
@@ -26,6 +27,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	sim.register(fs)
 	var nf gatewayflag.Flags
 	nf.Register(fs)
+	var cf chatFlags
+	cf.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -67,10 +70,27 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	gwDone := make(chan error, 1)
 	go func() { gwDone <- gw.Run(gwCtx) }()
 	log.Info("sms gateway running")
+
+	stopChat := func(context.Context) error { return nil }
+	if cf.addr != "" {
+		var addr string
+		addr, stopChat, err = cf.start(st, sf.Data, log.With("channel", "chat"))
+		if err != nil {
+			stopGateway()
+			<-gwDone
+			return err
+		}
+		log.Info("chat listening", "addr", addr)
+	}
 	log.Info("running; stop with SIGINT or SIGTERM")
 
 	<-ctx.Done()
 	log.Info("shutting down", "reason", context.Cause(ctx))
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := stopChat(sctx); err != nil {
+		log.Error("chat shutdown", "err", err)
+	}
 	stopGateway()
 	if err := <-gwDone; err != nil {
 		log.Error("sms gateway", "err", err)
