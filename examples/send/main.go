@@ -4,6 +4,8 @@
 //
 //	send sms [flags] NUMBER TEXT...              submit a message to an SMSC, wait for its receipt
 //	send batch [flags] FILE.csv                 load a client's batch into the gateway, show progress
+//	send chat -name N -email E [-file F] [MSG]   chat as a customer (interactive without MSG)
+//	send console -login L                      the operator console
 //	send status [-data DIR | -db URL] NUMBER   status of the last SMS sent to NUMBER (as written: 0414..., +58...)
 package main
 
@@ -29,6 +31,8 @@ const usage = `usage: send COMMAND [flags] [args]
 commands:
   sms NUMBER TEXT  submit a text message to an SMSC and wait for its receipt
   batch FILE.csv   load a client's CSV batch into the gateway and show its progress
+  chat [MESSAGE]   talk to customer service as a customer (interactive on a terminal)
+  console          the operator console (line mode)
   status NUMBER    status of the last SMS sent to NUMBER
 
 run "send COMMAND -h" for a command's flags
@@ -57,6 +61,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runSMS(ctx, args[1:], stdout, stderr)
 	case "batch":
 		return runBatch(ctx, args[1:], stdout, stderr)
+	case "chat":
+		return runChat(ctx, args[1:], os.Stdin, isTerminal(os.Stdin), stdout, stderr)
+	case "console":
+		return runConsole(ctx, args[1:], os.Stdin, stdout, stderr)
 	case "status":
 		return runStatus(ctx, args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
