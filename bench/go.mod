@@ -7,6 +7,7 @@ require (
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/linxGnu/gosmpp v0.3.1
 	github.com/switchboard-go/switchboard v0.0.0-00010101000000-000000000000
+	golang.org/x/crypto v0.58.0
 )
 
 require (

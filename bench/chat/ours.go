@@ -1,0 +1,199 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/switchboard-go/switchboard/chat"
+	"github.com/switchboard-go/switchboard/chat/chattest"
+	"github.com/switchboard-go/switchboard/store"
+	"github.com/switchboard-go/switchboard/store/sqlite"
+)
+
+// bench is a chat server with raw-frame clients around it.
+type bench struct {
+	srv     *chat.Server
+	addr    string
+	done    chan error
+	cleanup func()
+}
+
+func startServer(persist bool, convs, operators int) (*bench, error) {
+	var st store.ChatStore = chattest.NewMemStore()
+	cleanup := func() {}
+	if persist {
+		dir, err := os.MkdirTemp("", "chatbench")
+		if err != nil {
+			return nil, err
+		}
+		db, err := sqlite.Open(context.Background(), filepath.Join(dir, "chat.db"), nil)
+		if err != nil {
+			return nil, err
+		}
+		st = db
+		cleanup = func() { db.Close(); os.RemoveAll(dir) }
+	}
+	hash, _ := bcrypt.GenerateFromPassword([]byte("pw"), bcrypt.MinCost)
+	dir := chat.StaticDirectory{}
+	for i := range operators {
+		login := fmt.Sprintf("op%d", i)
+		dir[login] = chat.OperatorAccount{ID: login, Name: login, PasswordHash: string(hash)}
+	}
+	srv := &chat.Server{Store: st, Operators: dir, MaxConversations: (convs + operators - 1) / operators,
+		MessageRate: -1, OutboundLimit: 256 << 20, MaxConnections: 100000}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	b := &bench{srv: srv, addr: l.Addr().String(), done: make(chan error, 1), cleanup: cleanup}
+	go func() { b.done <- srv.Serve(l) }()
+	return b, nil
+}
+
+func (b *bench) close() {
+	b.srv.Close()
+	<-b.done
+	b.cleanup()
+}
+
+// rawClient speaks frames directly, to pipeline without waiting for
+// acks.
+type rawClient struct {
+	nc net.Conn
+	fr *chat.FrameReader
+}
+
+func dialRaw(addr string, hello *chat.Hello) (*rawClient, *chat.Welcome, error) {
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		return nil, nil, err
+	}
+	c := &rawClient{nc: nc, fr: chat.NewFrameReader(nc, 0)}
+	nc.Write(chat.AppendMessage(nil, hello))
+	for {
+		m, err := c.read()
+		if err != nil {
+			nc.Close()
+			return nil, nil, err
+		}
+		switch m := m.(type) {
+		case *chat.Welcome:
+			return c, m, nil
+		case *chat.Error:
+			nc.Close()
+			return nil, nil, m
+		}
+	}
+}
+
+func (c *rawClient) read() (chat.Message, error) {
+	f, err := c.fr.Read()
+	if err != nil {
+		return nil, err
+	}
+	return chat.Decode(f)
+}
+
+// runOurs: operators log in, customers connect and are assigned, then
+// every customer pipelines its messages; the time runs until operators
+// have every POST.
+func runOurs(persist bool, convs, per, operators int) (time.Duration, error) {
+	b, err := startServer(persist, convs, operators)
+	if err != nil {
+		return 0, err
+	}
+	defer b.close()
+	total := int64(convs * per)
+	var posts, assigned atomic.Int64
+	allIn := make(chan struct{})
+	allAssigned := make(chan struct{})
+	var wg sync.WaitGroup
+	var conns []*rawClient
+	defer func() {
+		for _, c := range conns {
+			c.nc.Close()
+		}
+		wg.Wait()
+	}()
+	for i := range operators {
+		c, _, err := dialRaw(b.addr, &chat.Hello{Role: chat.RoleOperator, Login: fmt.Sprintf("op%d", i), Password: "pw"})
+		if err != nil {
+			return 0, err
+		}
+		conns = append(conns, c)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				m, err := c.read()
+				if err != nil {
+					return
+				}
+				switch m := m.(type) {
+				case *chat.Assigned:
+					if assigned.Add(1) == int64(convs) {
+						close(allAssigned)
+					}
+				case *chat.Post:
+					if m.SenderRole == chat.RoleCustomer && posts.Add(1) == total {
+						close(allIn)
+					}
+				case *chat.Ping:
+					c.nc.Write(chat.AppendMessage(nil, &chat.Pong{Nonce: m.Nonce}))
+				}
+			}
+		}()
+	}
+	custs := make([]*rawClient, convs)
+	for i := range convs {
+		c, _, err := dialRaw(b.addr, &chat.Hello{Role: chat.RoleCustomer, Name: "C" + strconv.Itoa(i), CustomerID: strconv.Itoa(i)})
+		if err != nil {
+			return 0, err
+		}
+		custs[i] = c
+		conns = append(conns, c)
+		wg.Add(1)
+		go func() { // customers read and drop their acks and echoes
+			defer wg.Done()
+			for {
+				if _, err := c.fr.Read(); err != nil {
+					return
+				}
+			}
+		}()
+	}
+	select {
+	case <-allAssigned:
+	case <-time.After(60 * time.Second):
+		return 0, fmt.Errorf("%d of %d conversations assigned", assigned.Load(), convs)
+	}
+	text := string(payload)
+	frames := make([][]byte, convs)
+	for i := range convs {
+		var buf []byte
+		for j := range per {
+			buf = chat.AppendMessage(buf, &chat.Send{ClientMsgID: strconv.Itoa(j), Text: text})
+		}
+		frames[i] = buf
+	}
+	start := time.Now()
+	for i, c := range custs {
+		go c.nc.Write(frames[i])
+	}
+	select {
+	case <-allIn:
+	case <-time.After(10 * time.Minute):
+		return 0, errors.New("timed out")
+	}
+	return time.Since(start), nil
+}
