@@ -88,8 +88,10 @@ func (s *Server) helloCustomer(ctx context.Context, c *conn, h *Hello) bool {
 		if op != nil {
 			c.send(&Event{ConversationID: id, Kind: EventAssigned, OperatorID: op.id, OperatorName: op.name, Time: now})
 			sendAll(tell, &Event{ConversationID: id, Kind: EventBack, Text: "the customer is back", Time: now})
+		} else {
+			s.hub.tellLine(c)
 		}
-		s.hub.dispatch(ctx) // also tells the position in line
+		s.hub.dispatch(ctx)
 		return true
 	}
 
@@ -181,7 +183,8 @@ func (s *Server) helloOperator(ctx context.Context, c *conn, h *Hello) bool {
 			Email: rec.CustomerEmail, LastSeq: rec.LastSeq, OpenedAt: rec.OpenedAt})
 	}
 	s.logf("operator connected", "operator", op.id, "remote", c.nc.RemoteAddr())
-	s.hub.dispatch(ctx) // also sends the line
+	s.hub.tellLine(c)
+	s.hub.dispatch(ctx)
 	return true
 }
 

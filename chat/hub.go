@@ -19,7 +19,15 @@ type hub struct {
 	convs map[int64]*conv
 	queue []*conv // waiting, first come first served
 	ops   map[string]*operator
+
+	// Announcing the line is coalesced: at most one round per
+	// announceEvery, telling each waiting customer only a changed place.
+	announcing bool
+	lastQueue  int // the Total last sent to operators
 }
+
+// announceEvery bounds how often the line is announced.
+const announceEvery = 100 * time.Millisecond
 
 // conv is a conversation that is not closed.
 type conv struct {
@@ -33,6 +41,7 @@ type conv struct {
 	operator  *operator // nil while waiting
 	leftAt    time.Time // the customer's last connection ended (zero while connected)
 	fileBytes int64
+	toldPos   int // the place in line the customer was last told (0: none)
 }
 
 // operator is an operator known to the hub (online, or with
@@ -290,11 +299,24 @@ func (h *hub) carryOut(ctx context.Context, a assignment) {
 	h.srv.logf("assigned", "conversation", a.cv.id, "operator", a.op.id, "transfer", a.previous != nil)
 }
 
-// announceQueue tells each waiting customer its position and every
-// operator the line.
+// announceQueue schedules telling waiting customers their place in line
+// (only those whose place changed, and newcomers) and operators the line.
+// Rounds are coalesced: a burst of arrivals costs one round, not one per
+// customer per arrival.
 func (h *hub) announceQueue() {
 	h.mu.Lock()
-	q := Queue{Total: len(h.queue)}
+	if h.announcing {
+		h.mu.Unlock()
+		return
+	}
+	h.announcing = true
+	h.mu.Unlock()
+	time.AfterFunc(announceEvery, h.announceNow)
+}
+
+func (h *hub) announceNow() {
+	h.mu.Lock()
+	h.announcing = false
 	type tell struct {
 		conns []*conn
 		pos   int
@@ -302,19 +324,29 @@ func (h *hub) announceQueue() {
 	}
 	var tells []tell
 	for i, cv := range h.queue {
-		if len(q.Entries) < maxQueueEntries {
-			q.Entries = append(q.Entries, QueueEntry{ConversationID: cv.id, CustomerName: cv.rec.CustomerName, Since: cv.rec.OpenedAt})
+		if cv.toldPos == i+1 {
+			continue
 		}
+		cv.toldPos = i + 1
 		t := tell{pos: i + 1, id: cv.id}
 		for c := range cv.customers {
 			t.conns = append(t.conns, c)
 		}
 		tells = append(tells, t)
 	}
+	changed := len(tells) > 0 || len(h.queue) != h.lastQueue
+	h.lastQueue = len(h.queue)
+	var q Queue
 	var ops []*conn
-	for _, op := range h.ops {
-		for c := range op.conns {
-			ops = append(ops, c)
+	if changed {
+		q.Total = len(h.queue)
+		for _, cv := range h.queue[:min(len(h.queue), maxQueueEntries)] {
+			q.Entries = append(q.Entries, QueueEntry{ConversationID: cv.id, CustomerName: cv.rec.CustomerName, Since: cv.rec.OpenedAt})
+		}
+		for _, op := range h.ops {
+			for c := range op.conns {
+				ops = append(ops, c)
+			}
 		}
 	}
 	h.mu.Unlock()
@@ -322,6 +354,28 @@ func (h *hub) announceQueue() {
 		sendAll(t.conns, &Event{ConversationID: t.id, Kind: EventQueued, Position: t.pos})
 	}
 	sendAll(ops, &q)
+}
+
+// tellLine sends the line to one operator connection (at login) and the
+// place in line to one customer connection (at resume), now.
+func (h *hub) tellLine(c *conn) {
+	h.mu.Lock()
+	var m Message
+	if c.op != nil {
+		q := &Queue{Total: len(h.queue)}
+		for _, cv := range h.queue[:min(len(h.queue), maxQueueEntries)] {
+			q.Entries = append(q.Entries, QueueEntry{ConversationID: cv.id, CustomerName: cv.rec.CustomerName, Since: cv.rec.OpenedAt})
+		}
+		m = q
+	} else if c.conv != nil {
+		if i := slices.Index(h.queue, c.conv); i >= 0 {
+			m = &Event{ConversationID: c.conv.id, Kind: EventQueued, Position: i + 1}
+		}
+	}
+	h.mu.Unlock()
+	if m != nil {
+		c.send(m)
+	}
 }
 
 // accept lets an operator take a waiting conversation (0: the first

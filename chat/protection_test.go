@@ -164,17 +164,20 @@ func TestLimits(t *testing.T) {
 	defer srv.Close()
 	ctx := testCtx(t)
 
-	// Heartbeat: a client that goes silent is closed with a reason.
-	silent := rawCustomer(t, srv)
-	start := time.Now()
-	e := readUntil(t, silent, func(m chat.Message) bool { _, ok := m.(*chat.Error); return ok }).(*chat.Error)
-	if e.Code != chat.CodeHeartbeatLost || time.Since(start) > 2*time.Second {
-		t.Fatalf("silent client: %v after %s", e, time.Since(start))
-	}
-
-	// Rate: the burst passes, the rest is refused without closing.
+	// Connections: the fourth is refused.
 	cin := newInbox()
 	c := customer(t, srv, "Ana", cin, false)
+	bo, err := chat.Dial(ctx, srv.Addr, &chat.ClientOptions{Name: "Bo", CustomerID: "b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	operator(t, srv, "luis", newInbox())
+	if _, err := chat.Dial(ctx, srv.Addr, &chat.ClientOptions{Name: "Cy", CustomerID: "c"}); !isCode(err, chat.CodeTooManyConns) {
+		t.Fatalf("fourth connection: %v", err)
+	}
+	bo.Close()
+
+	// Rate: the burst passes, the rest is refused without closing.
 	var limited int
 	for i := range 6 {
 		if _, err := c.SendTo(ctx, 0, "", "m"+string(rune('a'+i))); isCode(err, chat.CodeRateLimited) {
@@ -187,13 +190,35 @@ func TestLimits(t *testing.T) {
 		t.Fatalf("%d of 6 rate limited (burst 3, 1/s)", limited)
 	}
 
-	// Connections: the fourth is refused.
-	c2 := customer(t, srv, "Bo", newInbox(), false)
-	_ = c2
-	op := operator(t, srv, "luis", newInbox())
-	_ = op
-	if _, err := chat.Dial(ctx, srv.Addr, &chat.ClientOptions{Name: "Cy", CustomerID: "c"}); !isCode(err, chat.CodeTooManyConns) {
-		t.Fatalf("fourth connection: %v", err)
+	// Heartbeat: a client that goes silent is closed with a reason (Bo's
+	// place frees once the server has seen it go).
+	var silent net.Conn
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		nc, err := net.Dial("tcp", srv.Addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		nc.Write(chat.AppendMessage(nil, &chat.Hello{Role: chat.RoleCustomer, Name: "Raw", CustomerID: "raw"}))
+		m := readUntil(t, nc, func(m chat.Message) bool {
+			_, w := m.(*chat.Welcome)
+			_, e := m.(*chat.Error)
+			return w || e
+		})
+		if _, ok := m.(*chat.Welcome); ok {
+			silent = nc
+			break
+		}
+		nc.Close()
+		if time.Now().After(deadline) {
+			t.Fatal("Bo's connection never freed its place")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	defer silent.Close()
+	start := time.Now()
+	e := readUntil(t, silent, func(m chat.Message) bool { _, ok := m.(*chat.Error); return ok }).(*chat.Error)
+	if e.Code != chat.CodeHeartbeatLost || time.Since(start) > 2*time.Second {
+		t.Fatalf("silent client: %v after %s", e, time.Since(start))
 	}
 }
 
