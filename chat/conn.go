@@ -18,16 +18,18 @@ type conn struct {
 
 	mu         sync.Mutex
 	out        []byte // encoded frames waiting for the writer
+	spare      []byte // the writer's last buffer, reused
+	writing    bool   // a flush goroutine runs (only while there is output)
 	closeAfter bool   // close once out is written
 	closed     bool
-	wake       chan struct{}
 	drained    chan struct{} // signalled when the writer empties out
 	done       chan struct{}
 	closeOnce  sync.Once
 	reason     string
+	heartbeat  *time.Timer
+	pingNonce  uint64
 
 	lastSent atomic.Int64 // UnixNano of the last write
-	ready    atomic.Bool  // the handshake is done: heartbeats may go
 
 	// Set by the handshake, then read-only.
 	conv     *conv     // a customer's conversation
@@ -39,7 +41,7 @@ type conn struct {
 }
 
 func newConn(srv *Server, nc net.Conn) *conn {
-	return &conn{srv: srv, nc: nc, fr: NewFrameReader(nc, srv.maxFrame()), wake: make(chan struct{}, 1),
+	return &conn{srv: srv, nc: nc, fr: NewFrameReader(nc, srv.maxFrame()),
 		drained: make(chan struct{}, 1), done: make(chan struct{}), uploads: map[uint64]*upload{}}
 }
 
@@ -61,12 +63,19 @@ func (c *conn) send(m Message) bool {
 		c.fail(CodeSlowConsumer, "outbound queue full: the client does not read fast enough")
 		return false
 	}
-	first := before == 0
+	c.startFlushLocked()
 	c.mu.Unlock()
-	if first {
-		c.signal()
-	}
 	return true
+}
+
+// startFlushLocked starts the flush goroutine unless it runs. An idle
+// connection has none: it costs no goroutine.
+func (c *conn) startFlushLocked() {
+	if !c.writing && len(c.out) > 0 {
+		c.writing = true
+		c.srv.wg.Add(1)
+		go c.flush()
+	}
 }
 
 // sendWait queues m once the outbound buffer has room (for downloads,
@@ -92,13 +101,6 @@ func (c *conn) sendWait(m Message) bool {
 	}
 }
 
-func (c *conn) signal() {
-	select {
-	case c.wake <- struct{}{}:
-	default:
-	}
-}
-
 // fail sends an ERROR with the final flag and closes once it is written.
 func (c *conn) fail(code ErrorCode, text string) {
 	c.mu.Lock()
@@ -111,8 +113,8 @@ func (c *conn) fail(code ErrorCode, text string) {
 	c.out[start+2] |= FlagFinal
 	c.closeAfter = true
 	c.reason = code.String()
+	c.startFlushLocked()
 	c.mu.Unlock()
-	c.signal()
 	// A client that does not read at all must not keep the connection:
 	// the write deadline in writeLoop bounds the wait.
 }
@@ -129,61 +131,84 @@ func (c *conn) close(reason string) {
 		if c.reason == "" {
 			c.reason = reason
 		}
+		if c.heartbeat != nil {
+			c.heartbeat.Stop()
+		}
 		c.mu.Unlock()
 		close(c.done)
 		c.nc.Close()
 	})
 }
 
-// writeLoop writes queued frames, pings when idle, and closes the
-// connection after a final frame or a write that does not complete in
-// time.
-func (c *conn) writeLoop() {
-	hb := c.srv.heartbeat()
-	ticker := time.NewTicker(hb / 2)
-	defer ticker.Stop()
-	var buf []byte
-	var nonce uint64
+// flush writes what is queued until nothing is, then ends (the next send
+// starts another); after a final frame it closes the connection. A write
+// that does not complete within WriteTimeout closes it too.
+func (c *conn) flush() {
+	defer c.srv.wg.Done()
 	for {
-		select {
-		case <-c.done:
-			return
-		case <-c.wake:
-		case now := <-ticker.C:
-			if c.ready.Load() && now.UnixNano()-c.lastSent.Load() >= int64(hb) {
-				nonce++
-				c.send(&Ping{Nonce: nonce})
-			}
-			continue
-		}
 		c.mu.Lock()
-		buf, c.out = c.out, buf[:0]
-		closeAfter := c.closeAfter
-		c.mu.Unlock()
-		if len(buf) > 0 {
-			c.nc.SetWriteDeadline(time.Now().Add(c.srv.writeTimeout()))
-			if _, err := c.nc.Write(buf); err != nil {
-				c.close("write: " + err.Error())
-				return
-			}
-			c.lastSent.Store(time.Now().UnixNano())
-		}
-		c.mu.Lock()
-		empty := len(c.out) == 0
-		c.mu.Unlock()
-		if empty {
+		if len(c.out) == 0 || c.closed {
+			c.writing = false
+			closeAfter := c.closeAfter && !c.closed
+			c.mu.Unlock()
 			select {
 			case c.drained <- struct{}{}:
 			default:
 			}
 			if closeAfter {
 				c.close(c.reason)
-				return
 			}
-		} else {
-			c.signal()
+			return
+		}
+		buf := c.out
+		c.out = c.spare[:0]
+		c.spare = nil
+		c.mu.Unlock()
+		c.nc.SetWriteDeadline(time.Now().Add(c.srv.writeTimeout()))
+		_, err := c.nc.Write(buf)
+		c.lastSent.Store(time.Now().UnixNano())
+		c.mu.Lock()
+		if cap(buf) <= 64<<10 { // keep a modest buffer for the next round
+			c.spare = buf[:0]
+		}
+		c.mu.Unlock()
+		if err != nil {
+			c.mu.Lock()
+			c.writing = false
+			c.mu.Unlock()
+			c.close("write: " + err.Error())
+			return
 		}
 	}
+}
+
+// startHeartbeat pings the client whenever nothing was sent for a
+// heartbeat interval, with a timer rather than a goroutine.
+func (c *conn) startHeartbeat() {
+	hb := c.srv.heartbeat()
+	var tick func()
+	tick = func() {
+		select {
+		case <-c.done:
+			return
+		default:
+		}
+		if time.Since(time.Unix(0, c.lastSent.Load())) >= hb {
+			c.mu.Lock()
+			c.pingNonce++
+			n := c.pingNonce
+			c.mu.Unlock()
+			c.send(&Ping{Nonce: n})
+		}
+		c.mu.Lock()
+		if !c.closed {
+			c.heartbeat = time.AfterFunc(hb/2, tick)
+		}
+		c.mu.Unlock()
+	}
+	c.mu.Lock()
+	c.heartbeat = time.AfterFunc(hb/2, tick)
+	c.mu.Unlock()
 }
 
 // tokens is a per-connection token bucket for chat traffic.

@@ -1,11 +1,11 @@
 package chat
 
 import (
-	"bufio"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 )
 
 // Version is the protocol version this package speaks.
@@ -49,11 +49,23 @@ type Frame struct {
 
 // FrameReader reads frames, enforcing a payload limit. It is not safe
 // for concurrent use.
+//
+// While frames flow it reads through a 16 KiB buffer (one system call
+// for many small frames); when it has nothing buffered it gives the
+// buffer back to a shared pool and waits for the next frame with only
+// its 8-byte header array, so an idle connection holds no buffer.
 type FrameReader struct {
-	r   *bufio.Reader
-	max int
-	hdr [HeaderLen]byte
+	r    io.Reader
+	max  int
+	buf  []byte // pooled while frames flow; nil when idle
+	rpos int
+	wpos int
+	hdr  [HeaderLen]byte
 }
+
+const readBufSize = 16 << 10
+
+var readBufs = sync.Pool{New: func() any { b := make([]byte, readBufSize); return &b }}
 
 // NewFrameReader reads from r with payloads of at most max bytes
 // (DefaultMaxFrame when max <= 0).
@@ -61,7 +73,7 @@ func NewFrameReader(r io.Reader, max int) *FrameReader {
 	if max <= 0 {
 		max = DefaultMaxFrame
 	}
-	return &FrameReader{r: bufio.NewReaderSize(r, 16<<10), max: max}
+	return &FrameReader{r: r, max: max}
 }
 
 // SetMax changes the payload limit (after a handshake).
@@ -71,34 +83,98 @@ func (fr *FrameReader) SetMax(max int) {
 	}
 }
 
+// Buffered is the number of bytes read ahead and not yet returned.
+func (fr *FrameReader) Buffered() int { return fr.wpos - fr.rpos }
+
+// fill reads at least n bytes into the buffer (n <= its size).
+func (fr *FrameReader) fill(n int) error {
+	if fr.buf == nil {
+		fr.buf = *readBufs.Get().(*[]byte)
+		fr.rpos, fr.wpos = 0, 0
+	}
+	if fr.rpos > 0 && len(fr.buf)-fr.rpos < n {
+		fr.wpos = copy(fr.buf, fr.buf[fr.rpos:fr.wpos])
+		fr.rpos = 0
+	}
+	for fr.wpos-fr.rpos < n {
+		m, err := fr.r.Read(fr.buf[fr.wpos:])
+		fr.wpos += m
+		if err != nil {
+			if fr.wpos-fr.rpos >= n {
+				return nil
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// release gives the buffer back when nothing is buffered.
+func (fr *FrameReader) release() {
+	if fr.buf != nil && fr.rpos == fr.wpos {
+		b := fr.buf
+		fr.buf = nil
+		readBufs.Put(&b)
+	}
+}
+
 // Read reads the next frame. io.EOF means the peer closed between frames;
 // a *FrameError means the stream is broken.
 func (fr *FrameReader) Read() (Frame, error) {
-	if _, err := io.ReadFull(fr.r, fr.hdr[:]); err != nil {
-		if err == io.ErrUnexpectedEOF {
+	fr.release()
+	var hdr []byte
+	if fr.buf == nil {
+		// Idle: wait with the header array only.
+		if _, err := io.ReadFull(fr.r, fr.hdr[:]); err != nil {
+			if err == io.ErrUnexpectedEOF {
+				return Frame{}, &FrameError{Err: fmt.Errorf("truncated header: %w", err)}
+			}
+			return Frame{}, err
+		}
+		hdr = fr.hdr[:]
+	} else {
+		if err := fr.fill(HeaderLen); err != nil {
+			if err == io.EOF && fr.Buffered() == 0 {
+				return Frame{}, io.EOF
+			}
 			return Frame{}, &FrameError{Err: fmt.Errorf("truncated header: %w", err)}
 		}
-		return Frame{}, err
+		hdr = fr.buf[fr.rpos : fr.rpos+HeaderLen]
+		fr.rpos += HeaderLen
 	}
-	if fr.hdr[0] != Version {
-		return Frame{}, &FrameError{Err: fmt.Errorf("version %d, want %d", fr.hdr[0], Version)}
+	if hdr[0] != Version {
+		return Frame{}, &FrameError{Err: fmt.Errorf("version %d, want %d", hdr[0], Version)}
 	}
-	if fr.hdr[3] != 0 {
-		return Frame{}, &FrameError{Err: fmt.Errorf("reserved octet %#x", fr.hdr[3])}
+	if hdr[3] != 0 {
+		return Frame{}, &FrameError{Err: fmt.Errorf("reserved octet %#x", hdr[3])}
 	}
-	n := binary.BigEndian.Uint32(fr.hdr[4:])
+	n := binary.BigEndian.Uint32(hdr[4:])
 	if uint64(n) > uint64(fr.max) {
 		return Frame{}, &FrameError{Err: fmt.Errorf("%w: %d bytes, limit %d", ErrFrameTooLarge, n, fr.max)}
 	}
-	f := Frame{Type: Type(fr.hdr[1]), Flags: fr.hdr[2], Payload: make([]byte, n)}
-	if _, err := io.ReadFull(fr.r, f.Payload); err != nil {
-		return Frame{}, &FrameError{Err: fmt.Errorf("truncated %s payload: %w", f.Type, err)}
+	f := Frame{Type: Type(hdr[1]), Flags: hdr[2], Payload: make([]byte, n)}
+	// The payload: what is buffered, then (large frames) straight from
+	// the connection, or (small ones) through the buffer.
+	got := 0
+	if fr.buf != nil {
+		got = copy(f.Payload, fr.buf[fr.rpos:fr.wpos])
+		fr.rpos += got
+	}
+	if rest := int(n) - got; rest > 0 {
+		if rest >= readBufSize/2 {
+			if _, err := io.ReadFull(fr.r, f.Payload[got:]); err != nil {
+				return Frame{}, &FrameError{Err: fmt.Errorf("truncated %s payload: %w", f.Type, err)}
+			}
+		} else {
+			if err := fr.fill(rest); err != nil {
+				return Frame{}, &FrameError{Err: fmt.Errorf("truncated %s payload: %w", f.Type, err)}
+			}
+			copy(f.Payload[got:], fr.buf[fr.rpos:fr.rpos+rest])
+			fr.rpos += rest
+		}
 	}
 	return f, nil
 }
-
-// Buffered reports whether a whole header or more is buffered.
-func (fr *FrameReader) Buffered() int { return fr.r.Buffered() }
 
 // AppendFrame appends a frame with the given payload to dst.
 func AppendFrame(dst []byte, t Type, flags uint8, payload []byte) []byte {

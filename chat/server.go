@@ -187,9 +187,8 @@ func (s *Server) Serve(l net.Listener) error {
 			return ErrServerClosed
 		}
 		s.conns[c] = struct{}{}
-		s.wg.Add(2)
+		s.wg.Add(1)
 		s.mu.Unlock()
-		go func() { defer s.wg.Done(); c.writeLoop() }()
 		go func() { defer s.wg.Done(); s.serveConn(c) }()
 	}
 }
@@ -226,7 +225,8 @@ func (s *Server) serveConn(c *conn) {
 		<-c.done
 		return
 	}
-	c.ready.Store(true)
+	c.lastSent.Store(time.Now().UnixNano())
+	c.startHeartbeat()
 	for {
 		c.nc.SetReadDeadline(time.Now().Add(3 * s.heartbeat()))
 		f, err := c.fr.Read()
