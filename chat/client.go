@@ -266,6 +266,13 @@ func (c *Client) dispatch(m Message) {
 		c.lastSeq[m.ConversationID] = m.Seq
 		c.mu.Unlock()
 	case *Ack:
+		// The server queues a conversation's POSTs in order, so an ACK
+		// comes after every earlier message of the conversation.
+		c.mu.Lock()
+		if m.Seq > c.lastSeq[m.ConversationID] {
+			c.lastSeq[m.ConversationID] = m.Seq
+		}
+		c.mu.Unlock()
 		if c.settle(m.ClientMsgID, result{m: m}) {
 			return
 		}

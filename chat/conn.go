@@ -2,6 +2,7 @@ package chat
 
 import (
 	"net"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -145,8 +146,18 @@ func (c *conn) close(reason string) {
 // that does not complete within WriteTimeout closes it too.
 func (c *conn) flush() {
 	defer c.srv.wg.Done()
+	lingered := false
 	for {
 		c.mu.Lock()
+		if len(c.out) == 0 && !c.closed && !lingered {
+			// Under load more output is usually on its way: yield once
+			// before ending, rather than start a goroutine per frame.
+			c.mu.Unlock()
+			lingered = true
+			runtime.Gosched()
+			continue
+		}
+		lingered = false
 		if len(c.out) == 0 || c.closed {
 			c.writing = false
 			closeAfter := c.closeAfter && !c.closed

@@ -192,7 +192,7 @@ func (s *Server) uploadEnd(ctx context.Context, c *conn, m *FileEnd) {
 	} else {
 		msg.SenderRole, msg.SenderID = store.RoleCustomer, "customer"
 	}
-	stored, _, err := s.hub.append(ctx, u.cv, msg, name)
+	stored, _, err := s.hub.append(ctx, u.cv, msg, name, c)
 	if err != nil {
 		fail(CodeInternal, "not stored; retry")
 		return

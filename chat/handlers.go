@@ -270,7 +270,7 @@ func (s *Server) handle(c *conn, m Message) bool {
 		} else {
 			msg.SenderRole, msg.SenderID = store.RoleCustomer, "customer"
 		}
-		stored, _, err := s.hub.append(ctx, cv, msg, name)
+		stored, _, err := s.hub.append(ctx, cv, msg, name, c)
 		if err != nil {
 			if errors.Is(err, store.ErrConflict) {
 				c.refuse(CodeConflict, "the conversation is closed", cv.id, m.ClientMsgID)

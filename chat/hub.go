@@ -127,9 +127,10 @@ func sendAll(conns []*conn, m Message) {
 	}
 }
 
-// append stores a message and delivers it to every participant, in
-// sequence order. It returns the stored message and whether it is new.
-func (h *hub) append(ctx context.Context, cv *conv, m store.Message, senderName string) (store.Message, bool, error) {
+// append stores a message and delivers it to every participant but the
+// connection it came from (which gets an ACK instead), in sequence order.
+// It returns the stored message and whether it is new.
+func (h *hub) append(ctx context.Context, cv *conv, m store.Message, senderName string, from *conn) (store.Message, bool, error) {
 	cv.post.Lock()
 	defer cv.post.Unlock()
 	stored, created, err := h.srv.Store.AppendMessage(ctx, m)
@@ -143,14 +144,22 @@ func (h *hub) append(ctx context.Context, cv *conv, m store.Message, senderName 
 		}
 	}
 	cs, os := h.participants(cv)
-	sendAll(cs, p)
-	sendAll(os, p)
+	for _, c := range cs {
+		if c != from {
+			c.send(p)
+		}
+	}
+	for _, c := range os {
+		if c != from {
+			c.send(p)
+		}
+	}
 	return stored, true, nil
 }
 
 // system stores and delivers a system message.
 func (h *hub) system(ctx context.Context, cv *conv, text string) {
-	if _, _, err := h.append(ctx, cv, store.Message{ConversationID: cv.id, SenderRole: store.RoleSystem, Kind: store.KindSystem, Text: text}, ""); err != nil {
+	if _, _, err := h.append(ctx, cv, store.Message{ConversationID: cv.id, SenderRole: store.RoleSystem, Kind: store.KindSystem, Text: text}, "", nil); err != nil {
 		h.srv.logf("storing a system message", "conversation", cv.id, "err", err)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"time"
@@ -32,6 +33,7 @@ var (
 	idle       = flag.Int("idle", 10000, "idle customers for the memory run (0 skips it)")
 	only       = flag.String("only", "", "comma-separated parts: raw,ours,sqlite,latency,idle")
 	serveIdle  = flag.String("serve-idle", "", "internal: run an idle-test server on this address")
+	cpuprofile = flag.String("cpuprofile", "", "write a CPU profile of the throughput runs to this file")
 )
 
 func want(part string) bool {
@@ -54,6 +56,14 @@ func main() {
 	}
 	n := *convs * *perConv
 	res := map[string]float64{}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			fail(err)
+		}
+		pprof.StartCPUProfile(f)
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	}
 	for _, part := range []struct {
 		name string
 		run  func() (time.Duration, error)

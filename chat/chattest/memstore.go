@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -21,17 +20,24 @@ type MemStore struct {
 	mu       sync.Mutex
 	convs    map[int64]*store.Conversation
 	msgs     map[int64][]store.Message
-	dedup    map[string]store.Message
+	dedup    map[dedupKey]store.Message
 	atts     map[int64]store.Attachment
 	ops      map[string]store.ChatOperator
 	nextConv int64
 	nextAtt  int64
 }
 
+type dedupKey struct {
+	conv     int64
+	role     store.Role
+	sender   string
+	clientID string
+}
+
 // NewMemStore returns an empty MemStore.
 func NewMemStore() *MemStore {
 	return &MemStore{convs: map[int64]*store.Conversation{}, msgs: map[int64][]store.Message{},
-		dedup: map[string]store.Message{}, atts: map[int64]store.Attachment{},
+		dedup: map[dedupKey]store.Message{}, atts: map[int64]store.Attachment{},
 		ops: map[string]store.ChatOperator{}}
 }
 
@@ -130,9 +136,8 @@ func (s *MemStore) AppendMessage(ctx context.Context, m store.Message) (store.Me
 	if c.State == store.ConversationClosed && m.SenderRole != store.RoleSystem {
 		return store.Message{}, false, store.ErrConflict
 	}
-	key := ""
+	key := dedupKey{m.ConversationID, m.SenderRole, m.SenderID, m.ClientMsgID}
 	if m.ClientMsgID != "" {
-		key = fmt.Sprintf("%d\x00%s\x00%s\x00%s", m.ConversationID, m.SenderRole, m.SenderID, m.ClientMsgID)
 		if prev, dup := s.dedup[key]; dup {
 			return prev, false, nil
 		}
@@ -143,7 +148,7 @@ func (s *MemStore) AppendMessage(ctx context.Context, m store.Message) (store.Me
 		m.CreatedAt = now()
 	}
 	s.msgs[m.ConversationID] = append(s.msgs[m.ConversationID], m)
-	if key != "" {
+	if m.ClientMsgID != "" {
 		s.dedup[key] = m
 	}
 	return m, true, nil
