@@ -24,6 +24,8 @@ type hub struct {
 	// announceEvery, telling each waiting customer only a changed place.
 	announcing bool
 	lastQueue  int // the Total last sent to operators
+
+	batch *batcher // group commit, when the store has transactions
 }
 
 // announceEvery bounds how often the line is announced.
@@ -56,7 +58,11 @@ type operator struct {
 }
 
 func newHub(s *Server) *hub {
-	return &hub{srv: s, convs: map[int64]*conv{}, ops: map[string]*operator{}}
+	h := &hub{srv: s, convs: map[int64]*conv{}, ops: map[string]*operator{}}
+	if txs, ok := s.Store.(txStore); ok {
+		h.batch = newBatcher(txs)
+	}
+	return h
 }
 
 // load brings back the conversations a previous run left open: waiting
@@ -133,7 +139,14 @@ func sendAll(conns []*conn, m Message) {
 func (h *hub) append(ctx context.Context, cv *conv, m store.Message, senderName string, from *conn) (store.Message, bool, error) {
 	cv.post.Lock()
 	defer cv.post.Unlock()
-	stored, created, err := h.srv.Store.AppendMessage(ctx, m)
+	var stored store.Message
+	var created bool
+	var err error
+	if h.batch != nil {
+		stored, created, err = h.batch.append(ctx, m)
+	} else {
+		stored, created, err = h.srv.Store.AppendMessage(ctx, m)
+	}
 	if err != nil || !created {
 		return stored, created, err
 	}

@@ -22,7 +22,10 @@ var ErrServerClosed = errors.New("chat: server closed")
 // safe for concurrent use. The zero value is not usable: Store is
 // required.
 type Server struct {
-	// Store keeps conversations, messages and attachments.
+	// Store keeps conversations, messages and attachments. When it also
+	// runs transactions (store.Store does), messages are group-committed:
+	// every message is durable before its ACK, and many messages share a
+	// commit.
 	Store store.ChatStore
 	// Operators authenticates operators (nil: no operator can log in).
 	Operators Directory
@@ -72,10 +75,11 @@ type Server struct {
 	// Name is sent in WELCOME (default "switchboard").
 	Name string
 
-	initOnce sync.Once
-	secret   []byte
-	hub      *hub
-	authFail *failureLimiter
+	initOnce  sync.Once
+	batchOnce sync.Once
+	secret    []byte
+	hub       *hub
+	authFail  *failureLimiter
 
 	mu       sync.Mutex
 	ls       map[net.Listener]struct{}
@@ -271,12 +275,14 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	go func() { s.wg.Wait(); close(done) }()
 	select {
 	case <-done:
+		s.closeBatcher()
 		return nil
 	case <-ctx.Done():
 		for _, c := range conns {
 			c.close("shutdown timeout")
 		}
 		<-done
+		s.closeBatcher()
 		return ctx.Err()
 	}
 }
@@ -287,7 +293,14 @@ func (s *Server) Close() error {
 		c.close("server closed")
 	}
 	s.wg.Wait()
+	s.closeBatcher()
 	return nil
+}
+
+func (s *Server) closeBatcher() {
+	if s.hub.batch != nil {
+		s.batchOnce.Do(s.hub.batch.close)
+	}
 }
 
 func (s *Server) stop() []*conn {

@@ -1,0 +1,118 @@
+package chat
+
+import (
+	"context"
+	"errors"
+	"sync"
+
+	"github.com/switchboard-go/switchboard/store"
+)
+
+// txStore is a store that can run several operations in one transaction
+// (store.Store can). With one, the server group-commits messages.
+type txStore interface {
+	InTx(ctx context.Context, fn func(tx store.Ops) error) error
+}
+
+// batcher appends messages in group commits: whatever queued up while the
+// previous transaction ran goes into the next one. A message is
+// acknowledged only after its transaction committed.
+type batcher struct {
+	st    txStore
+	mu    sync.Mutex
+	queue []*pendingAppend
+	wake  chan struct{}
+	stop  chan struct{}
+	done  chan struct{}
+}
+
+type pendingAppend struct {
+	m       store.Message
+	stored  store.Message
+	created bool
+	err     error
+	done    chan struct{}
+}
+
+// maxBatch caps the messages of one transaction.
+const maxBatch = 1000
+
+func newBatcher(st txStore) *batcher {
+	b := &batcher{st: st, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	go b.run()
+	return b
+}
+
+func (b *batcher) append(ctx context.Context, m store.Message) (store.Message, bool, error) {
+	p := &pendingAppend{m: m, done: make(chan struct{})}
+	b.mu.Lock()
+	b.queue = append(b.queue, p)
+	first := len(b.queue) == 1
+	b.mu.Unlock()
+	if first {
+		select {
+		case b.wake <- struct{}{}:
+		default:
+		}
+	}
+	select {
+	case <-p.done:
+		return p.stored, p.created, p.err
+	case <-b.done:
+		return store.Message{}, false, store.ErrClosed
+	}
+}
+
+func (b *batcher) close() {
+	close(b.stop)
+	<-b.done
+}
+
+func (b *batcher) run() {
+	defer close(b.done)
+	for {
+		select {
+		case <-b.stop:
+			b.commit() // what is queued still goes in
+			return
+		case <-b.wake:
+		}
+		for b.commit() > 0 {
+		}
+	}
+}
+
+// commit runs one transaction of queued appends and returns how many.
+func (b *batcher) commit() int {
+	b.mu.Lock()
+	n := min(len(b.queue), maxBatch)
+	batch := append([]*pendingAppend(nil), b.queue[:n]...)
+	b.queue = append(b.queue[:0], b.queue[n:]...)
+	b.mu.Unlock()
+	if n == 0 {
+		return 0
+	}
+	ctx := context.Background()
+	err := b.st.InTx(ctx, func(tx store.Ops) error {
+		for _, p := range batch {
+			p.stored, p.created, p.err = tx.AppendMessage(ctx, p.m)
+			if p.err != nil && !errors.Is(p.err, store.ErrConflict) && !errors.Is(p.err, store.ErrNotFound) {
+				return p.err
+			}
+		}
+		return nil
+	})
+	if err != nil { // one bad append must not fail the others
+		for _, p := range batch {
+			p.err = b.st.InTx(ctx, func(tx store.Ops) error {
+				var err error
+				p.stored, p.created, err = tx.AppendMessage(ctx, p.m)
+				return err
+			})
+		}
+	}
+	for _, p := range batch {
+		close(p.done)
+	}
+	return n
+}
