@@ -315,9 +315,11 @@ func (h *hub) carryOut(ctx context.Context, a assignment) {
 	}
 	sendAll(opConns, &Assigned{ConversationID: rec.ID, CustomerName: rec.CustomerName, CustomerID: rec.CustomerID,
 		Email: rec.CustomerEmail, LastSeq: rec.LastSeq, OpenedAt: rec.OpenedAt})
+	// Stored before the customer hears of it, so that the transcript
+	// has it before anything the customer says in answer.
+	h.system(ctx, a.cv, text)
 	cs, _ := h.participants(a.cv)
 	sendAll(cs, &Event{ConversationID: a.cv.id, Kind: kind, OperatorID: a.op.id, OperatorName: a.op.name, Time: now})
-	h.system(ctx, a.cv, text)
 	h.srv.logf("assigned", "conversation", a.cv.id, "operator", a.op.id, "transfer", a.previous != nil)
 }
 
