@@ -117,7 +117,7 @@ func (c *conn) fail(code ErrorCode, text string) {
 	c.startFlushLocked()
 	c.mu.Unlock()
 	// A client that does not read at all must not keep the connection:
-	// the write deadline in writeLoop bounds the wait.
+	// the write deadline in flush bounds the wait.
 }
 
 // refuse answers a request with a non-final ERROR.
