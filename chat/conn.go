@@ -30,7 +30,8 @@ type conn struct {
 	heartbeat  *time.Timer
 	pingNonce  uint64
 
-	lastSent atomic.Int64 // UnixNano of the last write
+	lastSent atomic.Int64  // UnixNano of the last write
+	received atomic.Uint64 // frames read after the handshake
 
 	// Set by the handshake, then read-only.
 	conv     *conv     // a customer's conversation
@@ -194,15 +195,25 @@ func (c *conn) flush() {
 }
 
 // startHeartbeat pings the client whenever nothing was sent for a
-// heartbeat interval, with a timer rather than a goroutine.
+// heartbeat interval, and closes the connection when nothing arrived for
+// three: with a timer rather than a goroutine or a read deadline per
+// frame.
 func (c *conn) startHeartbeat() {
 	hb := c.srv.heartbeat()
+	lastCount := c.received.Load()
+	silent := 0 // ticks (half intervals) without a frame
 	var tick func()
 	tick = func() {
 		select {
 		case <-c.done:
 			return
 		default:
+		}
+		if n := c.received.Load(); n != lastCount {
+			lastCount, silent = n, 0
+		} else if silent++; silent >= 6 {
+			c.fail(CodeHeartbeatLost, "nothing received within three heartbeats")
+			return
 		}
 		if time.Since(time.Unix(0, c.lastSent.Load())) >= hb {
 			c.mu.Lock()

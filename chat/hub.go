@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/switchboard-go/switchboard/store"
@@ -26,6 +27,16 @@ type hub struct {
 	lastQueue  int // the Total last sent to operators
 
 	batch *batcher // group commit, when the store has transactions
+
+	// version changes (under mu) whenever who takes part in which
+	// conversation changes; conversations cache their participants for
+	// the version they were computed at.
+	version atomic.Uint64
+}
+
+type participantsCache struct {
+	version uint64
+	cs, os  []*conn
 }
 
 // announceEvery bounds how often the line is announced.
@@ -44,6 +55,8 @@ type conv struct {
 	leftAt    time.Time // the customer's last connection ended (zero while connected)
 	fileBytes int64
 	toldPos   int // the place in line the customer was last told (0: none)
+
+	cache atomic.Pointer[participantsCache]
 }
 
 // operator is an operator known to the hub (online, or with
@@ -88,6 +101,7 @@ func (h *hub) load(ctx context.Context) error {
 					op := h.operatorLocked(rec.OperatorID, rec.OperatorID)
 					op.active[cv.id] = cv
 					cv.operator = op
+					h.version.Add(1)
 				}
 			}
 			h.mu.Unlock()
@@ -112,8 +126,11 @@ func (h *hub) operatorLocked(id, name string) *operator {
 }
 
 // participants returns the connections of a conversation's customer and
-// operator.
+// operator. The slices are shared: callers must not change them.
 func (h *hub) participants(cv *conv) (customers, operators []*conn) {
+	if p := cv.cache.Load(); p != nil && p.version == h.version.Load() {
+		return p.cs, p.os
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for c := range cv.customers {
@@ -124,6 +141,7 @@ func (h *hub) participants(cv *conv) (customers, operators []*conn) {
 			operators = append(operators, c)
 		}
 	}
+	cv.cache.Store(&participantsCache{version: h.version.Load(), cs: customers, os: operators})
 	return customers, operators
 }
 
@@ -203,6 +221,7 @@ func postOf(m store.Message, senderName string) *Post {
 func (h *hub) enqueue(cv *conv, c *conn) {
 	h.mu.Lock()
 	cv.customers[c] = struct{}{}
+	h.version.Add(1)
 	h.convs[cv.id] = cv
 	h.queue = append(h.queue, cv)
 	h.mu.Unlock()
@@ -218,6 +237,7 @@ func (h *hub) attachCustomer(ctx context.Context, id int64, c *conn) (*conv, boo
 		return nil, false
 	}
 	cv.customers[c] = struct{}{}
+	h.version.Add(1)
 	cv.leftAt = time.Time{}
 	return cv, true
 }
@@ -248,6 +268,7 @@ func (h *hub) dispatch(ctx context.Context) {
 		cv := h.queue[i]
 		h.queue = slices.Delete(h.queue, i, i+1)
 		cv.operator = op
+		h.version.Add(1)
 		op.active[cv.id] = cv
 		todo = append(todo, assignment{cv: cv, op: op})
 	}
@@ -283,9 +304,11 @@ func (h *hub) carryOut(ctx context.Context, a assignment) {
 		delete(a.op.active, a.cv.id)
 		if a.previous != nil {
 			a.cv.operator = a.previous
+			h.version.Add(1)
 			a.previous.active[a.cv.id] = a.cv
 		} else {
 			a.cv.operator = nil
+			h.version.Add(1)
 			if !errors.Is(err, store.ErrConflict) {
 				h.queue = append([]*conv{a.cv}, h.queue...)
 			}
@@ -421,6 +444,7 @@ func (h *hub) accept(ctx context.Context, op *operator, id int64) (ErrorCode, st
 	cv := h.queue[i]
 	h.queue = slices.Delete(h.queue, i, i+1)
 	cv.operator = op
+	h.version.Add(1)
 	op.active[cv.id] = cv
 	h.mu.Unlock()
 	h.carryOut(ctx, assignment{cv: cv, op: op})
@@ -451,6 +475,7 @@ func (h *hub) transfer(ctx context.Context, from *operator, id int64, to string)
 	delete(from.active, id)
 	target.active[id] = cv
 	cv.operator = target
+	h.version.Add(1)
 	h.mu.Unlock()
 	h.carryOut(ctx, assignment{cv: cv, op: target, previous: from})
 	h.dispatch(ctx) // from has room now
@@ -499,6 +524,7 @@ func (h *hub) operatorOnline(acct OperatorAccount, c *conn) (*operator, []store.
 	op.name = acct.Name
 	op.capacity = orInt(acct.MaxConversations, h.srv.defaultCapacity())
 	op.conns[c] = struct{}{}
+	h.version.Add(1)
 	back := !op.goneAt.IsZero()
 	op.goneAt = time.Time{}
 	var recs []store.Conversation
@@ -536,6 +562,7 @@ func (h *hub) disconnected(c *conn) {
 	case c.conv != nil:
 		cv := c.conv
 		delete(cv.customers, c)
+		h.version.Add(1)
 		if len(cv.customers) == 0 {
 			cv.leftAt = now
 			if cv.operator != nil {
@@ -548,6 +575,7 @@ func (h *hub) disconnected(c *conn) {
 	case c.op != nil:
 		op := c.op
 		delete(op.conns, c)
+		h.version.Add(1)
 		if len(op.conns) == 0 {
 			op.goneAt = now
 			for _, cv := range op.active {
@@ -582,6 +610,7 @@ func (h *hub) sweep(now time.Time) {
 			for id, cv := range op.active {
 				delete(op.active, id)
 				cv.operator = nil
+				h.version.Add(1)
 				h.queue = append([]*conv{cv}, h.queue...)
 				requeued = true
 			}

@@ -231,8 +231,8 @@ func (s *Server) serveConn(c *conn) {
 	}
 	c.lastSent.Store(time.Now().UnixNano())
 	c.startHeartbeat()
+	c.nc.SetReadDeadline(time.Time{}) // silence is watched by the heartbeat timer
 	for {
-		c.nc.SetReadDeadline(time.Now().Add(3 * s.heartbeat()))
 		f, err := c.fr.Read()
 		if err != nil {
 			var fe *FrameError
@@ -250,6 +250,7 @@ func (s *Server) serveConn(c *conn) {
 			<-c.done
 			return
 		}
+		c.received.Add(1)
 		m, err := Decode(f)
 		if err != nil {
 			c.fail(CodeBadFrame, err.Error())

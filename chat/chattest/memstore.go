@@ -19,16 +19,23 @@ import (
 type MemStore struct {
 	mu       sync.Mutex
 	convs    map[int64]*store.Conversation
-	msgs     map[int64][]store.Message
-	dedup    map[dedupKey]store.Message
+	msgs     map[int64]*convMessages
 	atts     map[int64]store.Attachment
 	ops      map[string]store.ChatOperator
 	nextConv int64
 	nextAtt  int64
 }
 
+// convMessages is one conversation's messages, with its own lock so that
+// conversations do not contend.
+type convMessages struct {
+	mu    sync.Mutex
+	seq   int64
+	list  []store.Message
+	dedup map[dedupKey]store.Message
+}
+
 type dedupKey struct {
-	conv     int64
 	role     store.Role
 	sender   string
 	clientID string
@@ -36,9 +43,8 @@ type dedupKey struct {
 
 // NewMemStore returns an empty MemStore.
 func NewMemStore() *MemStore {
-	return &MemStore{convs: map[int64]*store.Conversation{}, msgs: map[int64][]store.Message{},
-		dedup: map[dedupKey]store.Message{}, atts: map[int64]store.Attachment{},
-		ops: map[string]store.ChatOperator{}}
+	return &MemStore{convs: map[int64]*store.Conversation{}, msgs: map[int64]*convMessages{},
+		atts: map[int64]store.Attachment{}, ops: map[string]store.ChatOperator{}}
 }
 
 var _ store.ChatStore = (*MemStore)(nil)
@@ -59,6 +65,7 @@ func (s *MemStore) CreateConversation(ctx context.Context, c *store.Conversation
 	}
 	cp := *c
 	s.convs[c.ID] = &cp
+	s.msgs[c.ID] = &convMessages{dedup: map[dedupKey]store.Message{}}
 	return nil
 }
 
@@ -70,7 +77,12 @@ func (s *MemStore) Conversation(ctx context.Context, id int64) (store.Conversati
 	if !ok {
 		return store.Conversation{}, store.ErrNotFound
 	}
-	return *c, nil
+	out := *c
+	cm := s.msgs[id]
+	cm.mu.Lock()
+	out.LastSeq = cm.seq
+	cm.mu.Unlock()
+	return out, nil
 }
 
 // Conversations implements store.ChatStore.
@@ -88,7 +100,12 @@ func (s *MemStore) Conversations(ctx context.Context, f store.ConversationFilter
 			(f.CustomerID != "" && c.CustomerID != f.CustomerID) {
 			continue
 		}
-		out = append(out, *c)
+		cp := *c
+		cm := s.msgs[id]
+		cm.mu.Lock()
+		cp.LastSeq = cm.seq
+		cm.mu.Unlock()
+		out = append(out, cp)
 	}
 	return out, nil
 }
@@ -128,28 +145,32 @@ func (s *MemStore) CloseConversation(ctx context.Context, id int64, at time.Time
 // AppendMessage implements store.ChatStore.
 func (s *MemStore) AppendMessage(ctx context.Context, m store.Message) (store.Message, bool, error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	c, ok := s.convs[m.ConversationID]
+	cm := s.msgs[m.ConversationID]
+	closed := ok && c.State == store.ConversationClosed
+	s.mu.Unlock()
 	if !ok {
 		return store.Message{}, false, store.ErrNotFound
 	}
-	if c.State == store.ConversationClosed && m.SenderRole != store.RoleSystem {
+	if closed && m.SenderRole != store.RoleSystem {
 		return store.Message{}, false, store.ErrConflict
 	}
-	key := dedupKey{m.ConversationID, m.SenderRole, m.SenderID, m.ClientMsgID}
+	cm.mu.Lock()
+	defer cm.mu.Unlock()
+	key := dedupKey{m.SenderRole, m.SenderID, m.ClientMsgID}
 	if m.ClientMsgID != "" {
-		if prev, dup := s.dedup[key]; dup {
+		if prev, dup := cm.dedup[key]; dup {
 			return prev, false, nil
 		}
 	}
-	c.LastSeq++
-	m.Seq = c.LastSeq
+	cm.seq++
+	m.Seq = cm.seq
 	if m.CreatedAt.IsZero() {
 		m.CreatedAt = now()
 	}
-	s.msgs[m.ConversationID] = append(s.msgs[m.ConversationID], m)
+	cm.list = append(cm.list, m)
 	if m.ClientMsgID != "" {
-		s.dedup[key] = m
+		cm.dedup[key] = m
 	}
 	return m, true, nil
 }
@@ -157,12 +178,15 @@ func (s *MemStore) AppendMessage(ctx context.Context, m store.Message) (store.Me
 // MessagesAfter implements store.ChatStore.
 func (s *MemStore) MessagesAfter(ctx context.Context, conversationID, afterSeq int64, limit int) ([]store.Message, error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, ok := s.convs[conversationID]; !ok {
+	cm := s.msgs[conversationID]
+	s.mu.Unlock()
+	if cm == nil {
 		return nil, store.ErrNotFound
 	}
+	cm.mu.Lock()
+	defer cm.mu.Unlock()
 	var out []store.Message
-	for _, m := range s.msgs[conversationID] {
+	for _, m := range cm.list {
 		if m.Seq > afterSeq && (limit <= 0 || len(out) < limit) {
 			out = append(out, m)
 		}
@@ -178,7 +202,11 @@ func (s *MemStore) Transcript(ctx context.Context, conversationID int64) (store.
 	if !ok {
 		return store.Transcript{}, store.ErrNotFound
 	}
-	t := store.Transcript{Conversation: *c, Messages: append([]store.Message(nil), s.msgs[conversationID]...)}
+	cm := s.msgs[conversationID]
+	cm.mu.Lock()
+	t := store.Transcript{Conversation: *c, Messages: append([]store.Message(nil), cm.list...)}
+	t.Conversation.LastSeq = cm.seq
+	cm.mu.Unlock()
 	for id := int64(1); id <= s.nextAtt; id++ {
 		if a, ok := s.atts[id]; ok && a.ConversationID == conversationID {
 			a.Data = nil
