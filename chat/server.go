@@ -212,36 +212,47 @@ func (s *Server) ListenAndServe(addr string, tlsConfig *tls.Config) error {
 
 // serveConn runs one connection: handshake, then frames until it ends.
 func (s *Server) serveConn(c *conn) {
-	defer func() {
+	cleanup := func() {
 		c.close("done")
 		s.hub.disconnected(c)
 		s.mu.Lock()
 		delete(s.conns, c)
 		s.mu.Unlock()
 		s.nconns.Add(-1)
-	}()
+	}
 	if n := s.nconns.Add(1); n > int64(orInt(s.MaxConnections, 10000)) {
 		c.fail(CodeTooManyConns, "the server is full; try again later")
 		<-c.done
+		cleanup()
 		return
 	}
 	if !s.handshake(c) {
 		<-c.done
+		cleanup()
 		return
 	}
 	c.lastSent.Store(time.Now().UnixNano())
 	c.startHeartbeat()
 	c.nc.SetReadDeadline(time.Time{}) // silence is watched by the heartbeat timer
+	// The connection lives on in a fresh goroutine: the handshake's deep
+	// calls grew this one's stack, which an idle connection would keep.
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer cleanup()
+		s.readFrames(c)
+	}()
+}
+
+// readFrames serves frames until the connection ends.
+func (s *Server) readFrames(c *conn) {
 	for {
 		f, err := c.fr.Read()
 		if err != nil {
 			var fe *FrameError
-			var ne net.Error
 			switch {
 			case errors.As(err, &fe):
 				c.fail(CodeBadFrame, fe.Error())
-			case errors.As(err, &ne) && ne.Timeout():
-				c.fail(CodeHeartbeatLost, "nothing received within three heartbeats")
 			case errors.Is(err, io.EOF):
 				c.close("client closed")
 			default:
