@@ -102,18 +102,24 @@ func (p *progressBar) show(s store.BatchSummary) {
 			final += n
 		}
 	}
+	p.draw(final, total, counts(s.ByState))
+}
+
+// draw redraws the line: done of total as a bar, then detail.
+func (p *progressBar) draw(done, total int, detail string) {
 	const width = 30
 	filled := 0
 	if total > 0 {
-		filled = final * width / total
+		filled = min(done, total) * width / total
 	}
-	fmt.Fprintf(p.w, "\r[%s%s] %d/%d  %s\x1b[K", strings.Repeat("#", filled), strings.Repeat(".", width-filled), final, total, counts(s.ByState))
+	fmt.Fprintf(p.w, "\r[%s%s] %d/%d  %s\x1b[K", strings.Repeat("#", filled), strings.Repeat(".", width-filled), done, total, detail)
 	p.drawn = true
 }
 
 func (p *progressBar) done() {
 	if p.drawn {
 		fmt.Fprintln(p.w)
+		p.drawn = false
 	}
 }
 

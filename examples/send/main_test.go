@@ -16,6 +16,7 @@ import (
 
 	"github.com/switchboard-go/switchboard/chat/chattest"
 	"github.com/switchboard-go/switchboard/smpp/gateway"
+	"github.com/switchboard-go/switchboard/smpp/pdu"
 	"github.com/switchboard-go/switchboard/smpp/smpptest"
 	"github.com/switchboard-go/switchboard/store"
 	"github.com/switchboard-go/switchboard/store/sqlite"
@@ -217,4 +218,45 @@ func TestChatAndConsole(t *testing.T) {
 	}
 	custWrite.Close()
 	opWrite.Close()
+}
+
+// TestSMSBatch sends a CSV straight to the simulator: a progress bar,
+// the summary with receipts by state, and the refused row reported.
+func TestSMSBatch(t *testing.T) {
+	sim := smpptest.NewServer(&smpptest.Config{Outcomes: smpptest.Outcomes{Delivered: 3, Undeliverable: 1},
+		Refuse: func(sm *pdu.SubmitSM) pdu.Status {
+			if sm.DestinationAddr == "000" {
+				return pdu.StatusInvDstAdr
+			}
+			return pdu.StatusOK
+		}})
+	defer sim.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var b strings.Builder
+	b.WriteString("destination,text,source\n")
+	for i := range 40 {
+		fmt.Fprintf(&b, "58414%07d,mensaje %d,\n", i, i)
+	}
+	b.WriteString("000,no va,ACME\n")
+	file := filepath.Join(t.TempDir(), "lote.csv")
+	must(t, os.WriteFile(file, []byte(b.String()), 0o600))
+	var out, errOut bytes.Buffer
+	err := run(ctx, []string{"sms", "-smsc", sim.Addr, "-mode", "tx+rx", "-window", "8", "-batch", file}, &out, &errOut)
+	if err == nil || !strings.Contains(err.Error(), "1 of 41 messages not accepted") {
+		t.Fatalf("err %v\n%s", err, out.String())
+	}
+	got := out.String()
+	if !strings.Contains(got, "sent 40, failed 1 of 41") || !strings.Contains(got, "line 42 (000): ") ||
+		!strings.Contains(got, "ESME_RINVDSTADR") || !strings.Contains(errOut.String(), "41/41") {
+		t.Fatalf("stdout:\n%s\nstderr:\n%s", got, errOut.String())
+	}
+	var delivered, undeliv int
+	fmt.Sscanf(got[strings.Index(got, "receipts: "):], "receipts: DELIVRD=%d UNDELIV=%d", &delivered, &undeliv)
+	if delivered+undeliv != 40 || undeliv == 0 {
+		t.Fatalf("receipts %d + %d:\n%s", delivered, undeliv, got)
+	}
+	if subs := sim.Submitted(); len(subs) != 40 {
+		t.Fatalf("SMSC got %d", len(subs))
+	}
 }

@@ -2,106 +2,346 @@ package main
 
 import (
 	"context"
+	"encoding/csv"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/switchboard-go/switchboard/smpp"
 	"github.com/switchboard-go/switchboard/smpp/coding"
+	"github.com/switchboard-go/switchboard/smpp/gateway"
 	"github.com/switchboard-go/switchboard/smpp/pdu"
 )
 
-// runSMS submits one text message straight to an SMSC and, unless
-// -no-wait, waits for its delivery receipts (one per part).
+var bindModes = map[string]smpp.BindMode{"trx": smpp.Transceiver, "tx": smpp.Transmitter, "rx": smpp.Receiver,
+	"tx+rx": smpp.TransmitterReceiver}
+
+// runSMS submits straight to an SMSC: one message (NUMBER TEXT...), or
+// every row of -batch FILE.csv (destination,text[,source]) with a
+// progress bar and a summary; then, unless -wait 0, it waits for the
+// delivery receipts (one per part).
 func runSMS(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("send sms", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	addr := fs.String("smsc", "127.0.0.1:2775", "SMSC address (host:port)")
 	systemID := fs.String("system-id", "switchboard", "system_id to bind with")
 	password := fs.String("password", "", "password to bind with")
+	mode := fs.String("mode", "trx", "bind mode: trx, tx+rx (transmitter and receiver), or tx (no receipts)")
 	from := fs.String("from", "SWITCHBRD", "source address (short code or alphanumeric)")
-	wait := fs.Duration("wait", 30*time.Second, "how long to wait for the delivery receipt (0: do not wait)")
+	wait := fs.Duration("wait", 30*time.Second, "how long to wait for the delivery receipts (0: do not wait)")
+	batch := fs.String("batch", "", "send every row of this CSV file (destination,text[,source]) instead of one message")
+	window := fs.Int("window", 100, "submits outstanding at once (batch)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: send sms [flags] NUMBER TEXT...")
+		fmt.Fprintln(stderr, "usage: send sms [flags] NUMBER TEXT...\n       send sms [flags] -batch FILE.csv")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if fs.NArg() < 2 {
-		fs.Usage()
-		return errors.New("sms: want NUMBER and TEXT")
+	bm, ok := bindModes[*mode]
+	if !ok {
+		return fmt.Errorf("sms: -mode %q: want trx, tx+rx or tx", *mode)
 	}
-	to, text := fs.Arg(0), strings.Join(fs.Args()[1:], " ")
-
-	receipts := make(chan coding.Receipt, 16)
-	var once sync.Once
-	done := make(chan struct{})
-	handler := smpp.HandlerFunc(func(ctx context.Context, m *smpp.Message) pdu.Status {
-		if m.Kind == smpp.KindReceipt {
-			select {
-			case receipts <- *m.Receipt:
-			case <-done:
-			}
+	if bm == smpp.Transmitter {
+		*wait = 0 // a transmitter gets no receipts
+	}
+	var rows []smsRow
+	if *batch != "" {
+		var err error
+		if rows, err = readSMSBatch(*batch, *from); err != nil {
+			return err
 		}
-		return pdu.StatusOK
-	})
-	defer once.Do(func() { close(done) })
+	} else {
+		if fs.NArg() < 2 {
+			fs.Usage()
+			return errors.New("sms: want NUMBER and TEXT, or -batch FILE.csv")
+		}
+		rows = []smsRow{{to: fs.Arg(0), text: strings.Join(fs.Args()[1:], " "), from: *from}}
+	}
 
-	c, err := smpp.Dial(ctx, *addr, &smpp.Options{SystemID: *systemID, Password: *password, Handler: handler})
+	receipts := newReceiptTracker()
+	c, err := smpp.Dial(ctx, *addr, &smpp.Options{SystemID: *systemID, Password: *password, Mode: bm, WindowSize: *window,
+		Handler: smpp.HandlerFunc(func(ctx context.Context, m *smpp.Message) pdu.Status {
+			if m.Kind == smpp.KindReceipt {
+				receipts.add(*m.Receipt)
+			}
+			return pdu.StatusOK
+		})})
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	tmpl := &pdu.SubmitSM{SourceAddr: *from, SourceAddrTON: sourceTON(*from), DestinationAddr: to, DestAddrTON: 1, DestAddrNPI: 1}
-	if *wait > 0 {
-		tmpl.RegisteredDelivery = 1
+
+	if *batch == "" {
+		return sendOne(ctx, c, rows[0], receipts, *wait, stdout)
 	}
-	ids, err := c.SubmitText(ctx, tmpl, text, coding.SplitOptions{})
+	return sendBatch(ctx, c, rows, receipts, *wait, *window, stdout, stderr)
+}
+
+type smsRow struct {
+	to, text, from string
+	line           int
+}
+
+func submitTemplate(r smsRow, receipts bool) *pdu.SubmitSM {
+	sm := &pdu.SubmitSM{SourceAddr: r.from, SourceAddrTON: gateway.SourceTON(r.from), DestinationAddr: r.to, DestAddrTON: 1, DestAddrNPI: 1}
+	if receipts {
+		sm.RegisteredDelivery = 1
+	}
+	return sm
+}
+
+func sendOne(ctx context.Context, c *smpp.Client, r smsRow, receipts *receiptTracker, wait time.Duration, stdout io.Writer) error {
+	ids, err := c.SubmitText(ctx, submitTemplate(r, wait > 0), r.text, coding.SplitOptions{})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "%s: submitted in %d part(s), message_id=%s\n", to, len(ids), strings.Join(ids, ","))
-	if *wait <= 0 {
+	fmt.Fprintf(stdout, "%s: submitted in %d part(s), message_id=%s\n", r.to, len(ids), strings.Join(ids, ","))
+	if wait <= 0 {
 		return c.Unbind(ctx)
 	}
-
-	want := map[string]bool{}
+	receipts.expect(ids)
+	if err := receipts.wait(ctx, wait, nil); err != nil {
+		return fmt.Errorf("sms: %w", err)
+	}
 	for _, id := range ids {
-		for _, form := range coding.IDForms(id) {
-			want[form] = true
-		}
+		rc := receipts.of(id)
+		fmt.Fprintf(stdout, "%s: receipt message_id=%s stat=%s err=%s done=%s\n",
+			r.to, rc.ID, rc.Stat, rc.Err, rc.DoneDate.Format(time.RFC3339))
 	}
-	timeout := time.After(*wait)
-	for got := 0; got < len(ids); {
-		select {
-		case r := <-receipts:
-			if !want[r.ID] {
-				continue // an older message's receipt
-			}
-			got++
-			fmt.Fprintf(stdout, "%s: receipt message_id=%s stat=%s err=%s done=%s\n",
-				to, r.ID, r.Stat, r.Err, r.DoneDate.Format(time.RFC3339))
-		case <-timeout:
-			return fmt.Errorf("sms: no receipt within %s", *wait)
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-	once.Do(func() { close(done) })
 	return c.Unbind(ctx)
 }
 
-// sourceTON is alphanumeric (5) for a sender name, else international.
-func sourceTON(s string) uint8 {
-	for _, r := range s {
-		if (r < '0' || r > '9') && r != '+' {
-			return 5
+// sendBatch submits rows with up to window of them in flight, draws a
+// progress bar, waits for receipts, and prints a summary.
+func sendBatch(ctx context.Context, c *smpp.Client, rows []smsRow, receipts *receiptTracker, wait time.Duration, window int,
+	stdout, stderr io.Writer) error {
+	start := time.Now()
+	var sent, failed, done atomic.Int64
+	var failMu sync.Mutex
+	var failures []string
+	bar := progressBar{w: stderr}
+	draw := func() {
+		bar.draw(int(done.Load()), len(rows), fmt.Sprintf("sent=%d failed=%d", sent.Load(), failed.Load()))
+	}
+	jobs := make(chan smsRow)
+	var wg sync.WaitGroup
+	for range max(window, 1) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for r := range jobs {
+				ids, err := c.SubmitText(ctx, submitTemplate(r, wait > 0), r.text, coding.SplitOptions{})
+				if len(ids) > 0 {
+					receipts.expect(ids)
+				}
+				if err != nil {
+					failed.Add(1)
+					failMu.Lock()
+					failures = append(failures, fmt.Sprintf("line %d (%s): %v", r.line, r.to, err))
+					failMu.Unlock()
+				} else {
+					sent.Add(1)
+				}
+				done.Add(1)
+			}
+		}()
+	}
+	ticker := time.NewTicker(200 * time.Millisecond)
+	defer ticker.Stop()
+feed:
+	for _, r := range rows {
+		for {
+			select {
+			case jobs <- r:
+				continue feed
+			case <-ticker.C:
+				draw()
+			case <-ctx.Done():
+				break feed
+			}
 		}
 	}
-	return 1
+	close(jobs)
+	wg.Wait()
+	draw()
+	bar.done()
+	elapsed := time.Since(start)
+	fmt.Fprintf(stdout, "sent %d, failed %d of %d in %s (%.0f msgs/s)\n", sent.Load(), failed.Load(), len(rows),
+		elapsed.Round(time.Millisecond), float64(sent.Load())/elapsed.Seconds())
+	for i, f := range failures {
+		if i == 20 {
+			fmt.Fprintf(stdout, "  ... and %d more\n", len(failures)-20)
+			break
+		}
+		fmt.Fprintln(stdout, "  "+f)
+	}
+	if wait > 0 && sent.Load() > 0 {
+		err := receipts.wait(ctx, wait, func(got, want int) { bar.draw(got, want, "receipts") })
+		bar.done()
+		fmt.Fprintf(stdout, "receipts: %s\n", receipts.summary())
+		if err != nil {
+			fmt.Fprintf(stdout, "  %v\n", err)
+		}
+	}
+	if err := c.Unbind(ctx); err != nil {
+		return err
+	}
+	if failed.Load() > 0 {
+		return fmt.Errorf("sms: %d of %d messages not accepted", failed.Load(), len(rows))
+	}
+	return nil
+}
+
+// readSMSBatch reads destination,text[,source] rows; a first row naming
+// the columns is skipped. A row without a source uses def.
+func readSMSBatch(path, def string) ([]smsRow, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	r := csv.NewReader(f)
+	r.FieldsPerRecord = -1
+	var rows []smsRow
+	for first := true; ; first = false {
+		rec, err := r.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("sms: %s: %w", path, err)
+		}
+		line, _ := r.FieldPos(0)
+		if first && len(rec) > 0 && strings.EqualFold(strings.TrimSpace(rec[0]), "destination") {
+			continue
+		}
+		if len(rec) < 2 || strings.TrimSpace(rec[0]) == "" || rec[1] == "" {
+			return nil, fmt.Errorf("sms: %s line %d: want destination,text[,source]", path, line)
+		}
+		row := smsRow{to: strings.TrimSpace(rec[0]), text: rec[1], from: def, line: line}
+		if len(rec) > 2 && strings.TrimSpace(rec[2]) != "" {
+			row.from = strings.TrimSpace(rec[2])
+		}
+		rows = append(rows, row)
+	}
+	if len(rows) == 0 {
+		return nil, fmt.Errorf("sms: %s has no rows", path)
+	}
+	return rows, nil
+}
+
+// receiptTracker matches receipts to submitted message ids: by the id as
+// submitted, else by its hex or decimal form when no submitted id is
+// exactly that form (sequential ids collide across forms: "16" is hex
+// "10"). Receipts may arrive before their id is known.
+type receiptTracker struct {
+	mu       sync.Mutex
+	received map[string]coding.Receipt // by the receipt's id
+	ids      []string                  // submitted, in order
+	expected map[string]bool
+	changed  chan struct{}
+}
+
+func newReceiptTracker() *receiptTracker {
+	return &receiptTracker{received: map[string]coding.Receipt{}, expected: map[string]bool{}, changed: make(chan struct{}, 1)}
+}
+
+func (t *receiptTracker) add(r coding.Receipt) {
+	t.mu.Lock()
+	t.received[r.ID] = r
+	t.mu.Unlock()
+	t.signal()
+}
+
+func (t *receiptTracker) expect(ids []string) {
+	t.mu.Lock()
+	for _, id := range ids {
+		t.ids = append(t.ids, id)
+		t.expected[id] = true
+	}
+	t.mu.Unlock()
+	t.signal()
+}
+
+func (t *receiptTracker) signal() {
+	select {
+	case t.changed <- struct{}{}:
+	default:
+	}
+}
+
+// matchLocked returns the receipt of each submitted id that has one.
+func (t *receiptTracker) matchLocked() map[string]coding.Receipt {
+	got := make(map[string]coding.Receipt, len(t.ids))
+	for _, id := range t.ids {
+		if r, ok := t.received[id]; ok {
+			got[id] = r
+			continue
+		}
+		for _, form := range coding.IDForms(id)[1:] {
+			if r, ok := t.received[form]; ok && !t.expected[form] {
+				got[id] = r
+				break
+			}
+		}
+	}
+	return got
+}
+
+func (t *receiptTracker) of(id string) coding.Receipt {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.matchLocked()[id]
+}
+
+// wait waits until every submitted id has its receipt, or d passes. It
+// matches at most every 100ms, so large batches stay linear.
+func (t *receiptTracker) wait(ctx context.Context, d time.Duration, progress func(got, want int)) error {
+	timeout := time.After(d)
+	for {
+		t.mu.Lock()
+		got, want := len(t.matchLocked()), len(t.ids)
+		t.mu.Unlock()
+		if progress != nil {
+			progress(got, want)
+		}
+		if got >= want {
+			return nil
+		}
+		select {
+		case <-t.changed:
+		case <-timeout:
+			return fmt.Errorf("%d of %d receipts within %s", got, want, d)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// summary counts receipts by state, e.g. "DELIVRD=98 UNDELIV=2".
+func (t *receiptTracker) summary() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	by := map[string]int{}
+	for _, r := range t.matchLocked() {
+		by[r.Stat]++
+	}
+	var parts []string
+	for st, n := range by {
+		parts = append(parts, fmt.Sprintf("%s=%d", st, n))
+	}
+	slices.Sort(parts)
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, " ")
 }

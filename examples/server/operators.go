@@ -21,7 +21,7 @@ func runOperators(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fs.SetOutput(stderr)
 	var sf storeflag.Flags
 	sf.Register(fs)
-	since := fs.Duration("since", 24*time.Hour, "count transmissions created in this last period")
+	period := fs.Duration("since", 24*time.Hour, "count transmissions created in this last period")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -34,7 +34,7 @@ func runOperators(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
-	status, err := g.Operators(ctx, time.Now().Add(-*since))
+	status, err := g.Operators(ctx, time.Now().Add(-*period))
 	if err != nil {
 		return err
 	}
@@ -47,14 +47,16 @@ func runOperators(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		byID[op.ID] = op
 	}
 	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tNAME\tADDRESS\tMODE\tENABLED\tDEFAULT\tPREFIXES\tSUBMITTED\tQUEUED\tSENT\tDELIVERED\tFAILED")
+	fmt.Fprintln(tw, "ID\tNAME\tADDRESS\tMODE\tENABLED\tDEFAULT\tPREFIXES\tSUBMITTED\tMSG/S\tQUEUED\tSENT\tDELIVERED\tFAILED")
 	for _, s := range status {
 		op := byID[s.ID]
 		by := s.Store.ByState
 		failed := by[store.TxFailed] + by[store.TxUndeliverable] + by[store.TxExpired] + by[store.TxRejected] + by[store.TxUnknown]
-		fmt.Fprintf(tw, "%d\t%s\t%s:%d\t%s\t%t\t%t\t%s\t%d\t%d\t%d\t%d\t%d\n", op.ID, op.Name, op.Host, op.Port, op.BindMode,
-			op.Enabled, op.Default, strings.Join(op.Prefixes, ","), s.Store.Submitted, by[store.TxQueued]+by[store.TxSubmitting],
-			by[store.TxSent], by[store.TxDelivered], failed)
+		// Throughput over the period, from the store (all gateway
+		// processes); a running gateway also keeps a 10 s figure.
+		fmt.Fprintf(tw, "%d\t%s\t%s:%d\t%s\t%t\t%t\t%s\t%d\t%.2f\t%d\t%d\t%d\t%d\n", op.ID, op.Name, op.Host, op.Port, op.BindMode,
+			op.Enabled, op.Default, strings.Join(op.Prefixes, ","), s.Store.Submitted, float64(s.Store.Submitted)/period.Seconds(),
+			by[store.TxQueued]+by[store.TxSubmitting], by[store.TxSent], by[store.TxDelivered], failed)
 	}
 	return tw.Flush()
 }

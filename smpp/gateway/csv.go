@@ -216,7 +216,7 @@ func checkSource(s string) string {
 	if len(s) > maxSourceLen {
 		return fmt.Sprintf("source longer than %d characters", maxSourceLen)
 	}
-	if sourceTON(s) == 5 && utf8.RuneCountInString(s) > maxAlphaSource {
+	if SourceTON(s) == 5 && utf8.RuneCountInString(s) > maxAlphaSource {
 		return fmt.Sprintf("alphanumeric source longer than %d characters", maxAlphaSource)
 	}
 	for _, r := range s {
@@ -227,8 +227,9 @@ func checkSource(s string) string {
 	return ""
 }
 
-// sourceTON is alphanumeric (5) unless s is digits with an optional '+'.
-func sourceTON(s string) uint8 {
+// SourceTON is the type of number for a source address: alphanumeric
+// (5) unless s is digits with an optional leading '+' (international, 1).
+func SourceTON(s string) uint8 {
 	for i, r := range s {
 		if !(r >= '0' && r <= '9') && !(r == '+' && i == 0) {
 			return 5

@@ -3,6 +3,7 @@ package gateway
 import (
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,10 +19,21 @@ import (
 func TestFaults(t *testing.T) {
 	eachStore(t, func(t *testing.T, st store.Store) {
 		ctx := testCtx(t, 120*time.Second)
+		// Every 25th submit is throttled and every 40th finds the queue
+		// full, on top of the simulator's own 400 TPS limit.
+		var submits, throttled atomic.Int64
 		sim := smpptest.NewServer(&smpptest.Config{TPS: 400, ReceiptDelay: time.Millisecond,
 			Refuse: func(sm *pdu.SubmitSM) pdu.Status {
 				if strings.HasPrefix(sm.DestinationAddr, "58416") {
 					return pdu.StatusInvDstAdr
+				}
+				switch n := submits.Add(1); {
+				case n%25 == 0:
+					throttled.Add(1)
+					return pdu.StatusThrottled
+				case n%40 == 0:
+					throttled.Add(1)
+					return pdu.StatusMsgQFul
 				}
 				return pdu.StatusOK
 			}})
@@ -67,6 +79,9 @@ func TestFaults(t *testing.T) {
 		}
 		if sum.ByState[store.TxDelivered] != n || sum.ByState[store.TxFailed] != 1 {
 			t.Fatalf("summary %v", sum.ByState)
+		}
+		if throttled.Load() < 20 {
+			t.Fatalf("only %d temporary refusals", throttled.Load())
 		}
 		bad, _ := st.LastTransmissionTo(ctx, "584161234567")
 		if bad.ErrorCode != int(pdu.StatusInvDstAdr) || !strings.Contains(bad.Reason, "ESME_RINVDSTADR") {

@@ -224,7 +224,7 @@ func (r *runner) submit(ctx context.Context, t store.Transmission) ([]string, er
 	for i, part := range parts {
 		sm := r.p.tmpl
 		sm.SourceAddr, sm.DestinationAddr = source, t.Destination
-		if source != "" && sourceTON(source) == 5 {
+		if source != "" && SourceTON(source) == 5 {
 			sm.SourceAddrTON, sm.SourceAddrNPI = 5, 0
 		}
 		part.Apply(&sm, dc)
