@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/switchboard-go/switchboard/internal/netutil"
 	"github.com/switchboard-go/switchboard/store"
 )
 
@@ -164,37 +165,29 @@ func (s *Server) Serve(l net.Listener) error {
 	}
 	s.ls[l] = struct{}{}
 	s.mu.Unlock()
-	var delay time.Duration
-	for {
-		nc, err := l.Accept()
-		if err != nil {
-			s.mu.Lock()
-			closed := s.closed
-			s.mu.Unlock()
-			if closed {
-				return ErrServerClosed
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
-				time.Sleep(delay)
-				continue
-			}
-			return err
-		}
-		delay = 0
+	err := netutil.Accept(l, s.isClosed, func(nc net.Conn) {
 		c := newConn(s, nc)
 		s.mu.Lock()
 		if s.closed {
 			s.mu.Unlock()
 			nc.Close()
-			return ErrServerClosed
+			return
 		}
 		s.conns[c] = struct{}{}
 		s.wg.Add(1)
 		s.mu.Unlock()
 		go func() { defer s.wg.Done(); s.serveConn(c) }()
+	})
+	if err == nil {
+		return ErrServerClosed
 	}
+	return err
+}
+
+func (s *Server) isClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
 }
 
 // ListenAndServe listens on addr (TCP) and serves; with tlsConfig, over

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/switchboard-go/switchboard/internal/netutil"
 	"github.com/switchboard-go/switchboard/smpp/pdu"
 )
 
@@ -173,27 +174,17 @@ func (srv *Server) Serve(l net.Listener) error {
 	srv.wg.Add(1)
 	srv.mu.Unlock()
 	defer srv.wg.Done()
-	var delay time.Duration
-	for {
-		conn, err := l.Accept()
-		if err != nil {
-			srv.mu.Lock()
-			closed := srv.closed
-			srv.mu.Unlock()
-			if closed {
-				return ErrServerClosed
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
-				time.Sleep(delay)
-				continue
-			}
-			return err
-		}
-		delay = 0
-		srv.serve(conn)
+	err := netutil.Accept(l, srv.isClosed, func(conn net.Conn) { srv.serve(conn) })
+	if err == nil {
+		return ErrServerClosed
 	}
+	return err
+}
+
+func (srv *Server) isClosed() bool {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	return srv.closed
 }
 
 // ListenAndServe listens on addr (TCP) and calls Serve.
@@ -339,7 +330,7 @@ func (srv *Server) defaultAnswer(p pdu.PDU) pdu.PDU {
 	case *pdu.DataSM:
 		return &pdu.DataSMResp{MessageID: srv.NewMessageID()}
 	}
-	resp := newResponse(p.CommandID().Response())
+	resp := pdu.New(p.CommandID().Response())
 	if resp == nil {
 		return &pdu.GenericNack{Header: pdu.Header{Status: pdu.StatusInvCmdID}}
 	}

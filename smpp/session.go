@@ -294,7 +294,7 @@ func (s *session) answerMalformed(de *pdu.DecodeError) {
 func (s *session) refuse(id pdu.CommandID, seq uint32, st pdu.Status) {
 	switch {
 	case id.HasResponse():
-		if resp := newResponse(id.Response()); resp != nil {
+		if resp := pdu.New(id.Response()); resp != nil {
 			*resp.Hdr() = pdu.Header{Status: st, Sequence: seq}
 			s.respond(resp)
 			return
@@ -482,16 +482,4 @@ func (s *session) stats() Stats {
 	s.mu.Unlock()
 	return Stats{Sent: s.sent.Load(), Received: s.received.Load(), Responses: s.responses.Load(), Timeouts: s.timeouts.Load(),
 		LateResponses: s.late.Load(), InFlight: n, Flushes: s.flushes.Load()}
-}
-
-// newResponse returns an empty response PDU of id, or nil.
-func newResponse(id pdu.CommandID) pdu.PDU {
-	b := make([]byte, pdu.HeaderLen)
-	b[3] = pdu.HeaderLen
-	b[4], b[5], b[6], b[7] = byte(id>>24), byte(id>>16), byte(id>>8), byte(id)
-	p, err := pdu.Decode(b)
-	if err != nil {
-		return nil
-	}
-	return p
 }

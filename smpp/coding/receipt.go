@@ -33,6 +33,11 @@ type Receipt struct {
 }
 
 // Stat values and message states.
+// StatState returns the message state (pdu.State*) a receipt's stat
+// names, e.g. pdu.StateDelivered for "DELIVRD"; 0 (scheduled) when it
+// names none.
+func StatState(stat string) uint8 { return statStates[stat] }
+
 var statStates = map[string]uint8{
 	"ENROUTE": pdu.StateEnroute, "DELIVRD": pdu.StateDelivered, "EXPIRED": pdu.StateExpired,
 	"DELETED": pdu.StateDeleted, "UNDELIV": pdu.StateUndeliverable, "ACCEPTD": pdu.StateAccepted,

@@ -12,6 +12,10 @@ type PDU interface {
 	Decode(src []byte) error
 }
 
+// New returns an empty PDU of a known command, or nil: for example the
+// response to fill in for a request, New(req.CommandID().Response()).
+func New(id CommandID) PDU { return newPDU(id) }
+
 // Decode decodes a whole PDU of any known command. src is not retained.
 //
 // An unknown command_id is a *DecodeError with Status ESME_RINVCMDID and

@@ -92,9 +92,6 @@ const (
 	StatDeleted       = "DELETED"
 )
 
-var states = map[string]uint8{StatDelivered: pdu.StateDelivered, StatUndeliverable: pdu.StateUndeliverable,
-	StatExpired: pdu.StateExpired, StatRejected: pdu.StateRejected, StatDeleted: pdu.StateDeleted}
-
 // Submission is a message the simulator accepted.
 type Submission struct {
 	SystemID  string // the ESME's
@@ -307,7 +304,7 @@ func (s *Server) handle(ctx context.Context, ss *smpp.ServerSession, req pdu.PDU
 		resp = s.query(r)
 	default:
 		resp = &pdu.GenericNack{Header: pdu.Header{Status: pdu.StatusInvCmdID}}
-		if r := newResp(req); r != nil {
+		if r := pdu.New(req.CommandID().Response()); r != nil {
 			r.Hdr().Status = pdu.StatusInvCmdID
 			resp = r
 		}
@@ -444,21 +441,8 @@ func (s *Server) query(q *pdu.QuerySM) pdu.PDU {
 	if done := sub.At.Add(s.cfg.ReceiptDelay); time.Now().Before(done) {
 		return &pdu.QuerySMResp{MessageID: q.MessageID, MessageState: pdu.StateEnroute}
 	}
-	return &pdu.QuerySMResp{MessageID: q.MessageID, MessageState: states[sub.Stat],
+	return &pdu.QuerySMResp{MessageID: q.MessageID, MessageState: coding.StatState(sub.Stat),
 		FinalDate: pdu.AbsoluteTime(sub.At.Add(s.cfg.ReceiptDelay))}
-}
-
-// newResp returns the empty response of a request, or nil.
-func newResp(req pdu.PDU) pdu.PDU {
-	b := make([]byte, pdu.HeaderLen)
-	b[3] = pdu.HeaderLen
-	id := req.CommandID().Response()
-	b[4], b[5], b[6], b[7] = byte(id>>24), byte(id>>16), byte(id>>8), byte(id)
-	p, err := pdu.Decode(b)
-	if err != nil {
-		return nil
-	}
-	return p
 }
 
 // Submitted returns a copy of the messages accepted so far, in order.
