@@ -574,9 +574,8 @@ func (c *Client) SendFile(ctx context.Context, conversation int64, name string, 
 	}
 	sum := sha256.Sum256(data)
 	id := newID()
+	transfer := c.transferID()
 	c.mu.Lock()
-	c.nextID++
-	transfer := c.nextID
 	p := &pendingSend{res: make(chan result, 1)}
 	c.sends[id] = p
 	c.mu.Unlock()
@@ -622,20 +621,22 @@ func (c *Client) SendFile(ctx context.Context, conversation int64, name string, 
 // Fetch downloads an attachment into w and returns its metadata; the
 // SHA-256 is checked.
 func (c *Client) Fetch(ctx context.Context, attachmentID int64, w io.Writer) (*FileStart, error) {
-	c.mu.Lock()
-	c.nextID++
-	id := c.nextID
-	c.mu.Unlock()
+	id := c.transferID()
 	return c.download(ctx, &Fetch{AttachmentID: attachmentID, TransferID: id}, id, w)
+}
+
+// transferID numbers the client's file transfers.
+func (c *Client) transferID() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.nextID++
+	return c.nextID
 }
 
 // Transcript downloads a conversation's transcript (0: a customer's own)
 // into w.
 func (c *Client) Transcript(ctx context.Context, conversation int64, format TranscriptFormat, w io.Writer) (*FileStart, error) {
-	c.mu.Lock()
-	c.nextID++
-	id := c.nextID
-	c.mu.Unlock()
+	id := c.transferID()
 	return c.download(ctx, &TranscriptRequest{ConversationID: conversation, Format: format, TransferID: id}, id, w)
 }
 

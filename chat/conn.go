@@ -239,11 +239,12 @@ type tokens struct {
 	init  bool
 }
 
-func (c *conn) allow(now time.Time) bool {
+func (c *conn) allow() bool {
 	rate, burst := c.srv.messageRate()
 	if rate <= 0 {
 		return true
 	}
+	now := time.Now()
 	if !c.rate.init {
 		c.rate.level, c.rate.init = burst, true
 	} else {

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/switchboard-go/switchboard/store"
 )
@@ -73,22 +74,13 @@ func SanitizeFileName(name string) string {
 	}, name)
 	name = strings.TrimLeft(strings.TrimSpace(name), ".")
 	for len(name) > 128 {
-		_, size := lastRune(name)
+		_, size := utf8.DecodeLastRuneInString(name)
 		name = name[:len(name)-size]
 	}
 	if name == "" {
 		return "file"
 	}
 	return name
-}
-
-func lastRune(s string) (rune, int) {
-	for i := len(s) - 1; i >= 0; i-- {
-		if s[i]&0xC0 != 0x80 {
-			return []rune(s[i:])[0], len(s) - i
-		}
-	}
-	return 0, 1
 }
 
 func (s *Server) uploadStart(ctx context.Context, c *conn, m *FileStart) {
@@ -192,7 +184,7 @@ func (s *Server) uploadEnd(ctx context.Context, c *conn, m *FileEnd) {
 	} else {
 		msg.SenderRole, msg.SenderID = store.RoleCustomer, "customer"
 	}
-	stored, _, err := s.hub.append(ctx, u.cv, msg, name, c)
+	stored, _, err := s.hub.append(ctx, u.cv, msg, name, c, &a)
 	if err != nil {
 		fail(CodeInternal, "not stored; retry")
 		return

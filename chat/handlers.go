@@ -197,13 +197,7 @@ func (s *Server) replay(ctx context.Context, c *conn, id, after int64) bool {
 			return false
 		}
 		for _, m := range msgs {
-			p := postOf(m, "")
-			if m.Kind == store.KindAttachment {
-				if a, err := s.Store.Attachment(ctx, m.AttachmentID); err == nil {
-					p.FileName, p.MediaType, p.Size = a.Name, a.MediaType, a.Size
-				}
-			}
-			if !c.sendWait(p) {
+			if !c.sendWait(s.post(ctx, m, "", nil)) {
 				return false
 			}
 			after = m.Seq
@@ -241,7 +235,6 @@ func (s *Server) conversationFor(c *conn, id int64) (*conv, ErrorCode, string) {
 // handle serves one frame after the handshake; false ends the connection.
 func (s *Server) handle(c *conn, m Message) bool {
 	ctx := context.Background()
-	now := time.Now()
 	switch m := m.(type) {
 	case *Ping:
 		c.send(&Pong{Nonce: m.Nonce})
@@ -250,7 +243,7 @@ func (s *Server) handle(c *conn, m Message) bool {
 		c.close("bye: " + m.Reason)
 		return false
 	case *Send:
-		if !c.allow(now) {
+		if !c.allow() {
 			c.refuse(CodeRateLimited, "too many messages; slow down", m.ConversationID, m.ClientMsgID)
 			return true
 		}
@@ -270,7 +263,7 @@ func (s *Server) handle(c *conn, m Message) bool {
 		} else {
 			msg.SenderRole, msg.SenderID = store.RoleCustomer, "customer"
 		}
-		stored, _, err := s.hub.append(ctx, cv, msg, name, c)
+		stored, _, err := s.hub.append(ctx, cv, msg, name, c, nil)
 		if err != nil {
 			if errors.Is(err, store.ErrConflict) {
 				c.refuse(CodeConflict, "the conversation is closed", cv.id, m.ClientMsgID)
@@ -282,14 +275,14 @@ func (s *Server) handle(c *conn, m Message) bool {
 		}
 		c.send(&Ack{ConversationID: cv.id, ClientMsgID: m.ClientMsgID, Seq: stored.Seq, Time: stored.CreatedAt})
 	case *Typing:
-		if !c.allow(now) {
+		if !c.allow() {
 			return true
 		}
 		if cv, _, _ := s.conversationFor(c, m.ConversationID); cv != nil {
 			s.relay(c, cv, &Typing{ConversationID: cv.id, On: m.On, Role: c.role})
 		}
 	case *Read:
-		if !c.allow(now) {
+		if !c.allow() {
 			return true
 		}
 		if cv, _, _ := s.conversationFor(c, m.ConversationID); cv != nil {

@@ -153,8 +153,9 @@ func sendAll(conns []*conn, m Message) {
 
 // append stores a message and delivers it to every participant but the
 // connection it came from (which gets an ACK instead), in sequence order.
-// It returns the stored message and whether it is new.
-func (h *hub) append(ctx context.Context, cv *conv, m store.Message, senderName string, from *conn) (store.Message, bool, error) {
+// att is the attachment of an attachment message, when the caller has
+// it. It returns the stored message and whether it is new.
+func (h *hub) append(ctx context.Context, cv *conv, m store.Message, senderName string, from *conn, att *store.Attachment) (store.Message, bool, error) {
 	cv.post.Lock()
 	defer cv.post.Unlock()
 	var stored store.Message
@@ -168,12 +169,7 @@ func (h *hub) append(ctx context.Context, cv *conv, m store.Message, senderName 
 	if err != nil || !created {
 		return stored, created, err
 	}
-	p := postOf(stored, senderName)
-	if stored.Kind == store.KindAttachment {
-		if a, err := h.srv.Store.Attachment(ctx, stored.AttachmentID); err == nil {
-			p.FileName, p.MediaType, p.Size = a.Name, a.MediaType, a.Size
-		}
-	}
+	p := h.srv.post(ctx, stored, senderName, att)
 	cs, os := h.participants(cv)
 	for _, c := range cs {
 		if c != from {
@@ -190,9 +186,26 @@ func (h *hub) append(ctx context.Context, cv *conv, m store.Message, senderName 
 
 // system stores and delivers a system message.
 func (h *hub) system(ctx context.Context, cv *conv, text string) {
-	if _, _, err := h.append(ctx, cv, store.Message{ConversationID: cv.id, SenderRole: store.RoleSystem, Kind: store.KindSystem, Text: text}, "", nil); err != nil {
+	if _, _, err := h.append(ctx, cv, store.Message{ConversationID: cv.id, SenderRole: store.RoleSystem, Kind: store.KindSystem, Text: text}, "", nil, nil); err != nil {
 		h.srv.logf("storing a system message", "conversation", cv.id, "err", err)
 	}
+}
+
+// post makes the POST of a stored message. An attachment message carries
+// the file's name, type and size: from att, or read from the store.
+func (s *Server) post(ctx context.Context, m store.Message, senderName string, att *store.Attachment) *Post {
+	p := postOf(m, senderName)
+	if m.Kind == store.KindAttachment {
+		if att == nil {
+			if a, err := s.Store.Attachment(ctx, m.AttachmentID); err == nil {
+				att = &a
+			}
+		}
+		if att != nil {
+			p.FileName, p.MediaType, p.Size = att.Name, att.MediaType, att.Size
+		}
+	}
+	return p
 }
 
 func postOf(m store.Message, senderName string) *Post {

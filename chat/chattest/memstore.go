@@ -77,12 +77,18 @@ func (s *MemStore) Conversation(ctx context.Context, id int64) (store.Conversati
 	if !ok {
 		return store.Conversation{}, store.ErrNotFound
 	}
+	return s.snapshotLocked(c), nil
+}
+
+// snapshotLocked copies a conversation with its current LastSeq (kept
+// by its messages' lock). s.mu is held.
+func (s *MemStore) snapshotLocked(c *store.Conversation) store.Conversation {
 	out := *c
-	cm := s.msgs[id]
+	cm := s.msgs[c.ID]
 	cm.mu.Lock()
 	out.LastSeq = cm.seq
 	cm.mu.Unlock()
-	return out, nil
+	return out
 }
 
 // Conversations implements store.ChatStore.
@@ -100,12 +106,7 @@ func (s *MemStore) Conversations(ctx context.Context, f store.ConversationFilter
 			(f.CustomerID != "" && c.CustomerID != f.CustomerID) {
 			continue
 		}
-		cp := *c
-		cm := s.msgs[id]
-		cm.mu.Lock()
-		cp.LastSeq = cm.seq
-		cm.mu.Unlock()
-		out = append(out, cp)
+		out = append(out, s.snapshotLocked(c))
 	}
 	return out, nil
 }

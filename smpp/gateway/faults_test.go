@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"sync/atomic"
@@ -61,7 +62,7 @@ func TestFaults(t *testing.T) {
 				t.Logf("after %d submits: %s", after, what)
 				return f()
 			}
-			faults <- errorsJoin(
+			faults <- errors.Join(
 				step(150, "drop every connection", func() error { sim.DropConnections(); return nil }),
 				step(300, "answer garbage", func() error { sim.AnswerGarbage(2); return nil }),
 				step(450, "restart", func() error { return sim.Restart(100 * time.Millisecond) }),
@@ -113,13 +114,4 @@ func TestFaults(t *testing.T) {
 			t.Fatalf("counters %+v", s.Process)
 		}
 	})
-}
-
-func errorsJoin(errs ...error) error {
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
 }

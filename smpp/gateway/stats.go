@@ -32,8 +32,6 @@ type opStats struct {
 
 const throughputWindow = 10 // seconds
 
-func newOpStats() *opStats { return &opStats{} }
-
 func (s *opStats) accepted(now time.Time) {
 	s.acceptedN.Add(1)
 	sec := now.Unix()
