@@ -104,36 +104,39 @@ func (c *rawClient) read() (chat.Message, error) {
 	return chat.Decode(f)
 }
 
-// runOurs: operators log in, customers connect and are assigned, then
-// every customer pipelines its messages; the time runs until operators
-// have every POST.
-func runOurs(persist bool, convs, per, operators int) (time.Duration, error) {
-	b, err := startServer(persist, convs, operators)
-	if err != nil {
-		return 0, err
+// session is a bench server with its operators logged in and its
+// customers connected and assigned.
+type session struct {
+	custs []*rawClient
+	conns []*rawClient
+	wg    sync.WaitGroup
+}
+
+// close closes every client and waits for their readers.
+func (s *session) close() {
+	for _, c := range s.conns {
+		c.nc.Close()
 	}
-	defer b.close()
-	total := int64(convs * per)
-	var posts, assigned atomic.Int64
-	allIn := make(chan struct{})
+	s.wg.Wait()
+}
+
+// connect logs operators in (their readers pass every customer POST to
+// onPost), connects convs customers (whose readers drop their acks), and
+// waits until every conversation is assigned. The caller closes it.
+func connect(addr string, convs, operators int, onPost func(*chat.Post)) (*session, error) {
+	s := &session{custs: make([]*rawClient, convs)}
+	var assigned atomic.Int64
 	allAssigned := make(chan struct{})
-	var wg sync.WaitGroup
-	var conns []*rawClient
-	defer func() {
-		for _, c := range conns {
-			c.nc.Close()
-		}
-		wg.Wait()
-	}()
 	for i := range operators {
-		c, _, err := dialRaw(b.addr, &chat.Hello{Role: chat.RoleOperator, Login: fmt.Sprintf("op%d", i), Password: "pw"})
+		c, _, err := dialRaw(addr, &chat.Hello{Role: chat.RoleOperator, Login: fmt.Sprintf("op%d", i), Password: "pw"})
 		if err != nil {
-			return 0, err
+			s.close()
+			return nil, err
 		}
-		conns = append(conns, c)
-		wg.Add(1)
+		s.conns = append(s.conns, c)
+		s.wg.Add(1)
 		go func() {
-			defer wg.Done()
+			defer s.wg.Done()
 			for {
 				m, err := c.read()
 				if err != nil {
@@ -145,8 +148,8 @@ func runOurs(persist bool, convs, per, operators int) (time.Duration, error) {
 						close(allAssigned)
 					}
 				case *chat.Post:
-					if m.SenderRole == chat.RoleCustomer && posts.Add(1) == total {
-						close(allIn)
+					if m.SenderRole == chat.RoleCustomer {
+						onPost(m)
 					}
 				case *chat.Ping:
 					c.nc.Write(chat.AppendMessage(nil, &chat.Pong{Nonce: m.Nonce}))
@@ -154,17 +157,17 @@ func runOurs(persist bool, convs, per, operators int) (time.Duration, error) {
 			}
 		}()
 	}
-	custs := make([]*rawClient, convs)
 	for i := range convs {
-		c, _, err := dialRaw(b.addr, &chat.Hello{Role: chat.RoleCustomer, Name: "C" + strconv.Itoa(i), CustomerID: strconv.Itoa(i)})
+		c, _, err := dialRaw(addr, &chat.Hello{Role: chat.RoleCustomer, Name: "C" + strconv.Itoa(i), CustomerID: strconv.Itoa(i)})
 		if err != nil {
-			return 0, err
+			s.close()
+			return nil, err
 		}
-		custs[i] = c
-		conns = append(conns, c)
-		wg.Add(1)
-		go func() { // customers read and drop their acks and echoes
-			defer wg.Done()
+		s.custs[i] = c
+		s.conns = append(s.conns, c)
+		s.wg.Add(1)
+		go func() { // customers read and drop their acks
+			defer s.wg.Done()
 			for {
 				if _, err := c.fr.Read(); err != nil {
 					return
@@ -174,9 +177,34 @@ func runOurs(persist bool, convs, per, operators int) (time.Duration, error) {
 	}
 	select {
 	case <-allAssigned:
+		return s, nil
 	case <-time.After(60 * time.Second):
-		return 0, fmt.Errorf("%d of %d conversations assigned", assigned.Load(), convs)
+		s.close()
+		return nil, fmt.Errorf("%d of %d conversations assigned", assigned.Load(), convs)
 	}
+}
+
+// runOurs: operators log in, customers connect and are assigned, then
+// every customer pipelines its messages; the time runs until operators
+// have every POST.
+func runOurs(persist bool, convs, per, operators int) (time.Duration, error) {
+	b, err := startServer(persist, convs, operators)
+	if err != nil {
+		return 0, err
+	}
+	defer b.close()
+	total := int64(convs * per)
+	var posts atomic.Int64
+	allIn := make(chan struct{})
+	s, err := connect(b.addr, convs, operators, func(*chat.Post) {
+		if posts.Add(1) == total {
+			close(allIn)
+		}
+	})
+	if err != nil {
+		return 0, err
+	}
+	defer s.close()
 	text := string(payload)
 	frames := make([][]byte, convs)
 	for i := range convs {
@@ -187,7 +215,7 @@ func runOurs(persist bool, convs, per, operators int) (time.Duration, error) {
 		frames[i] = buf
 	}
 	start := time.Now()
-	for i, c := range custs {
+	for i, c := range s.custs {
 		go c.nc.Write(frames[i])
 	}
 	select {

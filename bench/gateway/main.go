@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/switchboard-go/switchboard/bench/internal/stats"
+	"github.com/switchboard-go/switchboard/bench/internal/workload"
 	"github.com/switchboard-go/switchboard/smpp"
 	"github.com/switchboard-go/switchboard/smpp/gateway"
 	"github.com/switchboard-go/switchboard/smpp/pdu"
@@ -210,29 +211,11 @@ func runSession(n int) (time.Duration, error) {
 		return 0, err
 	}
 	defer c.Close()
-	calls := make(chan *smpp.Call, *window)
-	errc := make(chan error, 1)
 	start := time.Now()
-	go func() {
-		var first error
-		for call := range calls {
-			if _, err := call.Result(); err != nil && first == nil {
-				first = err
-			}
-		}
-		errc <- first
-	}()
-	for i := range n {
-		call, err := c.SubmitAsync(ctx, &pdu.SubmitSM{DestinationAddr: fmt.Sprintf("58414%07d", i), RegisteredDelivery: 1,
-			ShortMessage: []byte("Su pedido va en camino")})
-		if err != nil {
-			close(calls)
-			return 0, err
-		}
-		calls <- call
-	}
-	close(calls)
-	if err := <-errc; err != nil {
+	if err := workload.SubmitPipelined(ctx, c, n, *window, func(i int) *pdu.SubmitSM {
+		return &pdu.SubmitSM{DestinationAddr: fmt.Sprintf("58414%07d", i), RegisteredDelivery: 1,
+			ShortMessage: []byte("Su pedido va en camino")}
+	}); err != nil {
 		return 0, err
 	}
 	select {

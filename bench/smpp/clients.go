@@ -19,16 +19,10 @@ import (
 	"github.com/linxGnu/gosmpp/data"
 	gpdu "github.com/linxGnu/gosmpp/pdu"
 
+	"github.com/switchboard-go/switchboard/bench/internal/workload"
 	"github.com/switchboard-go/switchboard/smpp"
 	"github.com/switchboard-go/switchboard/smpp/pdu"
 )
-
-var text = []byte("hello world")
-
-func ourSubmit() *pdu.SubmitSM {
-	return &pdu.SubmitSM{SourceAddrTON: 5, SourceAddr: "ACME", DestAddrTON: 1, DestAddrNPI: 1,
-		DestinationAddr: "584121234567", RegisteredDelivery: 1, ShortMessage: text}
-}
 
 // runOurs submits n messages with SubmitAsync from one goroutine while
 // another waits for the calls in order.
@@ -40,29 +34,8 @@ func runOurs(addr string, n int) (time.Duration, error) {
 		return 0, err
 	}
 	defer c.Close()
-	calls := make(chan *smpp.Call, *window)
-	errc := make(chan error, 1)
 	start := time.Now()
-	go func() {
-		var first error
-		for call := range calls {
-			if _, err := call.Result(); err != nil && first == nil {
-				first = err
-			}
-		}
-		errc <- first
-	}()
-	for range n {
-		call, err := c.SubmitAsync(ctx, ourSubmit())
-		if err != nil {
-			close(calls)
-			<-errc
-			return 0, err
-		}
-		calls <- call
-	}
-	close(calls)
-	if err := <-errc; err != nil {
+	if err := workload.SubmitPipelined(ctx, c, n, *window, func(int) *pdu.SubmitSM { return workload.Ours() }); err != nil {
 		return 0, err
 	}
 	d := time.Since(start)
@@ -80,24 +53,6 @@ func startOurServer() (string, func(), error) {
 	srv := &smpp.Server{WindowSize: *window}
 	go srv.Serve(l)
 	return l.Addr().String(), func() { srv.Close() }, nil
-}
-
-func gosmppSubmit() (gpdu.PDU, error) {
-	p := gpdu.NewSubmitSM().(*gpdu.SubmitSM)
-	p.SourceAddr.SetTon(5)
-	if err := p.SourceAddr.SetAddress("ACME"); err != nil {
-		return nil, err
-	}
-	p.DestAddr.SetTon(1)
-	p.DestAddr.SetNpi(1)
-	if err := p.DestAddr.SetAddress("584121234567"); err != nil {
-		return nil, err
-	}
-	p.RegisteredDelivery = 1
-	if err := p.Message.SetMessageDataWithEncoding(text, data.GSM7BIT); err != nil {
-		return nil, err
-	}
-	return p, nil
 }
 
 // runGosmpp keeps gosmpp's window in the harness: a submit waits for a
@@ -133,7 +88,7 @@ func runGosmpp(addr string, n int) (time.Duration, error) {
 	defer sess.Close()
 	start := time.Now()
 	for range n {
-		p, err := gosmppSubmit()
+		p, err := workload.Gosmpp()
 		if err != nil {
 			return 0, err
 		}
@@ -175,7 +130,7 @@ func runFiorix(addr string, n int) (time.Duration, error) {
 			defer wg.Done()
 			for next.Add(1) <= int64(n) {
 				_, err := tx.Submit(&fsmpp.ShortMessage{Src: "ACME", Dst: "584121234567", SourceAddrTON: 5,
-					DestAddrTON: 1, DestAddrNPI: 1, Text: pdutext.Raw(text), Register: pdufield.FinalDeliveryReceipt})
+					DestAddrTON: 1, DestAddrNPI: 1, Text: pdutext.Raw(workload.Text), Register: pdufield.FinalDeliveryReceipt})
 				if err != nil {
 					failure.CompareAndSwap(nil, err)
 					return
@@ -220,7 +175,7 @@ func runRaw(addr string, n int) (time.Duration, error) {
 		return 0, fmt.Errorf("bind: status %d, %v", st, err)
 	}
 	buf := make([]byte, 0, n*64)
-	sm := ourSubmit()
+	sm := workload.Ours()
 	for i := range n {
 		sm.Sequence = uint32(i + 2)
 		if buf, err = sm.Encode(buf); err != nil {

@@ -19,10 +19,10 @@ import (
 	fpdu "github.com/fiorix/go-smpp/smpp/pdu"
 	"github.com/fiorix/go-smpp/smpp/pdu/pdufield"
 	"github.com/fiorix/go-smpp/smpp/pdu/pdutext"
-	"github.com/linxGnu/gosmpp/data"
 	gpdu "github.com/linxGnu/gosmpp/pdu"
 
 	"github.com/switchboard-go/switchboard/bench/internal/stats"
+	"github.com/switchboard-go/switchboard/bench/internal/workload"
 	"github.com/switchboard-go/switchboard/smpp/pdu"
 )
 
@@ -31,11 +31,11 @@ var (
 	verify = flag.Bool("verify", true, "check that the three encodings are the same bytes first")
 )
 
-var text = []byte("hello world")
+var text = workload.Text
 
 func ours(buf []byte, into *pdu.SubmitSM) ([]byte, error) {
-	sm := pdu.SubmitSM{Header: pdu.Header{Sequence: 1}, SourceAddrTON: 5, SourceAddr: "ACME", DestAddrTON: 1,
-		DestAddrNPI: 1, DestinationAddr: "584121234567", RegisteredDelivery: 1, ShortMessage: text}
+	sm := workload.Ours()
+	sm.Sequence = 1
 	out, err := sm.Encode(buf[:0])
 	if err != nil {
 		return nil, err
@@ -44,25 +44,15 @@ func ours(buf []byte, into *pdu.SubmitSM) ([]byte, error) {
 }
 
 func gosmpp() ([]byte, error) {
-	p := gpdu.NewSubmitSM().(*gpdu.SubmitSM)
+	p, err := workload.Gosmpp()
+	if err != nil {
+		return nil, err
+	}
 	p.SequenceNumber = 1
-	p.SourceAddr.SetTon(5)
-	if err := p.SourceAddr.SetAddress("ACME"); err != nil {
-		return nil, err
-	}
-	p.DestAddr.SetTon(1)
-	p.DestAddr.SetNpi(1)
-	if err := p.DestAddr.SetAddress("584121234567"); err != nil {
-		return nil, err
-	}
-	p.RegisteredDelivery = 1
-	if err := p.Message.SetMessageDataWithEncoding(text, data.GSM7BIT); err != nil {
-		return nil, err
-	}
 	buf := gpdu.NewBuffer(make([]byte, 0, 64))
 	p.Marshal(buf)
 	out := buf.Bytes()
-	_, err := gpdu.Parse(bytes.NewReader(out))
+	_, err = gpdu.Parse(bytes.NewReader(out))
 	return out, err
 }
 
