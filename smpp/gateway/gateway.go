@@ -100,10 +100,8 @@ type Gateway struct {
 	mu        sync.Mutex
 	runners   map[int64]*runner // by operator id
 	routes    *Router
-	loaded    bool
-	runCtx    context.Context // set by Run
+	runCtx    context.Context // set by Run (once)
 	reloadNow chan struct{}
-	running   bool
 }
 
 // New returns a gateway; Run starts it.
@@ -122,11 +120,11 @@ func New(cfg Config) (*Gateway, error) {
 // called once.
 func (g *Gateway) Run(ctx context.Context) error {
 	g.mu.Lock()
-	if g.running {
+	if g.runCtx != nil {
 		g.mu.Unlock()
 		return errors.New("gateway: Run called twice")
 	}
-	g.running, g.runCtx = true, ctx
+	g.runCtx = ctx
 	g.mu.Unlock()
 	go g.rec.run()
 	defer g.rec.close()
@@ -185,7 +183,7 @@ func (g *Gateway) reload(ctx context.Context) error {
 		return err
 	}
 	g.mu.Lock()
-	g.routes, g.loaded = NewRouter(ops), true
+	g.routes = NewRouter(ops)
 	runCtx := g.runCtx
 	g.mu.Unlock()
 	if runCtx == nil || runCtx.Err() != nil {
@@ -254,9 +252,9 @@ func (g *Gateway) stopAll() {
 // router returns the current router, reading operators if none was read.
 func (g *Gateway) router(ctx context.Context) (*Router, error) {
 	g.mu.Lock()
-	loaded, r := g.loaded, g.routes
+	r := g.routes
 	g.mu.Unlock()
-	if loaded {
+	if r != nil {
 		return r, nil
 	}
 	if err := g.reload(ctx); err != nil {
