@@ -56,6 +56,12 @@ type Ticket struct {
 	UpdatedAt       time.Time
 	FirstResponseAt time.Time // first outbound article by an agent
 	ClosedAt        time.Time // last time it was closed
+	// PendingUntil is when a pending ticket wants attention again (see
+	// [TicketStore.SetTicketPending] and [TicketStore.DueReminders]).
+	PendingUntil time.Time
+	// MergedIntoID is the ticket this one was merged into (it is then
+	// closed and has no articles left).
+	MergedIntoID int64
 }
 
 // Direction of an article.
@@ -125,6 +131,14 @@ type MailIngest struct {
 	TicketID    int64
 	Article     Article
 	Attachments []TicketAttachment
+	// Reopen sets a closed ticket back to open (with a reopened event).
+	Reopen bool
+	// Reply, when not nil, is an outbound article (an automatic reply)
+	// stored after Article; AutoResponse, when not nil, is queued for the
+	// same ticket. Everything commits together or nothing does, so a reply
+	// is never lost nor queued twice.
+	Reply        *Article
+	AutoResponse *AutoResponse
 }
 
 // IngestResult is what [TicketStore.IngestMail] stored.
@@ -147,6 +161,7 @@ const (
 	EventStateChanged EventKind = "state_changed"
 	EventClosed       EventKind = "closed"
 	EventReopened     EventKind = "reopened"
+	EventMerged       EventKind = "merged" // OldValue: the ticket merged away, NewValue: the one kept
 )
 
 // TicketEvent is one entry of a ticket's history.
@@ -160,13 +175,43 @@ type TicketEvent struct {
 	At       time.Time
 }
 
-// AutoResponse is one automatic reply sent, kept for loop protection.
+// AutoResponseState is where an automatic reply is on its way out.
+type AutoResponseState string
+
+// Auto-response states.
+const (
+	AutoResponseQueued AutoResponseState = "queued" // stored, not yet handed to the mail server
+	AutoResponseSent   AutoResponseState = "sent"
+	AutoResponseFailed AutoResponseState = "failed" // given up; Error says why
+)
+
+// AutoResponse is one automatic reply. It is both the outbox (Raw is the
+// message to send while State is queued) and the log that loop protection
+// counts: every row counts, whatever its state.
 type AutoResponse struct {
 	ID        int64
 	TicketID  int64
 	Recipient string // lower-cased address
 	Template  string
-	SentAt    time.Time
+	SentAt    time.Time // when it was queued (loop protection counts from here)
+	MessageID string    // of the reply, without angle brackets
+	Sender    string    // envelope sender ("" for the null sender)
+	Raw       []byte    // the message; filled only by QueuedAutoResponses
+	State     AutoResponseState
+	Attempts  int
+	Error     string // the last delivery error
+}
+
+// QuarantinedMail is a mail that could not be turned into an article: too
+// large, unparseable or empty. The raw bytes are kept for a person to look
+// at.
+type QuarantinedMail struct {
+	ID        int64
+	SourceKey string // as in MailReceipt; unique when set
+	Reason    string
+	Size      int64
+	Raw       []byte // filled only by QuarantinedMailData
+	At        time.Time
 }
 
 // TicketFilter selects tickets. Zero fields do not filter.
@@ -305,8 +350,35 @@ type TicketStore interface {
 	// TicketEvents returns a ticket's history, oldest first.
 	TicketEvents(ctx context.Context, ticketID int64) ([]TicketEvent, error)
 
-	// RecordAutoResponse logs an automatic reply and sets r.ID.
+	// RecordAutoResponse logs an automatic reply and sets r.ID. The state
+	// defaults to sent; a queued one must carry Raw.
 	RecordAutoResponse(ctx context.Context, r *AutoResponse) error
+	// QueuedAutoResponses returns up to limit queued replies with their
+	// bytes, oldest first.
+	QueuedAutoResponses(ctx context.Context, limit int) ([]AutoResponse, error)
+	// MarkAutoResponse records a delivery attempt: state sent, failed, or
+	// queued again (with errText) to be retried; attempts are counted.
+	MarkAutoResponse(ctx context.Context, id int64, s AutoResponseState, errText string) error
+
+	// QuarantineMail keeps a mail that could not be ingested and sets m.ID.
+	// A mail with the same SourceKey already kept fails with ErrDuplicate.
+	QuarantineMail(ctx context.Context, m *QuarantinedMail) error
+	// QuarantinedMails lists kept mails after afterID, without Raw.
+	QuarantinedMails(ctx context.Context, afterID int64, limit int) ([]QuarantinedMail, error)
+	// QuarantinedMailData returns one kept mail with its bytes.
+	QuarantinedMailData(ctx context.Context, id int64) (QuarantinedMail, error)
+
+	// SetTicketPending sets a ticket pending until a reminder time (zero:
+	// no reminder), logging the state change when there is one.
+	SetTicketPending(ctx context.Context, id int64, until time.Time, agentID int64, at time.Time) error
+	// DueReminders returns pending tickets whose reminder time is at or
+	// before now, earliest first.
+	DueReminders(ctx context.Context, now time.Time, limit int) ([]Ticket, error)
+	// MergeTicket moves every article of ticket from into ticket into,
+	// closes from with MergedIntoID set and logs merged on both. Mail
+	// receipts follow the articles, so a follow-up of either threads into
+	// the kept ticket.
+	MergeTicket(ctx context.Context, from, into int64, agentID int64, at time.Time) error
 	// CountAutoResponses counts replies sent to recipient since a time.
 	CountAutoResponses(ctx context.Context, recipient string, since time.Time) (int, error)
 

@@ -1,6 +1,11 @@
 package postgres
 
-import "time"
+import (
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
 
 // Times are timestamptz; NULL (or the epoch in NOT NULL columns) is the
 // zero time. scan.Time reads them back.
@@ -22,4 +27,23 @@ func tm0(t time.Time) time.Time {
 		return epoch
 	}
 	return t
+}
+
+// nonNil stores an empty bytea rather than NULL.
+func nonNil(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
+}
+
+// affected turns an update that matched no row into pgx.ErrNoRows.
+func affected(tag pgconn.CommandTag, err error) error {
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 0 {
+		return pgx.ErrNoRows
+	}
+	return nil
 }

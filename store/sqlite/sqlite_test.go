@@ -78,8 +78,8 @@ func TestMigrationsIdempotentAndConcurrent(t *testing.T) {
 	}
 	defer st.Close()
 	v, err := st.SchemaVersion(ctx)
-	if err != nil || v != 2 {
-		t.Fatalf("schema version = %d, %v; want 2 (the number of migrations)", v, err)
+	if err != nil || v != 3 {
+		t.Fatalf("schema version = %d, %v; want 3 (the number of migrations)", v, err)
 	}
 }
 

@@ -117,10 +117,10 @@ func (o *ops) CreateTicket(ctx context.Context, t *store.Ticket) error {
 			t.Number = n
 		}
 		if err := o.w().QueryRowContext(ctx, `INSERT INTO tickets (number, title, queue_id, state, priority, customer_id,
-			owner_id, linked_ticket_id, created_at, updated_at, first_response_at, closed_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			owner_id, linked_ticket_id, created_at, updated_at, first_response_at, closed_at, pending_until)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 			t.Number, t.Title, t.QueueID, t.State, t.Priority, scan.NullID(t.CustomerID), scan.NullID(t.OwnerID), scan.NullID(t.LinkedTicketID),
-			tm(t.CreatedAt), tm(t.UpdatedAt), tm(t.FirstResponseAt), tm(t.ClosedAt)).Scan(&t.ID); err != nil {
+			tm(t.CreatedAt), tm(t.UpdatedAt), tm(t.FirstResponseAt), tm(t.ClosedAt), tm(t.PendingUntil)).Scan(&t.ID); err != nil {
 			return err
 		}
 		return o.event(ctx, store.TicketEvent{TicketID: t.ID, Kind: store.EventCreated, AgentID: t.OwnerID,
@@ -255,6 +255,23 @@ func (o *ops) IngestMail(ctx context.Context, in store.MailIngest) (store.Ingest
 		if err := o.AddArticle(ctx, &in.Article, in.Attachments); err != nil {
 			return err
 		}
+		if in.Reopen {
+			if err := o.SetTicketState(ctx, in.TicketID, store.TicketOpen, 0, in.Article.CreatedAt); err != nil {
+				return err
+			}
+		}
+		if in.Reply != nil {
+			in.Reply.TicketID = in.TicketID
+			if err := o.AddArticle(ctx, in.Reply, nil); err != nil {
+				return err
+			}
+		}
+		if in.AutoResponse != nil {
+			in.AutoResponse.TicketID = in.TicketID
+			if err := o.RecordAutoResponse(ctx, in.AutoResponse); err != nil {
+				return err
+			}
+		}
 		r := in.Receipt
 		r.TicketID, r.ArticleID, r.ReceivedAt = in.TicketID, in.Article.ID, rules.Or(r.ReceivedAt)
 		if _, err := o.w().ExecContext(ctx, `INSERT INTO mail_receipts (source_key, content_key, ticket_id, article_id,
@@ -294,8 +311,8 @@ func (o *ops) SetTicketState(ctx context.Context, ticketID int64, s store.Ticket
 		if s == store.TicketClosed {
 			closedAt = at
 		}
-		if _, err := o.w().ExecContext(ctx, `UPDATE tickets SET state = ?, closed_at = ?, updated_at = MAX(updated_at, ?)
-			WHERE id = ?`, s, tm(closedAt), tm(at), ticketID); err != nil {
+		if _, err := o.w().ExecContext(ctx, `UPDATE tickets SET state = ?, closed_at = ?, updated_at = MAX(updated_at, ?),
+			pending_until = NULL WHERE id = ?`, s, tm(closedAt), tm(at), ticketID); err != nil {
 			return err
 		}
 		for _, e := range rules.StateEvents(t, s, agentID, at) {
@@ -348,18 +365,6 @@ func (o *ops) TicketEvents(ctx context.Context, ticketID int64) ([]store.TicketE
 }
 
 // Auto-responses ---------------------------------------------------------------
-
-func (o *ops) RecordAutoResponse(ctx context.Context, r *store.AutoResponse) error {
-	r.Recipient = rules.Email(r.Recipient)
-	if r.Recipient == "" {
-		return fmt.Errorf("%w: auto-response without recipient", store.ErrInvalid)
-	}
-	r.SentAt = rules.Or(r.SentAt)
-	return wrap("record auto-response", o.write(ctx, func(o *ops) error {
-		return o.w().QueryRowContext(ctx, `INSERT INTO auto_responses (ticket_id, recipient, template, sent_at)
-			VALUES (?, ?, ?, ?) RETURNING id`, r.TicketID, r.Recipient, r.Template, tm(r.SentAt)).Scan(&r.ID)
-	}))
-}
 
 func (o *ops) CountAutoResponses(ctx context.Context, recipient string, since time.Time) (int, error) {
 	var n int

@@ -20,6 +20,11 @@ var ticketTests = []test{
 	{"IngestMail", testIngestMail},
 	{"IngestMailConcurrent", testIngestMailConcurrent},
 	{"AutoResponses", testAutoResponses},
+	{"IngestWithReply", testIngestWithReply},
+	{"AutoResponseOutbox", testAutoResponseOutbox},
+	{"Quarantine", testQuarantine},
+	{"PendingReminders", testPendingReminders},
+	{"MergeTicket", testMergeTicket},
 }
 
 func newQueue(t *testing.T, e *env, name string) store.Queue {

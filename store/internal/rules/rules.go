@@ -54,6 +54,9 @@ func Or(t time.Time) time.Time {
 // Email lower-cases and trims an address.
 func Email(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
 
+// Invalid is an ErrInvalid with a reason.
+func Invalid(format string, args ...any) error { return invalid(format, args...) }
+
 func invalid(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{store.ErrInvalid}, args...)...)
 }
@@ -231,6 +234,38 @@ func Ticket(t *store.Ticket) error {
 	t.UpdatedAt = t.CreatedAt
 	t.FirstResponseAt = Time(t.FirstResponseAt)
 	t.ClosedAt = Time(t.ClosedAt)
+	return nil
+}
+
+// AutoResponse checks and completes an auto-response record.
+func AutoResponse(r *store.AutoResponse) error {
+	r.Recipient = Email(r.Recipient)
+	if r.Recipient == "" {
+		return invalid("auto-response without recipient")
+	}
+	if r.State == "" {
+		r.State = store.AutoResponseSent
+	}
+	switch r.State {
+	case store.AutoResponseSent, store.AutoResponseFailed:
+	case store.AutoResponseQueued:
+		if len(r.Raw) == 0 {
+			return invalid("queued auto-response without a message")
+		}
+	default:
+		return invalid("auto-response state %q", r.State)
+	}
+	r.SentAt = Or(r.SentAt)
+	return nil
+}
+
+// Quarantined checks and completes a quarantined mail.
+func Quarantined(m *store.QuarantinedMail) error {
+	if m.Reason == "" {
+		return invalid("quarantined mail without reason")
+	}
+	m.Size = int64(len(m.Raw))
+	m.At = Or(m.At)
 	return nil
 }
 

@@ -21,13 +21,45 @@ const (
 	CustomerCols = `id, email, name, company, created_at`
 	AgentCols    = `id, name, email, phone, created_at`
 	TicketCols   = `id, number, title, queue_id, state, priority, customer_id, owner_id, linked_ticket_id, created_at,
-	updated_at, first_response_at, closed_at`
+	updated_at, first_response_at, closed_at, pending_until, merged_into_id`
 	ArticleCols = `id, ticket_id, direction, agent_id, message_id, in_reply_to, refs, from_addr, to_addr, cc_addr,
 	subject, body_text, body_html, sent_at, created_at`
 	TicketAttachmentCols = `id, article_id, name, media_type, content_id, size, sha256`
 	ReceiptCols          = `source_key, content_key, ticket_id, article_id, received_at`
 	EventCols            = `id, ticket_id, kind, agent_id, old_value, new_value, at`
+	AutoResponseCols     = `id, ticket_id, recipient, template, sent_at, message_id, sender, state, attempts, last_error`
+	QuarantineCols       = `id, source_key, reason, size, at`
 )
+
+// AutoResponse scans AutoResponseCols (no raw bytes).
+func AutoResponse(sc Row) (store.AutoResponse, error) {
+	var r store.AutoResponse
+	err := sc.Scan(&r.ID, &r.TicketID, &r.Recipient, &r.Template, Time(&r.SentAt), &r.MessageID, &r.Sender, &r.State,
+		&r.Attempts, &r.Error)
+	return r, err
+}
+
+// AutoResponseWithRaw scans AutoResponseCols followed by raw.
+func AutoResponseWithRaw(sc Row) (store.AutoResponse, error) {
+	var r store.AutoResponse
+	err := sc.Scan(&r.ID, &r.TicketID, &r.Recipient, &r.Template, Time(&r.SentAt), &r.MessageID, &r.Sender, &r.State,
+		&r.Attempts, &r.Error, &r.Raw)
+	return r, err
+}
+
+// QuarantinedWithRaw scans QuarantineCols followed by raw.
+func QuarantinedWithRaw(sc Row) (store.QuarantinedMail, error) {
+	var m store.QuarantinedMail
+	err := sc.Scan(&m.ID, Str(&m.SourceKey), &m.Reason, &m.Size, Time(&m.At), &m.Raw)
+	return m, err
+}
+
+// Quarantined scans QuarantineCols (no raw bytes).
+func Quarantined(sc Row) (store.QuarantinedMail, error) {
+	var m store.QuarantinedMail
+	err := sc.Scan(&m.ID, Str(&m.SourceKey), &m.Reason, &m.Size, Time(&m.At))
+	return m, err
+}
 
 func Conversation(sc Row) (store.Conversation, error) {
 	var c store.Conversation
@@ -95,7 +127,7 @@ func Ticket(sc Row) (store.Ticket, error) {
 	var t store.Ticket
 	err := sc.Scan(&t.ID, &t.Number, &t.Title, &t.QueueID, &t.State, &t.Priority, ID(&t.CustomerID),
 		ID(&t.OwnerID), ID(&t.LinkedTicketID), Time(&t.CreatedAt), Time(&t.UpdatedAt), Time(&t.FirstResponseAt),
-		Time(&t.ClosedAt))
+		Time(&t.ClosedAt), Time(&t.PendingUntil), ID(&t.MergedIntoID))
 	return t, err
 }
 

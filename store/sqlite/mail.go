@@ -1,0 +1,152 @@
+package sqlite
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/switchboard-go/switchboard/store"
+	"github.com/switchboard-go/switchboard/store/internal/rules"
+	"github.com/switchboard-go/switchboard/store/internal/scan"
+)
+
+// Auto-response outbox ---------------------------------------------------------
+
+func (o *ops) RecordAutoResponse(ctx context.Context, r *store.AutoResponse) error {
+	if err := rules.AutoResponse(r); err != nil {
+		return err
+	}
+	return wrap("record auto-response", o.write(ctx, func(o *ops) error {
+		return o.w().QueryRowContext(ctx, `INSERT INTO auto_responses (ticket_id, recipient, template, sent_at, message_id,
+			sender, raw, state, attempts, last_error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			r.TicketID, r.Recipient, r.Template, tm(r.SentAt), r.MessageID, r.Sender, r.Raw, r.State, r.Attempts,
+			r.Error).Scan(&r.ID)
+	}))
+}
+
+func (o *ops) QueuedAutoResponses(ctx context.Context, limit int) ([]store.AutoResponse, error) {
+	limit, err := rules.Limit(limit)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := o.q().QueryContext(ctx, `SELECT `+scan.AutoResponseCols+`, raw FROM auto_responses
+		WHERE state = 'queued' ORDER BY id LIMIT ?`, limit)
+	if err != nil {
+		return nil, wrap("queued auto-responses", err)
+	}
+	return collect(rows, scan.AutoResponseWithRaw, "queued auto-responses")
+}
+
+func (o *ops) MarkAutoResponse(ctx context.Context, id int64, s store.AutoResponseState, errText string) error {
+	if s != store.AutoResponseSent && s != store.AutoResponseFailed && s != store.AutoResponseQueued {
+		return rules.Invalid("auto-response state %q", s)
+	}
+	return wrap("mark auto-response", o.write(ctx, func(o *ops) error {
+		return affected(o.w().ExecContext(ctx, `UPDATE auto_responses SET state = ?, last_error = ?, attempts = attempts + 1,
+			raw = CASE WHEN ? = 'queued' THEN raw ELSE NULL END WHERE id = ?`, s, errText, s, id))
+	}))
+}
+
+// Quarantine ---------------------------------------------------------------------
+
+func (o *ops) QuarantineMail(ctx context.Context, m *store.QuarantinedMail) error {
+	if err := rules.Quarantined(m); err != nil {
+		return err
+	}
+	return wrap("quarantine mail", o.write(ctx, func(o *ops) error {
+		return o.w().QueryRowContext(ctx, `INSERT INTO mail_quarantine (source_key, reason, size, raw, at)
+			VALUES (?, ?, ?, ?, ?) RETURNING id`, scan.NullStr(m.SourceKey), m.Reason, m.Size, nonNil(m.Raw), tm(m.At)).Scan(&m.ID)
+	}))
+}
+
+func (o *ops) QuarantinedMails(ctx context.Context, afterID int64, limit int) ([]store.QuarantinedMail, error) {
+	limit, err := rules.Limit(limit)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := o.q().QueryContext(ctx, `SELECT `+scan.QuarantineCols+` FROM mail_quarantine WHERE id > ? ORDER BY id LIMIT ?`,
+		afterID, limit)
+	if err != nil {
+		return nil, wrap("quarantined mails", err)
+	}
+	return collect(rows, scan.Quarantined, "quarantined mails")
+}
+
+func (o *ops) QuarantinedMailData(ctx context.Context, id int64) (store.QuarantinedMail, error) {
+	m, err := scan.QuarantinedWithRaw(o.q().QueryRowContext(ctx, `SELECT `+scan.QuarantineCols+`, raw FROM mail_quarantine WHERE id = ?`, id))
+	return m, wrap("quarantined mail", err)
+}
+
+// Pending reminders and merges -------------------------------------------------
+
+func (o *ops) SetTicketPending(ctx context.Context, ticketID int64, until time.Time, agentID int64, at time.Time) error {
+	at = rules.Or(at)
+	return wrap("set ticket pending", o.write(ctx, func(o *ops) error {
+		if err := o.SetTicketState(ctx, ticketID, store.TicketPending, agentID, at); err != nil {
+			return err
+		}
+		return affected(o.w().ExecContext(ctx, `UPDATE tickets SET pending_until = ? WHERE id = ?`, tm(rules.Time(until)), ticketID))
+	}))
+}
+
+func (o *ops) DueReminders(ctx context.Context, now time.Time, limit int) ([]store.Ticket, error) {
+	limit, err := rules.Limit(limit)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := o.q().QueryContext(ctx, `SELECT `+scan.TicketCols+` FROM tickets
+		WHERE state = 'pending' AND pending_until IS NOT NULL AND pending_until <= ? ORDER BY pending_until, id LIMIT ?`,
+		tm0(rules.Time(now)), limit)
+	if err != nil {
+		return nil, wrap("due reminders", err)
+	}
+	return collect(rows, scan.Ticket, "due reminders")
+}
+
+func (o *ops) MergeTicket(ctx context.Context, from, into int64, agentID int64, at time.Time) error {
+	if from == into {
+		return rules.Invalid("merge ticket %d into itself", from)
+	}
+	at = rules.Or(at)
+	return wrap("merge ticket", o.write(ctx, func(o *ops) error {
+		src, err := o.Ticket(ctx, from)
+		if err != nil {
+			return err
+		}
+		dst, err := o.Ticket(ctx, into)
+		if err != nil {
+			return err
+		}
+		if src.MergedIntoID != 0 || dst.MergedIntoID != 0 {
+			return rules.Invalid("merge of a ticket already merged away")
+		}
+		for _, q := range []string{
+			`UPDATE ticket_articles SET ticket_id = ? WHERE ticket_id = ?`,
+			`UPDATE mail_receipts SET ticket_id = ? WHERE ticket_id = ?`,
+			`UPDATE auto_responses SET ticket_id = ? WHERE ticket_id = ?`,
+		} {
+			if _, err := o.w().ExecContext(ctx, q, into, from); err != nil {
+				return err
+			}
+		}
+		if err := o.SetTicketState(ctx, from, store.TicketClosed, agentID, at); err != nil {
+			return err
+		}
+		if _, err := o.w().ExecContext(ctx, `UPDATE tickets SET merged_into_id = ?, updated_at = MAX(updated_at, ?) WHERE id = ?`,
+			into, tm(at), from); err != nil {
+			return err
+		}
+		if _, err := o.w().ExecContext(ctx, `UPDATE tickets SET updated_at = MAX(updated_at, ?) WHERE id = ?`, tm(at), into); err != nil {
+			return err
+		}
+		e := store.TicketEvent{Kind: store.EventMerged, AgentID: agentID, OldValue: strconv.FormatInt(from, 10),
+			NewValue: strconv.FormatInt(into, 10), At: at}
+		for _, id := range []int64{from, into} {
+			e.TicketID = id
+			if err := o.event(ctx, e); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+}

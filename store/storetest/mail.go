@@ -1,0 +1,165 @@
+package storetest
+
+import (
+	"bytes"
+	"testing"
+	"time"
+
+	"github.com/switchboard-go/switchboard/store"
+)
+
+// testIngestWithReply stores a mail, its automatic reply and the queued
+// auto-response in one transaction, and reopens a closed ticket.
+func testIngestWithReply(t *testing.T, e *env) {
+	ctx := e.ctx(t)
+	q := newQueue(t, e, "Soporte")
+	in := mail("maildir/a/1", "r1")
+	in.NewTicket = &store.Ticket{Title: "Falla", QueueID: q.ID}
+	in.Reply = &store.Article{Direction: store.Outbound, MessageID: "reply1@us", Subject: "Re: Falla"}
+	in.AutoResponse = &store.AutoResponse{Recipient: "ana@example.com", Template: "new", MessageID: "reply1@us",
+		Raw: []byte("Subject: Re: Falla\r\n\r\nhola\r\n"), State: store.AutoResponseQueued}
+	res, err := e.IngestMail(ctx, in)
+	must(t, err)
+	arts, _ := e.Articles(ctx, res.Ticket.ID)
+	eq(t, "articles", len(arts), 2)
+	eq(t, "reply direction", arts[1].Direction, store.Outbound)
+	got, err := e.TicketByMessageID(ctx, "reply1@us")
+	must(t, err)
+	eq(t, "ticket by reply id", got.ID, res.Ticket.ID)
+	eq(t, "first response untouched by an automatic reply", got.FirstResponseAt.IsZero(), true)
+	queued, err := e.QueuedAutoResponses(ctx, 10)
+	must(t, err)
+	eq(t, "queued", len(queued), 1)
+	eq(t, "queued ticket", queued[0].TicketID, res.Ticket.ID)
+
+	// A follow-up to a closed ticket with Reopen opens it again.
+	must(t, e.SetTicketState(ctx, res.Ticket.ID, store.TicketClosed, 0, time.Time{}))
+	f := mail("maildir/a/2", "r2")
+	f.TicketID, f.Reopen = res.Ticket.ID, true
+	fr, err := e.IngestMail(ctx, f)
+	must(t, err)
+	eq(t, "reopened state", fr.Ticket.State, store.TicketOpen)
+	evs, _ := e.TicketEvents(ctx, res.Ticket.ID)
+	eq(t, "last event", evs[len(evs)-1].Kind, store.EventReopened)
+
+	// A queued reply without a message is refused, and nothing of the
+	// mail is stored.
+	bad := mail("maildir/a/3", "r3")
+	bad.TicketID = res.Ticket.ID
+	bad.AutoResponse = &store.AutoResponse{Recipient: "ana@example.com", State: store.AutoResponseQueued}
+	_, err = e.IngestMail(ctx, bad)
+	wantErr(t, err, store.ErrInvalid)
+	_, err = e.MailReceipt(ctx, "maildir/a/3", "")
+	wantErr(t, err, store.ErrNotFound)
+}
+
+func testAutoResponseOutbox(t *testing.T, e *env) {
+	ctx := e.ctx(t)
+	raw := []byte("Subject: hi\r\n\r\nbody\r\n")
+	var ids []int64
+	for i := 0; i < 3; i++ {
+		r := store.AutoResponse{TicketID: 1, Recipient: "ana@example.com", Template: "new", MessageID: "m@us",
+			Sender: "", Raw: raw, State: store.AutoResponseQueued}
+		must(t, e.RecordAutoResponse(ctx, &r))
+		ids = append(ids, r.ID)
+	}
+	q, err := e.QueuedAutoResponses(ctx, 2)
+	must(t, err)
+	eq(t, "limit", len(q), 2)
+	eq(t, "oldest first", q[0].ID, ids[0])
+	eq(t, "raw kept", bytes.Equal(q[0].Raw, raw), true)
+	eq(t, "message id", q[0].MessageID, "m@us")
+
+	must(t, e.MarkAutoResponse(ctx, ids[0], store.AutoResponseSent, ""))
+	must(t, e.MarkAutoResponse(ctx, ids[1], store.AutoResponseQueued, "451 try later"))
+	must(t, e.MarkAutoResponse(ctx, ids[2], store.AutoResponseFailed, "550 no such user"))
+	q, _ = e.QueuedAutoResponses(ctx, 10)
+	eq(t, "still queued", len(q), 1)
+	eq(t, "retried one", q[0].ID, ids[1])
+	eq(t, "attempts", q[0].Attempts, 1)
+	eq(t, "error", q[0].Error, "451 try later")
+	// Every row counts for loop protection, whatever its state.
+	n, _ := e.CountAutoResponses(ctx, "ana@example.com", time.Now().Add(-time.Hour))
+	eq(t, "counted", n, 3)
+	wantErr(t, e.MarkAutoResponse(ctx, ids[0]+1000, store.AutoResponseSent, ""), store.ErrNotFound)
+	wantErr(t, e.MarkAutoResponse(ctx, ids[0], "bogus", ""), store.ErrInvalid)
+}
+
+func testQuarantine(t *testing.T, e *env) {
+	ctx := e.ctx(t)
+	m := store.QuarantinedMail{SourceKey: "pop3/a/uidl1", Reason: "mail too large", Raw: []byte("X: y\r\n\r\n")}
+	must(t, e.QuarantineMail(ctx, &m))
+	if m.ID == 0 || m.Size != 8 {
+		t.Fatalf("quarantined: %+v", m)
+	}
+	wantErr(t, e.QuarantineMail(ctx, &store.QuarantinedMail{SourceKey: "pop3/a/uidl1", Reason: "again"}), store.ErrDuplicate)
+	m2 := store.QuarantinedMail{Reason: "empty"}
+	must(t, e.QuarantineMail(ctx, &m2))
+	wantErr(t, e.QuarantineMail(ctx, &store.QuarantinedMail{SourceKey: "x"}), store.ErrInvalid)
+	list, err := e.QuarantinedMails(ctx, 0, 10)
+	must(t, err)
+	eq(t, "kept", len(list), 2)
+	eq(t, "no raw in lists", list[0].Raw == nil, true)
+	eq(t, "reason", list[0].Reason, "mail too large")
+	got, err := e.QuarantinedMailData(ctx, m.ID)
+	must(t, err)
+	eq(t, "raw", string(got.Raw), "X: y\r\n\r\n")
+	_, err = e.QuarantinedMailData(ctx, m.ID+100)
+	wantErr(t, err, store.ErrNotFound)
+}
+
+func testPendingReminders(t *testing.T, e *env) {
+	ctx := e.ctx(t)
+	q := newQueue(t, e, "Soporte")
+	now := time.Now()
+	var ids []int64
+	for i := 0; i < 3; i++ {
+		tk := store.Ticket{Title: "t", QueueID: q.ID}
+		must(t, e.CreateTicket(ctx, &tk))
+		ids = append(ids, tk.ID)
+	}
+	must(t, e.SetTicketPending(ctx, ids[0], now.Add(-time.Minute), 0, now))
+	must(t, e.SetTicketPending(ctx, ids[1], now.Add(time.Hour), 0, now))
+	must(t, e.SetTicketPending(ctx, ids[2], now.Add(-2*time.Minute), 0, now))
+	due, err := e.DueReminders(ctx, now, 10)
+	must(t, err)
+	eq(t, "due", len(due), 2)
+	eq(t, "earliest first", due[0].ID, ids[2])
+	eq(t, "reminder kept", due[0].PendingUntil.IsZero(), false)
+	// Leaving pending clears the reminder.
+	must(t, e.SetTicketState(ctx, ids[2], store.TicketOpen, 0, now))
+	tk, _ := e.Ticket(ctx, ids[2])
+	eq(t, "reminder cleared", tk.PendingUntil.IsZero(), true)
+	due, _ = e.DueReminders(ctx, now.Add(2*time.Hour), 10)
+	eq(t, "due later", len(due), 2)
+	wantErr(t, e.SetTicketPending(ctx, ids[0]+100, now, 0, now), store.ErrNotFound)
+}
+
+func testMergeTicket(t *testing.T, e *env) {
+	ctx := e.ctx(t)
+	q := newQueue(t, e, "Soporte")
+	a := mail("k/1", "merge-a")
+	a.NewTicket = &store.Ticket{Title: "a", QueueID: q.ID}
+	ra, err := e.IngestMail(ctx, a)
+	must(t, err)
+	b := mail("k/2", "merge-b")
+	b.NewTicket = &store.Ticket{Title: "b", QueueID: q.ID}
+	rb, err := e.IngestMail(ctx, b)
+	must(t, err)
+	must(t, e.MergeTicket(ctx, rb.Ticket.ID, ra.Ticket.ID, 0, time.Time{}))
+	arts, _ := e.Articles(ctx, ra.Ticket.ID)
+	eq(t, "articles moved", len(arts), 2)
+	gone, _ := e.Ticket(ctx, rb.Ticket.ID)
+	eq(t, "merged state", gone.State, store.TicketClosed)
+	eq(t, "merged into", gone.MergedIntoID, ra.Ticket.ID)
+	byID, err := e.TicketByMessageID(ctx, "merge-b@mail")
+	must(t, err)
+	eq(t, "threads into the kept ticket", byID.ID, ra.Ticket.ID)
+	r, _ := e.MailReceipt(ctx, "k/2", "")
+	eq(t, "receipt follows", r.TicketID, ra.Ticket.ID)
+	evs, _ := e.TicketEvents(ctx, ra.Ticket.ID)
+	eq(t, "merged event", evs[len(evs)-1].Kind, store.EventMerged)
+	wantErr(t, e.MergeTicket(ctx, ra.Ticket.ID, ra.Ticket.ID, 0, time.Time{}), store.ErrInvalid)
+	wantErr(t, e.MergeTicket(ctx, rb.Ticket.ID, ra.Ticket.ID, 0, time.Time{}), store.ErrInvalid)
+	wantErr(t, e.MergeTicket(ctx, ra.Ticket.ID, ra.Ticket.ID+100, 0, time.Time{}), store.ErrNotFound)
+}
