@@ -1,0 +1,95 @@
+package mailticket
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// Maildir takes mail from new/ of a Maildir and, after commit, moves each
+// file to cur/ with the Seen flag (name:2,S), as a mail reader does. The
+// source key is "maildir:" + the directory + the unique part of the file
+// name, which survives the move.
+type Maildir struct {
+	Dir string
+	// MaxSize: files larger than this are handed over as their first
+	// 64 KiB with Delivery.Size set, to be quarantined without reading
+	// them whole (DefaultLimits.MaxMailSize when zero).
+	MaxSize int64
+}
+
+func (m *Maildir) String() string { return "maildir:" + m.Dir }
+
+// Close implements Source; a Maildir holds nothing open.
+func (m *Maildir) Close() error { return nil }
+
+// Fetch implements Source. Files are handed over in name order (Maildir
+// names start with the delivery time).
+func (m *Maildir) Fetch(ctx context.Context, handle func(context.Context, Delivery) error) error {
+	newDir := filepath.Join(m.Dir, "new")
+	entries, err := os.ReadDir(newDir)
+	if err != nil {
+		return fmt.Errorf("mailticket: maildir: %w", err)
+	}
+	sort.Slice(entries, func(i, j int) bool { return entries[i].Name() < entries[j].Name() })
+	abs, err := filepath.Abs(m.Dir)
+	if err != nil {
+		return err
+	}
+	max := m.MaxSize
+	if max <= 0 {
+		max = DefaultLimits.MaxMailSize
+	}
+	for _, e := range entries {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		name := e.Name()
+		if !e.Type().IsRegular() || strings.HasPrefix(name, ".") {
+			continue
+		}
+		unique, _, _ := strings.Cut(name, ":")
+		path := filepath.Join(newDir, name)
+		d, err := readMaildirFile(path, max)
+		if os.IsNotExist(err) {
+			continue // taken by another reader
+		}
+		if err != nil {
+			return fmt.Errorf("mailticket: maildir: %w", err)
+		}
+		d.SourceKey = "maildir:" + abs + "/" + unique
+		if err := handle(ctx, d); err != nil {
+			return err
+		}
+		if err := os.Rename(path, filepath.Join(m.Dir, "cur", unique+":2,S")); err != nil && !os.IsNotExist(err) {
+			return fmt.Errorf("mailticket: maildir: %w", err)
+		}
+	}
+	return nil
+}
+
+func readMaildirFile(path string, max int64) (Delivery, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Delivery{}, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return Delivery{}, err
+	}
+	if st.Size() > max {
+		head := make([]byte, 64<<10)
+		n, err := io.ReadFull(f, head)
+		if err != nil && err != io.ErrUnexpectedEOF {
+			return Delivery{}, err
+		}
+		return Delivery{Raw: head[:n], Size: st.Size()}, nil
+	}
+	raw, err := io.ReadAll(f)
+	return Delivery{Raw: raw}, err
+}

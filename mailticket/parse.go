@@ -1,0 +1,612 @@
+package mailticket
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/mail"
+	"path"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/emersion/go-message"
+	"github.com/emersion/go-message/charset"
+	"github.com/emersion/go-message/textproto"
+	"github.com/k3a/html2text"
+)
+
+// Limits bound what Parse accepts from a mail. Zero fields take the
+// defaults in [DefaultLimits].
+type Limits struct {
+	// MaxMailSize is the largest raw mail accepted; larger mail is
+	// quarantined before it is parsed.
+	MaxMailSize int64
+	// MaxHeaderBytes bounds the header block of the mail and of each part.
+	MaxHeaderBytes int64
+	// MaxAttachmentSize is the largest attachment kept; larger ones are
+	// dropped and named in Mail.Dropped.
+	MaxAttachmentSize int64
+	// MaxAttachments is the most attachments kept per mail.
+	MaxAttachments int
+	// MaxParts bounds the MIME parts walked; MaxDepth their nesting.
+	MaxParts int
+	MaxDepth int
+	// MaxTextSize bounds the text and HTML bodies kept (each).
+	MaxTextSize int64
+}
+
+// DefaultLimits are the limits used for zero fields of [Limits].
+var DefaultLimits = Limits{
+	MaxMailSize:       25 << 20,
+	MaxHeaderBytes:    256 << 10,
+	MaxAttachmentSize: 20 << 20,
+	MaxAttachments:    100,
+	MaxParts:          500,
+	MaxDepth:          20,
+	MaxTextSize:       1 << 20,
+}
+
+func (l *Limits) withDefaults() Limits {
+	out := DefaultLimits
+	if l == nil {
+		return out
+	}
+	if l.MaxMailSize > 0 {
+		out.MaxMailSize = l.MaxMailSize
+	}
+	if l.MaxHeaderBytes > 0 {
+		out.MaxHeaderBytes = l.MaxHeaderBytes
+	}
+	if l.MaxAttachmentSize > 0 {
+		out.MaxAttachmentSize = l.MaxAttachmentSize
+	}
+	if l.MaxAttachments > 0 {
+		out.MaxAttachments = l.MaxAttachments
+	}
+	if l.MaxParts > 0 {
+		out.MaxParts = l.MaxParts
+	}
+	if l.MaxDepth > 0 {
+		out.MaxDepth = l.MaxDepth
+	}
+	if l.MaxTextSize > 0 {
+		out.MaxTextSize = l.MaxTextSize
+	}
+	return out
+}
+
+// Address is a mailbox: a display name and a lower-cased address.
+type Address struct {
+	Name string
+	Addr string
+}
+
+func (a Address) String() string {
+	if a.Addr == "" {
+		return ""
+	}
+	return (&mail.Address{Name: a.Name, Address: a.Addr}).String()
+}
+
+// Domain returns the part of the address after the last @.
+func (a Address) Domain() string {
+	if i := strings.LastIndexByte(a.Addr, '@'); i >= 0 {
+		return a.Addr[i+1:]
+	}
+	return ""
+}
+
+// Attachment is a file of a mail.
+type Attachment struct {
+	Name      string // sanitized: no directories, no control characters
+	MediaType string
+	ContentID string // without angle brackets, for inline images
+	Inline    bool
+	Data      []byte
+}
+
+// Bounce is what a delivery status notification (multipart/report;
+// report-type=delivery-status) says about an earlier mail.
+type Bounce struct {
+	// OriginalMessageID is the Message-ID of the mail that bounced, from
+	// the returned message or its headers ("" if not included).
+	OriginalMessageID string
+	Recipients        []string // Final-Recipient addresses
+	Action            string   // failed, delayed, delivered, relayed, expanded
+	Status            string   // e.g. 5.1.1
+}
+
+// Mail is a parsed mail. Header values are decoded (RFC 2047) to UTF-8;
+// Message-IDs have no angle brackets.
+type Mail struct {
+	Header     textproto.Header // the top-level header as received
+	MessageID  string
+	InReplyTo  []string
+	References []string
+	From       Address
+	ReplyTo    Address // zero if absent
+	To, Cc     []Address
+	// ReturnPath is the Return-Path header; NullReturnPath is set when it
+	// is present and empty ("<>", the mark of bounces and auto-replies).
+	ReturnPath     string
+	NullReturnPath bool
+	Subject        string
+	Date           time.Time // zero if missing or unreadable
+	Text           string    // the text/plain body, or the HTML body as text
+	HTML           string
+	Attachments    []Attachment
+	// Dropped names attachments left out by the limits.
+	Dropped []string
+	// Bounce is set for delivery status notifications.
+	Bounce *Bounce
+	// BodyDigest is the SHA-256 (hex) of the raw body after the header.
+	BodyDigest string
+	// Warnings are problems that did not stop parsing (an unknown
+	// charset shown as-is, a broken part skipped).
+	Warnings []string
+}
+
+// ContentKey identifies the mail by content (see store.MailReceipt): the
+// Message-ID and the body digest, or, without a Message-ID, the digest of
+// sender, date, subject and body, so that two different mails without
+// Message-ID are never taken for one.
+func (m *Mail) ContentKey() string {
+	if m.MessageID != "" {
+		return "mid:" + m.MessageID + "/" + m.BodyDigest[:32]
+	}
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%s\x00%s\x00%s", m.From.Addr, m.Header.Get("Date"), m.Header.Get("Subject"), m.BodyDigest)
+	return "sum:" + hex.EncodeToString(h.Sum(nil))[:48]
+}
+
+// Parse errors. A *ParseError wraps one of them (or a MIME error).
+var (
+	ErrTooLarge  = errors.New("mailticket: mail too large")
+	ErrEmpty     = errors.New("mailticket: empty mail")
+	ErrMalformed = errors.New("mailticket: malformed mail")
+)
+
+// ParseError is why a mail could not be parsed; such mail is quarantined.
+type ParseError struct {
+	Reason string
+	Err    error
+}
+
+func (e *ParseError) Error() string {
+	if e.Err != nil && e.Reason == "" {
+		return e.Err.Error()
+	}
+	if e.Err != nil {
+		return "mailticket: " + e.Reason + ": " + e.Err.Error()
+	}
+	return "mailticket: " + e.Reason
+}
+
+func (e *ParseError) Unwrap() error { return e.Err }
+
+// Parse reads a raw RFC 5322 mail within the limits (nil: defaults). It
+// never panics on bad input: unreadable mail returns a *ParseError;
+// problems it can work around (an unknown charset, a broken inner part)
+// are listed in Mail.Warnings. Parse is safe for concurrent use.
+func Parse(raw []byte, lim *Limits) (*Mail, error) {
+	l := lim.withDefaults()
+	if int64(len(raw)) > l.MaxMailSize {
+		return nil, &ParseError{Reason: fmt.Sprintf("%d bytes, limit %d", len(raw), l.MaxMailSize), Err: ErrTooLarge}
+	}
+	br := bufio.NewReader(&limitReader{r: bytes.NewReader(raw), n: l.MaxHeaderBytes})
+	h, err := textproto.ReadHeader(br)
+	if err != nil {
+		return nil, &ParseError{Reason: "header", Err: errors.Join(ErrMalformed, err)}
+	}
+	if h.Len() == 0 {
+		return nil, &ParseError{Reason: "no header", Err: ErrMalformed}
+	}
+	m := &Mail{Header: h}
+	m.BodyDigest = digest(raw[bodyOffset(raw):])
+	m.readHeader()
+
+	p := parser{l: l, m: m}
+	e, err := message.New(message.Header{Header: h}, bytes.NewReader(raw[bodyOffset(raw):]))
+	if err != nil {
+		if e == nil {
+			return nil, &ParseError{Reason: "body", Err: errors.Join(ErrMalformed, err)}
+		}
+		m.Warnings = append(m.Warnings, err.Error())
+	}
+	p.walk(e, raw[bodyOffset(raw):])
+	p.finish()
+	if m.Text == "" && m.HTML == "" && len(m.Attachments) == 0 && len(m.Dropped) == 0 && m.Subject == "" && m.Bounce == nil {
+		return nil, &ParseError{Reason: "no subject, text or attachment", Err: ErrEmpty}
+	}
+	return m, nil
+}
+
+// bodyOffset is where the body starts: after the first empty line.
+func bodyOffset(raw []byte) int {
+	if bytes.HasPrefix(raw, []byte("\r\n")) {
+		return 2
+	}
+	if bytes.HasPrefix(raw, []byte("\n")) {
+		return 1
+	}
+	if i := bytes.Index(raw, []byte("\r\n\r\n")); i >= 0 {
+		if j := bytes.Index(raw, []byte("\n\n")); j >= 0 && j < i {
+			return j + 2
+		}
+		return i + 4
+	}
+	if j := bytes.Index(raw, []byte("\n\n")); j >= 0 {
+		return j + 2
+	}
+	return len(raw)
+}
+
+func digest(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}
+
+var wordDecoder = &mime.WordDecoder{CharsetReader: charset.Reader}
+
+// decodeText decodes RFC 2047 words, keeping the raw value (made valid
+// UTF-8) when they are broken.
+func decodeText(s string) string {
+	if d, err := wordDecoder.DecodeHeader(s); err == nil {
+		s = d
+	}
+	return validUTF8(s)
+}
+
+func validUTF8(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	// Undeclared 8-bit text is most often Latin-1 (Windows-1252).
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		b.WriteRune(rune(s[i]))
+	}
+	return b.String()
+}
+
+func (m *Mail) readHeader() {
+	h := &m.Header
+	m.Subject = strings.TrimSpace(collapse(decodeText(h.Get("Subject"))))
+	m.MessageID = firstID(h.Get("Message-Id"))
+	m.InReplyTo = msgIDs(h.Get("In-Reply-To"))
+	m.References = msgIDs(h.Get("References"))
+	m.From = firstAddress(h.Get("From"))
+	if m.From.Addr == "" {
+		m.From = firstAddress(h.Get("Sender"))
+	}
+	m.ReplyTo = firstAddress(h.Get("Reply-To"))
+	m.To = addresses(h.Get("To"))
+	m.Cc = addresses(h.Get("Cc"))
+	if h.Has("Return-Path") {
+		rp := strings.TrimSpace(h.Get("Return-Path"))
+		m.ReturnPath = strings.ToLower(strings.Trim(rp, "<> \t"))
+		m.NullReturnPath = m.ReturnPath == ""
+	}
+	if d := h.Get("Date"); d != "" {
+		if t, err := mail.ParseDate(d); err == nil {
+			m.Date = t
+		}
+	}
+}
+
+// collapse turns folded whitespace into single spaces.
+func collapse(s string) string {
+	return strings.Join(strings.FieldsFunc(s, func(r rune) bool { return r == '\r' || r == '\n' || r == '\t' }), " ")
+}
+
+// msgIDs extracts <id> tokens; a value without brackets counts as one id.
+func msgIDs(v string) []string {
+	var out []string
+	rest := v
+	for {
+		i := strings.IndexByte(rest, '<')
+		if i < 0 {
+			break
+		}
+		j := strings.IndexByte(rest[i:], '>')
+		if j < 0 {
+			break
+		}
+		if id := strings.TrimSpace(rest[i+1 : i+j]); id != "" && !strings.ContainsAny(id, " \t\r\n<") {
+			out = append(out, id)
+		}
+		rest = rest[i+j+1:]
+	}
+	if len(out) == 0 {
+		if f := strings.Fields(v); len(f) == 1 && strings.Contains(f[0], "@") {
+			out = append(out, f[0])
+		}
+	}
+	return out
+}
+
+func firstID(v string) string {
+	if ids := msgIDs(v); len(ids) > 0 {
+		return ids[0]
+	}
+	return ""
+}
+
+var addressParser = &mail.AddressParser{WordDecoder: wordDecoder}
+
+func addresses(v string) []Address {
+	if strings.TrimSpace(v) == "" {
+		return nil
+	}
+	list, err := addressParser.ParseList(v)
+	if err != nil {
+		// Salvage what looks like addresses from a broken list.
+		var out []Address
+		for _, f := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ';' }) {
+			if a := looseAddress(f); a.Addr != "" {
+				out = append(out, a)
+			}
+		}
+		return out
+	}
+	out := make([]Address, 0, len(list))
+	for _, a := range list {
+		out = append(out, Address{Name: validUTF8(a.Name), Addr: strings.ToLower(a.Address)})
+	}
+	return out
+}
+
+func firstAddress(v string) Address {
+	if as := addresses(v); len(as) > 0 {
+		return as[0]
+	}
+	return Address{}
+}
+
+// looseAddress finds an address in text that net/mail refuses
+// ("Ana <ana@example.com" or a bare address with junk around it).
+func looseAddress(s string) Address {
+	s = decodeText(s)
+	if i := strings.IndexByte(s, '<'); i >= 0 {
+		addr := strings.TrimRight(s[i+1:], "> \t")
+		if strings.Count(addr, "@") == 1 && !strings.ContainsAny(addr, " \t") {
+			return Address{Name: strings.Trim(strings.TrimSpace(s[:i]), `"`), Addr: strings.ToLower(addr)}
+		}
+	}
+	for _, f := range strings.Fields(s) {
+		f = strings.Trim(f, "<>\"'()[],;")
+		if strings.Count(f, "@") == 1 && !strings.HasPrefix(f, "@") && !strings.HasSuffix(f, "@") {
+			return Address{Addr: strings.ToLower(f)}
+		}
+	}
+	return Address{}
+}
+
+// parser walks the MIME tree of one mail.
+type parser struct {
+	l       Limits
+	m       *Mail
+	parts   int
+	texts   []string
+	html    string
+	report  bool
+	dsn     *Bounce
+	stopped bool
+}
+
+func (p *parser) walk(root *message.Entity, rawBody []byte) {
+	err := root.Walk(func(pathIdx []int, e *message.Entity, err error) error {
+		p.parts++
+		if p.parts > p.l.MaxParts {
+			return fmt.Errorf("more than %d MIME parts", p.l.MaxParts)
+		}
+		if len(pathIdx) > p.l.MaxDepth {
+			return fmt.Errorf("MIME parts nested deeper than %d", p.l.MaxDepth)
+		}
+		if err != nil {
+			p.m.Warnings = append(p.m.Warnings, err.Error())
+		}
+		p.part(e, len(pathIdx) == 0)
+		return nil
+	})
+	if err != nil {
+		p.m.Warnings = append(p.m.Warnings, "MIME: "+err.Error())
+		if len(p.texts) == 0 && p.html == "" && len(p.m.Attachments) == 0 {
+			// A broken multipart with nothing readable: show the raw body
+			// as text rather than lose it.
+			p.texts = append(p.texts, p.limitText(rawBody))
+		}
+	}
+}
+
+func (p *parser) part(e *message.Entity, root bool) {
+	mt, params, ctErr := e.Header.ContentType()
+	if ctErr != nil {
+		mt = "text/plain" // RFC 2045: a broken Content-Type means text/plain
+		p.m.Warnings = append(p.m.Warnings, "Content-Type: "+ctErr.Error())
+	}
+	mt = strings.ToLower(mt)
+	if strings.HasPrefix(mt, "multipart/") {
+		if mt == "multipart/report" && strings.EqualFold(params["report-type"], "delivery-status") {
+			p.report = true
+			p.dsn = &Bounce{}
+		}
+		return
+	}
+	disp, dparams, _ := e.Header.ContentDisposition()
+	disp = strings.ToLower(disp)
+	name := attachmentName(dparams["filename"], params["name"])
+
+	switch {
+	case p.report && (mt == "message/delivery-status" || mt == "message/global-delivery-status"):
+		p.readDeliveryStatus(e.Body)
+		return
+	case p.report && (mt == "message/rfc822" || mt == "text/rfc822-headers" || mt == "message/global-headers"):
+		if h, err := textproto.ReadHeader(bufio.NewReader(io.LimitReader(e.Body, p.l.MaxHeaderBytes))); err == nil {
+			p.dsn.OriginalMessageID = firstID(h.Get("Message-Id"))
+		}
+		return
+	case (mt == "text/plain" || mt == "text/html") && disp != "attachment" && name == "":
+		body := p.readText(e.Body)
+		if mt == "text/html" {
+			if p.html == "" {
+				p.html = body
+			}
+		} else if strings.TrimSpace(body) != "" {
+			p.texts = append(p.texts, body)
+		}
+		return
+	}
+	// Everything else is a file: attachments, inline images, forwarded
+	// mail (message/rfc822, kept whole), calendar invitations.
+	if name == "" {
+		name = defaultName(mt, len(p.m.Attachments)+1)
+	}
+	if len(p.m.Attachments) >= p.l.MaxAttachments {
+		p.m.Dropped = append(p.m.Dropped, name+" (too many attachments)")
+		return
+	}
+	data, err := io.ReadAll(io.LimitReader(e.Body, p.l.MaxAttachmentSize+1))
+	if err != nil {
+		p.m.Warnings = append(p.m.Warnings, fmt.Sprintf("attachment %q: %v", name, err))
+		if len(data) == 0 {
+			p.m.Dropped = append(p.m.Dropped, name+" (unreadable)")
+			return
+		}
+	}
+	if int64(len(data)) > p.l.MaxAttachmentSize {
+		p.m.Dropped = append(p.m.Dropped, fmt.Sprintf("%s (larger than %d bytes)", name, p.l.MaxAttachmentSize))
+		return
+	}
+	p.m.Attachments = append(p.m.Attachments, Attachment{
+		Name:      name,
+		MediaType: mt,
+		ContentID: firstID(e.Header.Get("Content-Id")),
+		Inline:    disp == "inline" || (disp == "" && e.Header.Get("Content-Id") != ""),
+		Data:      data,
+	})
+}
+
+func (p *parser) readText(r io.Reader) string {
+	b, err := io.ReadAll(io.LimitReader(r, p.l.MaxTextSize))
+	if err != nil {
+		p.m.Warnings = append(p.m.Warnings, "text: "+err.Error())
+	}
+	return p.limitText(b)
+}
+
+func (p *parser) limitText(b []byte) string {
+	if int64(len(b)) > p.l.MaxTextSize {
+		b = b[:p.l.MaxTextSize]
+	}
+	return strings.ReplaceAll(validUTF8(string(b)), "\r\n", "\n")
+}
+
+// readDeliveryStatus reads the per-message and per-recipient fields of a
+// message/delivery-status part (RFC 3464): header blocks one after another.
+func (p *parser) readDeliveryStatus(r io.Reader) {
+	br := bufio.NewReader(io.LimitReader(r, p.l.MaxHeaderBytes))
+	for i := 0; i < 100; i++ {
+		h, err := textproto.ReadHeader(br)
+		if h.Len() > 0 {
+			if v := h.Get("Final-Recipient"); v != "" {
+				if i := strings.IndexByte(v, ';'); i >= 0 {
+					v = v[i+1:]
+				}
+				p.dsn.Recipients = append(p.dsn.Recipients, strings.ToLower(strings.TrimSpace(v)))
+			}
+			if v := h.Get("Action"); v != "" && p.dsn.Action == "" {
+				p.dsn.Action = strings.ToLower(strings.TrimSpace(v))
+			}
+			if v := h.Get("Status"); v != "" && p.dsn.Status == "" {
+				p.dsn.Status = strings.TrimSpace(v)
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+func (p *parser) finish() {
+	m := p.m
+	m.Text = strings.TrimSpace(strings.Join(p.texts, "\n\n"))
+	m.HTML = p.html
+	if m.Text == "" && m.HTML != "" {
+		m.Text = strings.TrimSpace(html2text.HTML2TextWithOptions(m.HTML, html2text.WithUnixLineBreaks(), html2text.WithListSupport()))
+	}
+	if p.dsn != nil {
+		m.Bounce = p.dsn
+	}
+}
+
+// attachmentName decodes (RFC 2231 is done by mime.ParseMediaType; RFC
+// 2047 words in quoted names are common too) and sanitizes a file name.
+func attachmentName(names ...string) string {
+	for _, n := range names {
+		if n = sanitizeName(decodeText(n)); n != "" {
+			return n
+		}
+	}
+	return ""
+}
+
+// sanitizeName keeps the last path element, drops control characters and
+// bounds the length, so that a name is safe to save as a file.
+func sanitizeName(n string) string {
+	n = strings.ReplaceAll(n, "\\", "/")
+	n = path.Base(strings.TrimSpace(n))
+	n = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || r == '/' || r == utf8.RuneError {
+			return -1
+		}
+		return r
+	}, n)
+	n = strings.TrimLeft(n, ". ")
+	if n == "" {
+		return ""
+	}
+	for len(n) > 200 {
+		_, size := utf8.DecodeLastRuneInString(n)
+		n = n[:len(n)-size]
+	}
+	return n
+}
+
+func defaultName(mediaType string, n int) string {
+	ext := ""
+	switch mediaType {
+	case "message/rfc822":
+		ext = ".eml"
+	default:
+		if exts, _ := mime.ExtensionsByType(mediaType); len(exts) > 0 {
+			ext = exts[0]
+		}
+	}
+	return fmt.Sprintf("part%d%s", n, ext)
+}
+
+// limitReader fails reading past n bytes (for the header block).
+type limitReader struct {
+	r io.Reader
+	n int64
+}
+
+func (l *limitReader) Read(b []byte) (int, error) {
+	if l.n <= 0 {
+		return 0, errors.New("header too large")
+	}
+	if int64(len(b)) > l.n {
+		b = b[:l.n]
+	}
+	n, err := l.r.Read(b)
+	l.n -= int64(n)
+	return n, err
+}

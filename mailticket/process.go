@@ -1,0 +1,638 @@
+package mailticket
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/switchboard-go/switchboard/store"
+)
+
+// ClosedPolicy is what a follow-up to a closed ticket does.
+type ClosedPolicy string
+
+// Closed-ticket policies.
+const (
+	Reopen    ClosedPolicy = "reopen"     // the ticket opens again (the default)
+	NewTicket ClosedPolicy = "new-ticket" // a new ticket, linked to the closed one
+	Reject    ClosedPolicy = "reject"     // kept on the closed ticket, which stays closed; the reject template answers
+)
+
+// Outcome is what processing did with one mail.
+type Outcome string
+
+// Outcomes.
+const (
+	Created     Outcome = "created"     // a new ticket
+	FollowUp    Outcome = "followup"    // an article of an existing ticket
+	Rejected    Outcome = "rejected"    // kept on a closed ticket that rejects follow-ups
+	BounceAdded Outcome = "bounce"      // a delivery report added to the ticket of the mail it reports on
+	Duplicate   Outcome = "duplicate"   // already processed (same source key or content)
+	Quarantined Outcome = "quarantined" // too large, unparseable or empty: kept aside
+	Ignored     Outcome = "ignored"     // a filter said so
+)
+
+// Result is the effect of one mail.
+type Result struct {
+	Outcome Outcome
+	Ticket  store.Ticket // zero for quarantined and ignored mail
+	// ArticleID is the mail's article (0 when none was stored now).
+	ArticleID int64
+	// AutoResponse is the template event of the reply queued, or "".
+	AutoResponse Event
+	// Reason says why no reply was queued, why the mail was quarantined
+	// or ignored, or how a follow-up was recognized.
+	Reason string
+}
+
+// Delivery is one mail as a source hands it over.
+type Delivery struct {
+	// SourceKey identifies the mail at its source (see
+	// store.MailReceipt.SourceKey); "" for sources without one.
+	SourceKey string
+	Raw       []byte
+	// Size is the mail's full size when Raw holds only its header (a
+	// source that will not download oversized mail); 0 means len(Raw).
+	Size int64
+}
+
+// Notification tells agents something happened (see Processor.Notify).
+type Notification struct {
+	Outcome Outcome
+	Ticket  store.Ticket
+	Queue   string
+	From    Address
+	Subject string
+}
+
+// Processor turns mail into tickets. Set its fields before the first call
+// and do not change them after. Its methods are safe for concurrent use;
+// mails are processed one at a time per Processor (the per-address reply
+// limit is counted and queued in order).
+type Processor struct {
+	// Store keeps tickets, receipts, replies and quarantined mail.
+	// Required.
+	Store store.TicketStore
+	// Domain is used in our Message-IDs and X-Loop header, e.g.
+	// "support.example.com". Required.
+	Domain string
+	// Secret keys the MAC in our Message-IDs. Required; keep it stable
+	// (replies to mail sent with an old secret fall back to the stored
+	// Message-IDs and the subject tag).
+	Secret []byte
+	// Addresses are our own addresses; mail from them is never answered.
+	// The first one is the From of automatic replies. Required for
+	// replies.
+	Addresses []string
+	// Name is the display name of replies' From ("" for none).
+	Name string
+	// DefaultQueue is the queue of tickets no filter routes ("Inbox" if
+	// empty); it is created when missing, as are queues filters name.
+	DefaultQueue string
+	Filters      []Filter
+	// Templates are the automatic replies per queue and event; queue ""
+	// applies to every queue without its own. Nil means DefaultTemplates
+	// for every queue. An event without a template sends nothing.
+	Templates map[string]map[Event]Template
+	// DisableAutoResponses turns every automatic reply off.
+	DisableAutoResponses bool
+	// ClosedPolicies per queue name; queues not listed use
+	// DefaultClosedPolicy (Reopen when empty).
+	ClosedPolicies      map[string]ClosedPolicy
+	DefaultClosedPolicy ClosedPolicy
+	// TicketHook is the word of the subject tag ("Ticket#" when empty):
+	// [Ticket#202611220000426].
+	TicketHook string
+	// RateLimit bounds automatic replies per address.
+	RateLimit RateLimit
+	// Limits bound parsing (nil: DefaultLimits).
+	Limits *Limits
+	// Notify, when set, is called after a ticket is created or gets a
+	// follow-up (after commit; it must not block for long).
+	Notify func(ctx context.Context, n Notification)
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
+	// Logger receives one line per quarantined mail (nil: none).
+	Logger *slog.Logger
+
+	once      sync.Once
+	initErr   error
+	mu        sync.Mutex
+	tagRe     *regexp.Regexp
+	templates map[string]map[Event]compiled
+	queues    map[string]int64
+	queueName map[int64]string
+}
+
+func (p *Processor) hook() string {
+	if p.TicketHook == "" {
+		return "Ticket#"
+	}
+	return p.TicketHook
+}
+
+func (p *Processor) now() time.Time {
+	if p.Now != nil {
+		return p.Now()
+	}
+	return time.Now()
+}
+
+func (p *Processor) init() error {
+	p.once.Do(func() {
+		switch {
+		case p.Store == nil:
+			p.initErr = errors.New("mailticket: Processor.Store is nil")
+		case p.Domain == "":
+			p.initErr = errors.New("mailticket: Processor.Domain is empty")
+		case len(p.Secret) < 16:
+			p.initErr = errors.New("mailticket: Processor.Secret must have at least 16 bytes")
+		}
+		if p.initErr != nil {
+			return
+		}
+		for i := range p.Filters {
+			if err := p.Filters[i].check(); err != nil {
+				p.initErr = err
+				return
+			}
+		}
+		p.tagRe = regexp.MustCompile(`\[` + regexp.QuoteMeta(p.hook()) + `\s*:?\s*(\d{15,27})\]`)
+		tpls := p.Templates
+		if tpls == nil {
+			tpls = map[string]map[Event]Template{"": DefaultTemplates}
+		}
+		p.templates = map[string]map[Event]compiled{}
+		for q, byEvent := range tpls {
+			p.templates[q] = map[Event]compiled{}
+			for ev, t := range byEvent {
+				c, err := compile(q+"/"+string(ev), t)
+				if err != nil {
+					p.initErr = err
+					return
+				}
+				p.templates[q][ev] = c
+			}
+		}
+		p.queues, p.queueName = map[string]int64{}, map[int64]string{}
+	})
+	return p.initErr
+}
+
+func (p *Processor) template(queue string, ev Event) (compiled, bool) {
+	if byEvent, ok := p.templates[queue]; ok {
+		t, ok := byEvent[ev]
+		return t, ok
+	}
+	t, ok := p.templates[""][ev]
+	return t, ok
+}
+
+func (p *Processor) closedPolicy(queue string) ClosedPolicy {
+	if c, ok := p.ClosedPolicies[queue]; ok {
+		return c
+	}
+	if p.DefaultClosedPolicy != "" {
+		return p.DefaultClosedPolicy
+	}
+	return Reopen
+}
+
+// Process turns one mail into its effect on the tickets, exactly once: the
+// receipt (d.SourceKey and the mail's content key) is stored in the same
+// transaction as the ticket change, so a mail processed before is a
+// Duplicate, however often it is delivered. Mail that cannot be used is
+// quarantined and is not an error. An error means nothing was stored (the
+// store failed or ctx ended): the source must keep the mail and try again.
+func (p *Processor) Process(ctx context.Context, d Delivery) (Result, error) {
+	if err := p.init(); err != nil {
+		return Result{}, err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	lim := p.Limits.withDefaults()
+	size := d.Size
+	if size == 0 {
+		size = int64(len(d.Raw))
+	}
+	if size > lim.MaxMailSize {
+		return p.quarantine(ctx, d, fmt.Sprintf("mail of %d bytes is larger than the limit of %d", size, lim.MaxMailSize))
+	}
+	m, err := Parse(d.Raw, p.Limits)
+	if err != nil {
+		return p.quarantine(ctx, d, err.Error())
+	}
+	if r, err := p.Store.MailReceipt(ctx, d.SourceKey, m.ContentKey()); err == nil {
+		return p.duplicate(ctx, r)
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return Result{}, err
+	}
+	return p.ingest(ctx, d, m)
+}
+
+func (p *Processor) duplicate(ctx context.Context, r store.MailReceipt) (Result, error) {
+	t, err := p.Store.Ticket(ctx, r.TicketID)
+	if err != nil {
+		return Result{}, err
+	}
+	return Result{Outcome: Duplicate, Ticket: t, Reason: fmt.Sprintf("already stored as article %d", r.ArticleID)}, nil
+}
+
+func (p *Processor) quarantine(ctx context.Context, d Delivery, reason string) (Result, error) {
+	q := store.QuarantinedMail{SourceKey: d.SourceKey, Reason: reason, Raw: d.Raw, At: p.now()}
+	err := p.Store.QuarantineMail(ctx, &q)
+	if err != nil && !errors.Is(err, store.ErrDuplicate) {
+		return Result{}, err
+	}
+	if p.Logger != nil && err == nil {
+		p.Logger.Warn("mail quarantined", "source", d.SourceKey, "reason", reason, "id", q.ID)
+	}
+	return Result{Outcome: Quarantined, Reason: reason}, nil
+}
+
+// target is where a mail goes.
+type target struct {
+	ticket  store.Ticket // existing ticket (ID 0: new)
+	linked  int64        // a new ticket's link to an earlier one
+	outcome Outcome
+	reopen  bool
+	how     string
+}
+
+func (p *Processor) ingest(ctx context.Context, d Delivery, m *Mail) (Result, error) {
+	now := p.now()
+	dec := applyFilters(p.Filters, m)
+	if dec.Ignore {
+		return Result{Outcome: Ignored, Reason: "filter " + strings.Join(dec.Matched, ", ")}, nil
+	}
+	tg, err := p.findTarget(ctx, m)
+	if err != nil {
+		return Result{}, err
+	}
+
+	customerAddr := m.From
+	if dec.Customer != "" {
+		customerAddr = Address{Addr: dec.Customer}
+	}
+	var customer store.Customer
+	if customerAddr.Addr != "" {
+		company := dec.Company
+		if company == "" {
+			company = customerAddr.Domain()
+		}
+		customer, err = p.Store.UpsertCustomer(ctx, store.Customer{Email: customerAddr.Addr, Name: customerAddr.Name, Company: company})
+		if err != nil {
+			return Result{}, err
+		}
+	}
+
+	in := store.MailIngest{
+		Receipt:     store.MailReceipt{SourceKey: d.SourceKey, ContentKey: m.ContentKey(), ReceivedAt: now},
+		Article:     inboundArticle(m, now),
+		Attachments: ticketAttachments(m),
+		TicketID:    tg.ticket.ID,
+		Reopen:      tg.reopen,
+	}
+	var queue string
+	if tg.ticket.ID == 0 {
+		queue = dec.Queue
+		if queue == "" {
+			queue = p.DefaultQueue
+		}
+		if queue == "" {
+			queue = "Inbox"
+		}
+		qid, err := p.queueID(ctx, queue)
+		if err != nil {
+			return Result{}, err
+		}
+		title := m.Subject
+		if title == "" {
+			title = "(no subject)"
+		}
+		in.NewTicket = &store.Ticket{Title: title, QueueID: qid, Priority: dec.Priority, CustomerID: customer.ID,
+			LinkedTicketID: tg.linked, CreatedAt: now}
+	} else if queue, err = p.queueNameOf(ctx, tg.ticket.QueueID); err != nil {
+		return Result{}, err
+	}
+
+	res := Result{Outcome: tg.outcome, Reason: tg.how}
+	ev := EventNewTicket
+	switch tg.outcome {
+	case FollowUp:
+		ev = EventFollowUp
+	case Rejected:
+		ev = EventReject
+	}
+	if tg.outcome != BounceAdded {
+		why, err := p.prepareReply(ctx, &in, m, queue, ev, customer, now)
+		if err != nil {
+			return Result{}, err
+		}
+		if in.AutoResponse != nil {
+			res.AutoResponse = ev
+		} else if why != "" {
+			res.Reason = strings.TrimPrefix(res.Reason+"; no reply: "+why, "; ")
+		}
+	}
+	stored, err := p.Store.IngestMail(ctx, in)
+	if errors.Is(err, store.ErrDuplicate) {
+		return p.duplicate(ctx, stored.Receipt)
+	}
+	if err != nil {
+		return Result{}, err
+	}
+	res.Ticket, res.ArticleID = stored.Ticket, stored.Article.ID
+	if p.Notify != nil && res.Outcome != BounceAdded {
+		p.Notify(ctx, Notification{Outcome: res.Outcome, Ticket: res.Ticket, Queue: queue, From: m.From, Subject: m.Subject})
+	}
+	return res, nil
+}
+
+// findTarget detects follow-ups, in order: one of our Message-IDs in
+// In-Reply-To/References, any stored article's Message-ID there, then the
+// subject tag (only when the sender already took part in that ticket).
+// Delivery reports go to the ticket of the mail they report on, only when
+// that mail is ours.
+func (p *Processor) findTarget(ctx context.Context, m *Mail) (target, error) {
+	if b := m.Bounce; b != nil && b.OriginalMessageID != "" {
+		if n := ticketFromMessageID(p.Secret, b.OriginalMessageID, p.Domain); n != "" {
+			t, err := p.ticketByNumber(ctx, n)
+			if err == nil {
+				return target{ticket: t, outcome: BounceAdded, how: "delivery report on our mail " + b.OriginalMessageID}, nil
+			} else if !errors.Is(err, store.ErrNotFound) {
+				return target{}, err
+			}
+		}
+	}
+	refs := append(append([]string(nil), m.InReplyTo...), reversed(m.References)...)
+	for _, id := range refs {
+		if n := ticketFromMessageID(p.Secret, id, p.Domain); n != "" {
+			t, err := p.ticketByNumber(ctx, n)
+			if err == nil {
+				return p.followUp(ctx, t, "reply to our message "+id)
+			} else if !errors.Is(err, store.ErrNotFound) {
+				return target{}, err
+			}
+		}
+	}
+	for _, id := range refs {
+		t, err := p.Store.TicketByMessageID(ctx, id)
+		if err == nil {
+			t, err = p.resolveMerged(ctx, t)
+		}
+		if err == nil {
+			return p.followUp(ctx, t, "reply to stored message "+id)
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return target{}, err
+		}
+	}
+	for _, sm := range p.tagRe.FindAllStringSubmatch(m.Subject, 3) {
+		n := sm[1]
+		if !store.ValidTicketNumber(n) {
+			continue
+		}
+		t, err := p.ticketByNumber(ctx, n)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return target{}, err
+		}
+		ok, err := p.participant(ctx, t, m.From.Addr)
+		if err != nil {
+			return target{}, err
+		}
+		if !ok {
+			return target{outcome: Created, linked: t.ID,
+				how: fmt.Sprintf("subject names ticket %s but %s never wrote in it: new ticket linked to it", n, m.From.Addr)}, nil
+		}
+		return p.followUp(ctx, t, "subject tag "+n)
+	}
+	return target{outcome: Created}, nil
+}
+
+func reversed(s []string) []string {
+	out := make([]string, len(s))
+	for i, v := range s {
+		out[len(s)-1-i] = v
+	}
+	return out
+}
+
+func (p *Processor) ticketByNumber(ctx context.Context, n string) (store.Ticket, error) {
+	t, err := p.Store.TicketByNumber(ctx, n)
+	if err != nil {
+		return t, err
+	}
+	return p.resolveMerged(ctx, t)
+}
+
+// resolveMerged follows merges to the ticket that was kept.
+func (p *Processor) resolveMerged(ctx context.Context, t store.Ticket) (store.Ticket, error) {
+	for i := 0; i < 10 && t.MergedIntoID != 0; i++ {
+		var err error
+		if t, err = p.Store.Ticket(ctx, t.MergedIntoID); err != nil {
+			return t, err
+		}
+	}
+	return t, nil
+}
+
+func (p *Processor) followUp(ctx context.Context, t store.Ticket, how string) (target, error) {
+	if t.State != store.TicketClosed {
+		return target{ticket: t, outcome: FollowUp, how: how}, nil
+	}
+	q, err := p.queueNameOf(ctx, t.QueueID)
+	if err != nil {
+		return target{}, err
+	}
+	switch p.closedPolicy(q) {
+	case NewTicket:
+		return target{outcome: Created, linked: t.ID, how: how + "; the ticket is closed: new ticket linked to it"}, nil
+	case Reject:
+		return target{ticket: t, outcome: Rejected, how: how + "; the ticket is closed and rejects follow-ups"}, nil
+	}
+	return target{ticket: t, outcome: FollowUp, reopen: true, how: how + "; reopened"}, nil
+}
+
+// participant reports whether addr is the ticket's customer or appears
+// as sender or recipient of one of its articles.
+func (p *Processor) participant(ctx context.Context, t store.Ticket, addr string) (bool, error) {
+	if addr == "" {
+		return false, nil
+	}
+	if t.CustomerID != 0 {
+		c, err := p.Store.Customer(ctx, t.CustomerID)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return false, err
+		}
+		if strings.EqualFold(c.Email, addr) {
+			return true, nil
+		}
+	}
+	arts, err := p.Store.Articles(ctx, t.ID)
+	if err != nil {
+		return false, err
+	}
+	for _, a := range arts {
+		for _, list := range []string{a.From, a.To, a.Cc} {
+			for _, x := range addresses(list) {
+				if x.Addr == addr {
+					return true, nil
+				}
+			}
+		}
+	}
+	return false, nil
+}
+
+// queueID finds or creates a queue by name (cached).
+func (p *Processor) queueID(ctx context.Context, name string) (int64, error) {
+	if id, ok := p.queues[name]; ok {
+		return id, nil
+	}
+	q, err := p.Store.QueueByName(ctx, name)
+	if errors.Is(err, store.ErrNotFound) {
+		q = store.Queue{Name: name}
+		if err = p.Store.CreateQueue(ctx, &q); errors.Is(err, store.ErrDuplicate) {
+			q, err = p.Store.QueueByName(ctx, name)
+		}
+	}
+	if err != nil {
+		return 0, err
+	}
+	p.queues[name], p.queueName[q.ID] = q.ID, name
+	return q.ID, nil
+}
+
+func (p *Processor) queueNameOf(ctx context.Context, id int64) (string, error) {
+	if n, ok := p.queueName[id]; ok {
+		return n, nil
+	}
+	qs, err := p.Store.Queues(ctx)
+	if err != nil {
+		return "", err
+	}
+	for _, q := range qs {
+		p.queues[q.Name], p.queueName[q.ID] = q.ID, q.Name
+	}
+	return p.queueName[id], nil
+}
+
+// prepareReply adds the automatic reply (article and queued mail) to in,
+// or says why there is none.
+func (p *Processor) prepareReply(ctx context.Context, in *store.MailIngest, m *Mail, queue string, ev Event,
+	customer store.Customer, now time.Time) (string, error) {
+	if p.DisableAutoResponses {
+		return "", nil
+	}
+	if len(p.Addresses) == 0 {
+		return "no Processor.Addresses to reply from", nil
+	}
+	to := m.From
+	if m.ReplyTo.Addr != "" {
+		to = m.ReplyTo
+	}
+	if why := p.automated(m, to); why != "" {
+		return why, nil
+	}
+	if _, ok := p.template(queue, ev); !ok {
+		return "", nil
+	}
+	if why, err := p.overLimit(ctx, to.Addr, now); err != nil || why != "" {
+		return why, err
+	}
+	number := ""
+	if in.NewTicket != nil {
+		// The reply needs the ticket's number before the ticket exists:
+		// allocate it first (a number skipped by a failed commit is fine).
+		n, err := p.Store.NextTicketNumber(ctx, now)
+		if err != nil {
+			return "", err
+		}
+		in.NewTicket.Number, number = n, n
+	} else {
+		t, err := p.Store.Ticket(ctx, in.TicketID)
+		if err != nil {
+			return "", err
+		}
+		number = t.Number
+	}
+	name := to.Name
+	if name == "" {
+		name = customer.Name
+	}
+	if name == "" {
+		name = to.Addr
+	}
+	subject := m.Subject
+	tpl, _, err := p.render(queue, ev, TemplateData{TicketNumber: number, Subject: subject, CustomerName: name,
+		CustomerEmail: to.Addr, Queue: queue})
+	if err != nil {
+		return "", err
+	}
+	out := &outgoing{
+		From:       Address{Name: p.Name, Addr: strings.ToLower(p.Addresses[0])},
+		To:         to,
+		Subject:    p.taggedSubject(tpl.Subject, number),
+		Body:       tpl.Body,
+		MessageID:  newMessageID(p.Secret, number, p.Domain),
+		References: threadReferences(m),
+		Date:       now,
+		Automatic:  true,
+		LoopToken:  p.loopToken(),
+	}
+	if m.MessageID != "" {
+		out.InReplyTo = m.MessageID
+	}
+	in.Reply = replyArticle(out)
+	in.AutoResponse = &store.AutoResponse{Recipient: to.Addr, Template: string(ev), SentAt: now, MessageID: out.MessageID,
+		Raw: out.bytes(), State: store.AutoResponseQueued}
+	return "", nil
+}
+
+func inboundArticle(m *Mail, now time.Time) store.Article {
+	date := m.Date
+	if date.IsZero() {
+		date = now
+	}
+	join := func(as []Address) string {
+		s := make([]string, len(as))
+		for i, a := range as {
+			s[i] = a.String()
+		}
+		return strings.Join(s, ", ")
+	}
+	text := m.Text
+	if len(m.Dropped) > 0 {
+		text += "\n\n[attachments not kept: " + strings.Join(m.Dropped, "; ") + "]"
+	}
+	return store.Article{
+		Direction:  store.Inbound,
+		MessageID:  m.MessageID,
+		InReplyTo:  strings.Join(m.InReplyTo, " "),
+		References: m.References,
+		From:       m.From.String(),
+		To:         join(m.To),
+		Cc:         join(m.Cc),
+		Subject:    m.Subject,
+		TextBody:   text,
+		HTMLBody:   m.HTML,
+		Date:       date,
+		CreatedAt:  now,
+	}
+}
+
+func ticketAttachments(m *Mail) []store.TicketAttachment {
+	out := make([]store.TicketAttachment, 0, len(m.Attachments))
+	for _, a := range m.Attachments {
+		out = append(out, store.TicketAttachment{Name: a.Name, MediaType: a.MediaType, ContentID: a.ContentID, Data: a.Data})
+	}
+	return out
+}

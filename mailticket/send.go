@@ -1,0 +1,213 @@
+package mailticket
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-sasl"
+	"github.com/emersion/go-smtp"
+	"github.com/switchboard-go/switchboard/store"
+)
+
+// Sender hands a mail to a mail server.
+type Sender interface {
+	// Send delivers msg from the envelope sender (from; "" is the null
+	// sender) to the recipients. An error that is a *smtp.SMTPError with
+	// a 5xx code is permanent; any other error is worth a retry.
+	Send(ctx context.Context, from string, to []string, msg []byte) error
+}
+
+// TLSMode is how an SMTPSender secures its connection.
+type TLSMode string
+
+// TLS modes.
+const (
+	PlainText   TLSMode = "none"     // no TLS (tests, a local relay)
+	StartTLS    TLSMode = "starttls" // STARTTLS, required
+	ImplicitTLS TLSMode = "tls"      // TLS from the first byte (port 465)
+)
+
+// SMTPSender sends mail through an SMTP server with
+// github.com/emersion/go-smtp: one connection per Send, AUTH PLAIN when a
+// username is set (refused over an unencrypted connection to a host that
+// is not loopback). It is safe for concurrent use.
+type SMTPSender struct {
+	Addr      string // host:port
+	TLS       TLSMode
+	TLSConfig *tls.Config
+	Username  string
+	Password  string
+	// LocalName is the EHLO name ("localhost" if empty).
+	LocalName string
+	// Timeout bounds one Send when ctx has no deadline (1 minute if zero).
+	Timeout time.Duration
+}
+
+// ParseSMTPURL reads smtp://user:pass@host:port (plain text, port 25 by
+// default), smtp+starttls://... (STARTTLS required, port 587) or
+// smtps://... (implicit TLS, port 465).
+func ParseSMTPURL(raw string) (*SMTPSender, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("mailticket: SMTP URL: %w", err)
+	}
+	s := &SMTPSender{Addr: u.Host}
+	switch u.Scheme {
+	case "smtp":
+		s.TLS = PlainText
+		if u.Port() == "" {
+			s.Addr = net.JoinHostPort(u.Hostname(), "25")
+		}
+	case "smtp+starttls":
+		s.TLS = StartTLS
+		if u.Port() == "" {
+			s.Addr = net.JoinHostPort(u.Hostname(), "587")
+		}
+	case "smtps":
+		s.TLS = ImplicitTLS
+		if u.Port() == "" {
+			s.Addr = net.JoinHostPort(u.Hostname(), "465")
+		}
+	default:
+		return nil, fmt.Errorf("mailticket: SMTP URL scheme %q (want smtp, smtp+starttls or smtps)", u.Scheme)
+	}
+	if u.User != nil {
+		s.Username = u.User.Username()
+		s.Password, _ = u.User.Password()
+	}
+	return s, nil
+}
+
+// Send implements Sender.
+func (s *SMTPSender) Send(ctx context.Context, from string, to []string, msg []byte) error {
+	if _, ok := ctx.Deadline(); !ok {
+		t := s.Timeout
+		if t <= 0 {
+			t = time.Minute
+		}
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, t)
+		defer cancel()
+	}
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", s.Addr)
+	if err != nil {
+		return err
+	}
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+	if dl, ok := ctx.Deadline(); ok {
+		_ = conn.SetDeadline(dl)
+	}
+	host, _, _ := net.SplitHostPort(s.Addr)
+	cfg := s.TLSConfig
+	if cfg == nil {
+		cfg = &tls.Config{ServerName: host}
+	}
+	var c *smtp.Client
+	switch s.TLS {
+	case ImplicitTLS:
+		c = smtp.NewClient(tls.Client(conn, cfg))
+	case StartTLS:
+		if c, err = smtp.NewClientStartTLS(conn, cfg); err != nil {
+			conn.Close()
+			return ctxErr(ctx, err)
+		}
+	default:
+		c = smtp.NewClient(conn)
+	}
+	defer c.Close()
+	name := s.LocalName
+	if name == "" {
+		name = "localhost"
+	}
+	if err := c.Hello(name); err != nil {
+		return ctxErr(ctx, err)
+	}
+	if s.Username != "" {
+		if s.TLS == PlainText && !isLoopback(host) {
+			return errors.New("mailticket: refusing to send a password without TLS to " + s.Addr)
+		}
+		if err := c.Auth(sasl.NewPlainClient("", s.Username, s.Password)); err != nil {
+			return ctxErr(ctx, err)
+		}
+	}
+	if err := c.SendMail(from, to, strings.NewReader(string(msg))); err != nil {
+		return ctxErr(ctx, err)
+	}
+	return ctxErr(ctx, c.Quit())
+}
+
+func ctxErr(ctx context.Context, err error) error {
+	if err != nil && ctx.Err() != nil {
+		return fmt.Errorf("%w (%v)", ctx.Err(), err)
+	}
+	return err
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// permanent reports whether a send error will not go away by retrying.
+func permanent(err error) bool {
+	var se *smtp.SMTPError
+	return errors.As(err, &se) && se.Code >= 500
+}
+
+// MaxSendAttempts is how often a queued reply is tried before it is
+// marked failed.
+const MaxSendAttempts = 5
+
+// SendQueued sends the automatic replies waiting in the store's outbox
+// (up to limit; 0 means 100), oldest first, each as one SMTP transaction
+// with the null envelope sender (RFC 3834). Sent replies are marked sent;
+// a permanent refusal or the last of MaxSendAttempts marks one failed;
+// other errors leave it queued for the next call. It returns how many were
+// sent. A crash between a reply's hand-over and its mark sends it again on
+// the next call (SMTP has no exactly-once); the reply keeps its
+// Message-ID, so receivers can tell.
+func (p *Processor) SendQueued(ctx context.Context, s Sender, limit int) (int, error) {
+	if err := p.init(); err != nil {
+		return 0, err
+	}
+	queued, err := p.Store.QueuedAutoResponses(ctx, limit)
+	if err != nil {
+		return 0, err
+	}
+	sent := 0
+	for _, r := range queued {
+		if err := ctx.Err(); err != nil {
+			return sent, err
+		}
+		err := s.Send(ctx, r.Sender, []string{r.Recipient}, r.Raw)
+		state, text := store.AutoResponseSent, ""
+		if err != nil {
+			text = err.Error()
+			state = store.AutoResponseQueued
+			if permanent(err) || r.Attempts+1 >= MaxSendAttempts {
+				state = store.AutoResponseFailed
+			}
+		}
+		if merr := p.Store.MarkAutoResponse(ctx, r.ID, state, text); merr != nil {
+			return sent, merr
+		}
+		if err == nil {
+			sent++
+		} else if !permanent(err) && ctx.Err() == nil {
+			// The server is down or busy: later replies would fail too.
+			return sent, fmt.Errorf("mailticket: sending reply %d: %w", r.ID, err)
+		}
+	}
+	return sent, nil
+}

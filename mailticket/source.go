@@ -1,0 +1,160 @@
+package mailticket
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Source is a mailbox mail is taken from.
+type Source interface {
+	// Fetch hands every mail waiting in the source to handle, one at a
+	// time, and applies the source's after-commit action (mark seen,
+	// move, delete) to each mail for which handle returned nil, never
+	// before. It stops at the first error of handle or of the source; a
+	// mail whose action did not happen is handed over again by the next
+	// Fetch, which the Processor recognizes as a duplicate.
+	Fetch(ctx context.Context, handle func(context.Context, Delivery) error) error
+	// String names the source for logs (no password).
+	String() string
+	// Close frees the source's connection, if it keeps one.
+	Close() error
+}
+
+// Waiter is a source that can tell when new mail may have arrived (IMAP
+// IDLE). Wait returns when there may be new mail or after at most d.
+type Waiter interface {
+	Wait(ctx context.Context, d time.Duration) error
+}
+
+// Summary counts what a run did.
+type Summary struct {
+	Fetched       int
+	Created       int
+	FollowUps     int // follow-ups, rejected follow-ups and bounces
+	Duplicates    int
+	Quarantined   int
+	Ignored       int
+	AutoResponses int // replies sent
+}
+
+func (s *Summary) add(r Result) {
+	s.Fetched++
+	switch r.Outcome {
+	case Created:
+		s.Created++
+	case FollowUp, Rejected, BounceAdded:
+		s.FollowUps++
+	case Duplicate:
+		s.Duplicates++
+	case Quarantined:
+		s.Quarantined++
+	case Ignored:
+		s.Ignored++
+	}
+}
+
+// String is the one-line summary the example server prints.
+func (s Summary) String() string {
+	return fmt.Sprintf("mail fetched=%d created=%d followups=%d quarantined=%d autoresponses=%d",
+		s.Fetched, s.Created, s.FollowUps, s.Quarantined, s.AutoResponses)
+}
+
+// Poller runs a Processor over sources and sends its replies.
+type Poller struct {
+	Processor *Processor
+	Sources   []Source
+	// Sender sends automatic replies (nil: they stay queued).
+	Sender Sender
+	// Interval between polls of sources that cannot wait for mail (1
+	// minute if zero); sources that are Waiters are woken by the server.
+	Interval time.Duration
+	// OnResult, when set, sees every mail's result.
+	OnResult func(src Source, r Result)
+	// OnError, when set, sees errors that Run retries after.
+	OnError func(src Source, err error)
+}
+
+// RunOnce fetches every source once, then sends the queued replies. A
+// source that fails does not stop the others; the errors are joined.
+func (pl *Poller) RunOnce(ctx context.Context) (Summary, error) {
+	var sum Summary
+	var errs []error
+	for _, src := range pl.Sources {
+		if err := pl.fetch(ctx, src, &sum); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", src, err))
+		}
+	}
+	if pl.Sender != nil {
+		n, err := pl.Processor.SendQueued(ctx, pl.Sender, 0)
+		sum.AutoResponses += n
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return sum, errors.Join(errs...)
+}
+
+func (pl *Poller) fetch(ctx context.Context, src Source, sum *Summary) error {
+	return src.Fetch(ctx, func(ctx context.Context, d Delivery) error {
+		r, err := pl.Processor.Process(ctx, d)
+		if err != nil {
+			return err
+		}
+		sum.add(r)
+		if pl.OnResult != nil {
+			pl.OnResult(src, r)
+		}
+		return nil
+	})
+}
+
+// Run polls every source in its own goroutine until ctx ends, sending
+// replies after each round; errors are reported to OnError and retried
+// with a growing pause (up to Interval). It returns ctx's error.
+func (pl *Poller) Run(ctx context.Context) error {
+	interval := pl.Interval
+	if interval <= 0 {
+		interval = time.Minute
+	}
+	done := make(chan struct{}, len(pl.Sources))
+	for _, src := range pl.Sources {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			pause := time.Second
+			for ctx.Err() == nil {
+				var sum Summary
+				err := pl.fetch(ctx, src, &sum)
+				if err == nil && pl.Sender != nil {
+					_, err = pl.Processor.SendQueued(ctx, pl.Sender, 0)
+				}
+				wait := interval
+				if err != nil && ctx.Err() == nil {
+					if pl.OnError != nil {
+						pl.OnError(src, err)
+					}
+					wait, pause = pause, min(2*pause, interval)
+				} else {
+					pause = time.Second
+				}
+				if w, ok := src.(Waiter); ok && err == nil {
+					if werr := w.Wait(ctx, wait); werr != nil && ctx.Err() == nil && pl.OnError != nil {
+						pl.OnError(src, werr)
+					}
+					continue
+				}
+				t := time.NewTimer(wait)
+				select {
+				case <-ctx.Done():
+					t.Stop()
+				case <-t.C:
+				}
+			}
+		}()
+	}
+	for range pl.Sources {
+		<-done
+	}
+	return ctx.Err()
+}
