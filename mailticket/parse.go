@@ -248,9 +248,21 @@ func bodyOffset(raw []byte) int {
 	return len(raw)
 }
 
+// digest hashes a body with CRLF and LF line ends alike, so the same mail
+// has one digest whether a source stored it with either.
 func digest(b []byte) string {
-	s := sha256.Sum256(b)
-	return hex.EncodeToString(s[:])
+	h := sha256.New()
+	for len(b) > 0 {
+		i := bytes.Index(b, []byte("\r\n"))
+		if i < 0 {
+			h.Write(b)
+			break
+		}
+		h.Write(b[:i])
+		h.Write([]byte{'\n'})
+		b = b[i+2:]
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 var wordDecoder = &mime.WordDecoder{CharsetReader: charset.Reader}

@@ -56,8 +56,9 @@ type Delivery struct {
 	// store.MailReceipt.SourceKey); "" for sources without one.
 	SourceKey string
 	Raw       []byte
-	// Size is the mail's full size when Raw holds only its header (a
-	// source that will not download oversized mail); 0 means len(Raw).
+	// Size is the mail's full size when Raw holds only its beginning (a
+	// source that will not download oversized mail); such mail is
+	// quarantined. 0 means len(Raw).
 	Size int64
 }
 
@@ -222,6 +223,9 @@ func (p *Processor) Process(ctx context.Context, d Delivery) (Result, error) {
 	}
 	if size > lim.MaxMailSize {
 		return p.quarantine(ctx, d, fmt.Sprintf("mail of %d bytes is larger than the limit of %d", size, lim.MaxMailSize))
+	}
+	if size > int64(len(d.Raw)) {
+		return p.quarantine(ctx, d, fmt.Sprintf("mail of %d bytes is larger than the source's limit (%d bytes kept)", size, len(d.Raw)))
 	}
 	m, err := Parse(d.Raw, p.Limits)
 	if err != nil {
