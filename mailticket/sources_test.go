@@ -95,7 +95,6 @@ func runScenario(t *testing.T, src Source, deliver func(raw []byte)) *env {
 	return e
 }
 
-
 func TestMaildirSource(t *testing.T) {
 	dir := t.TempDir()
 	writeMaildir(t, dir)
@@ -129,7 +128,9 @@ func memIMAP(t *testing.T, caps imap.CapSet) (addr string, user *imapmemserver.U
 	}
 	mem.AddUser(user)
 	srv := imapserver.New(&imapserver.Options{
-		NewSession:   func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) { return mem.NewSession(), nil, nil },
+		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
+			return mem.NewSession(), nil, nil
+		},
 		Caps:         caps,
 		InsecureAuth: true,
 		Logger:       discardLogger{},

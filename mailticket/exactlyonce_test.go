@@ -1,0 +1,241 @@
+package mailticket
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/switchboard-go/switchboard/store"
+)
+
+// faultyStore fails one store call: before it reaches the database, or
+// after it committed (the caller sees an error, as when the process dies
+// right after the commit).
+type faultyStore struct {
+	store.TicketStore
+	mu     sync.Mutex
+	method string
+	after  bool
+	nth    int // fail the nth call (1-based)
+	calls  int
+	fired  bool
+}
+
+func (f *faultyStore) trip(method string) (fail bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.fired || method != f.method {
+		return false
+	}
+	f.calls++
+	if f.calls == f.nth {
+		f.fired = true
+		return true
+	}
+	return false
+}
+
+func (f *faultyStore) IngestMail(ctx context.Context, in store.MailIngest) (store.IngestResult, error) {
+	fail := f.trip("IngestMail")
+	if fail && !f.after {
+		return store.IngestResult{}, errInjected
+	}
+	r, err := f.TicketStore.IngestMail(ctx, in)
+	if fail {
+		return store.IngestResult{}, errInjected
+	}
+	return r, err
+}
+
+func (f *faultyStore) MailReceipt(ctx context.Context, s, c string) (store.MailReceipt, error) {
+	if f.trip("MailReceipt") {
+		return store.MailReceipt{}, errInjected
+	}
+	return f.TicketStore.MailReceipt(ctx, s, c)
+}
+
+func (f *faultyStore) UpsertCustomer(ctx context.Context, c store.Customer) (store.Customer, error) {
+	fail := f.trip("UpsertCustomer")
+	if fail && !f.after {
+		return store.Customer{}, errInjected
+	}
+	r, err := f.TicketStore.UpsertCustomer(ctx, c)
+	if fail {
+		return store.Customer{}, errInjected
+	}
+	return r, err
+}
+
+func (f *faultyStore) NextTicketNumber(ctx context.Context, day time.Time) (string, error) {
+	fail := f.trip("NextTicketNumber")
+	if fail && !f.after {
+		return "", errInjected
+	}
+	n, err := f.TicketStore.NextTicketNumber(ctx, day)
+	if fail {
+		return "", errInjected
+	}
+	return n, err
+}
+
+func (f *faultyStore) MarkAutoResponse(ctx context.Context, id int64, s store.AutoResponseState, text string) error {
+	fail := f.trip("MarkAutoResponse")
+	if fail && !f.after {
+		return errInjected
+	}
+	err := f.TicketStore.MarkAutoResponse(ctx, id, s, text)
+	if fail {
+		return errInjected
+	}
+	return err
+}
+
+// faultySource fails after the nth mail was handled (committed) and before
+// its mailbox action.
+type faultySource struct {
+	Source
+	nth int
+	n   int
+}
+
+func (f *faultySource) Fetch(ctx context.Context, handle func(context.Context, Delivery) error) error {
+	return f.Source.Fetch(ctx, func(ctx context.Context, d Delivery) error {
+		if err := handle(ctx, d); err != nil {
+			return err
+		}
+		f.n++
+		if f.n == f.nth {
+			return errInjected
+		}
+		return nil
+	})
+}
+
+// faultySender fails one send, before or after handing the mail over.
+type faultySender struct {
+	Sender
+	nth, n int
+	after  bool
+}
+
+func (f *faultySender) Send(ctx context.Context, from string, to []string, msg []byte) error {
+	f.n++
+	if f.n == f.nth && !f.after {
+		return errInjected
+	}
+	err := f.Sender.Send(ctx, from, to, msg)
+	if f.n == f.nth {
+		return errInjected
+	}
+	return err
+}
+
+// TestExactlyOnceUnderFaults fails the pipeline at every step of the
+// second mail (and of the second reply), restarts it with a fresh
+// Processor, and checks that every mail became exactly one article, every
+// mail left new/, and every reply was sent (exactly once, except when the
+// failure came after the mail server took the reply: SMTP has no
+// exactly-once, and that reply goes out twice, with the same Message-ID).
+func TestExactlyOnceUnderFaults(t *testing.T) {
+	type fault struct {
+		name      string
+		store     *faultyStore
+		sourceNth int
+		sender    *faultySender
+		dupReply  bool
+	}
+	var faults []fault
+	for _, m := range []string{"MailReceipt", "UpsertCustomer", "NextTicketNumber", "IngestMail", "MarkAutoResponse"} {
+		for _, after := range []bool{false, true} {
+			if m == "MailReceipt" && after {
+				continue
+			}
+			faults = append(faults, fault{name: fmt.Sprintf("%s after=%v", m, after),
+				store: &faultyStore{method: m, after: after, nth: 2}, dupReply: m == "MarkAutoResponse" && !after})
+		}
+	}
+	faults = append(faults,
+		fault{name: "before mailbox action", sourceNth: 2},
+		fault{name: "send refused", sender: &faultySender{nth: 2}},
+		fault{name: "sent, not acknowledged", sender: &faultySender{nth: 2, after: true}, dupReply: true},
+	)
+	mails := []string{
+		simple("a@uno.example", "uno", "eo1@x.example"),
+		simple("b@dos.example", "dos", "eo2@x.example"),
+		simple("c@tres.example", "tres", "eo3@x.example"),
+		simple("a@uno.example", "Re: uno", "eo4@x.example", "In-Reply-To: <eo1@x.example>"),
+		simple("d@cuatro.example", "cuatro", "eo5@x.example"),
+	}
+	for _, f := range faults {
+		t.Run(f.name, func(t *testing.T) {
+			e := newEnv(t)
+			dir := t.TempDir()
+			writeMaildir(t, dir)
+			for i, m := range mails {
+				os.WriteFile(filepath.Join(dir, "new", fmt.Sprintf("%d.eo", i)), []byte(m), 0o644)
+			}
+			snd := Sender(e.sender())
+			var src Source = &Maildir{Dir: dir}
+			p := e.p
+			if f.store != nil {
+				f.store.TicketStore = e.st
+				p = &Processor{Store: f.store, Domain: e.p.Domain, Secret: e.p.Secret, Addresses: e.p.Addresses, Now: e.clock1}
+			}
+			if f.sourceNth != 0 {
+				src = &faultySource{Source: src, nth: f.sourceNth}
+			}
+			if f.sender != nil {
+				f.sender.Sender = snd
+				snd = f.sender
+			}
+			first := &Poller{Processor: p, Sources: []Source{src}, Sender: snd}
+			if _, err := first.RunOnce(e.ctx); err == nil {
+				t.Fatal("the fault did not fire")
+			}
+			// Restart: a fresh processor and healthy parts; poll until
+			// nothing is left (twice is enough).
+			for i := 0; i < 2; i++ {
+				fresh := &Processor{Store: e.st, Domain: e.p.Domain, Secret: e.p.Secret, Addresses: e.p.Addresses, Now: e.clock1}
+				pl := &Poller{Processor: fresh, Sources: []Source{&Maildir{Dir: dir}}, Sender: e.sender()}
+				if _, err := pl.RunOnce(e.ctx); err != nil {
+					t.Fatalf("after restart: %v", err)
+				}
+			}
+			left, _ := os.ReadDir(filepath.Join(dir, "new"))
+			expect(t, "mails left in new/", len(left), 0)
+			tickets := e.tickets()
+			expect(t, "tickets", len(tickets), 4)
+			inbound := 0
+			for _, tk := range tickets {
+				for _, a := range e.articles(tk.ID) {
+					if a.Direction == store.Inbound {
+						inbound++
+					}
+				}
+			}
+			expect(t, "inbound articles", inbound, 5)
+			for i := range mails {
+				key := fmt.Sprintf("eo%d@x.example", i+1)
+				if _, err := e.st.TicketByMessageID(e.ctx, key); err != nil {
+					t.Fatalf("mail %s: %v", key, err)
+				}
+			}
+			queued, _ := e.st.QueuedAutoResponses(e.ctx, 10)
+			expect(t, "replies still queued", len(queued), 0)
+			want := 4
+			if f.dupReply {
+				want = 5
+			}
+			expect(t, "replies received", len(e.sink.received()), want)
+			ids := map[string]int{}
+			for _, m := range e.sink.received() {
+				ids[headerOf(t, m.Data, "Message-Id")]++
+			}
+			expect(t, "distinct replies", len(ids), 4)
+		})
+	}
+}
