@@ -52,5 +52,5 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return runChatOperator(ctx, args[1:], os.Stdin, stdout, stderr)
 		}
 	}
-	return serve(ctx, args, stderr)
+	return serve(ctx, args, stdout, stderr)
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"context"
+	"errors"
 	"flag"
 	"io"
 	"log/slog"
@@ -18,7 +19,7 @@ type schemaVersioner interface {
 }
 
 // serve opens the store and runs until ctx is done.
-func serve(ctx context.Context, args []string, stderr io.Writer) error {
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("server", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var sf storeflag.Flags
@@ -29,8 +30,13 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	nf.Register(fs)
 	var cf chatFlags
 	cf.register(fs)
+	var mf mailFlags
+	mf.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if mf.once && !mf.enabled() {
+		return errors.New("-once needs a mail source (-imap, -pop3 or -maildir)")
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 
@@ -49,6 +55,14 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 	}
 	log.Info("store ready", attrs...)
+
+	if mf.once {
+		pl, err := mf.poller(st, sf.Data, nil, log.With("channel", "mail"))
+		if err != nil {
+			return err
+		}
+		return runMailOnce(ctx, pl, stdout)
+	}
 
 	if sim.addr != "" {
 		srv, err := sim.start()
@@ -82,6 +96,24 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 		log.Info("chat listening", "addr", addr)
 	}
+	mailDone := make(chan error, 1)
+	mailCtx, stopMail := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopMail()
+	if mf.enabled() {
+		pl, err := mf.poller(st, sf.Data, gw, log.With("channel", "mail"))
+		if err != nil {
+			stopGateway()
+			<-gwDone
+			return err
+		}
+		go func() {
+			defer closeSources(pl)
+			mailDone <- pl.Run(mailCtx)
+		}()
+		log.Info("mail poller running", "sources", len(pl.Sources), "replies", pl.Sender != nil)
+	} else {
+		mailDone <- nil
+	}
 	log.Info("running; stop with SIGINT or SIGTERM")
 
 	<-ctx.Done()
@@ -91,6 +123,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err := stopChat(sctx); err != nil {
 		log.Error("chat shutdown", "err", err)
 	}
+	stopMail()
+	<-mailDone
 	stopGateway()
 	if err := <-gwDone; err != nil {
 		log.Error("sms gateway", "err", err)

@@ -20,6 +20,8 @@ type ticketLine struct {
 	ID            int64      `json:"id"`
 	Number        string     `json:"number"`
 	Title         string     `json:"title"`
+	Subject       string     `json:"subject"`
+	Articles      int        `json:"articles"`
 	Queue         string     `json:"queue"`
 	State         string     `json:"state"`
 	Priority      int        `json:"priority"`
@@ -74,7 +76,16 @@ func runTickets(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			if t.CustomerID != 0 && customers[t.CustomerID] == "" {
 				customers[t.CustomerID] = customerEmail(ctx, st, t.CustomerID)
 			}
-			if err := enc.Encode(ticketLine{ID: t.ID, Number: t.Number, Title: t.Title, Queue: queues[t.QueueID],
+			arts, err := st.Articles(ctx, t.ID)
+			if err != nil {
+				return err
+			}
+			subject := t.Title
+			if len(arts) > 0 {
+				subject = arts[0].Subject
+			}
+			if err := enc.Encode(ticketLine{ID: t.ID, Number: t.Number, Title: t.Title, Subject: subject, Articles: len(arts),
+				Queue: queues[t.QueueID],
 				State: string(t.State), Priority: t.Priority, Customer: customers[t.CustomerID], OwnerID: t.OwnerID,
 				Created: t.CreatedAt, Updated: t.UpdatedAt, FirstResponse: optTime(t.FirstResponseAt),
 				Closed: optTime(t.ClosedAt)}); err != nil {

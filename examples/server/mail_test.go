@@ -1,0 +1,173 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-smtp"
+	"github.com/switchboard-go/switchboard/internal/dovetest"
+)
+
+// smtpSink counts the mail it receives.
+type smtpSink struct {
+	mu sync.Mutex
+	n  int
+}
+
+func (s *smtpSink) NewSession(*smtp.Conn) (smtp.Session, error) { return sinkSession{s}, nil }
+
+type sinkSession struct{ s *smtpSink }
+
+func (sinkSession) Mail(string, *smtp.MailOptions) error { return nil }
+func (sinkSession) Rcpt(string, *smtp.RcptOptions) error { return nil }
+func (sinkSession) Reset()                               {}
+func (sinkSession) Logout() error                        { return nil }
+func (ss sinkSession) Data(r io.Reader) error {
+	if _, err := io.Copy(io.Discard, r); err != nil {
+		return err
+	}
+	ss.s.mu.Lock()
+	ss.s.n++
+	ss.s.mu.Unlock()
+	return nil
+}
+
+func startSink(t *testing.T) (*smtpSink, string) {
+	t.Helper()
+	s := &smtpSink{}
+	srv := smtp.NewServer(s)
+	srv.Domain = "localhost"
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+	return s, l.Addr().String()
+}
+
+func testMails() [][]byte {
+	m := func(from, subject, id string, extra ...string) []byte {
+		h := "From: " + from + "\r\nTo: support@example.net\r\nSubject: " + subject + "\r\nMessage-ID: <" + id + ">\r\n" +
+			"Date: Sun, 22 Nov 2026 08:00:00 +0000\r\n"
+		for _, e := range extra {
+			h += e + "\r\n"
+		}
+		return []byte(h + "\r\nHola, el servicio no funciona.\r\n")
+	}
+	return [][]byte{
+		m("ana@cliente.example", "Servicio caído", "m1@cliente.example"),
+		m("bob@otro.example", "Factura", "m2@otro.example"),
+		m("ana@cliente.example", "Re: Servicio caído", "m3@cliente.example", "In-Reply-To: <m1@cliente.example>"),
+		[]byte("\x00 not a mail\r\n"),
+	}
+}
+
+type ticketSummary struct {
+	Number   string `json:"number"`
+	Queue    string `json:"queue"`
+	State    string `json:"state"`
+	Customer string `json:"customer"`
+	Subject  string `json:"subject"`
+	Articles int    `json:"articles"`
+}
+
+func checkOnce(t *testing.T, dir string, args []string, sink *smtpSink) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var out, errOut bytes.Buffer
+	all := append([]string{"-data", dir, "-once", "-mail-address", "support@example.net", "-mail-route", "otro.example=Otros"}, args...)
+	if err := run(ctx, all, &out, &errOut); err != nil {
+		t.Fatalf("%v\n%s", err, errOut.String())
+	}
+	want := "mail fetched=4 created=2 followups=1 quarantined=1 autoresponses=2\n"
+	if out.String() != want {
+		t.Fatalf("stdout %q, want %q\n%s", out.String(), want, errOut.String())
+	}
+	sink.mu.Lock()
+	sent := sink.n
+	sink.mu.Unlock()
+	if sent != 2 {
+		t.Fatalf("replies received: %d", sent)
+	}
+	out.Reset()
+	if err := run(ctx, []string{"tickets", "-data", dir}, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	var got []ticketSummary
+	sc := bufio.NewScanner(&out)
+	for sc.Scan() {
+		var ts ticketSummary
+		if err := json.Unmarshal(sc.Bytes(), &ts); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, ts)
+	}
+	if len(got) != 2 || got[0].Articles != 3 || got[0].Subject != "Servicio caído" || got[0].Customer != "ana@cliente.example" ||
+		got[0].Queue != "Inbox" || got[1].Queue != "Otros" || got[1].Articles != 2 || got[0].State != "open" && got[0].State != "new" {
+		t.Fatalf("tickets: %+v", got)
+	}
+	// Again: nothing new.
+	out.Reset()
+	if err := run(ctx, all, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(out.String(), "mail fetched=0 ") {
+		t.Fatalf("second run: %q", out.String())
+	}
+	out.Reset()
+	if err := run(ctx, []string{"stats", "-data", dir, "-period", "day"}, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "Otros") || !strings.Contains(out.String(), "Inbox") {
+		t.Fatalf("stats:\n%s", out.String())
+	}
+}
+
+func TestMailOnceMaildir(t *testing.T) {
+	sink, addr := startSink(t)
+	md := t.TempDir()
+	for _, d := range []string{"new", "cur", "tmp"} {
+		os.MkdirAll(filepath.Join(md, d), 0o755)
+	}
+	for i, m := range testMails() {
+		os.WriteFile(filepath.Join(md, "new", fmt.Sprintf("%d.test", i)), m, 0o644)
+	}
+	checkOnce(t, t.TempDir(), []string{"-maildir", md, "-smtp", "smtp://" + addr}, sink)
+}
+
+func TestMailOnceDovecot(t *testing.T) {
+	dv := dovetest.Start(t, map[string]string{"alice": "secret", "bob": "secret"})
+	for _, c := range []struct{ name, user, flag, url string }{
+		{"imap", "alice", "-imap", "imap://alice:secret@" + dv.IMAP + "/INBOX"},
+		{"pop3", "bob", "-pop3", "pop3://bob:secret@" + dv.POP3},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			sink, addr := startSink(t)
+			for _, m := range testMails() {
+				dv.Deliver(t, c.user, m)
+			}
+			checkOnce(t, t.TempDir(), []string{c.flag, c.url, "-smtp", "smtp://" + addr}, sink)
+		})
+	}
+}
+
+func TestOnceNeedsASource(t *testing.T) {
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), []string{"-data", t.TempDir(), "-once"}, &out, &errOut)
+	if err == nil || !strings.Contains(err.Error(), "mail source") {
+		t.Fatalf("err = %v", err)
+	}
+}
