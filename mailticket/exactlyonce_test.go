@@ -102,9 +102,9 @@ type faultySource struct {
 	n   int
 }
 
-func (f *faultySource) Fetch(ctx context.Context, handle func(context.Context, Delivery) error) error {
-	return f.Source.Fetch(ctx, func(ctx context.Context, d Delivery) error {
-		if err := handle(ctx, d); err != nil {
+func (f *faultySource) Fetch(ctx context.Context, handle func(context.Context, []Delivery) error) error {
+	return f.Source.Fetch(ctx, func(ctx context.Context, ds []Delivery) error {
+		if err := handle(ctx, ds); err != nil {
 			return err
 		}
 		f.n++
@@ -113,6 +113,67 @@ func (f *faultySource) Fetch(ctx context.Context, handle func(context.Context, D
 		}
 		return nil
 	})
+}
+
+// faultyTxStore is faultyStore for a store with transactions: the calls
+// made inside InTx go through the same faults, and InTx itself can fail
+// before its work or after its commit.
+type faultyTxStore struct {
+	*faultyStore
+	base store.Store
+}
+
+func (f *faultyTxStore) InTx(ctx context.Context, fn func(tx store.Ops) error) error {
+	fail := f.trip("InTx")
+	if fail && !f.after {
+		return errInjected
+	}
+	err := f.base.InTx(ctx, func(tx store.Ops) error {
+		return fn(txOps{Ops: tx, ts: &faultyStore{TicketStore: tx, method: f.method, after: f.after, nth: f.nth,
+			calls: f.calls, fired: f.fired}, parent: f.faultyStore})
+	})
+	if fail {
+		return errInjected
+	}
+	return err
+}
+
+// txOps routes the ticket calls of a transaction through a faultyStore
+// whose count continues the parent's.
+type txOps struct {
+	store.Ops
+	ts     *faultyStore
+	parent *faultyStore
+}
+
+func (t txOps) sync(fn func()) {
+	t.parent.mu.Lock()
+	t.ts.calls, t.ts.fired = t.parent.calls, t.parent.fired
+	t.parent.mu.Unlock()
+	fn()
+	t.parent.mu.Lock()
+	t.parent.calls, t.parent.fired = t.ts.calls, t.ts.fired
+	t.parent.mu.Unlock()
+}
+
+func (t txOps) IngestMail(ctx context.Context, in store.MailIngest) (r store.IngestResult, err error) {
+	t.sync(func() { r, err = t.ts.IngestMail(ctx, in) })
+	return
+}
+
+func (t txOps) MailReceipt(ctx context.Context, s, c string) (r store.MailReceipt, err error) {
+	t.sync(func() { r, err = t.ts.MailReceipt(ctx, s, c) })
+	return
+}
+
+func (t txOps) UpsertCustomer(ctx context.Context, c store.Customer) (r store.Customer, err error) {
+	t.sync(func() { r, err = t.ts.UpsertCustomer(ctx, c) })
+	return
+}
+
+func (t txOps) NextTicketNumber(ctx context.Context, day time.Time) (n string, err error) {
+	t.sync(func() { n, err = t.ts.NextTicketNumber(ctx, day) })
+	return
 }
 
 // faultySender fails one send, before or after handing the mail over.
@@ -146,20 +207,27 @@ func TestExactlyOnceUnderFaults(t *testing.T) {
 		store     *faultyStore
 		sourceNth int
 		sender    *faultySender
+		tx        bool // the batch path (one transaction per batch)
 		dupReply  bool
 	}
 	var faults []fault
-	for _, m := range []string{"MailReceipt", "UpsertCustomer", "NextTicketNumber", "IngestMail", "MarkAutoResponse"} {
+	for _, m := range []string{"MailReceipt", "UpsertCustomer", "NextTicketNumber", "IngestMail", "MarkAutoResponse", "InTx"} {
 		for _, after := range []bool{false, true} {
-			if m == "MailReceipt" && after {
-				continue
+			for _, tx := range []bool{false, true} {
+				if m == "MailReceipt" && after || m == "InTx" && !tx {
+					continue
+				}
+				nth := 2 // the second call: one mail (or reply) in
+				if m == "InTx" {
+					nth = 1 // the five mails are one batch
+				}
+				faults = append(faults, fault{name: fmt.Sprintf("%s after=%v tx=%v", m, after, tx),
+					store: &faultyStore{method: m, after: after, nth: nth}, tx: tx, dupReply: m == "MarkAutoResponse" && !after})
 			}
-			faults = append(faults, fault{name: fmt.Sprintf("%s after=%v", m, after),
-				store: &faultyStore{method: m, after: after, nth: 2}, dupReply: m == "MarkAutoResponse" && !after})
 		}
 	}
 	faults = append(faults,
-		fault{name: "before mailbox action", sourceNth: 2},
+		fault{name: "before mailbox action", sourceNth: 1},
 		fault{name: "send refused", sender: &faultySender{nth: 2}},
 		fault{name: "sent, not acknowledged", sender: &faultySender{nth: 2, after: true}, dupReply: true},
 	)
@@ -183,7 +251,11 @@ func TestExactlyOnceUnderFaults(t *testing.T) {
 			p := e.p
 			if f.store != nil {
 				f.store.TicketStore = e.st
-				p = &Processor{Store: f.store, Domain: e.p.Domain, Secret: e.p.Secret, Addresses: e.p.Addresses, Now: e.clock1}
+				var st store.TicketStore = f.store
+				if f.tx {
+					st = &faultyTxStore{faultyStore: f.store, base: e.st}
+				}
+				p = &Processor{Store: st, Domain: e.p.Domain, Secret: e.p.Secret, Addresses: e.p.Addresses, Now: e.clock1}
 			}
 			if f.sourceNth != 0 {
 				src = &faultySource{Source: src, nth: f.sourceNth}
@@ -193,7 +265,12 @@ func TestExactlyOnceUnderFaults(t *testing.T) {
 				snd = f.sender
 			}
 			first := &Poller{Processor: p, Sources: []Source{src}, Sender: snd}
-			if _, err := first.RunOnce(e.ctx); err == nil {
+			_, err := first.RunOnce(e.ctx)
+			fired := err != nil
+			if f.store != nil {
+				fired = f.store.fired
+			}
+			if !fired {
 				t.Fatal("the fault did not fire")
 			}
 			// Restart: a fresh processor and healthy parts; poll until

@@ -61,7 +61,8 @@ type IMAP struct {
 	// Delivery.Size set, to be quarantined (DefaultLimits.MaxMailSize when
 	// zero).
 	MaxSize int64
-	// BatchSize is how many mails one UID FETCH asks for (100 if zero).
+	// BatchSize is how many mails one UID FETCH asks for (MaxBatch if
+	// zero); they are handed over together.
 	BatchSize int
 	// AllowInsecureAuth permits a password over plain text to a host that
 	// is not loopback.
@@ -256,7 +257,7 @@ func (s *IMAP) login(ctx context.Context, c *imapclient.Client, host string) err
 }
 
 // Fetch implements Source.
-func (s *IMAP) Fetch(ctx context.Context, handle func(context.Context, Delivery) error) error {
+func (s *IMAP) Fetch(ctx context.Context, handle func(context.Context, []Delivery) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.connect(ctx); err != nil {
@@ -276,7 +277,7 @@ func (s *IMAP) Fetch(ctx context.Context, handle func(context.Context, Delivery)
 	return nil
 }
 
-func (s *IMAP) fetch(ctx context.Context, c *imapclient.Client, handle func(context.Context, Delivery) error) error {
+func (s *IMAP) fetch(ctx context.Context, c *imapclient.Client, handle func(context.Context, []Delivery) error) error {
 	crit := &imap.SearchCriteria{NotFlag: []imap.Flag{imap.FlagDeleted}}
 	if s.Action == "" || s.Action == MarkSeen {
 		crit.NotFlag = append(crit.NotFlag, imap.FlagSeen)
@@ -286,12 +287,12 @@ func (s *IMAP) fetch(ctx context.Context, c *imapclient.Client, handle func(cont
 		return err
 	}
 	uids := found.AllUIDs()
-	batch := s.BatchSize
-	if batch <= 0 {
-		batch = 100
+	size := s.BatchSize
+	if size <= 0 {
+		size = MaxBatch
 	}
 	for len(uids) > 0 {
-		n := min(batch, len(uids))
+		n := min(size, len(uids))
 		if err := s.fetchBatch(ctx, c, uids[:n], handle); err != nil {
 			return err
 		}
@@ -301,7 +302,7 @@ func (s *IMAP) fetch(ctx context.Context, c *imapclient.Client, handle func(cont
 }
 
 // fetchBatch fetches, hands over and then acts on a batch of mails.
-func (s *IMAP) fetchBatch(ctx context.Context, c *imapclient.Client, uids []imap.UID, handle func(context.Context, Delivery) error) error {
+func (s *IMAP) fetchBatch(ctx context.Context, c *imapclient.Client, uids []imap.UID, handle func(context.Context, []Delivery) error) error {
 	max := s.MaxSize
 	if max <= 0 {
 		max = DefaultLimits.MaxMailSize
@@ -322,6 +323,14 @@ func (s *IMAP) fetchBatch(ctx context.Context, c *imapclient.Client, uids []imap
 	}
 	var done []imap.UID
 	var handleErr error
+	var b batch[imap.UID]
+	flush := func() {
+		ids, err := b.flush(ctx, handle)
+		if err != nil {
+			handleErr = err // stop handing over; drain the rest
+		}
+		done = append(done, ids...)
+	}
 	prefix := "imap:" + strings.ToLower(s.Username) + "@" + s.Addr + "/" + s.mailbox() + "/" + strconv.FormatUint(uint64(s.uidValidity), 10) + "/"
 	stream := func(set []imap.UID, section *imap.FetchItemBodySection, full bool) error {
 		if len(set) == 0 || handleErr != nil {
@@ -349,11 +358,9 @@ func (s *IMAP) fetchBatch(ctx context.Context, c *imapclient.Client, uids []imap
 			if !full {
 				d.Size = sizeOf[uid]
 			}
-			if err := handle(ctx, d); err != nil {
-				handleErr = err // stop handing over; drain the rest
-				continue
+			if b.add(d, uid) {
+				flush()
 			}
-			done = append(done, uid)
 		}
 		return cmd.Close()
 	}
@@ -362,6 +369,9 @@ func (s *IMAP) fetchBatch(ctx context.Context, c *imapclient.Client, uids []imap
 	}
 	if err := stream(large, &imap.FetchItemBodySection{Peek: true, Specifier: imap.PartSpecifierHeader}, false); err != nil {
 		return err
+	}
+	if handleErr == nil {
+		flush()
 	}
 	if err := s.act(c, done); err != nil {
 		return err

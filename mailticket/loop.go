@@ -2,7 +2,9 @@ package mailticket
 
 import (
 	"context"
+
 	"fmt"
+	"github.com/switchboard-go/switchboard/store"
 	"strings"
 	"time"
 )
@@ -86,7 +88,7 @@ func (p *Processor) ours(addr string) bool {
 func (p *Processor) loopToken() string { return "switchboard@" + p.Domain }
 
 // overLimit says whether addr already got as many replies as allowed.
-func (p *Processor) overLimit(ctx context.Context, addr string, now time.Time) (string, error) {
+func (p *Processor) overLimit(ctx context.Context, st store.TicketStore, addr string, now time.Time) (string, error) {
 	perHour, perDay := p.RateLimit.PerHour, p.RateLimit.PerDay
 	if perHour == 0 {
 		perHour = 10
@@ -102,7 +104,7 @@ func (p *Processor) overLimit(ctx context.Context, addr string, now time.Time) (
 		if b.max < 0 {
 			continue
 		}
-		n, err := p.Store.CountAutoResponses(ctx, addr, now.Add(-b.span))
+		n, err := st.CountAutoResponses(ctx, addr, now.Add(-b.span))
 		if err != nil {
 			return "", err
 		}

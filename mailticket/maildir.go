@@ -29,7 +29,7 @@ func (m *Maildir) Close() error { return nil }
 
 // Fetch implements Source. Files are handed over in name order (Maildir
 // names start with the delivery time).
-func (m *Maildir) Fetch(ctx context.Context, handle func(context.Context, Delivery) error) error {
+func (m *Maildir) Fetch(ctx context.Context, handle func(context.Context, []Delivery) error) error {
 	newDir := filepath.Join(m.Dir, "new")
 	entries, err := os.ReadDir(newDir)
 	if err != nil {
@@ -44,6 +44,20 @@ func (m *Maildir) Fetch(ctx context.Context, handle func(context.Context, Delive
 	if max <= 0 {
 		max = DefaultLimits.MaxMailSize
 	}
+	var b batch[string]
+	flush := func() error {
+		names, err := b.flush(ctx, handle)
+		if err != nil {
+			return err
+		}
+		for _, name := range names {
+			unique, _, _ := strings.Cut(name, ":")
+			if err := os.Rename(filepath.Join(newDir, name), filepath.Join(m.Dir, "cur", unique+":2,S")); err != nil && !os.IsNotExist(err) {
+				return fmt.Errorf("mailticket: maildir: %w", err)
+			}
+		}
+		return nil
+	}
 	for _, e := range entries {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -53,8 +67,7 @@ func (m *Maildir) Fetch(ctx context.Context, handle func(context.Context, Delive
 			continue
 		}
 		unique, _, _ := strings.Cut(name, ":")
-		path := filepath.Join(newDir, name)
-		d, err := readMaildirFile(path, max)
+		d, err := readMaildirFile(filepath.Join(newDir, name), max)
 		if os.IsNotExist(err) {
 			continue // taken by another reader
 		}
@@ -62,14 +75,13 @@ func (m *Maildir) Fetch(ctx context.Context, handle func(context.Context, Delive
 			return fmt.Errorf("mailticket: maildir: %w", err)
 		}
 		d.SourceKey = "maildir:" + abs + "/" + unique
-		if err := handle(ctx, d); err != nil {
-			return err
-		}
-		if err := os.Rename(path, filepath.Join(m.Dir, "cur", unique+":2,S")); err != nil && !os.IsNotExist(err) {
-			return fmt.Errorf("mailticket: maildir: %w", err)
+		if b.add(d, name) {
+			if err := flush(); err != nil {
+				return err
+			}
 		}
 	}
-	return nil
+	return flush()
 }
 
 func readMaildirFile(path string, max int64) (Delivery, error) {

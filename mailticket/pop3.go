@@ -190,7 +190,7 @@ func (p *POP3) login(c *pop3Conn, greeting string) error {
 }
 
 // Fetch implements Source.
-func (p *POP3) Fetch(ctx context.Context, handle func(context.Context, Delivery) error) (err error) {
+func (p *POP3) Fetch(ctx context.Context, handle func(context.Context, []Delivery) error) (err error) {
 	c, greeting, err := p.dial(ctx)
 	if err != nil {
 		return fmt.Errorf("mailticket: POP3 %s: %w", p.Addr, err)
@@ -234,6 +234,19 @@ func (p *POP3) Fetch(ctx context.Context, handle func(context.Context, Delivery)
 		max = DefaultLimits.MaxMailSize
 	}
 	prefix := "pop3:" + strings.ToLower(p.Username) + "@" + p.Addr + "/"
+	var b batch[string]
+	flush := func() error {
+		nums, err := b.flush(ctx, handle)
+		if err != nil || p.Keep {
+			return err
+		}
+		for _, num := range nums {
+			if _, err := c.cmd("DELE", "DELE %s", num); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	for _, l := range uidLines {
 		f := strings.Fields(l)
 		if len(f) < 2 {
@@ -272,14 +285,14 @@ func (p *POP3) Fetch(ctx context.Context, handle func(context.Context, Delivery)
 			d.Size = int64(len(raw)) + rest
 		}
 		d.Raw = crlf(raw)
-		if err := handle(ctx, d); err != nil {
-			return err
-		}
-		if !p.Keep {
-			if _, err := c.cmd("DELE", "DELE %s", num); err != nil {
+		if b.add(d, num) {
+			if err := flush(); err != nil {
 				return err
 			}
 		}
+	}
+	if err := flush(); err != nil {
+		return err
 	}
 	_, err = c.cmd("QUIT", "QUIT")
 	c.conn.Close()

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -48,6 +49,8 @@ type Result struct {
 	// Reason says why no reply was queued, why the mail was quarantined
 	// or ignored, or how a follow-up was recognized.
 	Reason string
+
+	note *Notification // told after commit
 }
 
 // Delivery is one mail as a source hands it over.
@@ -211,45 +214,183 @@ func (p *Processor) closedPolicy(queue string) ClosedPolicy {
 // quarantined and is not an error. An error means nothing was stored (the
 // store failed or ctx ended): the source must keep the mail and try again.
 func (p *Processor) Process(ctx context.Context, d Delivery) (Result, error) {
-	if err := p.init(); err != nil {
+	rs, err := p.ProcessBatch(ctx, []Delivery{d})
+	if err != nil {
 		return Result{}, err
 	}
+	return rs[0], nil
+}
+
+// txStore is a store that can group several mails in one transaction.
+type txStore interface {
+	InTx(ctx context.Context, fn func(tx store.Ops) error) error
+}
+
+// item is one mail of a batch, parsed.
+type item struct {
+	d      Delivery
+	m      *Mail
+	reject string // why it is quarantined without a look at the store
+}
+
+// ProcessBatch is Process for several mails, in order. Mails are parsed
+// first (in parallel); then, when the store supports transactions
+// (store.Store), the whole batch is stored in one transaction (one commit
+// instead of one per mail). If that transaction fails, each mail is
+// stored in a transaction of its own, so that one mail the store refuses
+// (store.ErrInvalid) is quarantined with the store's reason instead of
+// holding up the others. An error means the batch may be partly stored:
+// the source must keep every mail of it and deliver them again (the
+// stored ones are then duplicates).
+func (p *Processor) ProcessBatch(ctx context.Context, ds []Delivery) ([]Result, error) {
+	if err := p.init(); err != nil {
+		return nil, err
+	}
+	items := p.parseAll(ds)
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	// Queues are created outside the batch transaction, so a rollback
+	// never leaves a stale id in the cache.
+	for _, it := range items {
+		if it.m == nil {
+			continue
+		}
+		dec := applyFilters(p.Filters, it.m)
+		if _, err := p.queueID(ctx, p.Store, p.queueFor(dec)); err != nil {
+			return nil, err
+		}
+	}
+	results := make([]Result, len(items))
+	if ts, ok := p.Store.(txStore); ok && len(items) > 1 {
+		err := ts.InTx(ctx, func(tx store.Ops) error {
+			for i, it := range items {
+				r, err := p.one(ctx, tx, it)
+				if err != nil {
+					return err
+				}
+				results[i] = r
+			}
+			return nil
+		})
+		if err == nil {
+			p.notify(ctx, results)
+			return results, nil
+		}
+		if ctx.Err() != nil {
+			return nil, err
+		}
+	}
+	for i, it := range items {
+		r, err := p.one(ctx, p.Store, it)
+		if errors.Is(err, store.ErrInvalid) {
+			r, err = p.quarantine(ctx, p.Store, it.d, "the store refused the mail: "+err.Error())
+		}
+		if err != nil {
+			return nil, err
+		}
+		results[i] = r
+	}
+	p.notify(ctx, results)
+	return results, nil
+}
+
+// parseAll checks sizes and parses every mail, on up to GOMAXPROCS
+// goroutines.
+func (p *Processor) parseAll(ds []Delivery) []item {
+	items := make([]item, len(ds))
 	lim := p.Limits.withDefaults()
-	size := d.Size
-	if size == 0 {
-		size = int64(len(d.Raw))
+	work := func(i int) {
+		d := ds[i]
+		items[i].d = d
+		size := d.Size
+		if size == 0 {
+			size = int64(len(d.Raw))
+		}
+		switch {
+		case size > lim.MaxMailSize:
+			items[i].reject = fmt.Sprintf("mail of %d bytes is larger than the limit of %d", size, lim.MaxMailSize)
+		case size > int64(len(d.Raw)):
+			items[i].reject = fmt.Sprintf("mail of %d bytes is larger than the source's limit (%d bytes kept)", size, len(d.Raw))
+		default:
+			m, err := Parse(d.Raw, p.Limits)
+			if err != nil {
+				items[i].reject = err.Error()
+			} else {
+				items[i].m = m
+			}
+		}
 	}
-	if size > lim.MaxMailSize {
-		return p.quarantine(ctx, d, fmt.Sprintf("mail of %d bytes is larger than the limit of %d", size, lim.MaxMailSize))
+	workers := min(runtime.GOMAXPROCS(0), len(ds))
+	if workers <= 1 {
+		for i := range ds {
+			work(i)
+		}
+		return items
 	}
-	if size > int64(len(d.Raw)) {
-		return p.quarantine(ctx, d, fmt.Sprintf("mail of %d bytes is larger than the source's limit (%d bytes kept)", size, len(d.Raw)))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				work(i)
+			}
+		}()
 	}
-	m, err := Parse(d.Raw, p.Limits)
-	if err != nil {
-		return p.quarantine(ctx, d, err.Error())
+	for i := range ds {
+		next <- i
 	}
-	if r, err := p.Store.MailReceipt(ctx, d.SourceKey, m.ContentKey()); err == nil {
-		return p.duplicate(ctx, r)
+	close(next)
+	wg.Wait()
+	return items
+}
+
+// one stores one parsed mail through st.
+func (p *Processor) one(ctx context.Context, st store.TicketStore, it item) (Result, error) {
+	if it.m == nil {
+		return p.quarantine(ctx, st, it.d, it.reject)
+	}
+	if r, err := st.MailReceipt(ctx, it.d.SourceKey, it.m.ContentKey()); err == nil {
+		return p.duplicate(ctx, st, r)
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return Result{}, err
 	}
-	return p.ingest(ctx, d, m)
+	return p.ingest(ctx, st, it.d, it.m)
 }
 
-func (p *Processor) duplicate(ctx context.Context, r store.MailReceipt) (Result, error) {
-	t, err := p.Store.Ticket(ctx, r.TicketID)
+func (p *Processor) notify(ctx context.Context, rs []Result) {
+	if p.Notify == nil {
+		return
+	}
+	for _, r := range rs {
+		if r.note != nil {
+			p.Notify(ctx, *r.note)
+		}
+	}
+}
+
+func (p *Processor) queueFor(dec Decision) string {
+	switch {
+	case dec.Queue != "":
+		return dec.Queue
+	case p.DefaultQueue != "":
+		return p.DefaultQueue
+	}
+	return "Inbox"
+}
+
+func (p *Processor) duplicate(ctx context.Context, st store.TicketStore, r store.MailReceipt) (Result, error) {
+	t, err := st.Ticket(ctx, r.TicketID)
 	if err != nil {
 		return Result{}, err
 	}
 	return Result{Outcome: Duplicate, Ticket: t, Reason: fmt.Sprintf("already stored as article %d", r.ArticleID)}, nil
 }
 
-func (p *Processor) quarantine(ctx context.Context, d Delivery, reason string) (Result, error) {
+func (p *Processor) quarantine(ctx context.Context, st store.TicketStore, d Delivery, reason string) (Result, error) {
 	q := store.QuarantinedMail{SourceKey: d.SourceKey, Reason: reason, Raw: d.Raw, At: p.now()}
-	err := p.Store.QuarantineMail(ctx, &q)
+	err := st.QuarantineMail(ctx, &q)
 	if err != nil && !errors.Is(err, store.ErrDuplicate) {
 		return Result{}, err
 	}
@@ -268,13 +409,13 @@ type target struct {
 	how     string
 }
 
-func (p *Processor) ingest(ctx context.Context, d Delivery, m *Mail) (Result, error) {
+func (p *Processor) ingest(ctx context.Context, st store.TicketStore, d Delivery, m *Mail) (Result, error) {
 	now := p.now()
 	dec := applyFilters(p.Filters, m)
 	if dec.Ignore {
 		return Result{Outcome: Ignored, Reason: "filter " + strings.Join(dec.Matched, ", ")}, nil
 	}
-	tg, err := p.findTarget(ctx, m)
+	tg, err := p.findTarget(ctx, st, m)
 	if err != nil {
 		return Result{}, err
 	}
@@ -289,7 +430,7 @@ func (p *Processor) ingest(ctx context.Context, d Delivery, m *Mail) (Result, er
 		if company == "" {
 			company = customerAddr.Domain()
 		}
-		customer, err = p.Store.UpsertCustomer(ctx, store.Customer{Email: customerAddr.Addr, Name: customerAddr.Name, Company: company})
+		customer, err = st.UpsertCustomer(ctx, store.Customer{Email: customerAddr.Addr, Name: customerAddr.Name, Company: company})
 		if err != nil {
 			return Result{}, err
 		}
@@ -304,14 +445,8 @@ func (p *Processor) ingest(ctx context.Context, d Delivery, m *Mail) (Result, er
 	}
 	var queue string
 	if tg.ticket.ID == 0 {
-		queue = dec.Queue
-		if queue == "" {
-			queue = p.DefaultQueue
-		}
-		if queue == "" {
-			queue = "Inbox"
-		}
-		qid, err := p.queueID(ctx, queue)
+		queue = p.queueFor(dec)
+		qid, err := p.queueID(ctx, st, queue)
 		if err != nil {
 			return Result{}, err
 		}
@@ -321,7 +456,7 @@ func (p *Processor) ingest(ctx context.Context, d Delivery, m *Mail) (Result, er
 		}
 		in.NewTicket = &store.Ticket{Title: title, QueueID: qid, Priority: dec.Priority, CustomerID: customer.ID,
 			LinkedTicketID: tg.linked, CreatedAt: now}
-	} else if queue, err = p.queueNameOf(ctx, tg.ticket.QueueID); err != nil {
+	} else if queue, err = p.queueNameOf(ctx, st, tg.ticket.QueueID); err != nil {
 		return Result{}, err
 	}
 
@@ -334,7 +469,7 @@ func (p *Processor) ingest(ctx context.Context, d Delivery, m *Mail) (Result, er
 		ev = EventReject
 	}
 	if tg.outcome != BounceAdded {
-		why, err := p.prepareReply(ctx, &in, m, queue, ev, customer, now)
+		why, err := p.prepareReply(ctx, st, &in, m, queue, ev, customer, now)
 		if err != nil {
 			return Result{}, err
 		}
@@ -344,16 +479,16 @@ func (p *Processor) ingest(ctx context.Context, d Delivery, m *Mail) (Result, er
 			res.Reason = strings.TrimPrefix(res.Reason+"; no reply: "+why, "; ")
 		}
 	}
-	stored, err := p.Store.IngestMail(ctx, in)
+	stored, err := st.IngestMail(ctx, in)
 	if errors.Is(err, store.ErrDuplicate) {
-		return p.duplicate(ctx, stored.Receipt)
+		return p.duplicate(ctx, st, stored.Receipt)
 	}
 	if err != nil {
 		return Result{}, err
 	}
 	res.Ticket, res.ArticleID = stored.Ticket, stored.Article.ID
-	if p.Notify != nil && res.Outcome != BounceAdded {
-		p.Notify(ctx, Notification{Outcome: res.Outcome, Ticket: res.Ticket, Queue: queue, From: m.From, Subject: m.Subject})
+	if res.Outcome != BounceAdded {
+		res.note = &Notification{Outcome: res.Outcome, Ticket: res.Ticket, Queue: queue, From: m.From, Subject: m.Subject}
 	}
 	return res, nil
 }
@@ -363,10 +498,10 @@ func (p *Processor) ingest(ctx context.Context, d Delivery, m *Mail) (Result, er
 // subject tag (only when the sender already took part in that ticket).
 // Delivery reports go to the ticket of the mail they report on, only when
 // that mail is ours.
-func (p *Processor) findTarget(ctx context.Context, m *Mail) (target, error) {
+func (p *Processor) findTarget(ctx context.Context, st store.TicketStore, m *Mail) (target, error) {
 	if b := m.Bounce; b != nil && b.OriginalMessageID != "" {
 		if n := ticketFromMessageID(p.Secret, b.OriginalMessageID, p.Domain); n != "" {
-			t, err := p.ticketByNumber(ctx, n)
+			t, err := p.ticketByNumber(ctx, st, n)
 			if err == nil {
 				return target{ticket: t, outcome: BounceAdded, how: "delivery report on our mail " + b.OriginalMessageID}, nil
 			} else if !errors.Is(err, store.ErrNotFound) {
@@ -377,21 +512,21 @@ func (p *Processor) findTarget(ctx context.Context, m *Mail) (target, error) {
 	refs := append(append([]string(nil), m.InReplyTo...), reversed(m.References)...)
 	for _, id := range refs {
 		if n := ticketFromMessageID(p.Secret, id, p.Domain); n != "" {
-			t, err := p.ticketByNumber(ctx, n)
+			t, err := p.ticketByNumber(ctx, st, n)
 			if err == nil {
-				return p.followUp(ctx, t, "reply to our message "+id)
+				return p.followUp(ctx, st, t, "reply to our message "+id)
 			} else if !errors.Is(err, store.ErrNotFound) {
 				return target{}, err
 			}
 		}
 	}
 	for _, id := range refs {
-		t, err := p.Store.TicketByMessageID(ctx, id)
+		t, err := st.TicketByMessageID(ctx, id)
 		if err == nil {
-			t, err = p.resolveMerged(ctx, t)
+			t, err = p.resolveMerged(ctx, st, t)
 		}
 		if err == nil {
-			return p.followUp(ctx, t, "reply to stored message "+id)
+			return p.followUp(ctx, st, t, "reply to stored message "+id)
 		} else if !errors.Is(err, store.ErrNotFound) {
 			return target{}, err
 		}
@@ -401,14 +536,14 @@ func (p *Processor) findTarget(ctx context.Context, m *Mail) (target, error) {
 		if !store.ValidTicketNumber(n) {
 			continue
 		}
-		t, err := p.ticketByNumber(ctx, n)
+		t, err := p.ticketByNumber(ctx, st, n)
 		if errors.Is(err, store.ErrNotFound) {
 			continue
 		}
 		if err != nil {
 			return target{}, err
 		}
-		ok, err := p.participant(ctx, t, m.From.Addr)
+		ok, err := p.participant(ctx, st, t, m.From.Addr)
 		if err != nil {
 			return target{}, err
 		}
@@ -416,7 +551,7 @@ func (p *Processor) findTarget(ctx context.Context, m *Mail) (target, error) {
 			return target{outcome: Created, linked: t.ID,
 				how: fmt.Sprintf("subject names ticket %s but %s never wrote in it: new ticket linked to it", n, m.From.Addr)}, nil
 		}
-		return p.followUp(ctx, t, "subject tag "+n)
+		return p.followUp(ctx, st, t, "subject tag "+n)
 	}
 	return target{outcome: Created}, nil
 }
@@ -429,30 +564,30 @@ func reversed(s []string) []string {
 	return out
 }
 
-func (p *Processor) ticketByNumber(ctx context.Context, n string) (store.Ticket, error) {
-	t, err := p.Store.TicketByNumber(ctx, n)
+func (p *Processor) ticketByNumber(ctx context.Context, st store.TicketStore, n string) (store.Ticket, error) {
+	t, err := st.TicketByNumber(ctx, n)
 	if err != nil {
 		return t, err
 	}
-	return p.resolveMerged(ctx, t)
+	return p.resolveMerged(ctx, st, t)
 }
 
 // resolveMerged follows merges to the ticket that was kept.
-func (p *Processor) resolveMerged(ctx context.Context, t store.Ticket) (store.Ticket, error) {
+func (p *Processor) resolveMerged(ctx context.Context, st store.TicketStore, t store.Ticket) (store.Ticket, error) {
 	for i := 0; i < 10 && t.MergedIntoID != 0; i++ {
 		var err error
-		if t, err = p.Store.Ticket(ctx, t.MergedIntoID); err != nil {
+		if t, err = st.Ticket(ctx, t.MergedIntoID); err != nil {
 			return t, err
 		}
 	}
 	return t, nil
 }
 
-func (p *Processor) followUp(ctx context.Context, t store.Ticket, how string) (target, error) {
+func (p *Processor) followUp(ctx context.Context, st store.TicketStore, t store.Ticket, how string) (target, error) {
 	if t.State != store.TicketClosed {
 		return target{ticket: t, outcome: FollowUp, how: how}, nil
 	}
-	q, err := p.queueNameOf(ctx, t.QueueID)
+	q, err := p.queueNameOf(ctx, st, t.QueueID)
 	if err != nil {
 		return target{}, err
 	}
@@ -467,12 +602,12 @@ func (p *Processor) followUp(ctx context.Context, t store.Ticket, how string) (t
 
 // participant reports whether addr is the ticket's customer or appears
 // as sender or recipient of one of its articles.
-func (p *Processor) participant(ctx context.Context, t store.Ticket, addr string) (bool, error) {
+func (p *Processor) participant(ctx context.Context, st store.TicketStore, t store.Ticket, addr string) (bool, error) {
 	if addr == "" {
 		return false, nil
 	}
 	if t.CustomerID != 0 {
-		c, err := p.Store.Customer(ctx, t.CustomerID)
+		c, err := st.Customer(ctx, t.CustomerID)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return false, err
 		}
@@ -480,7 +615,7 @@ func (p *Processor) participant(ctx context.Context, t store.Ticket, addr string
 			return true, nil
 		}
 	}
-	arts, err := p.Store.Articles(ctx, t.ID)
+	arts, err := st.Articles(ctx, t.ID)
 	if err != nil {
 		return false, err
 	}
@@ -497,15 +632,15 @@ func (p *Processor) participant(ctx context.Context, t store.Ticket, addr string
 }
 
 // queueID finds or creates a queue by name (cached).
-func (p *Processor) queueID(ctx context.Context, name string) (int64, error) {
+func (p *Processor) queueID(ctx context.Context, st store.TicketStore, name string) (int64, error) {
 	if id, ok := p.queues[name]; ok {
 		return id, nil
 	}
-	q, err := p.Store.QueueByName(ctx, name)
+	q, err := st.QueueByName(ctx, name)
 	if errors.Is(err, store.ErrNotFound) {
 		q = store.Queue{Name: name}
-		if err = p.Store.CreateQueue(ctx, &q); errors.Is(err, store.ErrDuplicate) {
-			q, err = p.Store.QueueByName(ctx, name)
+		if err = st.CreateQueue(ctx, &q); errors.Is(err, store.ErrDuplicate) {
+			q, err = st.QueueByName(ctx, name)
 		}
 	}
 	if err != nil {
@@ -515,11 +650,11 @@ func (p *Processor) queueID(ctx context.Context, name string) (int64, error) {
 	return q.ID, nil
 }
 
-func (p *Processor) queueNameOf(ctx context.Context, id int64) (string, error) {
+func (p *Processor) queueNameOf(ctx context.Context, st store.TicketStore, id int64) (string, error) {
 	if n, ok := p.queueName[id]; ok {
 		return n, nil
 	}
-	qs, err := p.Store.Queues(ctx)
+	qs, err := st.Queues(ctx)
 	if err != nil {
 		return "", err
 	}
@@ -531,7 +666,7 @@ func (p *Processor) queueNameOf(ctx context.Context, id int64) (string, error) {
 
 // prepareReply adds the automatic reply (article and queued mail) to in,
 // or says why there is none.
-func (p *Processor) prepareReply(ctx context.Context, in *store.MailIngest, m *Mail, queue string, ev Event,
+func (p *Processor) prepareReply(ctx context.Context, st store.TicketStore, in *store.MailIngest, m *Mail, queue string, ev Event,
 	customer store.Customer, now time.Time) (string, error) {
 	if p.DisableAutoResponses {
 		return "", nil
@@ -549,20 +684,20 @@ func (p *Processor) prepareReply(ctx context.Context, in *store.MailIngest, m *M
 	if _, ok := p.template(queue, ev); !ok {
 		return "", nil
 	}
-	if why, err := p.overLimit(ctx, to.Addr, now); err != nil || why != "" {
+	if why, err := p.overLimit(ctx, st, to.Addr, now); err != nil || why != "" {
 		return why, err
 	}
 	number := ""
 	if in.NewTicket != nil {
 		// The reply needs the ticket's number before the ticket exists:
 		// allocate it first (a number skipped by a failed commit is fine).
-		n, err := p.Store.NextTicketNumber(ctx, now)
+		n, err := st.NextTicketNumber(ctx, now)
 		if err != nil {
 			return "", err
 		}
 		in.NewTicket.Number, number = n, n
 	} else {
-		t, err := p.Store.Ticket(ctx, in.TicketID)
+		t, err := st.Ticket(ctx, in.TicketID)
 		if err != nil {
 			return "", err
 		}

@@ -9,17 +9,53 @@ import (
 
 // Source is a mailbox mail is taken from.
 type Source interface {
-	// Fetch hands every mail waiting in the source to handle, one at a
-	// time, and applies the source's after-commit action (mark seen,
-	// move, delete) to each mail for which handle returned nil, never
+	// Fetch hands every mail waiting in the source to handle, in
+	// batches (at most MaxBatch mails and about MaxBatchBytes), and
+	// applies the source's after-commit action (mark seen, move, delete)
+	// to the mails of a batch after handle returned nil for it, never
 	// before. It stops at the first error of handle or of the source; a
 	// mail whose action did not happen is handed over again by the next
 	// Fetch, which the Processor recognizes as a duplicate.
-	Fetch(ctx context.Context, handle func(context.Context, Delivery) error) error
+	Fetch(ctx context.Context, handle func(context.Context, []Delivery) error) error
 	// String names the source for logs (no password).
 	String() string
 	// Close frees the source's connection, if it keeps one.
 	Close() error
+}
+
+// Batch bounds of the sources: a batch is handed over when it holds
+// MaxBatch mails or MaxBatchBytes bytes.
+const (
+	MaxBatch      = 100
+	MaxBatchBytes = 16 << 20
+)
+
+// batch collects deliveries with the source's ids of them.
+type batch[ID any] struct {
+	ds    []Delivery
+	ids   []ID
+	bytes int
+}
+
+func (b *batch[ID]) add(d Delivery, id ID) (full bool) {
+	b.ds, b.ids = append(b.ds, d), append(b.ids, id)
+	b.bytes += len(d.Raw)
+	return len(b.ds) >= MaxBatch || b.bytes >= MaxBatchBytes
+}
+
+// flush hands the batch over and returns the ids of its mails (nil when
+// empty); the batch is then empty again.
+func (b *batch[ID]) flush(ctx context.Context, handle func(context.Context, []Delivery) error) ([]ID, error) {
+	if len(b.ds) == 0 {
+		return nil, nil
+	}
+	err := handle(ctx, b.ds)
+	ids := b.ids
+	b.ds, b.ids, b.bytes = nil, nil, 0
+	if err != nil {
+		return nil, err
+	}
+	return ids, nil
 }
 
 // Waiter is a source that can tell when new mail may have arrived (IMAP
@@ -97,14 +133,16 @@ func (pl *Poller) RunOnce(ctx context.Context) (Summary, error) {
 }
 
 func (pl *Poller) fetch(ctx context.Context, src Source, sum *Summary) error {
-	return src.Fetch(ctx, func(ctx context.Context, d Delivery) error {
-		r, err := pl.Processor.Process(ctx, d)
+	return src.Fetch(ctx, func(ctx context.Context, ds []Delivery) error {
+		rs, err := pl.Processor.ProcessBatch(ctx, ds)
 		if err != nil {
 			return err
 		}
-		sum.add(r)
-		if pl.OnResult != nil {
-			pl.OnResult(src, r)
+		for _, r := range rs {
+			sum.add(r)
+			if pl.OnResult != nil {
+				pl.OnResult(src, r)
+			}
 		}
 		return nil
 	})

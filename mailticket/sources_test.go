@@ -237,7 +237,7 @@ func TestDovecotIMAP(t *testing.T) {
 		src := &IMAP{Addr: dv.IMAP, Username: "bob", Password: "secret2"}
 		defer src.Close()
 		e := newEnv(t)
-		if err := src.Fetch(e.ctx, func(context.Context, Delivery) error { return nil }); err != nil {
+		if err := src.Fetch(e.ctx, func(context.Context, []Delivery) error { return nil }); err != nil {
 			t.Fatal(err)
 		}
 		go func() {
@@ -252,7 +252,7 @@ func TestDovecotIMAP(t *testing.T) {
 			t.Fatalf("IDLE did not wake: %v", d)
 		}
 		n := 0
-		if err := src.Fetch(e.ctx, func(context.Context, Delivery) error { n++; return nil }); err != nil || n != 1 {
+		if err := src.Fetch(e.ctx, func(_ context.Context, ds []Delivery) error { n += len(ds); return nil }); err != nil || n != 1 {
 			t.Fatalf("fetch after idle: %d %v", n, err)
 		}
 	})

@@ -84,6 +84,15 @@ func Start(t testing.TB, users map[string]string) *Server {
 	return s
 }
 
+// StartServer starts Dovecot outside a test (benchmarks); the caller must
+// Stop it.
+func StartServer(users map[string]string) (*Server, error) {
+	if !Available() {
+		return nil, errors.New("dovetest: dovecot is not installed (apt-get install dovecot-imapd dovecot-pop3d)")
+	}
+	return start(users)
+}
+
 func start(users map[string]string) (*Server, error) {
 	dir, err := os.MkdirTemp("", "dovetest-")
 	if err != nil {
@@ -328,12 +337,13 @@ func (s *Server) Maildir(user string) string { return filepath.Join(s.Dir, "home
 // tmp/, renamed into new/).
 func (s *Server) Deliver(t testing.TB, user string, raw []byte) {
 	t.Helper()
-	if err := s.deliver(user, raw); err != nil {
+	if err := s.DeliverRaw(user, raw); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func (s *Server) deliver(user string, raw []byte) error {
+// DeliverRaw is Deliver for code outside tests.
+func (s *Server) DeliverRaw(user string, raw []byte) error {
 	name := fmt.Sprintf("%d.M%dP%d.dovetest", time.Now().Unix(), s.seq.Add(1), os.Getpid())
 	tmp := filepath.Join(s.Maildir(user), "tmp", name)
 	if err := os.WriteFile(tmp, raw, 0o600); err != nil {

@@ -2,6 +2,10 @@ package postgres
 
 import (
 	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
 	"strconv"
 	"time"
 
@@ -54,8 +58,14 @@ func (o *ops) QuarantineMail(ctx context.Context, m *store.QuarantinedMail) erro
 		return err
 	}
 	return wrap("quarantine mail", o.write(ctx, func(o *ops) error {
-		return o.tx.QueryRow(ctx, `INSERT INTO mail_quarantine (source_key, reason, size, raw, at)
-			VALUES ($1, $2, $3, $4, $5) RETURNING id`, scan.NullStr(m.SourceKey), m.Reason, m.Size, nonNil(m.Raw), tm(m.At)).Scan(&m.ID)
+		// ON CONFLICT DO NOTHING: a duplicate must not abort an enclosing
+		// transaction.
+		err := o.tx.QueryRow(ctx, `INSERT INTO mail_quarantine (source_key, reason, size, raw, at)
+			VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING id`, scan.NullStr(m.SourceKey), m.Reason, m.Size, nonNil(m.Raw), tm(m.At)).Scan(&m.ID)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("mail %q already quarantined: %w", m.SourceKey, store.ErrDuplicate)
+		}
+		return err
 	}))
 }
 

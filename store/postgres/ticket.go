@@ -146,7 +146,8 @@ func (o *ops) TicketByMessageID(ctx context.Context, messageID string) (store.Ti
 	if messageID == "" {
 		return store.Ticket{}, fmt.Errorf("postgres: ticket by message id: %w", store.ErrNotFound)
 	}
-	return o.ticketWhere(ctx, `id = (SELECT ticket_id FROM ticket_articles WHERE message_id = $1 ORDER BY id LIMIT 1)`, messageID)
+	// message_id <> '' lets the partial index on message_id serve the lookup.
+	return o.ticketWhere(ctx, `id = (SELECT ticket_id FROM ticket_articles WHERE message_id = $1 AND message_id <> '' ORDER BY id LIMIT 1)`, messageID)
 }
 
 // lockTicket reads a ticket and locks its row until the transaction ends.

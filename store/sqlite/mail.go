@@ -2,6 +2,9 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
+	"errors"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -54,8 +57,14 @@ func (o *ops) QuarantineMail(ctx context.Context, m *store.QuarantinedMail) erro
 		return err
 	}
 	return wrap("quarantine mail", o.write(ctx, func(o *ops) error {
-		return o.w().QueryRowContext(ctx, `INSERT INTO mail_quarantine (source_key, reason, size, raw, at)
-			VALUES (?, ?, ?, ?, ?) RETURNING id`, scan.NullStr(m.SourceKey), m.Reason, m.Size, nonNil(m.Raw), tm(m.At)).Scan(&m.ID)
+		// ON CONFLICT DO NOTHING: a duplicate must not abort an enclosing
+		// transaction (PostgreSQL would).
+		err := o.w().QueryRowContext(ctx, `INSERT INTO mail_quarantine (source_key, reason, size, raw, at)
+			VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id`, scan.NullStr(m.SourceKey), m.Reason, m.Size, nonNil(m.Raw), tm(m.At)).Scan(&m.ID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("mail %q already quarantined: %w", m.SourceKey, store.ErrDuplicate)
+		}
+		return err
 	}))
 }
 

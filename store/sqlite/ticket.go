@@ -146,7 +146,8 @@ func (o *ops) TicketByMessageID(ctx context.Context, messageID string) (store.Ti
 	if messageID == "" {
 		return store.Ticket{}, fmt.Errorf("sqlite: ticket by message id: %w", store.ErrNotFound)
 	}
-	return o.ticketWhere(ctx, `id = (SELECT ticket_id FROM ticket_articles WHERE message_id = ? ORDER BY id LIMIT 1)`, messageID)
+	// message_id <> '' lets the partial index on message_id serve the lookup.
+	return o.ticketWhere(ctx, `id = (SELECT ticket_id FROM ticket_articles WHERE message_id = ? AND message_id <> '' ORDER BY id LIMIT 1)`, messageID)
 }
 
 func (o *ops) ticketWhere(ctx context.Context, cond string, arg any) (store.Ticket, error) {
