@@ -167,6 +167,9 @@ func (pl *Poller) Run(ctx context.Context) error {
 				if err == nil && pl.Sender != nil {
 					_, err = pl.Processor.SendQueued(ctx, pl.Sender, 0)
 				}
+				if err == nil {
+					_, err = pl.Processor.Remind(ctx)
+				}
 				wait := interval
 				if err != nil && ctx.Err() == nil {
 					if pl.OnError != nil {

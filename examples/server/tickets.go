@@ -7,11 +7,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/switchboard-go/switchboard/examples/internal/storeflag"
+	"github.com/switchboard-go/switchboard/mailticket"
 	"github.com/switchboard-go/switchboard/store"
 )
 
@@ -116,7 +115,6 @@ func runStats(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	from := fs.String("from", now.AddDate(0, -1, 0).Format(time.DateOnly), "first day (UTC), YYYY-MM-DD")
 	to := fs.String("to", now.Format(time.DateOnly), "last day (UTC), YYYY-MM-DD, included")
 	period := fs.String("period", "week", "bucket: day, week or month")
-	by := fs.String("by", "queue", "count per queue or customer")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -128,45 +126,14 @@ func runStats(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("-to: %w", err)
 	}
-	t = t.AddDate(0, 0, 1)
 	st, err := sf.Open(ctx)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-
-	counts, err := st.TicketCounts(ctx, store.CountQuery{From: f, To: t, Period: store.Period(*period), GroupBy: store.GroupBy(*by)})
+	r, err := mailticket.Statistics(ctx, st, mailticket.StatsQuery{From: f, To: t.AddDate(0, 0, 1), Period: store.Period(*period)})
 	if err != nil {
 		return err
 	}
-	rt, err := st.ResponseTimes(ctx, store.ResponseQuery{From: f, To: t})
-	if err != nil {
-		return err
-	}
-	backlog, err := st.Backlog(ctx)
-	if err != nil {
-		return err
-	}
-
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "Tickets per %s and %s, %s to %s\n", *period, *by, *from, *to)
-	fmt.Fprintf(tw, "%s\t%s\tcreated\tclosed\n", strings.ToUpper((*period)[:1])+(*period)[1:], *by)
-	for _, c := range counts {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\n", c.Start.Format(time.DateOnly), orDash(c.Key), c.Created, c.Closed)
-	}
-	fmt.Fprintf(tw, "\nTimes of tickets created in the range\ttickets\tmedian\tp90\n")
-	fmt.Fprintf(tw, "first response\t%d\t%v\t%v\n", rt.FirstResponse.Count, rt.FirstResponse.Median, rt.FirstResponse.P90)
-	fmt.Fprintf(tw, "resolution\t%d\t%v\t%v\n", rt.Resolution.Count, rt.Resolution.Median, rt.Resolution.P90)
-	fmt.Fprintf(tw, "\nOpen backlog\tnew\topen\tpending\n")
-	for _, b := range backlog {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\n", b.Queue, b.New, b.Open, b.Pending)
-	}
-	return tw.Flush()
-}
-
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
+	return r.WriteText(stdout)
 }
