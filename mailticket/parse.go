@@ -403,14 +403,13 @@ func looseAddress(s string) Address {
 
 // parser walks the MIME tree of one mail.
 type parser struct {
-	l       Limits
-	m       *Mail
-	parts   int
-	texts   []string
-	html    string
-	report  bool
-	dsn     *Bounce
-	stopped bool
+	l      Limits
+	m      *Mail
+	parts  int
+	texts  []string
+	html   string
+	report bool
+	dsn    *Bounce
 }
 
 func (p *parser) walk(root *message.Entity, rawBody []byte) {
