@@ -112,6 +112,12 @@ func TestSoak(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("%d customers x %d messages answered in %s", customers, perCustomer, time.Since(start))
+	// A customer can see the last answer before the operator's client has
+	// the acknowledgement of it (the server writes the answer to the
+	// customer first): wait for the acknowledgements to arrive.
+	for deadline := time.Now().Add(10 * time.Second); answered.Load() < customers*perCustomer && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
 	if n := answered.Load(); n != customers*perCustomer {
 		t.Fatalf("%d answers, want %d", n, customers*perCustomer)
 	}
