@@ -102,16 +102,17 @@ type faultySource struct {
 	n   int
 }
 
-func (f *faultySource) Fetch(ctx context.Context, handle func(context.Context, []Delivery) error) error {
-	return f.Source.Fetch(ctx, func(ctx context.Context, ds []Delivery) error {
-		if err := handle(ctx, ds); err != nil {
-			return err
+func (f *faultySource) Fetch(ctx context.Context, handle Handler) error {
+	return f.Source.Fetch(ctx, func(ctx context.Context, ds []Delivery) ([]Result, error) {
+		rs, err := handle(ctx, ds)
+		if err != nil {
+			return nil, err
 		}
 		f.n++
 		if f.n == f.nth {
-			return errInjected
+			return nil, errInjected
 		}
-		return nil
+		return rs, nil
 	})
 }
 

@@ -49,7 +49,8 @@ type IMAP struct {
 	Username  string
 	Password  string
 	// Auth is "login" (the LOGIN command, the default), "plain"
-	// (AUTHENTICATE PLAIN) or "xoauth2" (Token gives the access token).
+	// (AUTHENTICATE PLAIN), "auth-login" (AUTHENTICATE LOGIN) or
+	// "xoauth2" (Token gives the access token).
 	Auth  string
 	Token func(ctx context.Context) (string, error)
 	// Mailbox is the folder to read ("INBOX" if empty).
@@ -57,6 +58,10 @@ type IMAP struct {
 	Action  IMAPAction
 	// MoveMailbox is where MoveTo puts processed mail.
 	MoveMailbox string
+	// QuarantineMailbox, when set, is where quarantined mail is moved (UID
+	// MOVE, whatever the Action); otherwise it gets the Action like the
+	// rest.
+	QuarantineMailbox string
 	// MaxSize: larger mail is handed over as its header only, with
 	// Delivery.Size set, to be quarantined (DefaultLimits.MaxMailSize when
 	// zero).
@@ -79,7 +84,8 @@ type IMAP struct {
 // ParseIMAPURL reads imap://user:pass@host:port/MAILBOX (plain, port
 // 143), imap+starttls://... (STARTTLS required, port 143) or
 // imaps://... (implicit TLS, port 993). The query may set action=seen|
-// move|delete, move=FOLDER and auth=login|plain.
+// move|delete, move=FOLDER, quarantine=FOLDER and auth=login|plain|
+// auth-login.
 func ParseIMAPURL(raw string) (*IMAP, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -109,6 +115,7 @@ func ParseIMAPURL(raw string) (*IMAP, error) {
 	s.Action = IMAPAction(q.Get("action"))
 	s.MoveMailbox = q.Get("move")
 	s.Auth = q.Get("auth")
+	s.QuarantineMailbox = q.Get("quarantine")
 	if s.Action == "" && s.MoveMailbox != "" {
 		s.Action = MoveTo
 	}
@@ -243,6 +250,8 @@ func (s *IMAP) login(ctx context.Context, c *imapclient.Client, host string) err
 		return c.Login(s.Username, s.Password).Wait()
 	case "plain":
 		return c.Authenticate(sasl.NewPlainClient("", s.Username, s.Password))
+	case "auth-login":
+		return c.Authenticate(sasl.NewLoginClient(s.Username, s.Password))
 	case "xoauth2":
 		if s.Token == nil {
 			return errors.New("mailticket: IMAP auth xoauth2 needs IMAP.Token")
@@ -253,11 +262,11 @@ func (s *IMAP) login(ctx context.Context, c *imapclient.Client, host string) err
 		}
 		return c.Authenticate(NewXOAUTH2Client(s.Username, tok))
 	}
-	return fmt.Errorf("mailticket: IMAP auth %q (want login, plain or xoauth2)", s.Auth)
+	return fmt.Errorf("mailticket: IMAP auth %q (want login, plain, auth-login or xoauth2)", s.Auth)
 }
 
 // Fetch implements Source.
-func (s *IMAP) Fetch(ctx context.Context, handle func(context.Context, []Delivery) error) error {
+func (s *IMAP) Fetch(ctx context.Context, handle Handler) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.connect(ctx); err != nil {
@@ -277,7 +286,7 @@ func (s *IMAP) Fetch(ctx context.Context, handle func(context.Context, []Deliver
 	return nil
 }
 
-func (s *IMAP) fetch(ctx context.Context, c *imapclient.Client, handle func(context.Context, []Delivery) error) error {
+func (s *IMAP) fetch(ctx context.Context, c *imapclient.Client, handle Handler) error {
 	crit := &imap.SearchCriteria{NotFlag: []imap.Flag{imap.FlagDeleted}}
 	if s.Action == "" || s.Action == MarkSeen {
 		crit.NotFlag = append(crit.NotFlag, imap.FlagSeen)
@@ -302,7 +311,7 @@ func (s *IMAP) fetch(ctx context.Context, c *imapclient.Client, handle func(cont
 }
 
 // fetchBatch fetches, hands over and then acts on a batch of mails.
-func (s *IMAP) fetchBatch(ctx context.Context, c *imapclient.Client, uids []imap.UID, handle func(context.Context, []Delivery) error) error {
+func (s *IMAP) fetchBatch(ctx context.Context, c *imapclient.Client, uids []imap.UID, handle Handler) error {
 	max := s.MaxSize
 	if max <= 0 {
 		max = DefaultLimits.MaxMailSize
@@ -321,15 +330,20 @@ func (s *IMAP) fetchBatch(ctx context.Context, c *imapclient.Client, uids []imap
 			normal = append(normal, m.UID)
 		}
 	}
-	var done []imap.UID
+	var done, quarantined []imap.UID
 	var handleErr error
 	var b batch[imap.UID]
 	flush := func() {
-		ids, err := b.flush(ctx, handle)
+		ids, q, err := b.flush(ctx, handle)
 		if err != nil {
 			handleErr = err // stop handing over; drain the rest
 		}
 		done = append(done, ids...)
+		if s.QuarantineMailbox == "" {
+			done = append(done, q...)
+		} else {
+			quarantined = append(quarantined, q...)
+		}
 	}
 	prefix := "imap:" + strings.ToLower(s.Username) + "@" + s.Addr + "/" + s.mailbox() + "/" + strconv.FormatUint(uint64(s.uidValidity), 10) + "/"
 	stream := func(set []imap.UID, section *imap.FetchItemBodySection, full bool) error {
@@ -373,31 +387,34 @@ func (s *IMAP) fetchBatch(ctx context.Context, c *imapclient.Client, uids []imap
 	if handleErr == nil {
 		flush()
 	}
-	if err := s.act(c, done); err != nil {
+	if err := s.act(c, done, s.Action, s.MoveMailbox); err != nil {
+		return err
+	}
+	if err := s.act(c, quarantined, MoveTo, s.QuarantineMailbox); err != nil {
 		return err
 	}
 	return handleErr
 }
 
-// act applies the after-commit action to committed mail.
-func (s *IMAP) act(c *imapclient.Client, uids []imap.UID) error {
+// act applies an after-commit action to committed mail.
+func (s *IMAP) act(c *imapclient.Client, uids []imap.UID, action IMAPAction, folder string) error {
 	if len(uids) == 0 {
 		return nil
 	}
 	set := imap.UIDSetNum(uids...)
 	caps := c.Caps()
-	switch s.Action {
+	switch action {
 	case "", MarkSeen:
 		return c.Store(set, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagSeen}}, nil).Close()
 	case MoveTo:
 		if caps.Has(imap.CapMove) {
-			_, err := c.Move(set, s.MoveMailbox).Wait()
+			_, err := c.Move(set, folder).Wait()
 			return err
 		}
 		if !caps.Has(imap.CapUIDPlus) {
 			return errors.New("mailticket: IMAP server has neither MOVE nor UIDPLUS: cannot move without expunging other mail")
 		}
-		if _, err := c.Copy(set, s.MoveMailbox).Wait(); err != nil {
+		if _, err := c.Copy(set, folder).Wait(); err != nil {
 			return err
 		}
 		return s.expunge(c, set)
@@ -407,7 +424,7 @@ func (s *IMAP) act(c *imapclient.Client, uids []imap.UID) error {
 		}
 		return s.expunge(c, set)
 	}
-	return fmt.Errorf("mailticket: IMAP action %q", s.Action)
+	return fmt.Errorf("mailticket: IMAP action %q", action)
 }
 
 func (s *IMAP) expunge(c *imapclient.Client, set imap.UIDSet) error {

@@ -20,6 +20,10 @@ type Maildir struct {
 	// 64 KiB with Delivery.Size set, to be quarantined without reading
 	// them whole (DefaultLimits.MaxMailSize when zero).
 	MaxSize int64
+	// QuarantineDir, when set, is a Maildir (created if missing) that
+	// quarantined mail is moved to, into its new/; otherwise such mail
+	// goes to cur/ like the rest.
+	QuarantineDir string
 }
 
 func (m *Maildir) String() string { return "maildir:" + m.Dir }
@@ -29,7 +33,7 @@ func (m *Maildir) Close() error { return nil }
 
 // Fetch implements Source. Files are handed over in name order (Maildir
 // names start with the delivery time).
-func (m *Maildir) Fetch(ctx context.Context, handle func(context.Context, []Delivery) error) error {
+func (m *Maildir) Fetch(ctx context.Context, handle Handler) error {
 	newDir := filepath.Join(m.Dir, "new")
 	entries, err := os.ReadDir(newDir)
 	if err != nil {
@@ -46,9 +50,23 @@ func (m *Maildir) Fetch(ctx context.Context, handle func(context.Context, []Deli
 	}
 	var b batch[string]
 	flush := func() error {
-		names, err := b.flush(ctx, handle)
+		names, quarantined, err := b.flush(ctx, handle)
 		if err != nil {
 			return err
+		}
+		if m.QuarantineDir == "" {
+			names = append(names, quarantined...)
+		} else if len(quarantined) > 0 {
+			for _, sub := range []string{"new", "cur", "tmp"} {
+				if err := os.MkdirAll(filepath.Join(m.QuarantineDir, sub), 0o700); err != nil {
+					return fmt.Errorf("mailticket: maildir: %w", err)
+				}
+			}
+			for _, name := range quarantined {
+				if err := os.Rename(filepath.Join(newDir, name), filepath.Join(m.QuarantineDir, "new", name)); err != nil && !os.IsNotExist(err) {
+					return fmt.Errorf("mailticket: maildir: %w", err)
+				}
+			}
 		}
 		for _, name := range names {
 			unique, _, _ := strings.Cut(name, ":")

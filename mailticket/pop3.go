@@ -190,7 +190,7 @@ func (p *POP3) login(c *pop3Conn, greeting string) error {
 }
 
 // Fetch implements Source.
-func (p *POP3) Fetch(ctx context.Context, handle func(context.Context, []Delivery) error) (err error) {
+func (p *POP3) Fetch(ctx context.Context, handle Handler) (err error) {
 	c, greeting, err := p.dial(ctx)
 	if err != nil {
 		return fmt.Errorf("mailticket: POP3 %s: %w", p.Addr, err)
@@ -236,10 +236,13 @@ func (p *POP3) Fetch(ctx context.Context, handle func(context.Context, []Deliver
 	prefix := "pop3:" + strings.ToLower(p.Username) + "@" + p.Addr + "/"
 	var b batch[string]
 	flush := func() error {
-		nums, err := b.flush(ctx, handle)
+		nums, quarantined, err := b.flush(ctx, handle)
 		if err != nil || p.Keep {
 			return err
 		}
+		// POP3 has no folders: quarantined mail (kept in the store) is
+		// deleted like the rest.
+		nums = append(nums, quarantined...)
 		for _, num := range nums {
 			if _, err := c.cmd("DELE", "DELE %s", num); err != nil {
 				return err

@@ -95,6 +95,10 @@ func (s *SMTPSender) Send(ctx context.Context, from string, to []string, msg []b
 		ctx, cancel = context.WithTimeout(ctx, t)
 		defer cancel()
 	}
+	host, _, _ := net.SplitHostPort(s.Addr)
+	if s.Username != "" && s.TLS == PlainText && !isLoopback(host) {
+		return errors.New("mailticket: refusing to send a password without TLS to " + s.Addr)
+	}
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "tcp", s.Addr)
 	if err != nil {
@@ -105,7 +109,6 @@ func (s *SMTPSender) Send(ctx context.Context, from string, to []string, msg []b
 	if dl, ok := ctx.Deadline(); ok {
 		_ = conn.SetDeadline(dl)
 	}
-	host, _, _ := net.SplitHostPort(s.Addr)
 	cfg := s.TLSConfig
 	if cfg == nil {
 		cfg = &tls.Config{ServerName: host}
@@ -131,9 +134,6 @@ func (s *SMTPSender) Send(ctx context.Context, from string, to []string, msg []b
 		return ctxErr(ctx, err)
 	}
 	if s.Username != "" {
-		if s.TLS == PlainText && !isLoopback(host) {
-			return errors.New("mailticket: refusing to send a password without TLS to " + s.Addr)
-		}
 		if err := c.Auth(sasl.NewPlainClient("", s.Username, s.Password)); err != nil {
 			return ctxErr(ctx, err)
 		}

@@ -11,17 +11,21 @@ import (
 type Source interface {
 	// Fetch hands every mail waiting in the source to handle, in
 	// batches (at most MaxBatch mails and about MaxBatchBytes), and
-	// applies the source's after-commit action (mark seen, move, delete)
-	// to the mails of a batch after handle returned nil for it, never
-	// before. It stops at the first error of handle or of the source; a
+	// applies the source's after-commit action (mark seen, move, delete;
+	// for quarantined mail, a move aside where the source has one) to the
+	// mails of a batch after handle returned without error, never before. It stops at the first error of handle or of the source; a
 	// mail whose action did not happen is handed over again by the next
 	// Fetch, which the Processor recognizes as a duplicate.
-	Fetch(ctx context.Context, handle func(context.Context, []Delivery) error) error
+	Fetch(ctx context.Context, handle Handler) error
 	// String names the source for logs (no password).
 	String() string
 	// Close frees the source's connection, if it keeps one.
 	Close() error
 }
+
+// Handler processes a batch of mails and returns one Result per mail, in
+// order ([Processor.ProcessBatch] is one).
+type Handler func(ctx context.Context, ds []Delivery) ([]Result, error)
 
 // Batch bounds of the sources: a batch is handed over when it holds
 // MaxBatch mails or MaxBatchBytes bytes.
@@ -43,19 +47,29 @@ func (b *batch[ID]) add(d Delivery, id ID) (full bool) {
 	return len(b.ds) >= MaxBatch || b.bytes >= MaxBatchBytes
 }
 
-// flush hands the batch over and returns the ids of its mails (nil when
-// empty); the batch is then empty again.
-func (b *batch[ID]) flush(ctx context.Context, handle func(context.Context, []Delivery) error) ([]ID, error) {
+// flush hands the batch over and returns the ids of its mails, those
+// quarantined apart (nil when empty); the batch is then empty again.
+func (b *batch[ID]) flush(ctx context.Context, handle Handler) (done, quarantined []ID, err error) {
 	if len(b.ds) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
-	err := handle(ctx, b.ds)
+	rs, err := handle(ctx, b.ds)
 	ids := b.ids
 	b.ds, b.ids, b.bytes = nil, nil, 0
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return ids, nil
+	if len(rs) != len(ids) {
+		return nil, nil, fmt.Errorf("mailticket: handler returned %d results for %d mails", len(rs), len(ids))
+	}
+	for i, r := range rs {
+		if r.Outcome == Quarantined {
+			quarantined = append(quarantined, ids[i])
+		} else {
+			done = append(done, ids[i])
+		}
+	}
+	return done, quarantined, nil
 }
 
 // Waiter is a source that can tell when new mail may have arrived (IMAP
@@ -133,10 +147,10 @@ func (pl *Poller) RunOnce(ctx context.Context) (Summary, error) {
 }
 
 func (pl *Poller) fetch(ctx context.Context, src Source, sum *Summary) error {
-	return src.Fetch(ctx, func(ctx context.Context, ds []Delivery) error {
+	return src.Fetch(ctx, func(ctx context.Context, ds []Delivery) ([]Result, error) {
 		rs, err := pl.Processor.ProcessBatch(ctx, ds)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		for _, r := range rs {
 			sum.add(r)
@@ -144,7 +158,7 @@ func (pl *Poller) fetch(ctx context.Context, src Source, sum *Summary) error {
 				pl.OnResult(src, r)
 			}
 		}
-		return nil
+		return rs, nil
 	})
 }
 

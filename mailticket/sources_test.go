@@ -98,7 +98,8 @@ func runScenario(t *testing.T, src Source, deliver func(raw []byte)) *env {
 func TestMaildirSource(t *testing.T) {
 	dir := t.TempDir()
 	writeMaildir(t, dir)
-	src := &Maildir{Dir: dir, MaxSize: 64 << 10}
+	qdir := filepath.Join(t.TempDir(), "Quarantine")
+	src := &Maildir{Dir: dir, MaxSize: 64 << 10, QuarantineDir: qdir}
 	i := 0
 	runScenario(t, src, func(raw []byte) {
 		i++
@@ -109,8 +110,9 @@ func TestMaildirSource(t *testing.T) {
 	})
 	left, _ := os.ReadDir(filepath.Join(dir, "new"))
 	cur, _ := os.ReadDir(filepath.Join(dir, "cur"))
-	if len(left) != 0 || len(cur) != 4 || !strings.HasSuffix(cur[0].Name(), ":2,S") {
-		t.Fatalf("new=%d cur=%d", len(left), len(cur))
+	aside, _ := os.ReadDir(filepath.Join(qdir, "new"))
+	if len(left) != 0 || len(cur) != 2 || len(aside) != 2 || !strings.HasSuffix(cur[0].Name(), ":2,S") {
+		t.Fatalf("new=%d cur=%d quarantine=%d", len(left), len(cur), len(aside))
 	}
 }
 
@@ -208,9 +210,9 @@ func TestDovecotIMAP(t *testing.T) {
 			return &IMAP{Addr: dv.IMAP, TLS: StartTLS, TLSConfig: dv.TLSConfig(), Auth: "plain", Username: "alice",
 				Password: "secret", Action: MoveTo, MoveMailbox: "Processed"}
 		}},
-		{"imaps delete", func() *IMAP {
-			return &IMAP{Addr: dv.IMAPS, TLS: ImplicitTLS, TLSConfig: dv.TLSConfig(), Username: "alice", Password: "secret",
-				Action: DeleteMail}
+		{"imaps auth-login delete quarantine aside", func() *IMAP {
+			return &IMAP{Addr: dv.IMAPS, TLS: ImplicitTLS, TLSConfig: dv.TLSConfig(), Auth: "auth-login", Username: "alice",
+				Password: "secret", Action: DeleteMail, QuarantineMailbox: "Quarantine"}
 		}},
 	}
 	for _, c := range cases {
@@ -218,11 +220,17 @@ func TestDovecotIMAP(t *testing.T) {
 			clearMaildir(t, dv.Maildir("alice"))
 			src := c.src()
 			src.MaxSize, src.BatchSize = 64<<10, 3
-			if src.Action == MoveTo {
-				createMailbox(t, dv, "Processed")
+			for _, mb := range []string{src.MoveMailbox, src.QuarantineMailbox} {
+				if mb != "" {
+					createMailbox(t, dv, mb)
+				}
 			}
 			defer src.Close()
 			runScenario(t, src, func(raw []byte) { dv.Deliver(t, "alice", raw) })
+			if src.QuarantineMailbox != "" {
+				expect(t, "mails moved aside", mailboxCount(t, dv, src.QuarantineMailbox), uint32(2))
+				expect(t, "inbox", mailboxCount(t, dv, "INBOX"), uint32(0))
+			}
 		})
 	}
 	t.Run("wrong password", func(t *testing.T) {
@@ -237,7 +245,7 @@ func TestDovecotIMAP(t *testing.T) {
 		src := &IMAP{Addr: dv.IMAP, Username: "bob", Password: "secret2"}
 		defer src.Close()
 		e := newEnv(t)
-		if err := src.Fetch(e.ctx, func(context.Context, []Delivery) error { return nil }); err != nil {
+		if err := src.Fetch(e.ctx, func(_ context.Context, ds []Delivery) ([]Result, error) { return make([]Result, len(ds)), nil }); err != nil {
 			t.Fatal(err)
 		}
 		go func() {
@@ -252,7 +260,10 @@ func TestDovecotIMAP(t *testing.T) {
 			t.Fatalf("IDLE did not wake: %v", d)
 		}
 		n := 0
-		if err := src.Fetch(e.ctx, func(_ context.Context, ds []Delivery) error { n += len(ds); return nil }); err != nil || n != 1 {
+		if err := src.Fetch(e.ctx, func(_ context.Context, ds []Delivery) ([]Result, error) {
+			n += len(ds)
+			return make([]Result, len(ds)), nil
+		}); err != nil || n != 1 {
 			t.Fatalf("fetch after idle: %d %v", n, err)
 		}
 	})
@@ -280,6 +291,23 @@ func createMailbox(t *testing.T, dv *dovetest.Server, name string) {
 		t.Fatal(err)
 	}
 	_ = c.Create(name, nil).Wait() // exists from an earlier run: fine
+}
+
+func mailboxCount(t *testing.T, dv *dovetest.Server, name string) uint32 {
+	t.Helper()
+	c, err := imapclient.DialInsecure(dv.IMAP, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Login("alice", "secret").Wait(); err != nil {
+		t.Fatal(err)
+	}
+	st, err := c.Status(name, &imap.StatusOptions{NumMessages: true}).Wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return *st.NumMessages
 }
 
 func clearMaildir(t *testing.T, dir string) {

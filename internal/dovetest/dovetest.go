@@ -183,9 +183,41 @@ func (s *Server) chownHome() error {
 
 // writeCert makes a self-signed certificate for 127.0.0.1 and localhost.
 func (s *Server) writeCert() error {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	certPEM, keyPEM, err := selfSigned()
 	if err != nil {
 		return err
+	}
+	if err := os.WriteFile(filepath.Join(s.Dir, "cert.pem"), certPEM, 0o644); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(s.Dir, "key.pem"), keyPEM, 0o600); err != nil {
+		return err
+	}
+	s.certPool = x509.NewCertPool()
+	s.certPool.AppendCertsFromPEM(certPEM)
+	return nil
+}
+
+// SelfSignedTLS returns a TLS configuration for a test server on loopback
+// and one for its clients that trusts it.
+func SelfSignedTLS() (server, client *tls.Config, err error) {
+	certPEM, keyPEM, err := selfSigned()
+	if err != nil {
+		return nil, nil, err
+	}
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		return nil, nil, err
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(certPEM)
+	return &tls.Config{Certificates: []tls.Certificate{cert}}, &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}, nil
+}
+
+func selfSigned() (certPEM, keyPEM []byte, err error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, err
 	}
 	tpl := &x509.Certificate{
 		SerialNumber:          big.NewInt(1),
@@ -201,22 +233,14 @@ func (s *Server) writeCert() error {
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tpl, tpl, &key.PublicKey, key)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	kder, err := x509.MarshalECPrivateKey(key)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-	if err := os.WriteFile(filepath.Join(s.Dir, "cert.pem"), certPEM, 0o644); err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(s.Dir, "key.pem"), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
-		return err
-	}
-	s.certPool = x509.NewCertPool()
-	s.certPool.AppendCertsFromPEM(certPEM)
-	return nil
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), nil
 }
 
 // TLSConfig trusts the server's certificate.
