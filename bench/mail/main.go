@@ -38,6 +38,7 @@ var (
 	size    = flag.Int("size", 10<<10, "approximate size of each mail in bytes")
 	batch   = flag.Int("batch", 100, "mails per UID FETCH")
 	profile = flag.String("cpuprofile", "", "write a CPU profile of the runs of ours to this file")
+	replies = flag.Bool("replies", true, "queue the default automatic reply to new tickets, as the example server does with -smtp")
 )
 
 func main() {
@@ -61,7 +62,7 @@ func run() error {
 			return err
 		}
 	}
-	fmt.Printf("%d mails of ~%d bytes in Dovecot %s; %d runs\n", *n, *size, dv.IMAP, *runs)
+	fmt.Printf("%d mails of ~%d bytes in Dovecot %s; %d runs; automatic replies queued: %v\n", *n, *size, dv.IMAP, *runs, *replies)
 	stopProfile, err := startProfile(*profile)
 	if err != nil {
 		return err
@@ -212,7 +213,7 @@ func ingest(ctx context.Context, dv *dovetest.Server) (float64, error) {
 	}
 	defer st.Close()
 	p := &mailticket.Processor{Store: st, Domain: "support.example.net", Secret: []byte("bench-secret-0123456789"),
-		Addresses: []string{"support@example.net"}}
+		Addresses: []string{"support@example.net"}, DisableAutoResponses: !*replies}
 	src := &mailticket.IMAP{Addr: dv.IMAP, Username: "bench", Password: "bench", BatchSize: *batch}
 	defer src.Close()
 	pl := &mailticket.Poller{Processor: p, Sources: []mailticket.Source{src}}
