@@ -49,8 +49,12 @@ func loadCorpus(t testing.TB) []corpusCase {
 // TestCorpus processes the corpus in order through one processor and
 // checks each mail's outcome, decoded subject and text, attachments,
 // threading and whether it was answered.
-func TestCorpus(t *testing.T) {
-	e := newEnv(t)
+func TestCorpus(t *testing.T) { runCorpus(t, newEnv(t)) }
+
+// TestCorpusPostgres is TestCorpus on PostgreSQL.
+func TestCorpusPostgres(t *testing.T) { runCorpus(t, newPGEnv(t)) }
+
+func runCorpus(t *testing.T, e *env) {
 	ticketOf := map[string]int64{}
 	for _, c := range loadCorpus(t) {
 		r := e.process("corpus/"+c.File, string(c.raw))

@@ -196,22 +196,19 @@ func (f *faultySender) Send(ctx context.Context, from string, to []string, msg [
 	return err
 }
 
-// TestExactlyOnceUnderFaults fails the pipeline at every step of the
-// second mail (and of the second reply), restarts it with a fresh
-// Processor, and checks that every mail became exactly one article, every
-// mail left new/, and every reply was sent (exactly once, except when the
-// failure came after the mail server took the reply: SMTP has no
-// exactly-once, and that reply goes out twice, with the same Message-ID).
-func TestExactlyOnceUnderFaults(t *testing.T) {
-	type fault struct {
-		name      string
-		store     *faultyStore
-		sourceNth int
-		sender    *faultySender
-		tx        bool // the batch path (one transaction per batch)
-		dupReply  bool
-	}
-	var faults []fault
+// fault is one failure injected into the pipeline.
+type fault struct {
+	name      string
+	store     *faultyStore
+	sourceNth int
+	sender    *faultySender
+	tx        bool // the batch path (one transaction per batch)
+	dupReply  bool
+}
+
+// faults makes every fault afresh (they keep state).
+func faults() []fault {
+	var fs []fault
 	for _, m := range []string{"MailReceipt", "UpsertCustomer", "NextTicketNumber", "IngestMail", "MarkAutoResponse", "InTx"} {
 		for _, after := range []bool{false, true} {
 			for _, tx := range []bool{false, true} {
@@ -222,98 +219,131 @@ func TestExactlyOnceUnderFaults(t *testing.T) {
 				if m == "InTx" {
 					nth = 1 // the five mails are one batch
 				}
-				faults = append(faults, fault{name: fmt.Sprintf("%s after=%v tx=%v", m, after, tx),
+				fs = append(fs, fault{name: fmt.Sprintf("%s after=%v tx=%v", m, after, tx),
 					store: &faultyStore{method: m, after: after, nth: nth}, tx: tx, dupReply: m == "MarkAutoResponse" && !after})
 			}
 		}
 	}
-	faults = append(faults,
+	return append(fs,
 		fault{name: "before mailbox action", sourceNth: 1},
 		fault{name: "send refused", sender: &faultySender{nth: 2}},
 		fault{name: "sent, not acknowledged", sender: &faultySender{nth: 2, after: true}, dupReply: true},
 	)
-	mails := []string{
-		simple("a@uno.example", "uno", "eo1@x.example"),
-		simple("b@dos.example", "dos", "eo2@x.example"),
-		simple("c@tres.example", "tres", "eo3@x.example"),
-		simple("a@uno.example", "Re: uno", "eo4@x.example", "In-Reply-To: <eo1@x.example>"),
-		simple("d@cuatro.example", "cuatro", "eo5@x.example"),
+}
+
+var faultMails = []string{
+	simple("a@uno.example", "uno", "eo1@x.example"),
+	simple("b@dos.example", "dos", "eo2@x.example"),
+	simple("c@tres.example", "tres", "eo3@x.example"),
+	simple("a@uno.example", "Re: uno", "eo4@x.example", "In-Reply-To: <eo1@x.example>"),
+	simple("d@cuatro.example", "cuatro", "eo5@x.example"),
+}
+
+// TestExactlyOnceUnderFaults fails the pipeline at every step of the
+// second mail (and of the second reply), restarts it with a fresh
+// Processor, and checks that every mail became exactly one article, every
+// mail left new/, and every reply was sent (exactly once, except when the
+// failure came after the mail server took the reply: SMTP has no
+// exactly-once, and that reply goes out twice, with the same Message-ID).
+func TestExactlyOnceUnderFaults(t *testing.T) {
+	for _, f := range faults() {
+		runFault(t, "sqlite", f)
 	}
-	for _, f := range faults {
-		t.Run(f.name, func(t *testing.T) {
-			e := newEnv(t)
-			dir := t.TempDir()
-			writeMaildir(t, dir)
-			for i, m := range mails {
-				os.WriteFile(filepath.Join(dir, "new", fmt.Sprintf("%d.eo", i)), []byte(m), 0o644)
-			}
-			snd := Sender(e.sender())
-			var src Source = &Maildir{Dir: dir}
-			p := e.p
-			if f.store != nil {
-				f.store.TicketStore = e.st
-				var st store.TicketStore = f.store
-				if f.tx {
-					st = &faultyTxStore{faultyStore: f.store, base: e.st}
-				}
-				p = &Processor{Store: st, Domain: e.p.Domain, Secret: e.p.Secret, Addresses: e.p.Addresses, Now: e.clock1}
-			}
-			if f.sourceNth != 0 {
-				src = &faultySource{Source: src, nth: f.sourceNth}
-			}
-			if f.sender != nil {
-				f.sender.Sender = snd
-				snd = f.sender
-			}
-			first := &Poller{Processor: p, Sources: []Source{src}, Sender: snd}
-			_, err := first.RunOnce(e.ctx)
-			fired := err != nil
-			if f.store != nil {
-				fired = f.store.fired
-			}
-			if !fired {
-				t.Fatal("the fault did not fire")
-			}
-			// Restart: a fresh processor and healthy parts; poll until
-			// nothing is left (twice is enough).
-			for i := 0; i < 2; i++ {
-				fresh := &Processor{Store: e.st, Domain: e.p.Domain, Secret: e.p.Secret, Addresses: e.p.Addresses, Now: e.clock1}
-				pl := &Poller{Processor: fresh, Sources: []Source{&Maildir{Dir: dir}}, Sender: e.sender()}
-				if _, err := pl.RunOnce(e.ctx); err != nil {
-					t.Fatalf("after restart: %v", err)
-				}
-			}
-			left, _ := os.ReadDir(filepath.Join(dir, "new"))
-			expect(t, "mails left in new/", len(left), 0)
-			tickets := e.tickets()
-			expect(t, "tickets", len(tickets), 4)
-			inbound := 0
-			for _, tk := range tickets {
-				for _, a := range e.articles(tk.ID) {
-					if a.Direction == store.Inbound {
-						inbound++
-					}
-				}
-			}
-			expect(t, "inbound articles", inbound, 5)
-			for i := range mails {
-				key := fmt.Sprintf("eo%d@x.example", i+1)
-				if _, err := e.st.TicketByMessageID(e.ctx, key); err != nil {
-					t.Fatalf("mail %s: %v", key, err)
-				}
-			}
-			queued, _ := e.st.QueuedAutoResponses(e.ctx, 10)
-			expect(t, "replies still queued", len(queued), 0)
-			want := 4
-			if f.dupReply {
-				want = 5
-			}
-			expect(t, "replies received", len(e.sink.received()), want)
-			ids := map[string]int{}
-			for _, m := range e.sink.received() {
-				ids[headerOf(t, m.Data, "Message-Id")]++
-			}
-			expect(t, "distinct replies", len(ids), 4)
-		})
+}
+
+// TestExactlyOnceUnderFaultsPostgres runs the batch-path faults (and the
+// one-by-one IngestMail ones) on PostgreSQL, where a failed statement
+// aborts the whole transaction.
+func TestExactlyOnceUnderFaultsPostgres(t *testing.T) {
+	for _, f := range faults() {
+		if f.store != nil && !f.tx && f.store.method != "IngestMail" {
+			continue
+		}
+		runFault(t, "postgres", f)
 	}
+}
+
+func runFault(t *testing.T, backend string, f fault) {
+	t.Helper()
+	mails := faultMails
+	t.Run(f.name, func(t *testing.T) {
+		var e *env
+		if backend == "postgres" {
+			e = newPGEnv(t)
+		} else {
+			e = newEnv(t)
+		}
+		dir := t.TempDir()
+		writeMaildir(t, dir)
+		for i, m := range mails {
+			os.WriteFile(filepath.Join(dir, "new", fmt.Sprintf("%d.eo", i)), []byte(m), 0o644)
+		}
+		snd := Sender(e.sender())
+		var src Source = &Maildir{Dir: dir}
+		p := e.p
+		if f.store != nil {
+			f.store.TicketStore = e.st
+			var st store.TicketStore = f.store
+			if f.tx {
+				st = &faultyTxStore{faultyStore: f.store, base: e.st}
+			}
+			p = &Processor{Store: st, Domain: e.p.Domain, Secret: e.p.Secret, Addresses: e.p.Addresses, Now: e.clock1}
+		}
+		if f.sourceNth != 0 {
+			src = &faultySource{Source: src, nth: f.sourceNth}
+		}
+		if f.sender != nil {
+			f.sender.Sender = snd
+			snd = f.sender
+		}
+		first := &Poller{Processor: p, Sources: []Source{src}, Sender: snd}
+		_, err := first.RunOnce(e.ctx)
+		fired := err != nil
+		if f.store != nil {
+			fired = f.store.fired
+		}
+		if !fired {
+			t.Fatal("the fault did not fire")
+		}
+		// Restart: a fresh processor and healthy parts; poll until
+		// nothing is left (twice is enough).
+		for i := 0; i < 2; i++ {
+			fresh := &Processor{Store: e.st, Domain: e.p.Domain, Secret: e.p.Secret, Addresses: e.p.Addresses, Now: e.clock1}
+			pl := &Poller{Processor: fresh, Sources: []Source{&Maildir{Dir: dir}}, Sender: e.sender()}
+			if _, err := pl.RunOnce(e.ctx); err != nil {
+				t.Fatalf("after restart: %v", err)
+			}
+		}
+		left, _ := os.ReadDir(filepath.Join(dir, "new"))
+		expect(t, "mails left in new/", len(left), 0)
+		tickets := e.tickets()
+		expect(t, "tickets", len(tickets), 4)
+		inbound := 0
+		for _, tk := range tickets {
+			for _, a := range e.articles(tk.ID) {
+				if a.Direction == store.Inbound {
+					inbound++
+				}
+			}
+		}
+		expect(t, "inbound articles", inbound, 5)
+		for i := range mails {
+			key := fmt.Sprintf("eo%d@x.example", i+1)
+			if _, err := e.st.TicketByMessageID(e.ctx, key); err != nil {
+				t.Fatalf("mail %s: %v", key, err)
+			}
+		}
+		queued, _ := e.st.QueuedAutoResponses(e.ctx, 10)
+		expect(t, "replies still queued", len(queued), 0)
+		want := 4
+		if f.dupReply {
+			want = 5
+		}
+		expect(t, "replies received", len(e.sink.received()), want)
+		ids := map[string]int{}
+		for _, m := range e.sink.received() {
+			ids[headerOf(t, m.Data, "Message-Id")]++
+		}
+		expect(t, "distinct replies", len(ids), 4)
+	})
 }

@@ -16,11 +16,27 @@ import (
 
 	"github.com/emersion/go-smtp"
 	"github.com/switchboard-go/switchboard/store"
+	"github.com/switchboard-go/switchboard/store/postgres"
+	"github.com/switchboard-go/switchboard/store/postgres/pgtest"
 	"github.com/switchboard-go/switchboard/store/sqlite"
 	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+var pg pgtest.Shared
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if err := pg.Stop(); err != nil {
+		fmt.Fprintln(os.Stderr, "stopping PostgreSQL:", err)
+	}
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "goleak:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
 
 // sink is an SMTP server that keeps what it receives.
 type sink struct {
@@ -101,21 +117,37 @@ func (ss *sinkSession) Data(r io.Reader) error {
 type env struct {
 	t     *testing.T
 	ctx   context.Context
-	st    *sqlite.DB
+	st    store.Store
 	p     *Processor
 	sink  *sink
 	now   time.Time
 	clock sync.Mutex
 }
 
+// newEnv is a processor on a fresh SQLite database.
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	t.Cleanup(cancel)
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "mail.db"), nil)
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "mail.db"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return newEnvOn(t, st)
+}
+
+// newPGEnv is a processor on a fresh PostgreSQL schema.
+func newPGEnv(t *testing.T) *env {
+	t.Helper()
+	st, err := postgres.Open(context.Background(), pg.Schema(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return newEnvOn(t, st)
+}
+
+func newEnvOn(t *testing.T, st store.Store) *env {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	t.Cleanup(cancel)
 	t.Cleanup(func() { st.Close() })
 	e := &env{t: t, ctx: ctx, st: st, now: time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)}
 	e.p = &Processor{

@@ -11,6 +11,9 @@ import (
 
 // RateLimit bounds automatic replies to one address. Zero fields take
 // the defaults (10 an hour, 40 a day); a negative field disables that bound.
+// The count comes from the store, so it holds across restarts; processes
+// sharing a database may together pass it by the replies they queue at
+// the same moment.
 type RateLimit struct {
 	PerHour int
 	PerDay  int
