@@ -123,19 +123,23 @@ func (f *mailFlags) poller(st store.Store, dataDir string, gw *gateway.Gateway, 
 // twice is one message).
 func smsNotifier(gw *gateway.Gateway, numbers []string, log *slog.Logger) func(context.Context, mailticket.Notification) {
 	return func(ctx context.Context, n mailticket.Notification) {
-		text := fmt.Sprintf("Ticket %s (%s) %s from %s: %s", n.Ticket.Number, n.Queue, n.Outcome, n.From.Addr, n.Subject)
-		if len(text) > 300 {
-			text = text[:300]
-		}
-		var csv strings.Builder
-		csv.WriteString("number,text,external_id\n")
-		for _, num := range numbers {
-			fmt.Fprintf(&csv, "%s,%q,%s\n", num, text, fmt.Sprintf("tk%s-%d-%s", n.Ticket.Number, n.Ticket.UpdatedAt.UnixMilli(), num))
-		}
-		if _, err := gw.LoadCSV(ctx, gateway.Batch{Client: "mailticket", Name: "agent-notifications", CSV: strings.NewReader(csv.String())}); err != nil {
+		if _, err := notifySMS(ctx, gw, numbers, n); err != nil {
 			log.Warn("sms notification", "ticket", n.Ticket.Number, "err", err)
 		}
 	}
+}
+
+func notifySMS(ctx context.Context, gw *gateway.Gateway, numbers []string, n mailticket.Notification) (gateway.LoadReport, error) {
+	text := fmt.Sprintf("Ticket %s (%s) %s from %s: %s", n.Ticket.Number, n.Queue, n.Outcome, n.From.Addr, n.Subject)
+	if len(text) > 300 {
+		text = text[:300]
+	}
+	var csv strings.Builder
+	csv.WriteString("number,text,external_id\n")
+	for _, num := range numbers {
+		fmt.Fprintf(&csv, "%s,%q,%s\n", num, text, fmt.Sprintf("tk%s-%d-%s", n.Ticket.Number, n.Ticket.UpdatedAt.UnixMilli(), num))
+	}
+	return gw.LoadCSV(ctx, gateway.Batch{Client: "mailticket", Name: "agent-notifications", CSV: strings.NewReader(csv.String())})
 }
 
 // closeSources closes every source of pl.

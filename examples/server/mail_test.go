@@ -17,6 +17,10 @@ import (
 
 	"github.com/emersion/go-smtp"
 	"github.com/switchboard-go/switchboard/internal/dovetest"
+	"github.com/switchboard-go/switchboard/mailticket"
+	"github.com/switchboard-go/switchboard/smpp/gateway"
+	"github.com/switchboard-go/switchboard/store"
+	"github.com/switchboard-go/switchboard/store/sqlite"
 )
 
 // smtpSink counts the mail it receives.
@@ -169,5 +173,41 @@ func TestOnceNeedsASource(t *testing.T) {
 	err := run(context.Background(), []string{"-data", t.TempDir(), "-once"}, &out, &errOut)
 	if err == nil || !strings.Contains(err.Error(), "mail source") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestSMSNotifier: a new ticket queues one SMS per agent number through
+// the gateway, once however often the notification comes.
+func TestSMSNotifier(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "n.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	gw, err := gateway.New(gateway.Config{Store: st, Numbering: gateway.Numbering{CountryCode: "58", NationalPrefix: "0"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	numbers := []string{"04141234567", "04241234568"}
+	n := mailticket.Notification{Outcome: mailticket.Created, Queue: "Inbox", Subject: "Servicio caído",
+		From:   mailticket.Address{Addr: "ana@cliente.example"},
+		Ticket: store.Ticket{Number: "202611220000017", UpdatedAt: time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)}}
+	rep, err := notifySMS(ctx, gw, numbers, n)
+	if err != nil || rep.Inserted != 2 {
+		t.Fatalf("first notification: %+v %v", rep, err)
+	}
+	rep, err = notifySMS(ctx, gw, numbers, n) // the same event again: no second message
+	if err != nil || rep.Inserted != 0 || rep.Duplicates != 2 {
+		t.Fatalf("repeated notification: %+v %v", rep, err)
+	}
+	for _, num := range numbers {
+		tx, err := gw.Status(ctx, num)
+		if err != nil {
+			t.Fatalf("%s: %v", num, err)
+		}
+		if !strings.Contains(tx.Text, "202611220000017") || !strings.Contains(tx.Text, "ana@cliente.example") {
+			t.Fatalf("%s: text %q", num, tx.Text)
+		}
 	}
 }
