@@ -18,9 +18,8 @@ import (
 
 // authBackend is an SMTP server that demands AUTH PLAIN before MAIL.
 type authBackend struct {
-	mu    sync.Mutex
-	got   []string // "user:recipient"
-	authd bool
+	mu  sync.Mutex
+	got []string // "user:recipient"
 }
 
 func (b *authBackend) NewSession(*smtp.Conn) (smtp.Session, error) { return &authSession{b: b}, nil }
