@@ -180,11 +180,9 @@ func (o *ops) AddArticle(ctx context.Context, a *store.Article, atts []store.Tic
 	if err := rules.Article(a); err != nil {
 		return err
 	}
+	// No read of the ticket first: a missing one fails the insert's
+	// foreign key (ErrNotFound).
 	return wrap("add article", o.write(ctx, func(o *ops) error {
-		t, err := o.Ticket(ctx, a.TicketID)
-		if err != nil {
-			return err
-		}
 		if err := o.tx.QueryRow(ctx, `INSERT INTO ticket_articles (ticket_id, direction, agent_id, message_id,
 			in_reply_to, refs, from_addr, to_addr, cc_addr, subject, body_text, body_html, sent_at, created_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id`,
@@ -202,7 +200,7 @@ func (o *ops) AddArticle(ctx context.Context, a *store.Article, atts []store.Tic
 				return err
 			}
 		}
-		kind, firstResponse := rules.ArticleEvent(a, t)
+		kind, firstResponse := rules.ArticleEvent(a)
 		if _, err := o.tx.Exec(ctx, `UPDATE tickets SET updated_at = GREATEST(updated_at, $1),
 			first_response_at = COALESCE(first_response_at, $2) WHERE id = $3`,
 			tm(a.CreatedAt), tm(firstResponse), a.TicketID); err != nil {

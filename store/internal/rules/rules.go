@@ -329,14 +329,12 @@ func GroupBy(g store.GroupBy) error {
 // RoundMicro rounds a duration to microseconds, the stores' precision.
 func RoundMicro(d time.Duration) time.Duration { return d.Round(time.Microsecond) }
 
-// ArticleEvent is the event an article logs on its ticket, and the ticket's
-// first-response time to set if it has none yet (zero: leave it).
-func ArticleEvent(a *store.Article, t store.Ticket) (store.EventKind, time.Time) {
+// ArticleEvent is the event an article logs on its ticket, and the
+// first-response time it offers (zero: none). The stores set the ticket's
+// first response with COALESCE, so only the earliest offer is kept.
+func ArticleEvent(a *store.Article) (store.EventKind, time.Time) {
 	if a.Direction == store.Outbound && a.AgentID != 0 {
-		if t.FirstResponseAt.IsZero() {
-			return store.EventResponded, a.CreatedAt
-		}
-		return store.EventResponded, time.Time{}
+		return store.EventResponded, a.CreatedAt
 	}
 	return store.EventArticle, time.Time{}
 }
