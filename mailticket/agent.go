@@ -113,6 +113,8 @@ func (p *Processor) Remind(ctx context.Context) ([]store.Ticket, error) {
 	if err := p.init(); err != nil {
 		return nil, err
 	}
+	p.remindMu.Lock()
+	defer p.remindMu.Unlock()
 	now := p.now()
 	due, err := p.Store.DueReminders(ctx, now, 100)
 	if err != nil {

@@ -2,6 +2,7 @@ package mailticket
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -152,5 +153,31 @@ func TestHugeAttachmentDropped(t *testing.T) {
 	atts, _ := e.st.TicketAttachments(e.ctx, arts[0].ID)
 	if len(atts) != 1 || atts[0].Name != "small.txt" {
 		t.Fatalf("attachments %+v", atts)
+	}
+}
+
+// TestHostileHeaders: a Message-ID and an address too long for a database
+// index, thousands of references and NUL bytes are bounded or dropped, on
+// SQLite and PostgreSQL alike, and the mail is still a ticket.
+func TestHostileHeaders(t *testing.T) {
+	long := strings.Repeat("x", 3000)
+	var refs strings.Builder
+	for i := 0; i < 5000; i++ {
+		fmt.Fprintf(&refs, " <r%d@x.example>", i)
+	}
+	raw := mailText("text with a \x00 NUL\n", "From: "+long+"@x.example", "To: support@example.net",
+		"Subject: nul \x00 here", "Message-ID: <"+long+"@x.example>", "References:"+refs.String(),
+		"Reply-To: <"+long+"@y.example>")
+	m, err := Parse([]byte(raw), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.MessageID != "" || m.From.Addr != "" || len(m.References) != maxIDs || strings.Contains(m.Text+m.Subject, "\x00") {
+		t.Fatalf("id %d bytes, from %q, %d references, text %q", len(m.MessageID), m.From.Addr, len(m.References), m.Text)
+	}
+	for name, e := range map[string]*env{"sqlite": newEnv(t), "postgres": newPGEnv(t)} {
+		if r := e.process("hostile", raw); r.Outcome != Created {
+			t.Fatalf("%s: %s (%s)", name, r.Outcome, r.Reason)
+		}
 	}
 }

@@ -276,7 +276,12 @@ func decodeText(s string) string {
 	return validUTF8(s)
 }
 
+// validUTF8 returns s as valid UTF-8 without NUL characters (which no
+// text column takes).
 func validUTF8(s string) string {
+	if strings.IndexByte(s, 0) >= 0 {
+		s = strings.ReplaceAll(s, "\x00", "")
+	}
 	if utf8.ValidString(s) {
 		return s
 	}
@@ -318,8 +323,24 @@ func collapse(s string) string {
 	return strings.Join(strings.FieldsFunc(s, func(r rune) bool { return r == '\r' || r == '\n' || r == '\t' }), " ")
 }
 
+// Bounds on message ids: longer ids are ignored (a database index entry
+// must stay small), and at most maxIDs are kept of a list, the first and
+// the newest (each is a lookup when threading).
+const (
+	maxIDLen = 250
+	maxIDs   = 50
+)
+
 // msgIDs extracts <id> tokens; a value without brackets counts as one id.
 func msgIDs(v string) []string {
+	out := rawIDs(v)
+	if len(out) > maxIDs {
+		out = append(out[:1], out[len(out)-maxIDs+1:]...)
+	}
+	return out
+}
+
+func rawIDs(v string) []string {
 	var out []string
 	rest := v
 	for {
@@ -331,13 +352,13 @@ func msgIDs(v string) []string {
 		if j < 0 {
 			break
 		}
-		if id := strings.TrimSpace(rest[i+1 : i+j]); id != "" && !strings.ContainsAny(id, " \t\r\n<") {
+		if id := strings.TrimSpace(rest[i+1 : i+j]); id != "" && len(id) <= maxIDLen && !strings.ContainsAny(id, " \t\r\n<") {
 			out = append(out, id)
 		}
 		rest = rest[i+j+1:]
 	}
 	if len(out) == 0 {
-		if f := strings.Fields(v); len(f) == 1 && strings.Contains(f[0], "@") {
+		if f := strings.Fields(v); len(f) == 1 && strings.Contains(f[0], "@") && len(f[0]) <= maxIDLen {
 			out = append(out, f[0])
 		}
 	}
@@ -370,6 +391,9 @@ func addresses(v string) []Address {
 	}
 	out := make([]Address, 0, len(list))
 	for _, a := range list {
+		if len(a.Address) > maxAddrLen {
+			continue
+		}
 		out = append(out, Address{Name: validUTF8(a.Name), Addr: strings.ToLower(a.Address)})
 	}
 	return out
@@ -382,19 +406,23 @@ func firstAddress(v string) Address {
 	return Address{}
 }
 
+// maxAddrLen is the longest address kept (RFC 5321: a path is at most 256
+// octets with its brackets); longer ones are ignored.
+const maxAddrLen = 254
+
 // looseAddress finds an address in text that net/mail refuses
 // ("Ana <ana@example.com" or a bare address with junk around it).
 func looseAddress(s string) Address {
 	s = decodeText(s)
 	if i := strings.IndexByte(s, '<'); i >= 0 {
 		addr := strings.TrimRight(s[i+1:], "> \t")
-		if strings.Count(addr, "@") == 1 && !strings.ContainsAny(addr, " \t") {
+		if strings.Count(addr, "@") == 1 && !strings.ContainsAny(addr, " \t") && len(addr) <= maxAddrLen {
 			return Address{Name: strings.Trim(strings.TrimSpace(s[:i]), `"`), Addr: strings.ToLower(addr)}
 		}
 	}
 	for _, f := range strings.Fields(s) {
 		f = strings.Trim(f, "<>\"'()[],;")
-		if strings.Count(f, "@") == 1 && !strings.HasPrefix(f, "@") && !strings.HasSuffix(f, "@") {
+		if strings.Count(f, "@") == 1 && !strings.HasPrefix(f, "@") && !strings.HasSuffix(f, "@") && len(f) <= maxAddrLen {
 			return Address{Addr: strings.ToLower(f)}
 		}
 	}

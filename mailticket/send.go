@@ -174,13 +174,16 @@ const MaxSendAttempts = 5
 // with the null envelope sender (RFC 3834). Sent replies are marked sent;
 // a permanent refusal or the last of MaxSendAttempts marks one failed;
 // other errors leave it queued for the next call. It returns how many were
-// sent. A crash between a reply's hand-over and its mark sends it again on
+// sent. Calls are serialized (several pollers may call it); processes
+// sharing a database must not run it at the same time. A crash between a reply's hand-over and its mark sends it again on
 // the next call (SMTP has no exactly-once); the reply keeps its
 // Message-ID, so receivers can tell.
 func (p *Processor) SendQueued(ctx context.Context, s Sender, limit int) (int, error) {
 	if err := p.init(); err != nil {
 		return 0, err
 	}
+	p.sendMu.Lock()
+	defer p.sendMu.Unlock()
 	queued, err := p.Store.QueuedAutoResponses(ctx, limit)
 	if err != nil {
 		return 0, err

@@ -234,6 +234,10 @@ func wrap(what string, err error) error {
 		return fmt.Errorf("postgres: %s: %w", what, store.ErrNotFound)
 	case errors.As(err, &pe) && pe.Code == "23505":
 		return fmt.Errorf("postgres: %s: %w (%s)", what, store.ErrDuplicate, pe.ConstraintName)
+	case errors.As(err, &pe) && (strings.HasPrefix(pe.Code, "22") || pe.Code == "54000"):
+		// Data exceptions and program limits (a value too long for an
+		// index, say) are the input's fault: retrying will not help.
+		return fmt.Errorf("postgres: %s: %w (%s)", what, store.ErrInvalid, pe.Message)
 	case errors.As(err, &pe) && pe.Code == "23503":
 		return fmt.Errorf("postgres: %s: %w (a referenced record does not exist: %s)", what, store.ErrNotFound, pe.ConstraintName)
 	case strings.Contains(err.Error(), "closed pool"):

@@ -34,3 +34,10 @@ func isBusy(err error) bool {
 	var se *msqlite.Error
 	return errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_BUSY
 }
+
+// isTooBig reports whether err is SQLITE_TOOBIG (a value over the
+// database's length limit).
+func isTooBig(err error) bool {
+	var se *msqlite.Error
+	return errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_TOOBIG
+}

@@ -302,6 +302,8 @@ func wrap(what string, err error) error {
 		return fmt.Errorf("sqlite: %s: %w (%v)", what, store.ErrDuplicate, err)
 	case isForeignKey(err):
 		return fmt.Errorf("sqlite: %s: %w (a referenced record does not exist)", what, store.ErrNotFound)
+	case isTooBig(err):
+		return fmt.Errorf("sqlite: %s: %w (%v)", what, store.ErrInvalid, err)
 	case errors.Is(err, sql.ErrConnDone) || strings.Contains(err.Error(), "database is closed"):
 		return fmt.Errorf("sqlite: %s: %w", what, store.ErrClosed)
 	}
