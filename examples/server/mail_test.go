@@ -211,3 +211,49 @@ func TestSMSNotifier(t *testing.T) {
 		}
 	}
 }
+
+// TestServeMailChannel: the running server polls a Maildir, answers over
+// SMTP, and stops cleanly with the poller.
+func TestServeMailChannel(t *testing.T) {
+	sink, addr := startSink(t)
+	md := t.TempDir()
+	for _, d := range []string{"new", "cur", "tmp"} {
+		os.MkdirAll(filepath.Join(md, d), 0o755)
+	}
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var logs syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"-data", dir, "-smsc-sim", "", "-chat-addr", "", "-maildir", md, "-smtp", "smtp://" + addr,
+			"-mail-interval", "100ms", "-mail-address", "support@example.net"}, &bytes.Buffer{}, &logs)
+	}()
+	waitFor(t, &logs, "mail poller running")
+	os.WriteFile(filepath.Join(md, "new", "1.test"), testMails()[0], 0o644)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		sink.mu.Lock()
+		n := sink.n
+		sink.mu.Unlock()
+		if n == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no reply sent; logs:\n%s", logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !strings.Contains(logs.String(), "outcome=created") {
+		t.Fatalf("logs:\n%s", logs.String())
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("server did not stop")
+	}
+}
