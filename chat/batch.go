@@ -2,7 +2,6 @@ package chat
 
 import (
 	"context"
-	"errors"
 	"sync"
 
 	"github.com/switchboard-go/switchboard/store"
@@ -93,12 +92,17 @@ func (b *batcher) commit() int {
 		return 0
 	}
 	ctx := context.Background()
+	ms := make([]store.Message, n)
+	for i, p := range batch {
+		ms[i] = p.m
+	}
 	err := b.st.InTx(ctx, func(tx store.Ops) error {
-		for _, p := range batch {
-			p.stored, p.created, p.err = tx.AppendMessage(ctx, p.m)
-			if p.err != nil && !errors.Is(p.err, store.ErrConflict) && !errors.Is(p.err, store.ErrNotFound) {
-				return p.err
-			}
+		res, err := tx.AppendMessages(ctx, ms)
+		if err != nil {
+			return err
+		}
+		for i, p := range batch {
+			p.stored, p.created, p.err = res[i].Message, res[i].Created, res[i].Err
 		}
 		return nil
 	})

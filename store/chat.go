@@ -109,6 +109,13 @@ type ChatOperator struct {
 	UpdatedAt        time.Time
 }
 
+// AppendResult is what [ChatStore.AppendMessages] did with one message.
+type AppendResult struct {
+	Message Message // as stored, or the earlier one with the same client id
+	Created bool
+	Err     error
+}
+
 // ChatStore keeps chat conversations, their messages and attachments.
 type ChatStore interface {
 	// CreateConversation stores c (State defaults to waiting, OpenedAt to
@@ -133,6 +140,13 @@ type ChatStore interface {
 	// stores nothing. ErrConflict if the conversation is closed (system
 	// messages excepted), ErrNotFound if it does not exist.
 	AppendMessage(ctx context.Context, m Message) (stored Message, created bool, err error)
+	// AppendMessages appends ms in order, each as AppendMessage would (a
+	// repeated client id, also within ms, returns the message stored
+	// first), in a few statements for the whole slice: the way to
+	// group-commit a chat. Refusals of single messages (ErrConflict,
+	// ErrNotFound, ErrInvalid) are in their results; an error means
+	// nothing was stored.
+	AppendMessages(ctx context.Context, ms []Message) ([]AppendResult, error)
 	// MessagesAfter returns up to limit messages with Seq > afterSeq in
 	// order (limit 0 means all), for replay after a reconnect.
 	MessagesAfter(ctx context.Context, conversationID, afterSeq int64, limit int) ([]Message, error)

@@ -288,3 +288,13 @@ func (s *MemStore) ChatOperators(ctx context.Context) ([]store.ChatOperator, err
 	slices.SortFunc(out, func(a, b store.ChatOperator) int { return strings.Compare(a.Login, b.Login) })
 	return out, nil
 }
+
+// AppendMessages implements store.ChatStore, one AppendMessage after the
+// other.
+func (s *MemStore) AppendMessages(ctx context.Context, ms []store.Message) ([]store.AppendResult, error) {
+	out := make([]store.AppendResult, len(ms))
+	for i, m := range ms {
+		out[i].Message, out[i].Created, out[i].Err = s.AppendMessage(ctx, m)
+	}
+	return out, nil
+}

@@ -17,6 +17,8 @@ var chatTests = []test{
 	{"AppendClosed", testAppendClosed},
 	{"AppendConcurrent", testAppendConcurrent},
 	{"AppendConcurrentRetries", testAppendConcurrentRetries},
+	{"AppendMessages", testAppendMessages},
+	{"AppendMessagesConcurrent", testAppendMessagesConcurrent},
 	{"Attachments", testChatAttachments},
 	{"Transcript", testTranscript},
 	{"ChatOperators", testChatOperators},
