@@ -99,21 +99,27 @@ func (p *Processor) overLimit(ctx context.Context, st store.TicketStore, addr st
 	if perDay == 0 {
 		perDay = 40
 	}
-	for _, b := range []struct {
-		max  int
-		span time.Duration
-		name string
-	}{{perHour, time.Hour, "hour"}, {perDay, 24 * time.Hour, "day"}} {
-		if b.max < 0 {
-			continue
-		}
-		n, err := st.CountAutoResponses(ctx, addr, now.Add(-b.span))
-		if err != nil {
-			return "", err
-		}
-		if n >= b.max {
-			return fmt.Sprintf("%d automatic replies to %s in the last %s", n, addr, b.name), nil
-		}
+	if perHour < 0 && perDay < 0 {
+		return "", nil
+	}
+	// One count over the day answers both bounds unless it reaches the
+	// hourly one: only then is the last hour counted apart.
+	day, err := st.CountAutoResponses(ctx, addr, now.Add(-24*time.Hour))
+	if err != nil {
+		return "", err
+	}
+	if perDay >= 0 && day >= perDay {
+		return fmt.Sprintf("%d automatic replies to %s in the last day", day, addr), nil
+	}
+	if perHour < 0 || day < perHour {
+		return "", nil
+	}
+	hour, err := st.CountAutoResponses(ctx, addr, now.Add(-time.Hour))
+	if err != nil {
+		return "", err
+	}
+	if hour >= perHour {
+		return fmt.Sprintf("%d automatic replies to %s in the last hour", hour, addr), nil
 	}
 	return "", nil
 }
