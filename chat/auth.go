@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/switchboard-go/switchboard/internal/netutil"
 	"github.com/switchboard-go/switchboard/store"
 )
 
@@ -199,11 +200,7 @@ func (l *failureLimiter) prune(key string, now time.Time) []time.Time {
 
 func loopback(addr net.Addr) bool {
 	host, _, err := net.SplitHostPort(addr.String())
-	if err != nil {
-		return false
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	return err == nil && netutil.LoopbackHost(host)
 }
 
 // StoreDirectory is a Directory over the store's chat operator accounts

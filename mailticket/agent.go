@@ -49,7 +49,7 @@ func (p *Processor) Reply(ctx context.Context, s Sender, ticketID, agentID int64
 	if last != nil {
 		to = firstAddress(last.From)
 		subject = last.Subject
-		refs = append(append(refs, last.References...), last.MessageID)
+		refs = answerReferences(last.References, "", last.MessageID)
 		inReplyTo = last.MessageID
 	}
 	if to.Addr == "" && t.CustomerID != 0 {
@@ -73,7 +73,7 @@ func (p *Processor) Reply(ctx context.Context, s Sender, ticketID, agentID int64
 		Body:       text,
 		MessageID:  newMessageID(p.Secret, t.Number, p.Domain),
 		InReplyTo:  inReplyTo,
-		References: compactRefs(refs),
+		References: refs,
 		Date:       now,
 		LoopToken:  p.loopToken(),
 	}
@@ -91,19 +91,6 @@ func (p *Processor) Reply(ctx context.Context, s Sender, ticketID, agentID int64
 		}
 	}
 	return *a, nil
-}
-
-func compactRefs(refs []string) []string {
-	out := refs[:0]
-	for _, r := range refs {
-		if r != "" {
-			out = append(out, r)
-		}
-	}
-	if len(out) > maxReferences {
-		out = append(out[:1], out[len(out)-maxReferences+1:]...)
-	}
-	return out
 }
 
 // Remind opens again every pending ticket whose reminder time has come

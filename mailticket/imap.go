@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,6 +15,8 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/emersion/go-sasl"
+
+	"github.com/switchboard-go/switchboard/internal/netutil"
 )
 
 // IMAPAction is what an IMAP source does with a mail after commit.
@@ -87,31 +88,13 @@ type IMAP struct {
 // move|delete, move=FOLDER, quarantine=FOLDER and auth=login|plain|
 // auth-login.
 func ParseIMAPURL(raw string) (*IMAP, error) {
-	u, err := url.Parse(raw)
+	sv, err := parseServerURL("IMAP", raw, scheme{"imap", PlainText, "143"}, scheme{"imap+starttls", StartTLS, "143"},
+		scheme{"imaps", ImplicitTLS, "993"})
 	if err != nil {
-		return nil, fmt.Errorf("mailticket: IMAP URL: %w", err)
+		return nil, err
 	}
-	s := &IMAP{Addr: u.Host}
-	port := "143"
-	switch u.Scheme {
-	case "imap":
-		s.TLS = PlainText
-	case "imap+starttls":
-		s.TLS = StartTLS
-	case "imaps":
-		s.TLS, port = ImplicitTLS, "993"
-	default:
-		return nil, fmt.Errorf("mailticket: IMAP URL scheme %q (want imap, imap+starttls or imaps)", u.Scheme)
-	}
-	if u.Port() == "" {
-		s.Addr = net.JoinHostPort(u.Hostname(), port)
-	}
-	if u.User != nil {
-		s.Username = u.User.Username()
-		s.Password, _ = u.User.Password()
-	}
-	s.Mailbox = strings.TrimPrefix(u.Path, "/")
-	q := u.Query()
+	s := &IMAP{Addr: sv.addr, TLS: sv.mode, Username: sv.user, Password: sv.pass, Mailbox: strings.TrimPrefix(sv.u.Path, "/")}
+	q := sv.u.Query()
 	s.Action = IMAPAction(q.Get("action"))
 	s.MoveMailbox = q.Get("move")
 	s.Auth = q.Get("auth")
@@ -242,7 +225,7 @@ func (s *IMAP) login(ctx context.Context, c *imapclient.Client, host string) err
 	if err := c.WaitGreeting(); err != nil {
 		return err
 	}
-	if s.Auth != "xoauth2" && s.TLS == PlainText && !isLoopback(host) && !s.AllowInsecureAuth {
+	if s.Auth != "xoauth2" && s.TLS == PlainText && !netutil.LoopbackHost(host) && !s.AllowInsecureAuth {
 		return errors.New("mailticket: refusing to send an IMAP password without TLS to " + s.Addr)
 	}
 	switch strings.ToLower(s.Auth) {

@@ -58,28 +58,21 @@ func (l *Limits) withDefaults() Limits {
 	if l == nil {
 		return out
 	}
-	if l.MaxMailSize > 0 {
-		out.MaxMailSize = l.MaxMailSize
-	}
-	if l.MaxHeaderBytes > 0 {
-		out.MaxHeaderBytes = l.MaxHeaderBytes
-	}
-	if l.MaxAttachmentSize > 0 {
-		out.MaxAttachmentSize = l.MaxAttachmentSize
-	}
-	if l.MaxAttachments > 0 {
-		out.MaxAttachments = l.MaxAttachments
-	}
-	if l.MaxParts > 0 {
-		out.MaxParts = l.MaxParts
-	}
-	if l.MaxDepth > 0 {
-		out.MaxDepth = l.MaxDepth
-	}
-	if l.MaxTextSize > 0 {
-		out.MaxTextSize = l.MaxTextSize
-	}
+	orDefault(&out.MaxMailSize, l.MaxMailSize)
+	orDefault(&out.MaxHeaderBytes, l.MaxHeaderBytes)
+	orDefault(&out.MaxAttachmentSize, l.MaxAttachmentSize)
+	orDefault(&out.MaxAttachments, l.MaxAttachments)
+	orDefault(&out.MaxParts, l.MaxParts)
+	orDefault(&out.MaxDepth, l.MaxDepth)
+	orDefault(&out.MaxTextSize, l.MaxTextSize)
 	return out
+}
+
+// orDefault sets *dst to v when v is positive (else *dst keeps the default).
+func orDefault[T int | int64](dst *T, v T) {
+	if v > 0 {
+		*dst = v
+	}
 }
 
 // Address is a mailbox: a display name and a lower-cased address.
@@ -209,18 +202,19 @@ func Parse(raw []byte, lim *Limits) (*Mail, error) {
 		return nil, &ParseError{Reason: "no header", Err: ErrMalformed}
 	}
 	m := &Mail{Header: h}
-	m.BodyDigest = digest(raw[bodyOffset(raw):])
+	body := raw[bodyOffset(raw):]
+	m.BodyDigest = digest(body)
 	m.readHeader()
 
 	p := parser{l: l, m: m}
-	e, err := message.New(message.Header{Header: h}, bytes.NewReader(raw[bodyOffset(raw):]))
+	e, err := message.New(message.Header{Header: h}, bytes.NewReader(body))
 	if err != nil {
 		if e == nil {
 			return nil, &ParseError{Reason: "body", Err: errors.Join(ErrMalformed, err)}
 		}
 		m.Warnings = append(m.Warnings, err.Error())
 	}
-	p.walk(e, raw[bodyOffset(raw):])
+	p.walk(e, body)
 	p.finish()
 	if m.Text == "" && m.HTML == "" && len(m.Attachments) == 0 && len(m.Dropped) == 0 && m.Subject == "" && m.Bounce == nil {
 		return nil, &ParseError{Reason: "no subject, text or attachment", Err: ErrEmpty}
@@ -333,11 +327,7 @@ const (
 
 // msgIDs extracts <id> tokens; a value without brackets counts as one id.
 func msgIDs(v string) []string {
-	out := rawIDs(v)
-	if len(out) > maxIDs {
-		out = append(out[:1], out[len(out)-maxIDs+1:]...)
-	}
-	return out
+	return trimIDs(rawIDs(v), maxIDs)
 }
 
 func rawIDs(v string) []string {
@@ -365,9 +355,11 @@ func rawIDs(v string) []string {
 	return out
 }
 
-func firstID(v string) string {
-	if ids := msgIDs(v); len(ids) > 0 {
-		return ids[0]
+func firstID(v string) string { return firstOf(msgIDs(v)) }
+
+func firstOf(s []string) string {
+	if len(s) > 0 {
+		return s[0]
 	}
 	return ""
 }

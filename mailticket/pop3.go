@@ -10,10 +10,11 @@ import (
 	"io"
 	"net"
 	"net/textproto"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/switchboard-go/switchboard/internal/netutil"
 )
 
 // POP3 takes mail from a POP3 mailbox (RFC 1939) with a small client of
@@ -51,33 +52,14 @@ type POP3 struct {
 // pop3+starttls://... (STLS required, port 110) or pop3s://... (implicit
 // TLS, port 995). The query may say apop=1 and keep=1.
 func ParsePOP3URL(raw string) (*POP3, error) {
-	u, err := url.Parse(raw)
+	sv, err := parseServerURL("POP3", raw, scheme{"pop3", PlainText, "110"}, scheme{"pop3+starttls", StartTLS, "110"},
+		scheme{"pop3s", ImplicitTLS, "995"})
 	if err != nil {
-		return nil, fmt.Errorf("mailticket: POP3 URL: %w", err)
+		return nil, err
 	}
-	p := &POP3{Addr: u.Host}
-	port := "110"
-	switch u.Scheme {
-	case "pop3":
-		p.TLS = PlainText
-	case "pop3+starttls":
-		p.TLS = StartTLS
-	case "pop3s":
-		p.TLS, port = ImplicitTLS, "995"
-	default:
-		return nil, fmt.Errorf("mailticket: POP3 URL scheme %q (want pop3, pop3+starttls or pop3s)", u.Scheme)
-	}
-	if u.Port() == "" {
-		p.Addr = net.JoinHostPort(u.Hostname(), port)
-	}
-	if u.User != nil {
-		p.Username = u.User.Username()
-		p.Password, _ = u.User.Password()
-	}
-	q := u.Query()
-	p.APOP = q.Get("apop") == "1"
-	p.Keep = q.Get("keep") == "1"
-	return p, nil
+	q := sv.u.Query()
+	return &POP3{Addr: sv.addr, TLS: sv.mode, Username: sv.user, Password: sv.pass,
+		APOP: q.Get("apop") == "1", Keep: q.Get("keep") == "1"}, nil
 }
 
 func (p *POP3) String() string { return "pop3://" + p.Username + "@" + p.Addr }
@@ -179,7 +161,7 @@ func (p *POP3) login(c *pop3Conn, greeting string) error {
 		return err
 	}
 	host, _, _ := net.SplitHostPort(p.Addr)
-	if p.TLS == PlainText && !isLoopback(host) && !p.AllowInsecureAuth {
+	if p.TLS == PlainText && !netutil.LoopbackHost(host) && !p.AllowInsecureAuth {
 		return errors.New("mailticket: refusing to send a POP3 password without TLS to " + p.Addr)
 	}
 	if _, err := c.cmd("USER", "USER %s", p.Username); err != nil {
@@ -302,8 +284,8 @@ func (p *POP3) Fetch(ctx context.Context, handle Handler) (err error) {
 	return err
 }
 
-// crlf turns the LF line ends of textproto's DotReader back into CRLF, so
-// the bytes (and their digest) match what IMAP and Maildir hand over.
+// crlf turns the LF line ends of textproto's DotReader back into CRLF, the
+// mail's form on the wire (what IMAP hands over, what quarantine keeps).
 func crlf(b []byte) []byte {
 	n := 0
 	for i, c := range b {

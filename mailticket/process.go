@@ -232,7 +232,8 @@ type txStore interface {
 type item struct {
 	d      Delivery
 	m      *Mail
-	reject string // why it is quarantined without a look at the store
+	dec    Decision // the filters' decision (when m is set)
+	reject string   // why it is quarantined without a look at the store
 }
 
 // ProcessBatch is Process for several mails, in order. Mails are parsed
@@ -253,12 +254,12 @@ func (p *Processor) ProcessBatch(ctx context.Context, ds []Delivery) ([]Result, 
 	defer p.mu.Unlock()
 	// Queues are created outside the batch transaction, so a rollback
 	// never leaves a stale id in the cache.
-	for _, it := range items {
-		if it.m == nil {
+	for i := range items {
+		if items[i].m == nil {
 			continue
 		}
-		dec := applyFilters(p.Filters, it.m)
-		if _, err := p.queueID(ctx, p.Store, p.queueFor(dec)); err != nil {
+		items[i].dec = applyFilters(p.Filters, items[i].m)
+		if _, err := p.queueID(ctx, p.Store, p.queueFor(items[i].dec)); err != nil {
 			return nil, err
 		}
 	}
@@ -358,7 +359,7 @@ func (p *Processor) one(ctx context.Context, st store.TicketStore, it item) (Res
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return Result{}, err
 	}
-	return p.ingest(ctx, st, it.d, it.m)
+	return p.ingest(ctx, st, it.d, it.m, it.dec)
 }
 
 func (p *Processor) notify(ctx context.Context, rs []Result) {
@@ -411,9 +412,8 @@ type target struct {
 	how     string
 }
 
-func (p *Processor) ingest(ctx context.Context, st store.TicketStore, d Delivery, m *Mail) (Result, error) {
+func (p *Processor) ingest(ctx context.Context, st store.TicketStore, d Delivery, m *Mail, dec Decision) (Result, error) {
 	now := p.now()
-	dec := applyFilters(p.Filters, m)
 	if dec.Ignore {
 		return Result{Outcome: Ignored, Reason: "filter " + strings.Join(dec.Matched, ", ")}, nil
 	}
@@ -724,7 +724,7 @@ func (p *Processor) prepareReply(ctx context.Context, st store.TicketStore, in *
 		Subject:    p.taggedSubject(tpl.Subject, number),
 		Body:       tpl.Body,
 		MessageID:  newMessageID(p.Secret, number, p.Domain),
-		References: threadReferences(m),
+		References: answerReferences(m.References, firstOf(m.InReplyTo), m.MessageID),
 		Date:       now,
 		Automatic:  true,
 		LoopToken:  p.loopToken(),

@@ -93,22 +93,36 @@ type outgoing struct {
 	LoopToken  string
 }
 
-// maxReferences bounds the References we carry forward (the oldest and the
-// newest are kept, as RFC 5322 suggests for long threads).
+// maxReferences bounds the References we carry forward.
 const maxReferences = 20
 
-func threadReferences(m *Mail) []string {
-	refs := append([]string(nil), m.References...)
-	if len(refs) == 0 && len(m.InReplyTo) > 0 {
-		refs = append(refs, m.InReplyTo[0])
+// answerReferences are the References of an answer to a message with
+// these References, In-Reply-To and Message-ID (RFC 5322 3.6.4: the
+// parent's References, or else its In-Reply-To, then its Message-ID),
+// bounded by maxReferences.
+func answerReferences(refs []string, inReplyTo, messageID string) []string {
+	out := make([]string, 0, len(refs)+1)
+	for _, r := range refs {
+		if r != "" {
+			out = append(out, r)
+		}
 	}
-	if m.MessageID != "" {
-		refs = append(refs, m.MessageID)
+	if len(out) == 0 && inReplyTo != "" {
+		out = append(out, inReplyTo)
 	}
-	if len(refs) > maxReferences {
-		refs = append(refs[:1], refs[len(refs)-maxReferences+1:]...)
+	if messageID != "" {
+		out = append(out, messageID)
 	}
-	return refs
+	return trimIDs(out, maxReferences)
+}
+
+// trimIDs keeps the first id of a long list and the newest, max in all
+// (RFC 5322's advice for long threads).
+func trimIDs(ids []string, max int) []string {
+	if len(ids) > max {
+		ids = append(ids[:1], ids[len(ids)-max+1:]...)
+	}
+	return ids
 }
 
 // bytes renders the mail: UTF-8 text, quoted-printable, CRLF line ends.

@@ -1,17 +1,17 @@
 package mailticket
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
-	"net/url"
-	"strings"
 	"time"
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
+	"github.com/switchboard-go/switchboard/internal/netutil"
 	"github.com/switchboard-go/switchboard/store"
 )
 
@@ -53,35 +53,12 @@ type SMTPSender struct {
 // default), smtp+starttls://... (STARTTLS required, port 587) or
 // smtps://... (implicit TLS, port 465).
 func ParseSMTPURL(raw string) (*SMTPSender, error) {
-	u, err := url.Parse(raw)
+	sv, err := parseServerURL("SMTP", raw, scheme{"smtp", PlainText, "25"}, scheme{"smtp+starttls", StartTLS, "587"},
+		scheme{"smtps", ImplicitTLS, "465"})
 	if err != nil {
-		return nil, fmt.Errorf("mailticket: SMTP URL: %w", err)
+		return nil, err
 	}
-	s := &SMTPSender{Addr: u.Host}
-	switch u.Scheme {
-	case "smtp":
-		s.TLS = PlainText
-		if u.Port() == "" {
-			s.Addr = net.JoinHostPort(u.Hostname(), "25")
-		}
-	case "smtp+starttls":
-		s.TLS = StartTLS
-		if u.Port() == "" {
-			s.Addr = net.JoinHostPort(u.Hostname(), "587")
-		}
-	case "smtps":
-		s.TLS = ImplicitTLS
-		if u.Port() == "" {
-			s.Addr = net.JoinHostPort(u.Hostname(), "465")
-		}
-	default:
-		return nil, fmt.Errorf("mailticket: SMTP URL scheme %q (want smtp, smtp+starttls or smtps)", u.Scheme)
-	}
-	if u.User != nil {
-		s.Username = u.User.Username()
-		s.Password, _ = u.User.Password()
-	}
-	return s, nil
+	return &SMTPSender{Addr: sv.addr, TLS: sv.mode, Username: sv.user, Password: sv.pass}, nil
 }
 
 // Send implements Sender.
@@ -96,7 +73,7 @@ func (s *SMTPSender) Send(ctx context.Context, from string, to []string, msg []b
 		defer cancel()
 	}
 	host, _, _ := net.SplitHostPort(s.Addr)
-	if s.Username != "" && s.TLS == PlainText && !isLoopback(host) {
+	if s.Username != "" && s.TLS == PlainText && !netutil.LoopbackHost(host) {
 		return errors.New("mailticket: refusing to send a password without TLS to " + s.Addr)
 	}
 	var d net.Dialer
@@ -138,7 +115,7 @@ func (s *SMTPSender) Send(ctx context.Context, from string, to []string, msg []b
 			return ctxErr(ctx, err)
 		}
 	}
-	if err := c.SendMail(from, to, strings.NewReader(string(msg))); err != nil {
+	if err := c.SendMail(from, to, bytes.NewReader(msg)); err != nil {
 		return ctxErr(ctx, err)
 	}
 	return ctxErr(ctx, c.Quit())
@@ -149,14 +126,6 @@ func ctxErr(ctx context.Context, err error) error {
 		return fmt.Errorf("%w (%v)", ctx.Err(), err)
 	}
 	return err
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // permanent reports whether a send error will not go away by retrying.

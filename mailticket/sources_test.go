@@ -280,29 +280,31 @@ func TestDovecotIMAP(t *testing.T) {
 	})
 }
 
-func createMailbox(t *testing.T, dv *dovetest.Server, name string) {
+// aliceIMAP is a logged-in IMAP client of the user alice.
+func aliceIMAP(t *testing.T, dv *dovetest.Server) *imapclient.Client {
 	t.Helper()
 	c, err := imapclient.DialInsecure(dv.IMAP, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
 	if err := c.Login("alice", "secret").Wait(); err != nil {
+		c.Close()
 		t.Fatal(err)
 	}
+	return c
+}
+
+func createMailbox(t *testing.T, dv *dovetest.Server, name string) {
+	t.Helper()
+	c := aliceIMAP(t, dv)
+	defer c.Close()
 	_ = c.Create(name, nil).Wait() // exists from an earlier run: fine
 }
 
 func mailboxCount(t *testing.T, dv *dovetest.Server, name string) uint32 {
 	t.Helper()
-	c, err := imapclient.DialInsecure(dv.IMAP, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := aliceIMAP(t, dv)
 	defer c.Close()
-	if err := c.Login("alice", "secret").Wait(); err != nil {
-		t.Fatal(err)
-	}
 	st, err := c.Status(name, &imap.StatusOptions{NumMessages: true}).Wait()
 	if err != nil {
 		t.Fatal(err)

@@ -35,7 +35,7 @@ func (f *chatFlags) register(fs *flag.FlagSet) {
 
 // startChat runs the chat server on st until the returned stop is called.
 func (f *chatFlags) start(st store.Store, dataDir string, log *slog.Logger) (addr string, stop func(context.Context) error, err error) {
-	secret, err := chatSecret(filepath.Join(dataDir, "chat.secret"))
+	secret, err := dataSecret(filepath.Join(dataDir, "chat.secret"))
 	if err != nil {
 		return "", nil, err
 	}
@@ -68,9 +68,10 @@ func (f *chatFlags) start(st store.Store, dataDir string, log *slog.Logger) (add
 	}, nil
 }
 
-// chatSecret reads the chat secret, creating it on first use, so that
-// resume tokens survive restarts.
-func chatSecret(path string) ([]byte, error) {
+// dataSecret reads a secret kept in a file under the data directory,
+// creating it on first use, so that what it signs survives restarts (chat
+// resume tokens, our mail Message-IDs).
+func dataSecret(path string) ([]byte, error) {
 	if b, err := os.ReadFile(path); err == nil {
 		return hex.DecodeString(strings.TrimSpace(string(b)))
 	}

@@ -56,7 +56,7 @@ func (f *mailFlags) enabled() bool { return len(f.imap)+len(f.pop3)+len(f.maildi
 // poller builds the mail poller on st. gw, when not nil, sends the SMS
 // notifications.
 func (f *mailFlags) poller(st store.Store, dataDir string, gw *gateway.Gateway, log *slog.Logger) (*mailticket.Poller, error) {
-	secret, err := chatSecret(filepath.Join(dataDir, "mail.secret"))
+	secret, err := dataSecret(filepath.Join(dataDir, "mail.secret"))
 	if err != nil {
 		return nil, err
 	}

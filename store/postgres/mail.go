@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
-	"strconv"
 	"time"
 
 	"github.com/switchboard-go/switchboard/store"
@@ -114,9 +113,6 @@ func (o *ops) DueReminders(ctx context.Context, now time.Time, limit int) ([]sto
 }
 
 func (o *ops) MergeTicket(ctx context.Context, from, into int64, agentID int64, at time.Time) error {
-	if from == into {
-		return rules.Invalid("merge ticket %d into itself", from)
-	}
 	at = rules.Or(at)
 	return wrap("merge ticket", o.write(ctx, func(o *ops) error {
 		src, err := o.Ticket(ctx, from)
@@ -127,8 +123,9 @@ func (o *ops) MergeTicket(ctx context.Context, from, into int64, agentID int64, 
 		if err != nil {
 			return err
 		}
-		if src.MergedIntoID != 0 || dst.MergedIntoID != 0 {
-			return rules.Invalid("merge of a ticket already merged away")
+		evs, err := rules.Merge(src, dst, agentID, at)
+		if err != nil {
+			return err
 		}
 		for _, q := range []string{
 			`UPDATE ticket_articles SET ticket_id = $1 WHERE ticket_id = $2`,
@@ -149,10 +146,7 @@ func (o *ops) MergeTicket(ctx context.Context, from, into int64, agentID int64, 
 		if _, err := o.tx.Exec(ctx, `UPDATE tickets SET updated_at = GREATEST(updated_at, $1) WHERE id = $2`, tm(at), into); err != nil {
 			return err
 		}
-		e := store.TicketEvent{Kind: store.EventMerged, AgentID: agentID, OldValue: strconv.FormatInt(from, 10),
-			NewValue: strconv.FormatInt(into, 10), At: at}
-		for _, id := range []int64{from, into} {
-			e.TicketID = id
+		for _, e := range evs {
 			if err := o.event(ctx, e); err != nil {
 				return err
 			}

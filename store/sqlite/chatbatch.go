@@ -112,19 +112,12 @@ func (o *ops) loadDuplicates(ctx context.Context, plan *rules.AppendPlan) error 
 		if err != nil {
 			return err
 		}
-		for rows.Next() {
-			m, err := scan.Message(rows)
-			if err != nil {
-				rows.Close()
-				return err
-			}
+		stored, err := collect(rows, scan.Message, "append messages")
+		if err != nil {
+			return err
+		}
+		for _, m := range stored {
 			plan.SetStored(m)
-		}
-		if err := rows.Close(); err != nil {
-			return err
-		}
-		if err := rows.Err(); err != nil {
-			return err
 		}
 	}
 	return nil

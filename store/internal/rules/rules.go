@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -350,6 +351,22 @@ func StateEvents(t store.Ticket, s store.TicketState, agentID int64, at time.Tim
 		evs = append(evs, store.TicketEvent{TicketID: t.ID, Kind: store.EventReopened, AgentID: agentID, At: at})
 	}
 	return evs
+}
+
+// Merge checks that src can be merged into dst and returns the merged
+// events of both.
+func Merge(src, dst store.Ticket, agentID int64, at time.Time) ([]store.TicketEvent, error) {
+	if src.ID == dst.ID {
+		return nil, invalid("merge ticket %d into itself", src.ID)
+	}
+	if src.MergedIntoID != 0 || dst.MergedIntoID != 0 {
+		return nil, invalid("merge of a ticket already merged away")
+	}
+	e := store.TicketEvent{Kind: store.EventMerged, AgentID: agentID, OldValue: strconv.FormatInt(src.ID, 10),
+		NewValue: strconv.FormatInt(dst.ID, 10), At: at}
+	evs := []store.TicketEvent{e, e}
+	evs[0].TicketID, evs[1].TicketID = src.ID, dst.ID
+	return evs, nil
 }
 
 // ChatOperator checks an operator account and sets its times.
