@@ -343,3 +343,51 @@ func TestSendQueuedRetriesAndFailures(t *testing.T) {
 		t.Fatalf("after recovery: n=%d err=%v", n, err)
 	}
 }
+
+// TestQueueTemplates: a queue's own templates answer new tickets and
+// follow-ups with the template variables; other queues keep the defaults.
+func TestQueueTemplates(t *testing.T) {
+	e := newEnv(t)
+	e.p.Filters = []Filter{{SenderDomain: "vip.example", Queue: "VIP"}}
+	e.p.Templates = map[string]map[Event]Template{
+		"": DefaultTemplates,
+		"VIP": {
+			EventNewTicket: {Subject: "Recibido: {{.Subject}}", Body: "Hola {{.CustomerName}}, caso {{.TicketNumber}} en {{.Queue}}."},
+			EventFollowUp:  {Subject: "{{.Subject}}", Body: "Sumamos su mensaje al caso {{.TicketNumber}} ({{.CustomerEmail}})."},
+		},
+	}
+	r := e.process("k1", simple(`"Ana" <ana@vip.example>`, "Falla", "qt1@vip.example"))
+	f := e.process("k2", simple("ana@vip.example", "Re: Falla", "qt2@vip.example", "In-Reply-To: <qt1@vip.example>"))
+	o := e.process("k3", simple("bob@otro.example", "Hola", "qt3@otro.example"))
+	expect(t, "new", r.AutoResponse, EventNewTicket)
+	expect(t, "follow-up", f.AutoResponse, EventFollowUp)
+	expect(t, "default queue", o.AutoResponse, EventNewTicket)
+	if _, err := e.p.SendQueued(e.ctx, e.sender(), 0); err != nil {
+		t.Fatal(err)
+	}
+	got := e.sink.received()
+	expect(t, "sent", len(got), 3)
+	texts := make([]string, len(got))
+	for i, g := range got {
+		m, _ := Parse(g.Data, nil)
+		texts[i] = m.Subject + " | " + m.Text
+	}
+	n := r.Ticket.Number
+	for i, want := range []string{
+		"Recibido: Falla [Ticket#" + n + "] | Hola Ana, caso " + n + " en VIP.",
+		"Re: Falla [Ticket#" + n + "] | Sumamos su mensaje al caso " + n + " (ana@vip.example).",
+	} {
+		if texts[i] != want {
+			t.Fatalf("reply %d: %q, want %q", i, texts[i], want)
+		}
+	}
+	if !strings.Contains(texts[2], "Dear bob@otro.example") {
+		t.Fatalf("default template: %q", texts[2])
+	}
+	// A template that names an unknown variable is refused up front.
+	bad := &Processor{Store: e.st, Domain: "x.example", Secret: e.p.Secret,
+		Templates: map[string]map[Event]Template{"": {EventNewTicket: {Subject: "{{.Nope", Body: ""}}}}
+	if _, err := bad.Process(e.ctx, Delivery{Raw: []byte(simple("a@x.example", "s", "qt4@x.example"))}); err == nil {
+		t.Fatal("a broken template was accepted")
+	}
+}
