@@ -3,6 +3,7 @@ package chat
 import (
 	"net"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -57,6 +58,11 @@ func (c *conn) send(m Message) bool {
 		return false
 	}
 	before := len(c.out)
+	if cap(c.out)-before < 4<<10 {
+		// Double rather than let append grow by a quarter at a time:
+		// a busy operator's queue is copied a few times, not dozens.
+		c.out = slices.Grow(c.out, max(4<<10, cap(c.out)))
+	}
 	c.out = AppendMessage(c.out, m)
 	if len(c.out) > c.srv.outboundLimit() {
 		c.out = c.out[:before]
@@ -180,7 +186,7 @@ func (c *conn) flush() {
 		_, err := c.nc.Write(buf)
 		c.lastSent.Store(time.Now().UnixNano())
 		c.mu.Lock()
-		if cap(buf) <= 64<<10 { // keep a modest buffer for the next round
+		if cap(buf) <= 256<<10 { // keep a modest buffer for the next round
 			c.spare = buf[:0]
 		}
 		c.mu.Unlock()

@@ -57,7 +57,8 @@ type Frame struct {
 type FrameReader struct {
 	r    io.Reader
 	max  int
-	buf  []byte // pooled while frames flow; nil when idle
+	buf  []byte  // pooled while frames flow; nil when idle
+	bufp *[]byte // buf's pool entry, put back as it came
 	rpos int
 	wpos int
 	hdr  [HeaderLen]byte
@@ -89,7 +90,8 @@ func (fr *FrameReader) Buffered() int { return fr.wpos - fr.rpos }
 // fill reads at least n bytes into the buffer (n <= its size).
 func (fr *FrameReader) fill(n int) error {
 	if fr.buf == nil {
-		fr.buf = *readBufs.Get().(*[]byte)
+		fr.bufp = readBufs.Get().(*[]byte)
+		fr.buf = *fr.bufp
 		fr.rpos, fr.wpos = 0, 0
 	}
 	if fr.rpos > 0 && len(fr.buf)-fr.rpos < n {
@@ -112,9 +114,8 @@ func (fr *FrameReader) fill(n int) error {
 // release gives the buffer back when nothing is buffered.
 func (fr *FrameReader) release() {
 	if fr.buf != nil && fr.rpos == fr.wpos {
-		b := fr.buf
-		fr.buf = nil
-		readBufs.Put(&b)
+		readBufs.Put(fr.bufp)
+		fr.buf, fr.bufp = nil, nil
 	}
 }
 

@@ -22,8 +22,9 @@ func runLatency(rate int, dur time.Duration, operators int) ([]float64, error) {
 	defer b.close()
 	var mu sync.Mutex
 	var samples []float64
-	sess, err := connect(b.addr, convs, operators, func(p *chat.Post) {
-		if len(p.Text) >= 19 {
+	sess, err := connect(b.addr, convs, operators, func(f chat.Frame) {
+		m, err := chat.Decode(f)
+		if p, ok := m.(*chat.Post); err == nil && ok && len(p.Text) >= 19 {
 			sent, _ := strconv.ParseInt(p.Text[:19], 10, 64)
 			us := float64(time.Now().UnixNano()-sent) / 1e3
 			mu.Lock()

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
@@ -120,10 +121,10 @@ func (s *session) close() {
 	s.wg.Wait()
 }
 
-// connect logs operators in (their readers pass every customer POST to
-// onPost), connects convs customers (whose readers drop their acks), and
+// connect logs operators in (their readers pass every customer POST frame
+// to onPost), connects convs customers (whose readers drop their acks), and
 // waits until every conversation is assigned. The caller closes it.
-func connect(addr string, convs, operators int, onPost func(*chat.Post)) (*session, error) {
+func connect(addr string, convs, operators int, onPost func(chat.Frame)) (*session, error) {
 	s := &session{custs: make([]*rawClient, convs)}
 	var assigned atomic.Int64
 	allAssigned := make(chan struct{})
@@ -138,7 +139,19 @@ func connect(addr string, convs, operators int, onPost func(*chat.Post)) (*sessi
 		go func() {
 			defer s.wg.Done()
 			for {
-				m, err := c.read()
+				f, err := c.fr.Read()
+				if err != nil {
+					return
+				}
+				// Customers' POSTs are recognized from their first bytes,
+				// as the raw relay's reader does not decode either.
+				if f.Type == chat.TypePost {
+					if postFromCustomer(f.Payload) {
+						onPost(f)
+					}
+					continue
+				}
+				m, err := chat.Decode(f)
 				if err != nil {
 					return
 				}
@@ -146,10 +159,6 @@ func connect(addr string, convs, operators int, onPost func(*chat.Post)) (*sessi
 				case *chat.Assigned:
 					if assigned.Add(1) == int64(convs) {
 						close(allAssigned)
-					}
-				case *chat.Post:
-					if m.SenderRole == chat.RoleCustomer {
-						onPost(m)
 					}
 				case *chat.Ping:
 					c.nc.Write(chat.AppendMessage(nil, &chat.Pong{Nonce: m.Nonce}))
@@ -196,7 +205,7 @@ func runOurs(persist bool, convs, per, operators int) (time.Duration, error) {
 	total := int64(convs * per)
 	var posts atomic.Int64
 	allIn := make(chan struct{})
-	s, err := connect(b.addr, convs, operators, func(*chat.Post) {
+	s, err := connect(b.addr, convs, operators, func(chat.Frame) {
 		if posts.Add(1) == total {
 			close(allIn)
 		}
@@ -224,4 +233,17 @@ func runOurs(persist bool, convs, per, operators int) (time.Duration, error) {
 		return 0, errors.New("timed out")
 	}
 	return time.Since(start), nil
+}
+
+// postFromCustomer reads a POST payload's sender role, after the
+// conversation id and sequence number (two uvarints).
+func postFromCustomer(p []byte) bool {
+	for range 2 {
+		_, n := binary.Uvarint(p)
+		if n <= 0 {
+			return false
+		}
+		p = p[n:]
+	}
+	return len(p) > 0 && chat.Role(p[0]) == chat.RoleCustomer
 }

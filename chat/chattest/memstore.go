@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -17,7 +18,7 @@ import (
 // deduplication, closed conversations, attachment checksums). It is safe
 // for concurrent use.
 type MemStore struct {
-	mu       sync.Mutex
+	mu       sync.RWMutex // read-locked by AppendMessage, the hot path
 	convs    map[int64]*store.Conversation
 	msgs     map[int64]*convMessages
 	atts     map[int64]store.Attachment
@@ -27,12 +28,74 @@ type MemStore struct {
 }
 
 // convMessages is one conversation's messages, with its own lock so that
-// conversations do not contend.
+// conversations do not contend. Message seq n is chunks[(n-1)/chunkLen]
+// [(n-1)%chunkLen]: fixed chunks, so a long conversation never copies its
+// history to grow, and the dedup map holds sequence numbers, not copies.
 type convMessages struct {
-	mu    sync.Mutex
-	seq   int64
-	list  []store.Message
-	dedup map[dedupKey]store.Message
+	mu     sync.Mutex
+	seq    int64
+	chunks [][]store.Message
+	// byClientID finds a message by client id (most conversations have
+	// one sender per id); others holds the rare second sender of an id.
+	byClientID map[string]int64
+	others     map[dedupKey]int64
+}
+
+// lookup finds the message key names.
+func (cm *convMessages) lookup(k dedupKey) (int64, bool) {
+	if seq, ok := cm.byClientID[k.clientID]; ok {
+		if m := cm.at(seq); m.SenderRole == k.role && m.SenderID == k.sender {
+			return seq, true
+		}
+		seq, ok = cm.others[k]
+		return seq, ok
+	}
+	return 0, false
+}
+
+// remember records message seq under key (not yet known).
+func (cm *convMessages) remember(k dedupKey, seq int64) {
+	if _, taken := cm.byClientID[k.clientID]; !taken {
+		cm.byClientID[k.clientID] = seq
+		return
+	}
+	if cm.others == nil {
+		cm.others = map[dedupKey]int64{}
+	}
+	cm.others[k] = seq
+}
+
+const chunkLen = 256
+
+// at returns message seq (1 <= seq <= cm.seq).
+func (cm *convMessages) at(seq int64) store.Message {
+	i := seq - 1
+	return cm.chunks[i/chunkLen][i%chunkLen]
+}
+
+func (cm *convMessages) push(m store.Message) {
+	if n := len(cm.chunks); n == 0 || len(cm.chunks[n-1]) == chunkLen {
+		cm.chunks = append(cm.chunks, make([]store.Message, 0, chunkLen))
+	}
+	last := &cm.chunks[len(cm.chunks)-1]
+	*last = append(*last, m)
+}
+
+// after returns up to limit messages after seq (limit <= 0: all).
+func (cm *convMessages) after(seq int64, limit int) []store.Message {
+	seq = max(seq, 0)
+	n := cm.seq - seq
+	if n <= 0 {
+		return nil
+	}
+	if limit > 0 && int64(limit) < n {
+		n = int64(limit)
+	}
+	out := make([]store.Message, 0, n)
+	for s := seq + 1; s <= seq+n; s++ {
+		out = append(out, cm.at(s))
+	}
+	return out
 }
 
 type dedupKey struct {
@@ -53,19 +116,23 @@ func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
 
 // CreateConversation implements store.ChatStore.
 func (s *MemStore) CreateConversation(ctx context.Context, c *store.Conversation) error {
+	switch c.State {
+	case "":
+		c.State = store.ConversationWaiting
+	case store.ConversationWaiting, store.ConversationActive, store.ConversationClosed:
+	default:
+		return fmt.Errorf("%w: conversation state %q", store.ErrInvalid, c.State)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.nextConv++
 	c.ID = s.nextConv
-	if c.State == "" {
-		c.State = store.ConversationWaiting
-	}
 	if c.OpenedAt.IsZero() {
 		c.OpenedAt = now()
 	}
 	cp := *c
 	s.convs[c.ID] = &cp
-	s.msgs[c.ID] = &convMessages{dedup: map[dedupKey]store.Message{}}
+	s.msgs[c.ID] = &convMessages{byClientID: map[string]int64{}}
 	return nil
 }
 
@@ -113,6 +180,9 @@ func (s *MemStore) Conversations(ctx context.Context, f store.ConversationFilter
 
 // AssignConversation implements store.ChatStore.
 func (s *MemStore) AssignConversation(ctx context.Context, id int64, operatorID string, at time.Time) error {
+	if operatorID == "" {
+		return fmt.Errorf("%w: assignment without operator", store.ErrInvalid)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, ok := s.convs[id]
@@ -145,11 +215,14 @@ func (s *MemStore) CloseConversation(ctx context.Context, id int64, at time.Time
 
 // AppendMessage implements store.ChatStore.
 func (s *MemStore) AppendMessage(ctx context.Context, m store.Message) (store.Message, bool, error) {
-	s.mu.Lock()
+	if err := checkMessage(&m); err != nil {
+		return store.Message{}, false, err
+	}
+	s.mu.RLock()
 	c, ok := s.convs[m.ConversationID]
 	cm := s.msgs[m.ConversationID]
 	closed := ok && c.State == store.ConversationClosed
-	s.mu.Unlock()
+	s.mu.RUnlock()
 	if !ok {
 		return store.Message{}, false, store.ErrNotFound
 	}
@@ -160,8 +233,8 @@ func (s *MemStore) AppendMessage(ctx context.Context, m store.Message) (store.Me
 	defer cm.mu.Unlock()
 	key := dedupKey{m.SenderRole, m.SenderID, m.ClientMsgID}
 	if m.ClientMsgID != "" {
-		if prev, dup := cm.dedup[key]; dup {
-			return prev, false, nil
+		if prev, dup := cm.lookup(key); dup {
+			return cm.at(prev), false, nil
 		}
 	}
 	cm.seq++
@@ -169,9 +242,9 @@ func (s *MemStore) AppendMessage(ctx context.Context, m store.Message) (store.Me
 	if m.CreatedAt.IsZero() {
 		m.CreatedAt = now()
 	}
-	cm.list = append(cm.list, m)
+	cm.push(m)
 	if m.ClientMsgID != "" {
-		cm.dedup[key] = m
+		cm.remember(key, m.Seq)
 	}
 	return m, true, nil
 }
@@ -186,13 +259,7 @@ func (s *MemStore) MessagesAfter(ctx context.Context, conversationID, afterSeq i
 	}
 	cm.mu.Lock()
 	defer cm.mu.Unlock()
-	var out []store.Message
-	for _, m := range cm.list {
-		if m.Seq > afterSeq && (limit <= 0 || len(out) < limit) {
-			out = append(out, m)
-		}
-	}
-	return out, nil
+	return cm.after(afterSeq, limit), nil
 }
 
 // Transcript implements store.ChatStore.
@@ -205,7 +272,7 @@ func (s *MemStore) Transcript(ctx context.Context, conversationID int64) (store.
 	}
 	cm := s.msgs[conversationID]
 	cm.mu.Lock()
-	t := store.Transcript{Conversation: *c, Messages: append([]store.Message(nil), cm.list...)}
+	t := store.Transcript{Conversation: *c, Messages: cm.after(0, 0)}
 	t.Conversation.LastSeq = cm.seq
 	cm.mu.Unlock()
 	for id := int64(1); id <= s.nextAtt; id++ {
@@ -221,8 +288,11 @@ func (s *MemStore) Transcript(ctx context.Context, conversationID int64) (store.
 func (s *MemStore) PutAttachment(ctx context.Context, a *store.Attachment) error {
 	sum := sha256.Sum256(a.Data)
 	got := hex.EncodeToString(sum[:])
-	if a.SHA256 != "" && a.SHA256 != got {
-		return store.ErrInvalid
+	if a.ConversationID == 0 {
+		return fmt.Errorf("%w: attachment without conversation", store.ErrInvalid)
+	}
+	if a.SHA256 != "" && !strings.EqualFold(a.SHA256, got) {
+		return fmt.Errorf("%w: attachment %q: sha256 %s does not match its data", store.ErrInvalid, a.Name, a.SHA256)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -297,4 +367,25 @@ func (s *MemStore) AppendMessages(ctx context.Context, ms []store.Message) ([]st
 		out[i].Message, out[i].Created, out[i].Err = s.AppendMessage(ctx, m)
 	}
 	return out, nil
+}
+
+// checkMessage checks and completes a message as the real stores do.
+func checkMessage(m *store.Message) error {
+	switch m.SenderRole {
+	case store.RoleCustomer, store.RoleOperator, store.RoleSystem:
+	default:
+		return fmt.Errorf("%w: sender role %q", store.ErrInvalid, m.SenderRole)
+	}
+	switch m.Kind {
+	case "":
+		m.Kind = store.KindText
+	case store.KindText, store.KindSystem:
+	case store.KindAttachment:
+		if m.AttachmentID == 0 {
+			return fmt.Errorf("%w: attachment message without attachment id", store.ErrInvalid)
+		}
+	default:
+		return fmt.Errorf("%w: message kind %q", store.ErrInvalid, m.Kind)
+	}
+	return nil
 }

@@ -60,6 +60,33 @@ func Run(t *testing.T, h Harness) {
 	}
 }
 
+// RunChat runs the chat tests alone, for implementations of
+// store.ChatStore that are not whole stores (an in-memory transcript
+// store). newStore returns a new, empty store; the concurrency tests'
+// "second handle" is the same store.
+func RunChat(t *testing.T, newStore func(t *testing.T) store.ChatStore) {
+	for _, tc := range chatTests {
+		t.Run(tc.name, func(t *testing.T) {
+			st := chatOnly{ChatStore: newStore(t)}
+			tc.fn(t, &env{Store: st, reopen: func(*testing.T) store.Store { return st }, workers: 8})
+		})
+	}
+}
+
+// chatOnly is a store.Store with only its chat methods; the chat tests
+// call nothing else.
+type chatOnly struct {
+	store.ChatStore
+	store.SMSStore
+	store.TicketStore
+}
+
+func (chatOnly) InTx(context.Context, func(store.Ops) error) error {
+	return errors.New("storetest: no transactions in a chat-only store")
+}
+
+func (chatOnly) Close() error { return nil }
+
 type test struct {
 	name string
 	fn   func(t *testing.T, e *env)
