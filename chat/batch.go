@@ -15,14 +15,17 @@ type txStore interface {
 
 // batcher appends messages in group commits: whatever queued up while the
 // previous transaction ran goes into the next one. A message is
-// acknowledged only after its transaction committed.
+// acknowledged only after its transaction committed. Completions run on
+// the batcher's goroutine in queue order, so what they deliver goes out in
+// sequence order; they must not wait for the batcher.
 type batcher struct {
-	st    txStore
-	mu    sync.Mutex
-	queue []*pendingAppend
-	wake  chan struct{}
-	stop  chan struct{}
-	done  chan struct{}
+	st     txStore
+	mu     sync.Mutex
+	queue  []*pendingAppend
+	closed bool
+	wake   chan struct{}
+	stop   chan struct{}
+	done   chan struct{}
 }
 
 type pendingAppend struct {
@@ -30,11 +33,13 @@ type pendingAppend struct {
 	stored  store.Message
 	created bool
 	err     error
-	done    chan struct{}
+	then    func(stored store.Message, created bool, err error)
 }
 
-// maxBatch caps the messages of one transaction.
-const maxBatch = 1000
+// maxBatch caps the messages of one transaction. A conversation's index
+// pages are written once per transaction however many of its messages it
+// holds, so large batches are what makes a busy server fast.
+const maxBatch = 8192
 
 func newBatcher(st txStore) *batcher {
 	b := &batcher{st: st, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
@@ -42,10 +47,17 @@ func newBatcher(st txStore) *batcher {
 	return b
 }
 
-func (b *batcher) append(ctx context.Context, m store.Message) (store.Message, bool, error) {
-	p := &pendingAppend{m: m, done: make(chan struct{})}
+// appendThen queues m and returns at once; then runs on the batcher's
+// goroutine once m is committed or refused. After close it runs then
+// with store.ErrClosed before returning.
+func (b *batcher) appendThen(m store.Message, then func(stored store.Message, created bool, err error)) {
 	b.mu.Lock()
-	b.queue = append(b.queue, p)
+	if b.closed {
+		b.mu.Unlock()
+		then(store.Message{}, false, store.ErrClosed)
+		return
+	}
+	b.queue = append(b.queue, &pendingAppend{m: m, then: then})
 	first := len(b.queue) == 1
 	b.mu.Unlock()
 	if first {
@@ -54,15 +66,13 @@ func (b *batcher) append(ctx context.Context, m store.Message) (store.Message, b
 		default:
 		}
 	}
-	select {
-	case <-p.done:
-		return p.stored, p.created, p.err
-	case <-b.done:
-		return store.Message{}, false, store.ErrClosed
-	}
 }
 
+// close commits what is queued and stops; later appends fail.
 func (b *batcher) close() {
+	b.mu.Lock()
+	b.closed = true
+	b.mu.Unlock()
 	close(b.stop)
 	<-b.done
 }
@@ -72,7 +82,8 @@ func (b *batcher) run() {
 	for {
 		select {
 		case <-b.stop:
-			b.commit() // what is queued still goes in
+			for b.commit() > 0 { // what is queued still goes in
+			}
 			return
 		case <-b.wake:
 		}
@@ -81,7 +92,8 @@ func (b *batcher) run() {
 	}
 }
 
-// commit runs one transaction of queued appends and returns how many.
+// commit runs one transaction of queued appends, then their completions,
+// and returns how many.
 func (b *batcher) commit() int {
 	b.mu.Lock()
 	n := min(len(b.queue), maxBatch)
@@ -116,7 +128,7 @@ func (b *batcher) commit() int {
 		}
 	}
 	for _, p := range batch {
-		close(p.done)
+		p.then(p.stored, p.created, p.err)
 	}
 	return n
 }

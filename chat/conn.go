@@ -39,14 +39,20 @@ type conn struct {
 	op       *operator // an operator's state
 	session  string
 	uploads  map[uint64]*upload // reader goroutine only
+	inflight chan struct{}      // SENDs read and not yet stored (maxInflight)
 	rate     tokens             // reader goroutine only
 	lastRate time.Time
 }
 
 func newConn(srv *Server, nc net.Conn) *conn {
 	return &conn{srv: srv, nc: nc, fr: NewFrameReader(nc, srv.maxFrame()),
-		drained: make(chan struct{}, 1), done: make(chan struct{}), uploads: map[uint64]*upload{}}
+		drained: make(chan struct{}, 1), done: make(chan struct{}), uploads: map[uint64]*upload{},
+		inflight: make(chan struct{}, maxInflight)}
 }
+
+// maxInflight bounds the SENDs of one connection waiting for their group
+// commit: the reader stops reading (TCP pushes back) beyond it.
+const maxInflight = 64
 
 // send queues m for the client. It never blocks: when the outbound buffer
 // would exceed the limit, the client is a slow consumer and is dropped.

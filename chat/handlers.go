@@ -208,6 +208,19 @@ func (s *Server) replay(ctx context.Context, c *conn, id, after int64) bool {
 	}
 }
 
+// answerSend acknowledges a stored SEND or refuses it.
+func (s *Server) answerSend(c *conn, conversation int64, clientMsgID string, stored store.Message, err error) {
+	switch {
+	case errors.Is(err, store.ErrConflict):
+		c.refuse(CodeConflict, "the conversation is closed", conversation, clientMsgID)
+	case err != nil:
+		c.refuse(CodeInternal, "not stored; retry", conversation, clientMsgID)
+		s.logf("storing a message", "conversation", conversation, "err", err)
+	default:
+		c.send(&Ack{ConversationID: conversation, ClientMsgID: clientMsgID, Seq: stored.Seq, Time: stored.CreatedAt})
+	}
+}
+
 // conversationFor resolves the conversation a frame names for its sender:
 // a customer's own, or one the operator serves.
 func (s *Server) conversationFor(c *conn, id int64) (*conv, ErrorCode, string) {
@@ -263,17 +276,18 @@ func (s *Server) handle(c *conn, m Message) bool {
 		} else {
 			msg.SenderRole, msg.SenderID = store.RoleCustomer, "customer"
 		}
-		stored, _, err := s.hub.append(ctx, cv, msg, name, c, nil)
-		if err != nil {
-			if errors.Is(err, store.ErrConflict) {
-				c.refuse(CodeConflict, "the conversation is closed", cv.id, m.ClientMsgID)
-			} else {
-				c.refuse(CodeInternal, "not stored; retry", cv.id, m.ClientMsgID)
-				s.logf("storing a message", "conversation", cv.id, "err", err)
-			}
+		if s.hub.batch == nil {
+			stored, _, err := s.hub.append(ctx, cv, msg, name, c, nil)
+			s.answerSend(c, cv.id, m.ClientMsgID, stored, err)
 			return true
 		}
-		c.send(&Ack{ConversationID: cv.id, ClientMsgID: m.ClientMsgID, Seq: stored.Seq, Time: stored.CreatedAt})
+		// Pipelined: the next frames are read while this message waits
+		// for its group commit, up to maxInflight of them.
+		c.inflight <- struct{}{}
+		s.hub.appendThen(ctx, cv, msg, name, c, nil, func(stored store.Message, _ bool, err error) {
+			<-c.inflight
+			s.answerSend(c, cv.id, m.ClientMsgID, stored, err)
+		})
 	case *Typing:
 		if !c.allow() {
 			return true

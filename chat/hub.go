@@ -47,7 +47,7 @@ type conv struct {
 	id  int64
 	rec store.Conversation
 
-	post sync.Mutex // serializes append + broadcast: POSTs go out in seq order
+	post sync.Mutex // without a batcher, serializes append + broadcast: POSTs go out in seq order
 
 	// Guarded by hub.mu.
 	customers map[*conn]struct{}
@@ -151,24 +151,58 @@ func sendAll(conns []*conn, m Message) {
 	}
 }
 
-// append stores a message and delivers it to every participant but the
-// connection it came from (which gets an ACK instead), in sequence order.
-// att is the attachment of an attachment message, when the caller has
-// it. It returns the stored message and whether it is new.
+// appendThen stores m and delivers its POST to the conversation's other
+// connections (not from), then calls then with the outcome. With a
+// batching store it returns at once and then runs later on the batcher's
+// goroutine, in sequence order; otherwise it runs before appendThen
+// returns. then must not block.
+func (h *hub) appendThen(ctx context.Context, cv *conv, m store.Message, senderName string, from *conn, att *store.Attachment,
+	then func(stored store.Message, created bool, err error)) {
+	if h.batch == nil {
+		then(h.appendDirect(ctx, cv, m, senderName, from, att))
+		return
+	}
+	ctx = context.WithoutCancel(ctx) // the sender may be gone by then
+	h.batch.appendThen(m, func(stored store.Message, created bool, err error) {
+		if err == nil && created {
+			h.deliver(ctx, cv, stored, senderName, from, att)
+		}
+		then(stored, created, err)
+	})
+}
+
+// append is appendThen waiting for the outcome.
 func (h *hub) append(ctx context.Context, cv *conv, m store.Message, senderName string, from *conn, att *store.Attachment) (store.Message, bool, error) {
-	cv.post.Lock()
-	defer cv.post.Unlock()
+	if h.batch == nil {
+		return h.appendDirect(ctx, cv, m, senderName, from, att)
+	}
 	var stored store.Message
 	var created bool
 	var err error
-	if h.batch != nil {
-		stored, created, err = h.batch.append(ctx, m)
-	} else {
-		stored, created, err = h.srv.Store.AppendMessage(ctx, m)
+	done := make(chan struct{})
+	h.appendThen(ctx, cv, m, senderName, from, att, func(s store.Message, c bool, e error) {
+		stored, created, err = s, c, e
+		close(done)
+	})
+	<-done
+	return stored, created, err
+}
+
+// appendDirect stores and delivers without a batcher; cv.post keeps the
+// POSTs in sequence order.
+func (h *hub) appendDirect(ctx context.Context, cv *conv, m store.Message, senderName string, from *conn, att *store.Attachment) (store.Message, bool, error) {
+	cv.post.Lock()
+	defer cv.post.Unlock()
+	stored, created, err := h.srv.Store.AppendMessage(ctx, m)
+	if err == nil && created {
+		h.deliver(ctx, cv, stored, senderName, from, att)
 	}
-	if err != nil || !created {
-		return stored, created, err
-	}
+	return stored, created, err
+}
+
+// deliver sends the POST of a stored message to every connection of its
+// conversation but from.
+func (h *hub) deliver(ctx context.Context, cv *conv, stored store.Message, senderName string, from *conn, att *store.Attachment) {
 	p := h.srv.post(ctx, stored, senderName, att)
 	cs, os := h.participants(cv)
 	for _, c := range cs {
@@ -181,7 +215,6 @@ func (h *hub) append(ctx context.Context, cv *conv, m store.Message, senderName 
 			c.send(p)
 		}
 	}
-	return stored, true, nil
 }
 
 // system stores and delivers a system message.

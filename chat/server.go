@@ -26,7 +26,9 @@ type Server struct {
 	// Store keeps conversations, messages and attachments. When it also
 	// runs transactions (store.Store does), messages are group-committed:
 	// every message is durable before its ACK, and many messages share a
-	// commit.
+	// commit. A connection's SENDs are then pipelined: the server reads
+	// on while earlier ones wait for their commit (up to 64 per
+	// connection) and acknowledges them in the order they came.
 	Store store.ChatStore
 	// Operators authenticates operators (nil: no operator can log in).
 	Operators Directory

@@ -3,9 +3,11 @@ package chat_test
 import (
 	"context"
 	"fmt"
+	"net"
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/switchboard-go/switchboard/chat"
 	"github.com/switchboard-go/switchboard/chat/chattest"
@@ -74,5 +76,132 @@ func TestGroupCommitOnSQLite(t *testing.T) {
 		if len(texts) != 20 || texts[0] != "msg 0" || texts[19] != "msg 19" {
 			t.Fatalf("conversation %d: %q", id, texts)
 		}
+	}
+}
+
+// A client may pipeline SENDs without waiting for acks: on a batching
+// store the server keeps reading while earlier messages wait for their
+// commit (beyond its in-flight bound too). Every SEND gets its ack, in
+// order, with increasing sequence numbers; a retry inside the pipeline
+// gets the first one's number; the operator sees every POST once, in
+// sequence order; the store holds each message once.
+func TestPipelinedSendsOnSQLite(t *testing.T) {
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "chat.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	srv := chattest.NewServer(&chattest.Config{Store: st, Operators: map[string]string{"luis": "pw-luis"},
+		Configure: func(s *chat.Server) { s.MessageRate = -1 }})
+	defer srv.Close()
+	ctx := testCtx(t)
+	oin := newInbox()
+	operator(t, srv, "luis", oin)
+
+	nc, err := net.Dial("tcp", srv.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	fr := chat.NewFrameReader(nc, 0)
+	read := func() chat.Message {
+		t.Helper()
+		nc.SetReadDeadline(time.Now().Add(20 * time.Second))
+		f, err := fr.Read()
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := chat.Decode(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	nc.Write(chat.AppendMessage(nil, &chat.Hello{Role: chat.RoleCustomer, Name: "Ana", CustomerID: "ana"}))
+	var conv int64
+	for conv == 0 {
+		if w, ok := read().(*chat.Welcome); ok {
+			conv = w.ConversationID
+		}
+	}
+	oin.wait(t, "the assignment", isAssigned(conv))
+	const n = 300 // several times the per-connection in-flight bound
+	var blast []byte
+	var ids []string
+	for i := range n {
+		id := fmt.Sprint("m", i)
+		blast = chat.AppendMessage(blast, &chat.Send{ClientMsgID: id, Text: fmt.Sprint("msg ", i)})
+		ids = append(ids, id)
+		if i == 5 { // a retry while the first is in flight
+			blast = chat.AppendMessage(blast, &chat.Send{ClientMsgID: id, Text: "again"})
+			ids = append(ids, id)
+		}
+	}
+	go nc.Write(blast)
+	seqOf := map[string]int64{}
+	var last int64
+	for i := 0; i < len(ids); {
+		switch m := read().(type) {
+		case *chat.Ack:
+			if m.ClientMsgID != ids[i] {
+				t.Fatalf("ack %d is for %q, want %q", i, m.ClientMsgID, ids[i])
+			}
+			if prev, retry := seqOf[m.ClientMsgID]; retry {
+				if m.Seq != prev {
+					t.Fatalf("retry of %s acked as seq %d, first was %d", m.ClientMsgID, m.Seq, prev)
+				}
+			} else {
+				if m.Seq <= last {
+					t.Fatalf("ack of %s has seq %d after %d", m.ClientMsgID, m.Seq, last)
+				}
+				seqOf[m.ClientMsgID], last = m.Seq, m.Seq
+			}
+			i++
+		case *chat.Error:
+			t.Fatalf("error frame: %v", m)
+		}
+	}
+	// The operator's POSTs: each message once, in sequence order.
+	lastPost := oin.wait(t, "the last POST", isPost(conv, fmt.Sprint("msg ", n-1))).(*chat.Post) // taken from the inbox
+	var texts []string
+	var prev int64
+	for _, p := range append(oin.posts(conv), lastPost) {
+		if p.SenderRole != chat.RoleCustomer {
+			continue
+		}
+		if p.Seq <= prev {
+			t.Fatalf("POST seq %d after %d", p.Seq, prev)
+		}
+		prev = p.Seq
+		texts = append(texts, p.Text)
+	}
+	if len(texts) != n || texts[0] != "msg 0" || texts[n-1] != fmt.Sprint("msg ", n-1) {
+		seen := map[string]bool{}
+		for _, x := range texts {
+			seen[x] = true
+		}
+		var missing []string
+		for i := range n {
+			if !seen[fmt.Sprint("msg ", i)] {
+				missing = append(missing, fmt.Sprint("msg ", i))
+			}
+		}
+		t.Fatalf("operator got %d POSTs, missing %q", len(texts), missing)
+	}
+	tr, err := st.Transcript(ctx, conv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored := 0
+	for _, m := range tr.Messages {
+		if m.SenderRole == "customer" {
+			if want := fmt.Sprint("msg ", stored); m.Text != want {
+				t.Fatalf("stored message %d is %q, want %q", stored, m.Text, want)
+			}
+			stored++
+		}
+	}
+	if stored != n {
+		t.Fatalf("%d customer messages stored, want %d", stored, n)
 	}
 }
