@@ -64,10 +64,10 @@ func (c *conn) send(m Message) bool {
 		return false
 	}
 	before := len(c.out)
-	if cap(c.out)-before < 4<<10 {
+	if cap(c.out) >= 4<<10 && cap(c.out)-before < 4<<10 {
 		// Double rather than let append grow by a quarter at a time:
 		// a busy operator's queue is copied a few times, not dozens.
-		c.out = slices.Grow(c.out, max(4<<10, cap(c.out)))
+		c.out = slices.Grow(c.out, cap(c.out))
 	}
 	c.out = AppendMessage(c.out, m)
 	if len(c.out) > c.srv.outboundLimit() {
@@ -173,6 +173,9 @@ func (c *conn) flush() {
 		lingered = false
 		if len(c.out) == 0 || c.closed {
 			c.writing = false
+			if cap(c.spare) > 4<<10 {
+				c.spare = nil // going idle: keep no large buffer
+			}
 			closeAfter := c.closeAfter && !c.closed
 			c.mu.Unlock()
 			select {

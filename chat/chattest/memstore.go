@@ -29,8 +29,9 @@ type MemStore struct {
 
 // convMessages is one conversation's messages, with its own lock so that
 // conversations do not contend. Message seq n is chunks[(n-1)/chunkLen]
-// [(n-1)%chunkLen]: fixed chunks, so a long conversation never copies its
-// history to grow, and the dedup map holds sequence numbers, not copies.
+// [(n-1)%chunkLen]: chunks of at most chunkLen, so a long conversation
+// never copies more than a chunk to grow, and the dedup map holds
+// sequence numbers, not copies.
 type convMessages struct {
 	mu     sync.Mutex
 	seq    int64
@@ -75,7 +76,8 @@ func (cm *convMessages) at(seq int64) store.Message {
 
 func (cm *convMessages) push(m store.Message) {
 	if n := len(cm.chunks); n == 0 || len(cm.chunks[n-1]) == chunkLen {
-		cm.chunks = append(cm.chunks, make([]store.Message, 0, chunkLen))
+		// Small at first: most conversations are short.
+		cm.chunks = append(cm.chunks, make([]store.Message, 0, 1))
 	}
 	last := &cm.chunks[len(cm.chunks)-1]
 	*last = append(*last, m)
