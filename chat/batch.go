@@ -15,9 +15,10 @@ type txStore interface {
 
 // batcher appends messages in group commits: whatever queued up while the
 // previous transaction ran goes into the next one. A message is
-// acknowledged only after its transaction committed. Completions run on
-// the batcher's goroutine in queue order, so what they deliver goes out in
-// sequence order; they must not wait for the batcher.
+// acknowledged only after its transaction committed. Completions run in
+// queue order on one goroutine (while the next transaction runs), so what
+// they deliver goes out in sequence order; they must not wait for the
+// batcher.
 type batcher struct {
 	st     txStore
 	mu     sync.Mutex
@@ -25,7 +26,9 @@ type batcher struct {
 	closed bool
 	wake   chan struct{}
 	stop   chan struct{}
-	done   chan struct{}
+	done   chan struct{} // closed when every completion has run
+
+	finished chan []*pendingAppend // committed batches, to complete
 }
 
 type pendingAppend struct {
@@ -42,9 +45,22 @@ type pendingAppend struct {
 const maxBatch = 8192
 
 func newBatcher(st txStore) *batcher {
-	b := &batcher{st: st, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	b := &batcher{st: st, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
+		finished: make(chan []*pendingAppend, 4)}
 	go b.run()
+	go b.complete()
 	return b
+}
+
+// complete runs the completions of committed batches, in commit order,
+// while the next transaction runs.
+func (b *batcher) complete() {
+	defer close(b.done)
+	for batch := range b.finished {
+		for _, p := range batch {
+			p.then(p.stored, p.created, p.err)
+		}
+	}
 }
 
 // appendThen queues m and returns at once; then runs on the batcher's
@@ -78,7 +94,7 @@ func (b *batcher) close() {
 }
 
 func (b *batcher) run() {
-	defer close(b.done)
+	defer close(b.finished)
 	for {
 		select {
 		case <-b.stop:
@@ -92,8 +108,8 @@ func (b *batcher) run() {
 	}
 }
 
-// commit runs one transaction of queued appends, then their completions,
-// and returns how many.
+// commit runs one transaction of queued appends, hands them over for
+// completion and returns how many.
 func (b *batcher) commit() int {
 	b.mu.Lock()
 	n := min(len(b.queue), maxBatch)
@@ -127,8 +143,6 @@ func (b *batcher) commit() int {
 			})
 		}
 	}
-	for _, p := range batch {
-		p.then(p.stored, p.created, p.err)
-	}
+	b.finished <- batch
 	return n
 }

@@ -154,7 +154,7 @@ func sendAll(conns []*conn, m Message) {
 // appendThen stores m and delivers its POST to the conversation's other
 // connections (not from), then calls then with the outcome. With a
 // batching store it returns at once and then runs later on the batcher's
-// goroutine, in sequence order; otherwise it runs before appendThen
+// completion goroutine, in sequence order; otherwise it runs before appendThen
 // returns. then must not block.
 func (h *hub) appendThen(ctx context.Context, cv *conv, m store.Message, senderName string, from *conn, att *store.Attachment,
 	then func(stored store.Message, created bool, err error)) {

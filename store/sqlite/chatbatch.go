@@ -17,45 +17,75 @@ const (
 )
 
 func (o *ops) AppendMessages(ctx context.Context, ms []store.Message) ([]store.AppendResult, error) {
-	plan := rules.NewAppendPlan(ms)
+	var plan *rules.AppendPlan
 	err := o.write(ctx, func(o *ops) error {
-		if err := o.loadConversations(ctx, plan); err != nil {
+		// Retries are rare: insert without looking for stored duplicates
+		// first; when the unique index refuses one, undo to the savepoint
+		// and start over with the lookup.
+		if _, err := o.w().ExecContext(ctx, `SAVEPOINT append_messages`); err != nil {
 			return err
 		}
-		if err := o.loadDuplicates(ctx, plan); err != nil {
-			return err
-		}
-		inserts, seqs := plan.Assign()
-		for start := 0; start < len(inserts); start += batchInsert {
-			chunk := inserts[start:min(start+batchInsert, len(inserts))]
-			args := make([]any, 0, 9*len(chunk))
-			for _, m := range chunk {
-				args = append(args, m.ConversationID, m.Seq, scan.NullStr(m.ClientMsgID), m.SenderRole, m.SenderID, m.Kind,
-					m.Text, scan.NullID(m.AttachmentID), tm(m.CreatedAt))
-			}
-			if _, err := o.w().ExecContext(ctx, `INSERT INTO chat_messages (`+scan.MessageCols+`) VALUES `+
-				placeholders(len(chunk), 9), args...); err != nil {
+		plan = rules.NewAppendPlan(ms)
+		err := o.appendPlan(ctx, plan, false)
+		if isUnique(err) {
+			if _, err := o.w().ExecContext(ctx, `ROLLBACK TO append_messages`); err != nil {
 				return err
 			}
+			plan = rules.NewAppendPlan(ms)
+			err = o.appendPlan(ctx, plan, true)
 		}
-		ids := plan.Touched()
-		for start := 0; start < len(ids); start += batchConvs {
-			chunk := ids[start:min(start+batchConvs, len(ids))]
-			args := make([]any, 0, 2*len(chunk))
-			for _, id := range chunk {
-				args = append(args, id, seqs[id])
-			}
-			if _, err := o.w().ExecContext(ctx, `UPDATE chat_conversations SET last_seq = v.column2
-				FROM (VALUES `+placeholders(len(chunk), 2)+`) AS v WHERE chat_conversations.id = v.column1`, args...); err != nil {
-				return err
-			}
+		if err != nil {
+			_, _ = o.w().ExecContext(ctx, `ROLLBACK TO append_messages`) // the error returned says more
 		}
-		return nil
+		if _, rerr := o.w().ExecContext(ctx, `RELEASE append_messages`); err == nil {
+			err = rerr
+		}
+		return err
 	})
 	if err != nil {
 		return nil, wrap("append messages", err)
 	}
 	return plan.Results(), nil
+}
+
+// appendPlan loads what plan needs (stored duplicates only when lookup is
+// set), then inserts its messages and moves the conversations' last
+// sequence numbers.
+func (o *ops) appendPlan(ctx context.Context, plan *rules.AppendPlan, lookup bool) error {
+	if err := o.loadConversations(ctx, plan); err != nil {
+		return err
+	}
+	if lookup {
+		if err := o.loadDuplicates(ctx, plan); err != nil {
+			return err
+		}
+	}
+	inserts, seqs := plan.Assign()
+	for start := 0; start < len(inserts); start += batchInsert {
+		chunk := inserts[start:min(start+batchInsert, len(inserts))]
+		args := make([]any, 0, 9*len(chunk))
+		for _, m := range chunk {
+			args = append(args, m.ConversationID, m.Seq, scan.NullStr(m.ClientMsgID), m.SenderRole, m.SenderID, m.Kind,
+				m.Text, scan.NullID(m.AttachmentID), tm(m.CreatedAt))
+		}
+		if _, err := o.w().ExecContext(ctx, `INSERT INTO chat_messages (`+scan.MessageCols+`) VALUES `+
+			placeholders(len(chunk), 9), args...); err != nil {
+			return err
+		}
+	}
+	ids := plan.Touched()
+	for start := 0; start < len(ids); start += batchConvs {
+		chunk := ids[start:min(start+batchConvs, len(ids))]
+		args := make([]any, 0, 2*len(chunk))
+		for _, id := range chunk {
+			args = append(args, id, seqs[id])
+		}
+		if _, err := o.w().ExecContext(ctx, `UPDATE chat_conversations SET last_seq = v.column2
+			FROM (VALUES `+placeholders(len(chunk), 2)+`) AS v WHERE chat_conversations.id = v.column1`, args...); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // loadConversations reads the state and last sequence number of every

@@ -91,16 +91,22 @@ func (p *AppendPlan) SetStored(m store.Message) { p.stored[key(m)] = m }
 // their sequence numbers) and the new last sequence number of each
 // conversation that gets messages.
 func (p *AppendPlan) Assign() ([]store.Message, map[int64]int64) {
-	var inserts []store.Message
-	last := map[int64]int64{}
+	inserts := make([]store.Message, 0, len(p.ms))
+	last := make(map[int64]int64, len(p.convs))
+	inBatch := make(map[DedupKey]int, len(p.ms)) // first message of a key in this batch
 	for i, m := range p.ms {
 		if p.res[i].Err != nil {
 			continue
 		}
-		k := key(m)
+		var k DedupKey
 		if m.ClientMsgID != "" {
+			k = key(m)
 			if prev, ok := p.stored[k]; ok {
 				p.res[i] = store.AppendResult{Message: prev}
+				continue
+			}
+			if j, ok := inBatch[k]; ok {
+				p.res[i] = store.AppendResult{Message: p.res[j].Message}
 				continue
 			}
 		}
@@ -120,7 +126,7 @@ func (p *AppendPlan) Assign() ([]store.Message, map[int64]int64) {
 		inserts = append(inserts, m)
 		p.res[i] = store.AppendResult{Message: m, Created: true}
 		if m.ClientMsgID != "" {
-			p.stored[k] = m
+			inBatch[k] = i
 		}
 	}
 	return inserts, last
