@@ -120,8 +120,15 @@ func (fr *FrameReader) release() {
 }
 
 // Read reads the next frame. io.EOF means the peer closed between frames;
-// a *FrameError means the stream is broken.
-func (fr *FrameReader) Read() (Frame, error) {
+// a *FrameError means the stream is broken. The payload is the caller's.
+func (fr *FrameReader) Read() (Frame, error) { return fr.read(false) }
+
+// readBorrowed is Read with a payload that, when small, aliases the
+// reader's buffer: valid only until the next read. The server decodes
+// each frame at once, and Decode copies what it keeps.
+func (fr *FrameReader) readBorrowed() (Frame, error) { return fr.read(true) }
+
+func (fr *FrameReader) read(borrow bool) (Frame, error) {
 	fr.release()
 	var hdr []byte
 	if fr.buf == nil {
@@ -153,7 +160,16 @@ func (fr *FrameReader) Read() (Frame, error) {
 	if uint64(n) > uint64(fr.max) {
 		return Frame{}, &FrameError{Err: fmt.Errorf("%w: %d bytes, limit %d", ErrFrameTooLarge, n, fr.max)}
 	}
-	f := Frame{Type: Type(hdr[1]), Flags: hdr[2], Payload: make([]byte, n)}
+	f := Frame{Type: Type(hdr[1]), Flags: hdr[2]}
+	if borrow && n > 0 && n < readBufSize/2 {
+		if err := fr.fill(int(n)); err != nil {
+			return Frame{}, &FrameError{Err: fmt.Errorf("truncated %s payload: %w", f.Type, err)}
+		}
+		f.Payload = fr.buf[fr.rpos : fr.rpos+int(n) : fr.rpos+int(n)]
+		fr.rpos += int(n)
+		return f, nil
+	}
+	f.Payload = make([]byte, n)
 	// The payload: what is buffered, then (large frames) straight from
 	// the connection, or (small ones) through the buffer.
 	got := 0

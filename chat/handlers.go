@@ -217,7 +217,11 @@ func (s *Server) answerSend(c *conn, conversation int64, clientMsgID string, sto
 		c.refuse(CodeInternal, "not stored; retry", conversation, clientMsgID)
 		s.logf("storing a message", "conversation", conversation, "err", err)
 	default:
-		c.send(&Ack{ConversationID: conversation, ClientMsgID: clientMsgID, Seq: stored.Seq, Time: stored.CreatedAt})
+		a := ackPool.Get().(*Ack)
+		*a = Ack{ConversationID: conversation, ClientMsgID: clientMsgID, Seq: stored.Seq, Time: stored.CreatedAt}
+		c.send(a) // encoded at once
+		*a = Ack{}
+		ackPool.Put(a)
 	}
 }
 

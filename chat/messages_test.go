@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 )
 
@@ -144,15 +145,25 @@ func FuzzFrameReader(f *testing.F) {
 	for _, m := range samples()[:4] {
 		f.Add(AppendMessage(nil, m))
 	}
+	// The server's borrowing reader, fed in short reads, must see what
+	// the plain one sees.
 	f.Fuzz(func(t *testing.T, stream []byte) {
 		fr := NewFrameReader(bytes.NewReader(stream), 1024)
+		br := NewFrameReader(iotest.HalfReader(bytes.NewReader(stream)), 1024)
 		for range 100 {
 			fm, err := fr.Read()
+			bm, berr := br.readBorrowed()
+			if (err == nil) != (berr == nil) {
+				t.Fatalf("Read: %v; readBorrowed: %v", err, berr)
+			}
 			if err != nil {
 				return
 			}
 			if len(fm.Payload) > 1024 {
 				t.Fatalf("payload of %d over the limit", len(fm.Payload))
+			}
+			if bm.Type != fm.Type || bm.Flags != fm.Flags || !bytes.Equal(bm.Payload, fm.Payload) {
+				t.Fatalf("readBorrowed got %v %x %q, Read %v %x %q", bm.Type, bm.Flags, bm.Payload, fm.Type, fm.Flags, fm.Payload)
 			}
 		}
 	})

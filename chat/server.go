@@ -242,7 +242,7 @@ func (s *Server) serveConn(c *conn) {
 // readFrames serves frames until the connection ends.
 func (s *Server) readFrames(c *conn) {
 	for {
-		f, err := c.fr.Read()
+		f, err := c.fr.readBorrowed()
 		if err != nil {
 			var fe *FrameError
 			switch {

@@ -28,9 +28,9 @@ type MemStore struct {
 }
 
 // convMessages is one conversation's messages, with its own lock so that
-// conversations do not contend. Message seq n is chunks[(n-1)/chunkLen]
-// [(n-1)%chunkLen]: chunks of at most chunkLen, so a long conversation
-// never copies more than a chunk to grow, and the dedup map holds
+// conversations do not contend. Messages live in chunks that are never
+// copied to grow: the first ones small (most conversations are short),
+// doubling up to chunkLen, then chunkLen each. The dedup maps hold
 // sequence numbers, not copies.
 type convMessages struct {
 	mu     sync.Mutex
@@ -40,6 +40,57 @@ type convMessages struct {
 	// one sender per id); others holds the rare second sender of an id.
 	byClientID map[string]int64
 	others     map[dedupKey]int64
+}
+
+const (
+	firstChunk  = 2
+	chunkLen    = 256
+	smallChunks = 7                                    // firstChunk << k for k < smallChunks
+	smallTotal  = firstChunk<<smallChunks - firstChunk // messages in the small chunks
+)
+
+// at returns message seq (1 <= seq <= cm.seq).
+func (cm *convMessages) at(seq int64) store.Message {
+	i := int(seq - 1)
+	if i >= smallTotal {
+		i -= smallTotal
+		return cm.chunks[smallChunks+i/chunkLen][i%chunkLen]
+	}
+	for k := 0; ; k++ {
+		if i < firstChunk<<k {
+			return cm.chunks[k][i]
+		}
+		i -= firstChunk << k
+	}
+}
+
+func (cm *convMessages) push(m store.Message) {
+	if n := len(cm.chunks); n == 0 || len(cm.chunks[n-1]) == cap(cm.chunks[n-1]) {
+		size := chunkLen
+		if n < smallChunks {
+			size = firstChunk << n
+		}
+		cm.chunks = append(cm.chunks, make([]store.Message, 0, size))
+	}
+	last := &cm.chunks[len(cm.chunks)-1]
+	*last = append(*last, m)
+}
+
+// after returns up to limit messages after seq (limit <= 0: all).
+func (cm *convMessages) after(seq int64, limit int) []store.Message {
+	seq = max(seq, 0)
+	n := cm.seq - seq
+	if n <= 0 {
+		return nil
+	}
+	if limit > 0 && int64(limit) < n {
+		n = int64(limit)
+	}
+	out := make([]store.Message, 0, n)
+	for s := seq + 1; s <= seq+n; s++ {
+		out = append(out, cm.at(s))
+	}
+	return out
 }
 
 // lookup finds the message key names.
@@ -64,40 +115,6 @@ func (cm *convMessages) remember(k dedupKey, seq int64) {
 		cm.others = map[dedupKey]int64{}
 	}
 	cm.others[k] = seq
-}
-
-const chunkLen = 256
-
-// at returns message seq (1 <= seq <= cm.seq).
-func (cm *convMessages) at(seq int64) store.Message {
-	i := seq - 1
-	return cm.chunks[i/chunkLen][i%chunkLen]
-}
-
-func (cm *convMessages) push(m store.Message) {
-	if n := len(cm.chunks); n == 0 || len(cm.chunks[n-1]) == chunkLen {
-		// Small at first: most conversations are short.
-		cm.chunks = append(cm.chunks, make([]store.Message, 0, 1))
-	}
-	last := &cm.chunks[len(cm.chunks)-1]
-	*last = append(*last, m)
-}
-
-// after returns up to limit messages after seq (limit <= 0: all).
-func (cm *convMessages) after(seq int64, limit int) []store.Message {
-	seq = max(seq, 0)
-	n := cm.seq - seq
-	if n <= 0 {
-		return nil
-	}
-	if limit > 0 && int64(limit) < n {
-		n = int64(limit)
-	}
-	out := make([]store.Message, 0, n)
-	for s := seq + 1; s <= seq+n; s++ {
-		out = append(out, cm.at(s))
-	}
-	return out
 }
 
 type dedupKey struct {
