@@ -195,7 +195,7 @@ func (c *conn) flush() {
 		_, err := c.nc.Write(buf)
 		c.lastSent.Store(time.Now().UnixNano())
 		c.mu.Lock()
-		if cap(buf) <= 256<<10 { // keep a modest buffer for the next round
+		if cap(buf) <= 2*c.srv.outboundLimit() { // reused while busy; dropped when the writer goes idle
 			c.spare = buf[:0]
 		}
 		c.mu.Unlock()
