@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
@@ -283,18 +284,95 @@ func (s *IMAP) fetch(ctx context.Context, c *imapclient.Client, handle Handler) 
 	if size <= 0 {
 		size = MaxBatch
 	}
-	for len(uids) > 0 {
+	// The next mails download while the previous batch is handled; the
+	// connection is used by this goroutine only, and committed mail is
+	// acted on between FETCH commands.
+	h := startHandling(ctx, handle)
+	for len(uids) > 0 && err == nil && !h.failed.Load() {
 		n := min(size, len(uids))
-		if err := s.fetchBatch(ctx, c, uids[:n], handle); err != nil {
-			return err
+		if err = s.download(c, uids[:n], h); err == nil && n < len(uids) {
+			err = s.actOn(c, h)
 		}
 		uids = uids[n:]
 	}
-	return nil
+	herr := h.finish()
+	if aerr := s.actOn(c, h); err == nil {
+		err = aerr
+	}
+	if err != nil {
+		return err
+	}
+	return herr
 }
 
-// fetchBatch fetches, hands over and then acts on a batch of mails.
-func (s *IMAP) fetchBatch(ctx context.Context, c *imapclient.Client, uids []imap.UID, handle Handler) error {
+// handling hands batches to the handler on a goroutine of its own, in
+// order, and collects the mails it committed until they are acted on.
+type handling struct {
+	jobs     chan *batch[imap.UID]
+	finished chan struct{}
+	failed   atomic.Bool // the handler failed: hand over nothing more
+
+	mu                sync.Mutex
+	done, quarantined []imap.UID // committed, not yet acted on
+	err               error
+}
+
+func startHandling(ctx context.Context, handle Handler) *handling {
+	h := &handling{jobs: make(chan *batch[imap.UID]), finished: make(chan struct{})}
+	go func() {
+		defer close(h.finished)
+		for b := range h.jobs {
+			if h.failed.Load() {
+				continue
+			}
+			ids, q, err := b.flush(ctx, handle)
+			h.mu.Lock()
+			h.done, h.quarantined = append(h.done, ids...), append(h.quarantined, q...)
+			if err != nil {
+				h.err = err
+				h.failed.Store(true)
+			}
+			h.mu.Unlock()
+		}
+	}()
+	return h
+}
+
+// hand passes a batch over; it blocks while the previous one is handled,
+// so at most two batches are in memory.
+func (h *handling) hand(b *batch[imap.UID]) { h.jobs <- b }
+
+// finish waits for the handler and returns its error.
+func (h *handling) finish() error {
+	close(h.jobs)
+	<-h.finished
+	return h.err
+}
+
+// take returns the mails committed since the last take.
+func (h *handling) take() (done, quarantined []imap.UID) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	done, quarantined = h.done, h.quarantined
+	h.done, h.quarantined = nil, nil
+	return done, quarantined
+}
+
+// actOn applies the after-commit actions to the mails committed so far.
+func (s *IMAP) actOn(c *imapclient.Client, h *handling) error {
+	done, quarantined := h.take()
+	if s.QuarantineMailbox == "" {
+		done, quarantined = append(done, quarantined...), nil
+	}
+	if err := s.act(c, done, s.Action, s.MoveMailbox); err != nil {
+		return err
+	}
+	return s.act(c, quarantined, MoveTo, s.QuarantineMailbox)
+}
+
+// download fetches a chunk of mails (oversized ones by their header only)
+// and hands them over in batches.
+func (s *IMAP) download(c *imapclient.Client, uids []imap.UID, h *handling) error {
 	max := s.MaxSize
 	if max <= 0 {
 		max = DefaultLimits.MaxMailSize
@@ -313,24 +391,10 @@ func (s *IMAP) fetchBatch(ctx context.Context, c *imapclient.Client, uids []imap
 			normal = append(normal, m.UID)
 		}
 	}
-	var done, quarantined []imap.UID
-	var handleErr error
-	var b batch[imap.UID]
-	flush := func() {
-		ids, q, err := b.flush(ctx, handle)
-		if err != nil {
-			handleErr = err // stop handing over; drain the rest
-		}
-		done = append(done, ids...)
-		if s.QuarantineMailbox == "" {
-			done = append(done, q...)
-		} else {
-			quarantined = append(quarantined, q...)
-		}
-	}
+	b := &batch[imap.UID]{}
 	prefix := "imap:" + strings.ToLower(s.Username) + "@" + s.Addr + "/" + s.mailbox() + "/" + strconv.FormatUint(uint64(s.uidValidity), 10) + "/"
 	stream := func(set []imap.UID, section *imap.FetchItemBodySection, full bool) error {
-		if len(set) == 0 || handleErr != nil {
+		if len(set) == 0 || h.failed.Load() {
 			return nil
 		}
 		cmd := c.Fetch(imap.UIDSetNum(set...), &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{section}})
@@ -348,15 +412,16 @@ func (s *IMAP) fetchBatch(ctx context.Context, c *imapclient.Client, uids []imap
 					}
 				}
 			}
-			if uid == 0 || handleErr != nil {
-				continue
+			if uid == 0 || h.failed.Load() {
+				continue // after a failure: drain the response
 			}
 			d := Delivery{SourceKey: prefix + strconv.FormatUint(uint64(uid), 10), Raw: raw}
 			if !full {
 				d.Size = sizeOf[uid]
 			}
 			if b.add(d, uid) {
-				flush()
+				h.hand(b)
+				b = &batch[imap.UID]{}
 			}
 		}
 		return cmd.Close()
@@ -367,16 +432,10 @@ func (s *IMAP) fetchBatch(ctx context.Context, c *imapclient.Client, uids []imap
 	if err := stream(large, &imap.FetchItemBodySection{Peek: true, Specifier: imap.PartSpecifierHeader}, false); err != nil {
 		return err
 	}
-	if handleErr == nil {
-		flush()
+	if len(b.ds) > 0 && !h.failed.Load() {
+		h.hand(b)
 	}
-	if err := s.act(c, done, s.Action, s.MoveMailbox); err != nil {
-		return err
-	}
-	if err := s.act(c, quarantined, MoveTo, s.QuarantineMailbox); err != nil {
-		return err
-	}
-	return handleErr
+	return nil
 }
 
 // act applies an after-commit action to committed mail.

@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/switchboard-go/switchboard/store"
@@ -237,37 +238,33 @@ type item struct {
 }
 
 // ProcessBatch is Process for several mails, in order. Mails are parsed
-// first (in parallel); then, when the store supports transactions
-// (store.Store), the whole batch is stored in one transaction (one commit
-// instead of one per mail). If that transaction fails, each mail is
-// stored in a transaction of its own, so that one mail the store refuses
-// (store.ErrInvalid) is quarantined with the store's reason instead of
-// holding up the others. An error means the batch may be partly stored:
-// the source must keep every mail of it and deliver them again (the
-// stored ones are then duplicates).
+// in parallel, ahead of the store: while one mail is stored the next ones
+// are parsed. When the store supports transactions (store.Store), the
+// whole batch is stored in one transaction (one commit instead of one per
+// mail). If that transaction fails, each mail is stored in a transaction
+// of its own, so that one mail the store refuses (store.ErrInvalid) is
+// quarantined with the store's reason instead of holding up the others.
+// An error means the batch may be partly stored: the source must keep
+// every mail of it and deliver them again (the stored ones are then
+// duplicates).
 func (p *Processor) ProcessBatch(ctx context.Context, ds []Delivery) ([]Result, error) {
 	if err := p.init(); err != nil {
 		return nil, err
 	}
-	items := p.parseAll(ds)
+	pa := p.parseAll(ds)
+	defer pa.wait()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	// Queues are created outside the batch transaction, so a rollback
 	// never leaves a stale id in the cache.
-	for i := range items {
-		if items[i].m == nil {
-			continue
-		}
-		items[i].dec = applyFilters(p.Filters, items[i].m)
-		if _, err := p.queueID(ctx, p.Store, p.queueFor(items[i].dec)); err != nil {
-			return nil, err
-		}
+	if err := p.ensureQueues(ctx); err != nil {
+		return nil, err
 	}
-	results := make([]Result, len(items))
-	if ts, ok := p.Store.(txStore); ok && len(items) > 1 {
+	results := make([]Result, len(ds))
+	if ts, ok := p.Store.(txStore); ok && len(ds) > 1 {
 		err := ts.InTx(ctx, func(tx store.Ops) error {
-			for i, it := range items {
-				r, err := p.one(ctx, tx, it)
+			for i := range ds {
+				r, err := p.one(ctx, tx, pa.item(i))
 				if err != nil {
 					return err
 				}
@@ -283,7 +280,8 @@ func (p *Processor) ProcessBatch(ctx context.Context, ds []Delivery) ([]Result, 
 			return nil, err
 		}
 	}
-	for i, it := range items {
+	for i := range ds {
+		it := pa.item(i)
 		r, err := p.one(ctx, p.Store, it)
 		if errors.Is(err, store.ErrInvalid) {
 			r, err = p.quarantine(ctx, p.Store, it.d, "the store refused the mail: "+err.Error())
@@ -297,56 +295,84 @@ func (p *Processor) ProcessBatch(ctx context.Context, ds []Delivery) ([]Result, 
 	return results, nil
 }
 
-// parseAll checks sizes and parses every mail, on up to GOMAXPROCS
-// goroutines.
-func (p *Processor) parseAll(ds []Delivery) []item {
-	items := make([]item, len(ds))
+// ensureQueues creates every queue a mail can be put in: those the
+// filters name and the default one (cached after the first call).
+func (p *Processor) ensureQueues(ctx context.Context) error {
+	if _, err := p.queueID(ctx, p.Store, p.queueFor(Decision{})); err != nil {
+		return err
+	}
+	for _, f := range p.Filters {
+		if f.Queue != "" {
+			if _, err := p.queueID(ctx, p.Store, f.Queue); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// parsing is a batch being parsed.
+type parsing struct {
+	items []item
+	ready []chan struct{} // closed when items[i] is parsed
+	wg    sync.WaitGroup
+	p     *Processor
+}
+
+// item waits for mail i and returns it with the filters' decision.
+func (pa *parsing) item(i int) item {
+	<-pa.ready[i]
+	it := pa.items[i]
+	if it.m != nil {
+		it.dec = applyFilters(pa.p.Filters, it.m)
+	}
+	return it
+}
+
+// wait waits until every mail is parsed.
+func (pa *parsing) wait() { pa.wg.Wait() }
+
+// parseAll starts checking sizes and parsing every mail, in order, on up
+// to GOMAXPROCS goroutines.
+func (p *Processor) parseAll(ds []Delivery) *parsing {
+	pa := &parsing{items: make([]item, len(ds)), ready: make([]chan struct{}, len(ds)), p: p}
 	lim := p.Limits.withDefaults()
 	work := func(i int) {
+		defer close(pa.ready[i])
 		d := ds[i]
-		items[i].d = d
+		pa.items[i].d = d
 		size := d.Size
 		if size == 0 {
 			size = int64(len(d.Raw))
 		}
 		switch {
 		case size > lim.MaxMailSize:
-			items[i].reject = fmt.Sprintf("mail of %d bytes is larger than the limit of %d", size, lim.MaxMailSize)
+			pa.items[i].reject = fmt.Sprintf("mail of %d bytes is larger than the limit of %d", size, lim.MaxMailSize)
 		case size > int64(len(d.Raw)):
-			items[i].reject = fmt.Sprintf("mail of %d bytes is larger than the source's limit (%d bytes kept)", size, len(d.Raw))
+			pa.items[i].reject = fmt.Sprintf("mail of %d bytes is larger than the source's limit (%d bytes kept)", size, len(d.Raw))
 		default:
 			m, err := Parse(d.Raw, p.Limits)
 			if err != nil {
-				items[i].reject = err.Error()
+				pa.items[i].reject = err.Error()
 			} else {
-				items[i].m = m
+				pa.items[i].m = m
 			}
 		}
 	}
-	workers := min(runtime.GOMAXPROCS(0), len(ds))
-	if workers <= 1 {
-		for i := range ds {
-			work(i)
-		}
-		return items
+	for i := range ds {
+		pa.ready[i] = make(chan struct{})
 	}
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
+	var next atomic.Int64
+	for range min(runtime.GOMAXPROCS(0), len(ds)) {
+		pa.wg.Add(1)
 		go func() {
-			defer wg.Done()
-			for i := range next {
+			defer pa.wg.Done()
+			for i := int(next.Add(1) - 1); i < len(ds); i = int(next.Add(1) - 1) {
 				work(i)
 			}
 		}()
 	}
-	for i := range ds {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	return items
+	return pa
 }
 
 // one stores one parsed mail through st.

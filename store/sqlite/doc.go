@@ -35,6 +35,6 @@
 // # Storage
 //
 // Times are INTEGER microseconds since the Unix epoch; attachments are
-// BLOBs in the database. The writing connection keeps up to 64 MiB of
-// pages in its cache and its statement journals in memory.
+// BLOBs in the database. The writing connection keeps its statement
+// journals in memory.
 package sqlite

@@ -73,7 +73,7 @@ func Open(ctx context.Context, path string, opts *Options) (*DB, error) {
 	name := "file:" + escapePath(path)
 	common := fmt.Sprintf("_pragma=busy_timeout(%d)&_pragma=foreign_keys(1)", o.BusyTimeout.Milliseconds())
 
-	w, err := sql.Open(driverName, name+"?"+common+"&_pragma=synchronous(NORMAL)&_pragma=temp_store(MEMORY)&_pragma=cache_size(-65536)&_txlock=immediate")
+	w, err := sql.Open(driverName, name+"?"+common+"&_pragma=synchronous(NORMAL)&_pragma=temp_store(MEMORY)&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
