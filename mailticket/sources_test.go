@@ -3,9 +3,12 @@ package mailticket
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -375,4 +378,66 @@ func TestDovecotPOP3(t *testing.T) {
 			t.Fatalf("err = %v", err)
 		}
 	})
+}
+
+// IMAP hands batches over in order while the next one downloads; when the
+// handler fails, the mails of the batches it committed are acted on, the
+// rest stay for the next fetch, and nothing more is handed over.
+func TestIMAPPipelineStopsAtHandlerError(t *testing.T) {
+	caps := imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapMove: {}, imap.CapUIDPlus: {}}
+	addr, user := memIMAP(t, caps)
+	for i := range 7 {
+		raw := simple(fmt.Sprintf("c%d@x.example", i), fmt.Sprint("hola ", i), fmt.Sprintf("m%d@x.example", i))
+		if _, err := user.Append("INBOX", literal{bytes.NewReader([]byte(raw))}, &imap.AppendOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	src := &IMAP{Addr: addr, TLS: PlainText, Username: "alice", Password: "secret", BatchSize: 2}
+	defer src.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var keys []string
+	calls := 0
+	boom := errors.New("store down")
+	err := src.Fetch(ctx, func(_ context.Context, ds []Delivery) ([]Result, error) {
+		calls++
+		if calls == 3 {
+			return nil, boom
+		}
+		rs := make([]Result, len(ds))
+		for i, d := range ds {
+			keys = append(keys, d.SourceKey)
+			rs[i] = Result{Outcome: Created}
+		}
+		return rs, nil
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("Fetch = %v, want the handler's error", err)
+	}
+	expect(t, "handler calls", calls, 3)
+	if !slices.IsSorted(keys) || len(keys) != 4 {
+		t.Fatalf("handed over out of order or too many: %q", keys)
+	}
+	inbox, _ := user.Status("INBOX", &imap.StatusOptions{NumMessages: true, NumUnseen: true})
+	expect(t, "unseen after the failure", *inbox.NumUnseen, uint32(3))
+
+	var again []string
+	if err := src.Fetch(ctx, func(_ context.Context, ds []Delivery) ([]Result, error) {
+		rs := make([]Result, len(ds))
+		for i, d := range ds {
+			again = append(again, d.SourceKey)
+			rs[i] = Result{Outcome: Created}
+		}
+		return rs, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, "handed over again", len(again), 3)
+	for _, k := range again {
+		if slices.Contains(keys, k) {
+			t.Fatalf("%s handed over twice although committed", k)
+		}
+	}
+	inbox, _ = user.Status("INBOX", &imap.StatusOptions{NumMessages: true, NumUnseen: true})
+	expect(t, "unseen at the end", *inbox.NumUnseen, uint32(0))
 }
