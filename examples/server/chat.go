@@ -127,7 +127,7 @@ func runChatOperator(ctx context.Context, args []string, stdin io.Reader, stdout
 	fs.BoolVar(&o.Disabled, "disable", false, "keep the account but refuse its logins")
 	password := fs.String("password", "", "password (prefer -password-stdin)")
 	fromStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if o.Login == "" {

@@ -54,3 +54,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	return serve(ctx, args, stdout, stderr)
 }
+
+// parseFlags parses a command's flags and refuses anything after them: a
+// subcommand written after the server's flags would otherwise start the
+// server.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q (a command comes first: server COMMAND [flags])", fs.Args())
+	}
+	return nil
+}

@@ -293,3 +293,24 @@ func chatRoundTrip(t *testing.T, ctx context.Context, addr, dir string) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// A command written after the server's flags is refused, not ignored
+// (which would start the server instead).
+func TestCommandAfterFlagsRefused(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, args := range [][]string{
+		{"-data", dir, "chat-operator", "-login", "luis"},
+		{"tickets", "-data", dir, "extra"},
+	} {
+		var out bytes.Buffer
+		err := run(ctx, args, &out, &out)
+		if err == nil || !strings.Contains(err.Error(), "unexpected arguments") {
+			t.Fatalf("run %q = %v, want unexpected arguments", args, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "switchboard.db")); err == nil {
+		t.Fatal("the refused command opened the database")
+	}
+}

@@ -22,7 +22,7 @@ func runOperators(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	var sf storeflag.Flags
 	sf.Register(fs)
 	period := fs.Duration("since", 24*time.Hour, "count transmissions created in this last period")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	st, err := sf.Open(ctx)
@@ -104,7 +104,7 @@ func runOperator(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.Var(&params, "param", "PDU parameter override COMMAND.NAME=VALUE (repeatable)")
 	fs.BoolVar(&disable, "disable", false, "keep the operator but do not connect to it")
 	fs.BoolVar(&del, "delete", false, "delete the operator")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if o.Name == "" {

@@ -45,7 +45,7 @@ func runTickets(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	var sf storeflag.Flags
 	sf.Register(fs)
 	state := fs.String("state", "", "only tickets in this state (new, open, pending, closed)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	st, err := sf.Open(ctx)
@@ -115,7 +115,7 @@ func runStats(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	from := fs.String("from", now.AddDate(0, -1, 0).Format(time.DateOnly), "first day (UTC), YYYY-MM-DD")
 	to := fs.String("to", now.Format(time.DateOnly), "last day (UTC), YYYY-MM-DD, included")
 	period := fs.String("period", "week", "bucket: day, week or month")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	f, err := time.Parse(time.DateOnly, *from)
