@@ -1,0 +1,82 @@
+package chat_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/switchboard-go/switchboard/chat"
+	"github.com/switchboard-go/switchboard/chat/chattest"
+)
+
+// FuzzHandshake sends arbitrary bytes to a live server as a connection's
+// first (and only) input. Whatever comes in, the server answers only
+// with well-formed frames and ends the connection (it never hangs on it),
+// and it keeps serving: a proper customer still gets in afterwards.
+func FuzzHandshake(f *testing.F) {
+	srv := chattest.NewServer(&chattest.Config{Operators: map[string]string{"luis": "pw-luis"},
+		Configure: func(s *chat.Server) { s.Heartbeat = time.Second }})
+	defer srv.Close()
+	hello := chat.AppendMessage(nil, &chat.Hello{Role: chat.RoleCustomer, Name: "Ana", CustomerID: "a-1"})
+	for _, seed := range [][]byte{
+		hello,
+		append(append([]byte(nil), hello...), chat.AppendMessage(nil, &chat.Send{ClientMsgID: "1", Text: "hola"})...),
+		chat.AppendMessage(nil, &chat.Hello{Role: chat.RoleOperator, Login: "luis", Password: "wrong"}),
+		chat.AppendMessage(nil, &chat.Hello{Role: chat.RoleCustomer, Resume: "forged.token"}),
+		chat.AppendMessage(nil, &chat.Send{ClientMsgID: "1", Text: "before hello"}),
+		hello[:5],
+		{chat.Version, 0x01, 0, 0, 0xff, 0xff, 0xff, 0xff},
+		{9, 9, 9, 9, 9, 9, 9, 9, 9},
+		[]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		exchange(t, srv.Addr, in)
+	})
+	// Still serving.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := chat.Dial(ctx, srv.Addr, &chat.ClientOptions{Name: "Eva", CustomerID: "e-1"})
+	if err != nil {
+		f.Fatalf("a customer after the fuzzing: %v", err)
+	}
+	c.Close()
+}
+
+// exchange writes in, closes the writing side and reads the answer until
+// the server closes.
+func exchange(t *testing.T, addr string, in []byte) {
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	nc.SetDeadline(time.Now().Add(10 * time.Second))
+	nc.Write(in)
+	nc.(*net.TCPConn).CloseWrite()
+	fr := chat.NewFrameReader(nc, 0)
+	for {
+		fm, err := fr.Read()
+		var fe *chat.FrameError
+		switch {
+		case err == nil:
+			if _, err := chat.Decode(fm); err != nil {
+				t.Fatalf("the server sent an undecodable %s: %v", fm.Type, err)
+			}
+			continue
+		case errors.Is(err, io.EOF), errors.Is(err, syscall.ECONNRESET):
+			return // closed; a reset when it closed with our bytes unread
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			t.Fatalf("the server neither closed nor answered within 10 s for %q", in)
+		case errors.As(err, &fe):
+			t.Fatalf("the server sent a broken frame: %v", err)
+		}
+		t.Fatalf("reading the answer: %v", err)
+	}
+}
