@@ -176,6 +176,9 @@ func (c *conn) flush() {
 			if cap(c.spare) > 4<<10 {
 				c.spare = nil // going idle: keep no large buffer
 			}
+			if cap(c.out) > 4<<10 {
+				c.out = nil
+			}
 			closeAfter := c.closeAfter && !c.closed
 			c.mu.Unlock()
 			select {
