@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"bytes"
+	"fmt"
 	"testing"
 	"time"
 
@@ -51,6 +52,64 @@ func testIngestWithReply(t *testing.T, e *env) {
 	wantErr(t, err, store.ErrInvalid)
 	_, err = e.MailReceipt(ctx, "maildir/a/3", "")
 	wantErr(t, err, store.ErrNotFound)
+}
+
+// testIngestTimesAndEvents: an ingested mail moves the ticket's update
+// time to its latest article (never back), an automatic reply is no first
+// response but an agent's is, and the events come in the order of the
+// changes: created, the mail, the reply.
+func testIngestTimesAndEvents(t *testing.T, e *env) {
+	ctx := e.ctx(t)
+	q := newQueue(t, e, "Soporte")
+	t0 := at("2026-03-01T10:00:00Z")
+	in := mail("maildir/t/1", "t1")
+	in.NewTicket = &store.Ticket{Title: "Falla", QueueID: q.ID, CreatedAt: t0}
+	in.Article.CreatedAt = t0
+	in.Reply = &store.Article{Direction: store.Outbound, MessageID: "t1-reply@us", Subject: "Re: Falla", CreatedAt: t0}
+	res, err := e.IngestMail(ctx, in)
+	must(t, err)
+	eq(t, "updated", res.Ticket.UpdatedAt, t0)
+	eq(t, "no first response", res.Ticket.FirstResponseAt.IsZero(), true)
+	evs, err := e.TicketEvents(ctx, res.Ticket.ID)
+	must(t, err)
+	var kinds []store.EventKind
+	for _, ev := range evs {
+		kinds = append(kinds, ev.Kind)
+	}
+	eq(t, "events", fmt.Sprint(kinds), fmt.Sprint([]store.EventKind{store.EventCreated, store.EventArticle, store.EventArticle}))
+
+	// A reply written after the mail moves the update time.
+	in2 := mail("maildir/t/2", "t2")
+	in2.NewTicket = &store.Ticket{Title: "Otra", QueueID: q.ID, CreatedAt: t0}
+	in2.Article.CreatedAt = t0
+	in2.Reply = &store.Article{Direction: store.Outbound, MessageID: "t2-reply@us", CreatedAt: t0.Add(time.Minute)}
+	res2, err := e.IngestMail(ctx, in2)
+	must(t, err)
+	eq(t, "updated by the later reply", res2.Ticket.UpdatedAt, t0.Add(time.Minute))
+
+	// An agent's reply is the first response.
+	in3 := mail("maildir/t/3", "t3")
+	in3.NewTicket = &store.Ticket{Title: "Tercera", QueueID: q.ID, CreatedAt: t0}
+	in3.Article.CreatedAt = t0
+	agent := store.Agent{Name: "Luis", Email: "luis@example.net"}
+	must(t, e.CreateAgent(ctx, &agent))
+	in3.Reply = &store.Article{Direction: store.Outbound, AgentID: agent.ID, MessageID: "t3-reply@us", CreatedAt: t0}
+	res3, err := e.IngestMail(ctx, in3)
+	must(t, err)
+	eq(t, "first response", res3.Ticket.FirstResponseAt, t0)
+
+	// A follow-up, older than the ticket's last change, leaves it; a
+	// newer one moves it.
+	old := mail("maildir/t/4", "t4")
+	old.TicketID, old.Article.CreatedAt = res2.Ticket.ID, t0.Add(-time.Hour)
+	fo, err := e.IngestMail(ctx, old)
+	must(t, err)
+	eq(t, "not moved back", fo.Ticket.UpdatedAt, t0.Add(time.Minute))
+	later := mail("maildir/t/5", "t5")
+	later.TicketID, later.Article.CreatedAt = res2.Ticket.ID, t0.Add(time.Hour)
+	fl, err := e.IngestMail(ctx, later)
+	must(t, err)
+	eq(t, "moved", fl.Ticket.UpdatedAt, t0.Add(time.Hour))
 }
 
 func testAutoResponseOutbox(t *testing.T, e *env) {

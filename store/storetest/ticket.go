@@ -21,6 +21,7 @@ var ticketTests = []test{
 	{"IngestMailConcurrent", testIngestMailConcurrent},
 	{"AutoResponses", testAutoResponses},
 	{"IngestWithReply", testIngestWithReply},
+	{"IngestTimesAndEvents", testIngestTimesAndEvents},
 	{"AutoResponseOutbox", testAutoResponseOutbox},
 	{"Quarantine", testQuarantine},
 	{"PendingReminders", testPendingReminders},
