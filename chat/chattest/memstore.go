@@ -2,8 +2,6 @@ package chattest
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"slices"
 	"strings"
@@ -135,20 +133,13 @@ func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
 
 // CreateConversation implements store.ChatStore.
 func (s *MemStore) CreateConversation(ctx context.Context, c *store.Conversation) error {
-	switch c.State {
-	case "":
-		c.State = store.ConversationWaiting
-	case store.ConversationWaiting, store.ConversationActive, store.ConversationClosed:
-	default:
-		return fmt.Errorf("%w: conversation state %q", store.ErrInvalid, c.State)
+	if err := store.PrepareConversation(c); err != nil {
+		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.nextConv++
 	c.ID = s.nextConv
-	if c.OpenedAt.IsZero() {
-		c.OpenedAt = now()
-	}
 	cp := *c
 	s.convs[c.ID] = &cp
 	s.msgs[c.ID] = &convMessages{byClientID: map[string]int64{}}
@@ -234,7 +225,7 @@ func (s *MemStore) CloseConversation(ctx context.Context, id int64, at time.Time
 
 // AppendMessage implements store.ChatStore.
 func (s *MemStore) AppendMessage(ctx context.Context, m store.Message) (store.Message, bool, error) {
-	if err := checkMessage(&m); err != nil {
+	if err := store.PrepareMessage(&m); err != nil {
 		return store.Message{}, false, err
 	}
 	s.mu.RLock()
@@ -258,9 +249,6 @@ func (s *MemStore) AppendMessage(ctx context.Context, m store.Message) (store.Me
 	}
 	cm.seq++
 	m.Seq = cm.seq
-	if m.CreatedAt.IsZero() {
-		m.CreatedAt = now()
-	}
 	cm.push(m)
 	if m.ClientMsgID != "" {
 		cm.remember(key, m.Seq)
@@ -305,13 +293,8 @@ func (s *MemStore) Transcript(ctx context.Context, conversationID int64) (store.
 
 // PutAttachment implements store.ChatStore.
 func (s *MemStore) PutAttachment(ctx context.Context, a *store.Attachment) error {
-	sum := sha256.Sum256(a.Data)
-	got := hex.EncodeToString(sum[:])
-	if a.ConversationID == 0 {
-		return fmt.Errorf("%w: attachment without conversation", store.ErrInvalid)
-	}
-	if a.SHA256 != "" && !strings.EqualFold(a.SHA256, got) {
-		return fmt.Errorf("%w: attachment %q: sha256 %s does not match its data", store.ErrInvalid, a.Name, a.SHA256)
+	if err := store.PrepareAttachment(a); err != nil {
+		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -319,7 +302,7 @@ func (s *MemStore) PutAttachment(ctx context.Context, a *store.Attachment) error
 		return store.ErrNotFound
 	}
 	s.nextAtt++
-	a.ID, a.Size, a.SHA256, a.CreatedAt = s.nextAtt, int64(len(a.Data)), got, now()
+	a.ID = s.nextAtt
 	cp := *a
 	cp.Data = append([]byte(nil), a.Data...)
 	s.atts[a.ID] = cp
@@ -386,25 +369,4 @@ func (s *MemStore) AppendMessages(ctx context.Context, ms []store.Message) ([]st
 		out[i].Message, out[i].Created, out[i].Err = s.AppendMessage(ctx, m)
 	}
 	return out, nil
-}
-
-// checkMessage checks and completes a message as the real stores do.
-func checkMessage(m *store.Message) error {
-	switch m.SenderRole {
-	case store.RoleCustomer, store.RoleOperator, store.RoleSystem:
-	default:
-		return fmt.Errorf("%w: sender role %q", store.ErrInvalid, m.SenderRole)
-	}
-	switch m.Kind {
-	case "":
-		m.Kind = store.KindText
-	case store.KindText, store.KindSystem:
-	case store.KindAttachment:
-		if m.AttachmentID == 0 {
-			return fmt.Errorf("%w: attachment message without attachment id", store.ErrInvalid)
-		}
-	default:
-		return fmt.Errorf("%w: message kind %q", store.ErrInvalid, m.Kind)
-	}
-	return nil
 }

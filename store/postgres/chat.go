@@ -13,7 +13,7 @@ import (
 )
 
 func (o *ops) CreateConversation(ctx context.Context, c *store.Conversation) error {
-	if err := rules.Conversation(c); err != nil {
+	if err := store.PrepareConversation(c); err != nil {
 		return err
 	}
 	err := o.write(ctx, func(o *ops) error {
@@ -79,7 +79,7 @@ func (o *ops) CloseConversation(ctx context.Context, id int64, at time.Time) err
 }
 
 func (o *ops) AppendMessage(ctx context.Context, m store.Message) (store.Message, bool, error) {
-	if err := rules.Message(&m); err != nil {
+	if err := store.PrepareMessage(&m); err != nil {
 		return store.Message{}, false, err
 	}
 	created := false
@@ -171,7 +171,7 @@ func (o *ops) Transcript(ctx context.Context, conversationID int64) (store.Trans
 }
 
 func (o *ops) PutAttachment(ctx context.Context, a *store.Attachment) error {
-	if err := rules.Attachment(a); err != nil {
+	if err := store.PrepareAttachment(a); err != nil {
 		return err
 	}
 	err := o.write(ctx, func(o *ops) error {

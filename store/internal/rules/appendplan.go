@@ -36,7 +36,7 @@ func NewAppendPlan(ms []store.Message) *AppendPlan {
 	p := &AppendPlan{ms: make([]store.Message, len(ms)), res: make([]store.AppendResult, len(ms)),
 		convs: map[int64]*convState{}, stored: map[DedupKey]store.Message{}}
 	for i, m := range ms {
-		if err := Message(&m); err != nil {
+		if err := store.PrepareMessage(&m); err != nil {
 			p.res[i].Err = err
 		}
 		p.ms[i] = m

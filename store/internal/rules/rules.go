@@ -62,59 +62,6 @@ func invalid(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{store.ErrInvalid}, args...)...)
 }
 
-// Conversation checks and completes a new conversation.
-func Conversation(c *store.Conversation) error {
-	switch c.State {
-	case "":
-		c.State = store.ConversationWaiting
-	case store.ConversationWaiting, store.ConversationActive, store.ConversationClosed:
-	default:
-		return invalid("conversation state %q", c.State)
-	}
-	c.OpenedAt = Or(c.OpenedAt)
-	c.AssignedAt = Time(c.AssignedAt)
-	c.ClosedAt = Time(c.ClosedAt)
-	return nil
-}
-
-// Message checks and completes a message to append.
-func Message(m *store.Message) error {
-	switch m.SenderRole {
-	case store.RoleCustomer, store.RoleOperator, store.RoleSystem:
-	default:
-		return invalid("sender role %q", m.SenderRole)
-	}
-	switch m.Kind {
-	case "":
-		m.Kind = store.KindText
-	case store.KindText, store.KindSystem:
-	case store.KindAttachment:
-		if m.AttachmentID == 0 {
-			return invalid("attachment message without attachment id")
-		}
-	default:
-		return invalid("message kind %q", m.Kind)
-	}
-	m.CreatedAt = Or(m.CreatedAt)
-	return nil
-}
-
-// Attachment sets the size and digest of a chat attachment, checking a
-// digest the caller gave.
-func Attachment(a *store.Attachment) error {
-	if a.ConversationID == 0 {
-		return invalid("attachment without conversation")
-	}
-	sum := Digest(a.Data)
-	if a.SHA256 != "" && !strings.EqualFold(a.SHA256, sum) {
-		return invalid("attachment %q: sha256 %s does not match its data (%s)", a.Name, a.SHA256, sum)
-	}
-	a.SHA256 = sum
-	a.Size = int64(len(a.Data))
-	a.CreatedAt = Or(a.CreatedAt)
-	return nil
-}
-
 // Digest is the lowercase hex SHA-256 of b.
 func Digest(b []byte) string {
 	s := sha256.Sum256(b)
