@@ -19,23 +19,12 @@ import (
 	"github.com/switchboard-go/switchboard/store/postgres"
 	"github.com/switchboard-go/switchboard/store/postgres/pgtest"
 	"github.com/switchboard-go/switchboard/store/sqlite"
-	"go.uber.org/goleak"
 )
 
 var pg pgtest.Shared
 
 func TestMain(m *testing.M) {
-	code := m.Run()
-	if err := pg.Stop(); err != nil {
-		fmt.Fprintln(os.Stderr, "stopping PostgreSQL:", err)
-	}
-	if code == 0 {
-		if err := goleak.Find(); err != nil {
-			fmt.Fprintln(os.Stderr, "goleak:", err)
-			code = 1
-		}
-	}
-	os.Exit(code)
+	pg.Main(m)
 }
 
 // sink is an SMTP server that keeps what it receives.

@@ -2,11 +2,7 @@ package postgres_test
 
 import (
 	"context"
-	"fmt"
-	"os"
 	"testing"
-
-	"go.uber.org/goleak"
 
 	"github.com/switchboard-go/switchboard/store"
 	"github.com/switchboard-go/switchboard/store/postgres"
@@ -21,17 +17,7 @@ var db pgtest.Shared
 
 func TestMain(m *testing.M) {
 	storetest.ChildMain()
-	code := m.Run()
-	if err := db.Stop(); err != nil {
-		fmt.Fprintln(os.Stderr, "stopping PostgreSQL:", err)
-	}
-	if code == 0 {
-		if err := goleak.Find(); err != nil {
-			fmt.Fprintln(os.Stderr, "goleak:", err)
-			code = 1
-		}
-	}
-	os.Exit(code)
+	db.Main(m)
 }
 
 func freshSchema(t testing.TB) string { return db.Schema(t) }
