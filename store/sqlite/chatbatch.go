@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"slices"
 	"strings"
 
 	"github.com/switchboard-go/switchboard/store"
@@ -61,8 +62,7 @@ func (o *ops) appendPlan(ctx context.Context, plan *rules.AppendPlan, lookup boo
 		}
 	}
 	inserts, seqs := plan.Assign()
-	for start := 0; start < len(inserts); start += batchInsert {
-		chunk := inserts[start:min(start+batchInsert, len(inserts))]
+	for chunk := range slices.Chunk(inserts, batchInsert) {
 		args := make([]any, 0, 9*len(chunk))
 		for _, m := range chunk {
 			args = append(args, m.ConversationID, m.Seq, scan.NullStr(m.ClientMsgID), m.SenderRole, m.SenderID, m.Kind,
@@ -73,9 +73,7 @@ func (o *ops) appendPlan(ctx context.Context, plan *rules.AppendPlan, lookup boo
 			return err
 		}
 	}
-	ids := plan.Touched()
-	for start := 0; start < len(ids); start += batchConvs {
-		chunk := ids[start:min(start+batchConvs, len(ids))]
+	for chunk := range slices.Chunk(plan.Touched(), batchConvs) {
 		args := make([]any, 0, 2*len(chunk))
 		for _, id := range chunk {
 			args = append(args, id, seqs[id])
@@ -91,15 +89,13 @@ func (o *ops) appendPlan(ctx context.Context, plan *rules.AppendPlan, lookup boo
 // loadConversations reads the state and last sequence number of every
 // conversation of the plan.
 func (o *ops) loadConversations(ctx context.Context, plan *rules.AppendPlan) error {
-	ids := plan.Conversations()
-	for start := 0; start < len(ids); start += batchConvs {
-		chunk := ids[start:min(start+batchConvs, len(ids))]
+	for chunk := range slices.Chunk(plan.Conversations(), batchConvs) {
 		args := make([]any, len(chunk))
 		for i, id := range chunk {
 			args[i] = id
 		}
-		rows, err := o.w().QueryContext(ctx, `SELECT id, state, last_seq FROM chat_conversations WHERE id IN (`+
-			strings.TrimSuffix(strings.Repeat("?,", len(chunk)), ",")+`)`, args...)
+		rows, err := o.w().QueryContext(ctx, `SELECT id, state, last_seq FROM chat_conversations WHERE id IN `+
+			placeholders(1, len(chunk)), args...)
 		if err != nil {
 			return err
 		}
@@ -125,9 +121,7 @@ func (o *ops) loadConversations(ctx context.Context, plan *rules.AppendPlan) err
 // loadDuplicates reads the stored messages whose client ids the plan's
 // messages repeat.
 func (o *ops) loadDuplicates(ctx context.Context, plan *rules.AppendPlan) error {
-	keys := plan.DedupKeys()
-	for start := 0; start < len(keys); start += batchKeys {
-		chunk := keys[start:min(start+batchKeys, len(keys))]
+	for chunk := range slices.Chunk(plan.DedupKeys(), batchKeys) {
 		args := make([]any, 0, 4*len(chunk))
 		for _, k := range chunk {
 			args = append(args, k.ConversationID, k.SenderRole, k.SenderID, k.ClientMsgID)
