@@ -15,12 +15,11 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"runtime"
-	"runtime/pprof"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/switchboard-go/switchboard/bench/internal/profile"
 	"github.com/switchboard-go/switchboard/bench/internal/stats"
 )
 
@@ -58,23 +57,17 @@ func main() {
 	}
 	n := *convs * *perConv
 	res := map[string]float64{}
-	if *memprofile != "" {
-		runtime.MemProfileRate = 64 << 10
-		defer func() {
-			if f, err := os.Create(*memprofile); err == nil {
-				pprof.Lookup("allocs").WriteTo(f, 0)
-				f.Close()
-			}
-		}()
-	}
-	if *cpuprofile != "" {
-		f, err := os.Create(*cpuprofile)
-		if err != nil {
+	writeAllocs := profile.Allocs(*memprofile)
+	defer func() {
+		if err := writeAllocs(); err != nil {
 			fail(err)
 		}
-		pprof.StartCPUProfile(f)
-		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	}()
+	stopCPU, err := profile.CPU(*cpuprofile)
+	if err != nil {
+		fail(err)
 	}
+	defer stopCPU()
 	for _, part := range []struct {
 		name string
 		run  func() (time.Duration, error)

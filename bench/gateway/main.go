@@ -19,11 +19,11 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"runtime/pprof"
 	"strconv"
 	"sync/atomic"
 	"time"
 
+	"github.com/switchboard-go/switchboard/bench/internal/profile"
 	"github.com/switchboard-go/switchboard/bench/internal/stats"
 	"github.com/switchboard-go/switchboard/bench/internal/workload"
 	"github.com/switchboard-go/switchboard/smpp"
@@ -47,14 +47,11 @@ var (
 
 func main() {
 	flag.Parse()
-	if *cpuprofile != "" {
-		f, err := os.Create(*cpuprofile)
-		if err != nil {
-			fail(err)
-		}
-		pprof.StartCPUProfile(f)
-		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	stopCPU, err := profile.CPU(*cpuprofile)
+	if err != nil {
+		fail(err)
 	}
+	defer stopCPU()
 	csv := batchCSV(*count)
 	rate := map[string]float64{}
 	for _, name := range []string{"session", "sqlite", "postgres"} {

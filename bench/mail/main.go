@@ -26,6 +26,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 
+	"github.com/switchboard-go/switchboard/bench/internal/profile"
 	"github.com/switchboard-go/switchboard/bench/internal/stats"
 	"github.com/switchboard-go/switchboard/internal/dovetest"
 	"github.com/switchboard-go/switchboard/mailticket"
@@ -33,12 +34,12 @@ import (
 )
 
 var (
-	runs    = flag.Int("runs", 5, "repetitions; medians are reported")
-	n       = flag.Int("n", 2000, "mails in the mailbox")
-	size    = flag.Int("size", 10<<10, "approximate size of each mail in bytes")
-	batch   = flag.Int("batch", 100, "mails per UID FETCH")
-	profile = flag.String("cpuprofile", "", "write a CPU profile of the runs of ours to this file")
-	replies = flag.Bool("replies", true, "queue the default automatic reply to new tickets, as the example server does with -smtp")
+	runs       = flag.Int("runs", 5, "repetitions; medians are reported")
+	n          = flag.Int("n", 2000, "mails in the mailbox")
+	size       = flag.Int("size", 10<<10, "approximate size of each mail in bytes")
+	batch      = flag.Int("batch", 100, "mails per UID FETCH")
+	cpuprofile = flag.String("cpuprofile", "", "write a CPU profile of the runs of ours to this file")
+	replies    = flag.Bool("replies", true, "queue the default automatic reply to new tickets, as the example server does with -smtp")
 )
 
 func main() {
@@ -63,7 +64,7 @@ func run() error {
 		}
 	}
 	fmt.Printf("%d mails of ~%d bytes in Dovecot %s; %d runs; automatic replies queued: %v\n", *n, *size, dv.IMAP, *runs, *replies)
-	stopProfile, err := startProfile(*profile)
+	stopProfile, err := profile.CPU(*cpuprofile)
 	if err != nil {
 		return err
 	}

@@ -16,10 +16,10 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"runtime/pprof"
 	"strings"
 	"time"
 
+	"github.com/switchboard-go/switchboard/bench/internal/profile"
 	"github.com/switchboard-go/switchboard/bench/internal/stats"
 )
 
@@ -78,14 +78,11 @@ func main() {
 // of one run each, interleaved so that the machine's drifts touch all
 // alike, and prints and returns each client's median rate.
 func measure(clients []client, addr string) map[string]float64 {
-	if *cpuprofile != "" {
-		f, err := os.Create(*cpuprofile)
-		if err != nil {
-			fail(err)
-		}
-		pprof.StartCPUProfile(f)
-		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	stopCPU, err := profile.CPU(*cpuprofile)
+	if err != nil {
+		fail(err)
 	}
+	defer stopCPU()
 	rates := map[string][]float64{}
 	for round := -1; round < *runs; round++ {
 		for _, c := range clients {
