@@ -91,28 +91,25 @@ func (cm *convMessages) after(seq int64, limit int) []store.Message {
 	return out
 }
 
-// lookup finds the message key names.
-func (cm *convMessages) lookup(k dedupKey) (int64, bool) {
-	if seq, ok := cm.byClientID[k.clientID]; ok {
-		if m := cm.at(seq); m.SenderRole == k.role && m.SenderID == k.sender {
-			return seq, true
-		}
-		seq, ok = cm.others[k]
-		return seq, ok
-	}
-	return 0, false
-}
-
-// remember records message seq under key (not yet known).
-func (cm *convMessages) remember(k dedupKey, seq int64) {
-	if _, taken := cm.byClientID[k.clientID]; !taken {
+// claim returns the sequence number of the message stored under k, or
+// records seq (the next message's) under it.
+func (cm *convMessages) claim(k dedupKey, seq int64) (prev int64, dup bool) {
+	first, taken := cm.byClientID[k.clientID]
+	if !taken {
 		cm.byClientID[k.clientID] = seq
-		return
+		return 0, false
+	}
+	if m := cm.at(first); m.SenderRole == k.role && m.SenderID == k.sender {
+		return first, true
+	}
+	if prev, dup = cm.others[k]; dup {
+		return prev, true
 	}
 	if cm.others == nil {
 		cm.others = map[dedupKey]int64{}
 	}
 	cm.others[k] = seq
+	return 0, false
 }
 
 type dedupKey struct {
@@ -241,18 +238,14 @@ func (s *MemStore) AppendMessage(ctx context.Context, m store.Message) (store.Me
 	}
 	cm.mu.Lock()
 	defer cm.mu.Unlock()
-	key := dedupKey{m.SenderRole, m.SenderID, m.ClientMsgID}
 	if m.ClientMsgID != "" {
-		if prev, dup := cm.lookup(key); dup {
+		if prev, dup := cm.claim(dedupKey{m.SenderRole, m.SenderID, m.ClientMsgID}, cm.seq+1); dup {
 			return cm.at(prev), false, nil
 		}
 	}
 	cm.seq++
 	m.Seq = cm.seq
 	cm.push(m)
-	if m.ClientMsgID != "" {
-		cm.remember(key, m.Seq)
-	}
 	return m, true, nil
 }
 
