@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/binary"
 	"fmt"
 	"strconv"
 	"strings"
@@ -26,8 +25,8 @@ func runLatency(rate int, dur time.Duration, operators int) ([]float64, error) {
 	// The clients share the process (and its garbage collector) with the
 	// server: they read the send time straight from the frame and build
 	// frames in a reused buffer, so that what is measured is the server.
-	sess, err := connect(b.addr, convs, operators, func(f chat.Frame) {
-		if text := postText(f.Payload); len(text) >= 19 {
+	sess, err := connect(b.addr, convs, operators, func(text []byte) {
+		if len(text) >= 19 {
 			sent, _ := strconv.ParseInt(string(text[:19]), 10, 64)
 			us := float64(time.Now().UnixNano()-sent) / 1e3
 			mu.Lock()
@@ -65,48 +64,4 @@ func runLatency(rate int, dur time.Duration, operators int) ([]float64, error) {
 		return nil, fmt.Errorf("%d of %d messages measured", len(samples), sent)
 	}
 	return append([]float64(nil), samples...), nil
-}
-
-// postText is the text of a POST payload: after the conversation id and
-// sequence number (uvarints), the sender role, id and name, and the kind.
-func postText(p []byte) []byte {
-	skip := func(n int) bool {
-		if n < 0 || n > len(p) {
-			return false
-		}
-		p = p[n:]
-		return true
-	}
-	uvarint := func() (uint64, bool) {
-		v, n := binary.Uvarint(p)
-		return v, n > 0 && skip(n)
-	}
-	str := func() ([]byte, bool) {
-		n, ok := uvarint()
-		if !ok || n > uint64(len(p)) {
-			return nil, false
-		}
-		s := p[:n]
-		return s, skip(int(n))
-	}
-	if _, ok := uvarint(); !ok { // conversation
-		return nil
-	}
-	if _, ok := uvarint(); !ok { // seq
-		return nil
-	}
-	if !skip(1) { // sender role
-		return nil
-	}
-	if _, ok := str(); !ok { // sender id
-		return nil
-	}
-	if _, ok := str(); !ok { // sender name
-		return nil
-	}
-	if !skip(1) { // kind
-		return nil
-	}
-	text, _ := str()
-	return text
 }

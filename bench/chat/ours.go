@@ -145,10 +145,10 @@ func (s *session) close() {
 	s.wg.Wait()
 }
 
-// connect logs operators in (their readers pass every customer POST frame
-// to onPost), connects convs customers (whose readers drop their acks), and
+// connect logs operators in (their readers pass the text of every
+// customer POST to onPost, valid during the call), connects convs customers (whose readers drop their acks), and
 // waits until every conversation is assigned. The caller closes it.
-func connect(addr string, convs, operators int, onPost func(chat.Frame)) (*session, error) {
+func connect(addr string, convs, operators int, onPost func(text []byte)) (*session, error) {
 	s := &session{custs: make([]*rawClient, convs)}
 	var assigned atomic.Int64
 	allAssigned := make(chan struct{})
@@ -170,8 +170,8 @@ func connect(addr string, convs, operators int, onPost func(chat.Frame)) (*sessi
 				// Customers' POSTs are recognized from their first bytes,
 				// as the raw relay's reader does not decode either.
 				if f.Type == chat.TypePost {
-					if postFromCustomer(f.Payload) {
-						onPost(f)
+					if role, text, ok := readPost(f.Payload); ok && role == chat.RoleCustomer {
+						onPost(text)
 					}
 					continue
 				}
@@ -225,7 +225,7 @@ func runOurs(persist bool, convs, per, operators int) (time.Duration, error) {
 	total := int64(convs * per)
 	var posts atomic.Int64
 	allIn := make(chan struct{})
-	s, err := connect(b.addr, convs, operators, func(chat.Frame) {
+	s, err := connect(b.addr, convs, operators, func([]byte) {
 		if posts.Add(1) == total {
 			close(allIn)
 		}
@@ -255,15 +255,49 @@ func runOurs(persist bool, convs, per, operators int) (time.Duration, error) {
 	return time.Since(start), nil
 }
 
-// postFromCustomer reads a POST payload's sender role, after the
-// conversation id and sequence number (two uvarints).
-func postFromCustomer(p []byte) bool {
-	for range 2 {
-		_, n := binary.Uvarint(p)
-		if n <= 0 {
+// readPost reads the sender role and text of a POST payload without
+// decoding the rest: conversation id and sequence number (uvarints), the
+// sender role, id and name, the kind, then the text.
+func readPost(p []byte) (role chat.Role, text []byte, ok bool) {
+	skip := func(n int) bool {
+		if n < 0 || n > len(p) {
 			return false
 		}
 		p = p[n:]
+		return true
 	}
-	return len(p) > 0 && chat.Role(p[0]) == chat.RoleCustomer
+	uvarint := func() (uint64, bool) {
+		v, n := binary.Uvarint(p)
+		return v, n > 0 && skip(n)
+	}
+	str := func() ([]byte, bool) {
+		n, ok := uvarint()
+		if !ok || n > uint64(len(p)) {
+			return nil, false
+		}
+		s := p[:n]
+		return s, skip(int(n))
+	}
+	if _, ok := uvarint(); !ok { // conversation
+		return 0, nil, false
+	}
+	if _, ok := uvarint(); !ok { // seq
+		return 0, nil, false
+	}
+	if len(p) == 0 {
+		return 0, nil, false
+	}
+	role = chat.Role(p[0])
+	skip(1)
+	if _, ok := str(); !ok { // sender id
+		return 0, nil, false
+	}
+	if _, ok := str(); !ok { // sender name
+		return 0, nil, false
+	}
+	if !skip(1) { // kind
+		return 0, nil, false
+	}
+	text, ok = str()
+	return role, text, ok
 }
