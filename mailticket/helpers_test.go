@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/emersion/go-smtp"
+	"github.com/switchboard-go/switchboard/internal/testmain"
 	"github.com/switchboard-go/switchboard/store"
 	"github.com/switchboard-go/switchboard/store/postgres"
 	"github.com/switchboard-go/switchboard/store/postgres/pgtest"
@@ -24,7 +25,7 @@ import (
 var pg pgtest.Shared
 
 func TestMain(m *testing.M) {
-	pg.Main(m)
+	testmain.Run(m, pg.Stop)
 }
 
 // sink is an SMTP server that keeps what it receives.

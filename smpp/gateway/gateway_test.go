@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard-go/switchboard/internal/testmain"
 	"github.com/switchboard-go/switchboard/smpp/smpptest"
 	"github.com/switchboard-go/switchboard/store"
 	"github.com/switchboard-go/switchboard/store/postgres"
@@ -20,7 +21,7 @@ import (
 var db pgtest.Shared
 
 func TestMain(m *testing.M) {
-	db.Main(m)
+	testmain.Run(m, db.Stop)
 }
 
 // eachStore runs f on SQLite and on PostgreSQL.

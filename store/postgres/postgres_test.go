@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/switchboard-go/switchboard/internal/testmain"
 	"github.com/switchboard-go/switchboard/store"
 	"github.com/switchboard-go/switchboard/store/postgres"
 	"github.com/switchboard-go/switchboard/store/postgres/pgtest"
@@ -17,7 +18,7 @@ var db pgtest.Shared
 
 func TestMain(m *testing.M) {
 	storetest.ChildMain()
-	db.Main(m)
+	testmain.Run(m, db.Stop)
 }
 
 func freshSchema(t testing.TB) string { return db.Schema(t) }

@@ -11,13 +11,12 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"go.uber.org/goleak"
 )
 
 // Shared is one PostgreSQL for a test binary: DATABASE_URL when set,
 // else a throwaway server started on first use. Keep one in a package
-// variable and end TestMain with its Main (or call Stop after m.Run). Its
-// methods are safe for concurrent use.
+// variable and call Stop from TestMain after m.Run. Its methods are safe
+// for concurrent use.
 type Shared struct {
 	once sync.Once
 	url  string
@@ -88,23 +87,6 @@ func (s *Shared) Schema(t testing.TB) string {
 }
 
 // Stop stops the server if Shared started one.
-// Main runs the tests, stops the server, then fails the binary if a
-// goroutine outlived the tests (go.uber.org/goleak), and exits. Call it at
-// the end of TestMain.
-func (s *Shared) Main(m *testing.M) {
-	code := m.Run()
-	if err := s.Stop(); err != nil {
-		fmt.Fprintln(os.Stderr, "stopping PostgreSQL:", err)
-	}
-	if code == 0 {
-		if err := goleak.Find(); err != nil {
-			fmt.Fprintln(os.Stderr, "goleak:", err)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
-
 // Stop stops the server Shared started, if any.
 func (s *Shared) Stop() error {
 	if s.srv != nil {
