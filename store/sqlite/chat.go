@@ -17,11 +17,13 @@ func (o *ops) CreateConversation(ctx context.Context, c *store.Conversation) err
 		return err
 	}
 	err := o.write(ctx, func(o *ops) error {
-		return o.w().QueryRowContext(ctx, `INSERT INTO chat_conversations
+		var err error
+		c.ID, err = o.insert(ctx, `INSERT INTO chat_conversations
 			(customer_name, customer_id, customer_email, operator_id, state, opened_at, assigned_at, closed_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 			c.CustomerName, c.CustomerID, c.CustomerEmail, c.OperatorID, c.State,
-			tm(c.OpenedAt), tm(c.AssignedAt), tm(c.ClosedAt)).Scan(&c.ID)
+			tm(c.OpenedAt), tm(c.AssignedAt), tm(c.ClosedAt))
+		return err
 	})
 	return wrap("create conversation", err)
 }
@@ -166,9 +168,11 @@ func (o *ops) PutAttachment(ctx context.Context, a *store.Attachment) error {
 		return err
 	}
 	err := o.write(ctx, func(o *ops) error {
-		return o.w().QueryRowContext(ctx, `INSERT INTO chat_attachments
-			(conversation_id, name, media_type, size, sha256, data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-			a.ConversationID, a.Name, a.MediaType, a.Size, a.SHA256, a.Data, tm(a.CreatedAt)).Scan(&a.ID)
+		var err error
+		a.ID, err = o.insert(ctx, `INSERT INTO chat_attachments
+			(conversation_id, name, media_type, size, sha256, data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			a.ConversationID, a.Name, a.MediaType, a.Size, a.SHA256, a.Data, tm(a.CreatedAt))
+		return err
 	})
 	return wrap("put attachment", err)
 }

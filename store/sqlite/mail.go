@@ -19,10 +19,12 @@ func (o *ops) RecordAutoResponse(ctx context.Context, r *store.AutoResponse) err
 		return err
 	}
 	return wrap("record auto-response", o.write(ctx, func(o *ops) error {
-		return o.w().QueryRowContext(ctx, `INSERT INTO auto_responses (ticket_id, recipient, template, sent_at, message_id,
-			sender, raw, state, attempts, last_error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		var err error
+		r.ID, err = o.insert(ctx, `INSERT INTO auto_responses (ticket_id, recipient, template, sent_at, message_id,
+			sender, raw, state, attempts, last_error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			r.TicketID, r.Recipient, r.Template, tm(r.SentAt), r.MessageID, r.Sender, r.Raw, r.State, r.Attempts,
-			r.Error).Scan(&r.ID)
+			r.Error)
+		return err
 	}))
 }
 

@@ -23,12 +23,13 @@ func (o *ops) CreateOperator(ctx context.Context, op *store.Operator) error {
 	op.CreatedAt = rules.Now()
 	op.UpdatedAt = op.CreatedAt
 	return wrap("create operator", o.write(ctx, func(o *ops) error {
-		if err := o.w().QueryRowContext(ctx, `INSERT INTO sms_operators (name, host, port, system_id, password,
+		var err error
+		if op.ID, err = o.insert(ctx, `INSERT INTO sms_operators (name, host, port, system_id, password,
 			system_type, bind_mode, tls, window_size, tps, enquire_link_us, binds, is_default, enabled, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			op.Name, op.Host, op.Port, op.SystemID, op.Password, op.SystemType, op.BindMode, op.TLS, op.WindowSize,
 			op.TPS, op.EnquireLink.Microseconds(), op.Binds, op.Default, op.Enabled, tm(op.CreatedAt),
-			tm(op.UpdatedAt)).Scan(&op.ID); err != nil {
+			tm(op.UpdatedAt)); err != nil {
 			return err
 		}
 		return o.putOperatorChildren(ctx, op)
@@ -197,8 +198,9 @@ func (o *ops) CreateClient(ctx context.Context, c *store.Client) error {
 	}
 	c.CreatedAt = rules.Or(c.CreatedAt)
 	return wrap("create client", o.write(ctx, func(o *ops) error {
-		return o.w().QueryRowContext(ctx, `INSERT INTO sms_clients (name, created_at) VALUES (?, ?) RETURNING id`,
-			c.Name, tm(c.CreatedAt)).Scan(&c.ID)
+		var err error
+		c.ID, err = o.insert(ctx, `INSERT INTO sms_clients (name, created_at) VALUES (?, ?)`, c.Name, tm(c.CreatedAt))
+		return err
 	}))
 }
 
@@ -507,9 +509,11 @@ func (o *ops) InsertMO(ctx context.Context, m *store.MO) error {
 				return err
 			}
 		}
-		return o.w().QueryRowContext(ctx, `INSERT INTO sms_mo (operator_id, source, short_code, body, received_at,
-			transmission_id) VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
-			m.OperatorID, m.From, m.To, m.Text, tm(m.ReceivedAt), m.TransmissionID).Scan(&m.ID)
+		var err error
+		m.ID, err = o.insert(ctx, `INSERT INTO sms_mo (operator_id, source, short_code, body, received_at,
+			transmission_id) VALUES (?, ?, ?, ?, ?, ?)`,
+			m.OperatorID, m.From, m.To, m.Text, tm(m.ReceivedAt), m.TransmissionID)
+		return err
 	}))
 }
 

@@ -268,6 +268,17 @@ func (o *ops) write(ctx context.Context, fn func(o *ops) error) error {
 	return o.db.inTx(ctx, fn)
 }
 
+// insert runs an INSERT of one row in the current transaction and returns
+// the row's id. It is cheaper than RETURNING id, whose rows SQLite first
+// collects in a table of their own.
+func (o *ops) insert(ctx context.Context, query string, args ...any) (int64, error) {
+	res, err := o.w().ExecContext(ctx, query, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.LastInsertId()
+}
+
 // q is where reads go: the transaction, or the read-only pool.
 func (o *ops) q() querier {
 	if o.tx != nil {

@@ -20,8 +20,9 @@ func (o *ops) CreateQueue(ctx context.Context, q *store.Queue) error {
 	}
 	q.CreatedAt = rules.Or(q.CreatedAt)
 	return wrap("create queue", o.write(ctx, func(o *ops) error {
-		return o.w().QueryRowContext(ctx, `INSERT INTO ticket_queues (name, created_at) VALUES (?, ?) RETURNING id`,
-			q.Name, tm(q.CreatedAt)).Scan(&q.ID)
+		var err error
+		q.ID, err = o.insert(ctx, `INSERT INTO ticket_queues (name, created_at) VALUES (?, ?)`, q.Name, tm(q.CreatedAt))
+		return err
 	}))
 }
 
@@ -76,8 +77,10 @@ func (o *ops) CreateAgent(ctx context.Context, a *store.Agent) error {
 	}
 	a.CreatedAt = rules.Or(a.CreatedAt)
 	return wrap("create agent", o.write(ctx, func(o *ops) error {
-		return o.w().QueryRowContext(ctx, `INSERT INTO ticket_agents (name, email, phone, created_at) VALUES (?, ?, ?, ?)
-			RETURNING id`, a.Name, a.Email, a.Phone, tm(a.CreatedAt)).Scan(&a.ID)
+		var err error
+		a.ID, err = o.insert(ctx, `INSERT INTO ticket_agents (name, email, phone, created_at) VALUES (?, ?, ?, ?)`,
+			a.Name, a.Email, a.Phone, tm(a.CreatedAt))
+		return err
 	}))
 }
 
@@ -116,11 +119,12 @@ func (o *ops) CreateTicket(ctx context.Context, t *store.Ticket) error {
 			}
 			t.Number = n
 		}
-		if err := o.w().QueryRowContext(ctx, `INSERT INTO tickets (number, title, queue_id, state, priority, customer_id,
+		var err error
+		if t.ID, err = o.insert(ctx, `INSERT INTO tickets (number, title, queue_id, state, priority, customer_id,
 			owner_id, linked_ticket_id, created_at, updated_at, first_response_at, closed_at, pending_until)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			t.Number, t.Title, t.QueueID, t.State, t.Priority, scan.NullID(t.CustomerID), scan.NullID(t.OwnerID), scan.NullID(t.LinkedTicketID),
-			tm(t.CreatedAt), tm(t.UpdatedAt), tm(t.FirstResponseAt), tm(t.ClosedAt), tm(t.PendingUntil)).Scan(&t.ID); err != nil {
+			tm(t.CreatedAt), tm(t.UpdatedAt), tm(t.FirstResponseAt), tm(t.ClosedAt), tm(t.PendingUntil)); err != nil {
 			return err
 		}
 		return o.event(ctx, store.TicketEvent{TicketID: t.ID, Kind: store.EventCreated, AgentID: t.OwnerID,
@@ -178,20 +182,21 @@ func (o *ops) AddArticle(ctx context.Context, a *store.Article, atts []store.Tic
 	// No read of the ticket first: a missing one fails the insert's
 	// foreign key (ErrNotFound).
 	return wrap("add article", o.write(ctx, func(o *ops) error {
-		if err := o.w().QueryRowContext(ctx, `INSERT INTO ticket_articles (ticket_id, direction, agent_id, message_id,
+		var err error
+		if a.ID, err = o.insert(ctx, `INSERT INTO ticket_articles (ticket_id, direction, agent_id, message_id,
 			in_reply_to, refs, from_addr, to_addr, cc_addr, subject, body_text, body_html, sent_at, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			a.TicketID, a.Direction, scan.NullID(a.AgentID), a.MessageID, a.InReplyTo, rules.References(a.References), a.From,
-			a.To, a.Cc, a.Subject, a.TextBody, a.HTMLBody, tm(a.Date), tm(a.CreatedAt)).Scan(&a.ID); err != nil {
+			a.To, a.Cc, a.Subject, a.TextBody, a.HTMLBody, tm(a.Date), tm(a.CreatedAt)); err != nil {
 			return err
 		}
 		for i := range atts {
 			at := &atts[i]
 			rules.TicketAttachment(at)
 			at.ArticleID = a.ID
-			if err := o.w().QueryRowContext(ctx, `INSERT INTO ticket_attachments (article_id, name, media_type,
-				content_id, size, sha256, data) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-				at.ArticleID, at.Name, at.MediaType, at.ContentID, at.Size, at.SHA256, at.Data).Scan(&at.ID); err != nil {
+			if at.ID, err = o.insert(ctx, `INSERT INTO ticket_attachments (article_id, name, media_type,
+				content_id, size, sha256, data) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+				at.ArticleID, at.Name, at.MediaType, at.ContentID, at.Size, at.SHA256, at.Data); err != nil {
 				return err
 			}
 		}
