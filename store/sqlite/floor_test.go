@@ -17,7 +17,7 @@ import (
 // database (measured on an ingest): its article's text and HTML, the
 // automatic reply's article and the raw reply waiting in the outbox.
 var (
-	floorText  = strings.Repeat("El sistema de facturación no responde desde esta mañana. ", 80)[:4650]
+	floorText  = strings.ToValidUTF8(strings.Repeat("El sistema de facturación no responde desde esta mañana. ", 80)[:4650], "")
 	floorHTML  = strings.Repeat("<p>El sistema de facturaci&oacute;n no responde.</p> ", 62)[:3250]
 	floorReply = strings.Repeat("Hemos recibido su mensaje. ", 10)[:250]
 	floorRaw   = []byte(strings.Repeat("X-Header: a header of the reply\r\n", 26)[:850])
