@@ -39,16 +39,24 @@ func (f *faultyStore) trip(method string) (fail bool) {
 	return false
 }
 
-func (f *faultyStore) IngestMail(ctx context.Context, in store.MailIngest) (store.IngestResult, error) {
-	fail := f.trip("IngestMail")
+// inject runs call as the store call method, failing it when f says so:
+// before call (nothing stored) or after it (stored, but the caller sees an
+// error).
+func inject[T any](f *faultyStore, method string, call func() (T, error)) (T, error) {
+	var zero T
+	fail := f.trip(method)
 	if fail && !f.after {
-		return store.IngestResult{}, errInjected
+		return zero, errInjected
 	}
-	r, err := f.TicketStore.IngestMail(ctx, in)
+	r, err := call()
 	if fail {
-		return store.IngestResult{}, errInjected
+		return zero, errInjected
 	}
 	return r, err
+}
+
+func (f *faultyStore) IngestMail(ctx context.Context, in store.MailIngest) (store.IngestResult, error) {
+	return inject(f, "IngestMail", func() (store.IngestResult, error) { return f.TicketStore.IngestMail(ctx, in) })
 }
 
 func (f *faultyStore) MailReceipt(ctx context.Context, s, c string) (store.MailReceipt, error) {
@@ -59,38 +67,17 @@ func (f *faultyStore) MailReceipt(ctx context.Context, s, c string) (store.MailR
 }
 
 func (f *faultyStore) UpsertCustomer(ctx context.Context, c store.Customer) (store.Customer, error) {
-	fail := f.trip("UpsertCustomer")
-	if fail && !f.after {
-		return store.Customer{}, errInjected
-	}
-	r, err := f.TicketStore.UpsertCustomer(ctx, c)
-	if fail {
-		return store.Customer{}, errInjected
-	}
-	return r, err
+	return inject(f, "UpsertCustomer", func() (store.Customer, error) { return f.TicketStore.UpsertCustomer(ctx, c) })
 }
 
 func (f *faultyStore) NextTicketNumber(ctx context.Context, day time.Time) (string, error) {
-	fail := f.trip("NextTicketNumber")
-	if fail && !f.after {
-		return "", errInjected
-	}
-	n, err := f.TicketStore.NextTicketNumber(ctx, day)
-	if fail {
-		return "", errInjected
-	}
-	return n, err
+	return inject(f, "NextTicketNumber", func() (string, error) { return f.TicketStore.NextTicketNumber(ctx, day) })
 }
 
 func (f *faultyStore) MarkAutoResponse(ctx context.Context, id int64, s store.AutoResponseState, text string) error {
-	fail := f.trip("MarkAutoResponse")
-	if fail && !f.after {
-		return errInjected
-	}
-	err := f.TicketStore.MarkAutoResponse(ctx, id, s, text)
-	if fail {
-		return errInjected
-	}
+	_, err := inject(f, "MarkAutoResponse", func() (struct{}, error) {
+		return struct{}{}, f.TicketStore.MarkAutoResponse(ctx, id, s, text)
+	})
 	return err
 }
 
@@ -125,17 +112,12 @@ type faultyTxStore struct {
 }
 
 func (f *faultyTxStore) InTx(ctx context.Context, fn func(tx store.Ops) error) error {
-	fail := f.trip("InTx")
-	if fail && !f.after {
-		return errInjected
-	}
-	err := f.base.InTx(ctx, func(tx store.Ops) error {
-		return fn(txOps{Ops: tx, ts: &faultyStore{TicketStore: tx, method: f.method, after: f.after, nth: f.nth,
-			calls: f.calls, fired: f.fired}, parent: f.faultyStore})
+	_, err := inject(f.faultyStore, "InTx", func() (struct{}, error) {
+		return struct{}{}, f.base.InTx(ctx, func(tx store.Ops) error {
+			return fn(txOps{Ops: tx, ts: &faultyStore{TicketStore: tx, method: f.method, after: f.after, nth: f.nth,
+				calls: f.calls, fired: f.fired}, parent: f.faultyStore})
+		})
 	})
-	if fail {
-		return errInjected
-	}
 	return err
 }
 

@@ -220,15 +220,9 @@ func TestServeMailChannel(t *testing.T) {
 	for _, d := range []string{"new", "cur", "tmp"} {
 		os.MkdirAll(filepath.Join(md, d), 0o755)
 	}
-	dir := t.TempDir()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	var logs syncBuffer
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"-data", dir, "-smsc-sim", "", "-chat-addr", "", "-maildir", md, "-smtp", "smtp://" + addr,
-			"-mail-interval", "100ms", "-mail-address", "support@example.net"}, &bytes.Buffer{}, &logs)
-	}()
+	_, stop := startServer(t, []string{"-data", t.TempDir(), "-smsc-sim", "", "-chat-addr", "", "-maildir", md, "-smtp", "smtp://" + addr,
+		"-mail-interval", "100ms", "-mail-address", "support@example.net"}, &logs)
 	waitFor(t, &logs, "mail poller running")
 	os.WriteFile(filepath.Join(md, "new", "1.test"), testMails()[0], 0o644)
 	deadline := time.Now().Add(20 * time.Second)
@@ -247,13 +241,5 @@ func TestServeMailChannel(t *testing.T) {
 	if !strings.Contains(logs.String(), "outcome=created") {
 		t.Fatalf("logs:\n%s", logs.String())
 	}
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("server did not stop")
-	}
+	stop()
 }

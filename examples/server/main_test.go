@@ -51,18 +51,37 @@ func waitFor(t *testing.T, buf *syncBuffer, text string) {
 	}
 }
 
+// startServer runs the server with args in the background, logging to logs,
+// until ctx ends. The returned stop ends it and fails the test unless run
+// returns nil within 30 s.
+func startServer(t *testing.T, args []string, logs *syncBuffer) (ctx context.Context, stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, args, &bytes.Buffer{}, logs) }()
+	return ctx, func() {
+		t.Helper()
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatal("server did not stop")
+		}
+	}
+}
+
 func TestServeCreatesDataDirAndStops(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "nested", "data")
-	ctx, cancel := context.WithCancel(context.Background())
-	var logs syncBuffer
-	done := make(chan error, 1)
 	var out bytes.Buffer
-	if err := run(ctx, []string{"chat-operator", "-data", dir, "-login", "luis", "-password", "secreto"}, &out, &out); err != nil {
+	if err := run(context.Background(), []string{"chat-operator", "-data", dir, "-login", "luis", "-password", "secreto"}, &out, &out); err != nil {
 		t.Fatal(err, out.String())
 	}
-	go func() {
-		done <- run(ctx, []string{"-data", dir, "-smsc-sim", "127.0.0.1:0", "-chat-addr", "127.0.0.1:0"}, &bytes.Buffer{}, &logs)
-	}()
+	var logs syncBuffer
+	ctx, stop := startServer(t, []string{"-data", dir, "-smsc-sim", "127.0.0.1:0", "-chat-addr", "127.0.0.1:0"}, &logs)
 	waitFor(t, &logs, "store ready")
 	waitFor(t, &logs, "running")
 	// The built-in SMSC simulator takes a bind and a message.
@@ -86,15 +105,7 @@ func TestServeCreatesDataDirAndStops(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "switchboard.db")); err != nil {
 		t.Fatal(err)
 	}
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("server did not stop")
-	}
+	stop()
 	if !strings.Contains(logs.String(), "stopped") {
 		t.Fatalf("logs:\n%s", logs.String())
 	}
