@@ -1,15 +1,12 @@
 package chat
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"sync"
 	"time"
@@ -59,7 +56,7 @@ type Client struct {
 	mu       sync.Mutex
 	nc       net.Conn
 	welcome  Welcome
-	lastSeq  map[int64]int64 // highest POST seq seen, per conversation
+	convs    map[int64]*convState // see client_state.go
 	sends    map[string]*pendingSend
 	waits    []*waiter
 	nextID   uint64
@@ -73,7 +70,9 @@ type Client struct {
 }
 
 type pendingSend struct {
-	frame []byte
+	conv  int64  // the conversation (a customer's own resolved)
+	frame []byte // SEND, written again after a reconnect; nil for a file
+	gen   int    // the connection a file upload started on
 	res   chan result
 }
 
@@ -91,7 +90,7 @@ type waiter struct {
 // Dial connects, sends HELLO and waits for WELCOME. It performs I/O; a
 // refusal is the server's *Error.
 func Dial(ctx context.Context, addr string, o *ClientOptions) (*Client, error) {
-	c := &Client{addr: addr, lastSeq: map[int64]int64{}, sends: map[string]*pendingSend{}, done: make(chan struct{})}
+	c := &Client{addr: addr, convs: map[int64]*convState{}, sends: map[string]*pendingSend{}, done: make(chan struct{})}
 	if o != nil {
 		c.o = *o
 	}
@@ -126,7 +125,13 @@ func (c *Client) connect(ctx context.Context) error {
 		Login: c.o.Login, Password: c.o.Password, Client: c.o.Client}
 	if c.welcome.Resume != "" {
 		hello.Resume = c.welcome.Resume
-		hello.LastSeq = c.lastSeq[c.welcome.ConversationID]
+		hello.LastSeq = c.stateLocked(c.welcome.ConversationID).next - 1
+	}
+	if c.o.Role == RoleOperator {
+		hello.Cursors = c.cursorsLocked()
+	}
+	for _, st := range c.convs {
+		st.ahead, st.askedAt = nil, time.Time{} // what follows next comes again
 	}
 	c.mu.Unlock()
 	deadline, _ := ctx.Deadline()
@@ -166,6 +171,11 @@ func (c *Client) connect(ctx context.Context) error {
 		fr.SetMax(w.MaxFrame)
 	}
 	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		nc.Close()
+		return ErrClosed
+	}
 	c.nc, c.welcome = nc, *w
 	c.connGen++
 	c.connDone = make(chan struct{})
@@ -173,7 +183,9 @@ func (c *Client) connect(ctx context.Context) error {
 	// Unacknowledged SENDs go again: the server stores each once.
 	var resend [][]byte
 	for _, p := range c.sends {
-		resend = append(resend, p.frame)
+		if p.frame != nil {
+			resend = append(resend, p.frame)
+		}
 	}
 	c.mu.Unlock()
 	c.wg.Add(1)
@@ -250,7 +262,10 @@ func (c *Client) readLoop(nc net.Conn, fr *FrameReader, gen int, connDone chan s
 }
 
 // dispatch hands a frame to whoever waits for it, else to the handler.
+// It runs on the reader goroutine only, so the handler sees frames in
+// order.
 func (c *Client) dispatch(m Message) {
+	var ready []*Post
 	switch m := m.(type) {
 	case *Ping:
 		c.write(&Pong{Nonce: m.Nonce})
@@ -259,23 +274,58 @@ func (c *Client) dispatch(m Message) {
 		return
 	case *Post:
 		c.mu.Lock()
-		if m.Seq <= c.lastSeq[m.ConversationID] {
+		st := c.stateLocked(m.ConversationID)
+		if p := c.sends[m.ClientMsgID]; p != nil && m.ClientMsgID != "" && p.conv == m.ConversationID && m.SenderRole == c.o.Role && !st.seenLocked(m.Seq) {
+			// Our own SEND, stored before its ACK was lost with a
+			// connection: the replayed POST answers it.
+			delete(c.sends, m.ClientMsgID)
+			ready = st.ownLocked(m.Seq)
 			c.mu.Unlock()
-			return // already seen (a replay overlapping live traffic)
-		}
-		c.lastSeq[m.ConversationID] = m.Seq
-		c.mu.Unlock()
-	case *Ack:
-		// The server queues a conversation's POSTs in order, so an ACK
-		// comes after every earlier message of the conversation.
-		c.mu.Lock()
-		if m.Seq > c.lastSeq[m.ConversationID] {
-			c.lastSeq[m.ConversationID] = m.Seq
-		}
-		c.mu.Unlock()
-		if c.settle(m.ClientMsgID, result{m: m}) {
+			p.res <- result{m: &Ack{ConversationID: m.ConversationID, ClientMsgID: m.ClientMsgID, Seq: m.Seq, Time: m.Time}}
+			c.handle(ready)
 			return
 		}
+		var ask int64
+		ready, ask = st.postLocked(m, time.Now())
+		c.mu.Unlock()
+		if ask >= 0 {
+			c.write(&History{ConversationID: m.ConversationID, AfterSeq: ask})
+		}
+		c.handle(ready)
+		return
+	case *Ack:
+		c.mu.Lock()
+		st := c.stateLocked(m.ConversationID)
+		seen := st.seenLocked(m.Seq)
+		ready = st.ownLocked(m.Seq)
+		p := c.sends[m.ClientMsgID]
+		delete(c.sends, m.ClientMsgID)
+		c.mu.Unlock()
+		c.handle(ready)
+		if p != nil {
+			p.res <- result{m: m}
+			return
+		}
+		if seen {
+			return // a repeated ACK (a retry after a reconnect)
+		}
+	case *Assigned:
+		c.mu.Lock()
+		c.stateLocked(m.ConversationID).serving = true
+		c.mu.Unlock()
+	case *Event:
+		c.mu.Lock()
+		if st := c.convs[m.ConversationID]; st != nil {
+			switch {
+			case m.Kind == EventClosed && m.ConversationID != c.welcome.ConversationID:
+				delete(c.convs, m.ConversationID)
+			case m.Kind == EventClosed:
+				st.serving = false
+			case m.Kind == EventTransferred && m.OperatorID != c.welcome.OperatorID:
+				st.serving = false // transferred away
+			}
+		}
+		c.mu.Unlock()
 	case *Error:
 		if m.ClientMsgID != "" && c.settle(m.ClientMsgID, result{err: m}) {
 			return
@@ -285,11 +335,15 @@ func (c *Client) dispatch(m Message) {
 	for i, w := range c.waits {
 		if w.match(m) {
 			c.waits = append(c.waits[:i], c.waits[i+1:]...)
+			h := c.o.Handler
 			c.mu.Unlock()
 			if e, ok := m.(*Error); ok {
-				w.res <- result{err: e}
-			} else {
-				w.res <- result{m: m}
+				w.res <- result{err: e} // a refusal answers its request only
+				return
+			}
+			w.res <- result{m: m}
+			if h != nil {
+				h(m) // state (ASSIGNED, EVENT) is the handler's too
 			}
 			return
 		}
@@ -298,6 +352,15 @@ func (c *Client) dispatch(m Message) {
 	c.mu.Unlock()
 	if h != nil {
 		h(m)
+	}
+}
+
+// handle gives POSTs to the handler, in order.
+func (c *Client) handle(posts []*Post) {
+	if h := c.o.Handler; h != nil {
+		for _, p := range posts {
+			h(p)
+		}
 	}
 }
 
@@ -313,28 +376,42 @@ func (c *Client) settle(id string, r result) bool {
 	return true
 }
 
+// fatal reports whether a refusal means that reconnecting cannot help.
+func fatal(err error) bool {
+	var e *Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	switch e.Code {
+	case CodeAuthFailed, CodeResumeExpired, CodeInsecure, CodeBadVersion:
+		return true
+	}
+	return false
+}
+
 // lost handles the end of a connection: reconnect, or end the client.
+// File uploads in progress fail (their bytes went with the connection).
 func (c *Client) lost(gen int, cause error) {
 	c.mu.Lock()
 	if c.closed || gen != c.connGen {
 		c.mu.Unlock()
 		return
 	}
-	var e *Error
-	fatal := errors.As(cause, &e) && (e.Code == CodeAuthFailed || e.Code == CodeResumeExpired || e.Code == CodeInsecure)
-	if !c.o.Reconnect || fatal {
-		c.closed = true
-		c.err = fmt.Errorf("chat: connection lost: %w", cause)
-		c.failPendingLocked(c.err)
-		c.mu.Unlock()
-		close(c.done)
+	if !c.o.Reconnect || fatal(cause) {
+		c.endLocked(fmt.Errorf("chat: connection lost: %w", cause))
 		return
+	}
+	for id, p := range c.sends {
+		if p.frame == nil && p.gen == gen {
+			p.res <- result{err: fmt.Errorf("chat: connection lost during the upload: %w", cause)}
+			delete(c.sends, id)
+		}
 	}
 	c.mu.Unlock()
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
-		delay := 100 * time.Millisecond
+		delay := min(100*time.Millisecond, orDur(c.o.MaxReconnectDelay, 30*time.Second))
 		for {
 			select {
 			case <-c.done:
@@ -349,15 +426,15 @@ func (c *Client) lost(gen int, cause error) {
 			}
 			err := c.connect(context.Background())
 			if err == nil {
-				c.afterReconnect()
 				return
 			}
-			if errors.As(err, &e) && (e.Code == CodeAuthFailed || e.Code == CodeResumeExpired) {
+			if fatal(err) {
 				c.mu.Lock()
-				c.closed, c.err = true, fmt.Errorf("chat: reconnect refused: %w", err)
-				c.failPendingLocked(c.err)
+				if !c.closed {
+					c.endLocked(fmt.Errorf("chat: reconnect refused: %w", err))
+					return
+				}
 				c.mu.Unlock()
-				close(c.done)
 				return
 			}
 			delay = min(2*delay, orDur(c.o.MaxReconnectDelay, 30*time.Second))
@@ -365,20 +442,12 @@ func (c *Client) lost(gen int, cause error) {
 	}()
 }
 
-// afterReconnect asks an operator's missed messages again.
-func (c *Client) afterReconnect() {
-	if c.o.Role != RoleOperator {
-		return
-	}
-	c.mu.Lock()
-	seen := make(map[int64]int64, len(c.lastSeq))
-	for id, seq := range c.lastSeq {
-		seen[id] = seq
-	}
+// endLocked ends the client for good with err; it unlocks c.mu.
+func (c *Client) endLocked(err error) {
+	c.closed, c.err = true, err
+	c.failPendingLocked(err)
 	c.mu.Unlock()
-	for id, seq := range seen {
-		c.write(&History{ConversationID: id, AfterSeq: seq})
-	}
+	close(c.done)
 }
 
 func (c *Client) failPendingLocked(err error) {
@@ -433,12 +502,15 @@ func (c *Client) SendTo(ctx context.Context, conversation int64, clientMsgID, te
 	if clientMsgID == "" {
 		clientMsgID = newID()
 	}
-	p := &pendingSend{frame: AppendMessage(nil, &Send{ConversationID: conversation, ClientMsgID: clientMsgID, Text: text}),
+	p := &pendingSend{conv: conversation, frame: AppendMessage(nil, &Send{ConversationID: conversation, ClientMsgID: clientMsgID, Text: text}),
 		res: make(chan result, 1)}
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
 		return nil, ErrClosed
+	}
+	if p.conv == 0 {
+		p.conv = c.welcome.ConversationID
 	}
 	c.sends[clientMsgID] = p
 	c.mu.Unlock()
@@ -549,159 +621,17 @@ func (c *Client) MarkRead(conversation, seq int64) error {
 	return c.write(&Read{ConversationID: conversation, Seq: seq})
 }
 
-// History asks for a conversation's messages after seq; they arrive as
-// POSTs through the Handler.
+// History asks for a conversation's messages after seq again; they
+// arrive as POSTs through the Handler, in order, this time including the
+// ones this client sent and those it was given before. (The client
+// fills gaps on its own: History is for a user who wants to read back.)
 func (c *Client) History(conversation, after int64) error {
 	c.mu.Lock()
-	if c.lastSeq[conversation] > after {
-		c.lastSeq[conversation] = after // let the replay through
+	st := c.stateLocked(conversation)
+	if after+1 < st.next {
+		st.next, st.own, st.ahead = after+1, nil, nil // let the replay through
 	}
 	c.mu.Unlock()
 	return c.write(&History{ConversationID: conversation, AfterSeq: after})
 }
 
-// SendFile uploads name's content from r (at most maxSize bytes, which
-// are read into memory first to compute the SHA-256) to a conversation
-// (0: a customer's own), calling progress with the bytes sent so far, and
-// waits for the ACK.
-func (c *Client) SendFile(ctx context.Context, conversation int64, name string, r io.Reader, maxSize int64, progress func(sent, total int64)) (*Ack, error) {
-	data, err := io.ReadAll(io.LimitReader(r, maxSize+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(data)) > maxSize {
-		return nil, fmt.Errorf("chat: %s is larger than %d bytes", name, maxSize)
-	}
-	sum := sha256.Sum256(data)
-	id := newID()
-	transfer := c.transferID()
-	c.mu.Lock()
-	p := &pendingSend{res: make(chan result, 1)}
-	c.sends[id] = p
-	c.mu.Unlock()
-	defer func() {
-		c.mu.Lock()
-		delete(c.sends, id)
-		c.mu.Unlock()
-	}()
-	if err := c.write(&FileStart{ConversationID: conversation, TransferID: transfer, Name: name, Size: int64(len(data)),
-		SHA256: sum[:], ClientMsgID: id}); err != nil {
-		return nil, err
-	}
-	for off := 0; off < len(data); off += MaxChunk {
-		end := min(off+MaxChunk, len(data))
-		if err := c.write(&FileChunk{TransferID: transfer, Data: data[off:end]}); err != nil {
-			return nil, err
-		}
-		if progress != nil {
-			progress(int64(end), int64(len(data)))
-		}
-		select {
-		case r := <-p.res: // refused early (size, type)
-			if r.err != nil {
-				return nil, r.err
-			}
-		default:
-		}
-	}
-	if err := c.write(&FileEnd{TransferID: transfer}); err != nil {
-		return nil, err
-	}
-	select {
-	case r := <-p.res:
-		if r.err != nil {
-			return nil, r.err
-		}
-		return r.m.(*Ack), nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-}
-
-// Fetch downloads an attachment into w and returns its metadata; the
-// SHA-256 is checked.
-func (c *Client) Fetch(ctx context.Context, attachmentID int64, w io.Writer) (*FileStart, error) {
-	id := c.transferID()
-	return c.download(ctx, &Fetch{AttachmentID: attachmentID, TransferID: id}, id, w)
-}
-
-// transferID numbers the client's file transfers.
-func (c *Client) transferID() uint64 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.nextID++
-	return c.nextID
-}
-
-// Transcript downloads a conversation's transcript (0: a customer's own)
-// into w.
-func (c *Client) Transcript(ctx context.Context, conversation int64, format TranscriptFormat, w io.Writer) (*FileStart, error) {
-	id := c.transferID()
-	return c.download(ctx, &TranscriptRequest{ConversationID: conversation, Format: format, TransferID: id}, id, w)
-}
-
-func (c *Client) download(ctx context.Context, req Message, id uint64, w io.Writer) (*FileStart, error) {
-	var start *FileStart
-	var buf bytes.Buffer
-	sum := sha256.New()
-	frames := make(chan Message, 64)
-	wt := &waiter{res: make(chan result, 1)}
-	wt.match = func(m Message) bool {
-		switch m := m.(type) {
-		case *FileStart:
-			if m.TransferID != id {
-				return false
-			}
-		case *FileChunk:
-			if m.TransferID != id {
-				return false
-			}
-		case *FileEnd:
-			if m.TransferID != id {
-				return false
-			}
-		case *Error:
-			if m.ClientMsgID != "" {
-				return false
-			}
-		default:
-			return false
-		}
-		select {
-		case frames <- m:
-		case <-ctx.Done():
-		}
-		return false // keep waiting: the loop below decides when it ends
-	}
-	c.mu.Lock()
-	c.waits = append(c.waits, wt)
-	c.mu.Unlock()
-	defer c.removeWaiter(wt)
-	if err := c.write(req); err != nil {
-		return nil, err
-	}
-	for {
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-c.done:
-			return nil, c.Err()
-		case m := <-frames:
-			switch m := m.(type) {
-			case *Error:
-				return nil, m
-			case *FileStart:
-				start = m
-			case *FileChunk:
-				buf.Write(m.Data)
-				sum.Write(m.Data)
-			case *FileEnd:
-				if start == nil || int64(buf.Len()) != start.Size || !bytes.Equal(sum.Sum(nil), start.SHA256) {
-					return nil, errors.New("chat: download does not match its size or SHA-256")
-				}
-				_, err := w.Write(buf.Bytes())
-				return start, err
-			}
-		}
-	}
-}

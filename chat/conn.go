@@ -24,7 +24,7 @@ type conn struct {
 	writing    bool   // a flush goroutine runs (only while there is output)
 	closeAfter bool   // close once out is written
 	closed     bool
-	drained    chan struct{} // signalled when the writer empties out
+	room       chan struct{} // closed when the writer takes the queue (see waitRoom)
 	done       chan struct{}
 	closeOnce  sync.Once
 	reason     string
@@ -33,6 +33,8 @@ type conn struct {
 
 	lastSent atomic.Int64  // UnixNano of the last write
 	received atomic.Uint64 // frames read after the handshake
+
+	cursors []*cursor // the conversations followed (guarded by mu; see delivery.go)
 
 	// Set by the handshake, then read-only.
 	conv     *conv     // a customer's conversation
@@ -46,7 +48,7 @@ type conn struct {
 
 func newConn(srv *Server, nc net.Conn) *conn {
 	return &conn{srv: srv, nc: nc, fr: NewFrameReader(nc, srv.maxFrame()),
-		drained: make(chan struct{}, 1), done: make(chan struct{}), uploads: map[uint64]*upload{},
+		done: make(chan struct{}), uploads: map[uint64]*upload{},
 		inflight: make(chan struct{}, maxInflight)}
 }
 
@@ -63,23 +65,43 @@ func (c *conn) send(m Message) bool {
 		c.mu.Unlock()
 		return false
 	}
+	if !c.queueLocked(m) {
+		c.mu.Unlock()
+		c.slowConsumer()
+		return false
+	}
+	c.mu.Unlock()
+	return true
+}
+
+// queueLocked appends m to the outbound buffer unless that would exceed
+// the limit (it reports false, and queues nothing).
+func (c *conn) queueLocked(m Message) bool {
 	before := len(c.out)
-	if cap(c.out) >= 4<<10 && cap(c.out)-before < 4<<10 {
+	c.appendLocked(m)
+	if len(c.out) > c.srv.outboundLimit() {
+		c.out = c.out[:before]
+		return false
+	}
+	return true
+}
+
+// appendLocked appends m to the outbound buffer whatever its size (the
+// caller bounds it: see waitRoom) and starts the writer.
+func (c *conn) appendLocked(m Message) {
+	if cap(c.out) >= 4<<10 && cap(c.out)-len(c.out) < 4<<10 {
 		// Double rather than let append grow by a quarter at a time:
 		// a busy operator's queue is copied a few times, not dozens.
 		c.out = slices.Grow(c.out, cap(c.out))
 	}
 	c.out = AppendMessage(c.out, m)
-	if len(c.out) > c.srv.outboundLimit() {
-		c.out = c.out[:before]
-		c.mu.Unlock()
-		c.srv.logf("slow consumer", "remote", c.nc.RemoteAddr(), "queued_bytes", before)
-		c.fail(CodeSlowConsumer, "outbound queue full: the client does not read fast enough")
-		return false
-	}
 	c.startFlushLocked()
-	c.mu.Unlock()
-	return true
+}
+
+// slowConsumer drops a client whose outbound queue is full.
+func (c *conn) slowConsumer() {
+	c.srv.logf("slow consumer", "remote", c.nc.RemoteAddr())
+	c.fail(CodeSlowConsumer, "outbound queue full: the client does not read fast enough")
 }
 
 // startFlushLocked starts the flush goroutine unless it runs. An idle
@@ -92,27 +114,48 @@ func (c *conn) startFlushLocked() {
 	}
 }
 
-// sendWait queues m once the outbound buffer has room (for downloads,
-// which would otherwise trip the slow-consumer limit), or gives up when
-// the connection ends.
-func (c *conn) sendWait(m Message) bool {
+// waitRoom waits until the outbound buffer is at most half full (for
+// downloads and catch-ups, which would otherwise trip the slow-consumer
+// limit); false when the connection ends first. Any number of goroutines
+// may wait at once: the writer wakes them all.
+func (c *conn) waitRoom() bool {
+	c.mu.Lock()
 	for {
-		c.mu.Lock()
-		full := len(c.out) > c.srv.outboundLimit()/2
-		closed := c.closed || c.closeAfter
-		c.mu.Unlock()
-		if closed {
+		if c.closed || c.closeAfter {
+			c.mu.Unlock()
 			return false
 		}
-		if !full {
-			return c.send(m)
+		if len(c.out) <= c.srv.outboundLimit()/2 {
+			c.mu.Unlock()
+			return true
 		}
+		if c.room == nil {
+			c.room = make(chan struct{})
+		}
+		room := c.room
+		c.mu.Unlock()
 		select {
-		case <-c.drained:
+		case <-room:
 		case <-c.done:
 			return false
 		}
+		c.mu.Lock()
 	}
+}
+
+// sendWait queues m once the outbound buffer has room, or gives up when
+// the connection ends.
+func (c *conn) sendWait(m Message) bool {
+	if !c.waitRoom() {
+		return false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed || c.closeAfter {
+		return false
+	}
+	c.appendLocked(m)
+	return true
 }
 
 // fail sends an ERROR with the final flag and closes once it is written.
@@ -181,10 +224,6 @@ func (c *conn) flush() {
 			}
 			closeAfter := c.closeAfter && !c.closed
 			c.mu.Unlock()
-			select {
-			case c.drained <- struct{}{}:
-			default:
-			}
 			if closeAfter {
 				c.close(c.reason)
 			}
@@ -193,6 +232,10 @@ func (c *conn) flush() {
 		buf := c.out
 		c.out = c.spare[:0]
 		c.spare = nil
+		if c.room != nil {
+			close(c.room)
+			c.room = nil
+		}
 		c.mu.Unlock()
 		c.nc.SetWriteDeadline(time.Now().Add(c.srv.writeTimeout()))
 		_, err := c.nc.Write(buf)

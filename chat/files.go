@@ -180,16 +180,18 @@ func (s *Server) uploadEnd(ctx context.Context, c *conn, m *FileEnd) {
 	msg := store.Message{ConversationID: cvID, ClientMsgID: cmid, Kind: store.KindAttachment, Text: a.Name, AttachmentID: a.ID}
 	name := u.cv.rec.CustomerName
 	if c.op != nil {
-		msg.SenderRole, msg.SenderID, name = store.RoleOperator, c.op.id, c.op.name
+		msg.SenderRole, msg.SenderID, name = store.RoleOperator, c.op.id, c.op.displayName()
 	} else {
 		msg.SenderRole, msg.SenderID = store.RoleCustomer, "customer"
 	}
-	stored, _, err := s.hub.append(ctx, u.cv, msg, name, c, &a)
-	if err != nil {
-		fail(CodeInternal, "not stored; retry")
-		return
-	}
-	c.send(&Ack{ConversationID: cvID, ClientMsgID: cmid, Seq: stored.Seq, Time: stored.CreatedAt})
+	// The ACK goes out in sequence order, after the POSTs before it.
+	s.hub.appendThen(ctx, u.cv, msg, name, c, &a, func(stored store.Message, _ bool, err error) {
+		if err != nil {
+			fail(CodeInternal, "not stored; retry")
+			return
+		}
+		c.send(&Ack{ConversationID: cvID, ClientMsgID: cmid, Seq: stored.Seq, Time: stored.CreatedAt})
+	})
 }
 
 // fetch streams an attachment of a conversation the client takes part in.

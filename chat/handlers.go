@@ -64,33 +64,33 @@ func (s *Server) helloCustomer(ctx context.Context, c *conn, h *Hello) bool {
 			c.fail(CodeResumeExpired, "unknown or expired resume token; connect without it")
 			return false
 		}
-		cv, ok := s.hub.attachCustomer(ctx, id, c)
+		cv, ok := s.hub.attachCustomer(id, h.LastSeq, c)
 		if !ok {
 			c.fail(CodeResumeExpired, "the conversation is closed")
 			return false
 		}
 		c.conv = cv
 		c.session = s.newSession()
-		c.send(&Welcome{Session: c.session, Resume: resumeToken(s.secret, id, now.Add(s.resumeTTL())), ConversationID: id,
-			OperatorID: cv.rec.OperatorID, MaxFrame: s.maxFrame(), Heartbeat: s.heartbeat(), Server: s.name()})
-		if !s.replay(ctx, c, id, h.LastSeq) {
-			return false
-		}
 		s.hub.mu.Lock()
 		op := cv.operator
 		var tell []*conn
 		if op != nil {
-			for oc := range op.conns {
-				tell = append(tell, oc)
-			}
+			tell = connsOf(op.conns)
 		}
 		s.hub.mu.Unlock()
+		w := &Welcome{Session: c.session, Resume: resumeToken(s.secret, id, now.Add(s.resumeTTL())), ConversationID: id,
+			MaxFrame: s.maxFrame(), Heartbeat: s.heartbeat(), Server: s.name()}
 		if op != nil {
-			c.send(&Event{ConversationID: id, Kind: EventAssigned, OperatorID: op.id, OperatorName: op.name, Time: now})
-			sendAll(tell, &Event{ConversationID: id, Kind: EventBack, Text: "the customer is back", Time: now})
+			w.OperatorID = s.publicOperatorID(op.id)
+		}
+		c.send(w)
+		if op != nil {
+			c.send(&Event{ConversationID: id, Kind: EventAssigned, OperatorID: w.OperatorID, OperatorName: op.displayName(), Time: now})
+			sendConvAll(tell, id, &Event{ConversationID: id, Kind: EventBack, Text: "the customer is back", Time: now})
 		} else {
 			s.hub.tellLine(c)
 		}
+		c.release(id) // what the customer missed follows
 		s.hub.dispatch(ctx)
 		return true
 	}
@@ -172,40 +172,25 @@ func (s *Server) helloOperator(ctx context.Context, c *conn, h *Hello) bool {
 		acct.ID = h.Login
 	}
 	if acct.Name == "" {
-		acct.Name = h.Login
+		acct.Name = defaultOperatorName
 	}
-	op, serving := s.hub.operatorOnline(acct, c)
+	s.opNames.Store(acct.ID, acct.Name)
+	cursors := make(map[int64]int64, len(h.Cursors))
+	for _, cur := range h.Cursors {
+		cursors[cur.ConversationID] = cur.LastSeq
+	}
+	op, serving := s.hub.operatorOnline(acct, c, cursors)
 	c.op = op
 	c.session = s.newSession()
 	c.send(&Welcome{Session: c.session, OperatorID: op.id, MaxFrame: s.maxFrame(), Heartbeat: s.heartbeat(), Server: s.name()})
 	for _, rec := range serving {
-		c.send(&Assigned{ConversationID: rec.ID, CustomerName: rec.CustomerName, CustomerID: rec.CustomerID,
-			Email: rec.CustomerEmail, LastSeq: rec.LastSeq, OpenedAt: rec.OpenedAt})
+		c.send(assignedOf(rec))
+		c.release(rec.ID) // its messages follow the ASSIGNED frame
 	}
 	s.logf("operator connected", "operator", op.id, "remote", c.nc.RemoteAddr())
 	s.hub.tellLine(c)
 	s.hub.dispatch(ctx)
 	return true
-}
-
-// replay sends the conversation's POSTs after seq.
-func (s *Server) replay(ctx context.Context, c *conn, id, after int64) bool {
-	for {
-		msgs, err := s.Store.MessagesAfter(ctx, id, after, 500)
-		if err != nil {
-			c.fail(CodeInternal, "cannot read the conversation now")
-			return false
-		}
-		for _, m := range msgs {
-			if !c.sendWait(s.post(ctx, m, "", nil)) {
-				return false
-			}
-			after = m.Seq
-		}
-		if len(msgs) < 500 {
-			return true
-		}
-	}
 }
 
 // answerSend acknowledges a stored SEND or refuses it.
@@ -276,13 +261,14 @@ func (s *Server) handle(c *conn, m Message) bool {
 		msg := store.Message{ConversationID: cv.id, ClientMsgID: m.ClientMsgID, Kind: store.KindText, Text: m.Text}
 		name := cv.rec.CustomerName
 		if c.op != nil {
-			msg.SenderRole, msg.SenderID, name = store.RoleOperator, c.op.id, c.op.name
+			msg.SenderRole, msg.SenderID, name = store.RoleOperator, c.op.id, c.op.displayName()
 		} else {
 			msg.SenderRole, msg.SenderID = store.RoleCustomer, "customer"
 		}
-		if s.hub.batch == nil {
-			stored, _, err := s.hub.append(ctx, cv, msg, name, c, nil)
-			s.answerSend(c, cv.id, m.ClientMsgID, stored, err)
+		if s.hub.batch == nil { // the ACK is queued before later POSTs
+			s.hub.appendDirect(ctx, cv, msg, name, c, nil, func(stored store.Message, _ bool, err error) {
+				s.answerSend(c, cv.id, m.ClientMsgID, stored, err)
+			})
 			return true
 		}
 		// Pipelined: the next frames are read while this message waits
@@ -312,7 +298,9 @@ func (s *Server) handle(c *conn, m Message) bool {
 			c.refuse(code, text, m.ConversationID, "")
 			return true
 		}
-		return s.replay(ctx, c, cv.id, m.AfterSeq)
+		if !c.rewind(cv.id, m.AfterSeq) {
+			c.refuse(CodeForbidden, "not a conversation you follow", cv.id, "")
+		}
 	case *Close:
 		cv, code, text := s.conversationFor(c, m.ConversationID)
 		if cv == nil {
@@ -321,7 +309,7 @@ func (s *Server) handle(c *conn, m Message) bool {
 		}
 		by := "the customer closed the conversation"
 		if c.op != nil {
-			by = c.op.name + " closed the conversation"
+			by = c.op.displayName() + " closed the conversation"
 		}
 		if err := s.hub.close(ctx, cv, by); err != nil {
 			c.refuse(CodeInternal, "not closed; retry", cv.id, "")
@@ -370,8 +358,8 @@ func (s *Server) handle(c *conn, m Message) bool {
 func (s *Server) relay(from *conn, cv *conv, m Message) {
 	cs, os := s.hub.participants(cv)
 	if from.op != nil {
-		sendAll(cs, m)
+		sendConvAll(cs, cv.id, m)
 	} else {
-		sendAll(os, m)
+		sendConvAll(os, cv.id, m)
 	}
 }

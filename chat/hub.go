@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -62,7 +63,8 @@ type conv struct {
 // operator is an operator known to the hub (online, or with
 // conversations waiting for their return).
 type operator struct {
-	id, name string
+	id       string
+	name     atomic.Pointer[string] // display name, as at the last login
 	capacity int
 	presence Presence
 	conns    map[*conn]struct{}
@@ -98,7 +100,7 @@ func (h *hub) load(ctx context.Context) error {
 				if state == store.ConversationWaiting {
 					h.queue = append(h.queue, cv)
 				} else {
-					op := h.operatorLocked(rec.OperatorID, rec.OperatorID)
+					op := h.operatorLocked(rec.OperatorID, h.srv.operatorName(ctx, rec.OperatorID))
 					op.active[cv.id] = cv
 					cv.operator = op
 					h.version.Add(1)
@@ -114,12 +116,15 @@ func (h *hub) load(ctx context.Context) error {
 	return nil
 }
 
+func (op *operator) displayName() string { return *op.name.Load() }
+
 // operatorLocked returns the operator's state, creating it (offline).
 func (h *hub) operatorLocked(id, name string) *operator {
 	op := h.ops[id]
 	if op == nil {
-		op = &operator{id: id, name: name, capacity: h.srv.defaultCapacity(), presence: Available,
+		op = &operator{id: id, capacity: h.srv.defaultCapacity(), presence: Available,
 			conns: map[*conn]struct{}{}, active: map[int64]*conv{}, goneAt: time.Now()}
+		op.name.Store(&name)
 		h.ops[id] = op
 	}
 	return op
@@ -159,7 +164,7 @@ func sendAll(conns []*conn, m Message) {
 func (h *hub) appendThen(ctx context.Context, cv *conv, m store.Message, senderName string, from *conn, att *store.Attachment,
 	then func(stored store.Message, created bool, err error)) {
 	if h.batch == nil {
-		then(h.appendDirect(ctx, cv, m, senderName, from, att))
+		h.appendDirect(ctx, cv, m, senderName, from, att, then)
 		return
 	}
 	ctx = context.WithoutCancel(ctx) // the sender may be gone by then
@@ -174,7 +179,13 @@ func (h *hub) appendThen(ctx context.Context, cv *conv, m store.Message, senderN
 // append is appendThen waiting for the outcome.
 func (h *hub) append(ctx context.Context, cv *conv, m store.Message, senderName string, from *conn, att *store.Attachment) (store.Message, bool, error) {
 	if h.batch == nil {
-		return h.appendDirect(ctx, cv, m, senderName, from, att)
+		cv.post.Lock()
+		defer cv.post.Unlock()
+		stored, created, err := h.srv.Store.AppendMessage(ctx, m)
+		if err == nil && created {
+			h.deliver(ctx, cv, stored, senderName, from, att)
+		}
+		return stored, created, err
 	}
 	var stored store.Message
 	var created bool
@@ -189,33 +200,40 @@ func (h *hub) append(ctx context.Context, cv *conv, m store.Message, senderName 
 }
 
 // appendDirect stores and delivers without a batcher; cv.post keeps the
-// POSTs in sequence order.
-func (h *hub) appendDirect(ctx context.Context, cv *conv, m store.Message, senderName string, from *conn, att *store.Attachment) (store.Message, bool, error) {
+// POSTs, and then (the ACK), in sequence order.
+func (h *hub) appendDirect(ctx context.Context, cv *conv, m store.Message, senderName string, from *conn, att *store.Attachment,
+	then func(stored store.Message, created bool, err error)) {
 	cv.post.Lock()
 	defer cv.post.Unlock()
 	stored, created, err := h.srv.Store.AppendMessage(ctx, m)
 	if err == nil && created {
 		h.deliver(ctx, cv, stored, senderName, from, att)
 	}
-	return stored, created, err
+	then(stored, created, err)
 }
 
-// deliver sends the POST of a stored message to every connection of its
-// conversation but from.
+// deliver queues the POST of a stored message to every connection of its
+// conversation (to from, the sender's own, it only counts: the ACK
+// answers it). Customers see an operator by its public id, not its login.
 func (h *hub) deliver(ctx context.Context, cv *conv, stored store.Message, senderName string, from *conn, att *store.Attachment) {
 	p := h.srv.post(ctx, stored, senderName, att)
+	pc := p
+	if stored.SenderRole == store.RoleOperator {
+		pc = postPool.Get().(*Post)
+		*pc = *p
+		pc.SenderID = h.srv.publicOperatorID(stored.SenderID)
+	}
 	cs, os := h.participants(cv)
 	for _, c := range cs {
-		if c != from {
-			c.send(p)
-		}
+		c.deliver(cv, stored.Seq, pc, c == from)
 	}
 	for _, c := range os {
-		if c != from {
-			c.send(p)
-		}
+		c.deliver(cv, stored.Seq, p, c == from)
 	}
-	putPost(p) // send encoded it: nothing keeps it
+	if pc != p {
+		putPost(pc)
+	}
+	putPost(p) // deliver encoded it: nothing keeps it
 }
 
 // Posts and acks are encoded at once by conn.send and then dropped: pooled,
@@ -277,8 +295,57 @@ func postOf(m store.Message, senderName string) *Post {
 	return p
 }
 
-// enqueue adds a new waiting conversation for a connected customer.
+// assignLocked makes op serve cv. op's connections follow the
+// conversation from its first message, held until they are told
+// (releaseAll after the ASSIGNED frame).
+func (h *hub) assignLocked(cv *conv, op *operator) {
+	cv.operator = op
+	op.active[cv.id] = cv
+	for c := range op.conns {
+		c.follow(cv, 1, false, true)
+	}
+	h.version.Add(1)
+}
+
+// unassignLocked takes cv from its operator, whose connections stop
+// following it.
+func (h *hub) unassignLocked(cv *conv) {
+	if op := cv.operator; op != nil {
+		delete(op.active, cv.id)
+		for c := range op.conns {
+			c.unfollow(cv.id)
+		}
+	}
+	cv.operator = nil
+	h.version.Add(1)
+}
+
+func connsOf(set map[*conn]struct{}) []*conn {
+	out := make([]*conn, 0, len(set))
+	for c := range set {
+		out = append(out, c)
+	}
+	return out
+}
+
+// sendConvAll queues an event about conversation id to conns, after
+// whatever of the conversation they are still catching up on.
+func sendConvAll(conns []*conn, id int64, m Message) {
+	for _, c := range conns {
+		c.sendConv(id, m)
+	}
+}
+
+func releaseAll(conns []*conn, id int64) {
+	for _, c := range conns {
+		c.release(id)
+	}
+}
+
+// enqueue adds a new waiting conversation for a connected customer. The
+// conversation is new, so the customer follows it live from seq 1.
 func (h *hub) enqueue(cv *conv, c *conn) {
+	c.follow(cv, 1, true, false)
 	h.mu.Lock()
 	cv.customers[c] = struct{}{}
 	h.version.Add(1)
@@ -287,15 +354,17 @@ func (h *hub) enqueue(cv *conv, c *conn) {
 	h.mu.Unlock()
 }
 
-// attachCustomer adds a connection to a conversation; ok is false when
-// the conversation is not open here (closed, or unknown).
-func (h *hub) attachCustomer(ctx context.Context, id int64, c *conn) (*conv, bool) {
+// attachCustomer adds a resuming connection to a conversation; it
+// follows it from after lastSeq, held until released (after WELCOME).
+// ok is false when the conversation is not open here.
+func (h *hub) attachCustomer(id, lastSeq int64, c *conn) (*conv, bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	cv := h.convs[id]
 	if cv == nil {
 		return nil, false
 	}
+	c.follow(cv, lastSeq+1, false, true)
 	cv.customers[c] = struct{}{}
 	h.version.Add(1)
 	cv.leftAt = time.Time{}
@@ -327,9 +396,7 @@ func (h *hub) dispatch(ctx context.Context) {
 		}
 		cv := h.queue[i]
 		h.queue = slices.Delete(h.queue, i, i+1)
-		cv.operator = op
-		h.version.Add(1)
-		op.active[cv.id] = cv
+		h.assignLocked(cv, op)
 		todo = append(todo, assignment{cv: cv, op: op})
 	}
 	h.mu.Unlock()
@@ -361,17 +428,12 @@ func (h *hub) carryOut(ctx context.Context, a assignment) {
 	if err := h.srv.Store.AssignConversation(ctx, a.cv.id, a.op.id, now); err != nil {
 		h.srv.logf("assigning", "conversation", a.cv.id, "operator", a.op.id, "err", err)
 		h.mu.Lock()
-		delete(a.op.active, a.cv.id)
+		h.unassignLocked(a.cv)
 		if a.previous != nil {
-			a.cv.operator = a.previous
-			h.version.Add(1)
-			a.previous.active[a.cv.id] = a.cv
-		} else {
-			a.cv.operator = nil
-			h.version.Add(1)
-			if !errors.Is(err, store.ErrConflict) {
-				h.queue = append([]*conv{a.cv}, h.queue...)
-			}
+			h.assignLocked(a.cv, a.previous)
+			releaseAll(connsOf(a.previous.conns), a.cv.id)
+		} else if !errors.Is(err, store.ErrConflict) {
+			h.queue = append([]*conv{a.cv}, h.queue...)
 		}
 		h.mu.Unlock()
 		return
@@ -379,31 +441,33 @@ func (h *hub) carryOut(ctx context.Context, a assignment) {
 	h.mu.Lock()
 	a.cv.rec.OperatorID, a.cv.rec.State, a.cv.rec.AssignedAt = a.op.id, store.ConversationActive, now
 	rec := a.cv.rec
-	var opConns, prevConns []*conn
-	for c := range a.op.conns {
-		opConns = append(opConns, c)
-	}
+	opConns := connsOf(a.op.conns)
+	var prevConns []*conn
 	if a.previous != nil {
-		for c := range a.previous.conns {
-			prevConns = append(prevConns, c)
-		}
+		prevConns = connsOf(a.previous.conns)
 	}
 	h.mu.Unlock()
-	text := a.op.name + " joined the conversation"
+	public := h.srv.publicOperatorID(a.op.id)
+	text := a.op.displayName() + " joined the conversation"
 	kind := EventAssigned
 	if a.previous != nil {
-		text = fmt.Sprintf("%s transferred the conversation to %s", a.previous.name, a.op.name)
+		text = fmt.Sprintf("%s transferred the conversation to %s", a.previous.displayName(), a.op.displayName())
 		kind = EventTransferred
-		sendAll(prevConns, &Event{ConversationID: a.cv.id, Kind: EventTransferred, OperatorID: a.op.id, OperatorName: a.op.name, Time: now})
+		sendAll(prevConns, &Event{ConversationID: a.cv.id, Kind: EventTransferred, OperatorID: a.op.id, OperatorName: a.op.displayName(), Time: now})
 	}
-	sendAll(opConns, &Assigned{ConversationID: rec.ID, CustomerName: rec.CustomerName, CustomerID: rec.CustomerID,
-		Email: rec.CustomerEmail, LastSeq: rec.LastSeq, OpenedAt: rec.OpenedAt})
+	sendAll(opConns, assignedOf(rec))
+	releaseAll(opConns, a.cv.id) // the history follows the ASSIGNED frame
 	// Stored before the customer hears of it, so that the transcript
 	// has it before anything the customer says in answer.
 	h.system(ctx, a.cv, text)
 	cs, _ := h.participants(a.cv)
-	sendAll(cs, &Event{ConversationID: a.cv.id, Kind: kind, OperatorID: a.op.id, OperatorName: a.op.name, Time: now})
+	sendConvAll(cs, a.cv.id, &Event{ConversationID: a.cv.id, Kind: kind, OperatorID: public, OperatorName: a.op.displayName(), Time: now})
 	h.srv.logf("assigned", "conversation", a.cv.id, "operator", a.op.id, "transfer", a.previous != nil)
+}
+
+func assignedOf(rec store.Conversation) *Assigned {
+	return &Assigned{ConversationID: rec.ID, CustomerName: rec.CustomerName, CustomerID: rec.CustomerID,
+		Email: rec.CustomerEmail, LastSeq: rec.LastSeq, OpenedAt: rec.OpenedAt}
 }
 
 // announceQueue schedules telling waiting customers their place in line
@@ -435,32 +499,34 @@ func (h *hub) announceNow() {
 			continue
 		}
 		cv.toldPos = i + 1
-		t := tell{pos: i + 1, id: cv.id}
-		for c := range cv.customers {
-			t.conns = append(t.conns, c)
-		}
-		tells = append(tells, t)
+		tells = append(tells, tell{pos: i + 1, id: cv.id, conns: connsOf(cv.customers)})
 	}
 	changed := len(tells) > 0 || len(h.queue) != h.lastQueue
 	h.lastQueue = len(h.queue)
-	var q Queue
+	var q *Queue
 	var ops []*conn
 	if changed {
-		q.Total = len(h.queue)
-		for _, cv := range h.queue[:min(len(h.queue), maxQueueEntries)] {
-			q.Entries = append(q.Entries, QueueEntry{ConversationID: cv.id, CustomerName: cv.rec.CustomerName, Since: cv.rec.OpenedAt})
-		}
+		q = h.queueLocked()
 		for _, op := range h.ops {
-			for c := range op.conns {
-				ops = append(ops, c)
-			}
+			ops = append(ops, connsOf(op.conns)...)
 		}
 	}
 	h.mu.Unlock()
 	for _, t := range tells {
-		sendAll(t.conns, &Event{ConversationID: t.id, Kind: EventQueued, Position: t.pos})
+		sendConvAll(t.conns, t.id, &Event{ConversationID: t.id, Kind: EventQueued, Position: t.pos})
 	}
-	sendAll(ops, &q)
+	if q != nil {
+		sendAll(ops, q)
+	}
+}
+
+// queueLocked is the QUEUE frame of the line as it is.
+func (h *hub) queueLocked() *Queue {
+	q := &Queue{Total: len(h.queue)}
+	for _, cv := range h.queue[:min(len(h.queue), maxQueueEntries)] {
+		q.Entries = append(q.Entries, QueueEntry{ConversationID: cv.id, CustomerName: cv.rec.CustomerName, Since: cv.rec.OpenedAt})
+	}
+	return q
 }
 
 // tellLine sends the line to one operator connection (at login) and the
@@ -469,11 +535,7 @@ func (h *hub) tellLine(c *conn) {
 	h.mu.Lock()
 	var m Message
 	if c.op != nil {
-		q := &Queue{Total: len(h.queue)}
-		for _, cv := range h.queue[:min(len(h.queue), maxQueueEntries)] {
-			q.Entries = append(q.Entries, QueueEntry{ConversationID: cv.id, CustomerName: cv.rec.CustomerName, Since: cv.rec.OpenedAt})
-		}
-		m = q
+		m = h.queueLocked()
 	} else if c.conv != nil {
 		if i := slices.Index(h.queue, c.conv); i >= 0 {
 			m = &Event{ConversationID: c.conv.id, Kind: EventQueued, Position: i + 1}
@@ -503,9 +565,7 @@ func (h *hub) accept(ctx context.Context, op *operator, id int64) (ErrorCode, st
 	}
 	cv := h.queue[i]
 	h.queue = slices.Delete(h.queue, i, i+1)
-	cv.operator = op
-	h.version.Add(1)
-	op.active[cv.id] = cv
+	h.assignLocked(cv, op)
 	h.mu.Unlock()
 	h.carryOut(ctx, assignment{cv: cv, op: op})
 	h.announceQueue()
@@ -532,10 +592,8 @@ func (h *hub) transfer(ctx context.Context, from *operator, id int64, to string)
 		h.mu.Unlock()
 		return CodeConflict, "that operator has no room"
 	}
-	delete(from.active, id)
-	target.active[id] = cv
-	cv.operator = target
-	h.version.Add(1)
+	h.unassignLocked(cv)
+	h.assignLocked(cv, target)
 	h.mu.Unlock()
 	h.carryOut(ctx, assignment{cv: cv, op: target, previous: from})
 	h.dispatch(ctx) // from has room now
@@ -550,8 +608,11 @@ func (h *hub) close(ctx context.Context, cv *conv, by string) error {
 	}
 	cs, os := h.participants(cv)
 	ev := &Event{ConversationID: cv.id, Kind: EventClosed, Text: by, Time: time.Now()}
-	sendAll(cs, ev)
-	sendAll(os, ev)
+	sendConvAll(cs, cv.id, ev)
+	sendConvAll(os, cv.id, ev)
+	for _, c := range os {
+		c.finish(cv.id)
+	}
 	h.mu.Lock()
 	delete(h.convs, cv.id)
 	if i := slices.Index(h.queue, cv); i >= 0 {
@@ -576,31 +637,39 @@ func (h *hub) close(ctx context.Context, cv *conv, by string) error {
 	return nil
 }
 
-// operatorOnline registers an operator's connection; it returns the
-// conversations it serves (after a reconnect).
-func (h *hub) operatorOnline(acct OperatorAccount, c *conn) (*operator, []store.Conversation) {
+// operatorOnline registers an operator's connection and returns the
+// conversations it serves (after a reconnect). The connection follows
+// each from after the seq the client says it has seen (cursors), from
+// the start otherwise, held until released (after the ASSIGNED frames).
+func (h *hub) operatorOnline(acct OperatorAccount, c *conn, cursors map[int64]int64) (*operator, []store.Conversation) {
 	h.mu.Lock()
 	op := h.operatorLocked(acct.ID, acct.Name)
-	op.name = acct.Name
+	op.name.Store(&acct.Name)
 	op.capacity = orInt(acct.MaxConversations, h.srv.defaultCapacity())
+	for _, cv := range op.active {
+		c.follow(cv, cursors[cv.id]+1, false, true)
+	}
 	op.conns[c] = struct{}{}
 	h.version.Add(1)
 	back := !op.goneAt.IsZero()
 	op.goneAt = time.Time{}
 	var recs []store.Conversation
-	var customers []*conn
+	type tell struct {
+		id    int64
+		conns []*conn
+	}
+	var customers []tell
 	for _, cv := range op.active {
 		recs = append(recs, cv.rec)
 		if back {
-			for cc := range cv.customers {
-				customers = append(customers, cc)
-			}
+			customers = append(customers, tell{cv.id, connsOf(cv.customers)})
 		}
 	}
 	h.mu.Unlock()
-	slices.SortFunc(recs, func(a, b store.Conversation) int { return int(a.ID - b.ID) })
-	for _, cc := range customers {
-		cc.send(&Event{ConversationID: cc.conv.id, Kind: EventBack, OperatorID: op.id, OperatorName: op.name, Time: time.Now()})
+	slices.SortFunc(recs, func(a, b store.Conversation) int { return cmp.Compare(a.ID, b.ID) })
+	public := h.srv.publicOperatorID(op.id)
+	for _, t := range customers {
+		sendConvAll(t.conns, t.id, &Event{ConversationID: t.id, Kind: EventBack, OperatorID: public, OperatorName: op.displayName(), Time: time.Now()})
 	}
 	return op, recs
 }
@@ -615,9 +684,13 @@ func (h *hub) setPresence(op *operator, p Presence) {
 // last connection of a participant ends.
 func (h *hub) disconnected(c *conn) {
 	now := time.Now()
+	type tell struct {
+		id    int64
+		conns []*conn
+		ev    *Event
+	}
+	var tells []tell
 	h.mu.Lock()
-	var tell []*conn
-	var ev *Event
 	switch {
 	case c.conv != nil:
 		cv := c.conv
@@ -626,10 +699,8 @@ func (h *hub) disconnected(c *conn) {
 		if len(cv.customers) == 0 {
 			cv.leftAt = now
 			if cv.operator != nil {
-				for oc := range cv.operator.conns {
-					tell = append(tell, oc)
-				}
-				ev = &Event{ConversationID: cv.id, Kind: EventAway, Text: "the customer disconnected", Time: now}
+				tells = append(tells, tell{cv.id, connsOf(cv.operator.conns),
+					&Event{ConversationID: cv.id, Kind: EventAway, Text: "the customer disconnected", Time: now}})
 			}
 		}
 	case c.op != nil:
@@ -638,17 +709,16 @@ func (h *hub) disconnected(c *conn) {
 		h.version.Add(1)
 		if len(op.conns) == 0 {
 			op.goneAt = now
+			public := h.srv.publicOperatorID(op.id)
 			for _, cv := range op.active {
-				for cc := range cv.customers {
-					cc.send(&Event{ConversationID: cv.id, Kind: EventAway, OperatorID: op.id, OperatorName: op.name,
-						Text: "the operator disconnected", Time: now})
-				}
+				tells = append(tells, tell{cv.id, connsOf(cv.customers), &Event{ConversationID: cv.id, Kind: EventAway,
+					OperatorID: public, OperatorName: op.displayName(), Text: "the operator disconnected", Time: now}})
 			}
 		}
 	}
 	h.mu.Unlock()
-	if ev != nil {
-		sendAll(tell, ev)
+	for _, t := range tells {
+		sendConvAll(t.conns, t.id, t.ev)
 	}
 }
 
@@ -667,10 +737,8 @@ func (h *hub) sweep(now time.Time) {
 	}
 	for _, op := range h.ops {
 		if len(op.conns) == 0 && !op.goneAt.IsZero() && now.Sub(op.goneAt) > h.srv.operatorGrace() && len(op.active) > 0 {
-			for id, cv := range op.active {
-				delete(op.active, id)
-				cv.operator = nil
-				h.version.Add(1)
+			for _, cv := range op.active {
+				h.unassignLocked(cv)
 				h.queue = append([]*conv{cv}, h.queue...)
 				requeued = true
 			}

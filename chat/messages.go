@@ -165,7 +165,20 @@ type Hello struct {
 	Resume     string
 	LastSeq    int64
 	Client     string // software name and version, for logs
+	// Cursors (an operator reconnecting) give, per conversation it
+	// serves, the last sequence number this client has seen; the server
+	// sends what follows. A conversation not listed comes from its start.
+	Cursors []Cursor
 }
+
+// Cursor is where a client is in one conversation.
+type Cursor struct {
+	ConversationID int64
+	LastSeq        int64
+}
+
+// maxCursors caps the cursors of a HELLO.
+const maxCursors = 1000
 
 func (*Hello) Type() Type { return TypeHello }
 func (m *Hello) appendPayload(b []byte) []byte {
@@ -174,7 +187,16 @@ func (m *Hello) appendPayload(b []byte) []byte {
 		b = appendString(b, s)
 	}
 	b = appendUvarint(b, uint64(m.LastSeq))
-	return appendString(b, m.Client)
+	b = appendString(b, m.Client)
+	if len(m.Cursors) == 0 {
+		return b // fields added later are optional: absent when empty
+	}
+	n := min(len(m.Cursors), maxCursors)
+	b = appendUvarint(b, uint64(n))
+	for _, c := range m.Cursors[:n] {
+		b = appendUvarint(appendUvarint(b, uint64(c.ConversationID)), uint64(c.LastSeq))
+	}
+	return b
 }
 func (m *Hello) decodePayload(d *decoder) {
 	m.Role = Role(d.u8("role"))
@@ -187,6 +209,16 @@ func (m *Hello) decodePayload(d *decoder) {
 	m.Resume = d.string("resume", maxShort)
 	m.LastSeq = d.int64("last_seq")
 	m.Client = d.string("client", maxShort)
+	if d.more() {
+		n := d.uvarint("cursors")
+		if n > maxCursors {
+			d.fail("cursors: %d, limit %d", n, maxCursors)
+			return
+		}
+		for i := uint64(0); i < n && d.err == nil; i++ {
+			m.Cursors = append(m.Cursors, Cursor{ConversationID: d.int64("conversation"), LastSeq: d.int64("last_seq")})
+		}
+	}
 }
 
 // Welcome accepts a HELLO. Resume is the token to resume this session

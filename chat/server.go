@@ -92,6 +92,9 @@ type Server struct {
 	nconns   atomic.Int64
 	janitor  chan struct{}
 	nextSess atomic.Uint64
+
+	publicIDs sync.Map // operator id -> public id
+	opNames   sync.Map // operator id -> display name
 }
 
 func (s *Server) init() {

@@ -74,6 +74,10 @@ func (d *decoder) fail(format string, args ...any) {
 	}
 }
 
+// more reports whether fields follow: a field added in a later version of
+// a frame is read only when present, so older peers' frames still decode.
+func (d *decoder) more() bool { return d.err == nil && len(d.b) > 0 }
+
 func (d *decoder) uvarint(field string) uint64 {
 	if d.err != nil {
 		return 0
