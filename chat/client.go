@@ -634,4 +634,3 @@ func (c *Client) History(conversation, after int64) error {
 	c.mu.Unlock()
 	return c.write(&History{ConversationID: conversation, AfterSeq: after})
 }
-
