@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -33,8 +34,10 @@ func (f *chatFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.insecure, "chat-insecure-passwords", false, "accept operator passwords over plain TCP from other hosts")
 }
 
-// startChat runs the chat server on st until the returned stop is called.
-func (f *chatFlags) start(st store.Store, dataDir string, log *slog.Logger) (addr string, stop func(context.Context) error, err error) {
+// start runs the chat server on st until the returned stop is called.
+// With files, the process's open-file limit, the server takes at most as
+// many connections as leave descriptors for the rest of the process.
+func (f *chatFlags) start(st store.Store, dataDir string, files uint64, log *slog.Logger) (addr string, stop func(context.Context) error, err error) {
 	secret, err := dataSecret(filepath.Join(dataDir, "chat.secret"))
 	if err != nil {
 		return "", nil, err
@@ -53,6 +56,10 @@ func (f *chatFlags) start(st store.Store, dataDir string, log *slog.Logger) (add
 				log.Error("saving a transcript", "conversation", t.Conversation.ID, "err", err)
 			}
 		}}
+	if files > 0 && files < 10000+reservedFiles {
+		srv.MaxConnections = max(int(files)-reservedFiles, 16)
+	}
+	log.Info("chat connection limit", "connections", cmp.Or(srv.MaxConnections, 10000), "open_files", files)
 	l, err := net.Listen("tcp", f.addr)
 	if err != nil {
 		return "", nil, fmt.Errorf("chat: %w", err)
@@ -67,6 +74,10 @@ func (f *chatFlags) start(st store.Store, dataDir string, log *slog.Logger) (add
 		return err
 	}, nil
 }
+
+// reservedFiles are the descriptors kept for everything but chat
+// connections (store, SMPP, mail, listeners).
+const reservedFiles = 256
 
 // dataSecret reads a secret kept in a file under the data directory,
 // creating it on first use, so that what it signs survives restarts (chat
@@ -122,7 +133,7 @@ func runChatOperator(ctx context.Context, args []string, stdin io.Reader, stdout
 	sf.Register(fs)
 	var o store.ChatOperator
 	fs.StringVar(&o.Login, "login", "", "login (required)")
-	fs.StringVar(&o.Name, "name", "", "display name (default: the login)")
+	fs.StringVar(&o.Name, "name", "", "display name shown to customers (default: \"Operator\"; customers never see the login)")
 	fs.IntVar(&o.MaxConversations, "max", 0, "conversations served at once (0: the server's default, 5)")
 	fs.BoolVar(&o.Disabled, "disable", false, "keep the account but refuse its logins")
 	password := fs.String("password", "", "password (prefer -password-stdin)")
@@ -145,17 +156,23 @@ func runChatOperator(ctx context.Context, args []string, stdin io.Reader, stdout
 		return err
 	}
 	defer st.Close()
-	if *password == "" {
-		prev, err := st.ChatOperator(ctx, o.Login)
-		if err != nil {
-			return fmt.Errorf("chat-operator: a new operator needs a password: %w", err)
-		}
-		o.PasswordHash = prev.PasswordHash
-	} else if o.PasswordHash, err = chat.HashPassword(*password); err != nil {
+	prev, err := st.ChatOperator(ctx, o.Login)
+	exists := err == nil
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
-	if o.Name == "" {
-		o.Name = o.Login
+	switch {
+	case *password != "":
+		if o.PasswordHash, err = chat.HashPassword(*password); err != nil {
+			return err
+		}
+	case exists:
+		o.PasswordHash = prev.PasswordHash
+	default:
+		return fmt.Errorf("chat-operator: a new operator needs a password (-password-stdin)")
+	}
+	if o.Name == "" && exists {
+		o.Name = prev.Name // a change keeps the display name unless given
 	}
 	if err := st.PutChatOperator(ctx, &o); err != nil {
 		return err

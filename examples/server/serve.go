@@ -39,6 +39,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return errors.New("-once needs a mail source (-imap, -pop3 or -maildir)")
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
+	files, err := raiseFileLimit()
+	if err != nil {
+		log.Warn("cannot raise the open-file limit", "err", err)
+	}
 
 	st, err := sf.Open(ctx)
 	if err != nil {
@@ -88,7 +92,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	stopChat := func(context.Context) error { return nil }
 	if cf.addr != "" {
 		var addr string
-		addr, stopChat, err = cf.start(st, sf.Data, log.With("channel", "chat"))
+		addr, stopChat, err = cf.start(st, sf.Data, files, log.With("channel", "chat"))
 		if err != nil {
 			stopGateway()
 			<-gwDone
