@@ -60,27 +60,46 @@ type upload struct {
 }
 
 // SanitizeFileName returns a file name safe to store and to offer for
-// download: the last path element, without control characters, path
-// separators or leading dots, at most 128 bytes; "file" if nothing is
-// left.
+// download: the last path element, without control or format characters
+// (a right-to-left override makes "invoice\u202Efdp.exe" read as a PDF),
+// path separators, characters Windows refuses, leading dots or trailing
+// dots and spaces, at most 128 bytes; a name Windows reserves for a
+// device (CON, NUL, COM1, ...) gets a leading underscore; "file" if
+// nothing is left.
 func SanitizeFileName(name string) string {
 	name = strings.ReplaceAll(name, "\\", "/")
 	name = path.Base(name)
 	name = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) || r == '/' || r == ':' || r == '*' || r == '?' || r == '"' || r == '<' || r == '>' || r == '|' {
+		if unicode.Is(unicode.Cf, r) || r == '/' || r == ':' || r == '*' || r == '?' || r == '"' || r == '<' || r == '>' || r == '|' {
 			return -1
 		}
 		return r
-	}, name)
-	name = strings.TrimLeft(strings.TrimSpace(name), ".")
+	}, store.CleanLine(name))
+	name = strings.TrimRight(strings.TrimLeft(strings.TrimSpace(name), "."), ". ")
 	for len(name) > 128 {
 		_, size := utf8.DecodeLastRuneInString(name)
 		name = name[:len(name)-size]
+	}
+	if reservedOnWindows(name) {
+		name = "_" + name
 	}
 	if name == "" {
 		return "file"
 	}
 	return name
+}
+
+// reservedOnWindows reports whether name, without its extension, names
+// a device on Windows.
+func reservedOnWindows(name string) bool {
+	base, _, _ := strings.Cut(name, ".")
+	switch strings.ToUpper(strings.TrimSpace(base)) {
+	case "CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$",
+		"COM1", "COM2", "COM3", "COM4", "COM5", "COM6", "COM7", "COM8", "COM9",
+		"LPT1", "LPT2", "LPT3", "LPT4", "LPT5", "LPT6", "LPT7", "LPT8", "LPT9":
+		return true
+	}
+	return false
 }
 
 func (s *Server) uploadStart(ctx context.Context, c *conn, m *FileStart) {
@@ -252,6 +271,14 @@ func (s *Server) transcript(ctx context.Context, c *conn, m *TranscriptRequest) 
 	if err != nil {
 		c.refuse(CodeNotFound, "no such conversation", id, "")
 		return
+	}
+	if c.op == nil { // a customer sees operators by name, never by login
+		t.Conversation.OperatorID = s.publicOperatorID(t.Conversation.OperatorID)
+		for i, m := range t.Messages {
+			if m.SenderRole == store.RoleOperator {
+				t.Messages[i].SenderID = s.operatorName(ctx, m.SenderID)
+			}
+		}
 	}
 	var buf bytes.Buffer
 	name, mediaType := TranscriptFileName(t, "txt"), "text/plain; charset=utf-8"

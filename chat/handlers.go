@@ -95,22 +95,22 @@ func (s *Server) helloCustomer(ctx context.Context, c *conn, h *Hello) bool {
 		return true
 	}
 
-	rec := store.Conversation{CustomerName: h.Name, CustomerID: h.CustomerID, CustomerEmail: h.Email}
+	rec := store.Conversation{CustomerName: store.CleanLine(h.Name), CustomerID: store.CleanLine(h.CustomerID), CustomerEmail: store.CleanLine(h.Email)}
 	if h.Token != "" {
 		claims, err := VerifyCustomerToken(s.secret, h.Token, now)
 		if err != nil {
 			c.fail(CodeAuthFailed, err.Error())
 			return false
 		}
-		rec.CustomerID, rec.CustomerEmail = claims.ID, claims.Email
-		if claims.Name != "" {
-			rec.CustomerName = claims.Name
+		rec.CustomerID, rec.CustomerEmail = store.CleanLine(claims.ID), store.CleanLine(claims.Email)
+		if name := store.CleanLine(claims.Name); name != "" {
+			rec.CustomerName = name
 		}
 	} else if s.RequireToken {
 		c.fail(CodeAuthFailed, "this server requires a signed customer token")
 		return false
 	}
-	if strings.TrimSpace(rec.CustomerName) == "" || (rec.CustomerID == "" && rec.CustomerEmail == "") {
+	if rec.CustomerName == "" || (rec.CustomerID == "" && rec.CustomerEmail == "") {
 		c.fail(CodeAuthFailed, "a customer gives a name and a customer id or e-mail")
 		return false
 	}
@@ -171,7 +171,7 @@ func (s *Server) helloOperator(ctx context.Context, c *conn, h *Hello) bool {
 	if acct.ID == "" {
 		acct.ID = h.Login
 	}
-	if acct.Name == "" {
+	if acct.Name = store.CleanLine(acct.Name); acct.Name == "" {
 		acct.Name = defaultOperatorName
 	}
 	s.opNames.Store(acct.ID, acct.Name)
@@ -254,7 +254,7 @@ func (s *Server) handle(c *conn, m Message) bool {
 			c.refuse(code, text, m.ConversationID, m.ClientMsgID)
 			return true
 		}
-		if strings.TrimSpace(m.Text) == "" {
+		if strings.TrimSpace(store.CleanText(m.Text)) == "" {
 			c.refuse(CodeUnexpected, "empty message", cv.id, m.ClientMsgID)
 			return true
 		}

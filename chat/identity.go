@@ -38,8 +38,8 @@ func (s *Server) operatorName(ctx context.Context, id string) string {
 	}
 	name := defaultOperatorName
 	if s.Operators != nil {
-		if acct, err := s.Operators.Operator(ctx, id); err == nil && acct.Name != "" {
-			name = acct.Name
+		if acct, err := s.Operators.Operator(ctx, id); err == nil && store.CleanLine(acct.Name) != "" {
+			name = store.CleanLine(acct.Name)
 		}
 	}
 	s.opNames.Store(id, name)

@@ -14,7 +14,8 @@ import (
 // desk filed them: "Customer NAME DATE.ext" (the date the conversation
 // opened, UTC), with the name sanitized.
 func TranscriptFileName(t store.Transcript, ext string) string {
-	name := strings.TrimSpace(t.Conversation.CustomerName)
+	// A path separator in a name is part of the name, not a directory.
+	name := strings.NewReplacer("/", "-", "\\", "-").Replace(store.CleanLine(t.Conversation.CustomerName))
 	if name == "" {
 		name = fmt.Sprintf("conversation %d", t.Conversation.ID)
 	}
@@ -22,9 +23,12 @@ func TranscriptFileName(t store.Transcript, ext string) string {
 }
 
 // WriteTranscriptText writes a conversation as readable text: a header,
-// then one line per message with its time and author.
+// then one line per message with its time and author. Nothing a
+// participant typed can start a line: names are cleaned to one line and
+// the continuation lines of a text are indented.
 func WriteTranscriptText(w io.Writer, t store.Transcript) error {
 	c := t.Conversation
+	c.CustomerName, c.CustomerEmail, c.CustomerID = store.CleanLine(c.CustomerName), store.CleanLine(c.CustomerEmail), store.CleanLine(c.CustomerID)
 	var b strings.Builder
 	fmt.Fprintf(&b, "Conversation %d with %s", c.ID, c.CustomerName)
 	if c.CustomerEmail != "" {
@@ -43,7 +47,7 @@ func WriteTranscriptText(w io.Writer, t store.Transcript) error {
 		names[a.ID] = a
 	}
 	for _, m := range t.Messages {
-		who := m.SenderID
+		who := store.CleanLine(m.SenderID)
 		switch m.SenderRole {
 		case store.RoleCustomer:
 			who = c.CustomerName
@@ -53,8 +57,9 @@ func WriteTranscriptText(w io.Writer, t store.Transcript) error {
 		text := m.Text
 		if m.Kind == store.KindAttachment {
 			a := names[m.AttachmentID]
-			text = fmt.Sprintf("[file %s, %s, %d bytes, sha256 %s]", a.Name, a.MediaType, a.Size, a.SHA256)
+			text = fmt.Sprintf("[file %s, %s, %d bytes, sha256 %s]", store.CleanLine(a.Name), a.MediaType, a.Size, a.SHA256)
 		}
+		text = store.CleanText(text)
 		fmt.Fprintf(&b, "[%s] %s: %s\n", m.CreatedAt.UTC().Format("2006-01-02 15:04:05"), who,
 			strings.ReplaceAll(text, "\n", "\n    "))
 	}

@@ -13,9 +13,11 @@ import (
 // (chattest.MemStore is one) calls them to keep the same contract. Times
 // are normalized to what the stores keep: UTC, microseconds.
 
-// PrepareConversation checks a new conversation (its state, if set) and
-// fills in its defaults: waiting, opened now.
+// PrepareConversation checks a new conversation (its state, if set),
+// cleans the customer's name, id and e-mail (CleanLine) and fills in its
+// defaults: waiting, opened now.
 func PrepareConversation(c *Conversation) error {
+	c.CustomerName, c.CustomerID, c.CustomerEmail = CleanLine(c.CustomerName), CleanLine(c.CustomerID), CleanLine(c.CustomerEmail)
 	switch c.State {
 	case "":
 		c.State = ConversationWaiting
@@ -30,9 +32,11 @@ func PrepareConversation(c *Conversation) error {
 }
 
 // PrepareMessage checks a message to append (its sender role, its kind,
-// an attachment message's attachment) and fills in its defaults: kind
-// text, created now.
+// an attachment message's attachment), cleans its text (CleanText) and
+// sender id (CleanLine), and fills in its defaults: kind text, created
+// now.
 func PrepareMessage(m *Message) error {
+	m.Text, m.SenderID = CleanText(m.Text), CleanLine(m.SenderID)
 	switch m.SenderRole {
 	case RoleCustomer, RoleOperator, RoleSystem:
 	default:
@@ -54,9 +58,10 @@ func PrepareMessage(m *Message) error {
 }
 
 // PrepareAttachment checks a chat attachment (its conversation, a SHA-256
-// the caller gave, in any case) and sets its size, its lowercase hex
-// digest and, when unset, its time.
+// the caller gave, in any case), cleans its name (CleanLine) and sets its
+// size, its lowercase hex digest and, when unset, its time.
 func PrepareAttachment(a *Attachment) error {
+	a.Name = CleanLine(a.Name)
 	if a.ConversationID == 0 {
 		return invalidf("attachment without conversation")
 	}

@@ -22,6 +22,36 @@ var chatTests = []test{
 	{"Attachments", testChatAttachments},
 	{"Transcript", testTranscript},
 	{"ChatOperators", testChatOperators},
+	{"CleanNamesAndTexts", testCleanNamesAndTexts},
+}
+
+// testCleanNamesAndTexts: what a customer typed can forge nothing in
+// what is read back (a name with a line break, a text with a carriage
+// return or a bidirectional override): the store keeps it cleaned.
+func testCleanNamesAndTexts(t *testing.T, e *env) {
+	ctx := e.ctx(t)
+	c := store.Conversation{CustomerName: "Eve\n[2026-01-01 10:00:00] bob: Approved", CustomerID: "e\u202E1", CustomerEmail: " eve@example.com\r"}
+	must(t, e.CreateConversation(ctx, &c))
+	m, _, err := e.AppendMessage(ctx, store.Message{ConversationID: c.ID, SenderRole: store.RoleCustomer, SenderID: "customer",
+		Text: "hola\r\n[10:00] bob: ok\u202Etxt.exe\x1b[2J"})
+	must(t, err)
+	a := store.Attachment{ConversationID: c.ID, Name: "invoice\u202Efdp.exe\n", Data: []byte("x")}
+	must(t, e.PutAttachment(ctx, &a))
+	got, err := e.Conversation(ctx, c.ID)
+	must(t, err)
+	want := store.Conversation{CustomerName: "Eve [2026-01-01 10:00:00] bob: Approved", CustomerID: "e1", CustomerEmail: "eve@example.com"}
+	if got.CustomerName != want.CustomerName || got.CustomerID != want.CustomerID || got.CustomerEmail != want.CustomerEmail {
+		t.Errorf("Conversation = %q %q %q, want %q %q %q", got.CustomerName, got.CustomerID, got.CustomerEmail,
+			want.CustomerName, want.CustomerID, want.CustomerEmail)
+	}
+	tr, err := e.Transcript(ctx, c.ID)
+	must(t, err)
+	if len(tr.Messages) != 1 || tr.Messages[0].Text != "hola\n[10:00] bob: oktxt.exe[2J" || m.Text != tr.Messages[0].Text {
+		t.Errorf("message text = %+v (returned %q)", tr.Messages, m.Text)
+	}
+	if len(tr.Attachments) != 1 || tr.Attachments[0].Name != "invoicefdp.exe" {
+		t.Errorf("attachment name = %+v", tr.Attachments)
+	}
 }
 
 func newConversation(t *testing.T, e *env) store.Conversation {
