@@ -70,12 +70,12 @@ func SanitizeFileName(name string) string {
 	name = strings.ReplaceAll(name, "\\", "/")
 	name = path.Base(name)
 	name = strings.Map(func(r rune) rune {
-		if unicode.Is(unicode.Cf, r) || r == '/' || r == ':' || r == '*' || r == '?' || r == '"' || r == '<' || r == '>' || r == '|' {
+		if unicode.Is(unicode.Cc, r) || unicode.Is(unicode.Cf, r) || r == '/' || r == ':' || r == '*' || r == '?' || r == '"' || r == '<' || r == '>' || r == '|' {
 			return -1
 		}
 		return r
-	}, store.CleanLine(name))
-	name = strings.TrimRight(strings.TrimLeft(strings.TrimSpace(name), "."), ". ")
+	}, name)
+	name = strings.TrimRight(strings.TrimLeft(store.CleanLine(name), "."), ". ")
 	for len(name) > 128 {
 		_, size := utf8.DecodeLastRuneInString(name)
 		name = name[:len(name)-size]

@@ -66,7 +66,9 @@ func TestTranscriptCannotBeForged(t *testing.T) {
 // public id.
 func TestCustomersNeverSeeOperatorLogins(t *testing.T) {
 	srv := chattest.NewServer(&chattest.Config{
-		Configure: func(s *chat.Server) { s.Operators = chat.StaticDirectory{"luis.login": withName(t, "luis.login", "pw-luis.login", "Luis")} }})
+		Configure: func(s *chat.Server) {
+			s.Operators = chat.StaticDirectory{"luis.login": withName(t, "luis.login", "pw-luis.login", "Luis")}
+		}})
 	defer srv.Close()
 	ctx := testCtx(t)
 	oin := newInbox()
@@ -103,4 +105,3 @@ func withName(t *testing.T, login, password, name string) chat.OperatorAccount {
 	require.NoError(t, err)
 	return chat.OperatorAccount{ID: login, Name: name, PasswordHash: h}
 }
-
