@@ -9,8 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"strings"
-	"sync"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -149,53 +149,18 @@ func checkPassword(hash, password string) bool {
 	return bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) == nil
 }
 
-// failureLimiter counts failed logins per key (login, remote host) in a
-// sliding window.
-type failureLimiter struct {
-	mu     sync.Mutex
-	max    int
-	window time.Duration
-	fails  map[string][]time.Time
-}
-
-func newFailureLimiter(max int, window time.Duration) *failureLimiter {
-	return &failureLimiter{max: max, window: window, fails: map[string][]time.Time{}}
-}
-
-// blocked reports whether key has used up its failures.
-func (l *failureLimiter) blocked(key string, now time.Time) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.prune(key, now)) >= l.max
-}
-
-func (l *failureLimiter) fail(key string, now time.Time) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.fails[key] = append(l.prune(key, now), now)
-	if len(l.fails) > 100000 { // bound memory under a spray of logins
-		for k := range l.fails {
-			delete(l.fails, k)
-			if len(l.fails) <= 50000 {
-				break
-			}
-		}
+// addressKey is the client address a login counts against: the IP, or an
+// IPv6 /64 (one host's share of a network).
+func addressKey(addr net.Addr) string {
+	ap, err := netip.ParseAddrPort(addr.String())
+	if err != nil {
+		return addr.String()
 	}
-}
-
-func (l *failureLimiter) prune(key string, now time.Time) []time.Time {
-	ts := l.fails[key]
-	i := 0
-	for i < len(ts) && now.Sub(ts[i]) >= l.window {
-		i++
+	if ip := ap.Addr().Unmap(); ip.Is6() {
+		p, _ := ip.Prefix(64)
+		return p.String()
 	}
-	ts = ts[i:]
-	if len(ts) == 0 {
-		delete(l.fails, key)
-		return nil
-	}
-	l.fails[key] = ts
-	return ts
+	return ap.Addr().Unmap().String()
 }
 
 func loopback(addr net.Addr) bool {

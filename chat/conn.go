@@ -36,6 +36,8 @@ type conn struct {
 
 	cursors []*cursor // the conversations followed (guarded by mu; see delivery.go)
 
+	ip string // what the connection counts against (guard.ipKey)
+
 	// Set by the handshake, then read-only.
 	conv     *conv     // a customer's conversation
 	op       *operator // an operator's state
@@ -44,10 +46,16 @@ type conn struct {
 	inflight chan struct{}      // SENDs read and not yet stored (maxInflight)
 	rate     tokens             // reader goroutine only
 	lastRate time.Time
+	upload   tokens // upload bytes (reader goroutine only)
+	uploadAt time.Time
 }
 
+// MaxHelloFrame caps the payload of a frame before the handshake is done
+// (a HELLO needs far less).
+const MaxHelloFrame = 16 << 10
+
 func newConn(srv *Server, nc net.Conn) *conn {
-	return &conn{srv: srv, nc: nc, fr: NewFrameReader(nc, srv.maxFrame()),
+	return &conn{srv: srv, nc: nc, fr: NewFrameReader(nc, min(srv.maxFrame(), MaxHelloFrame)), ip: srv.guard.ipKey(nc.RemoteAddr()),
 		done: make(chan struct{}), uploads: map[uint64]*upload{},
 		inflight: make(chan struct{}, maxInflight)}
 }
@@ -298,6 +306,32 @@ func (c *conn) startHeartbeat() {
 type tokens struct {
 	level float64
 	init  bool
+}
+
+// uploadTokens waits until the connection may take n more upload bytes
+// at rate bytes a second (bursts of a second's worth); false if the
+// connection ends first.
+func (c *conn) uploadTokens(n, rate float64) bool {
+	now := time.Now()
+	if !c.upload.init {
+		c.upload.level, c.upload.init = rate, true
+	} else {
+		c.upload.level = min(rate, c.upload.level+now.Sub(c.uploadAt).Seconds()*rate)
+	}
+	c.uploadAt = now
+	c.upload.level -= n
+	if c.upload.level >= 0 {
+		return true
+	}
+	wait := time.Duration(-c.upload.level / rate * float64(time.Second))
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-c.done:
+		return false
+	}
 }
 
 func (c *conn) allow() bool {

@@ -25,6 +25,8 @@ const (
 	CodeInternal      ErrorCode = 16 // the server failed (e.g. its store); retry later
 	CodeTooManyConns  ErrorCode = 17 // the server is full
 	CodeHeartbeatLost ErrorCode = 18 // no frame within the heartbeat timeout
+	CodeTimeout       ErrorCode = 19 // a request not completed in time (an upload without chunks)
+	CodeUnsupported   ErrorCode = 20 // a frame type this peer does not know (see FlagIgnorable)
 )
 
 var codeNames = map[ErrorCode]string{
@@ -33,7 +35,8 @@ var codeNames = map[ErrorCode]string{
 	CodeForbidden: "forbidden", CodeConflict: "conflict", CodeTooLarge: "too large", CodeMediaType: "media type not allowed",
 	CodeChecksum: "checksum mismatch", CodeSlowConsumer: "slow consumer", CodeShuttingDown: "shutting down",
 	CodeInsecure: "insecure transport", CodeResumeExpired: "resume expired", CodeInternal: "internal error",
-	CodeTooManyConns: "too many connections", CodeHeartbeatLost: "heartbeat lost",
+	CodeTooManyConns: "too many connections", CodeHeartbeatLost: "heartbeat lost", CodeTimeout: "timeout",
+	CodeUnsupported: "unsupported",
 }
 
 func (c ErrorCode) String() string {

@@ -12,6 +12,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -32,10 +33,29 @@ type FileLimits struct {
 	Allowed []string
 	// MaxUploads caps the uploads in progress per connection (default 4).
 	MaxUploads int
+	// MaxBuffered caps the bytes of uploads in progress held in memory
+	// by the whole server (default 64 MiB), reserved by each FILE_START
+	// for its declared size; one client address may hold a quarter of
+	// it. A FILE_START beyond it is refused (rate limited: retry later).
+	MaxBuffered int64
+	// UploadRate caps the upload bytes a connection sends per second
+	// (default 4 MiB): beyond it the server stops reading from it for a
+	// while (TCP pushes back).
+	UploadRate int64
+	// UploadIdle ends an upload that gets no chunk for this long
+	// (default 30s), so that its reservation does not linger.
+	UploadIdle time.Duration
 }
 
 func (l FileLimits) maxFile() int64 { return int64(orInt(int(l.MaxFile), 10<<20)) }
 func (l FileLimits) maxConv() int64 { return int64(orInt(int(l.MaxPerConversation), 50<<20)) }
+func (l FileLimits) maxBuffered() int64 {
+	return int64(orInt(int(l.MaxBuffered), 64<<20))
+}
+func (l FileLimits) uploadRate() float64 {
+	return float64(orInt(int(l.UploadRate), 4<<20))
+}
+func (l FileLimits) uploadIdle() time.Duration { return orDur(l.UploadIdle, 30*time.Second) }
 
 func (l FileLimits) allowed(mediaType string) bool {
 	allowed := l.Allowed
@@ -51,12 +71,16 @@ func (l FileLimits) allowed(mediaType string) bool {
 	return false
 }
 
-// upload is a file being received.
+// upload is a file being received. Its declared size is reserved twice
+// until it ends, however it ends (stored, refused, abandoned, or with the
+// connection): in the conversation's quota and in the server's upload
+// memory (see dropUpload).
 type upload struct {
 	start FileStart
 	cv    *conv
 	buf   bytes.Buffer
 	sum   hash.Hash
+	last  time.Time // the last chunk (or the start)
 }
 
 // SanitizeFileName returns a file name safe to store and to offer for
@@ -130,21 +154,55 @@ func (s *Server) uploadStart(ctx context.Context, c *conn, m *FileStart) {
 		c.refuse(CodeTooLarge, fmt.Sprintf("the conversation's attachments may total %d bytes", lim.maxConv()), cv.id, m.ClientMsgID)
 		return
 	}
-	u := &upload{start: *m, cv: cv, sum: sha256.New()}
+	if !s.guard.reserveUpload(c.ip, m.Size) {
+		s.hub.mu.Lock()
+		cv.fileBytes -= m.Size
+		s.hub.mu.Unlock()
+		c.refuse(CodeRateLimited, "too many uploads in progress on the server; retry later", cv.id, m.ClientMsgID)
+		return
+	}
+	u := &upload{start: *m, cv: cv, sum: sha256.New(), last: time.Now()}
 	u.start.Name = SanitizeFileName(m.Name)
 	c.uploads[m.TransferID] = u
 }
 
+// dropUpload ends an upload that will not be stored and gives its
+// reservations back.
 func (s *Server) dropUpload(c *conn, id uint64) {
-	if u := c.uploads[id]; u != nil {
-		s.hub.mu.Lock()
-		u.cv.fileBytes -= u.start.Size
-		s.hub.mu.Unlock()
-		delete(c.uploads, id)
+	u := c.uploads[id]
+	if u == nil {
+		return
+	}
+	delete(c.uploads, id)
+	s.hub.mu.Lock()
+	u.cv.fileBytes -= u.start.Size
+	s.hub.mu.Unlock()
+	s.guard.releaseUpload(c.ip, u.start.Size)
+}
+
+// dropUploads ends every upload of a connection that is gone.
+func (s *Server) dropUploads(c *conn) {
+	for id := range c.uploads {
+		s.dropUpload(c, id)
+	}
+}
+
+// expireUploads ends the connection's uploads that got no chunk for
+// UploadIdle. It runs on the reader goroutine, at every frame; a
+// connection that sends no frame at all is closed by the heartbeat.
+func (s *Server) expireUploads(c *conn, now time.Time) {
+	for id, u := range c.uploads {
+		if now.Sub(u.last) > s.Files.uploadIdle() {
+			cv, cmid := u.cv.id, u.start.ClientMsgID
+			s.dropUpload(c, id)
+			c.refuse(CodeTimeout, "upload abandoned: no chunk in time", cv, cmid)
+		}
 	}
 }
 
 // uploadChunk adds a chunk; more bytes than declared end the upload.
+// Beyond the connection's upload rate the reader waits, so the client is
+// slowed by TCP rather than refused.
 func (s *Server) uploadChunk(c *conn, m *FileChunk) bool {
 	u := c.uploads[m.TransferID]
 	if u == nil {
@@ -152,12 +210,17 @@ func (s *Server) uploadChunk(c *conn, m *FileChunk) bool {
 		return true
 	}
 	if int64(u.buf.Len()+len(m.Data)) > u.start.Size {
+		cv, cmid := u.cv.id, u.start.ClientMsgID
 		s.dropUpload(c, m.TransferID)
-		c.refuse(CodeChecksum, "more bytes than declared", u.cv.id, u.start.ClientMsgID)
+		c.refuse(CodeChecksum, "more bytes than declared", cv, cmid)
 		return true
+	}
+	if !c.uploadTokens(float64(len(m.Data)), s.Files.uploadRate()) {
+		return false // the connection ended while waiting
 	}
 	u.buf.Write(m.Data)
 	u.sum.Write(m.Data)
+	u.last = time.Now()
 	return true
 }
 
@@ -167,7 +230,11 @@ func (s *Server) uploadEnd(ctx context.Context, c *conn, m *FileEnd) {
 		c.refuse(CodeNotFound, "no such upload", 0, "")
 		return
 	}
-	defer delete(c.uploads, m.TransferID)
+	// The upload's memory is the server's again once this returns (the
+	// store has its copy); its conversation quota stays reserved unless
+	// it fails.
+	delete(c.uploads, m.TransferID)
+	defer s.guard.releaseUpload(c.ip, u.start.Size)
 	cvID, cmid := u.cv.id, u.start.ClientMsgID
 	fail := func(code ErrorCode, text string) {
 		s.hub.mu.Lock()
@@ -189,7 +256,7 @@ func (s *Server) uploadEnd(ctx context.Context, c *conn, m *FileEnd) {
 		fail(CodeMediaType, fmt.Sprintf("%s files are not accepted", strings.SplitN(sniffed, ";", 2)[0]))
 		return
 	}
-	a := store.Attachment{ConversationID: cvID, Name: u.start.Name, MediaType: sniffed, Data: data,
+	a := store.Attachment{ConversationID: cvID, Name: nameForType(u.start.Name, sniffed), MediaType: sniffed, Data: data,
 		SHA256: hex.EncodeToString(u.start.SHA256)}
 	if err := s.Store.PutAttachment(ctx, &a); err != nil {
 		fail(CodeInternal, "not stored; retry")
@@ -215,13 +282,11 @@ func (s *Server) uploadEnd(ctx context.Context, c *conn, m *FileEnd) {
 
 // fetch streams an attachment of a conversation the client takes part in.
 func (s *Server) fetch(ctx context.Context, c *conn, m *Fetch) {
+	// Another conversation's attachment and a missing one get the same
+	// answer: ids say nothing about what exists.
 	a, err := s.Store.Attachment(ctx, m.AttachmentID)
-	if err != nil {
+	if err != nil || !s.participates(c, a.ConversationID) {
 		c.refuse(CodeNotFound, "no such attachment", 0, "")
-		return
-	}
-	if !s.participates(c, a.ConversationID) {
-		c.refuse(CodeForbidden, "not your conversation", a.ConversationID, "")
 		return
 	}
 	sum, _ := hex.DecodeString(a.SHA256)

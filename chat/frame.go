@@ -169,25 +169,43 @@ func (fr *FrameReader) read(borrow bool) (Frame, error) {
 		fr.rpos += int(n)
 		return f, nil
 	}
-	f.Payload = make([]byte, n)
 	// The payload: what is buffered, then (large frames) straight from
-	// the connection, or (small ones) through the buffer.
-	got := 0
+	// the connection, or (small ones) through the buffer. A large
+	// payload's memory grows as its bytes arrive: a peer that announces
+	// a large frame and stalls holds little.
+	buffered := 0
 	if fr.buf != nil {
-		got = copy(f.Payload, fr.buf[fr.rpos:fr.wpos])
-		fr.rpos += got
+		buffered = min(fr.wpos-fr.rpos, int(n))
 	}
-	if rest := int(n) - got; rest > 0 {
-		if rest >= readBufSize/2 {
-			if _, err := io.ReadFull(fr.r, f.Payload[got:]); err != nil {
-				return Frame{}, &FrameError{Err: fmt.Errorf("truncated %s payload: %w", f.Type, err)}
-			}
-		} else {
+	if rest := int(n) - buffered; rest < readBufSize/2 {
+		f.Payload = make([]byte, n)
+		if buffered > 0 {
+			copy(f.Payload, fr.buf[fr.rpos:fr.rpos+buffered])
+			fr.rpos += buffered
+		}
+		if rest > 0 {
 			if err := fr.fill(rest); err != nil {
 				return Frame{}, &FrameError{Err: fmt.Errorf("truncated %s payload: %w", f.Type, err)}
 			}
-			copy(f.Payload[got:], fr.buf[fr.rpos:fr.rpos+rest])
+			copy(f.Payload[buffered:], fr.buf[fr.rpos:fr.rpos+rest])
 			fr.rpos += rest
+		}
+		return f, nil
+	}
+	f.Payload = make([]byte, max(buffered, min(int(n), 4<<10)))
+	got := 0
+	if buffered > 0 {
+		got = copy(f.Payload, fr.buf[fr.rpos:fr.rpos+buffered])
+		fr.rpos += got
+	}
+	for got < int(n) {
+		if got == len(f.Payload) {
+			f.Payload = append(f.Payload, make([]byte, min(int(n)-got, len(f.Payload)))...)
+		}
+		m, err := io.ReadFull(fr.r, f.Payload[got:])
+		got += m
+		if err != nil {
+			return Frame{}, &FrameError{Err: fmt.Errorf("truncated %s payload: %w", f.Type, err)}
 		}
 	}
 	return f, nil

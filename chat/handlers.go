@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"net"
 	"strconv"
 	"strings"
 	"time"
@@ -114,12 +113,16 @@ func (s *Server) helloCustomer(ctx context.Context, c *conn, h *Hello) bool {
 		c.fail(CodeAuthFailed, "a customer gives a name and a customer id or e-mail")
 		return false
 	}
+	if !s.hub.mayWait(c.ip) || !s.guard.openConversation(c.ip, now) {
+		c.fail(CodeRateLimited, "too many conversations from your address; try again later")
+		return false
+	}
 	if err := s.Store.CreateConversation(ctx, &rec); err != nil {
 		c.fail(CodeInternal, "cannot open a conversation now")
 		s.logf("creating a conversation", "err", err)
 		return false
 	}
-	cv := &conv{id: rec.ID, rec: rec, customers: map[*conn]struct{}{}}
+	cv := &conv{id: rec.ID, rec: rec, ip: c.ip, customers: map[*conn]struct{}{}}
 	c.conv = cv
 	c.session = s.newSession()
 	c.send(&Welcome{Session: c.session, Resume: resumeToken(s.secret, rec.ID, now.Add(s.resumeTTL())), ConversationID: rec.ID,
@@ -145,9 +148,10 @@ func (s *Server) helloOperator(ctx context.Context, c *conn, h *Hello) bool {
 		return false
 	}
 	now := time.Now()
-	host, _, _ := net.SplitHostPort(c.nc.RemoteAddr().String())
-	if s.authFail.blocked("login:"+h.Login, now) || s.authFail.blocked("host:"+host, now) {
-		c.fail(CodeRateLimited, "too many failed logins; wait a minute")
+	host := addressKey(c.nc.RemoteAddr())
+	attempt, ok, why := s.logins.begin(h.Login, host, now)
+	if !ok {
+		c.fail(CodeRateLimited, why)
 		return false
 	}
 	var acct OperatorAccount
@@ -158,13 +162,19 @@ func (s *Server) helloOperator(ctx context.Context, c *conn, h *Hello) bool {
 		err = ErrUnknownOperator
 	}
 	if err != nil && !errors.Is(err, ErrUnknownOperator) {
+		s.logins.done(attempt, h.Login, host, true) // not the client's failure
 		c.fail(CodeInternal, "cannot check credentials now")
 		s.logf("operator directory", "err", err)
 		return false
 	}
-	if !checkPassword(acct.PasswordHash, h.Password) || acct.Disabled {
-		s.authFail.fail("login:"+h.Login, now)
-		s.authFail.fail("host:"+host, now)
+	good, busy := s.logins.hash(ctx, func() bool { return checkPassword(acct.PasswordHash, h.Password) && !acct.Disabled })
+	if busy {
+		s.logins.done(attempt, h.Login, host, true)
+		c.fail(CodeRateLimited, "the server is busy checking logins; try again later")
+		return false
+	}
+	s.logins.done(attempt, h.Login, host, good)
+	if !good {
 		c.fail(CodeAuthFailed, "wrong login or password")
 		return false
 	}

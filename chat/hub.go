@@ -21,6 +21,9 @@ type hub struct {
 	convs map[int64]*conv
 	queue []*conv // waiting, first come first served
 	ops   map[string]*operator
+	// waiting counts the conversations in line per client address
+	// (PerIPLimits.MaxWaiting).
+	waiting map[string]int
 
 	// Announcing the line is coalesced: at most one round per
 	// announceEvery, telling each waiting customer only a changed place.
@@ -47,6 +50,7 @@ const announceEvery = 100 * time.Millisecond
 type conv struct {
 	id  int64
 	rec store.Conversation
+	ip  string // the client address that opened it ("" if not limited)
 
 	post sync.Mutex // without a batcher, serializes append + broadcast: POSTs go out in seq order
 
@@ -73,7 +77,7 @@ type operator struct {
 }
 
 func newHub(s *Server) *hub {
-	h := &hub{srv: s, convs: map[int64]*conv{}, ops: map[string]*operator{}}
+	h := &hub{srv: s, convs: map[int64]*conv{}, ops: map[string]*operator{}, waiting: map[string]int{}}
 	if txs, ok := s.Store.(txStore); ok {
 		h.batch = newBatcher(txs)
 	}
@@ -98,7 +102,7 @@ func (h *hub) load(ctx context.Context) error {
 				cv := &conv{id: rec.ID, rec: rec, customers: map[*conn]struct{}{}, leftAt: time.Now()}
 				h.convs[rec.ID] = cv
 				if state == store.ConversationWaiting {
-					h.queue = append(h.queue, cv)
+					h.enqueueLocked(cv, false)
 				} else {
 					op := h.operatorLocked(rec.OperatorID, h.srv.operatorName(ctx, rec.OperatorID))
 					op.active[cv.id] = cv
@@ -295,6 +299,41 @@ func postOf(m store.Message, senderName string) *Post {
 	return p
 }
 
+// enqueueLocked puts cv in line: last, or first (a conversation that
+// was served before goes back to the front).
+func (h *hub) enqueueLocked(cv *conv, front bool) {
+	if front {
+		h.queue = slices.Insert(h.queue, 0, cv)
+	} else {
+		h.queue = append(h.queue, cv)
+	}
+	if cv.ip != "" {
+		h.waiting[cv.ip]++
+	}
+}
+
+// dequeueLocked takes the i-th conversation out of the line.
+func (h *hub) dequeueLocked(i int) *conv {
+	cv := h.queue[i]
+	h.queue = slices.Delete(h.queue, i, i+1)
+	if cv.ip != "" {
+		if h.waiting[cv.ip]--; h.waiting[cv.ip] <= 0 {
+			delete(h.waiting, cv.ip)
+		}
+	}
+	return cv
+}
+
+// mayWait reports whether another conversation from ip may wait in line.
+func (h *hub) mayWait(ip string) bool {
+	if ip == "" {
+		return true
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.waiting[ip] < h.srv.PerIP.maxWaiting()
+}
+
 // assignLocked makes op serve cv. op's connections follow the
 // conversation from its first message, held until they are told
 // (releaseAll after the ASSIGNED frame).
@@ -350,7 +389,7 @@ func (h *hub) enqueue(cv *conv, c *conn) {
 	cv.customers[c] = struct{}{}
 	h.version.Add(1)
 	h.convs[cv.id] = cv
-	h.queue = append(h.queue, cv)
+	h.enqueueLocked(cv, false)
 	h.mu.Unlock()
 }
 
@@ -394,8 +433,7 @@ func (h *hub) dispatch(ctx context.Context) {
 		if op == nil {
 			break
 		}
-		cv := h.queue[i]
-		h.queue = slices.Delete(h.queue, i, i+1)
+		cv := h.dequeueLocked(i)
 		h.assignLocked(cv, op)
 		todo = append(todo, assignment{cv: cv, op: op})
 	}
@@ -433,7 +471,7 @@ func (h *hub) carryOut(ctx context.Context, a assignment) {
 			h.assignLocked(a.cv, a.previous)
 			releaseAll(connsOf(a.previous.conns), a.cv.id)
 		} else if !errors.Is(err, store.ErrConflict) {
-			h.queue = append([]*conv{a.cv}, h.queue...)
+			h.enqueueLocked(a.cv, true)
 		}
 		h.mu.Unlock()
 		return
@@ -563,8 +601,7 @@ func (h *hub) accept(ctx context.Context, op *operator, id int64) (ErrorCode, st
 		}
 		return CodeConflict, "the conversation is not waiting (taken or closed)"
 	}
-	cv := h.queue[i]
-	h.queue = slices.Delete(h.queue, i, i+1)
+	cv := h.dequeueLocked(i)
 	h.assignLocked(cv, op)
 	h.mu.Unlock()
 	h.carryOut(ctx, assignment{cv: cv, op: op})
@@ -616,7 +653,7 @@ func (h *hub) close(ctx context.Context, cv *conv, by string) error {
 	h.mu.Lock()
 	delete(h.convs, cv.id)
 	if i := slices.Index(h.queue, cv); i >= 0 {
-		h.queue = slices.Delete(h.queue, i, i+1)
+		h.dequeueLocked(i)
 	}
 	if cv.operator != nil {
 		delete(cv.operator.active, cv.id)
@@ -739,7 +776,7 @@ func (h *hub) sweep(now time.Time) {
 		if len(op.conns) == 0 && !op.goneAt.IsZero() && now.Sub(op.goneAt) > h.srv.operatorGrace() && len(op.active) > 0 {
 			for _, cv := range op.active {
 				h.unassignLocked(cv)
-				h.queue = append([]*conv{cv}, h.queue...)
+				h.enqueueLocked(cv, true)
 				requeued = true
 			}
 		}

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"errors"
+	"io"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -174,11 +176,12 @@ func FuzzFrameReader(f *testing.F) {
 	for _, m := range samples()[:4] {
 		f.Add(AppendMessage(nil, m))
 	}
+	f.Add(AppendFrame(AppendFrame(nil, TypeFileChunk, 0, make([]byte, 40000)), TypePing, 0, []byte{1}))
 	// The server's borrowing reader, fed in short reads, must see what
 	// the plain one sees.
 	f.Fuzz(func(t *testing.T, stream []byte) {
-		fr := NewFrameReader(bytes.NewReader(stream), 1024)
-		br := NewFrameReader(iotest.HalfReader(bytes.NewReader(stream)), 1024)
+		fr := NewFrameReader(bytes.NewReader(stream), 64<<10)
+		br := NewFrameReader(iotest.HalfReader(bytes.NewReader(stream)), 64<<10)
 		for range 100 {
 			fm, err := fr.Read()
 			bm, berr := br.readBorrowed()
@@ -188,7 +191,7 @@ func FuzzFrameReader(f *testing.F) {
 			if err != nil {
 				return
 			}
-			if len(fm.Payload) > 1024 {
+			if len(fm.Payload) > 64<<10 {
 				t.Fatalf("payload of %d over the limit", len(fm.Payload))
 			}
 			if bm.Type != fm.Type || bm.Flags != fm.Flags || !bytes.Equal(bm.Payload, fm.Payload) {
@@ -196,4 +199,55 @@ func FuzzFrameReader(f *testing.F) {
 			}
 		}
 	})
+}
+
+// Frames of every size around the reader's buffer thresholds read back
+// whole, however the bytes arrive, with the plain and the borrowing reader.
+func TestFrameReaderSizesInPieces(t *testing.T) {
+	sizes := []int{0, 1, 8191, 8192, 8193, 16383, 16384, 16385, 20000, 32767, 32768, 32769, 40000, 65536}
+	var stream []byte
+	var want [][]byte
+	for i, n := range sizes {
+		p := bytes.Repeat([]byte{byte(i + 1)}, n)
+		want = append(want, p, []byte("x"))
+		stream = AppendFrame(stream, TypeFileChunk, 0, p)
+		stream = AppendFrame(stream, TypePing, 0, []byte("x"))
+	}
+	pieces := map[string]func(io.Reader) io.Reader{
+		"whole": func(r io.Reader) io.Reader { return r }, "half": iotest.HalfReader, "one byte": iotest.OneByteReader,
+		"data with EOF": iotest.DataErrReader,
+	}
+	for name, wrap := range pieces {
+		for _, borrow := range []bool{false, true} {
+			fr := NewFrameReader(wrap(bytes.NewReader(stream)), 1<<20)
+			for i, p := range want {
+				var f Frame
+				var err error
+				if borrow {
+					f, err = fr.readBorrowed()
+				} else {
+					f, err = fr.Read()
+				}
+				if err != nil || !bytes.Equal(f.Payload, p) {
+					t.Fatalf("%s (borrow %v), frame %d (%d bytes): got %d bytes, %v", name, borrow, i, len(p), len(f.Payload), err)
+				}
+			}
+		}
+	}
+}
+
+// A peer that announces a large frame and stalls holds little memory:
+// the payload grows with what arrives.
+func TestFrameReaderStalledLargeFrame(t *testing.T) {
+	hdr := AppendFrame(nil, TypeFileChunk, 0, make([]byte, 1<<20))[:HeaderLen+100]
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err := NewFrameReader(bytes.NewReader(hdr), 1<<20).Read()
+	runtime.ReadMemStats(&after)
+	if err == nil {
+		t.Fatal("a truncated frame was read")
+	}
+	if got := after.TotalAlloc - before.TotalAlloc; got > 64<<10 {
+		t.Fatalf("reading 100 bytes of a frame that claims 1 MiB allocated %d bytes", got)
+	}
 }

@@ -44,8 +44,16 @@ type Server struct {
 	AllowInsecurePasswords bool
 	// MaxConversations is an operator's default capacity (default 5).
 	MaxConversations int
-	// MaxConnections caps open connections (default 10,000).
+	// MaxConnections caps open connections (default 10,000). Each is a
+	// file descriptor: keep it below the process's open-file limit
+	// (Serve outlives running out of descriptors, but waits meanwhile).
 	MaxConnections int
+	// MaxHandshakes caps the connections that have not finished their
+	// HELLO, server-wide (default 1,024); each may hold up to
+	// MaxHelloFrame bytes while it does.
+	MaxHandshakes int
+	// PerIP limits what one client address may hold.
+	PerIP PerIPLimits
 	// MaxFrame caps a frame's payload (default DefaultMaxFrame).
 	MaxFrame int
 	// OutboundLimit caps the bytes queued to one connection; a client
@@ -82,7 +90,8 @@ type Server struct {
 	batchOnce sync.Once
 	secret    []byte
 	hub       *hub
-	authFail  *failureLimiter
+	guard     *guard
+	logins    *loginGuard
 
 	mu       sync.Mutex
 	ls       map[net.Listener]struct{}
@@ -105,7 +114,8 @@ func (s *Server) init() {
 			rand.Read(s.secret)
 		}
 		s.hub = newHub(s)
-		s.authFail = newFailureLimiter(5, time.Minute)
+		s.guard = newGuard(s)
+		s.logins = newLoginGuard()
 		s.ls = map[net.Listener]struct{}{}
 		s.conns = map[*conn]struct{}{}
 		s.janitor = make(chan struct{})
@@ -129,6 +139,7 @@ func orDur(v, def time.Duration) time.Duration {
 }
 
 func (s *Server) maxFrame() int                { return orInt(s.MaxFrame, DefaultMaxFrame) }
+func (s *Server) maxHandshakes() int           { return orInt(s.MaxHandshakes, 1024) }
 func (s *Server) outboundLimit() int           { return orInt(s.OutboundLimit, 1<<20) }
 func (s *Server) heartbeat() time.Duration     { return orDur(s.Heartbeat, 15*time.Second) }
 func (s *Server) writeTimeout() time.Duration  { return orDur(s.WriteTimeout, 10*time.Second) }
@@ -210,6 +221,7 @@ func (s *Server) ListenAndServe(addr string, tlsConfig *tls.Config) error {
 
 // serveConn runs one connection: handshake, then frames until it ends.
 func (s *Server) serveConn(c *conn) {
+	counted := false
 	cleanup := func() {
 		c.close("done")
 		s.hub.disconnected(c)
@@ -217,18 +229,35 @@ func (s *Server) serveConn(c *conn) {
 		delete(s.conns, c)
 		s.mu.Unlock()
 		s.nconns.Add(-1)
+		if counted {
+			s.guard.disconnect(c.ip)
+		}
+	}
+	refuse := func(code ErrorCode, text string) {
+		c.fail(code, text)
+		<-c.done
+		cleanup()
 	}
 	if n := s.nconns.Add(1); n > int64(orInt(s.MaxConnections, 10000)) {
-		c.fail(CodeTooManyConns, "the server is full; try again later")
+		refuse(CodeTooManyConns, "the server is full; try again later")
+		return
+	}
+	if counted = s.guard.connect(c.ip); !counted {
+		refuse(CodeTooManyConns, "too many connections from your address")
+		return
+	}
+	if !s.guard.startHandshake(c.ip) {
+		refuse(CodeTooManyConns, "the server is busy; try again later")
+		return
+	}
+	ok := s.handshake(c)
+	s.guard.endHandshake(c.ip)
+	if !ok {
 		<-c.done
 		cleanup()
 		return
 	}
-	if !s.handshake(c) {
-		<-c.done
-		cleanup()
-		return
-	}
+	c.fr.SetMax(s.maxFrame())
 	c.lastSent.Store(time.Now().UnixNano())
 	c.startHeartbeat()
 	c.nc.SetReadDeadline(time.Time{}) // silence is watched by the heartbeat timer
@@ -238,6 +267,7 @@ func (s *Server) serveConn(c *conn) {
 	go func() {
 		defer s.wg.Done()
 		defer cleanup()
+		defer s.dropUploads(c) // on the reader goroutine, which owns them
 		s.readFrames(c)
 	}()
 }
@@ -271,6 +301,35 @@ func (s *Server) readFrames(c *conn) {
 			return
 		}
 	}
+}
+
+// Stats is a snapshot of a server's load, for metrics and tests.
+type Stats struct {
+	Connections   int   // open connections
+	Handshakes    int   // connections still reading their HELLO
+	Conversations int   // open conversations (waiting or active)
+	Waiting       int   // conversations in line
+	Operators     int   // operators with a connection
+	UploadBytes   int64 // memory reserved by uploads in progress (Files.MaxBuffered bounds it)
+}
+
+// Stats returns the server's current load. It is safe to call at any
+// time, from any goroutine.
+func (s *Server) Stats() Stats {
+	s.init()
+	st := Stats{Connections: int(s.nconns.Load()), UploadBytes: s.guard.uploadUsage()}
+	s.guard.mu.Lock()
+	st.Handshakes = s.guard.handshakes
+	s.guard.mu.Unlock()
+	s.hub.mu.Lock()
+	st.Conversations, st.Waiting = len(s.hub.convs), len(s.hub.queue)
+	for _, op := range s.hub.ops {
+		if len(op.conns) > 0 {
+			st.Operators++
+		}
+	}
+	s.hub.mu.Unlock()
+	return st
 }
 
 // Shutdown stops accepting, tells every client the server is going away
@@ -340,6 +399,8 @@ func (s *Server) janitorLoop() {
 			return
 		case now := <-t.C:
 			s.hub.sweep(now)
+			s.guard.sweep(now)
+			s.logins.sweep(now)
 		}
 	}
 }

@@ -1,0 +1,353 @@
+package chat_test
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"net"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/switchboard-go/switchboard/chat"
+	"github.com/switchboard-go/switchboard/chat/chattest"
+	"github.com/switchboard-go/switchboard/store"
+)
+
+// dialFrom connects to addr from a loopback address of its own
+// (127.0.0.0/8 is all loopback on Linux): a distinct client address.
+func dialFrom(t testing.TB, addr, from string) net.Conn {
+	t.Helper()
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}, Timeout: 5 * time.Second}
+	nc, err := d.Dial("tcp", addr)
+	require.NoError(t, err)
+	t.Cleanup(func() { nc.Close() })
+	return nc
+}
+
+// heapInUse is the live heap after a collection.
+func heapInUse() uint64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
+}
+
+// readErrors reads nc until it closes or goes quiet for quiet, and
+// returns the ERROR frames it got.
+func readErrors(nc net.Conn, quiet time.Duration) []*chat.Error {
+	fr := chat.NewFrameReader(nc, 0)
+	var errs []*chat.Error
+	for {
+		nc.SetReadDeadline(time.Now().Add(quiet))
+		f, err := fr.Read()
+		if err != nil {
+			return errs
+		}
+		if m, err := chat.Decode(f); err == nil {
+			if e, ok := m.(*chat.Error); ok {
+				errs = append(errs, e)
+			}
+		}
+	}
+}
+
+// Uploads that never end cannot take the server's memory: 25 clients
+// from 25 addresses each start 4 uploads of 4 MiB and send every byte but
+// never FILE_END (400 MiB before this was bounded). The server holds at
+// most Files.MaxBuffered, refuses the rest as rate limited, and gives it
+// all back when the connections go.
+func TestUploadMemoryStaysBounded(t *testing.T) {
+	const clients, perClient, size, budget = 25, 4, 4 << 20, 16 << 20
+	srv := chattest.NewServer(&chattest.Config{Configure: func(s *chat.Server) {
+		s.Files = chat.FileLimits{MaxFile: size, MaxBuffered: budget, MaxPerConversation: 1 << 30, UploadRate: 1 << 30}
+		s.PerIP.LimitLoopback = true
+	}})
+	defer srv.Close()
+	chunk := make([]byte, chat.MaxChunk)
+	sum := sha256.Sum256(make([]byte, size))
+	before := heapInUse()
+
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	refused := 0
+	conns := make([]net.Conn, clients)
+	for i := range clients {
+		nc := dialFrom(t, srv.Addr, fmt.Sprintf("127.0.0.%d", 2+i))
+		conns[i] = nc
+		_, err := nc.Write(chat.AppendMessage(nil, &chat.Hello{Role: chat.RoleCustomer, Name: "Mallory", CustomerID: fmt.Sprint(i)}))
+		require.NoError(t, err)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, e := range readErrors(nc, 2*time.Second) {
+				if e.Code == chat.CodeRateLimited {
+					mu.Lock()
+					refused++
+					mu.Unlock()
+				}
+			}
+		}()
+		for u := range perClient {
+			_, err := nc.Write(chat.AppendMessage(nil, &chat.FileStart{TransferID: uint64(u + 1), Name: "x.png", Size: size,
+				SHA256: sum[:], ClientMsgID: fmt.Sprint("u", u)}))
+			require.NoError(t, err)
+		}
+		for off := 0; off < size; off += len(chunk) {
+			for u := range perClient {
+				hdr := appendUvarint(appendUvarint(nil, uint64(u+1)), uint64(len(chunk)))
+				frame := chat.AppendFrame(nil, chat.TypeFileChunk, 0, hdr)
+				binary.BigEndian.PutUint32(frame[4:], uint32(len(hdr)+len(chunk)))
+				_, err := nc.Write(frame)
+				require.NoError(t, err)
+				_, err = nc.Write(chunk)
+				require.NoError(t, err)
+			}
+		}
+		assert.LessOrEqual(t, srv.Chat.Stats().UploadBytes, int64(budget))
+	}
+	wg.Wait() // every connection quiet: all chunks read
+	held := heapInUse() - min(before, heapInUse())
+	t.Logf("%d uploads of %d MiB attempted, %d refused; heap grew %.1f MiB (budget %d MiB)",
+		clients*perClient, size>>20, refused, float64(held)/(1<<20), budget>>20)
+	assert.LessOrEqual(t, srv.Chat.Stats().UploadBytes, int64(budget))
+	assert.GreaterOrEqual(t, refused, clients*perClient-budget/size)
+	assert.Less(t, held, uint64(budget+8<<20), "memory held by unfinished uploads")
+	for _, nc := range conns {
+		nc.Close()
+	}
+	require.Eventually(t, func() bool { return srv.Chat.Stats().UploadBytes == 0 }, 5*time.Second, 10*time.Millisecond,
+		"upload memory not given back when the connections closed")
+}
+
+// appendUvarint builds a FILE_CHUNK header by hand (transfer id, data
+// length), so the test sends one shared chunk without copying it.
+func appendUvarint(b []byte, v uint64) []byte {
+	for v >= 0x80 {
+		b = append(b, byte(v)|0x80)
+		v >>= 7
+	}
+	return append(b, byte(v))
+}
+
+// A dropped connection gives back what its unfinished uploads reserved:
+// after five uploads cut off halfway, the conversation still takes a
+// small file (before, the quota leaked and it was refused).
+func TestUploadQuotaReturnedWhenConnectionDrops(t *testing.T) {
+	const quota = 5000
+	srv := chattest.NewServer(&chattest.Config{Configure: func(s *chat.Server) {
+		s.Files = chat.FileLimits{MaxPerConversation: quota}
+	}})
+	defer srv.Close()
+	first, w := dialRaw(t, srv.Addr, &chat.Hello{Role: chat.RoleCustomer, Name: "Ana", CustomerID: "a"})
+	first.nc.Close()
+	data := make([]byte, quota/5)
+	sum := sha256.Sum256(data)
+	for i := range 5 {
+		r, _ := dialRaw(t, srv.Addr, &chat.Hello{Role: chat.RoleCustomer, Resume: w.Resume})
+		r.nc.Write(chat.AppendMessage(nil, &chat.FileStart{TransferID: 1, Name: "a.txt", Size: int64(len(data)), SHA256: sum[:],
+			ClientMsgID: fmt.Sprint("cut", i)}))
+		r.nc.Write(chat.AppendMessage(nil, &chat.FileChunk{TransferID: 1, Data: data[:len(data)/2]}))
+		r.nc.Close()
+	}
+	require.Eventually(t, func() bool { return srv.Chat.Stats().Connections == 0 }, 5*time.Second, 10*time.Millisecond)
+	c, err := chat.Dial(testCtx(t), srv.Addr, &chat.ClientOptions{Name: "Ana", CustomerID: "a2"})
+	require.NoError(t, err)
+	c.Close()
+	r, _ := dialRaw(t, srv.Addr, &chat.Hello{Role: chat.RoleCustomer, Resume: w.Resume})
+	small := []byte("twenty-three bytes here")
+	s := sha256.Sum256(small)
+	r.nc.Write(chat.AppendMessage(nil, &chat.FileStart{TransferID: 1, Name: "b.txt", Size: int64(len(small)), SHA256: s[:], ClientMsgID: "ok"}))
+	r.nc.Write(chat.AppendMessage(nil, &chat.FileChunk{TransferID: 1, Data: small}))
+	r.nc.Write(chat.AppendMessage(nil, &chat.FileEnd{TransferID: 1}))
+	for {
+		switch m := r.next().(type) {
+		case *chat.Ack:
+			assert.Equal(t, "ok", m.ClientMsgID)
+			return
+		case *chat.Error:
+			t.Fatalf("a 23-byte file after five dropped uploads: %v", m)
+		}
+	}
+}
+
+// One address cannot fill the line: 1,000 customers from one address
+// (each connecting, saying HELLO and leaving) leave at most
+// PerIP.MaxWaiting conversations waiting, and store no more; a customer
+// from elsewhere is near the front.
+func TestQueueFloodFromOneAddress(t *testing.T) {
+	const maxWaiting = 20
+	srv := chattest.NewServer(&chattest.Config{Configure: func(s *chat.Server) {
+		s.PerIP = chat.PerIPLimits{LimitLoopback: true, MaxWaiting: maxWaiting, NewConversations: 10000}
+	}})
+	defer srv.Close()
+	welcomed, limited := 0, 0
+	for i := range 1000 {
+		nc := dialFrom(t, srv.Addr, "127.0.0.2")
+		nc.Write(chat.AppendMessage(nil, &chat.Hello{Role: chat.RoleCustomer, Name: "Fake", CustomerID: fmt.Sprint(i)}))
+		fr := chat.NewFrameReader(nc, 0)
+		nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+		f, err := fr.Read()
+		require.NoError(t, err)
+		m, err := chat.Decode(f)
+		require.NoError(t, err)
+		switch m := m.(type) {
+		case *chat.Welcome:
+			welcomed++
+		case *chat.Error:
+			require.Equal(t, chat.CodeRateLimited, m.Code, "%v", m)
+			limited++
+		}
+		nc.Close()
+	}
+	assert.Equal(t, maxWaiting, welcomed)
+	assert.Equal(t, 1000-maxWaiting, limited)
+	assert.Equal(t, maxWaiting, srv.Chat.Stats().Waiting)
+	stored, err := srv.Store.Conversations(testCtx(t), store.ConversationFilter{Limit: 5000})
+	require.NoError(t, err)
+	assert.Len(t, stored, maxWaiting, "refused customers leave no rows")
+
+	real := dialFrom(t, srv.Addr, "127.0.0.3")
+	real.Write(chat.AppendMessage(nil, &chat.Hello{Role: chat.RoleCustomer, Name: "Real", CustomerID: "r"}))
+	fr := chat.NewFrameReader(real, 0)
+	for {
+		real.SetReadDeadline(time.Now().Add(5 * time.Second))
+		f, err := fr.Read()
+		require.NoError(t, err)
+		m, _ := chat.Decode(f)
+		if e, ok := m.(*chat.Event); ok && e.Kind == chat.EventQueued {
+			assert.Equal(t, maxWaiting+1, e.Position)
+			return
+		}
+	}
+}
+
+// The opening rate is bounded too: with the default limits an address
+// opens 30 conversations, then waits.
+func TestConversationRatePerAddress(t *testing.T) {
+	srv := chattest.NewServer(&chattest.Config{Configure: func(s *chat.Server) {
+		s.PerIP = chat.PerIPLimits{LimitLoopback: true, MaxWaiting: 1000}
+	}})
+	defer srv.Close()
+	welcomed := 0
+	for i := range 40 {
+		nc := dialFrom(t, srv.Addr, "127.0.0.4")
+		nc.Write(chat.AppendMessage(nil, &chat.Hello{Role: chat.RoleCustomer, Name: "Fake", CustomerID: fmt.Sprint(i)}))
+		nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+		f, err := chat.NewFrameReader(nc, 0).Read()
+		require.NoError(t, err)
+		if f.Type == chat.TypeWelcome {
+			welcomed++
+		}
+		nc.Close()
+	}
+	assert.Equal(t, 30, welcomed)
+}
+
+// Connections that announce a large HELLO and stall hold little memory,
+// and there are only so many of them: 500 from 50 addresses, each 100
+// bytes into a HELLO that claims 16 KiB (2,000 connections claiming
+// 64 KiB held 151 MB before).
+func TestStalledHandshakesHoldLittleMemory(t *testing.T) {
+	srv := chattest.NewServer(&chattest.Config{Configure: func(s *chat.Server) { s.PerIP.LimitLoopback = true }})
+	defer srv.Close()
+	before := heapInUse()
+	claim := chat.AppendFrame(nil, chat.TypeHello, 0, make([]byte, chat.MaxHelloFrame))[:chat.HeaderLen+100]
+	var conns []net.Conn
+	for i := range 500 {
+		nc := dialFrom(t, srv.Addr, fmt.Sprintf("127.0.1.%d", 1+i%50))
+		nc.Write(claim)
+		conns = append(conns, nc)
+	}
+	require.Eventually(t, func() bool { return srv.Chat.Stats().Connections >= 400 }, 10*time.Second, 10*time.Millisecond)
+	time.Sleep(200 * time.Millisecond)
+	st := srv.Chat.Stats()
+	held := heapInUse() - min(before, heapInUse())
+	t.Logf("%d connections, %d in handshake, heap grew %.1f MiB", st.Connections, st.Handshakes, float64(held)/(1<<20))
+	assert.LessOrEqual(t, st.Handshakes, 50*8, "handshakes per address are capped")
+	assert.Less(t, held, uint64(16<<20), "memory held by stalled handshakes")
+	for _, nc := range conns {
+		nc.Close()
+	}
+}
+
+// login says HELLO as an operator from address from and returns the
+// answer: nil for a WELCOME, else the ERROR.
+func login(t *testing.T, addr, from, user, password string) *chat.Error {
+	t.Helper()
+	nc := dialFrom(t, addr, from)
+	defer nc.Close()
+	_, err := nc.Write(chat.AppendMessage(nil, &chat.Hello{Role: chat.RoleOperator, Login: user, Password: password}))
+	require.NoError(t, err)
+	nc.SetReadDeadline(time.Now().Add(15 * time.Second))
+	fr := chat.NewFrameReader(nc, 0)
+	for {
+		f, err := fr.Read()
+		require.NoError(t, err)
+		m, err := chat.Decode(f)
+		require.NoError(t, err)
+		switch m := m.(type) {
+		case *chat.Welcome:
+			return nil
+		case *chat.Error:
+			return m
+		}
+	}
+}
+
+// Guessing an operator's password is bounded and cannot be turned
+// against the operator: 40 parallel guesses from one address get 5
+// password checks (the rest are refused before hashing); the operator
+// logs in from another address at once, and from the guesser's own
+// address (a shared NAT) once it has logged in from there before.
+func TestLoginGuessingIsBoundedAndCannotLockOutTheOperator(t *testing.T) {
+	srv := chattest.NewServer(&chattest.Config{Operators: map[string]string{"luis": "pw-luis"}})
+	defer srv.Close()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	codes := map[chat.ErrorCode]int{}
+	for range 40 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			e := login(t, srv.Addr, "127.0.0.9", "luis", "guess")
+			mu.Lock()
+			defer mu.Unlock()
+			if e == nil {
+				codes[0]++
+			} else {
+				codes[e.Code]++
+			}
+		}()
+	}
+	wg.Wait()
+	assert.Equal(t, map[chat.ErrorCode]int{chat.CodeAuthFailed: 5, chat.CodeRateLimited: 35}, codes)
+	// Still refused from there, even with the right password: the
+	// address has never been the operator's.
+	if e := login(t, srv.Addr, "127.0.0.9", "luis", "pw-luis"); assert.NotNil(t, e) {
+		assert.Equal(t, chat.CodeRateLimited, e.Code)
+	}
+	// The operator, elsewhere, is not locked out.
+	assert.Nil(t, login(t, srv.Addr, "127.0.0.10", "luis", "pw-luis"))
+
+	// A guesser behind the operator's own address (a NAT) fails on: the
+	// operator still gets in, after at most a short backoff.
+	for range 10 {
+		login(t, srv.Addr, "127.0.0.10", "luis", "guess")
+	}
+	require.Eventually(t, func() bool { return login(t, srv.Addr, "127.0.0.10", "luis", "pw-luis") == nil },
+		5*time.Second, 200*time.Millisecond, "the operator was locked out of its own address")
+
+	// Failing with many other logins does not clear the counts: the
+	// address is refused for every login now.
+	for i := range 40 {
+		login(t, srv.Addr, "127.0.0.9", fmt.Sprint("nobody", i), "guess")
+	}
+	if e := login(t, srv.Addr, "127.0.0.9", "luis", "guess"); assert.NotNil(t, e) {
+		assert.Equal(t, chat.CodeRateLimited, e.Code)
+	}
+}

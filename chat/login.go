@@ -1,0 +1,193 @@
+package chat
+
+import (
+	"context"
+	"runtime"
+	"slices"
+	"sync"
+	"time"
+)
+
+// Operator logins are guarded against guessing without letting a guesser
+// lock the rightful operator out:
+//
+//   - Every attempt is counted before its password is hashed, under one
+//     lock: parallel attempts cannot all pass a check that a slow hash
+//     separates from the count. A correct password gives its count back.
+//   - Failures are counted per login and address (5 a minute), per
+//     address (30 a minute, any login) and per login (20 a minute, any
+//     address). Beyond them an attempt is refused unread, except from an
+//     address the login has succeeded from before: there attempts go on,
+//     one at a time and a second apart, so an operator behind the same
+//     NAT as a guesser, or whose login a customer tries, still gets in.
+//   - Hashing is bounded: at most two per processor at once, and a short
+//     line of waiting attempts; beyond, the server is busy.
+//   - The tables have a fixed size. A full table refuses attempts that
+//     would need a new entry (unless from a known address); it never
+//     forgets a count before its minute is over, so flooding it with
+//     logins clears nobody's failures.
+type loginGuard struct {
+	mu      sync.Mutex
+	fails   map[string][]time.Time // "p:login\x00host", "h:host", "l:login"
+	known   map[string][]string    // login -> addresses it logged in from (latest last)
+	slow    map[string]time.Time   // known pair over its limit -> when it may try next
+	hashing chan struct{}
+	waiting int
+	maxKeys int // maxFailKeys; smaller in tests
+}
+
+const (
+	loginWindow     = time.Minute
+	pairFailures    = 5
+	hostFailures    = 30
+	loginFailures   = 20
+	maxFailKeys     = 100000
+	maxKnownLogins  = 10000
+	knownPerLogin   = 8
+	knownBackoff    = time.Second
+	maxHashWaiting  = 64
+	hashWaitTimeout = 10 * time.Second
+)
+
+func newLoginGuard() *loginGuard {
+	return &loginGuard{fails: map[string][]time.Time{}, known: map[string][]string{}, slow: map[string]time.Time{},
+		hashing: make(chan struct{}, 2*runtime.GOMAXPROCS(0)), maxKeys: maxFailKeys}
+}
+
+// loginAttempt is an attempt counted by begin; done settles it.
+type loginAttempt struct {
+	keys []string
+	at   time.Time
+}
+
+// begin counts an attempt of login from host, or refuses it (false) with
+// the reason to give.
+func (g *loginGuard) begin(login, host string, now time.Time) (*loginAttempt, bool, string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	pair, hostKey, loginKey := "p:"+login+"\x00"+host, "h:"+host, "l:"+login
+	known := slices.Contains(g.known[login], host)
+	over := len(g.recentLocked(pair, now)) >= pairFailures || len(g.recentLocked(hostKey, now)) >= hostFailures ||
+		len(g.recentLocked(loginKey, now)) >= loginFailures
+	if over {
+		if !known {
+			return nil, false, "too many failed logins; wait a minute"
+		}
+		if next := g.slow[pair]; now.Before(next) {
+			return nil, false, "too many failed logins; wait a second"
+		}
+		g.slow[pair] = now.Add(knownBackoff)
+	}
+	a := &loginAttempt{keys: []string{pair, hostKey, loginKey}, at: now}
+	for _, k := range a.keys {
+		if _, ok := g.fails[k]; !ok && len(g.fails) >= g.maxKeys {
+			g.pruneLocked(now)
+			if len(g.fails) >= g.maxKeys && !known {
+				return nil, false, "the server is busy; try again later"
+			}
+		}
+	}
+	for _, k := range a.keys {
+		g.fails[k] = append(g.recentLocked(k, now), now)
+	}
+	return a, true, ""
+}
+
+// done settles an attempt: a success gives its count back and makes the
+// address known for the login.
+func (g *loginGuard) done(a *loginAttempt, login, host string, ok bool) {
+	if !ok {
+		return
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, k := range a.keys {
+		ts := g.fails[k]
+		if i := slices.Index(ts, a.at); i >= 0 {
+			ts = slices.Delete(ts, i, i+1)
+		}
+		if len(ts) == 0 {
+			delete(g.fails, k)
+		} else {
+			g.fails[k] = ts
+		}
+	}
+	delete(g.slow, "p:"+login+"\x00"+host)
+	hosts := slices.DeleteFunc(g.known[login], func(h string) bool { return h == host })
+	if len(hosts) >= knownPerLogin {
+		hosts = hosts[1:]
+	}
+	if _, ok := g.known[login]; !ok && len(g.known) >= maxKnownLogins {
+		return // remembered addresses are a convenience; the counts are not
+	}
+	g.known[login] = append(hosts, host)
+}
+
+// recentLocked returns key's failures within the window (and drops the
+// older ones).
+func (g *loginGuard) recentLocked(key string, now time.Time) []time.Time {
+	ts := g.fails[key]
+	i := 0
+	for i < len(ts) && now.Sub(ts[i]) >= loginWindow {
+		i++
+	}
+	if i > 0 {
+		ts = ts[i:]
+		if len(ts) == 0 {
+			delete(g.fails, key)
+			return nil
+		}
+		g.fails[key] = ts
+	}
+	return ts
+}
+
+func (g *loginGuard) pruneLocked(now time.Time) {
+	for k := range g.fails {
+		g.recentLocked(k, now)
+	}
+	for k, t := range g.slow {
+		if now.After(t) {
+			delete(g.slow, k)
+		}
+	}
+}
+
+func (g *loginGuard) sweep(now time.Time) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.pruneLocked(now)
+}
+
+// hash runs check with a hashing slot: at most 2*GOMAXPROCS at once, up
+// to maxHashWaiting more waiting up to hashWaitTimeout. false: busy.
+func (g *loginGuard) hash(ctx context.Context, check func() bool) (ok, busy bool) {
+	select {
+	case g.hashing <- struct{}{}:
+	default:
+		g.mu.Lock()
+		if g.waiting >= maxHashWaiting {
+			g.mu.Unlock()
+			return false, true
+		}
+		g.waiting++
+		g.mu.Unlock()
+		t := time.NewTimer(hashWaitTimeout)
+		defer t.Stop()
+		var got bool
+		select {
+		case g.hashing <- struct{}{}:
+			got = true
+		case <-t.C:
+		case <-ctx.Done():
+		}
+		g.mu.Lock()
+		g.waiting--
+		g.mu.Unlock()
+		if !got {
+			return false, true
+		}
+	}
+	defer func() { <-g.hashing }()
+	return check(), false
+}
