@@ -147,8 +147,10 @@ func TestUploadQuotaReturnedWhenConnectionDrops(t *testing.T) {
 	first.nc.Close()
 	data := make([]byte, quota/5)
 	sum := sha256.Sum256(data)
+	token := w.Resume
 	for i := range 5 {
-		r, _ := dialRaw(t, srv.Addr, &chat.Hello{Role: chat.RoleCustomer, Resume: w.Resume})
+		r, again := dialRaw(t, srv.Addr, &chat.Hello{Role: chat.RoleCustomer, Resume: token})
+		token = again.Resume
 		r.nc.Write(chat.AppendMessage(nil, &chat.FileStart{TransferID: 1, Name: "a.txt", Size: int64(len(data)), SHA256: sum[:],
 			ClientMsgID: fmt.Sprint("cut", i)}))
 		r.nc.Write(chat.AppendMessage(nil, &chat.FileChunk{TransferID: 1, Data: data[:len(data)/2]}))
@@ -158,7 +160,7 @@ func TestUploadQuotaReturnedWhenConnectionDrops(t *testing.T) {
 	c, err := chat.Dial(testCtx(t), srv.Addr, &chat.ClientOptions{Name: "Ana", CustomerID: "a2"})
 	require.NoError(t, err)
 	c.Close()
-	r, _ := dialRaw(t, srv.Addr, &chat.Hello{Role: chat.RoleCustomer, Resume: w.Resume})
+	r, _ := dialRaw(t, srv.Addr, &chat.Hello{Role: chat.RoleCustomer, Resume: token})
 	small := []byte("twenty-three bytes here")
 	s := sha256.Sum256(small)
 	r.nc.Write(chat.AppendMessage(nil, &chat.FileStart{TransferID: 1, Name: "b.txt", Size: int64(len(small)), SHA256: s[:], ClientMsgID: "ok"}))

@@ -73,28 +73,33 @@ func mac(secret []byte, purpose, data string) []byte {
 	return h.Sum(nil)
 }
 
-// resumeToken binds a resume token to a conversation and a customer key;
-// it is signed, so it survives a server restart when the secret does.
-func resumeToken(secret []byte, conversationID int64, expires time.Time) string {
-	data := fmt.Sprintf("%d.%d", conversationID, expires.Unix())
+// resumeToken makes the token a customer resumes conversationID with:
+// the conversation, the token's generation, its expiry, and their HMAC.
+// It is signed, so it survives a server restart when the secret does.
+// Each resume issues the next generation and revokes the earlier ones
+// (see hub.attachCustomer).
+func resumeToken(secret []byte, conversationID int64, gen uint64, expires time.Time) string {
+	data := fmt.Sprintf("%d.%d.%d", conversationID, gen, expires.Unix())
 	return data + "." + base64.RawURLEncoding.EncodeToString(mac(secret, "resume", data))
 }
 
-func parseResume(secret []byte, token string, now time.Time) (int64, bool) {
+// parseResume checks a resume token's signature and expiry and returns
+// its conversation and generation.
+func parseResume(secret []byte, token string, now time.Time) (id int64, gen uint64, ok bool) {
 	i := strings.LastIndexByte(token, '.')
 	if i < 0 {
-		return 0, false
+		return 0, 0, false
 	}
 	data, sig := token[:i], token[i+1:]
 	got, err := base64.RawURLEncoding.DecodeString(sig)
 	if err != nil || !hmac.Equal(got, mac(secret, "resume", data)) {
-		return 0, false
+		return 0, 0, false
 	}
-	var id, exp int64
-	if _, err := fmt.Sscanf(data, "%d.%d", &id, &exp); err != nil || now.Unix() >= exp {
-		return 0, false
+	var exp int64
+	if _, err := fmt.Sscanf(data, "%d.%d.%d", &id, &gen, &exp); err != nil || now.Unix() >= exp {
+		return 0, 0, false
 	}
-	return id, true
+	return id, gen, true
 }
 
 // OperatorAccount is an operator as the directory keeps it.

@@ -122,7 +122,7 @@ func (c *Client) connect(ctx context.Context) error {
 	}
 	c.mu.Lock()
 	hello := &Hello{Role: c.o.Role, Name: c.o.Name, CustomerID: c.o.CustomerID, Email: c.o.Email, Token: c.o.Token,
-		Login: c.o.Login, Password: c.o.Password, Client: c.o.Client}
+		Login: c.o.Login, Password: c.o.Password, Client: c.o.Client, Caps: Caps()}
 	if c.welcome.Resume != "" {
 		hello.Resume = c.welcome.Resume
 		hello.LastSeq = c.stateLocked(c.welcome.ConversationID).next - 1
@@ -244,6 +244,9 @@ func (c *Client) readLoop(nc net.Conn, fr *FrameReader, gen int, connDone chan s
 		if err != nil {
 			final = err
 			break
+		}
+		if newMessage(f.Type) == nil {
+			continue // a frame of a later version (the server sends them only with a capability)
 		}
 		m, err := Decode(f)
 		if err != nil {

@@ -42,6 +42,7 @@ type conn struct {
 	conv     *conv     // a customer's conversation
 	op       *operator // an operator's state
 	session  string
+	caps     []string           // capabilities agreed in the handshake
 	uploads  map[uint64]*upload // reader goroutine only
 	inflight chan struct{}      // SENDs read and not yet stored (maxInflight)
 	rate     tokens             // reader goroutine only

@@ -15,6 +15,11 @@ const Version = 1
 // reserved octet (0), and the payload length (big-endian uint32).
 const HeaderLen = 8
 
+// maxFutureVersion is the highest version a server reads a HELLO in (to
+// answer that it speaks Version): beyond it, the first octet is not a
+// version (an HTTP request, say).
+const maxFutureVersion = 15
+
 // DefaultMaxFrame is the default limit on a frame's payload. A peer's
 // WELCOME or HELLO may announce a smaller one.
 const DefaultMaxFrame = 64 << 10
@@ -24,6 +29,9 @@ const (
 	// FlagFinal on an ERROR frame says the sender closes the connection
 	// after it.
 	FlagFinal uint8 = 1 << 0
+	// FlagIgnorable says a receiver that does not know the frame's type
+	// may skip it (see Caps).
+	FlagIgnorable uint8 = 1 << 1
 )
 
 // ErrFrameTooLarge is returned (wrapped in a *FrameError) for a frame
@@ -45,6 +53,8 @@ type Frame struct {
 	Type    Type
 	Flags   uint8
 	Payload []byte
+	// Version is the sender's protocol version, from the header.
+	Version uint8
 }
 
 // FrameReader reads frames, enforcing a payload limit. It is not safe
@@ -62,6 +72,8 @@ type FrameReader struct {
 	rpos int
 	wpos int
 	hdr  [HeaderLen]byte
+	// newer accepts frames of later versions (a server reading HELLO).
+	newer bool
 }
 
 const readBufSize = 16 << 10
@@ -150,7 +162,7 @@ func (fr *FrameReader) read(borrow bool) (Frame, error) {
 		hdr = fr.buf[fr.rpos : fr.rpos+HeaderLen]
 		fr.rpos += HeaderLen
 	}
-	if hdr[0] != Version {
+	if hdr[0] != Version && (!fr.newer || hdr[0] < Version || hdr[0] > maxFutureVersion) {
 		return Frame{}, &FrameError{Err: fmt.Errorf("version %d, want %d", hdr[0], Version)}
 	}
 	if hdr[3] != 0 {
@@ -160,7 +172,7 @@ func (fr *FrameReader) read(borrow bool) (Frame, error) {
 	if uint64(n) > uint64(fr.max) {
 		return Frame{}, &FrameError{Err: fmt.Errorf("%w: %d bytes, limit %d", ErrFrameTooLarge, n, fr.max)}
 	}
-	f := Frame{Type: Type(hdr[1]), Flags: hdr[2]}
+	f := Frame{Type: Type(hdr[1]), Flags: hdr[2], Version: hdr[0]}
 	if borrow && n > 0 && n < readBufSize/2 {
 		if err := fr.fill(int(n)); err != nil {
 			return Frame{}, &FrameError{Err: fmt.Errorf("truncated %s payload: %w", f.Type, err)}

@@ -15,7 +15,9 @@ import (
 // handshake reads HELLO and answers WELCOME, or fails the connection.
 func (s *Server) handshake(c *conn) bool {
 	c.nc.SetReadDeadline(time.Now().Add(orDur(s.Heartbeat, 15*time.Second)))
+	c.fr.newer = true // a client of a later version says HELLO; WELCOME says what we speak
 	f, err := c.fr.Read()
+	c.fr.newer = false
 	if err != nil {
 		var fe *FrameError
 		if errors.As(err, &fe) {
@@ -39,6 +41,7 @@ func (s *Server) handshake(c *conn) bool {
 		c.fail(CodeUnexpected, "the first frame must be HELLO")
 		return false
 	}
+	c.caps = sharedCaps(hello.Caps)
 	ctx := context.Background()
 	switch hello.Role {
 	case RoleCustomer:
@@ -58,14 +61,14 @@ func (s *Server) helloCustomer(ctx context.Context, c *conn, h *Hello) bool {
 	c.role = RoleCustomer
 	now := time.Now()
 	if h.Resume != "" {
-		id, ok := parseResume(s.secret, h.Resume, now)
+		id, gen, ok := parseResume(s.secret, h.Resume, now)
 		if !ok {
 			c.fail(CodeResumeExpired, "unknown or expired resume token; connect without it")
 			return false
 		}
-		cv, ok := s.hub.attachCustomer(id, h.LastSeq, c)
-		if !ok {
-			c.fail(CodeResumeExpired, "the conversation is closed")
+		cv, next, others, why := s.hub.attachCustomer(id, gen, h.LastSeq, c)
+		if cv == nil {
+			c.fail(CodeResumeExpired, why)
 			return false
 		}
 		c.conv = cv
@@ -76,13 +79,18 @@ func (s *Server) helloCustomer(ctx context.Context, c *conn, h *Hello) bool {
 		if op != nil {
 			tell = connsOf(op.conns)
 		}
+		rec := cv.rec
 		s.hub.mu.Unlock()
-		w := &Welcome{Session: c.session, Resume: resumeToken(s.secret, id, now.Add(s.resumeTTL())), ConversationID: id,
-			MaxFrame: s.maxFrame(), Heartbeat: s.heartbeat(), Server: s.name()}
+		w := s.welcome(c, &rec, next, now)
 		if op != nil {
 			w.OperatorID = s.publicOperatorID(op.id)
 		}
 		c.send(w)
+		for _, o := range others {
+			if o.has(CapElsewhere) {
+				o.sendConv(id, &Event{ConversationID: id, Kind: EventElsewhere, Text: "the conversation was resumed on another device", Time: now})
+			}
+		}
 		if op != nil {
 			c.send(&Event{ConversationID: id, Kind: EventAssigned, OperatorID: w.OperatorID, OperatorName: op.displayName(), Time: now})
 			sendConvAll(tell, id, &Event{ConversationID: id, Kind: EventBack, Text: "the customer is back", Time: now})
@@ -101,7 +109,7 @@ func (s *Server) helloCustomer(ctx context.Context, c *conn, h *Hello) bool {
 			c.fail(CodeAuthFailed, err.Error())
 			return false
 		}
-		rec.CustomerID, rec.CustomerEmail = store.CleanLine(claims.ID), store.CleanLine(claims.Email)
+		rec.CustomerID, rec.CustomerEmail, rec.Verified = store.CleanLine(claims.ID), store.CleanLine(claims.Email), true
 		if name := store.CleanLine(claims.Name); name != "" {
 			rec.CustomerName = name
 		}
@@ -125,13 +133,24 @@ func (s *Server) helloCustomer(ctx context.Context, c *conn, h *Hello) bool {
 	cv := &conv{id: rec.ID, rec: rec, ip: c.ip, customers: map[*conn]struct{}{}}
 	c.conv = cv
 	c.session = s.newSession()
-	c.send(&Welcome{Session: c.session, Resume: resumeToken(s.secret, rec.ID, now.Add(s.resumeTTL())), ConversationID: rec.ID,
-		MaxFrame: s.maxFrame(), Heartbeat: s.heartbeat(), Server: s.name()})
+	c.send(s.welcome(c, &rec, 1, now))
 	s.hub.enqueue(cv, c)
 	s.hub.system(ctx, cv, rec.CustomerName+" is waiting for an operator")
 	s.logf("customer connected", "conversation", rec.ID, "remote", c.nc.RemoteAddr())
 	s.hub.dispatch(ctx)
 	return true
+}
+
+// welcome is the WELCOME for c: a customer's (rec, with a resume token
+// of generation gen) or an operator's (rec nil).
+func (s *Server) welcome(c *conn, rec *store.Conversation, gen uint64, now time.Time) *Welcome {
+	w := &Welcome{Session: c.session, MaxFrame: s.maxFrame(), Heartbeat: s.heartbeat(), Server: s.name(),
+		Version: Version, Caps: c.caps}
+	if rec != nil {
+		w.ConversationID = rec.ID
+		w.Resume = resumeToken(s.secret, rec.ID, gen, now.Add(s.resumeTTL()))
+	}
+	return w
 }
 
 func (s *Server) name() string {
@@ -192,7 +211,9 @@ func (s *Server) helloOperator(ctx context.Context, c *conn, h *Hello) bool {
 	op, serving := s.hub.operatorOnline(acct, c, cursors)
 	c.op = op
 	c.session = s.newSession()
-	c.send(&Welcome{Session: c.session, OperatorID: op.id, MaxFrame: s.maxFrame(), Heartbeat: s.heartbeat(), Server: s.name()})
+	w := s.welcome(c, nil, 0, now)
+	w.OperatorID = op.id
+	c.send(w)
 	for _, rec := range serving {
 		c.send(assignedOf(rec))
 		c.release(rec.ID) // its messages follow the ASSIGNED frame

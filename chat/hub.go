@@ -58,6 +58,8 @@ type conv struct {
 	customers map[*conn]struct{}
 	operator  *operator // nil while waiting
 	leftAt    time.Time // the customer's last connection ended (zero while connected)
+	tokenGen  uint64    // the current resume token generation (0: unknown, after a restart)
+	tokenConn *conn     // the connection given it
 	fileBytes int64
 	toldPos   int // the place in line the customer was last told (0: none)
 
@@ -385,6 +387,7 @@ func releaseAll(conns []*conn, id int64) {
 // conversation is new, so the customer follows it live from seq 1.
 func (h *hub) enqueue(cv *conv, c *conn) {
 	c.follow(cv, 1, true, false)
+	cv.tokenGen, cv.tokenConn = 1, c
 	h.mu.Lock()
 	cv.customers[c] = struct{}{}
 	h.version.Add(1)
@@ -393,21 +396,42 @@ func (h *hub) enqueue(cv *conv, c *conn) {
 	h.mu.Unlock()
 }
 
-// attachCustomer adds a resuming connection to a conversation; it
-// follows it from after lastSeq, held until released (after WELCOME).
-// ok is false when the conversation is not open here.
-func (h *hub) attachCustomer(id, lastSeq int64, c *conn) (*conv, bool) {
+// attachCustomer adds a resuming connection to a conversation, if its
+// token's generation gen is the conversation's current one; it follows
+// the conversation from after lastSeq, held until released (after
+// WELCOME). It returns the generation of the token to give the
+// connection and the other customer connections (which are told their
+// token is revoked), or a refusal.
+//
+// Resume tokens are bound to their holder: each resume issues the next
+// generation and revokes the earlier ones, so a token copied elsewhere
+// stops working once its owner resumes (and the owner learns of it when
+// a copy is used first). The one before the current generation is
+// still taken while nobody holds the current one, for a client whose
+// connection dropped before its WELCOME arrived. After a restart the
+// server knows no generation and takes the first token presented.
+func (h *hub) attachCustomer(id int64, gen uint64, lastSeq int64, c *conn) (cv *conv, next uint64, others []*conn, why string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	cv := h.convs[id]
+	cv = h.convs[id]
 	if cv == nil {
-		return nil, false
+		return nil, 0, nil, "the conversation is closed"
 	}
+	_, held := cv.customers[cv.tokenConn]
+	switch {
+	case cv.tokenGen == 0 || gen == cv.tokenGen:
+	case gen+1 == cv.tokenGen && !held:
+	default:
+		return nil, 0, nil, "this resume token was replaced by a newer one (the conversation was resumed elsewhere)"
+	}
+	cv.tokenGen = max(cv.tokenGen, gen) + 1
+	cv.tokenConn = c
+	others = connsOf(cv.customers)
 	c.follow(cv, lastSeq+1, false, true)
 	cv.customers[c] = struct{}{}
 	h.version.Add(1)
 	cv.leftAt = time.Time{}
-	return cv, true
+	return cv, cv.tokenGen, others, ""
 }
 
 // assignment is a routing decision made under the lock and carried out
@@ -505,7 +529,7 @@ func (h *hub) carryOut(ctx context.Context, a assignment) {
 
 func assignedOf(rec store.Conversation) *Assigned {
 	return &Assigned{ConversationID: rec.ID, CustomerName: rec.CustomerName, CustomerID: rec.CustomerID,
-		Email: rec.CustomerEmail, LastSeq: rec.LastSeq, OpenedAt: rec.OpenedAt}
+		Email: rec.CustomerEmail, LastSeq: rec.LastSeq, OpenedAt: rec.OpenedAt, Verified: rec.Verified, LeftMessage: rec.LeftMessage}
 }
 
 // announceQueue schedules telling waiting customers their place in line

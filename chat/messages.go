@@ -169,6 +169,9 @@ type Hello struct {
 	// serves, the last sequence number this client has seen; the server
 	// sends what follows. A conversation not listed comes from its start.
 	Cursors []Cursor
+	// Caps are the optional features the client understands (Cap*
+	// constants); the server answers with those it shares.
+	Caps []string
 }
 
 // Cursor is where a client is in one conversation.
@@ -188,7 +191,7 @@ func (m *Hello) appendPayload(b []byte) []byte {
 	}
 	b = appendUvarint(b, uint64(m.LastSeq))
 	b = appendString(b, m.Client)
-	if len(m.Cursors) == 0 {
+	if len(m.Cursors) == 0 && len(m.Caps) == 0 {
 		return b // fields added later are optional: absent when empty
 	}
 	n := min(len(m.Cursors), maxCursors)
@@ -196,7 +199,7 @@ func (m *Hello) appendPayload(b []byte) []byte {
 	for _, c := range m.Cursors[:n] {
 		b = appendUvarint(appendUvarint(b, uint64(c.ConversationID)), uint64(c.LastSeq))
 	}
-	return b
+	return appendStrings(b, m.Caps, maxCaps)
 }
 func (m *Hello) decodePayload(d *decoder) {
 	m.Role = Role(d.u8("role"))
@@ -218,6 +221,7 @@ func (m *Hello) decodePayload(d *decoder) {
 		for i := uint64(0); i < n && d.err == nil; i++ {
 			m.Cursors = append(m.Cursors, Cursor{ConversationID: d.int64("conversation"), LastSeq: d.int64("last_seq")})
 		}
+		m.Caps = d.strings("caps", maxCaps, maxCapLen)
 	}
 }
 
@@ -233,6 +237,11 @@ type Welcome struct {
 	MaxFrame       int
 	Heartbeat      time.Duration
 	Server         string
+	// Version is the protocol version the connection speaks from now on
+	// (0 from a server of the first version: 1).
+	Version int
+	// Caps are the optional features both sides understand.
+	Caps []string
 }
 
 func (*Welcome) Type() Type { return TypeWelcome }
@@ -243,7 +252,12 @@ func (m *Welcome) appendPayload(b []byte) []byte {
 	b = appendString(b, m.OperatorID)
 	b = appendUvarint(b, uint64(m.MaxFrame))
 	b = appendUvarint(b, uint64(m.Heartbeat/time.Millisecond))
-	return appendString(b, m.Server)
+	b = appendString(b, m.Server)
+	if m.Version == 0 && len(m.Caps) == 0 {
+		return b
+	}
+	b = appendUvarint(b, uint64(m.Version))
+	return appendStrings(b, m.Caps, maxCaps)
 }
 func (m *Welcome) decodePayload(d *decoder) {
 	m.Session = d.string("session", maxShort)
@@ -253,6 +267,10 @@ func (m *Welcome) decodePayload(d *decoder) {
 	m.MaxFrame = int(d.int64("max_frame") & 0x7fffffff)
 	m.Heartbeat = time.Duration(d.int64("heartbeat")&0xffffffff) * time.Millisecond
 	m.Server = d.string("server", maxShort)
+	if d.more() {
+		m.Version = int(d.int64("version") & 0xff)
+		m.Caps = d.strings("caps", maxCaps, maxCapLen)
+	}
 }
 
 // Error reports a refused request or a protocol error. With FlagFinal on
@@ -453,6 +471,13 @@ const (
 	EventClosed      EventKind = 4
 	EventAway        EventKind = 5 // the other side disconnected (it may come back)
 	EventBack        EventKind = 6 // the other side reconnected
+	// EventOffline tells a customer that no operator is available (none
+	// online, all away, or out of hours; Text says which, and the hours):
+	// what they send is kept as a message left for the team.
+	EventOffline EventKind = 7
+	// EventElsewhere tells a customer's connection that the conversation
+	// was resumed on another device: its resume token no longer works.
+	EventElsewhere EventKind = 8
 )
 
 // Event tells a participant what happened (server to client). Events
@@ -465,6 +490,9 @@ type Event struct {
 	OperatorName   string
 	Text           string
 	Time           time.Time
+	// Wait is the expected wait in line (EventQueued; 0: unknown), from
+	// how fast the line moved lately.
+	Wait time.Duration
 }
 
 func (*Event) Type() Type { return TypeEvent }
@@ -475,7 +503,11 @@ func (m *Event) appendPayload(b []byte) []byte {
 	b = appendString(b, m.OperatorID)
 	b = appendString(b, m.OperatorName)
 	b = appendString(b, m.Text)
-	return appendTime(b, m.Time)
+	b = appendTime(b, m.Time)
+	if m.Wait <= 0 {
+		return b
+	}
+	return appendUvarint(b, uint64(m.Wait/time.Millisecond))
 }
 func (m *Event) decodePayload(d *decoder) {
 	m.ConversationID = d.int64("conversation")
@@ -485,6 +517,9 @@ func (m *Event) decodePayload(d *decoder) {
 	m.OperatorName = d.string("operator_name", maxShort)
 	m.Text = d.string("text", 1024)
 	m.Time = d.time("time")
+	if d.more() {
+		m.Wait = time.Duration(d.int64("wait")&0xffffffffff) * time.Millisecond
+	}
 }
 
 // History asks for a conversation's POSTs after AfterSeq (client to
@@ -602,6 +637,12 @@ type Assigned struct {
 	Email          string
 	LastSeq        int64
 	OpenedAt       time.Time
+	// Verified: the customer's identity came from a token the website
+	// signed. Otherwise it is what the customer typed.
+	Verified bool
+	// LeftMessage: the customer came when no operator was available and
+	// left a message.
+	LeftMessage bool
 }
 
 func (*Assigned) Type() Type { return TypeAssigned }
@@ -611,7 +652,11 @@ func (m *Assigned) appendPayload(b []byte) []byte {
 	b = appendString(b, m.CustomerID)
 	b = appendString(b, m.Email)
 	b = appendUvarint(b, uint64(m.LastSeq))
-	return appendTime(b, m.OpenedAt)
+	b = appendTime(b, m.OpenedAt)
+	if !m.Verified && !m.LeftMessage {
+		return b
+	}
+	return appendBool(appendBool(b, m.Verified), m.LeftMessage)
 }
 func (m *Assigned) decodePayload(d *decoder) {
 	m.ConversationID = d.int64("conversation")
@@ -620,6 +665,10 @@ func (m *Assigned) decodePayload(d *decoder) {
 	m.Email = d.string("email", maxShort)
 	m.LastSeq = d.int64("last_seq")
 	m.OpenedAt = d.time("opened_at")
+	if d.more() {
+		m.Verified = d.bool("verified")
+		m.LeftMessage = d.bool("left_message")
+	}
 }
 
 // FileStart opens a file transfer: an upload (client to server) or a

@@ -20,8 +20,10 @@ func samples() []Message {
 	return []Message{
 		&Hello{Role: RoleCustomer, Name: "Ana Pérez", CustomerID: "c-17", Email: "ana@example.com", Token: "tok",
 			Resume: "r1", LastSeq: 42, Client: "web/1.0"},
-		&Hello{Role: RoleOperator, Login: "luis", Password: "secreto", Cursors: []Cursor{{ConversationID: 7, LastSeq: 3}, {ConversationID: 8}}},
-		&Welcome{Session: "s1", Resume: "r1", ConversationID: 7, OperatorID: "op1", MaxFrame: 65536, Heartbeat: 15 * time.Second, Server: "sb"},
+		&Hello{Role: RoleOperator, Login: "luis", Password: "secreto", Cursors: []Cursor{{ConversationID: 7, LastSeq: 3}, {ConversationID: 8}},
+			Caps: []string{CapCursors, "future"}},
+		&Welcome{Session: "s1", Resume: "r1", ConversationID: 7, OperatorID: "op1", MaxFrame: 65536, Heartbeat: 15 * time.Second, Server: "sb",
+			Version: 1, Caps: []string{CapOffline}},
 		&Error{Code: CodeConflict, Text: "closed", ConversationID: 7, ClientMsgID: "m1"},
 		&Ping{Nonce: 1 << 40}, &Pong{Nonce: 3}, &Bye{Reason: "done"},
 		&Send{ConversationID: 7, ClientMsgID: "m1", Text: "hola, ¿me ayudan?"},
@@ -29,11 +31,13 @@ func samples() []Message {
 		&Post{ConversationID: 7, Seq: 3, SenderRole: RoleOperator, SenderID: "op1", SenderName: "Luis", Kind: PostAttachment,
 			Text: "foto", ClientMsgID: "m2", AttachmentID: 9, FileName: "f.png", MediaType: "image/png", Size: 1234, Time: t0},
 		&Typing{ConversationID: 7, On: true, Role: RoleCustomer}, &Read{ConversationID: 7, Seq: 3, Role: RoleOperator},
-		&Event{ConversationID: 7, Kind: EventQueued, Position: 2, OperatorID: "op1", OperatorName: "Luis", Text: "x", Time: t0},
+		&Event{ConversationID: 7, Kind: EventQueued, Position: 2, OperatorID: "op1", OperatorName: "Luis", Text: "x", Time: t0,
+			Wait: 90 * time.Second},
 		&History{ConversationID: 7, AfterSeq: 2}, &Accept{ConversationID: 7}, &Transfer{ConversationID: 7, To: "op2"}, &Close{ConversationID: 7},
 		&PresenceUpdate{State: Away},
 		&Queue{Total: 3, Entries: []QueueEntry{{ConversationID: 7, CustomerName: "Ana", Since: t0}, {ConversationID: 8, CustomerName: "Bo", Since: t0}}},
-		&Assigned{ConversationID: 7, CustomerName: "Ana", CustomerID: "c-17", Email: "a@b.c", LastSeq: 4, OpenedAt: t0},
+		&Assigned{ConversationID: 7, CustomerName: "Ana", CustomerID: "c-17", Email: "a@b.c", LastSeq: 4, OpenedAt: t0,
+			Verified: true},
 		&FileStart{ConversationID: 7, TransferID: 1, Name: "f.png", MediaType: "image/png", Size: 10, SHA256: sum[:], ClientMsgID: "u1"},
 		&FileChunk{TransferID: 1, Data: []byte("0123456789")}, &FileEnd{TransferID: 1},
 		&Fetch{AttachmentID: 9, TransferID: 2}, &TranscriptRequest{ConversationID: 7, Format: FormatJSON, TransferID: 3},
@@ -41,15 +45,27 @@ func samples() []Message {
 }
 
 // hasOptional are the frames with fields added after the first version.
-var hasOptional = map[Type]bool{TypeHello: true}
+var hasOptional = map[Type]bool{TypeHello: true, TypeWelcome: true, TypeAssigned: true, TypeEvent: true}
 
 // withoutOptional is m as a peer of the first version sends it.
 func withoutOptional(m Message) Message {
 	switch m := m.(type) {
 	case *Hello:
 		h := *m
-		h.Cursors = nil
+		h.Cursors, h.Caps = nil, nil
 		return &h
+	case *Welcome:
+		w := *m
+		w.Version, w.Caps = 0, nil
+		return &w
+	case *Assigned:
+		a := *m
+		a.Verified, a.LeftMessage = false, false
+		return &a
+	case *Event:
+		e := *m
+		e.Wait = 0
+		return &e
 	}
 	return m
 }

@@ -281,14 +281,21 @@ type rawConn struct {
 
 func dialRaw(t *testing.T, addr string, hello *chat.Hello) (*rawConn, *chat.Welcome) {
 	t.Helper()
+	return dialRawBytes(t, addr, chat.AppendMessage(nil, hello))
+}
+
+// dialRawBytes sends hello as it is and expects a WELCOME.
+func dialRawBytes(t *testing.T, addr string, hello []byte) (*rawConn, *chat.Welcome) {
+	t.Helper()
 	nc, err := net.Dial("tcp", addr)
 	require.NoError(t, err)
 	t.Cleanup(func() { nc.Close() })
 	r := &rawConn{t: t, nc: nc, fr: chat.NewFrameReader(nc, 0)}
-	_, err = nc.Write(chat.AppendMessage(nil, hello))
+	_, err = nc.Write(hello)
 	require.NoError(t, err)
-	w, ok := r.next().(*chat.Welcome)
-	require.True(t, ok, "HELLO not answered with WELCOME")
+	m := r.next()
+	w, ok := m.(*chat.Welcome)
+	require.True(t, ok, "HELLO answered with %v, not WELCOME", m)
 	return r, w
 }
 

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -290,6 +291,14 @@ func (s *Server) readFrames(c *conn) {
 			return
 		}
 		c.received.Add(1)
+		if newMessage(f.Type) == nil {
+			// A frame of a later version: skipped if it says so, else
+			// refused; the connection goes on.
+			if f.Flags&FlagIgnorable == 0 {
+				c.refuse(CodeUnsupported, fmt.Sprintf("%s is not a frame this server takes", f.Type), 0, "")
+			}
+			continue
+		}
 		m, err := Decode(f)
 		if err != nil {
 			c.fail(CodeBadFrame, err.Error())

@@ -47,6 +47,16 @@ func appendBytes(b []byte, p []byte) []byte {
 	return append(b, p...)
 }
 
+// appendStrings appends a count and up to max strings.
+func appendStrings(b []byte, ss []string, max int) []byte {
+	n := min(len(ss), max)
+	b = appendUvarint(b, uint64(n))
+	for _, s := range ss[:n] {
+		b = appendString(b, s)
+	}
+	return b
+}
+
 func appendTime(b []byte, t time.Time) []byte {
 	if t.IsZero() {
 		return append(b, 0)
@@ -153,6 +163,24 @@ func (d *decoder) string(field string, max int) string {
 		return ""
 	}
 	return string(p)
+}
+
+// strings reads a count (at most max) and that many strings of at most
+// maxLen bytes.
+func (d *decoder) strings(field string, max, maxLen int) []string {
+	n := d.uvarint(field)
+	if d.err != nil {
+		return nil
+	}
+	if n > uint64(max) {
+		d.fail("%s: %d, limit %d", field, n, max)
+		return nil
+	}
+	var out []string
+	for i := uint64(0); i < n && d.err == nil; i++ {
+		out = append(out, d.string(field, maxLen))
+	}
+	return out
 }
 
 func (d *decoder) bytes(field string, max int) []byte {

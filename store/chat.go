@@ -27,6 +27,13 @@ type Conversation struct {
 	OpenedAt      time.Time
 	AssignedAt    time.Time // zero until first assigned
 	ClosedAt      time.Time // zero until closed
+	// Verified says the customer's identity (name, id, e-mail) came from
+	// a token the website signed, not from what the customer typed.
+	Verified bool
+	// LeftMessage says no operator was available when the customer came
+	// (none online, all away, or out of hours): the customer left a
+	// message, and the conversation was not routed.
+	LeftMessage bool
 }
 
 // Role says who wrote a chat message.

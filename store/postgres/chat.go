@@ -18,10 +18,10 @@ func (o *ops) CreateConversation(ctx context.Context, c *store.Conversation) err
 	}
 	err := o.write(ctx, func(o *ops) error {
 		return o.tx.QueryRow(ctx, `INSERT INTO chat_conversations
-			(customer_name, customer_id, customer_email, operator_id, state, opened_at, assigned_at, closed_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
+			(customer_name, customer_id, customer_email, operator_id, state, opened_at, assigned_at, closed_at, verified, left_message)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
 			c.CustomerName, c.CustomerID, c.CustomerEmail, c.OperatorID, c.State,
-			tm(c.OpenedAt), tm(c.AssignedAt), tm(c.ClosedAt)).Scan(&c.ID)
+			tm(c.OpenedAt), tm(c.AssignedAt), tm(c.ClosedAt), c.Verified, c.LeftMessage).Scan(&c.ID)
 	})
 	return wrap("create conversation", err)
 }

@@ -19,10 +19,10 @@ func (o *ops) CreateConversation(ctx context.Context, c *store.Conversation) err
 	err := o.write(ctx, func(o *ops) error {
 		var err error
 		c.ID, err = o.insert(ctx, `INSERT INTO chat_conversations
-			(customer_name, customer_id, customer_email, operator_id, state, opened_at, assigned_at, closed_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			(customer_name, customer_id, customer_email, operator_id, state, opened_at, assigned_at, closed_at, verified, left_message)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			c.CustomerName, c.CustomerID, c.CustomerEmail, c.OperatorID, c.State,
-			tm(c.OpenedAt), tm(c.AssignedAt), tm(c.ClosedAt))
+			tm(c.OpenedAt), tm(c.AssignedAt), tm(c.ClosedAt), c.Verified, c.LeftMessage)
 		return err
 	})
 	return wrap("create conversation", err)

@@ -23,6 +23,25 @@ var chatTests = []test{
 	{"Transcript", testTranscript},
 	{"ChatOperators", testChatOperators},
 	{"CleanNamesAndTexts", testCleanNamesAndTexts},
+	{"ConversationFlags", testConversationFlags},
+}
+
+// testConversationFlags: Verified and LeftMessage are kept as given.
+func testConversationFlags(t *testing.T, e *env) {
+	ctx := e.ctx(t)
+	for _, c := range []store.Conversation{
+		{CustomerName: "A", CustomerID: "a", Verified: true},
+		{CustomerName: "B", CustomerID: "b", LeftMessage: true},
+		{CustomerName: "C", CustomerID: "c"},
+	} {
+		must(t, e.CreateConversation(ctx, &c))
+		got, err := e.Conversation(ctx, c.ID)
+		must(t, err)
+		if got.Verified != c.Verified || got.LeftMessage != c.LeftMessage {
+			t.Errorf("Conversation(%d) flags = verified %v, left message %v; want %v, %v", c.ID, got.Verified, got.LeftMessage,
+				c.Verified, c.LeftMessage)
+		}
+	}
 }
 
 // testCleanNamesAndTexts: what a customer typed can forge nothing in

@@ -9,7 +9,7 @@ import (
 
 // Column lists, in the order the scan functions below expect.
 const (
-	ConversationCols = `id, customer_name, customer_id, customer_email, operator_id, state, last_seq, opened_at, assigned_at, closed_at`
+	ConversationCols = `id, customer_name, customer_id, customer_email, operator_id, state, last_seq, opened_at, assigned_at, closed_at, verified, left_message`
 	MessageCols      = `conversation_id, seq, client_msg_id, sender_role, sender_id, kind, body, attachment_id, created_at`
 	AttachmentCols   = `id, conversation_id, name, media_type, size, sha256, created_at`
 	OperatorCols     = `id, name, host, port, system_id, password, system_type, bind_mode, tls, window_size, tps,
@@ -64,7 +64,7 @@ func Quarantined(sc Row) (store.QuarantinedMail, error) {
 func Conversation(sc Row) (store.Conversation, error) {
 	var c store.Conversation
 	err := sc.Scan(&c.ID, &c.CustomerName, &c.CustomerID, &c.CustomerEmail, &c.OperatorID, &c.State, &c.LastSeq,
-		Time(&c.OpenedAt), Time(&c.AssignedAt), Time(&c.ClosedAt))
+		Time(&c.OpenedAt), Time(&c.AssignedAt), Time(&c.ClosedAt), &c.Verified, &c.LeftMessage)
 	return c, err
 }
 
