@@ -125,6 +125,8 @@ func (s *Server) helloCustomer(ctx context.Context, c *conn, h *Hello) bool {
 		c.fail(CodeRateLimited, "too many conversations from your address; try again later")
 		return false
 	}
+	offline := s.hub.offlineReason(now)
+	rec.LeftMessage = offline != "" && s.LeaveMessages
 	if err := s.Store.CreateConversation(ctx, &rec); err != nil {
 		c.fail(CodeInternal, "cannot open a conversation now")
 		s.logf("creating a conversation", "err", err)
@@ -134,11 +136,33 @@ func (s *Server) helloCustomer(ctx context.Context, c *conn, h *Hello) bool {
 	c.conv = cv
 	c.session = s.newSession()
 	c.send(s.welcome(c, &rec, 1, now))
+	s.logf("customer connected", "conversation", rec.ID, "remote", c.nc.RemoteAddr(), "left_message", rec.LeftMessage)
+	s.events.emit(ConversationEvent{Kind: ConversationOpened, ConversationID: rec.ID, CustomerName: rec.CustomerName,
+		Verified: rec.Verified, LeftMessage: rec.LeftMessage, Time: now})
+	if rec.LeftMessage {
+		// Nobody can answer now: the customer hears it at once and may
+		// leave a message, which is not routed (OnLeftMessage takes it).
+		s.hub.openOffline(cv, c)
+		s.tellOffline(ctx, c, cv, "Sorry, "+offline+". Leave us a message here and we will get back to you.", now)
+		return true
+	}
 	s.hub.enqueue(cv, c)
 	s.hub.system(ctx, cv, rec.CustomerName+" is waiting for an operator")
-	s.logf("customer connected", "conversation", rec.ID, "remote", c.nc.RemoteAddr())
+	if offline != "" {
+		s.tellOffline(ctx, c, cv, "Sorry, "+offline+". You keep your place in line until an operator can answer.", now)
+	}
 	s.hub.dispatch(ctx)
 	return true
+}
+
+// tellOffline tells a new customer why nobody answers yet: a system
+// message (every client shows it, and the transcript keeps it) and, for
+// clients that know it, EVENT offline.
+func (s *Server) tellOffline(ctx context.Context, c *conn, cv *conv, text string, now time.Time) {
+	s.hub.system(ctx, cv, text)
+	if c.has(CapOffline) {
+		c.sendConv(cv.id, &Event{ConversationID: cv.id, Kind: EventOffline, Text: text, Time: now})
+	}
 }
 
 // welcome is the WELCOME for c: a customer's (rec, with a resume token

@@ -24,6 +24,9 @@ type hub struct {
 	// waiting counts the conversations in line per client address
 	// (PerIPLimits.MaxWaiting).
 	waiting map[string]int
+	// assignedAt are the times of the latest assignments from the line,
+	// oldest first: how fast the line moves (expectedWait).
+	assignedAt []time.Time
 
 	// Announcing the line is coalesced: at most one round per
 	// announceEvery, telling each waiting customer only a changed place.
@@ -61,7 +64,8 @@ type conv struct {
 	tokenGen  uint64    // the current resume token generation (0: unknown, after a restart)
 	tokenConn *conn     // the connection given it
 	fileBytes int64
-	toldPos   int // the place in line the customer was last told (0: none)
+	toldPos   int  // the place in line the customer was last told (0: none)
+	closing   bool // a sweep is closing it
 
 	cache atomic.Pointer[participantsCache]
 }
@@ -87,7 +91,8 @@ func newHub(s *Server) *hub {
 }
 
 // load brings back the conversations a previous run left open: waiting
-// ones queue again (in id order), active ones wait for their operator.
+// ones queue again (in id order), active ones wait for their operator,
+// messages left wait for their customer's grace to end.
 func (h *hub) load(ctx context.Context) error {
 	for _, state := range []store.ConversationState{store.ConversationWaiting, store.ConversationActive} {
 		var after int64
@@ -103,9 +108,12 @@ func (h *hub) load(ctx context.Context) error {
 				}
 				cv := &conv{id: rec.ID, rec: rec, customers: map[*conn]struct{}{}, leftAt: time.Now()}
 				h.convs[rec.ID] = cv
-				if state == store.ConversationWaiting {
+				switch {
+				case state == store.ConversationWaiting && rec.LeftMessage:
+					// not routed; it ends when its grace is over
+				case state == store.ConversationWaiting:
 					h.enqueueLocked(cv, false)
-				} else {
+				default:
 					op := h.operatorLocked(rec.OperatorID, h.srv.operatorName(ctx, rec.OperatorID))
 					op.active[cv.id] = cv
 					cv.operator = op
@@ -396,6 +404,63 @@ func (h *hub) enqueue(cv *conv, c *conn) {
 	h.mu.Unlock()
 }
 
+// openOffline adds a new conversation whose customer leaves a message:
+// open, followed live, not in line.
+func (h *hub) openOffline(cv *conv, c *conn) {
+	c.follow(cv, 1, true, false)
+	cv.tokenGen, cv.tokenConn = 1, c
+	h.mu.Lock()
+	cv.customers[c] = struct{}{}
+	h.version.Add(1)
+	h.convs[cv.id] = cv
+	h.mu.Unlock()
+}
+
+// offlineReason says why no operator can take a new customer now ("":
+// one can, or the line will reach one): out of hours, or nobody online
+// and available.
+func (h *hub) offlineReason(now time.Time) string {
+	hours := h.srv.Hours
+	if !hours.Open(now) {
+		why := "we are closed now; our hours are " + hours.Describe()
+		if next := hours.NextOpen(now); !next.IsZero() {
+			why += "; we open again " + next.Format("Monday 2 January 15:04 MST")
+		}
+		return why
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	online := false
+	for _, op := range h.ops {
+		if len(op.conns) == 0 {
+			continue
+		}
+		online = true
+		if op.presence == Available {
+			return ""
+		}
+	}
+	if online {
+		return "every operator is away now"
+	}
+	return "no operator is online now"
+}
+
+// expectedWaitLocked estimates the wait of place pos in line from the
+// assignments of the last 15 minutes (0: too few to tell).
+func (h *hub) expectedWaitLocked(pos int, now time.Time) time.Duration {
+	i := 0
+	for i < len(h.assignedAt) && now.Sub(h.assignedAt[i]) > 15*time.Minute {
+		i++
+	}
+	recent := h.assignedAt[i:]
+	if len(recent) < 3 {
+		return 0
+	}
+	span := now.Sub(recent[0])
+	return (span * time.Duration(pos) / time.Duration(len(recent))).Round(time.Millisecond)
+}
+
 // attachCustomer adds a resuming connection to a conversation, if its
 // token's generation gen is the conversation's current one; it follows
 // the conversation from after lastSeq, held until released (after
@@ -503,6 +568,12 @@ func (h *hub) carryOut(ctx context.Context, a assignment) {
 	h.mu.Lock()
 	a.cv.rec.OperatorID, a.cv.rec.State, a.cv.rec.AssignedAt = a.op.id, store.ConversationActive, now
 	rec := a.cv.rec
+	if a.previous == nil {
+		h.assignedAt = append(h.assignedAt, now)
+		if len(h.assignedAt) > 64 {
+			h.assignedAt = slices.Delete(h.assignedAt, 0, len(h.assignedAt)-64)
+		}
+	}
 	opConns := connsOf(a.op.conns)
 	var prevConns []*conn
 	if a.previous != nil {
@@ -525,6 +596,12 @@ func (h *hub) carryOut(ctx context.Context, a assignment) {
 	cs, _ := h.participants(a.cv)
 	sendConvAll(cs, a.cv.id, &Event{ConversationID: a.cv.id, Kind: kind, OperatorID: public, OperatorName: a.op.displayName(), Time: now})
 	h.srv.logf("assigned", "conversation", a.cv.id, "operator", a.op.id, "transfer", a.previous != nil)
+	ev := ConversationEvent{Kind: ConversationAssigned, ConversationID: rec.ID, CustomerName: rec.CustomerName,
+		OperatorID: a.op.id, Verified: rec.Verified, Time: now}
+	if a.previous != nil {
+		ev.Kind, ev.Previous = ConversationTransferred, a.previous.id
+	}
+	h.srv.events.emit(ev)
 }
 
 func assignedOf(rec store.Conversation) *Assigned {
@@ -554,14 +631,16 @@ func (h *hub) announceNow() {
 		conns []*conn
 		pos   int
 		id    int64
+		wait  time.Duration
 	}
 	var tells []tell
+	now := time.Now()
 	for i, cv := range h.queue {
 		if cv.toldPos == i+1 {
 			continue
 		}
 		cv.toldPos = i + 1
-		tells = append(tells, tell{pos: i + 1, id: cv.id, conns: connsOf(cv.customers)})
+		tells = append(tells, tell{pos: i + 1, id: cv.id, conns: connsOf(cv.customers), wait: h.expectedWaitLocked(i+1, now)})
 	}
 	changed := len(tells) > 0 || len(h.queue) != h.lastQueue
 	h.lastQueue = len(h.queue)
@@ -575,7 +654,7 @@ func (h *hub) announceNow() {
 	}
 	h.mu.Unlock()
 	for _, t := range tells {
-		sendConvAll(t.conns, t.id, &Event{ConversationID: t.id, Kind: EventQueued, Position: t.pos})
+		sendConvAll(t.conns, t.id, &Event{ConversationID: t.id, Kind: EventQueued, Position: t.pos, Wait: t.wait})
 	}
 	if q != nil {
 		sendAll(ops, q)
@@ -600,7 +679,7 @@ func (h *hub) tellLine(c *conn) {
 		m = h.queueLocked()
 	} else if c.conv != nil {
 		if i := slices.Index(h.queue, c.conv); i >= 0 {
-			m = &Event{ConversationID: c.conv.id, Kind: EventQueued, Position: i + 1}
+			m = &Event{ConversationID: c.conv.id, Kind: EventQueued, Position: i + 1, Wait: h.expectedWaitLocked(i+1, time.Now())}
 		}
 	}
 	h.mu.Unlock()
@@ -661,8 +740,13 @@ func (h *hub) transfer(ctx context.Context, from *operator, id int64, to string)
 	return 0, ""
 }
 
-// close ends a conversation: stored, announced, capacity freed, hook run.
+// close ends a conversation: stored, announced, capacity freed, hooks
+// run. A conversation where a customer left a message goes to
+// OnLeftMessage first, and the reference it gives is stored.
 func (h *hub) close(ctx context.Context, cv *conv, by string) error {
+	if cv.rec.LeftMessage {
+		h.leftMessage(ctx, cv)
+	}
 	h.system(ctx, cv, by)
 	if err := h.srv.Store.CloseConversation(ctx, cv.id, time.Now()); err != nil {
 		return err
@@ -683,6 +767,8 @@ func (h *hub) close(ctx context.Context, cv *conv, by string) error {
 		delete(cv.operator.active, cv.id)
 	}
 	h.mu.Unlock()
+	h.srv.events.emit(ConversationEvent{Kind: ConversationClosed, ConversationID: cv.id, CustomerName: cv.rec.CustomerName,
+		OperatorID: cv.rec.OperatorID, Verified: cv.rec.Verified, LeftMessage: cv.rec.LeftMessage})
 	if hook := h.srv.OnClose; hook != nil {
 		go func() {
 			tctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -696,6 +782,35 @@ func (h *hub) close(ctx context.Context, cv *conv, by string) error {
 	}
 	h.dispatch(ctx)
 	return nil
+}
+
+// leftMessage hands a message-left conversation in which the customer
+// wrote something to OnLeftMessage, and stores the reference it returns.
+func (h *hub) leftMessage(ctx context.Context, cv *conv) {
+	hook := h.srv.OnLeftMessage
+	if hook == nil {
+		return
+	}
+	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	t, err := h.srv.Store.Transcript(hctx, cv.id)
+	if err != nil {
+		h.srv.logf("transcript of a left message", "conversation", cv.id, "err", err)
+		return
+	}
+	if !slices.ContainsFunc(t.Messages, func(m store.Message) bool { return m.SenderRole == store.RoleCustomer }) {
+		return // the customer left without a word
+	}
+	ref, err := hook(hctx, t)
+	if err != nil {
+		h.srv.logf("left message hook", "conversation", cv.id, "err", err)
+		return
+	}
+	if ref != "" {
+		h.system(ctx, cv, "Your message was recorded: "+ref)
+	}
+	h.srv.events.emit(ConversationEvent{Kind: ConversationLeftMessage, ConversationID: cv.id, CustomerName: cv.rec.CustomerName,
+		Verified: cv.rec.Verified, LeftMessage: true, Ref: ref})
 }
 
 // operatorOnline registers an operator's connection and returns the
@@ -791,8 +906,16 @@ func (h *hub) sweep(now time.Time) {
 	var abandoned []*conv
 	requeued := false
 	h.mu.Lock()
+	var left []*conv
 	for _, cv := range h.convs {
-		if len(cv.customers) == 0 && !cv.leftAt.IsZero() && now.Sub(cv.leftAt) > h.srv.resumeTTL() && cv.operator == nil {
+		if len(cv.customers) > 0 || cv.leftAt.IsZero() || cv.operator != nil || cv.closing {
+			continue
+		}
+		switch {
+		case cv.rec.LeftMessage && now.Sub(cv.leftAt) > h.srv.leftMessageGrace():
+			cv.closing = true
+			left = append(left, cv)
+		case !cv.rec.LeftMessage && now.Sub(cv.leftAt) > h.srv.resumeTTL():
 			abandoned = append(abandoned, cv)
 		}
 	}
@@ -810,6 +933,18 @@ func (h *hub) sweep(now time.Time) {
 		if err := h.close(ctx, cv, "the customer left before an operator was free"); err != nil {
 			h.srv.logf("closing an abandoned conversation", "conversation", cv.id, "err", err)
 		}
+	}
+	for _, cv := range left { // the hook may take its time: not on the janitor
+		h.srv.wg.Add(1)
+		go func() {
+			defer h.srv.wg.Done()
+			if err := h.close(ctx, cv, "the customer left a message"); err != nil {
+				h.srv.logf("closing a left message", "conversation", cv.id, "err", err)
+				h.mu.Lock()
+				cv.closing = false
+				h.mu.Unlock()
+			}
+		}()
 	}
 	if requeued {
 		h.dispatch(ctx)

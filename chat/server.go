@@ -82,6 +82,33 @@ type Server struct {
 	// OnClose, when set, is called (in its own goroutine) with the
 	// transcript of every conversation that closes: to export it.
 	OnClose func(ctx context.Context, t store.Transcript)
+	// Hours are when operators work (nil: always). Outside them, and
+	// whenever no operator is online and available, a new customer is
+	// told so at once (with the hours; EVENT offline and a system
+	// message). Then, with LeaveMessages, the customer leaves a message:
+	// the conversation is kept, marked LeftMessage, and not routed (see
+	// OnLeftMessage); without it, the customer waits in line as usual.
+	Hours         *BusinessHours
+	LeaveMessages bool
+	// OnLeftMessage, when set, is called when a conversation opened
+	// while no operator was available ends with something the customer
+	// wrote (the customer closes it, or is gone for LeftMessageGrace),
+	// with its transcript: to open a ticket from it, say. A reference it
+	// returns ("ticket 2026120410000017") is stored as a system message
+	// before the conversation closes, so a customer still connected sees
+	// it. It runs on the goroutine that ends the conversation, with a
+	// one-minute context.
+	OnLeftMessage func(ctx context.Context, t store.Transcript) (ref string, err error)
+	// LeftMessageGrace is how long a message-left conversation waits for
+	// its customer to come back before it ends (default 2m).
+	LeftMessageGrace time.Duration
+	// OnEvent, when set, receives every change of a conversation
+	// (opened, assigned, transferred, left a message, closed), one at a
+	// time on a goroutine of its own, in the order the server recorded
+	// them: for one conversation, opened comes first and closed last. A
+	// slow hook delays only later events; beyond 65,536 waiting, events
+	// are dropped and counted in Stats.
+	OnEvent func(ConversationEvent)
 	// Logger receives connection and routing events (nil: none).
 	Logger *slog.Logger
 	// Name is sent in WELCOME (default "switchboard").
@@ -92,6 +119,7 @@ type Server struct {
 	secret    []byte
 	hub       *hub
 	guard     *guard
+	events    *eventQueue
 	logins    *loginGuard
 
 	mu       sync.Mutex
@@ -115,6 +143,7 @@ func (s *Server) init() {
 			rand.Read(s.secret)
 		}
 		s.hub = newHub(s)
+		s.events = &eventQueue{hook: s.OnEvent, wg: &s.wg}
 		s.guard = newGuard(s)
 		s.logins = newLoginGuard()
 		s.ls = map[net.Listener]struct{}{}
@@ -146,6 +175,9 @@ func (s *Server) heartbeat() time.Duration     { return orDur(s.Heartbeat, 15*ti
 func (s *Server) writeTimeout() time.Duration  { return orDur(s.WriteTimeout, 10*time.Second) }
 func (s *Server) resumeTTL() time.Duration     { return orDur(s.ResumeTTL, 10*time.Minute) }
 func (s *Server) operatorGrace() time.Duration { return orDur(s.OperatorGrace, 2*time.Minute) }
+func (s *Server) leftMessageGrace() time.Duration {
+	return orDur(s.LeftMessageGrace, 2*time.Minute)
+}
 func (s *Server) defaultCapacity() int         { return orInt(s.MaxConversations, 5) }
 func (s *Server) messageRate() (float64, float64) {
 	if s.MessageRate < 0 {
@@ -320,13 +352,14 @@ type Stats struct {
 	Waiting       int   // conversations in line
 	Operators     int   // operators with a connection
 	UploadBytes   int64 // memory reserved by uploads in progress (Files.MaxBuffered bounds it)
+	EventsDropped int64 // events OnEvent could not take in time
 }
 
 // Stats returns the server's current load. It is safe to call at any
 // time, from any goroutine.
 func (s *Server) Stats() Stats {
 	s.init()
-	st := Stats{Connections: int(s.nconns.Load()), UploadBytes: s.guard.uploadUsage()}
+	st := Stats{Connections: int(s.nconns.Load()), UploadBytes: s.guard.uploadUsage(), EventsDropped: s.events.droppedCount()}
 	s.guard.mu.Lock()
 	st.Handshakes = s.guard.handshakes
 	s.guard.mu.Unlock()

@@ -206,7 +206,9 @@ func TestConversation(t *testing.T) {
 	for _, m := range tr.Messages {
 		texts = append(texts, m.Text)
 	}
-	want := []string{"Ana is waiting for an operator", "luis joined the conversation", "hola, el pedido no llegó",
+	want := []string{"Ana is waiting for an operator",
+		"Sorry, no operator is online now. You keep your place in line until an operator can answer.",
+		"luis joined the conversation", "hola, el pedido no llegó",
 		"Lo reviso, un momento", "luis closed the conversation"}
 	if strings.Join(texts, "|") != strings.Join(want, "|") {
 		t.Fatalf("transcript %q", texts)
