@@ -178,7 +178,7 @@ func (s *Server) operatorGrace() time.Duration { return orDur(s.OperatorGrace, 2
 func (s *Server) leftMessageGrace() time.Duration {
 	return orDur(s.LeftMessageGrace, 2*time.Minute)
 }
-func (s *Server) defaultCapacity() int         { return orInt(s.MaxConversations, 5) }
+func (s *Server) defaultCapacity() int { return orInt(s.MaxConversations, 5) }
 func (s *Server) messageRate() (float64, float64) {
 	if s.MessageRate < 0 {
 		return 0, 0
