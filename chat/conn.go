@@ -31,8 +31,10 @@ type conn struct {
 	heartbeat  *time.Timer
 	pingNonce  uint64
 
-	lastSent atomic.Int64  // UnixNano of the last write
-	received atomic.Uint64 // frames read after the handshake
+	ready      atomic.Bool // the handshake is done: the hub knows the connection
+	detachOnce sync.Once
+	lastSent   atomic.Int64  // UnixNano of the last write
+	received   atomic.Uint64 // frames read after the handshake
 
 	cursors []*cursor // the conversations followed (guarded by mu; see delivery.go)
 
@@ -182,7 +184,29 @@ func (c *conn) fail(code ErrorCode, text string) {
 	c.startFlushLocked()
 	c.mu.Unlock()
 	// A client that does not read at all must not keep the connection:
-	// the write deadline in flush bounds the wait.
+	// the write deadline in flush bounds the wait. Meanwhile it takes no
+	// part in its conversations any more: the others hear it left now.
+	if c.ready.Load() {
+		c.srv.wg.Add(1)
+		go func() {
+			defer c.srv.wg.Done()
+			c.detach()
+		}()
+	}
+}
+
+// detach takes the connection out of the hub, once (when it fails, or
+// when it ends).
+func (c *conn) detach() {
+	c.detachOnce.Do(func() { c.srv.hub.disconnected(c) })
+}
+
+// leaving reports whether the connection was failed: it only writes out
+// what is queued and its reason now.
+func (c *conn) leaving() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closed || c.closeAfter
 }
 
 // refuse answers a request with a non-final ERROR.

@@ -274,9 +274,10 @@ func TestResumeDeliversEveryAckedMessageOnceInOrder(t *testing.T) {
 // rawConn is a connection speaking the protocol by hand, with no client
 // logic (no gap filling) between the server and the test.
 type rawConn struct {
-	t  *testing.T
-	nc net.Conn
-	fr *chat.FrameReader
+	t    *testing.T
+	nc   net.Conn
+	fr   *chat.FrameReader
+	conv int64 // for tests that keep it here
 }
 
 func dialRaw(t *testing.T, addr string, hello *chat.Hello) (*rawConn, *chat.Welcome) {

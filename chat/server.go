@@ -257,7 +257,7 @@ func (s *Server) serveConn(c *conn) {
 	counted := false
 	cleanup := func() {
 		c.close("done")
-		s.hub.disconnected(c)
+		c.detach()
 		s.mu.Lock()
 		delete(s.conns, c)
 		s.mu.Unlock()
@@ -291,6 +291,7 @@ func (s *Server) serveConn(c *conn) {
 		return
 	}
 	c.fr.SetMax(s.maxFrame())
+	c.ready.Store(true)
 	c.lastSent.Store(time.Now().UnixNano())
 	c.startHeartbeat()
 	c.nc.SetReadDeadline(time.Time{}) // silence is watched by the heartbeat timer
@@ -330,6 +331,10 @@ func (s *Server) readFrames(c *conn) {
 				c.refuse(CodeUnsupported, fmt.Sprintf("%s is not a frame this server takes", f.Type), 0, "")
 			}
 			continue
+		}
+		if c.leaving() { // failed: nothing it sends is answered any more
+			<-c.done
+			return
 		}
 		m, err := Decode(f)
 		if err != nil {
