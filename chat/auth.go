@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/netip"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -142,14 +143,35 @@ func HashPassword(password string) (string, error) {
 	return string(h), err
 }
 
-// dummyHash is compared against for unknown logins, so that they take as
-// long as wrong passwords.
-var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("switchboard-dummy"), bcrypt.DefaultCost)
+// An unknown login is checked against a dummy hash, so that it takes as
+// long as a wrong password: of the cost of the last real hash checked
+// (the directory's cost), made when first needed.
+var (
+	dummyMu   sync.Mutex
+	dummyCost = bcrypt.DefaultCost
+	dummies   = map[int][]byte{}
+)
+
+func dummyHash() []byte {
+	dummyMu.Lock()
+	defer dummyMu.Unlock()
+	h := dummies[dummyCost]
+	if h == nil {
+		h, _ = bcrypt.GenerateFromPassword([]byte("switchboard-dummy"), dummyCost)
+		dummies[dummyCost] = h
+	}
+	return h
+}
 
 func checkPassword(hash, password string) bool {
 	if hash == "" {
-		bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+		bcrypt.CompareHashAndPassword(dummyHash(), []byte(password))
 		return false
+	}
+	if cost, err := bcrypt.Cost([]byte(hash)); err == nil {
+		dummyMu.Lock()
+		dummyCost = cost
+		dummyMu.Unlock()
 	}
 	return bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) == nil
 }
