@@ -210,6 +210,14 @@ func (c *Client) OperatorID() string {
 	return c.welcome.OperatorID
 }
 
+// Presence is an operator's availability as the server last said (in
+// WELCOME, and after SetPresence from any of the operator's connections).
+func (c *Client) Presence() Presence {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.welcome.Presence
+}
+
 // Done is closed when the client is closed or has lost its connection
 // without reconnecting; Err then says why.
 func (c *Client) Done() <-chan struct{} { return c.done }
@@ -315,6 +323,10 @@ func (c *Client) dispatch(m Message) {
 	case *Assigned:
 		c.mu.Lock()
 		c.stateLocked(m.ConversationID).serving = true
+		c.mu.Unlock()
+	case *PresenceUpdate:
+		c.mu.Lock()
+		c.welcome.Presence = m.State
 		c.mu.Unlock()
 	case *Event:
 		c.mu.Lock()

@@ -99,6 +99,7 @@ func (c *Client) download(ctx context.Context, req Message, id uint64, w io.Writ
 	frames := make(chan Message, 64)
 	wt := &waiter{res: make(chan result, 1)}
 	wt.match = func(m Message) bool {
+		end := false
 		switch m := m.(type) {
 		case *FileStart:
 			if m.TransferID != id {
@@ -112,10 +113,12 @@ func (c *Client) download(ctx context.Context, req Message, id uint64, w io.Writ
 			if m.TransferID != id {
 				return false
 			}
+			end = true
 		case *Error:
 			if m.ClientMsgID != "" {
 				return false
 			}
+			end = true
 		default:
 			return false
 		}
@@ -123,7 +126,9 @@ func (c *Client) download(ctx context.Context, req Message, id uint64, w io.Writ
 		case frames <- m:
 		case <-ctx.Done():
 		}
-		return false // keep waiting: the loop below decides when it ends
+		// The end of the download (or its refusal) is this call's: the
+		// handler does not see it too.
+		return end
 	}
 	c.mu.Lock()
 	c.waits = append(c.waits, wt)

@@ -237,6 +237,9 @@ func (s *Server) helloOperator(ctx context.Context, c *conn, h *Hello) bool {
 	c.session = s.newSession()
 	w := s.welcome(c, nil, 0, now)
 	w.OperatorID = op.id
+	s.hub.mu.Lock()
+	w.Presence = op.presence
+	s.hub.mu.Unlock()
 	c.send(w)
 	for _, rec := range serving {
 		c.send(assignedOf(rec))
@@ -390,7 +393,7 @@ func (s *Server) handle(c *conn, m Message) bool {
 			c.refuse(CodeForbidden, "operators only, available or away", 0, "")
 			return true
 		}
-		s.hub.setPresence(c.op, m.State)
+		sendAll(s.hub.setPresence(c.op, m.State), &PresenceUpdate{State: m.State})
 		s.hub.dispatch(ctx)
 	case *FileStart:
 		s.uploadStart(ctx, c, m)

@@ -850,10 +850,13 @@ func (h *hub) operatorOnline(acct OperatorAccount, c *conn, cursors map[int64]in
 	return op, recs
 }
 
-func (h *hub) setPresence(op *operator, p Presence) {
+// setPresence sets an operator's presence and returns its connections
+// (to tell them all).
+func (h *hub) setPresence(op *operator, p Presence) []*conn {
 	h.mu.Lock()
+	defer h.mu.Unlock()
 	op.presence = p
-	h.mu.Unlock()
+	return connsOf(op.conns)
 }
 
 // disconnected forgets a connection; the other side hears of it when the

@@ -242,6 +242,9 @@ type Welcome struct {
 	Version int
 	// Caps are the optional features both sides understand.
 	Caps []string
+	// Presence is an operator's availability as the server keeps it
+	// (it survives reconnects).
+	Presence Presence
 }
 
 func (*Welcome) Type() Type { return TypeWelcome }
@@ -253,11 +256,12 @@ func (m *Welcome) appendPayload(b []byte) []byte {
 	b = appendUvarint(b, uint64(m.MaxFrame))
 	b = appendUvarint(b, uint64(m.Heartbeat/time.Millisecond))
 	b = appendString(b, m.Server)
-	if m.Version == 0 && len(m.Caps) == 0 {
+	if m.Version == 0 && len(m.Caps) == 0 && m.Presence == 0 {
 		return b
 	}
 	b = appendUvarint(b, uint64(m.Version))
-	return appendStrings(b, m.Caps, maxCaps)
+	b = appendStrings(b, m.Caps, maxCaps)
+	return append(b, byte(m.Presence))
 }
 func (m *Welcome) decodePayload(d *decoder) {
 	m.Session = d.string("session", maxShort)
@@ -270,6 +274,7 @@ func (m *Welcome) decodePayload(d *decoder) {
 	if d.more() {
 		m.Version = int(d.int64("version") & 0xff)
 		m.Caps = d.strings("caps", maxCaps, maxCapLen)
+		m.Presence = Presence(d.u8("presence"))
 	}
 }
 
@@ -578,7 +583,8 @@ const (
 	Away      Presence = 2 // keeps its conversations, takes no new ones
 )
 
-// PresenceUpdate sets the operator's presence (operator to server).
+// PresenceUpdate sets the operator's presence (operator to server); the
+// server echoes it to every connection of the operator.
 type PresenceUpdate struct{ State Presence }
 
 func (*PresenceUpdate) Type() Type                      { return TypePresence }

@@ -23,7 +23,7 @@ func samples() []Message {
 		&Hello{Role: RoleOperator, Login: "luis", Password: "secreto", Cursors: []Cursor{{ConversationID: 7, LastSeq: 3}, {ConversationID: 8}},
 			Caps: []string{CapCursors, "future"}},
 		&Welcome{Session: "s1", Resume: "r1", ConversationID: 7, OperatorID: "op1", MaxFrame: 65536, Heartbeat: 15 * time.Second, Server: "sb",
-			Version: 1, Caps: []string{CapOffline}},
+			Version: 1, Caps: []string{CapOffline}, Presence: Away},
 		&Error{Code: CodeConflict, Text: "closed", ConversationID: 7, ClientMsgID: "m1"},
 		&Ping{Nonce: 1 << 40}, &Pong{Nonce: 3}, &Bye{Reason: "done"},
 		&Send{ConversationID: 7, ClientMsgID: "m1", Text: "hola, ¿me ayudan?"},
@@ -56,7 +56,7 @@ func withoutOptional(m Message) Message {
 		return &h
 	case *Welcome:
 		w := *m
-		w.Version, w.Caps = 0, nil
+		w.Version, w.Caps, w.Presence = 0, nil, 0
 		return &w
 	case *Assigned:
 		a := *m

@@ -3,12 +3,12 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -32,6 +32,9 @@ func (p *printer) line(format string, args ...any) {
 func describeEvent(e *chat.Event) string {
 	switch e.Kind {
 	case chat.EventQueued:
+		if e.Wait > 0 {
+			return fmt.Sprintf("waiting for an operator, position %d, about %s", e.Position, e.Wait.Round(time.Second))
+		}
 		return fmt.Sprintf("waiting for an operator, position %d", e.Position)
 	case chat.EventAssigned:
 		return e.OperatorName + " is serving you"
@@ -43,6 +46,10 @@ func describeEvent(e *chat.Event) string {
 		return e.Text
 	case chat.EventBack:
 		return "the other side is back"
+	case chat.EventOffline:
+		return e.Text
+	case chat.EventElsewhere:
+		return "this conversation was opened on another device; this one cannot resume it"
 	}
 	return fmt.Sprintf("event %d", e.Kind)
 }
@@ -63,18 +70,39 @@ func runChat(ctx context.Context, args []string, stdin io.Reader, interactive bo
 	id := fs.String("id", "", "your customer id (or -email)")
 	file := fs.String("file", "", "send this file (an image as evidence, a PDF...)")
 	wait := fs.Duration("wait", 0, "after sending, print replies for this long")
+	var tf tlsFlags
+	tf.register(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: send chat -name NAME (-email E | -id ID) [-file PATH] [MESSAGE...]")
+		fmt.Fprintln(stderr, "usage: send chat -name NAME (-email E | -id ID) [-tls [-ca FILE]] [-file PATH] [MESSAGE...]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	// Everything that can be wrong here is said before a conversation
+	// is opened.
+	if strings.TrimSpace(*name) == "" {
+		return errors.New("chat: -name is required")
+	}
+	if *email == "" && *id == "" {
+		return errors.New("chat: -email or -id is required")
+	}
+	tlsConfig, err := tf.config(*addr)
+	if err != nil {
+		return err
+	}
+	var attachment *os.File
+	if *file != "" {
+		if attachment, err = os.Open(*file); err != nil {
+			return err
+		}
+		defer attachment.Close()
+	}
 	out := &printer{w: stdout}
 	closed := make(chan struct{})
 	var closeOnce sync.Once
 	c, err := chat.Dial(ctx, *addr, &chat.ClientOptions{Name: *name, Email: *email, CustomerID: *id, Reconnect: true,
-		Client: "switchboard-send", Handler: func(m chat.Message) {
+		TLSConfig: tlsConfig, Client: "switchboard-send", Handler: func(m chat.Message) {
 			switch m := m.(type) {
 			case *chat.Post:
 				if m.SenderRole == chat.RoleCustomer {
@@ -88,7 +116,8 @@ func runChat(ctx context.Context, args []string, stdin io.Reader, interactive bo
 					out.line("[%s] %s: %s", m.Time.Local().Format("15:04"), m.SenderName, m.Text)
 				}
 			case *chat.Event:
-				if m.Kind == chat.EventAssigned || m.Kind == chat.EventQueued {
+				switch m.Kind {
+				case chat.EventAssigned, chat.EventQueued, chat.EventElsewhere:
 					out.line("* %s", describeEvent(m))
 				}
 				if m.Kind == chat.EventClosed {
@@ -104,13 +133,8 @@ func runChat(ctx context.Context, args []string, stdin io.Reader, interactive bo
 		return err
 	}
 	defer c.Close()
-	if *file != "" {
-		f, err := os.Open(*file)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if _, err := c.SendFile(ctx, 0, filepath.Base(*file), f, 10<<20, func(sent, total int64) {
+	if attachment != nil {
+		if _, err := c.SendFile(ctx, 0, filepath.Base(*file), attachment, 10<<20, func(sent, total int64) {
 			fmt.Fprintf(stderr, "\rsending %s: %d%%", filepath.Base(*file), sent*100/total)
 		}); err != nil {
 			fmt.Fprintln(stderr)
@@ -186,223 +210,3 @@ func runChat(ctx context.Context, args []string, stdin io.Reader, interactive bo
 	}
 }
 
-// console is an operator's line-mode console.
-type console struct {
-	c       *chat.Client
-	out     *printer
-	mu      sync.Mutex
-	current int64
-	names   map[int64]string
-	queue   []chat.QueueEntry
-}
-
-func (k *console) handle(m chat.Message) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	switch m := m.(type) {
-	case *chat.Queue:
-		k.queue = m.Entries
-		if m.Total > 0 {
-			k.out.line("* %d waiting (/queue to list, /accept to take the first)", m.Total)
-		}
-	case *chat.Assigned:
-		k.names[m.ConversationID] = m.CustomerName
-		if k.current == 0 {
-			k.current = m.ConversationID
-		}
-		k.out.line("* #%d %s <%s> is yours%s", m.ConversationID, m.CustomerName, m.Email, k.marker(m.ConversationID))
-	case *chat.Post:
-		who := m.SenderName
-		switch {
-		case m.SenderRole == chat.RoleSystem:
-			k.out.line("[#%d] * %s", m.ConversationID, m.Text)
-			return
-		case m.Kind == chat.PostAttachment:
-			k.out.line("[#%d] %s sent %s (%s, %d bytes): /save %d", m.ConversationID, who, m.FileName, m.MediaType, m.Size, m.AttachmentID)
-			return
-		}
-		k.out.line("[#%d] %s: %s", m.ConversationID, who, m.Text)
-	case *chat.Event:
-		if m.Kind == chat.EventClosed {
-			delete(k.names, m.ConversationID)
-			if k.current == m.ConversationID {
-				k.current = 0
-			}
-		}
-		k.out.line("[#%d] * %s", m.ConversationID, describeEvent(m))
-	case *chat.Error:
-		k.out.line("! %v", m)
-	}
-}
-
-func (k *console) marker(id int64) string {
-	if id == k.current {
-		return " (current)"
-	}
-	return ""
-}
-
-// runConsole is the operator console: commands start with '/', anything
-// else is a reply to the current conversation.
-func runConsole(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("send console", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	addr := fs.String("addr", "127.0.0.1:7070", "chat server address")
-	login := fs.String("login", "", "operator login (required)")
-	password := fs.String("password", "", "password (default: $SWITCHBOARD_PASSWORD)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if *password == "" {
-		*password = os.Getenv("SWITCHBOARD_PASSWORD")
-	}
-	k := &console{out: &printer{w: stdout}, names: map[int64]string{}}
-	c, err := chat.Dial(ctx, *addr, &chat.ClientOptions{Role: chat.RoleOperator, Login: *login, Password: *password,
-		Reconnect: true, Client: "switchboard-console", Handler: k.handle})
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	k.c = c
-	k.out.line("logged in as %s; /help for commands", c.OperatorID())
-	sc := bufio.NewScanner(stdin)
-	for sc.Scan() {
-		if quit := k.command(ctx, strings.TrimSpace(sc.Text())); quit {
-			return nil
-		}
-	}
-	return sc.Err()
-}
-
-const consoleHelp = `/queue                  waiting customers
-/accept [ID]            take a waiting customer (default: the first)
-/list                   your conversations
-/switch ID              make ID the current conversation
-/close [ID]             end a conversation (default: the current)
-/transfer ID OPERATOR   hand a conversation to another operator
-/away, /available       stop or resume taking new customers
-/save ATTACHMENT [DIR]  save an attachment (default: .)
-/transcript [ID] [json] save a transcript (default: current, text)
-/quit                   leave (your conversations wait for you)
-anything else           reply to the current conversation`
-
-func (k *console) command(ctx context.Context, line string) (quit bool) {
-	fields := strings.Fields(line)
-	arg := func(i int) string {
-		if i < len(fields) {
-			return fields[i]
-		}
-		return ""
-	}
-	id := func(s string) int64 {
-		if s == "" {
-			k.mu.Lock()
-			defer k.mu.Unlock()
-			return k.current
-		}
-		n, _ := strconv.ParseInt(strings.TrimPrefix(s, "#"), 10, 64)
-		return n
-	}
-	report := func(err error) {
-		if err != nil {
-			k.out.line("! %v", err)
-		}
-	}
-	switch {
-	case line == "":
-	case line == "/help":
-		k.out.line("%s", consoleHelp)
-	case line == "/quit":
-		return true
-	case line == "/queue":
-		k.mu.Lock()
-		q := append([]chat.QueueEntry(nil), k.queue...)
-		k.mu.Unlock()
-		if len(q) == 0 {
-			k.out.line("nobody is waiting")
-		}
-		for _, e := range q {
-			k.out.line("#%d %s, waiting %s", e.ConversationID, e.CustomerName, time.Since(e.Since).Round(time.Second))
-		}
-	case fields[0] == "/accept":
-		a, err := k.c.Accept(ctx, id(arg(1)))
-		if err == nil {
-			k.mu.Lock()
-			k.current = a.ConversationID
-			k.mu.Unlock()
-			k.out.line("* now talking with #%d %s", a.ConversationID, a.CustomerName)
-		}
-		report(err)
-	case line == "/list":
-		k.mu.Lock()
-		for cid, name := range k.names {
-			k.out.line("#%d %s%s", cid, name, k.marker(cid))
-		}
-		k.mu.Unlock()
-	case fields[0] == "/switch":
-		n := id(arg(1))
-		k.mu.Lock()
-		if _, ok := k.names[n]; ok {
-			k.current = n
-			k.out.line("* now talking with #%d %s", n, k.names[n])
-		} else {
-			k.out.line("! #%d is not yours", n)
-		}
-		k.mu.Unlock()
-	case fields[0] == "/close":
-		report(k.c.CloseConversation(ctx, id(arg(1))))
-	case fields[0] == "/transfer":
-		report(k.c.Transfer(ctx, id(arg(1)), arg(2)))
-	case line == "/away":
-		report(k.c.SetPresence(chat.Away))
-	case line == "/available":
-		report(k.c.SetPresence(chat.Available))
-	case fields[0] == "/save":
-		k.save(ctx, id(arg(1)), cmpOr(arg(2), "."), func(w io.Writer, aid int64) (*chat.FileStart, error) { return k.c.Fetch(ctx, aid, w) })
-	case fields[0] == "/transcript":
-		format := chat.FormatText
-		if arg(2) == "json" || arg(1) == "json" {
-			format = chat.FormatJSON
-		}
-		cid := id(arg(1))
-		if arg(1) == "json" {
-			cid = id("")
-		}
-		k.save(ctx, cid, ".", func(w io.Writer, _ int64) (*chat.FileStart, error) { return k.c.Transcript(ctx, cid, format, w) })
-	case strings.HasPrefix(line, "/"):
-		k.out.line("! unknown command; /help")
-	default:
-		cur := id("")
-		if cur == 0 {
-			k.out.line("! no current conversation: /accept or /switch first")
-			return false
-		}
-		if _, err := k.c.SendTo(ctx, cur, "", line); err != nil {
-			k.out.line("! not sent: %v", err)
-		}
-	}
-	return false
-}
-
-func cmpOr(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
-}
-
-// save downloads into dir under the name the server gives.
-func (k *console) save(ctx context.Context, id int64, dir string, get func(io.Writer, int64) (*chat.FileStart, error)) {
-	var buf strings.Builder
-	meta, err := get(&buf, id)
-	if err != nil {
-		k.out.line("! %v", err)
-		return
-	}
-	path := filepath.Join(dir, chat.SanitizeFileName(meta.Name))
-	if err := os.WriteFile(path, []byte(buf.String()), 0o644); err != nil {
-		k.out.line("! %v", err)
-		return
-	}
-	k.out.line("* saved %s (%d bytes)", path, meta.Size)
-}

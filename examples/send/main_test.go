@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -14,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/switchboard-go/switchboard/chat/chattest"
 	"github.com/switchboard-go/switchboard/smpp/gateway"
 	"github.com/switchboard-go/switchboard/smpp/pdu"
 	"github.com/switchboard-go/switchboard/smpp/smpptest"
@@ -166,58 +164,6 @@ func waitText(t *testing.T, b *syncBuf, text string) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-}
-
-// TestChatAndConsole drives the customer command and the operator console
-// as a person would, through their standard input and output.
-func TestChatAndConsole(t *testing.T) {
-	srv := chattest.NewServer(&chattest.Config{Operators: map[string]string{"luis": "secreto"}})
-	defer srv.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-
-	opIn, opWrite := io.Pipe()
-	var opOut syncBuf
-	opDone := make(chan error, 1)
-	go func() {
-		opDone <- runConsole(ctx, []string{"-addr", srv.Addr, "-login", "luis", "-password", "secreto"}, opIn, &opOut, &opOut)
-	}()
-	waitText(t, &opOut, "logged in as luis")
-
-	custIn, custWrite := io.Pipe()
-	var custOut syncBuf
-	custDone := make(chan error, 1)
-	go func() {
-		custDone <- runChat(ctx, []string{"-addr", srv.Addr, "-name", "Ana", "-email", "ana@example.com"}, custIn, true, &custOut, &custOut)
-	}()
-	waitText(t, &custOut, "luis is serving you")
-	waitText(t, &opOut, "#1 Ana <ana@example.com> is yours (current)")
-	fmt.Fprintln(custWrite, "mi pedido no llegó")
-	waitText(t, &opOut, "[#1] Ana: mi pedido no llegó")
-	fmt.Fprintln(opWrite, "Lo reviso")
-	waitText(t, &custOut, "luis: Lo reviso")
-
-	dir := t.TempDir()
-	img := filepath.Join(dir, "foto.png")
-	must(t, os.WriteFile(img, []byte("\x89PNG\r\n\x1a\nimagen"), 0o600))
-	fmt.Fprintln(custWrite, "/file "+img)
-	waitText(t, &opOut, "Ana sent foto.png (image/png, 14 bytes): /save 1")
-	fmt.Fprintln(opWrite, "/save 1 "+dir+"/saved")
-	waitText(t, &opOut, "! open") // the directory does not exist yet
-	must(t, os.Mkdir(filepath.Join(dir, "saved"), 0o700))
-	fmt.Fprintln(opWrite, "/save 1 "+dir+"/saved")
-	waitText(t, &opOut, "saved "+filepath.Join(dir, "saved", "foto.png"))
-	fmt.Fprintln(opWrite, "/close")
-	if err := <-custDone; err != nil {
-		t.Fatalf("customer: %v", err)
-	}
-	waitText(t, &custOut, "luis closed the conversation")
-	fmt.Fprintln(opWrite, "/quit")
-	if err := <-opDone; err != nil {
-		t.Fatalf("console: %v", err)
-	}
-	custWrite.Close()
-	opWrite.Close()
 }
 
 // TestSMSBatch sends a CSV straight to the simulator: a progress bar,

@@ -5,39 +5,57 @@ import (
 	"cmp"
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"mime"
 	"net"
+	"net/mail"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/switchboard-go/switchboard/chat"
 	"github.com/switchboard-go/switchboard/examples/internal/storeflag"
+	"github.com/switchboard-go/switchboard/mailticket"
 	"github.com/switchboard-go/switchboard/store"
 )
 
 // chatFlags configure the chat listener.
 type chatFlags struct {
-	addr        string
-	transcripts string
-	insecure    bool
+	addr          string
+	transcripts   string
+	insecure      bool
+	cert, key     string
+	hours, tz     string
+	holidays      string
+	leaveMessages bool
 }
 
 func (f *chatFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.addr, "chat-addr", "127.0.0.1:7070", `chat listener ("" disables)`)
 	fs.StringVar(&f.transcripts, "chat-transcripts", "", "directory for transcripts of closed conversations (default DATA/transcripts)")
 	fs.BoolVar(&f.insecure, "chat-insecure-passwords", false, "accept operator passwords over plain TCP from other hosts")
+	fs.StringVar(&f.cert, "chat-tls-cert", "", "PEM certificate (chain) for a TLS chat listener, with -chat-tls-key")
+	fs.StringVar(&f.key, "chat-tls-key", "", "PEM private key of -chat-tls-cert")
+	fs.StringVar(&f.hours, "chat-hours", "", `opening hours, e.g. "Mon-Fri 09:00-14:00,15:00-18:00; Sat 10:00-13:00" (default: always)`)
+	fs.StringVar(&f.tz, "chat-tz", "Local", "time zone of -chat-hours (e.g. Europe/Madrid)")
+	fs.StringVar(&f.holidays, "chat-holidays", "", "closed on these dates: YYYY-MM-DD,YYYY-MM-DD...")
+	fs.BoolVar(&f.leaveMessages, "chat-leave-messages", true,
+		"when no operator can answer, customers leave a message, which becomes a mail ticket (false: they wait in line)")
 }
 
 // start runs the chat server on st until the returned stop is called.
 // With files, the process's open-file limit, the server takes at most as
 // many connections as leave descriptors for the rest of the process.
-func (f *chatFlags) start(st store.Store, dataDir string, files uint64, log *slog.Logger) (addr string, stop func(context.Context) error, err error) {
+// tickets, when not nil, turns messages left while nobody could answer
+// into tickets.
+func (f *chatFlags) start(st store.Store, dataDir string, files uint64, tickets *mailticket.Processor, log *slog.Logger) (addr string, stop func(context.Context) error, err error) {
 	secret, err := dataSecret(filepath.Join(dataDir, "chat.secret"))
 	if err != nil {
 		return "", nil, err
@@ -56,6 +74,22 @@ func (f *chatFlags) start(st store.Store, dataDir string, files uint64, log *slo
 				log.Error("saving a transcript", "conversation", t.Conversation.ID, "err", err)
 			}
 		}}
+	if f.hours != "" {
+		if srv.Hours, err = parseHours(f.hours, f.tz, f.holidays); err != nil {
+			return "", nil, err
+		}
+	}
+	srv.LeaveMessages = f.leaveMessages
+	if tickets != nil {
+		srv.OnLeftMessage = func(ctx context.Context, t store.Transcript) (string, error) {
+			r, err := ticketFromChat(ctx, tickets, t)
+			if err != nil {
+				return "", err
+			}
+			log.Info("message left as a ticket", "conversation", t.Conversation.ID, "ticket", r.Ticket.Number, "outcome", r.Outcome)
+			return "ticket " + r.Ticket.Number + "; we will answer you by e-mail", nil
+		}
+	}
 	if files > 0 && files < 10000+reservedFiles {
 		srv.MaxConnections = max(int(files)-reservedFiles, 16)
 	}
@@ -63,6 +97,14 @@ func (f *chatFlags) start(st store.Store, dataDir string, files uint64, log *slo
 	l, err := net.Listen("tcp", f.addr)
 	if err != nil {
 		return "", nil, fmt.Errorf("chat: %w", err)
+	}
+	if f.cert != "" || f.key != "" {
+		cert, err := tls.LoadX509KeyPair(f.cert, f.key)
+		if err != nil {
+			l.Close()
+			return "", nil, fmt.Errorf("chat: -chat-tls-cert/-chat-tls-key: %w", err)
+		}
+		l = tls.NewListener(l, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
 	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(l) }()
@@ -73,6 +115,30 @@ func (f *chatFlags) start(st store.Store, dataDir string, files uint64, log *slo
 		}
 		return err
 	}, nil
+}
+
+// ticketFromChat turns a message left in the chat into a ticket, as a
+// mail from the customer would be: the same routes by sender domain, the
+// same numbering and automatic reply. It is idempotent per conversation.
+func ticketFromChat(ctx context.Context, p *mailticket.Processor, t store.Transcript) (mailticket.Result, error) {
+	c := t.Conversation
+	from := c.CustomerEmail
+	if _, err := mail.ParseAddress(from); from == "" || err != nil {
+		from = fmt.Sprintf("chat-%d@chat.invalid", c.ID) // no e-mail given: nobody to write to
+	}
+	var body strings.Builder
+	if err := chat.WriteTranscriptText(&body, t); err != nil {
+		return mailticket.Result{}, err
+	}
+	var raw strings.Builder
+	fmt.Fprintf(&raw, "From: %s\r\n", (&mail.Address{Name: c.CustomerName, Address: from}).String())
+	fmt.Fprintf(&raw, "To: %s\r\n", p.Addresses[0])
+	fmt.Fprintf(&raw, "Subject: %s\r\n", mime.QEncoding.Encode("utf-8", "Message left in the chat by "+c.CustomerName))
+	fmt.Fprintf(&raw, "Date: %s\r\n", c.OpenedAt.Format(time.RFC1123Z))
+	fmt.Fprintf(&raw, "Message-ID: <chat-%d-%d@%s>\r\n", c.ID, c.OpenedAt.UnixMilli(), p.Domain)
+	raw.WriteString("MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n")
+	raw.WriteString(strings.ReplaceAll(body.String(), "\n", "\r\n"))
+	return p.Process(ctx, mailticket.Delivery{SourceKey: fmt.Sprintf("chat:%d", c.ID), Raw: []byte(raw.String())})
 }
 
 // reservedFiles are the descriptors kept for everything but chat

@@ -53,9 +53,9 @@ func (f *mailFlags) register(fs *flag.FlagSet) {
 
 func (f *mailFlags) enabled() bool { return len(f.imap)+len(f.pop3)+len(f.maildir) > 0 }
 
-// poller builds the mail poller on st. gw, when not nil, sends the SMS
-// notifications.
-func (f *mailFlags) poller(st store.Store, dataDir string, gw *gateway.Gateway, log *slog.Logger) (*mailticket.Poller, error) {
+// processor builds the mail-to-ticket processor on st. gw, when not nil,
+// sends the SMS notifications.
+func (f *mailFlags) processor(st store.Store, dataDir string, gw *gateway.Gateway, log *slog.Logger) (*mailticket.Processor, error) {
 	secret, err := dataSecret(filepath.Join(dataDir, "mail.secret"))
 	if err != nil {
 		return nil, err
@@ -77,6 +77,16 @@ func (f *mailFlags) poller(st store.Store, dataDir string, gw *gateway.Gateway, 
 	}
 	if len(f.notifySMS) > 0 && gw != nil {
 		p.Notify = smsNotifier(gw, f.notifySMS, log)
+	}
+	return p, nil
+}
+
+// poller builds the mail poller on st. gw, when not nil, sends the SMS
+// notifications.
+func (f *mailFlags) poller(st store.Store, dataDir string, gw *gateway.Gateway, log *slog.Logger) (*mailticket.Poller, error) {
+	p, err := f.processor(st, dataDir, gw, log)
+	if err != nil {
+		return nil, err
 	}
 	pl := &mailticket.Poller{Processor: p, Interval: f.interval,
 		OnError: func(src mailticket.Source, err error) { log.Warn("mail source", "source", src.String(), "err", err) },

@@ -21,6 +21,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	_ "time/tzdata" // -chat-tz on machines without a time zone database
 )
 
 func main() {

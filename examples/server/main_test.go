@@ -261,12 +261,8 @@ func TestOperatorCommands(t *testing.T) {
 // transcript file the close leaves.
 func chatRoundTrip(t *testing.T, ctx context.Context, addr, dir string) {
 	t.Helper()
-	got := make(chan chat.Message, 100)
-	cust, err := chat.Dial(ctx, addr, &chat.ClientOptions{Name: "Ana", Email: "ana@example.com", Handler: func(m chat.Message) { got <- m }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cust.Close()
+	// The operator first: a customer who comes when nobody is online
+	// leaves a message instead (see TestLeftMessageBecomesATicket).
 	assigned := make(chan *chat.Assigned, 1)
 	op, err := chat.Dial(ctx, addr, &chat.ClientOptions{Role: chat.RoleOperator, Login: "luis", Password: "secreto",
 		Handler: func(m chat.Message) {
@@ -278,6 +274,11 @@ func chatRoundTrip(t *testing.T, ctx context.Context, addr, dir string) {
 		t.Fatal(err)
 	}
 	defer op.Close()
+	cust, err := chat.Dial(ctx, addr, &chat.ClientOptions{Name: "Ana", Email: "ana@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cust.Close()
 	a := <-assigned
 	if _, err := cust.Send(ctx, "hola"); err != nil {
 		t.Fatal(err)

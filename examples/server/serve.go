@@ -11,6 +11,7 @@ import (
 
 	"github.com/switchboard-go/switchboard/examples/internal/gatewayflag"
 	"github.com/switchboard-go/switchboard/examples/internal/storeflag"
+	"github.com/switchboard-go/switchboard/mailticket"
 	"github.com/switchboard-go/switchboard/smpp/gateway"
 )
 
@@ -92,7 +93,15 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	stopChat := func(context.Context) error { return nil }
 	if cf.addr != "" {
 		var addr string
-		addr, stopChat, err = cf.start(st, sf.Data, files, log.With("channel", "chat"))
+		var tickets *mailticket.Processor
+		if cf.leaveMessages {
+			if tickets, err = mf.processor(st, sf.Data, gw, log.With("channel", "mail")); err != nil {
+				stopGateway()
+				<-gwDone
+				return err
+			}
+		}
+		addr, stopChat, err = cf.start(st, sf.Data, files, tickets, log.With("channel", "chat"))
 		if err != nil {
 			stopGateway()
 			<-gwDone
