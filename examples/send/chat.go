@@ -209,4 +209,3 @@ func runChat(ctx context.Context, args []string, stdin io.Reader, interactive bo
 		}
 	}
 }
-
