@@ -22,16 +22,33 @@
 // means the message is durable. Operators log in through a [Directory]
 // ([StoreDirectory] over the store's accounts, or [StaticDirectory]);
 // customers identify themselves or bring a token signed with
-// [SignCustomer]. See the Server fields for the limits (connections,
-// frame size, outbound queue, heartbeat, message rate, files).
+// [SignCustomer] (their conversation is then Verified). See the Server
+// fields for the limits (connections, frame size, outbound queue,
+// heartbeat, message rate, files, [PerIPLimits]), [BusinessHours] and
+// messages left while nobody can answer (Server.LeaveMessages,
+// Server.OnLeftMessage), and [ConversationEvent] (Server.OnEvent).
+//
+// # Guarantees
+//
+// Every message a client is acknowledged for reaches every participant of
+// its conversation exactly once and in sequence order, across any number
+// of reconnects of either side; an ACK means the message is stored (with
+// a transactional store, committed); a client that does not read is cut
+// off with a reason without slowing the others; what one client address
+// can hold is bounded (connections, handshakes, conversations, upload
+// memory); a server that runs out of file descriptors serves again once
+// they free up. Package chattest has the tools these are tested with
+// (chattest.Torture, chattest.FailCommits).
 //
 // # Client
 //
 // [Dial] connects as a customer or an operator and performs the
 // handshake. [Client.Send] and [Client.SendTo] wait for the ACK; with
 // ClientOptions.Reconnect the client resumes after a lost connection
-// without losing or repeating messages. Everything else the server sends
-// goes to ClientOptions.Handler, in order.
+// without losing or repeating messages: it hands each message of its
+// conversations to ClientOptions.Handler once, in sequence order (its
+// own SENDs are answered by their ACK instead), and asks for any gap.
+// Everything else the server sends goes to the Handler too, in order.
 //
 // # Testing
 //

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/switchboard-go/switchboard/chat"
 	"github.com/switchboard-go/switchboard/chat/chattest"
 )
@@ -43,9 +45,7 @@ func FuzzHandshake(f *testing.F) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	c, err := chat.Dial(ctx, srv.Addr, &chat.ClientOptions{Name: "Eva", CustomerID: "e-1"})
-	if err != nil {
-		f.Fatalf("a customer after the fuzzing: %v", err)
-	}
+	require.NoError(f, err, "a customer after the fuzzing")
 	c.Close()
 }
 
@@ -53,9 +53,7 @@ func FuzzHandshake(f *testing.F) {
 // the server closes.
 func exchange(t *testing.T, addr string, in []byte) {
 	nc, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer nc.Close()
 	nc.SetDeadline(time.Now().Add(10 * time.Second))
 	nc.Write(in)
@@ -63,20 +61,17 @@ func exchange(t *testing.T, addr string, in []byte) {
 	fr := chat.NewFrameReader(nc, 0)
 	for {
 		fm, err := fr.Read()
-		var fe *chat.FrameError
-		switch {
-		case err == nil:
-			if _, err := chat.Decode(fm); err != nil {
-				t.Fatalf("the server sent an undecodable %s: %v", fm.Type, err)
-			}
+		if err == nil {
+			_, err := chat.Decode(fm)
+			require.NoError(t, err, "the server sent an undecodable %s", fm.Type)
 			continue
-		case errors.Is(err, io.EOF), errors.Is(err, syscall.ECONNRESET):
-			return // closed; a reset when it closed with our bytes unread
-		case errors.Is(err, os.ErrDeadlineExceeded):
-			t.Fatalf("the server neither closed nor answered within 10 s for %q", in)
-		case errors.As(err, &fe):
-			t.Fatalf("the server sent a broken frame: %v", err)
 		}
-		t.Fatalf("reading the answer: %v", err)
+		if errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) {
+			return // closed; a reset when it closed with our bytes unread
+		}
+		require.NotErrorIs(t, err, os.ErrDeadlineExceeded, "the server neither closed nor answered within 10 s for %q", in)
+		var fe *chat.FrameError
+		require.NotErrorAs(t, err, &fe, "the server sent a broken frame")
+		require.NoError(t, err, "reading the answer")
 	}
 }

@@ -3,14 +3,15 @@ package chat
 import (
 	"bytes"
 	"crypto/sha256"
-	"errors"
 	"io"
-	"reflect"
 	"runtime"
 	"strings"
 	"testing"
 	"testing/iotest"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 var t0 = time.UnixMilli(1795000000123).UTC()
@@ -79,16 +80,10 @@ func TestRoundTrip(t *testing.T) {
 		stream = append(stream, b...)
 		fr := NewFrameReader(bytes.NewReader(b), 0)
 		f, err := fr.Read()
-		if err != nil {
-			t.Fatalf("%s: %v", m.Type(), err)
-		}
+		require.NoError(t, err, "Read(%s)", m.Type())
 		got, err := Decode(f)
-		if err != nil {
-			t.Fatalf("%s: %v", m.Type(), err)
-		}
-		if !reflect.DeepEqual(got, m) {
-			t.Fatalf("%s:\n got %+v\nwant %+v", m.Type(), got, m)
-		}
+		require.NoError(t, err, "Decode(%s)", m.Type())
+		require.Equal(t, m, got, "Decode(%s)", m.Type())
 		// Every truncation of the payload is an error, never a panic,
 		// except where the optional fields a later version added begin:
 		// there it is the frame as an older peer sends it.
@@ -96,14 +91,11 @@ func TestRoundTrip(t *testing.T) {
 		for n := range len(f.Payload) {
 			got, err := Decode(Frame{Type: f.Type, Payload: f.Payload[:n]})
 			if n == older {
-				if err != nil || !reflect.DeepEqual(got, withoutOptional(m)) {
-					t.Fatalf("%s without its optional fields: %v, %+v", m.Type(), err, got)
-				}
+				require.NoError(t, err, "Decode(%s without its optional fields)", m.Type())
+				require.Equal(t, withoutOptional(m), got, "Decode(%s without its optional fields)", m.Type())
 				continue
 			}
-			if err == nil {
-				t.Fatalf("%s truncated to %d of %d bytes decoded", m.Type(), n, len(f.Payload))
-			}
+			require.Error(t, err, "Decode(%s truncated to %d of %d bytes) = %+v, want an error", m.Type(), n, len(f.Payload), got)
 		}
 		// Trailing bytes (fields of a later version) are ignored, after
 		// the optional fields (which a frame without them would take
@@ -111,22 +103,18 @@ func TestRoundTrip(t *testing.T) {
 		if older == len(f.Payload) && hasOptional[m.Type()] {
 			continue
 		}
-		if _, err := Decode(Frame{Type: f.Type, Payload: append(f.Payload, 0xAA, 0xBB)}); err != nil {
-			t.Fatalf("%s with trailing bytes: %v", m.Type(), err)
-		}
+		_, err = Decode(Frame{Type: f.Type, Payload: append(f.Payload, 0xAA, 0xBB)})
+		require.NoError(t, err, "Decode(%s with trailing bytes)", m.Type())
 	}
 	for ty := range typeNames {
-		if !seen[ty] {
-			t.Errorf("no sample of %s", ty)
-		}
+		assert.True(t, seen[ty], "no sample of %s", ty)
 	}
 	// The frames read back in order from one stream.
 	fr := NewFrameReader(bytes.NewReader(stream), 0)
 	for i, m := range samples() {
 		f, err := fr.Read()
-		if err != nil || f.Type != m.Type() {
-			t.Fatalf("frame %d: %v %v", i, f.Type, err)
-		}
+		require.NoError(t, err, "Read(frame %d)", i)
+		require.Equal(t, m.Type(), f.Type, "the type of frame %d", i)
 	}
 }
 
@@ -134,22 +122,19 @@ func TestFrameLimits(t *testing.T) {
 	big := AppendMessage(nil, &Send{Text: strings.Repeat("x", 1000)})
 	_, err := NewFrameReader(bytes.NewReader(big), 100).Read()
 	var fe *FrameError
-	if !errors.As(err, &fe) || !errors.Is(err, ErrFrameTooLarge) {
-		t.Fatalf("oversized: %v", err)
-	}
+	assert.ErrorAs(t, err, &fe, "Read(oversized)")
+	assert.ErrorIs(t, err, ErrFrameTooLarge, "Read(oversized)")
 	for name, b := range map[string][]byte{
 		"version":   {9, byte(TypePing), 0, 0, 0, 0, 0, 1, 0},
 		"reserved":  {Version, byte(TypePing), 0, 7, 0, 0, 0, 1, 0},
 		"truncated": {Version, byte(TypePing), 0, 0, 0, 0, 0, 5, 1},
 		"header":    {Version, byte(TypePing), 0},
 	} {
-		if _, err := NewFrameReader(bytes.NewReader(b), 0).Read(); !errors.As(err, &fe) {
-			t.Errorf("%s: %v, want *FrameError", name, err)
-		}
+		_, err := NewFrameReader(bytes.NewReader(b), 0).Read()
+		assert.ErrorAs(t, err, &fe, "Read(%s)", name)
 	}
-	if _, err := Decode(Frame{Type: 0x7F}); !errors.Is(err, ErrMalformed) {
-		t.Fatalf("unknown type: %v", err)
-	}
+	_, err = Decode(Frame{Type: 0x7F})
+	assert.ErrorIs(t, err, ErrMalformed, "Decode(unknown type)")
 	// Field limits.
 	bad := []Frame{
 		{Type: TypeSend, Payload: appendString(appendString(appendUvarint(nil, 1), "m"), strings.Repeat("x", MaxText+1))},
@@ -160,9 +145,8 @@ func TestFrameLimits(t *testing.T) {
 		{Type: TypeAck, Payload: appendUvarint(nil, 1<<63)},
 	}
 	for _, f := range bad {
-		if _, err := Decode(f); !errors.Is(err, ErrMalformed) {
-			t.Errorf("%s %x: %v, want ErrMalformed", f.Type, f.Payload, err)
-		}
+		_, err := Decode(f)
+		assert.ErrorIs(t, err, ErrMalformed, "Decode(%s %x)", f.Type, f.Payload)
 	}
 }
 
@@ -175,16 +159,13 @@ func FuzzDecode(f *testing.F) {
 		m, err := Decode(Frame{Type: Type(ty), Payload: payload})
 		if err != nil {
 			var de *DecodeError
-			if !errors.As(err, &de) {
-				t.Fatalf("untyped error %v", err)
-			}
+			require.ErrorAs(t, err, &de, "an untyped error")
 			return
 		}
 		// What decodes re-encodes to something that decodes the same.
 		again, err := Decode(Frame{Type: m.Type(), Payload: m.appendPayload(nil)})
-		if err != nil || !reflect.DeepEqual(again, m) {
-			t.Fatalf("re-encoding %+v: %+v, %v", m, again, err)
-		}
+		require.NoError(t, err, "re-encoding %+v", m)
+		require.Equal(t, m, again, "re-encoding %+v", m)
 	})
 }
 
@@ -201,18 +182,15 @@ func FuzzFrameReader(f *testing.F) {
 		for range 100 {
 			fm, err := fr.Read()
 			bm, berr := br.readBorrowed()
-			if (err == nil) != (berr == nil) {
-				t.Fatalf("Read: %v; readBorrowed: %v", err, berr)
-			}
+			require.Equal(t, err == nil, berr == nil, "Read: %v; readBorrowed: %v", err, berr)
 			if err != nil {
 				return
 			}
-			if len(fm.Payload) > 64<<10 {
-				t.Fatalf("payload of %d over the limit", len(fm.Payload))
-			}
-			if bm.Type != fm.Type || bm.Flags != fm.Flags || !bytes.Equal(bm.Payload, fm.Payload) {
-				t.Fatalf("readBorrowed got %v %x %q, Read %v %x %q", bm.Type, bm.Flags, bm.Payload, fm.Type, fm.Flags, fm.Payload)
-			}
+			require.LessOrEqual(t, len(fm.Payload), 64<<10, "the payload over the limit")
+			require.Equal(t, fm.Type, bm.Type, "readBorrowed()'s type")
+			require.Equal(t, fm.Flags, bm.Flags, "readBorrowed()'s flags")
+			// bytes.Equal, not require.Equal: an empty payload may be nil in one and not the other.
+			require.True(t, bytes.Equal(bm.Payload, fm.Payload), "readBorrowed() = %q, want Read()'s %q", bm.Payload, fm.Payload)
 		}
 	})
 }
@@ -244,9 +222,9 @@ func TestFrameReaderSizesInPieces(t *testing.T) {
 				} else {
 					f, err = fr.Read()
 				}
-				if err != nil || !bytes.Equal(f.Payload, p) {
-					t.Fatalf("%s (borrow %v), frame %d (%d bytes): got %d bytes, %v", name, borrow, i, len(p), len(f.Payload), err)
-				}
+				require.NoError(t, err, "%s (borrow %v), frame %d", name, borrow, i)
+				// bytes.Equal, not require.Equal: the empty payload may be nil.
+				require.True(t, bytes.Equal(f.Payload, p), "%s (borrow %v), frame %d = %d bytes, want %d", name, borrow, i, len(f.Payload), len(p))
 			}
 		}
 	}
@@ -260,10 +238,6 @@ func TestFrameReaderStalledLargeFrame(t *testing.T) {
 	runtime.ReadMemStats(&before)
 	_, err := NewFrameReader(bytes.NewReader(hdr), 1<<20).Read()
 	runtime.ReadMemStats(&after)
-	if err == nil {
-		t.Fatal("a truncated frame was read")
-	}
-	if got := after.TotalAlloc - before.TotalAlloc; got > 64<<10 {
-		t.Fatalf("reading 100 bytes of a frame that claims 1 MiB allocated %d bytes", got)
-	}
+	require.Error(t, err, "a truncated frame was read")
+	assert.LessOrEqual(t, after.TotalAlloc-before.TotalAlloc, uint64(64<<10), "bytes allocated reading 100 bytes of a frame that claims 1 MiB")
 }

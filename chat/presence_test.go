@@ -18,15 +18,15 @@ func TestAwayOperatorStaysAwayAcrossReconnects(t *testing.T) {
 	srv := chattest.NewServer(&chattest.Config{Operators: map[string]string{"luis": "pw-luis"}})
 	defer srv.Close()
 	ctx := testCtx(t)
-	d := &droppable{}
+	d := &chattest.Cutter{}
 	oin := newInbox()
 	op, err := chat.Dial(ctx, srv.Addr, &chat.ClientOptions{Role: chat.RoleOperator, Login: "luis", Password: "pw-luis",
-		Reconnect: true, MaxReconnectDelay: 20 * time.Millisecond, Dialer: d.dial, Handler: oin.handle})
+		Reconnect: true, MaxReconnectDelay: 20 * time.Millisecond, Dialer: d.Dial, Handler: oin.handle})
 	require.NoError(t, err)
 	defer op.Close()
 	require.NoError(t, op.SetPresence(chat.Away))
 	require.Eventually(t, func() bool { return op.Presence() == chat.Away }, 5*time.Second, 5*time.Millisecond)
-	d.drop()
+	d.Cut()
 	require.Eventually(t, func() bool { return srv.Chat.Stats().Operators == 1 && op.Err() == nil }, 5*time.Second, 5*time.Millisecond)
 	time.Sleep(100 * time.Millisecond)
 	assert.Equal(t, chat.Away, op.Presence(), "the reconnected client knows it is away")

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
 	"github.com/switchboard-go/switchboard/chat"
@@ -71,7 +73,7 @@ func (b *inbox) wait(t *testing.T, what string, match func(chat.Message) bool) c
 		case <-deadline:
 			b.mu.Lock()
 			defer b.mu.Unlock()
-			t.Fatalf("no %s; got %d other frames: %s", what, len(b.msgs), describe(b.msgs))
+			require.Failf(t, "no "+what, "got %d other frames: %s", len(b.msgs), describe(b.msgs))
 		}
 	}
 }
@@ -129,9 +131,7 @@ func customer(t *testing.T, srv *chattest.Server, name string, in *inbox, reconn
 	t.Helper()
 	c, err := chat.Dial(testCtx(t), srv.Addr, &chat.ClientOptions{Name: name, Email: strings.ToLower(name) + "@example.com",
 		Handler: in.handle, Reconnect: reconnect})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err, "Dial(customer %s)", name)
 	t.Cleanup(func() { c.Close() })
 	return c
 }
@@ -140,9 +140,7 @@ func operator(t *testing.T, srv *chattest.Server, login string, in *inbox) *chat
 	t.Helper()
 	c, err := chat.Dial(testCtx(t), srv.Addr, &chat.ClientOptions{Role: chat.RoleOperator, Login: login, Password: "pw-" + login,
 		Handler: in.handle})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err, "Dial(operator %s)", login)
 	t.Cleanup(func() { c.Close() })
 	return c
 }
@@ -157,49 +155,37 @@ func TestConversation(t *testing.T) {
 	cin := newInbox()
 	cust := customer(t, srv, "Ana", cin, false)
 	conv := cust.ConversationID()
-	if e := cin.wait(t, "queued event", isEvent(conv, chat.EventQueued)).(*chat.Event); e.Position != 1 {
-		t.Fatalf("position %d", e.Position)
-	}
+	e := cin.wait(t, "queued event", isEvent(conv, chat.EventQueued)).(*chat.Event)
+	assert.Equal(t, 1, e.Position, "queued position")
 	oin := newInbox()
 	op := operator(t, srv, "luis", oin)
-	if a := oin.wait(t, "assignment", isAssigned(conv)).(*chat.Assigned); a.CustomerName != "Ana" || a.Email != "ana@example.com" {
-		t.Fatalf("assigned %+v", a)
-	}
+	a := oin.wait(t, "assignment", isAssigned(conv)).(*chat.Assigned)
+	assert.Equal(t, "Ana", a.CustomerName, "assigned %+v", a)
+	assert.Equal(t, "ana@example.com", a.Email, "assigned %+v", a)
 	cin.wait(t, "assigned event", isEvent(conv, chat.EventAssigned))
 
 	ack, err := cust.SendTo(ctx, 0, "c-1", "hola, el pedido no llegó")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	oin.wait(t, "customer's message", isPost(conv, "hola, el pedido no llegó"))
 	again, err := cust.SendTo(ctx, 0, "c-1", "hola, el pedido no llegó")
-	if err != nil || again.Seq != ack.Seq {
-		t.Fatalf("retry: %+v, %v (first seq %d)", again, err, ack.Seq)
-	}
-	if _, err := op.SendTo(ctx, conv, "", "Lo reviso, un momento"); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err, "the retry")
+	assert.Equal(t, ack.Seq, again.Seq, "the retry's seq")
+	_, err = op.SendTo(ctx, conv, "", "Lo reviso, un momento")
+	require.NoError(t, err)
 	cin.wait(t, "operator's answer", isPost(conv, "Lo reviso, un momento"))
-	if err := op.Typing(conv, true); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, op.Typing(conv, true))
 	cin.wait(t, "typing", func(m chat.Message) bool {
 		ty, ok := m.(*chat.Typing)
 		return ok && ty.On && ty.Role == chat.RoleOperator
 	})
-	if err := cust.MarkRead(0, ack.Seq+1); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, cust.MarkRead(0, ack.Seq+1))
 	oin.wait(t, "read receipt", func(m chat.Message) bool { r, ok := m.(*chat.Read); return ok && r.Role == chat.RoleCustomer })
 
 	// A conversation that is not the operator's is refused.
-	if _, err := op.SendTo(ctx, conv+100, "", "x"); !isCode(err, chat.CodeForbidden) {
-		t.Fatalf("foreign conversation: %v", err)
-	}
+	_, err = op.SendTo(ctx, conv+100, "", "x")
+	assert.True(t, isCode(err, chat.CodeForbidden), "SendTo(a foreign conversation) = %v, want %s", err, chat.CodeForbidden)
 
-	if err := op.CloseConversation(ctx, conv); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, op.CloseConversation(ctx, conv))
 	cin.wait(t, "closed event", isEvent(conv, chat.EventClosed))
 	tr := <-closed
 	var texts []string
@@ -210,19 +196,14 @@ func TestConversation(t *testing.T) {
 		"Sorry, no operator is online now. You keep your place in line until an operator can answer.",
 		"luis joined the conversation", "hola, el pedido no llegó",
 		"Lo reviso, un momento", "luis closed the conversation"}
-	if strings.Join(texts, "|") != strings.Join(want, "|") {
-		t.Fatalf("transcript %q", texts)
-	}
+	assert.Equal(t, want, texts, "the stored transcript")
 	var txt bytes.Buffer
-	if _, err := op.Transcript(ctx, conv, chat.FormatText, &txt); err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(txt.String(), "Ana: hola, el pedido no llegó") || !strings.Contains(txt.String(), "luis: Lo reviso") {
-		t.Fatalf("text transcript:\n%s", txt.String())
-	}
-	if _, err := cust.Send(ctx, "¿sigue ahí?"); !isCode(err, chat.CodeConflict) {
-		t.Fatalf("send after close: %v", err)
-	}
+	_, err = op.Transcript(ctx, conv, chat.FormatText, &txt)
+	require.NoError(t, err)
+	assert.Contains(t, txt.String(), "Ana: hola, el pedido no llegó", "the text transcript")
+	assert.Contains(t, txt.String(), "luis: Lo reviso", "the text transcript")
+	_, err = cust.Send(ctx, "¿sigue ahí?")
+	assert.True(t, isCode(err, chat.CodeConflict), "Send(after the close) = %v, want %s", err, chat.CodeConflict)
 }
 
 func isCode(err error, code chat.ErrorCode) bool {
@@ -249,8 +230,7 @@ func TestCapacity(t *testing.T) {
 			defer wg.Done()
 			ins[i] = newInbox()
 			c, err := chat.Dial(ctx, srv.Addr, &chat.ClientOptions{Name: fmt.Sprintf("C%d", i), CustomerID: fmt.Sprint(i), Handler: ins[i].handle})
-			if err != nil {
-				t.Error(err)
+			if !assert.NoError(t, err, "Dial(customer C%d)", i) { // assert, not require: this is not the test's goroutine
 				return
 			}
 			custs[i] = c
@@ -267,9 +247,7 @@ func TestCapacity(t *testing.T) {
 	first := oin.wait(t, "first", isAssigned(0)).(*chat.Assigned)
 	oin.wait(t, "second", isAssigned(0))
 	time.Sleep(100 * time.Millisecond)
-	if len(oin.posts(-1)) != 0 {
-		t.Fatal("unexpected")
-	}
+	assert.Empty(t, oin.posts(-1), "posts of conversation -1")
 	oin.mu.Lock()
 	extra := 0
 	for _, m := range oin.msgs {
@@ -278,23 +256,14 @@ func TestCapacity(t *testing.T) {
 		}
 	}
 	oin.mu.Unlock()
-	if extra != 0 {
-		t.Fatalf("%d more assignments beyond capacity", extra)
-	}
+	assert.Zero(t, extra, "assignments beyond capacity")
 	q := oin.wait(t, "queue of 3", func(m chat.Message) bool { q, ok := m.(*chat.Queue); return ok && q.Total == 3 }).(*chat.Queue)
-	if len(q.Entries) != 3 {
-		t.Fatalf("queue %+v", q)
-	}
-	if err := op.CloseConversation(ctx, first.ConversationID); err != nil {
-		t.Fatal(err)
-	}
+	require.Len(t, q.Entries, 3, "queue %+v", q)
+	require.NoError(t, op.CloseConversation(ctx, first.ConversationID))
 	third := oin.wait(t, "third after a close", isAssigned(0)).(*chat.Assigned)
-	if third.ConversationID != q.Entries[0].ConversationID {
-		t.Fatalf("took %d, the line's head was %d", third.ConversationID, q.Entries[0].ConversationID)
-	}
-	if _, err := op.Accept(ctx, 0); !isCode(err, chat.CodeConflict) {
-		t.Fatalf("accept beyond capacity: %v", err)
-	}
+	assert.Equal(t, q.Entries[0].ConversationID, third.ConversationID, "the assignment after a close is not the line's head")
+	_, err := op.Accept(ctx, 0)
+	assert.True(t, isCode(err, chat.CodeConflict), "Accept(beyond capacity) = %v, want %s", err, chat.CodeConflict)
 }
 
 // A customer who reconnects with the resume token gets what it missed,
@@ -316,31 +285,26 @@ func TestResume(t *testing.T) {
 			mu.Unlock()
 			return nc, err
 		}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer cust.Close()
 	conv := cust.ConversationID()
 	oin.wait(t, "assignment", isAssigned(conv))
-	if _, err := cust.Send(ctx, "uno"); err != nil {
-		t.Fatal(err)
-	}
+	_, err = cust.Send(ctx, "uno")
+	require.NoError(t, err)
 	// Drop the customer's connection under it (as a network would).
 	mu.Lock()
 	current.Close()
 	mu.Unlock()
 	oin.wait(t, "away", isEvent(conv, chat.EventAway))
 	for _, text := range []string{"dos", "tres"} {
-		if _, err := op.SendTo(ctx, conv, "", text); err != nil {
-			t.Fatal(err)
-		}
+		_, err := op.SendTo(ctx, conv, "", text)
+		require.NoError(t, err, "SendTo(%q)", text)
 	}
 	cin.wait(t, "missed dos", isPost(conv, "dos"))
 	cin.wait(t, "missed tres", isPost(conv, "tres"))
 	oin.wait(t, "back", isEvent(conv, chat.EventBack))
-	if _, err := cust.Send(ctx, "cuatro"); err != nil {
-		t.Fatal(err)
-	}
+	_, err = cust.Send(ctx, "cuatro")
+	require.NoError(t, err)
 	oin.wait(t, "after resume", isPost(conv, "cuatro"))
 	tr, _ := srv.Store.Transcript(ctx, conv)
 	count := map[string]int{}
@@ -348,9 +312,7 @@ func TestResume(t *testing.T) {
 		count[m.Text]++
 	}
 	for _, text := range []string{"uno", "dos", "tres", "cuatro"} {
-		if count[text] != 1 {
-			t.Fatalf("%q stored %d times", text, count[text])
-		}
+		assert.Equal(t, 1, count[text], "times %q is stored", text)
 	}
 	// The customer saw each POST once.
 	seen := map[int64]int{}
@@ -362,29 +324,24 @@ func TestResume(t *testing.T) {
 	}
 	cin.mu.Unlock()
 	for seq, n := range seen {
-		if n > 1 {
-			t.Fatalf("seq %d delivered %d times", seq, n)
-		}
+		assert.LessOrEqual(t, n, 1, "times seq %d is delivered", seq)
 	}
 }
 
 func TestProtocolErrors(t *testing.T) {
 	srv := chattest.NewServer(nil)
 	defer srv.Close()
-	read := func(nc net.Conn) *chat.Error {
+	// read takes the subtest's t: require must stop the goroutine it runs on.
+	read := func(t *testing.T, nc net.Conn) *chat.Error {
 		t.Helper()
 		nc.SetReadDeadline(time.Now().Add(5 * time.Second))
 		fr := chat.NewFrameReader(nc, 0)
 		for {
 			f, err := fr.Read()
-			if err != nil {
-				t.Fatalf("reading: %v", err)
-			}
+			require.NoError(t, err, "reading")
 			m, _ := chat.Decode(f)
 			if e, ok := m.(*chat.Error); ok {
-				if f.Flags&chat.FlagFinal == 0 {
-					t.Fatalf("error without the final flag: %v", e)
-				}
+				require.NotZero(t, f.Flags&chat.FlagFinal, "error without the final flag: %v", e)
 				return e
 			}
 		}
@@ -404,20 +361,15 @@ func TestProtocolErrors(t *testing.T) {
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			nc, err := net.Dial("tcp", srv.Addr)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			defer nc.Close()
 			nc.Write(tc.send)
-			if e := read(nc); e.Code != tc.code {
-				t.Fatalf("got %v, want %s", e, tc.code)
-			}
+			e := read(t, nc)
+			assert.Equal(t, tc.code, e.Code, "the error: %v", e)
 		})
 	}
 	// The server goes on serving.
 	c, err := chat.Dial(testCtx(t), srv.Addr, &chat.ClientOptions{Name: "X", CustomerID: "1"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err, "Dial after the protocol errors")
 	c.Close()
 }

@@ -8,6 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/switchboard-go/switchboard/chat"
 	"github.com/switchboard-go/switchboard/chat/chattest"
 )
@@ -43,9 +46,7 @@ func TestSoak(t *testing.T) {
 					replies <- p
 				}
 			}})
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err, "Dial(operator %s)", login)
 		opClients = append(opClients, c)
 		queues = append(queues, replies)
 		go func() {
@@ -109,27 +110,22 @@ func TestSoak(t *testing.T) {
 	wg.Wait()
 	close(errs)
 	for err := range errs {
-		t.Fatal(err)
+		require.NoError(t, err)
 	}
 	t.Logf("%d customers x %d messages answered in %s", customers, perCustomer, time.Since(start))
 	// A customer can see the last answer before the operator's client has
 	// the acknowledgement of it (the server writes the answer to the
 	// customer first): wait for the acknowledgements to arrive.
-	for deadline := time.Now().Add(10 * time.Second); answered.Load() < customers*perCustomer && time.Now().Before(deadline); {
-		time.Sleep(10 * time.Millisecond)
-	}
-	if n := answered.Load(); n != customers*perCustomer {
-		t.Fatalf("%d answers, want %d", n, customers*perCustomer)
-	}
+	// assert, then require: on a timeout the count is reported too.
+	assert.Eventually(t, func() bool { return answered.Load() >= customers*perCustomer }, 10*time.Second, 10*time.Millisecond,
+		"the operators' answers were not all acknowledged")
+	require.Equal(t, int64(customers*perCustomer), answered.Load(), "answers acknowledged to the operators")
 	// Every conversation is stored with 2 system messages (waiting,
 	// joined), 3 + 3 messages, and the close.
 	for id := int64(1); id <= customers; id++ {
 		tr, err := srv.Store.Transcript(ctx, id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(tr.Messages) != 2+2*perCustomer+1 || tr.Conversation.ClosedAt.IsZero() {
-			t.Fatalf("conversation %d: %d messages, closed %v", id, len(tr.Messages), tr.Conversation.ClosedAt)
-		}
+		require.NoError(t, err, "Transcript(%d)", id)
+		require.Len(t, tr.Messages, 2+2*perCustomer+1, "conversation %d", id)
+		require.False(t, tr.Conversation.ClosedAt.IsZero(), "conversation %d is not closed", id)
 	}
 }

@@ -9,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/switchboard-go/switchboard/chat"
 	"github.com/switchboard-go/switchboard/chat/chattest"
 	"github.com/switchboard-go/switchboard/store/sqlite"
@@ -19,9 +22,7 @@ import (
 // once, in order, and retries are still deduplicated.
 func TestGroupCommitOnSQLite(t *testing.T) {
 	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "chat.db"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer st.Close()
 	srv := chattest.NewServer(&chattest.Config{Store: st, Operators: map[string]string{"luis": "pw-luis"},
 		Configure: func(s *chat.Server) { s.MaxConversations = 50; s.MessageRate = -1 }})
@@ -60,22 +61,20 @@ func TestGroupCommitOnSQLite(t *testing.T) {
 	wg.Wait()
 	close(errs)
 	for err := range errs {
-		t.Fatal(err)
+		require.NoError(t, err)
 	}
 	for _, id := range convs {
 		tr, err := st.Transcript(ctx, id)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		var texts []string
 		for _, m := range tr.Messages {
 			if m.SenderRole == "customer" {
 				texts = append(texts, m.Text)
 			}
 		}
-		if len(texts) != 20 || texts[0] != "msg 0" || texts[19] != "msg 19" {
-			t.Fatalf("conversation %d: %q", id, texts)
-		}
+		require.Len(t, texts, 20, "conversation %d: %q", id, texts)
+		require.Equal(t, "msg 0", texts[0], "conversation %d: %q", id, texts)
+		require.Equal(t, "msg 19", texts[19], "conversation %d: %q", id, texts)
 	}
 }
 
@@ -87,9 +86,7 @@ func TestGroupCommitOnSQLite(t *testing.T) {
 // sequence order; the store holds each message once.
 func TestPipelinedSendsOnSQLite(t *testing.T) {
 	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "chat.db"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer st.Close()
 	srv := chattest.NewServer(&chattest.Config{Store: st, Operators: map[string]string{"luis": "pw-luis"},
 		Configure: func(s *chat.Server) { s.MessageRate = -1 }})
@@ -99,22 +96,16 @@ func TestPipelinedSendsOnSQLite(t *testing.T) {
 	operator(t, srv, "luis", oin)
 
 	nc, err := net.Dial("tcp", srv.Addr)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer nc.Close()
 	fr := chat.NewFrameReader(nc, 0)
 	read := func() chat.Message {
 		t.Helper()
 		nc.SetReadDeadline(time.Now().Add(20 * time.Second))
 		f, err := fr.Read()
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		m, err := chat.Decode(f)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		return m
 	}
 	nc.Write(chat.AppendMessage(nil, &chat.Hello{Role: chat.RoleCustomer, Name: "Ana", CustomerID: "ana"}))
@@ -143,22 +134,16 @@ func TestPipelinedSendsOnSQLite(t *testing.T) {
 	for i := 0; i < len(ids); {
 		switch m := read().(type) {
 		case *chat.Ack:
-			if m.ClientMsgID != ids[i] {
-				t.Fatalf("ack %d is for %q, want %q", i, m.ClientMsgID, ids[i])
-			}
+			require.Equal(t, ids[i], m.ClientMsgID, "the message of ack %d", i)
 			if prev, retry := seqOf[m.ClientMsgID]; retry {
-				if m.Seq != prev {
-					t.Fatalf("retry of %s acked as seq %d, first was %d", m.ClientMsgID, m.Seq, prev)
-				}
+				require.Equal(t, prev, m.Seq, "the seq of the retry of %s", m.ClientMsgID)
 			} else {
-				if m.Seq <= last {
-					t.Fatalf("ack of %s has seq %d after %d", m.ClientMsgID, m.Seq, last)
-				}
+				require.Greater(t, m.Seq, last, "the seq of the ack of %s", m.ClientMsgID)
 				seqOf[m.ClientMsgID], last = m.Seq, m.Seq
 			}
 			i++
 		case *chat.Error:
-			t.Fatalf("error frame: %v", m)
+			require.Failf(t, "an error frame", "%v", m)
 		}
 	}
 	// The operator's POSTs: each message once, in sequence order.
@@ -169,39 +154,31 @@ func TestPipelinedSendsOnSQLite(t *testing.T) {
 		if p.SenderRole != chat.RoleCustomer {
 			continue
 		}
-		if p.Seq <= prev {
-			t.Fatalf("POST seq %d after %d", p.Seq, prev)
-		}
+		require.Greater(t, p.Seq, prev, "the seq of the POST of %q", p.Text)
 		prev = p.Seq
 		texts = append(texts, p.Text)
 	}
-	if len(texts) != n || texts[0] != "msg 0" || texts[n-1] != fmt.Sprint("msg ", n-1) {
-		seen := map[string]bool{}
-		for _, x := range texts {
-			seen[x] = true
-		}
-		var missing []string
-		for i := range n {
-			if !seen[fmt.Sprint("msg ", i)] {
-				missing = append(missing, fmt.Sprint("msg ", i))
-			}
-		}
-		t.Fatalf("operator got %d POSTs, missing %q", len(texts), missing)
+	seen := map[string]bool{}
+	for _, x := range texts {
+		seen[x] = true
 	}
+	var missing []string
+	for i := range n {
+		if !seen[fmt.Sprint("msg ", i)] {
+			missing = append(missing, fmt.Sprint("msg ", i))
+		}
+	}
+	require.Len(t, texts, n, "the operator's POSTs, missing %q", missing)
+	assert.Equal(t, "msg 0", texts[0], "the operator's first POST")
+	assert.Equal(t, fmt.Sprint("msg ", n-1), texts[n-1], "the operator's last POST")
 	tr, err := st.Transcript(ctx, conv)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	stored := 0
 	for _, m := range tr.Messages {
 		if m.SenderRole == "customer" {
-			if want := fmt.Sprint("msg ", stored); m.Text != want {
-				t.Fatalf("stored message %d is %q, want %q", stored, m.Text, want)
-			}
+			require.Equal(t, fmt.Sprint("msg ", stored), m.Text, "stored message %d", stored)
 			stored++
 		}
 	}
-	if stored != n {
-		t.Fatalf("%d customer messages stored, want %d", stored, n)
-	}
+	assert.Equal(t, n, stored, "customer messages stored")
 }

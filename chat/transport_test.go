@@ -5,6 +5,8 @@ import (
 	"net"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/switchboard-go/switchboard/chat"
@@ -33,19 +35,13 @@ func (farConn) RemoteAddr() net.Addr { return &net.TCPAddr{IP: net.IPv4(203, 0, 
 // Customers need no TLS.
 func TestOperatorPasswordTransport(t *testing.T) {
 	hash, err := bcrypt.GenerateFromPassword([]byte("pw-luis"), bcrypt.MinCost)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	serverTLS, clientTLS, err := dovetest.SelfSignedTLS()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	start := func(allowInsecure, useTLS bool) string {
 		t.Helper()
 		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		var ln net.Listener = farListener{l}
 		if useTLS {
 			ln = tls.NewListener(ln, serverTLS)
@@ -67,18 +63,11 @@ func TestOperatorPasswordTransport(t *testing.T) {
 	}
 
 	plain := start(false, false)
-	if err := operator(plain, nil); !isCode(err, chat.CodeInsecure) {
-		t.Fatalf("operator over plain TCP from another host: %v, want %s", err, chat.CodeInsecure)
-	}
+	err = operator(plain, nil)
+	assert.True(t, isCode(err, chat.CodeInsecure), "operator(plain TCP from another host) = %v, want %s", err, chat.CodeInsecure)
 	c, err := chat.Dial(ctx, plain, &chat.ClientOptions{Name: "Ana", CustomerID: "a-1"})
-	if err != nil {
-		t.Fatalf("customer over plain TCP: %v", err)
-	}
+	require.NoError(t, err, "customer over plain TCP")
 	c.Close()
-	if err := operator(start(false, true), clientTLS); err != nil {
-		t.Fatalf("operator over TLS: %v", err)
-	}
-	if err := operator(start(true, false), nil); err != nil {
-		t.Fatalf("operator over plain TCP with AllowInsecurePasswords: %v", err)
-	}
+	assert.NoError(t, operator(start(false, true), clientTLS), "operator over TLS")
+	assert.NoError(t, operator(start(true, false), nil), "operator over plain TCP with AllowInsecurePasswords")
 }

@@ -4,7 +4,9 @@
 // stored), next to a raw Go relay of the same frames (the limit); p50/p99
 // latency at a fixed 10,000 msg/s (p99: the median of the runs); and the
 // server's memory per idle customer with 10,000 idle customers (the server
-// runs in a child process, measured from /proc). It ends with one line:
+// runs in a child process, measured from /proc). With -attack it attacks
+// a server in a child process instead and prints its memory; with
+// -resume it runs the resume torture at full size. It ends with one line:
 //
 //	chat-relay ours=N sqlite=N raw=N ratio=R p99_us=N idle_kb_per_conn=N
 //
@@ -33,6 +35,13 @@ var (
 	idle       = flag.Int("idle", 10000, "idle customers for the memory run (0 skips it)")
 	only       = flag.String("only", "", "comma-separated parts: raw,ours,sqlite,latency,idle")
 	serveIdle  = flag.String("serve-idle", "", "internal: run an idle-test server on this address")
+	attackFlag = flag.Bool("attack", false, "attack a server in a child process (unfinished uploads, stalled HELLOs, a queue flood, login guessing) and print its RSS, then exit")
+	serveAtk   = flag.String("serve-attack", "", "internal: run the attacked server on this address")
+	resume     = flag.Bool("resume", false, "run the resume torture at full size on memory and SQLite (see -resume-*), then exit")
+	resumeCust = flag.Int("resume-customers", 8, "customers of the resume torture")
+	resumeMsgs = flag.Int("resume-messages", 20000, "messages per sender and conversation of the resume torture (memory)")
+	resumeSQL  = flag.Int("resume-messages-sqlite", 3000, "messages per sender and conversation of the resume torture (SQLite)")
+	resumeDrop = flag.Duration("resume-drop-every", 5*time.Millisecond, "how often the resume torture cuts a connection")
 	cpuprofile = flag.String("cpuprofile", "", "write a CPU profile of the throughput runs to this file")
 	memprofile = flag.String("memprofile", "", "write a heap profile (allocations of the whole run) to this file at the end")
 )
@@ -51,8 +60,22 @@ func want(part string) bool {
 
 func main() {
 	flag.Parse()
-	if *serveIdle != "" {
+	switch {
+	case *serveIdle != "":
 		serveIdleChild(*serveIdle)
+		return
+	case *serveAtk != "":
+		serveAttackChild(*serveAtk)
+		return
+	case *attackFlag:
+		if err := runAttacks(); err != nil {
+			fail(fmt.Errorf("attack: %w", err))
+		}
+		return
+	case *resume:
+		if err := runResume(*resumeCust, *resumeMsgs, *resumeSQL, *resumeDrop); err != nil {
+			fail(fmt.Errorf("resume: %w", err))
+		}
 		return
 	}
 	n := *convs * *perConv

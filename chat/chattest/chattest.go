@@ -1,6 +1,9 @@
 // Package chattest runs a chat server in-process for tests, the way
 // net/http/httptest does: on a loopback port, with an in-memory store
-// (MemStore) and operators given as login/password pairs.
+// (MemStore) and operators given as login/password pairs. FailCommits
+// wraps a store to make chosen commits fail; Torture checks the chat's
+// delivery promise against a store (or a configuration) while cutting
+// connections.
 package chattest
 
 import (

@@ -3,6 +3,9 @@ package chattest
 import (
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/switchboard-go/switchboard/store"
 )
 
@@ -14,8 +17,8 @@ func TestChunksAddressEveryMessage(t *testing.T) {
 		cm.push(store.Message{Seq: i})
 		cm.seq = i
 		for _, s := range []int64{1, i / 2, i} {
-			if s >= 1 && cm.at(s).Seq != s {
-				t.Fatalf("after %d pushes, at(%d) = %d", i, s, cm.at(s).Seq)
+			if s >= 1 {
+				require.Equal(t, s, cm.at(s).Seq, "after %d pushes, at(%d)", i, s)
 			}
 		}
 	}
@@ -24,11 +27,10 @@ func TestChunksAddressEveryMessage(t *testing.T) {
 		if i < smallChunks {
 			want = firstChunk << i
 		}
-		if cap(c) != want {
-			t.Fatalf("chunk %d has capacity %d, want %d", i, cap(c), want)
-		}
+		assert.Equal(t, want, cap(c), "the capacity of chunk %d", i)
 	}
-	if got := cm.after(1990, 0); len(got) != 10 || got[0].Seq != 1991 || got[9].Seq != 2000 {
-		t.Fatalf("after(1990) = %d messages", len(got))
-	}
+	got := cm.after(1990, 0)
+	require.Len(t, got, 10, "after(1990)")
+	assert.Equal(t, int64(1991), got[0].Seq, "after(1990)[0]")
+	assert.Equal(t, int64(2000), got[9].Seq, "after(1990)[9]")
 }
