@@ -78,7 +78,8 @@ func (l FileLimits) allowed(mediaType string) bool {
 type upload struct {
 	start FileStart
 	cv    *conv
-	buf   bytes.Buffer
+	parts [][]byte // the chunks as they came (no buffer regrown and copied while it grows)
+	got   int64
 	sum   hash.Hash
 	last  time.Time // the last chunk (or the start)
 }
@@ -209,7 +210,7 @@ func (s *Server) uploadChunk(c *conn, m *FileChunk) bool {
 		c.refuse(CodeNotFound, "no such upload", 0, "")
 		return true
 	}
-	if int64(u.buf.Len()+len(m.Data)) > u.start.Size {
+	if u.got+int64(len(m.Data)) > u.start.Size {
 		cv, cmid := u.cv.id, u.start.ClientMsgID
 		s.dropUpload(c, m.TransferID)
 		c.refuse(CodeChecksum, "more bytes than declared", cv, cmid)
@@ -218,7 +219,8 @@ func (s *Server) uploadChunk(c *conn, m *FileChunk) bool {
 	if !c.uploadTokens(float64(len(m.Data)), s.Files.uploadRate()) {
 		return false // the connection ended while waiting
 	}
-	u.buf.Write(m.Data)
+	u.parts = append(u.parts, m.Data) // Decode copied it: the upload owns it
+	u.got += int64(len(m.Data))
 	u.sum.Write(m.Data)
 	u.last = time.Now()
 	return true
@@ -242,15 +244,19 @@ func (s *Server) uploadEnd(ctx context.Context, c *conn, m *FileEnd) {
 		s.hub.mu.Unlock()
 		c.refuse(code, text, cvID, cmid)
 	}
-	if int64(u.buf.Len()) != u.start.Size {
-		fail(CodeChecksum, fmt.Sprintf("got %d bytes of %d declared", u.buf.Len(), u.start.Size))
+	if u.got != u.start.Size {
+		fail(CodeChecksum, fmt.Sprintf("got %d bytes of %d declared", u.got, u.start.Size))
 		return
 	}
 	if !bytes.Equal(u.sum.Sum(nil), u.start.SHA256) {
 		fail(CodeChecksum, "SHA-256 does not match")
 		return
 	}
-	data := u.buf.Bytes()
+	data := make([]byte, 0, u.got)
+	for _, p := range u.parts {
+		data = append(data, p...)
+	}
+	u.parts = nil
 	sniffed := http.DetectContentType(data)
 	if !s.Files.allowed(sniffed) {
 		fail(CodeMediaType, fmt.Sprintf("%s files are not accepted", strings.SplitN(sniffed, ";", 2)[0]))

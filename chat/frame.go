@@ -55,6 +55,9 @@ type Frame struct {
 	Payload []byte
 	// Version is the sender's protocol version, from the header.
 	Version uint8
+	// owned: the payload was allocated for this frame alone (not
+	// borrowed from the reader's buffer), so decoding may keep it.
+	owned bool
 }
 
 // FrameReader reads frames, enforcing a payload limit. It is not safe
@@ -172,13 +175,14 @@ func (fr *FrameReader) read(borrow bool) (Frame, error) {
 	if uint64(n) > uint64(fr.max) {
 		return Frame{}, &FrameError{Err: fmt.Errorf("%w: %d bytes, limit %d", ErrFrameTooLarge, n, fr.max)}
 	}
-	f := Frame{Type: Type(hdr[1]), Flags: hdr[2], Version: hdr[0]}
+	f := Frame{Type: Type(hdr[1]), Flags: hdr[2], Version: hdr[0], owned: true}
 	if borrow && n > 0 && n < readBufSize/2 {
 		if err := fr.fill(int(n)); err != nil {
 			return Frame{}, &FrameError{Err: fmt.Errorf("truncated %s payload: %w", f.Type, err)}
 		}
 		f.Payload = fr.buf[fr.rpos : fr.rpos+int(n) : fr.rpos+int(n)]
 		fr.rpos += int(n)
+		f.owned = false
 		return f, nil
 	}
 	// The payload: what is buffered, then (large frames) straight from

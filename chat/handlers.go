@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/switchboard-go/switchboard/store"
 )
@@ -312,7 +313,7 @@ func (s *Server) handle(c *conn, m Message) bool {
 			c.refuse(code, text, m.ConversationID, m.ClientMsgID)
 			return true
 		}
-		if strings.TrimSpace(store.CleanText(m.Text)) == "" {
+		if blank(m.Text) {
 			c.refuse(CodeUnexpected, "empty message", cv.id, m.ClientMsgID)
 			return true
 		}
@@ -408,6 +409,17 @@ func (s *Server) handle(c *conn, m Message) bool {
 	default:
 		c.fail(CodeUnexpected, fmt.Sprintf("%s is not sent by clients", m.Type()))
 		return false
+	}
+	return true
+}
+
+// blank reports whether text shows nothing: spaces, control and format
+// characters only (it stops at the first visible character).
+func blank(text string) bool {
+	for _, r := range text {
+		if !unicode.IsSpace(r) && !unicode.Is(unicode.Cc, r) && !unicode.Is(unicode.Cf, r) {
+			return false
+		}
 	}
 	return true
 }

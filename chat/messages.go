@@ -59,13 +59,16 @@ type Message interface {
 }
 
 // Decode decodes a frame's payload. An unknown type or a malformed
-// payload is a *DecodeError.
+// payload is a *DecodeError. Byte fields (a chunk's data) of a frame from
+// FrameReader.Read share its payload; of other frames they are copies.
 func Decode(f Frame) (Message, error) {
 	m := newMessage(f.Type)
 	if m == nil {
 		return nil, &DecodeError{Type: f.Type, Err: fmt.Errorf("%w: unknown frame type", ErrMalformed)}
 	}
-	d := decoder{b: f.Payload}
+	// A payload allocated for its frame alone (the server's large frames)
+	// is aliased rather than copied: a file chunk costs one buffer.
+	d := decoder{b: f.Payload, alias: f.owned}
 	m.decodePayload(&d)
 	if d.err != nil {
 		return nil, &DecodeError{Type: f.Type, Err: d.err}

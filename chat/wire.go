@@ -74,8 +74,9 @@ func appendBool(b []byte, v bool) []byte {
 // decoder reads payload fields; the first error sticks and later reads
 // return zero values.
 type decoder struct {
-	b   []byte
-	err error
+	b     []byte
+	err   error
+	alias bool // byte fields may alias b
 }
 
 func (d *decoder) fail(format string, args ...any) {
@@ -185,8 +186,8 @@ func (d *decoder) strings(field string, max, maxLen int) []string {
 
 func (d *decoder) bytes(field string, max int) []byte {
 	p := d.raw(field, max)
-	if p == nil {
-		return nil
+	if p == nil || d.alias {
+		return p
 	}
 	return append([]byte(nil), p...)
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // Names and texts come from customers. Kept as they came, a name with a
@@ -70,38 +71,88 @@ func CleanText(s string) string {
 }
 
 // isCleanLine reports whether CleanLine would leave s as it is.
-func isCleanLine(s string) bool {
-	prevSpace := true // no leading space
-	for _, r := range s {
-		switch {
-		case r == ' ':
-			if prevSpace {
-				return false
-			}
-			prevSpace = true
-			continue
-		case r < 0x20 || r == 0x7f:
-			return false
-		case r >= 0x80 && (unicode.Is(unicode.Cc, r) || unicode.IsSpace(r) || r == '\u2028' || r == '\u2029' ||
-			unicode.Is(unicode.Cf, r) && r != '\u200C' && r != '\u200D'):
-			return false
-		}
-		prevSpace = false
-	}
-	return !prevSpace || s == ""
-}
+func isCleanLine(s string) bool { return isClean(s, true) }
 
-// isCleanText reports whether CleanText would leave s as it is.
+// isCleanText reports whether CleanText would leave s as it is: a byte
+// at a time while s is ASCII (every message goes through it), decoding
+// only the other runes.
 func isCleanText(s string) bool {
-	for _, r := range s {
-		switch {
-		case r == '\n' || r == '\t':
-		case r < 0x20 || r == 0x7f:
-			return false
-		case r >= 0x80 && (unicode.Is(unicode.Cc, r) || r == '\u2028' || r == '\u2029' ||
-			unicode.Is(unicode.Cf, r) && r != '\u200C' && r != '\u200D'):
+	i := 0
+	// Eight bytes at a time while they are all printable ASCII: no high
+	// bit, none below 0x20, no 0x7f.
+	for ; i+8 <= len(s); i += 8 {
+		w := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		const ones, highs = 0x0101010101010101, 0x8080808080808080
+		below := (w - ones*0x20) & ^w & highs // a byte below 0x20 (w has no high bit)
+		del := (w ^ ones*0x7f - ones) & ^(w ^ ones*0x7f) & highs
+		if w&highs != 0 || below != 0 || del != 0 {
+			break
+		}
+	}
+	for ; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x20 && c < 0x7f || c == '\n' || c == '\t' {
+			continue
+		}
+		if c < utf8.RuneSelf {
 			return false
 		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && n == 1 || dropped(r, false) {
+			return false // invalid UTF-8 is rewritten too
+		}
+		i += n - 1
 	}
 	return true
+}
+
+// isClean checks s a byte at a time while it is ASCII, and decodes only
+// the other runes.
+func isClean(s string, line bool) bool {
+	prevSpace := true // a line may not start with a space
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == ' ':
+				if line && prevSpace {
+					return false
+				}
+				prevSpace = true
+				i++
+				continue
+			case c >= 0x20 && c < 0x7f:
+			case !line && (c == '\n' || c == '\t'):
+			default:
+				return false
+			}
+			prevSpace = false
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && n == 1 || dropped(r, line) {
+			return false // invalid UTF-8 is rewritten too
+		}
+		prevSpace = false
+		i += n
+	}
+	return !line || !prevSpace || s == ""
+}
+
+// dropped reports whether a non-ASCII rune is removed or replaced (in a
+// line, spaces are collapsed too).
+func dropped(r rune, line bool) bool {
+	switch {
+	case r <= 0x9f: // C1 controls
+		return true
+	case r < 0x600: // no format characters here but the soft hyphen
+		return r == 0xAD || line && r == 0xA0
+	case r == '\u2028', r == '\u2029':
+		return true
+	case unicode.Is(unicode.Cf, r):
+		return r != '\u200C' && r != '\u200D'
+	}
+	return line && unicode.IsSpace(r)
 }

@@ -51,9 +51,18 @@ var attacks = []attack{
 	{"login-guessing", "5 failures a minute per login and address", attackLogins},
 }
 
-// runAttacks starts the child server and runs every attack on it,
-// printing the server's RSS before, during and after each.
+// runAttacks runs each attack on a fresh server in a child process and
+// prints the server's RSS at rest, during and after it.
 func runAttacks() error {
+	for _, a := range attacks {
+		if err := runAttack(a); err != nil {
+			return fmt.Errorf("%s: %w", a.name, err)
+		}
+	}
+	return nil
+}
+
+func runAttack(a attack) error {
 	exe, err := os.Executable()
 	if err != nil {
 		return err
@@ -79,20 +88,17 @@ func runAttacks() error {
 		return kb / 1024
 	}
 	time.Sleep(300 * time.Millisecond)
-	fmt.Printf("attack: server RSS at rest %.1f MB\n", rss())
-	for _, a := range attacks {
-		before := rss()
-		seen, end, err := a.run(addr)
-		if err != nil {
-			return fmt.Errorf("%s: %w", a.name, err)
-		}
-		time.Sleep(time.Second)
-		during := rss()
-		end()
-		time.Sleep(2 * time.Second)
-		fmt.Printf("attack %-15s RSS %.1f -> %.1f MB during (+%.1f), %.1f MB after; bound: %s; %s\n",
-			a.name, before, during, during-before, rss(), a.bound, seen)
+	before := rss()
+	seen, end, err := a.run(addr)
+	if err != nil {
+		return err
 	}
+	time.Sleep(time.Second)
+	during := rss()
+	end()
+	time.Sleep(2 * time.Second)
+	fmt.Printf("attack %-15s server RSS %.1f MB at rest, %.1f MB under attack (+%.1f), %.1f MB after; bound: %s; %s\n",
+		a.name, before, during, during-before, rss(), a.bound, seen)
 	return nil
 }
 
@@ -241,6 +247,6 @@ func attackLogins(addr string) (string, func(), error) {
 		}()
 	}
 	wg.Wait()
-	return fmt.Sprintf("40 parallel guesses in %v: %d checked and refused, %d refused unchecked (rate limited)",
-		time.Since(start).Round(time.Millisecond), codes[chat.CodeAuthFailed], codes[chat.CodeRateLimited]), func() {}, nil
+	return fmt.Sprintf("40 parallel guesses in %v: %d checked and refused, %d refused unchecked (rate limited), %d refused at the door (handshakes per address)",
+		time.Since(start).Round(time.Millisecond), codes[chat.CodeAuthFailed], codes[chat.CodeRateLimited], codes[chat.CodeTooManyConns]), func() {}, nil
 }
