@@ -353,3 +353,37 @@ func TestLoginGuessingIsBoundedAndCannotLockOutTheOperator(t *testing.T) {
 		assert.Equal(t, chat.CodeRateLimited, e.Code)
 	}
 }
+
+// An upload that stops getting chunks ends after Files.UploadIdle, even
+// while its connection stays alive, and gives its reservation back.
+func TestAbandonedUploadExpires(t *testing.T) {
+	srv := chattest.NewServer(&chattest.Config{Configure: func(s *chat.Server) {
+		s.Files = chat.FileLimits{UploadIdle: 200 * time.Millisecond}
+	}})
+	defer srv.Close()
+	r, _ := dialRaw(t, srv.Addr, &chat.Hello{Role: chat.RoleCustomer, Name: "Ana", CustomerID: "a"})
+	sum := sha256.Sum256(make([]byte, 1000))
+	r.nc.Write(chat.AppendMessage(nil, &chat.FileStart{TransferID: 1, Name: "a.txt", Size: 1000, SHA256: sum[:], ClientMsgID: "up"}))
+	r.nc.Write(chat.AppendMessage(nil, &chat.FileChunk{TransferID: 1, Data: make([]byte, 10)}))
+	require.Eventually(t, func() bool { return srv.Chat.Stats().UploadBytes == 1000 }, 5*time.Second, 5*time.Millisecond)
+	// The client keeps the connection alive but sends no more chunks.
+	deadline := time.Now().Add(5 * time.Second)
+	var expired *chat.Error
+	go func() {
+		for i := uint64(0); time.Now().Before(deadline); i++ {
+			if _, err := r.nc.Write(chat.AppendMessage(nil, &chat.Ping{Nonce: i})); err != nil {
+				return
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}()
+	for expired == nil && time.Now().Before(deadline) {
+		if e, ok := r.next().(*chat.Error); ok {
+			expired = e
+		}
+	}
+	require.NotNil(t, expired, "the abandoned upload never ended")
+	assert.Equal(t, chat.CodeTimeout, expired.Code)
+	assert.Equal(t, "up", expired.ClientMsgID)
+	assert.Zero(t, srv.Chat.Stats().UploadBytes, "its reservation was not given back")
+}

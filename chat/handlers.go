@@ -296,6 +296,9 @@ func (s *Server) conversationFor(c *conn, id int64) (*conv, ErrorCode, string) {
 // handle serves one frame after the handshake; false ends the connection.
 func (s *Server) handle(c *conn, m Message) bool {
 	ctx := context.Background()
+	if len(c.uploads) > 0 {
+		s.expireUploads(c, time.Now())
+	}
 	switch m := m.(type) {
 	case *Ping:
 		c.send(&Pong{Nonce: m.Nonce})

@@ -224,7 +224,7 @@ func (h *hub) disconnected(c *conn) {
 		h.version.Add(1)
 		if len(cv.customers) == 0 {
 			cv.leftAt = now
-			if cv.operator != nil {
+			if cv.operator != nil && h.convs[cv.id] == cv { // a closed conversation has no news
 				tells = append(tells, tell{cv.id, connsOf(cv.operator.conns),
 					&Event{ConversationID: cv.id, Kind: EventAway, Text: "the customer disconnected", Time: now}})
 			}
