@@ -387,3 +387,33 @@ func TestAbandonedUploadExpires(t *testing.T) {
 	assert.Equal(t, "up", expired.ClientMsgID)
 	assert.Zero(t, srv.Chat.Stats().UploadBytes, "its reservation was not given back")
 }
+
+// Chunks padded with trailing bytes (which receivers ignore) hold no
+// more memory than their data: 2,000 chunks of one byte in frames of
+// 60 KB each (they kept the whole frame before: 120 MB).
+func TestPaddedChunksHoldNoMoreThanTheirData(t *testing.T) {
+	srv := chattest.NewServer(&chattest.Config{Configure: func(s *chat.Server) { s.Files.UploadRate = 1 << 30 }})
+	defer srv.Close()
+	r, _ := dialRaw(t, srv.Addr, &chat.Hello{Role: chat.RoleCustomer, Name: "Ana", CustomerID: "a"})
+	sum := sha256.Sum256(make([]byte, 1<<20))
+	_, err := r.nc.Write(chat.AppendMessage(nil, &chat.FileStart{TransferID: 1, Name: "a.txt", Size: 1 << 20, SHA256: sum[:], ClientMsgID: "up"}))
+	require.NoError(t, err)
+	before := heapInUse()
+	padded := append(chat.AppendMessage(nil, &chat.FileChunk{TransferID: 1, Data: []byte{0}})[chat.HeaderLen:], make([]byte, 60000)...)
+	frame := chat.AppendFrame(nil, chat.TypeFileChunk, 0, padded)
+	for range 2000 {
+		_, err := r.nc.Write(frame)
+		require.NoError(t, err)
+	}
+	// A PING answered means every chunk before it was read.
+	_, err = r.nc.Write(chat.AppendMessage(nil, &chat.Ping{Nonce: 7}))
+	require.NoError(t, err)
+	for {
+		if p, ok := r.next().(*chat.Pong); ok && p.Nonce == 7 {
+			break
+		}
+	}
+	held := heapInUse() - min(before, heapInUse())
+	t.Logf("2,000 padded chunks of 1 byte: heap grew %.1f MiB", float64(held)/(1<<20))
+	assert.Less(t, held, uint64(8<<20))
+}

@@ -50,6 +50,7 @@ type conn struct {
 	rate     tokens             // reader goroutine only
 	lastRate time.Time
 	upload   tokens // upload bytes (reader goroutine only)
+	frameLen int    // payload length of the frame being handled (reader goroutine only)
 	uploadAt time.Time
 }
 

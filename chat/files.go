@@ -216,7 +216,7 @@ func (s *Server) uploadChunk(c *conn, m *FileChunk) bool {
 		c.refuse(CodeChecksum, "more bytes than declared", cv, cmid)
 		return true
 	}
-	if !c.uploadTokens(float64(len(m.Data)), s.Files.uploadRate()) {
+	if !c.uploadTokens(float64(c.frameLen), s.Files.uploadRate()) { // the whole frame: padding costs too
 		return false // the connection ended while waiting
 	}
 	u.parts = append(u.parts, m.Data) // Decode copied it: the upload owns it

@@ -150,9 +150,9 @@ func assignedOf(rec store.Conversation) *Assigned {
 // one whose customer is connected).
 func (h *hub) accept(ctx context.Context, op *operator, id int64) (ErrorCode, string) {
 	h.mu.Lock()
-	if len(op.active) >= op.capacity {
+	if capacity := op.capacity; len(op.active) >= capacity {
 		h.mu.Unlock()
-		return CodeConflict, fmt.Sprintf("already serving %d conversations, the maximum", op.capacity)
+		return CodeConflict, fmt.Sprintf("already serving %d conversations, the maximum", capacity)
 	}
 	i := slices.IndexFunc(h.queue, func(cv *conv) bool { return (id == 0 && len(cv.customers) > 0) || cv.id == id })
 	if i < 0 {

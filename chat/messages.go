@@ -68,7 +68,7 @@ func Decode(f Frame) (Message, error) {
 	}
 	// A payload allocated for its frame alone (the server's large frames)
 	// is aliased rather than copied: a file chunk costs one buffer.
-	d := decoder{b: f.Payload, alias: f.owned}
+	d := decoder{b: f.Payload, alias: f.owned, size: len(f.Payload)}
 	m.decodePayload(&d)
 	if d.err != nil {
 		return nil, &DecodeError{Type: f.Type, Err: d.err}

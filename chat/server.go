@@ -324,6 +324,7 @@ func (s *Server) readFrames(c *conn) {
 			return
 		}
 		c.received.Add(1)
+		c.frameLen = len(f.Payload)
 		if newMessage(f.Type) == nil {
 			// A frame of a later version: skipped if it says so, else
 			// refused; the connection goes on.

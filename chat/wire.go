@@ -76,7 +76,8 @@ func appendBool(b []byte, v bool) []byte {
 type decoder struct {
 	b     []byte
 	err   error
-	alias bool // byte fields may alias b
+	alias bool // byte fields may alias b...
+	size  int  // ...when they are at least half of its size (b's length at the start)
 }
 
 func (d *decoder) fail(format string, args ...any) {
@@ -186,8 +187,8 @@ func (d *decoder) strings(field string, max, maxLen int) []string {
 
 func (d *decoder) bytes(field string, max int) []byte {
 	p := d.raw(field, max)
-	if p == nil || d.alias {
-		return p
+	if p == nil || d.alias && 2*len(p) >= d.size {
+		return p // what it keeps alive is at most twice what it holds
 	}
 	return append([]byte(nil), p...)
 }
