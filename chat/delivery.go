@@ -33,6 +33,7 @@ type cursor struct {
 	running  bool      // a catch-up goroutine runs
 	held     bool      // catch-up waits for release (the ASSIGNED frame goes first)
 	closing  bool      // the conversation closed: forget the cursor once caught up
+	gone     bool      // forgotten: its catch-up, if one runs, stops
 	deferred []Message // events that came while catching up
 	read     *Read     // the latest read mark that came while catching up
 }
@@ -92,7 +93,13 @@ func (c *conn) release(id int64) {
 func (c *conn) unfollow(id int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.cursors = slices.DeleteFunc(c.cursors, func(cur *cursor) bool { return cur.cv.id == id })
+	c.cursors = slices.DeleteFunc(c.cursors, func(cur *cursor) bool {
+		if cur.cv.id == id {
+			cur.gone = true // a catch-up of it stops before its next POST
+			return true
+		}
+		return false
+	})
 }
 
 // finish forgets a closed conversation once everything up to its end is
@@ -102,6 +109,7 @@ func (c *conn) finish(id int64) {
 	defer c.mu.Unlock()
 	if cur := c.cursorLocked(id); cur != nil {
 		if cur.live {
+			cur.gone = true
 			c.cursors = slices.DeleteFunc(c.cursors, func(x *cursor) bool { return x == cur })
 		} else {
 			cur.closing = true
@@ -210,7 +218,7 @@ func (c *conn) catchUp(cur *cursor) {
 	}
 	for {
 		c.mu.Lock()
-		if c.closed || c.closeAfter {
+		if c.closed || c.closeAfter || cur.gone {
 			cur.running = false
 			c.mu.Unlock()
 			return
@@ -234,6 +242,8 @@ func (c *conn) catchUp(cur *cursor) {
 			p := c.srv.postFor(ctx, c, cur.cv, m, nil)
 			c.mu.Lock()
 			switch {
+			case cur.gone: // transferred away meanwhile: not one more POST
+				reread = true
 			case m.Seq < cur.next:
 			case m.Seq == cur.next:
 				cur.next++
@@ -264,6 +274,7 @@ func (c *conn) catchUp(cur *cursor) {
 		}
 		cur.deferred, cur.read = nil, nil
 		if cur.closing {
+			cur.gone = true
 			c.cursors = slices.DeleteFunc(c.cursors, func(x *cursor) bool { return x == cur })
 		}
 		c.mu.Unlock()
