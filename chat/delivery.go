@@ -2,6 +2,7 @@ package chat
 
 import (
 	"context"
+	"maps"
 	"slices"
 )
 
@@ -25,6 +26,10 @@ import (
 //   - Events about the conversation that come while it catches up wait in
 //     the cursor and go out after the POSTs, so a client never hears of a
 //     close before the messages that precede it.
+//   - An ACK goes out after every earlier POST of its conversation: while
+//     the connection catches up, it waits in the cursor, and the catch-up
+//     sends it in place of the message's POST (the sender gets its own
+//     message as its ACK, never as a POST).
 type cursor struct {
 	cv       *conv
 	next     int64
@@ -34,8 +39,9 @@ type cursor struct {
 	held     bool      // catch-up waits for release (the ASSIGNED frame goes first)
 	closing  bool      // the conversation closed: forget the cursor once caught up
 	gone     bool      // forgotten: its catch-up, if one runs, stops
-	deferred []Message // events that came while catching up
-	read     *Read     // the latest read mark that came while catching up
+	deferred []Message      // events that came while catching up
+	read     *Read          // the latest read mark that came while catching up
+	acks     map[int64]*Ack // ACKs of messages the catch-up has not reached, by seq
 }
 
 // catchUpPage is how many messages a catch-up reads at a time.
@@ -172,6 +178,38 @@ func (c *conn) deliver(cv *conv, seq int64, post *Post, own bool) {
 	c.mu.Unlock()
 }
 
+// ack queues the ACK of message a.Seq of cv (which c sent), after every
+// earlier POST of cv to c: at once while c is caught up with cv, else
+// from the catch-up, in the message's place. a may be reused once ack
+// returns.
+func (c *conn) ack(cv *conv, a *Ack) {
+	c.mu.Lock()
+	if c.closed || c.closeAfter {
+		c.mu.Unlock()
+		return
+	}
+	if cur := c.cursorLocked(cv.id); cur != nil && (!cur.live || cur.held) && a.Seq >= cur.next {
+		if cur.acks == nil {
+			cur.acks = map[int64]*Ack{}
+		}
+		cp := *a
+		cur.acks[a.Seq] = &cp
+		if len(cur.acks) > maxDeferred+maxInflight {
+			c.mu.Unlock()
+			c.slowConsumer()
+			return
+		}
+		c.mu.Unlock()
+		return
+	}
+	if !c.queueLocked(a) {
+		c.mu.Unlock()
+		c.slowConsumer()
+		return
+	}
+	c.mu.Unlock()
+}
+
 // sendConv queues an event about a conversation: at once while the
 // connection is caught up with it, else after the catch-up. Typing
 // notices are dropped while catching up, and only the latest read mark
@@ -247,7 +285,12 @@ func (c *conn) catchUp(cur *cursor) {
 			case m.Seq < cur.next:
 			case m.Seq == cur.next:
 				cur.next++
-				c.appendLocked(p) // waitRoom made room
+				if a := cur.acks[m.Seq]; a != nil { // the connection sent it: its ACK instead
+					delete(cur.acks, m.Seq)
+					c.appendLocked(a)
+				} else {
+					c.appendLocked(p) // waitRoom made room
+				}
 			default: // rewound meanwhile
 				reread = true
 			}
@@ -266,6 +309,10 @@ func (c *conn) catchUp(cur *cursor) {
 			continue
 		}
 		cur.live, cur.running = true, false
+		for _, seq := range slices.Sorted(maps.Keys(cur.acks)) { // passed by a rewind: repeated ACKs
+			c.appendLocked(cur.acks[seq])
+		}
+		cur.acks = nil
 		for _, m := range cur.deferred {
 			c.appendLocked(m)
 		}

@@ -282,7 +282,7 @@ func (s *Server) uploadEnd(ctx context.Context, c *conn, m *FileEnd) {
 			fail(CodeInternal, "not stored; retry")
 			return
 		}
-		c.send(&Ack{ConversationID: cvID, ClientMsgID: cmid, Seq: stored.Seq, Time: stored.CreatedAt})
+		c.ack(u.cv, &Ack{ConversationID: cvID, ClientMsgID: cmid, Seq: stored.Seq, Time: stored.CreatedAt})
 	})
 }
 

@@ -253,17 +253,17 @@ func (s *Server) helloOperator(ctx context.Context, c *conn, h *Hello) bool {
 }
 
 // answerSend acknowledges a stored SEND or refuses it.
-func (s *Server) answerSend(c *conn, conversation int64, clientMsgID string, stored store.Message, err error) {
+func (s *Server) answerSend(c *conn, cv *conv, clientMsgID string, stored store.Message, err error) {
 	switch {
 	case errors.Is(err, store.ErrConflict):
-		c.refuse(CodeConflict, "the conversation is closed", conversation, clientMsgID)
+		c.refuse(CodeConflict, "the conversation is closed", cv.id, clientMsgID)
 	case err != nil:
-		c.refuse(CodeInternal, "not stored; retry", conversation, clientMsgID)
-		s.logf("storing a message", "conversation", conversation, "err", err)
+		c.refuse(CodeInternal, "not stored; retry", cv.id, clientMsgID)
+		s.logf("storing a message", "conversation", cv.id, "err", err)
 	default:
 		a := ackPool.Get().(*Ack)
-		*a = Ack{ConversationID: conversation, ClientMsgID: clientMsgID, Seq: stored.Seq, Time: stored.CreatedAt}
-		c.send(a) // encoded at once
+		*a = Ack{ConversationID: cv.id, ClientMsgID: clientMsgID, Seq: stored.Seq, Time: stored.CreatedAt}
+		c.ack(cv, a) // encoded at once, or copied to wait for its turn
 		*a = Ack{}
 		ackPool.Put(a)
 	}
@@ -329,7 +329,7 @@ func (s *Server) handle(c *conn, m Message) bool {
 		}
 		if s.hub.batch == nil { // the ACK is queued before later POSTs
 			s.hub.appendDirect(ctx, cv, msg, name, c, nil, func(stored store.Message, _ bool, err error) {
-				s.answerSend(c, cv.id, m.ClientMsgID, stored, err)
+				s.answerSend(c, cv, m.ClientMsgID, stored, err)
 			})
 			return true
 		}
@@ -338,7 +338,7 @@ func (s *Server) handle(c *conn, m Message) bool {
 		c.inflight <- struct{}{}
 		s.hub.appendThen(ctx, cv, msg, name, c, nil, func(stored store.Message, _ bool, err error) {
 			<-c.inflight
-			s.answerSend(c, cv.id, m.ClientMsgID, stored, err)
+			s.answerSend(c, cv, m.ClientMsgID, stored, err)
 		})
 	case *Typing:
 		if !c.allow() {

@@ -180,3 +180,44 @@ func TestResumeReplayNeverInterleavesWithLiveTraffic(t *testing.T) {
 	require.NoError(t, err)
 	consecutive(t, "operator resuming with a cursor", opRaw.postsUntil(conv, rec.LastSeq), behind+1)
 }
+
+// An ACK comes after every earlier POST of its conversation, also while
+// the connection catches up (the protocol says an ACK means the
+// connection has been sent everything before it), and the sender gets
+// its own message as the ACK, never as a POST.
+func TestAckComesAfterTheCatchUp(t *testing.T) {
+	const n = 3000
+	srv := chattest.NewServer(&chattest.Config{Configure: func(s *chat.Server) { s.MessageRate = -1 }})
+	defer srv.Close()
+	first, w := dialRaw(t, srv.Addr, &chat.Hello{Role: chat.RoleCustomer, Name: "Ana", CustomerID: "a"})
+	var frames []byte
+	for i := range n {
+		frames = chat.AppendMessage(frames, &chat.Send{ClientMsgID: fmt.Sprint("c", i), Text: fmt.Sprint("message ", i)})
+	}
+	first.nc.Write(frames)
+	for {
+		if a, ok := first.next().(*chat.Ack); ok && a.ClientMsgID == fmt.Sprint("c", n-1) {
+			break
+		}
+	}
+	first.nc.Close()
+	// Resume from the start with a SEND in the same write as the HELLO.
+	again, w2 := dialRawBytes(t, srv.Addr, chat.AppendMessage(chat.AppendMessage(nil,
+		&chat.Hello{Role: chat.RoleCustomer, Resume: w.Resume}), &chat.Send{ClientMsgID: "new", Text: "one more"}))
+	require.Equal(t, w.ConversationID, w2.ConversationID)
+	var posts []int64
+	var ack *chat.Ack
+	for _, m := range again.framesFor(time.Second) {
+		switch m := m.(type) {
+		case *chat.Post:
+			require.NotEqual(t, "new", m.ClientMsgID, "the sender got its own message as a POST")
+			require.Nil(t, ack, "POST %d after the ACK of a later message", m.Seq)
+			posts = append(posts, m.Seq)
+		case *chat.Ack:
+			ack = m
+		}
+	}
+	require.NotNil(t, ack, "no ACK")
+	consecutive(t, "POSTs before the ACK", posts, 1)
+	assert.Equal(t, ack.Seq, posts[len(posts)-1]+1, "the ACK follows the POST before it")
+}
