@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"hash"
 	"mime"
@@ -278,7 +279,11 @@ func (s *Server) uploadEnd(ctx context.Context, c *conn, m *FileEnd) {
 	}
 	// The ACK goes out in sequence order, after the POSTs before it.
 	s.hub.appendThen(ctx, u.cv, msg, name, c, &a, func(stored store.Message, _ bool, err error) {
-		if err != nil {
+		switch {
+		case errors.Is(err, store.ErrConflict):
+			fail(CodeConflict, "the conversation is closed")
+			return
+		case err != nil:
 			fail(CodeInternal, "not stored; retry")
 			return
 		}

@@ -69,7 +69,11 @@ type conv struct {
 	rec store.Conversation
 	ip  string // the client address that opened it ("" if not limited)
 
-	post sync.Mutex // without a batcher, serializes append + broadcast: POSTs go out in seq order
+	// post serializes, without a batcher, append + broadcast (POSTs go
+	// out in seq order); with one, the check of ending + queueing.
+	post   sync.Mutex
+	ending bool       // a close began: nothing but system messages is taken (guarded by post)
+	life   sync.Mutex // serializes carrying out assignments and closing
 
 	// Guarded by hub.mu.
 	customers map[*conn]struct{}

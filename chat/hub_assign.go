@@ -88,6 +88,8 @@ func (h *hub) pickLocked() *operator {
 // carryOut records an assignment or transfer and tells the participants.
 // If the store refuses, the conversation goes back where it was.
 func (h *hub) carryOut(ctx context.Context, a assignment) {
+	a.cv.life.Lock() // not while it closes: events in order
+	defer a.cv.life.Unlock()
 	now := time.Now()
 	if err := h.srv.Store.AssignConversation(ctx, a.cv.id, a.op.id, now); err != nil {
 		h.srv.logf("assigning", "conversation", a.cv.id, "operator", a.op.id, "err", err)

@@ -49,12 +49,30 @@ func (h *hub) attachCustomer(id int64, gen uint64, lastSeq int64, c *conn) (cv *
 // close ends a conversation: stored, announced, capacity freed, hooks
 // run. A conversation where a customer left a message goes to
 // OnLeftMessage first, and the reference it gives is stored.
+//
+// A close is fenced: from its start nothing a participant sends is taken
+// (it is refused as closed), and whatever was taken before is stored and
+// delivered before the closing message; closing twice closes once.
+// Assignments and closes of one conversation do not interleave (cv.life),
+// so OnEvent sees them in the order they happened.
 func (h *hub) close(ctx context.Context, cv *conv, by string) error {
+	cv.life.Lock()
+	defer cv.life.Unlock()
+	cv.post.Lock()
+	if cv.ending {
+		cv.post.Unlock()
+		return nil // closed, or being closed, by someone else
+	}
+	cv.ending = true
+	cv.post.Unlock()
 	if cv.rec.LeftMessage {
 		h.leftMessage(ctx, cv)
 	}
 	h.system(ctx, cv, by)
 	if err := h.srv.Store.CloseConversation(ctx, cv.id, time.Now()); err != nil {
+		cv.post.Lock()
+		cv.ending = false // not closed: the conversation goes on
+		cv.post.Unlock()
 		return err
 	}
 	cs, os := h.participants(cv)

@@ -2,6 +2,7 @@ package chat
 
 import (
 	"context"
+	"fmt"
 	"sync"
 
 	"github.com/switchboard-go/switchboard/store"
@@ -19,6 +20,14 @@ func (h *hub) appendThen(ctx context.Context, cv *conv, m store.Message, senderN
 		return
 	}
 	ctx = context.WithoutCancel(ctx) // the sender may be gone by then
+	// Queued under cv.post, so that nothing a participant sends is queued
+	// after the close began (see hub.close).
+	cv.post.Lock()
+	defer cv.post.Unlock()
+	if cv.ending && m.SenderRole != store.RoleSystem {
+		then(store.Message{}, false, errClosing)
+		return
+	}
 	h.batch.appendThen(m, func(stored store.Message, created bool, err error) {
 		if err == nil && created {
 			h.deliver(ctx, cv, stored, senderName, from, att)
@@ -27,11 +36,17 @@ func (h *hub) appendThen(ctx context.Context, cv *conv, m store.Message, senderN
 	})
 }
 
+// errClosing refuses a message to a conversation whose close has begun.
+var errClosing = fmt.Errorf("chat: the conversation is closing: %w", store.ErrConflict)
+
 // append is appendThen waiting for the outcome.
 func (h *hub) append(ctx context.Context, cv *conv, m store.Message, senderName string, from *conn, att *store.Attachment) (store.Message, bool, error) {
 	if h.batch == nil {
 		cv.post.Lock()
 		defer cv.post.Unlock()
+		if cv.ending && m.SenderRole != store.RoleSystem {
+			return store.Message{}, false, errClosing
+		}
 		stored, created, err := h.srv.Store.AppendMessage(ctx, m)
 		if err == nil && created {
 			h.deliver(ctx, cv, stored, senderName, from, att)
@@ -56,6 +71,10 @@ func (h *hub) appendDirect(ctx context.Context, cv *conv, m store.Message, sende
 	then func(stored store.Message, created bool, err error)) {
 	cv.post.Lock()
 	defer cv.post.Unlock()
+	if cv.ending && m.SenderRole != store.RoleSystem {
+		then(store.Message{}, false, errClosing)
+		return
+	}
 	stored, created, err := h.srv.Store.AppendMessage(ctx, m)
 	if err == nil && created {
 		h.deliver(ctx, cv, stored, senderName, from, att)
