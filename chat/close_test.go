@@ -235,3 +235,48 @@ func TestEventsInOrderWhenAcceptRacesClose(t *testing.T) {
 		assert.Equal(t, chat.ConversationClosed, kinds[len(kinds)-1], "conversation %d: events %v", id, kinds)
 	}
 }
+
+// A participant away while the conversation ends still gets what it
+// missed: a customer whose connection dropped resumes after the operator
+// wrote and closed, and gets the message, then the close; an operator
+// who comes back after the customer wrote and closed gets the same.
+func TestWhatWasMissedArrivesAfterTheClose(t *testing.T) {
+	srv := chattest.NewServer(&chattest.Config{Operators: map[string]string{"alice": "pw-alice"}})
+	defer srv.Close()
+	ctx := testCtx(t)
+	// The customer is away.
+	cnet, cin := &chattest.Cutter{}, newInbox()
+	cust, err := chat.Dial(ctx, srv.Addr, &chat.ClientOptions{Name: "Ana", CustomerID: "a", Reconnect: true,
+		MaxReconnectDelay: time.Second, Dialer: cnet.Dial, Handler: cin.handle})
+	require.NoError(t, err)
+	defer cust.Close()
+	onet, oin := &chattest.Cutter{}, newInbox()
+	op, err := chat.Dial(ctx, srv.Addr, &chat.ClientOptions{Role: chat.RoleOperator, Login: "alice", Password: "pw-alice",
+		Reconnect: true, MaxReconnectDelay: time.Second, Dialer: onet.Dial, Handler: oin.handle})
+	require.NoError(t, err)
+	defer op.Close()
+	conv := cust.ConversationID()
+	oin.wait(t, "assignment", isAssigned(conv))
+	cnet.Cut()
+	oin.wait(t, "customer away", isEvent(conv, chat.EventAway))
+	_, err = op.SendTo(ctx, conv, "", "your refund code is 12345")
+	require.NoError(t, err)
+	require.NoError(t, op.CloseConversation(ctx, conv))
+	cin.wait(t, "the message sent while away", isPost(conv, "your refund code is 12345"))
+	cin.wait(t, "the close", isEvent(conv, chat.EventClosed))
+	assert.Nil(t, cust.Err(), "the customer's client ended: %v", cust.Err())
+
+	// The operator is away.
+	bo, err := chat.Dial(ctx, srv.Addr, &chat.ClientOptions{Name: "Bo", CustomerID: "b"})
+	require.NoError(t, err)
+	defer bo.Close()
+	conv2 := bo.ConversationID()
+	oin.wait(t, "assignment", isAssigned(conv2))
+	onet.Cut()
+	require.Eventually(t, func() bool { return srv.Chat.Stats().Operators == 0 }, 5*time.Second, 5*time.Millisecond)
+	_, err = bo.Send(ctx, "thanks, bye")
+	require.NoError(t, err)
+	require.NoError(t, bo.CloseConversation(ctx, 0))
+	oin.wait(t, "the message sent while away", isPost(conv2, "thanks, bye"))
+	oin.wait(t, "the close", isEvent(conv2, chat.EventClosed))
+}

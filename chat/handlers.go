@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -68,6 +69,9 @@ func (s *Server) helloCustomer(ctx context.Context, c *conn, h *Hello) bool {
 			return false
 		}
 		cv, next, others, why := s.hub.attachCustomer(id, gen, h.LastSeq, c)
+		if cv == nil && why == errNotOpen {
+			return s.resumeClosed(ctx, c, id, h.LastSeq, now)
+		}
 		if cv == nil {
 			c.fail(CodeResumeExpired, why)
 			return false
@@ -154,6 +158,51 @@ func (s *Server) helloCustomer(ctx context.Context, c *conn, h *Hello) bool {
 	}
 	s.hub.dispatch(ctx)
 	return true
+}
+
+// resumeClosed answers a customer who resumes a conversation that closed
+// meanwhile: what it missed up to the end, then EVENT closed. The
+// connection takes part in nothing (a SEND is refused as closed); the
+// client leaves when it likes.
+func (s *Server) resumeClosed(ctx context.Context, c *conn, id, lastSeq int64, now time.Time) bool {
+	rec, err := s.Store.Conversation(ctx, id)
+	if err != nil || rec.State != store.ConversationClosed {
+		c.fail(CodeResumeExpired, errNotOpen)
+		return false
+	}
+	cv := &conv{id: id, rec: rec, customers: map[*conn]struct{}{}}
+	c.conv = cv
+	c.session = s.newSession()
+	c.send(s.welcome(c, &rec, 0, now))
+	s.replayToClose(c, cv, lastSeq)
+	return true
+}
+
+// closedSince gives an operator who comes back what it missed of
+// conversations it served that closed while it was away (those its HELLO
+// cursors name, up to 100), each up to its end, then EVENT closed.
+func (s *Server) closedSince(ctx context.Context, c *conn, opID string, cursors []Cursor, serving []store.Conversation) {
+	n := 0
+	for _, cur := range cursors {
+		if n == 100 || slices.ContainsFunc(serving, func(r store.Conversation) bool { return r.ID == cur.ConversationID }) {
+			continue
+		}
+		rec, err := s.Store.Conversation(ctx, cur.ConversationID)
+		if err != nil || rec.State != store.ConversationClosed || rec.OperatorID != opID || rec.LastSeq <= cur.LastSeq {
+			continue // not the operator's to read, or nothing missed
+		}
+		n++
+		s.replayToClose(c, &conv{id: rec.ID, rec: rec, customers: map[*conn]struct{}{}}, cur.LastSeq)
+	}
+}
+
+// replayToClose sends c the messages of closed conversation cv after
+// lastSeq, then EVENT closed, then forgets it.
+func (s *Server) replayToClose(c *conn, cv *conv, lastSeq int64) {
+	c.follow(cv, lastSeq+1, false, true)
+	c.sendConv(cv.id, &Event{ConversationID: cv.id, Kind: EventClosed, Text: "the conversation was closed", Time: cv.rec.ClosedAt})
+	c.finish(cv.id)
+	c.release(cv.id)
 }
 
 // tellOffline tells a new customer why nobody answers yet: a system
@@ -246,6 +295,7 @@ func (s *Server) helloOperator(ctx context.Context, c *conn, h *Hello) bool {
 		c.send(assignedOf(rec))
 		c.release(rec.ID) // its messages follow the ASSIGNED frame
 	}
+	s.closedSince(ctx, c, op.id, h.Cursors, serving)
 	s.logf("operator connected", "operator", op.id, "remote", c.nc.RemoteAddr())
 	s.hub.tellLine(c)
 	s.hub.dispatch(ctx)

@@ -8,6 +8,10 @@ import (
 	"github.com/switchboard-go/switchboard/store"
 )
 
+// errNotOpen is attachCustomer's refusal of a conversation that is not
+// open here (closed, or unknown).
+const errNotOpen = "the conversation is closed"
+
 // attachCustomer adds a resuming connection to a conversation, if its
 // token's generation gen is the conversation's current one; it follows
 // the conversation from after lastSeq, held until released (after
@@ -27,7 +31,7 @@ func (h *hub) attachCustomer(id int64, gen uint64, lastSeq int64, c *conn) (cv *
 	defer h.mu.Unlock()
 	cv = h.convs[id]
 	if cv == nil {
-		return nil, 0, nil, "the conversation is closed"
+		return nil, 0, nil, errNotOpen
 	}
 	_, held := cv.customers[cv.tokenConn]
 	switch {
