@@ -49,7 +49,7 @@ func TestNewerClientTalksToThisServer(t *testing.T) {
 // token before it, so a copy used later is refused; a copy used first
 // takes the conversation, and the owner's connection is told.
 func TestResumeTokenIsBoundToItsHolder(t *testing.T) {
-	srv := chattest.NewServer(nil)
+	srv := chattest.NewServer(&chattest.Config{Configure: func(s *chat.Server) { s.TokenGrace = time.Millisecond }})
 	defer srv.Close()
 	first, w1 := dialRaw(t, srv.Addr, &chat.Hello{Role: chat.RoleCustomer, Name: "Ana", CustomerID: "a", Caps: chat.Caps()})
 	first.nc.Close()
@@ -70,6 +70,7 @@ func TestResumeTokenIsBoundToItsHolder(t *testing.T) {
 		e, _ := m.(*chat.Error)
 		return e
 	}
+	time.Sleep(10 * time.Millisecond) // past TokenGrace
 	if e := refused(w1.Resume); assert.NotNil(t, e, "an old token resumed") {
 		assert.Equal(t, chat.CodeResumeExpired, e.Code)
 	}
@@ -82,6 +83,7 @@ func TestResumeTokenIsBoundToItsHolder(t *testing.T) {
 		}
 	}
 	owner.nc.Close()
+	time.Sleep(10 * time.Millisecond) // past TokenGrace
 	if e := refused(w2.Resume); assert.NotNil(t, e, "the owner's token still resumed after a copy took over") {
 		assert.Equal(t, chat.CodeResumeExpired, e.Code)
 	}
@@ -107,4 +109,25 @@ func TestVerifiedIdentityReachesTheOperator(t *testing.T) {
 	rec, err := srv.Store.Conversation(ctx, signed.ConversationID())
 	require.NoError(t, err)
 	assert.True(t, rec.Verified)
+}
+
+// The token a resume replaced still works for a while (Server.TokenGrace),
+// even while a connection holds the new one: the client whose WELCOME
+// was lost with its connection gets its conversation back, and the
+// connection the server still believes in is told.
+func TestPreviousTokenWorksWhileItsWelcomeMayHaveBeenLost(t *testing.T) {
+	srv := chattest.NewServer(nil)
+	defer srv.Close()
+	first, w1 := dialRaw(t, srv.Addr, &chat.Hello{Role: chat.RoleCustomer, Name: "Ana", CustomerID: "a", Caps: chat.Caps()})
+	first.nc.Close()
+	// The WELCOME with the new token never reached the client; the
+	// server does not know yet that this connection is dead.
+	lost, _ := dialRaw(t, srv.Addr, &chat.Hello{Role: chat.RoleCustomer, Resume: w1.Resume, Caps: chat.Caps()})
+	_, w3 := dialRaw(t, srv.Addr, &chat.Hello{Role: chat.RoleCustomer, Resume: w1.Resume, Caps: chat.Caps()})
+	assert.Equal(t, w1.ConversationID, w3.ConversationID)
+	for {
+		if e, ok := lost.next().(*chat.Event); ok && e.Kind == chat.EventElsewhere {
+			break
+		}
+	}
 }

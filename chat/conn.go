@@ -41,17 +41,18 @@ type conn struct {
 	ip string // what the connection counts against (guard.ipKey)
 
 	// Set by the handshake, then read-only.
-	conv     *conv     // a customer's conversation
-	op       *operator // an operator's state
-	session  string
-	caps     []string           // capabilities agreed in the handshake
-	uploads  map[uint64]*upload // reader goroutine only
-	inflight chan struct{}      // SENDs read and not yet stored (maxInflight)
-	rate     tokens             // reader goroutine only
-	lastRate time.Time
-	upload   tokens // upload bytes (reader goroutine only)
-	frameLen int    // payload length of the frame being handled (reader goroutine only)
-	uploadAt time.Time
+	conv      *conv     // a customer's conversation
+	op        *operator // an operator's state
+	session   string
+	caps      []string           // capabilities agreed in the handshake
+	uploads   map[uint64]*upload // reader goroutine only
+	inflight  chan struct{}      // SENDs read and not yet stored (maxInflight)
+	downloads chan struct{}      // downloads running (maxDownloads)
+	rate      tokens             // reader goroutine only
+	lastRate  time.Time
+	upload    tokens // upload bytes (reader goroutine only)
+	frameLen  int    // payload length of the frame being handled (reader goroutine only)
+	uploadAt  time.Time
 }
 
 // MaxHelloFrame caps the payload of a frame before the handshake is done
@@ -61,7 +62,7 @@ const MaxHelloFrame = 16 << 10
 func newConn(srv *Server, nc net.Conn) *conn {
 	return &conn{srv: srv, nc: nc, fr: NewFrameReader(nc, min(srv.maxFrame(), MaxHelloFrame)), ip: srv.guard.ipKey(nc.RemoteAddr()),
 		done: make(chan struct{}), uploads: map[uint64]*upload{},
-		inflight: make(chan struct{}, maxInflight)}
+		inflight: make(chan struct{}, maxInflight), downloads: make(chan struct{}, maxDownloads)}
 }
 
 // maxInflight bounds the SENDs of one connection waiting for their group
@@ -186,13 +187,10 @@ func (c *conn) fail(code ErrorCode, text string) {
 	c.mu.Unlock()
 	// A client that does not read at all must not keep the connection:
 	// the write deadline in flush bounds the wait. Meanwhile it takes no
-	// part in its conversations any more: the others hear it left now.
+	// part in its conversations any more: the others hear it left now
+	// (the reader, woken up here, takes it out of the hub).
 	if c.ready.Load() {
-		c.srv.wg.Add(1)
-		go func() {
-			defer c.srv.wg.Done()
-			c.detach()
-		}()
+		c.nc.SetReadDeadline(time.Now())
 	}
 }
 

@@ -301,7 +301,7 @@ func (s *Server) fetch(ctx context.Context, c *conn, m *Fetch) {
 		return
 	}
 	sum, _ := hex.DecodeString(a.SHA256)
-	s.download(c, &FileStart{ConversationID: a.ConversationID, TransferID: m.TransferID, Name: a.Name, MediaType: a.MediaType,
+	s.sendFile(c, &FileStart{ConversationID: a.ConversationID, TransferID: m.TransferID, Name: a.Name, MediaType: a.MediaType,
 		Size: a.Size, SHA256: sum}, a.Data)
 }
 
@@ -321,8 +321,29 @@ func (s *Server) participates(c *conn, id int64) bool {
 	return err == nil && rec.OperatorID == c.op.id
 }
 
-// download sends a file in chunks, waiting for the client to read.
-func (s *Server) download(c *conn, start *FileStart, data []byte) {
+// maxDownloads bounds the downloads a connection runs at once.
+const maxDownloads = 2
+
+// download runs a download (FETCH, TRANSCRIPT) on a goroutine of its own:
+// it waits for the client to read, and the reader goes on reading (PINGs
+// among them: a slow download is no lost heartbeat).
+func (s *Server) download(c *conn, transfer uint64, run func()) {
+	select {
+	case c.downloads <- struct{}{}:
+	default:
+		c.refuse(CodeRateLimited, fmt.Sprintf("at most %d downloads at once", maxDownloads), 0, "")
+		return
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer func() { <-c.downloads }()
+		run()
+	}()
+}
+
+// sendFile sends a file in chunks, waiting for the client to read.
+func (s *Server) sendFile(c *conn, start *FileStart, data []byte) {
 	if !c.sendWait(start) {
 		return
 	}
@@ -369,6 +390,6 @@ func (s *Server) transcript(ctx context.Context, c *conn, m *TranscriptRequest) 
 		return
 	}
 	sum := sha256.Sum256(buf.Bytes())
-	s.download(c, &FileStart{ConversationID: id, TransferID: m.TransferID, Name: name, MediaType: mediaType,
+	s.sendFile(c, &FileStart{ConversationID: id, TransferID: m.TransferID, Name: name, MediaType: mediaType,
 		Size: int64(buf.Len()), SHA256: sum[:]}, buf.Bytes())
 }

@@ -2,14 +2,17 @@ package chat_test
 
 import (
 	"bytes"
+	"net"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/switchboard-go/switchboard/chat"
 	"github.com/switchboard-go/switchboard/chat/chattest"
+	"github.com/switchboard-go/switchboard/store"
 )
 
 // Asking for another conversation's attachment and for one that does
@@ -62,4 +65,57 @@ func TestAttachmentNamesAgreeWithTheirType(t *testing.T) {
 		assert.Equal(t, tc.want, a.Name, "stored name of %q", tc.name)
 		assert.Equal(t, tc.mediaType, a.MediaType, "type of %q", tc.name)
 	}
+}
+
+// A slow download is no lost heartbeat: a client that reads a 2 MiB
+// attachment at about 1 MB/s while it PINGs gets all of it, although
+// the download takes longer than three heartbeat intervals (the reader
+// goroutine used to be busy with the download and not see the PINGs).
+func TestSlowDownloadKeepsTheConnection(t *testing.T) {
+	srv := chattest.NewServer(&chattest.Config{Configure: func(s *chat.Server) {
+		s.Heartbeat, s.OutboundLimit = 300*time.Millisecond, 64<<10
+	}})
+	defer srv.Close()
+	ctx := testCtx(t)
+	r, w := dialRaw(t, srv.Addr, &chat.Hello{Role: chat.RoleCustomer, Name: "Ana", CustomerID: "a"})
+	a := store.Attachment{ConversationID: w.ConversationID, Name: "big.pdf", MediaType: "application/pdf", Data: make([]byte, 2<<20)}
+	require.NoError(t, srv.Store.PutAttachment(ctx, &a))
+	r.nc.(*net.TCPConn).SetReadBuffer(16 << 10)
+	_, err := r.nc.Write(chat.AppendMessage(nil, &chat.Fetch{AttachmentID: a.ID, TransferID: 9}))
+	require.NoError(t, err)
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		for i := uint64(0); ; i++ {
+			select {
+			case <-stop:
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+			if _, err := r.nc.Write(chat.AppendMessage(nil, &chat.Ping{Nonce: i})); err != nil {
+				return
+			}
+		}
+	}()
+	start, got := time.Now(), 0
+	for {
+		r.nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+		f, err := r.fr.Read()
+		require.NoError(t, err, "after %d bytes in %v", got, time.Since(start))
+		if f.Type == chat.TypeError {
+			m, _ := chat.Decode(f)
+			t.Fatalf("after %d bytes in %v: %v", got, time.Since(start), m)
+		}
+		if f.Type == chat.TypeFileChunk {
+			m, err := chat.Decode(f)
+			require.NoError(t, err)
+			got += len(m.(*chat.FileChunk).Data)
+			time.Sleep(30 * time.Millisecond) // about 1 MB/s
+		}
+		if f.Type == chat.TypeFileEnd {
+			break
+		}
+	}
+	assert.Equal(t, 2<<20, got)
+	assert.Greater(t, time.Since(start), time.Second, "the download was not slow")
 }

@@ -140,18 +140,16 @@ func (s *Server) helloCustomer(ctx context.Context, c *conn, h *Hello) bool {
 	cv := &conv{id: rec.ID, rec: rec, ip: c.ip, customers: map[*conn]struct{}{}}
 	c.conv = cv
 	c.session = s.newSession()
-	c.send(s.welcome(c, &rec, 1, now))
+	s.hub.enqueue(cv, c, s.welcome(c, &rec, 1, now), rec.LeftMessage)
 	s.logf("customer connected", "conversation", rec.ID, "remote", c.nc.RemoteAddr(), "left_message", rec.LeftMessage)
 	s.events.emit(ConversationEvent{Kind: ConversationOpened, ConversationID: rec.ID, CustomerName: rec.CustomerName,
 		Verified: rec.Verified, LeftMessage: rec.LeftMessage, Time: now})
 	if rec.LeftMessage {
 		// Nobody can answer now: the customer hears it at once and may
 		// leave a message, which is not routed (OnLeftMessage takes it).
-		s.hub.openOffline(cv, c)
 		s.tellOffline(ctx, c, cv, "Sorry, "+offline+". Leave us a message here and we will get back to you.", now)
 		return true
 	}
-	s.hub.enqueue(cv, c)
 	s.hub.system(ctx, cv, rec.CustomerName+" is waiting for an operator")
 	if offline != "" {
 		s.tellOffline(ctx, c, cv, "Sorry, "+offline+". You keep your place in line until an operator can answer.", now)
@@ -456,9 +454,9 @@ func (s *Server) handle(c *conn, m Message) bool {
 	case *FileEnd:
 		s.uploadEnd(ctx, c, m)
 	case *Fetch:
-		s.fetch(ctx, c, m)
+		s.download(c, m.TransferID, func() { s.fetch(ctx, c, m) })
 	case *TranscriptRequest:
-		s.transcript(ctx, c, m)
+		s.download(c, m.TransferID, func() { s.transcript(ctx, c, m) })
 	default:
 		c.fail(CodeUnexpected, fmt.Sprintf("%s is not sent by clients", m.Type()))
 		return false

@@ -81,6 +81,7 @@ type conv struct {
 	leftAt    time.Time // the customer's last connection ended (zero while connected)
 	tokenGen  uint64    // the current resume token generation (0: unknown, after a restart)
 	tokenConn *conn     // the connection given it
+	tokenAt   time.Time // when
 	fileBytes int64
 	toldPos   int  // the place in line the customer was last told (0: none)
 	closing   bool // a sweep is closing it

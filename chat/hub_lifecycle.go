@@ -23,9 +23,11 @@ const errNotOpen = "the conversation is closed"
 // generation and revokes the earlier ones, so a token copied elsewhere
 // stops working once its owner resumes (and the owner learns of it when
 // a copy is used first). The one before the current generation is
-// still taken while nobody holds the current one, for a client whose
-// connection dropped before its WELCOME arrived. After a restart the
-// server knows no generation and takes the first token presented.
+// still taken while nobody holds the current one, or for a while after
+// it was issued (Server.TokenGrace), for a client whose connection
+// dropped before its WELCOME arrived (the server may not know yet that
+// the connection is dead). After a restart the server knows no
+// generation and takes the first token presented.
 func (h *hub) attachCustomer(id int64, gen uint64, lastSeq int64, c *conn) (cv *conv, next uint64, others []*conn, why string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -36,11 +38,16 @@ func (h *hub) attachCustomer(id int64, gen uint64, lastSeq int64, c *conn) (cv *
 	_, held := cv.customers[cv.tokenConn]
 	switch {
 	case cv.tokenGen == 0 || gen == cv.tokenGen:
-	case gen+1 == cv.tokenGen && !held:
+	case gen+1 == cv.tokenGen && (!held || time.Since(cv.tokenAt) < h.srv.tokenGrace()):
 	default:
 		return nil, 0, nil, "this resume token was replaced by a newer one (the conversation was resumed elsewhere)"
 	}
-	cv.tokenGen = max(cv.tokenGen, gen) + 1
+	// The next generation; the previous one taken again (its WELCOME lost
+	// again) gets the current one again, so that a flapping connection
+	// never falls behind, and its grace is not extended.
+	if next := gen + 1; next > cv.tokenGen {
+		cv.tokenGen, cv.tokenAt = next, time.Now()
+	}
 	cv.tokenConn = c
 	others = connsOf(cv.customers)
 	c.follow(cv, lastSeq+1, false, true)

@@ -40,29 +40,25 @@ func (h *hub) mayWait(ip string) bool {
 	return h.waiting[ip] < h.srv.PerIP.maxWaiting()
 }
 
-// enqueue adds a new waiting conversation for a connected customer. The
-// conversation is new, so the customer follows it live from seq 1.
-func (h *hub) enqueue(cv *conv, c *conn) {
-	c.follow(cv, 1, true, false)
-	cv.tokenGen, cv.tokenConn = 1, c
+// enqueue adds a new waiting conversation for a connected customer and
+// queues its WELCOME, both under the lock: the customer's place in line
+// is taken when it learns its conversation (customers who connect one
+// after the other are served in that order), and nothing about the
+// conversation reaches it before the WELCOME. The conversation is new,
+// so the customer follows it live from seq 1. A message left (offline)
+// is opened the same way, out of line.
+func (h *hub) enqueue(cv *conv, c *conn, welcome *Welcome, offline bool) {
 	h.mu.Lock()
+	defer h.mu.Unlock()
+	c.send(welcome)
+	c.follow(cv, 1, true, false)
+	cv.tokenGen, cv.tokenConn, cv.tokenAt = 1, c, time.Now()
 	cv.customers[c] = struct{}{}
 	h.version.Add(1)
 	h.convs[cv.id] = cv
-	h.enqueueLocked(cv, false)
-	h.mu.Unlock()
-}
-
-// openOffline adds a new conversation whose customer leaves a message:
-// open, followed live, not in line.
-func (h *hub) openOffline(cv *conv, c *conn) {
-	c.follow(cv, 1, true, false)
-	cv.tokenGen, cv.tokenConn = 1, c
-	h.mu.Lock()
-	cv.customers[c] = struct{}{}
-	h.version.Add(1)
-	h.convs[cv.id] = cv
-	h.mu.Unlock()
+	if !offline {
+		h.enqueueLocked(cv, false)
+	}
 }
 
 // offlineReason says why no operator can take a new customer now ("":

@@ -74,6 +74,12 @@ type Server struct {
 	// ResumeTTL is how long a resume token stays valid and a waiting
 	// customer who left keeps their place (default 10m).
 	ResumeTTL time.Duration
+	// TokenGrace is how long after a resume the token it replaced still
+	// works, even while a connection holds the new one (default 1m): for
+	// a client whose WELCOME was lost with its connection, which the
+	// server may not know is dead yet. The holder of the new one is told
+	// (EVENT elsewhere).
+	TokenGrace time.Duration
 	// OperatorGrace is how long an operator's conversations wait for the
 	// operator to reconnect before going back to the queue (default 2m).
 	OperatorGrace time.Duration
@@ -175,6 +181,7 @@ func (s *Server) heartbeat() time.Duration     { return orDur(s.Heartbeat, 15*ti
 func (s *Server) writeTimeout() time.Duration  { return orDur(s.WriteTimeout, 10*time.Second) }
 func (s *Server) resumeTTL() time.Duration     { return orDur(s.ResumeTTL, 10*time.Minute) }
 func (s *Server) operatorGrace() time.Duration { return orDur(s.OperatorGrace, 2*time.Minute) }
+func (s *Server) tokenGrace() time.Duration    { return orDur(s.TokenGrace, time.Minute) }
 func (s *Server) leftMessageGrace() time.Duration {
 	return orDur(s.LeftMessageGrace, 2*time.Minute)
 }
@@ -291,10 +298,10 @@ func (s *Server) serveConn(c *conn) {
 		return
 	}
 	c.fr.SetMax(s.maxFrame())
-	c.ready.Store(true)
+	c.nc.SetReadDeadline(time.Time{}) // silence is watched by the heartbeat timer
+	c.ready.Store(true)               // from here a failure wakes the reader with a deadline
 	c.lastSent.Store(time.Now().UnixNano())
 	c.startHeartbeat()
-	c.nc.SetReadDeadline(time.Time{}) // silence is watched by the heartbeat timer
 	// The connection lives on in a fresh goroutine: the handshake's deep
 	// calls grew this one's stack, which an idle connection would keep.
 	s.wg.Add(1)
@@ -310,6 +317,13 @@ func (s *Server) serveConn(c *conn) {
 func (s *Server) readFrames(c *conn) {
 	for {
 		f, err := c.fr.readBorrowed()
+		if err != nil && c.leaving() {
+			// Failed (slow consumer, heartbeat, shutdown): out of its
+			// conversations now, while its reason is written out.
+			c.detach()
+			<-c.done
+			return
+		}
 		if err != nil {
 			var fe *FrameError
 			switch {

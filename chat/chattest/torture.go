@@ -168,6 +168,12 @@ func Torture(ctx context.Context, cfg TortureConfig) (TortureReport, error) {
 	if err := <-errs; err != nil {
 		return rep, err
 	}
+	// A client that gave up (a reconnect refused) is a failure of its own.
+	for i, c := range append([]*chat.Client{op}, custs...) {
+		if err := c.Err(); err != nil {
+			return rep, fmt.Errorf("chattest: client %d ended: %w", i, err)
+		}
+	}
 	// Own messages of customers are acknowledged under conversation 0.
 	for i := range seen {
 		seen[i].rename(0, convs[i])
