@@ -34,11 +34,11 @@ type cursor struct {
 	cv       *conv
 	next     int64
 	live     bool
-	behind   bool      // a delivery came while catching up: read the store again
-	running  bool      // a catch-up goroutine runs
-	held     bool      // catch-up waits for release (the ASSIGNED frame goes first)
-	closing  bool      // the conversation closed: forget the cursor once caught up
-	gone     bool      // forgotten: its catch-up, if one runs, stops
+	behind   bool           // a delivery came while catching up: read the store again
+	running  bool           // a catch-up goroutine runs
+	held     bool           // catch-up waits for release (the ASSIGNED frame goes first)
+	closing  bool           // the conversation closed: forget the cursor once caught up
+	gone     bool           // forgotten: its catch-up, if one runs, stops
 	deferred []Message      // events that came while catching up
 	read     *Read          // the latest read mark that came while catching up
 	acks     map[int64]*Ack // ACKs of messages the catch-up has not reached, by seq
