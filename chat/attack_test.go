@@ -417,3 +417,89 @@ func TestPaddedChunksHoldNoMoreThanTheirData(t *testing.T) {
 	t.Logf("2,000 padded chunks of 1 byte: heap grew %.1f MiB", float64(held)/(1<<20))
 	assert.Less(t, held, uint64(8<<20))
 }
+
+// loginWith says HELLO as an operator with a device token and returns
+// the WELCOME or the refusal.
+func loginWith(t *testing.T, addr, from, user, password, device string) (*chat.Welcome, *chat.Error) {
+	t.Helper()
+	nc := dialFrom(t, addr, from)
+	defer nc.Close()
+	_, err := nc.Write(chat.AppendMessage(nil, &chat.Hello{Role: chat.RoleOperator, Login: user, Password: password, Device: device}))
+	require.NoError(t, err)
+	nc.SetReadDeadline(time.Now().Add(15 * time.Second))
+	fr := chat.NewFrameReader(nc, 0)
+	for {
+		f, err := fr.Read()
+		require.NoError(t, err)
+		m, err := chat.Decode(f)
+		require.NoError(t, err)
+		switch m := m.(type) {
+		case *chat.Welcome:
+			return m, nil
+		case *chat.Error:
+			return nil, m
+		}
+	}
+}
+
+// A device the operator has logged in with is never locked out by
+// others' failed logins: not after a restart of the server (which
+// forgets the addresses it knew), not when guessers elsewhere have used
+// up the login's failures, not when a guesser behind the same address
+// keeps failing at the same time.
+func TestKnownDeviceIsNeverLockedOut(t *testing.T) {
+	st := chattest.NewMemStore()
+	srv := chattest.NewServer(&chattest.Config{Store: st, Operators: map[string]string{"alice": "pw-alice"}})
+	w, e := loginWith(t, srv.Addr, "127.0.0.2", "alice", "pw-alice", "")
+	require.Nil(t, e)
+	require.NotEmpty(t, w.Device, "no device token in the operator's WELCOME")
+	srv.Close()
+	srv = chattest.NewServer(&chattest.Config{Store: st, Operators: map[string]string{"alice": "pw-alice"}})
+	defer srv.Close()
+
+	// Guessers at 25 other addresses use up the login's failures.
+	for i := range 25 {
+		loginWith(t, srv.Addr, fmt.Sprintf("127.0.0.%d", 10+i), "alice", "guess", "")
+	}
+	_, e = loginWith(t, srv.Addr, "127.0.0.2", "alice", "pw-alice", "")
+	require.NotNil(t, e, "the login's failures were not used up")
+	assert.Equal(t, chat.CodeRateLimited, e.Code)
+	w2, e := loginWith(t, srv.Addr, "127.0.0.2", "alice", "pw-alice", w.Device)
+	require.Nil(t, e, "the known device was locked out: %v", e)
+	assert.NotEmpty(t, w2.Device)
+
+	// A guesser behind the same address fails on and on meanwhile.
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				nc, err := net.DialTimeout("tcp", srv.Addr, time.Second)
+				if err != nil {
+					continue
+				}
+				nc.Write(chat.AppendMessage(nil, &chat.Hello{Role: chat.RoleOperator, Login: "alice", Password: "guess"}))
+				nc.SetReadDeadline(time.Now().Add(2 * time.Second))
+				chat.NewFrameReader(nc, 0).Read()
+				nc.Close()
+			}
+		}()
+	}
+	for range 5 {
+		_, e := loginWith(t, srv.Addr, "127.0.0.1", "alice", "pw-alice", w2.Device)
+		assert.Nil(t, e, "the known device was starved by a guesser at its address: %v", e)
+		time.Sleep(100 * time.Millisecond)
+	}
+	close(stop)
+	wg.Wait()
+	// A forged or another login's token is no device.
+	_, e = loginWith(t, srv.Addr, "127.0.0.3", "alice", "pw-alice", w2.Device+"x")
+	assert.NotNil(t, e)
+}

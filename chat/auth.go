@@ -103,6 +103,44 @@ func parseResume(secret []byte, token string, now time.Time) (id int64, gen uint
 	return id, gen, true
 }
 
+// deviceToken vouches that a device logged in as login: given in the
+// operator's WELCOME, presented in its HELLOs; signed, it survives a
+// restart when the secret does.
+func deviceToken(secret []byte, login string, expires time.Time) string {
+	data := base64.RawURLEncoding.EncodeToString([]byte(login)) + "." + fmt.Sprint(expires.Unix())
+	return data + "." + base64.RawURLEncoding.EncodeToString(mac(secret, "device", data))
+}
+
+// validDevice reports whether token is an unexpired device token of login.
+func validDevice(secret []byte, token, login string, now time.Time) bool {
+	data, sig, ok := cutLast(token, '.')
+	if !ok {
+		return false
+	}
+	got, err := base64.RawURLEncoding.DecodeString(sig)
+	if err != nil || !hmac.Equal(got, mac(secret, "device", data)) {
+		return false
+	}
+	who, exp, ok := strings.Cut(data, ".")
+	name, err := base64.RawURLEncoding.DecodeString(who)
+	var until int64
+	if _, serr := fmt.Sscanf(exp, "%d", &until); !ok || err != nil || serr != nil {
+		return false
+	}
+	return string(name) == login && now.Unix() < until
+}
+
+func cutLast(s string, sep byte) (before, after string, found bool) {
+	i := strings.LastIndexByte(s, sep)
+	if i < 0 {
+		return s, "", false
+	}
+	return s[:i], s[i+1:], true
+}
+
+// deviceTTL is how long a device token stays valid (each login renews it).
+const deviceTTL = 30 * 24 * time.Hour
+
 // OperatorAccount is an operator as the directory keeps it.
 type OperatorAccount struct {
 	ID           string

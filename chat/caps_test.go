@@ -131,3 +131,20 @@ func TestPreviousTokenWorksWhileItsWelcomeMayHaveBeenLost(t *testing.T) {
 		}
 	}
 }
+
+// After the handshake a frame of another version than the one agreed is
+// refused as a bad version, and the connection closes.
+func TestFrameOfAnotherVersionAfterTheHandshake(t *testing.T) {
+	srv := chattest.NewServer(nil)
+	defer srv.Close()
+	r, _ := dialRaw(t, srv.Addr, &chat.Hello{Role: chat.RoleCustomer, Name: "Ana", CustomerID: "a"})
+	f := chat.AppendMessage(nil, &chat.Ping{Nonce: 1})
+	f[0] = 2
+	r.nc.Write(f)
+	for {
+		if e, ok := r.next().(*chat.Error); ok {
+			assert.Equal(t, chat.CodeBadVersion, e.Code)
+			return
+		}
+	}
+}

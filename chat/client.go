@@ -23,8 +23,11 @@ type ClientOptions struct {
 	// A customer's identity: Name and CustomerID or Email, or a Token
 	// signed by the website (SignCustomer).
 	Name, CustomerID, Email, Token string
-	// An operator's credentials.
-	Login, Password string
+	// An operator's credentials. Device is the device token of an
+	// earlier login of this device (Client.Device, kept by the
+	// application): failed logins of others never lock it out. The
+	// client keeps the newest one for its reconnects by itself.
+	Login, Password, Device string
 	// TLSConfig, when set, makes Dial use TLS.
 	TLSConfig *tls.Config
 	// DialTimeout bounds connecting and the handshake (default 10s).
@@ -129,6 +132,10 @@ func (c *Client) connect(ctx context.Context) error {
 	}
 	if c.o.Role == RoleOperator {
 		hello.Cursors = c.cursorsLocked()
+		hello.Device = c.o.Device
+		if c.welcome.Device != "" {
+			hello.Device = c.welcome.Device
+		}
 	}
 	for _, st := range c.convs {
 		st.ahead, st.askedAt = nil, time.Time{} // what follows next comes again
@@ -208,6 +215,16 @@ func (c *Client) OperatorID() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.welcome.OperatorID
+}
+
+// Device is an operator's device token from the server's last WELCOME
+// (see ClientOptions.Device): an application that keeps it across
+// restarts keeps its operators from being locked out by others' failed
+// logins.
+func (c *Client) Device() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.welcome.Device
 }
 
 // Presence is an operator's availability as the server last said (in

@@ -34,6 +34,10 @@ const (
 	FlagIgnorable uint8 = 1 << 1
 )
 
+// ErrBadVersion is returned (wrapped in a *FrameError) for a frame of a
+// protocol version the reader does not take.
+var ErrBadVersion = errors.New("chat: version")
+
 // ErrFrameTooLarge is returned (wrapped in a *FrameError) for a frame
 // whose payload exceeds the limit.
 var ErrFrameTooLarge = errors.New("chat: frame too large")
@@ -166,7 +170,7 @@ func (fr *FrameReader) read(borrow bool) (Frame, error) {
 		fr.rpos += HeaderLen
 	}
 	if hdr[0] != Version && (!fr.newer || hdr[0] < Version || hdr[0] > maxFutureVersion) {
-		return Frame{}, &FrameError{Err: fmt.Errorf("version %d, want %d", hdr[0], Version)}
+		return Frame{}, &FrameError{Err: fmt.Errorf("%w %d, want %d", ErrBadVersion, hdr[0], Version)}
 	}
 	if hdr[3] != 0 {
 		return Frame{}, &FrameError{Err: fmt.Errorf("reserved octet %#x", hdr[3])}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 	"unicode"
 
@@ -23,7 +22,7 @@ func (s *Server) handshake(c *conn) bool {
 	if err != nil {
 		var fe *FrameError
 		if errors.As(err, &fe) {
-			if strings.Contains(fe.Error(), "version") {
+			if errors.Is(fe, ErrBadVersion) {
 				c.fail(CodeBadVersion, fmt.Sprintf("this server speaks version %d", Version))
 			} else {
 				c.fail(CodeBadFrame, fe.Error())
@@ -122,7 +121,7 @@ func (s *Server) helloCustomer(ctx context.Context, c *conn, h *Hello) bool {
 		c.fail(CodeAuthFailed, "this server requires a signed customer token")
 		return false
 	}
-	if rec.CustomerName == "" || (rec.CustomerID == "" && rec.CustomerEmail == "") {
+	if blank(rec.CustomerName) || (blank(rec.CustomerID) && blank(rec.CustomerEmail)) {
 		c.fail(CodeAuthFailed, "a customer gives a name and a customer id or e-mail")
 		return false
 	}
@@ -240,7 +239,7 @@ func (s *Server) helloOperator(ctx context.Context, c *conn, h *Hello) bool {
 	}
 	now := time.Now()
 	host := addressKey(c.nc.RemoteAddr())
-	attempt, ok, why := s.logins.begin(h.Login, host, now)
+	attempt, ok, why := s.logins.begin(h.Login, host, validDevice(s.secret, h.Device, h.Login, now), now)
 	if !ok {
 		c.fail(CodeRateLimited, why)
 		return false
@@ -285,6 +284,7 @@ func (s *Server) helloOperator(ctx context.Context, c *conn, h *Hello) bool {
 	c.session = s.newSession()
 	w := s.welcome(c, nil, 0, now)
 	w.OperatorID = op.id
+	w.Device = deviceToken(s.secret, h.Login, now.Add(deviceTTL))
 	s.hub.mu.Lock()
 	w.Presence = op.presence
 	s.hub.mu.Unlock()
@@ -464,15 +464,27 @@ func (s *Server) handle(c *conn, m Message) bool {
 	return true
 }
 
-// blank reports whether text shows nothing: spaces, control and format
-// characters only (it stops at the first visible character).
+// blank reports whether text shows nothing: spaces, control, format and
+// filler characters only (it stops at the first visible character).
 func blank(text string) bool {
 	for _, r := range text {
-		if !unicode.IsSpace(r) && !unicode.Is(unicode.Cc, r) && !unicode.Is(unicode.Cf, r) {
+		if !invisible(r) {
 			return false
 		}
 	}
 	return true
+}
+
+// invisible reports whether r shows nothing: a space, a control or format
+// character, or one of the letters and symbols that render as blank
+// (Hangul fillers, the blank Braille pattern, variation selectors, the
+// combining grapheme joiner).
+func invisible(r rune) bool {
+	switch r {
+	case '\u115F', '\u1160', '\u3164', '\uFFA0', '\u2800', '\u034F', '\u180E', '\u17B4', '\u17B5':
+		return true
+	}
+	return unicode.IsSpace(r) || unicode.Is(unicode.Cc, r) || unicode.Is(unicode.Cf, r) || unicode.Is(unicode.Variation_Selector, r)
 }
 
 // relay passes typing and read notices to the other side.

@@ -16,10 +16,14 @@ import (
 //     separates from the count. A correct password gives its count back.
 //   - Failures are counted per login and address (5 a minute), per
 //     address (30 a minute, any login) and per login (20 a minute, any
-//     address). Beyond them an attempt is refused unread, except from an
-//     address the login has succeeded from before: there attempts go on,
-//     one at a time and a second apart, so an operator behind the same
-//     NAT as a guesser, or whose login a customer tries, still gets in.
+//     address). Beyond them an attempt is refused unread, except from a
+//     device that has logged in as the login before (its HELLO carries
+//     the device token of an earlier WELCOME: signed, it survives
+//     restarts), which is never refused, and from an address the login
+//     has succeeded from since the server started, where attempts go on
+//     one at a time and a second apart. So an operator is not locked out
+//     by a guesser elsewhere, behind the same NAT, or by a customer who
+//     tries its login.
 //   - Hashing is bounded: at most two per processor at once, and a short
 //     line of waiting attempts; beyond, the server is busy.
 //   - The tables have a fixed size. A full table refuses attempts that
@@ -62,14 +66,15 @@ type loginAttempt struct {
 
 // begin counts an attempt of login from host, or refuses it (false) with
 // the reason to give.
-func (g *loginGuard) begin(login, host string, now time.Time) (*loginAttempt, bool, string) {
+// A trusted attempt (a known device) is counted but never refused.
+func (g *loginGuard) begin(login, host string, trusted bool, now time.Time) (*loginAttempt, bool, string) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	pair, hostKey, loginKey := "p:"+login+"\x00"+host, "h:"+host, "l:"+login
-	known := slices.Contains(g.known[login], host)
+	known := trusted || slices.Contains(g.known[login], host)
 	over := len(g.recentLocked(pair, now)) >= pairFailures || len(g.recentLocked(hostKey, now)) >= hostFailures ||
 		len(g.recentLocked(loginKey, now)) >= loginFailures
-	if over {
+	if over && !trusted {
 		if !known {
 			return nil, false, "too many failed logins; wait a minute"
 		}

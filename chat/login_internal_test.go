@@ -20,17 +20,17 @@ func TestLoginTableFloodClearsNothing(t *testing.T) {
 	g.maxKeys = 300
 	now := time.Now()
 	for range pairFailures {
-		a, ok, _ := g.begin("luis", "198.51.100.7", now)
+		a, ok, _ := g.begin("luis", "198.51.100.7", false, now)
 		require.True(t, ok)
 		g.done(a, "luis", "198.51.100.7", false)
 	}
-	a, ok, _ := g.begin("luis", "203.0.113.1", now)
+	a, ok, _ := g.begin("luis", "203.0.113.1", false, now)
 	require.True(t, ok)
 	g.done(a, "luis", "203.0.113.1", true) // a known address
 	refused := 0
 	for i := range 1000 {
 		host := fmt.Sprintf("192.0.2.%d", i%250)
-		a, ok, _ := g.begin(fmt.Sprint("spray", i), host, now)
+		a, ok, _ := g.begin(fmt.Sprint("spray", i), host, false, now)
 		if !ok {
 			refused++
 			continue
@@ -39,13 +39,13 @@ func TestLoginTableFloodClearsNothing(t *testing.T) {
 	}
 	assert.Greater(t, refused, 0, "the spray filled no table")
 	assert.LessOrEqual(t, len(g.fails), g.maxKeys)
-	_, ok, why := g.begin("luis", "198.51.100.7", now)
+	_, ok, why := g.begin("luis", "198.51.100.7", false, now)
 	assert.False(t, ok, "the guesser's count was cleared by the spray")
 	assert.Contains(t, why, "too many failed logins")
-	_, ok, _ = g.begin("luis", "203.0.113.1", now)
+	_, ok, _ = g.begin("luis", "203.0.113.1", false, now)
 	assert.True(t, ok, "the operator's known address is refused while the table is full")
 	// A minute later everything has expired.
-	_, ok, _ = g.begin("luis", "198.51.100.7", now.Add(loginWindow+time.Second))
+	_, ok, _ = g.begin("luis", "198.51.100.7", false, now.Add(loginWindow+time.Second))
 	assert.True(t, ok)
 }
 

@@ -175,6 +175,10 @@ type Hello struct {
 	// Caps are the optional features the client understands (Cap*
 	// constants); the server answers with those it shares.
 	Caps []string
+	// Device (operators) is the device token of an earlier WELCOME: it
+	// shows the server this device has logged in before, so failed
+	// logins of others never lock it out.
+	Device string
 }
 
 // Cursor is where a client is in one conversation.
@@ -194,7 +198,7 @@ func (m *Hello) appendPayload(b []byte) []byte {
 	}
 	b = appendUvarint(b, uint64(m.LastSeq))
 	b = appendString(b, m.Client)
-	if len(m.Cursors) == 0 && len(m.Caps) == 0 {
+	if len(m.Cursors) == 0 && len(m.Caps) == 0 && m.Device == "" {
 		return b // fields added later are optional: absent when empty
 	}
 	n := min(len(m.Cursors), maxCursors)
@@ -202,7 +206,8 @@ func (m *Hello) appendPayload(b []byte) []byte {
 	for _, c := range m.Cursors[:n] {
 		b = appendUvarint(appendUvarint(b, uint64(c.ConversationID)), uint64(c.LastSeq))
 	}
-	return appendStrings(b, m.Caps, maxCaps)
+	b = appendStrings(b, m.Caps, maxCaps)
+	return appendString(b, m.Device)
 }
 func (m *Hello) decodePayload(d *decoder) {
 	m.Role = Role(d.u8("role"))
@@ -225,6 +230,7 @@ func (m *Hello) decodePayload(d *decoder) {
 			m.Cursors = append(m.Cursors, Cursor{ConversationID: d.int64("conversation"), LastSeq: d.int64("last_seq")})
 		}
 		m.Caps = d.strings("caps", maxCaps, maxCapLen)
+		m.Device = d.string("device", maxShort)
 	}
 }
 
@@ -248,6 +254,9 @@ type Welcome struct {
 	// Presence is an operator's availability as the server keeps it
 	// (it survives reconnects).
 	Presence Presence
+	// Device is an operator's device token: to keep, and to give in the
+	// HELLOs of this device from then on (see Hello.Device).
+	Device string
 }
 
 func (*Welcome) Type() Type { return TypeWelcome }
@@ -259,12 +268,13 @@ func (m *Welcome) appendPayload(b []byte) []byte {
 	b = appendUvarint(b, uint64(m.MaxFrame))
 	b = appendUvarint(b, uint64(m.Heartbeat/time.Millisecond))
 	b = appendString(b, m.Server)
-	if m.Version == 0 && len(m.Caps) == 0 && m.Presence == 0 {
+	if m.Version == 0 && len(m.Caps) == 0 && m.Presence == 0 && m.Device == "" {
 		return b
 	}
 	b = appendUvarint(b, uint64(m.Version))
 	b = appendStrings(b, m.Caps, maxCaps)
-	return append(b, byte(m.Presence))
+	b = append(b, byte(m.Presence))
+	return appendString(b, m.Device)
 }
 func (m *Welcome) decodePayload(d *decoder) {
 	m.Session = d.string("session", maxShort)
@@ -278,6 +288,7 @@ func (m *Welcome) decodePayload(d *decoder) {
 		m.Version = int(d.int64("version") & 0xff)
 		m.Caps = d.strings("caps", maxCaps, maxCapLen)
 		m.Presence = Presence(d.u8("presence"))
+		m.Device = d.string("device", maxShort)
 	}
 }
 

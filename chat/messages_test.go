@@ -22,9 +22,9 @@ func samples() []Message {
 		&Hello{Role: RoleCustomer, Name: "Ana Pérez", CustomerID: "c-17", Email: "ana@example.com", Token: "tok",
 			Resume: "r1", LastSeq: 42, Client: "web/1.0"},
 		&Hello{Role: RoleOperator, Login: "luis", Password: "secreto", Cursors: []Cursor{{ConversationID: 7, LastSeq: 3}, {ConversationID: 8}},
-			Caps: []string{CapCursors, "future"}},
+			Caps: []string{CapCursors, "future"}, Device: "dev"},
 		&Welcome{Session: "s1", Resume: "r1", ConversationID: 7, OperatorID: "op1", MaxFrame: 65536, Heartbeat: 15 * time.Second, Server: "sb",
-			Version: 1, Caps: []string{CapOffline}, Presence: Away},
+			Version: 1, Caps: []string{CapOffline}, Presence: Away, Device: "dev2"},
 		&Error{Code: CodeConflict, Text: "closed", ConversationID: 7, ClientMsgID: "m1"},
 		&Ping{Nonce: 1 << 40}, &Pong{Nonce: 3}, &Bye{Reason: "done"},
 		&Send{ConversationID: 7, ClientMsgID: "m1", Text: "hola, ¿me ayudan?"},
@@ -53,11 +53,11 @@ func withoutOptional(m Message) Message {
 	switch m := m.(type) {
 	case *Hello:
 		h := *m
-		h.Cursors, h.Caps = nil, nil
+		h.Cursors, h.Caps, h.Device = nil, nil, ""
 		return &h
 	case *Welcome:
 		w := *m
-		w.Version, w.Caps, w.Presence = 0, nil, 0
+		w.Version, w.Caps, w.Presence, w.Device = 0, nil, 0, ""
 		return &w
 	case *Assigned:
 		a := *m

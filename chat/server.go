@@ -327,6 +327,8 @@ func (s *Server) readFrames(c *conn) {
 		if err != nil {
 			var fe *FrameError
 			switch {
+			case errors.As(err, &fe) && errors.Is(err, ErrBadVersion):
+				c.fail(CodeBadVersion, fe.Error())
 			case errors.As(err, &fe):
 				c.fail(CodeBadFrame, fe.Error())
 			case errors.Is(err, io.EOF):

@@ -120,13 +120,23 @@ func (f *chatFlags) start(st store.Store, dataDir string, files uint64, tickets 
 // ticketFromChat turns a message left in the chat into a ticket, as a
 // mail from the customer would be: the same routes by sender domain, the
 // same numbering and automatic reply. It is idempotent per conversation.
+//
+// Only an e-mail the website vouched for (a verified conversation) is
+// taken as the sender: a typed one would let anybody route tickets and
+// make us write to any address. An unverified one is shown in the
+// ticket's text, the sender is a placeholder, and the mail is marked
+// automatic (Auto-Submitted), so that no reply goes to it.
 func ticketFromChat(ctx context.Context, p *mailticket.Processor, t store.Transcript) (mailticket.Result, error) {
 	c := t.Conversation
-	from := c.CustomerEmail
-	if _, err := mail.ParseAddress(from); from == "" || err != nil {
-		from = fmt.Sprintf("chat-%d@chat.invalid", c.ID) // no e-mail given: nobody to write to
+	from, verified := c.CustomerEmail, c.Verified
+	if _, err := mail.ParseAddress(from); from == "" || err != nil || !verified {
+		from = fmt.Sprintf("chat-%d@chat.invalid", c.ID)
+		verified = false
 	}
 	var body strings.Builder
+	if !verified && c.CustomerEmail != "" {
+		fmt.Fprintf(&body, "E-mail the customer typed (not verified): %s\n\n", store.CleanLine(c.CustomerEmail))
+	}
 	if err := chat.WriteTranscriptText(&body, t); err != nil {
 		return mailticket.Result{}, err
 	}
@@ -136,6 +146,9 @@ func ticketFromChat(ctx context.Context, p *mailticket.Processor, t store.Transc
 	fmt.Fprintf(&raw, "Subject: %s\r\n", mime.QEncoding.Encode("utf-8", "Message left in the chat by "+c.CustomerName))
 	fmt.Fprintf(&raw, "Date: %s\r\n", c.OpenedAt.Format(time.RFC1123Z))
 	fmt.Fprintf(&raw, "Message-ID: <chat-%d-%d@%s>\r\n", c.ID, c.OpenedAt.UnixMilli(), p.Domain)
+	if !verified {
+		raw.WriteString("Auto-Submitted: auto-generated\r\n") // nobody verified to answer
+	}
 	raw.WriteString("MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n")
 	raw.WriteString(strings.ReplaceAll(body.String(), "\n", "\r\n"))
 	return p.Process(ctx, mailticket.Delivery{SourceKey: fmt.Sprintf("chat:%d", c.ID), Raw: []byte(raw.String())})

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"encoding/json"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -43,9 +45,36 @@ func TestChatOverTLS(t *testing.T) {
 	assert.Error(t, err, "a plain connection to the TLS listener")
 }
 
+// leaveMessage connects a customer with opts, leaves text and closes,
+// and returns the ticket number the customer reads.
+func leaveMessage(t *testing.T, ctx context.Context, addr string, opts chat.ClientOptions, text string) string {
+	t.Helper()
+	got := make(chan chat.Message, 100)
+	opts.Handler = func(m chat.Message) { got <- m }
+	cust, err := chat.Dial(ctx, addr, &opts)
+	require.NoError(t, err)
+	defer cust.Close()
+	_, err = cust.Send(ctx, text)
+	require.NoError(t, err)
+	require.NoError(t, cust.CloseConversation(ctx, 0))
+	for {
+		select {
+		case m := <-got:
+			if p, ok := m.(*chat.Post); ok && strings.HasPrefix(p.Text, "Your message was recorded: ticket ") {
+				return regexp.MustCompile(`ticket (\d+)`).FindStringSubmatch(p.Text)[1]
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("no ticket number for the customer")
+		}
+	}
+}
+
 // A customer who comes when no operator is online leaves a message; it
-// becomes a ticket in the queue of the customer's mail domain, and the
-// customer reads its number before the chat ends.
+// becomes a ticket, whose number the customer reads before the chat
+// ends. With an e-mail the website vouched for (a signed token), the
+// ticket is the customer's and goes to the queue of its domain; with a
+// typed one, it goes to the default queue from a placeholder sender (a
+// typed address could be anybody's), the address in its text.
 func TestLeftMessageBecomesATicket(t *testing.T) {
 	dir := t.TempDir()
 	var logs syncBuffer
@@ -53,29 +82,28 @@ func TestLeftMessageBecomesATicket(t *testing.T) {
 		"-mail-route", "example.com=Ventas"}, &logs)
 	waitFor(t, &logs, "chat listening")
 	addr := regexp.MustCompile(`msg="chat listening" addr=(\S+)`).FindStringSubmatch(logs.String())[1]
-	got := make(chan chat.Message, 100)
-	cust, err := chat.Dial(ctx, addr, &chat.ClientOptions{Name: "Ana Díaz", Email: "ana@example.com", Handler: func(m chat.Message) { got <- m }})
+	secret, err := dataSecret(filepath.Join(dir, "chat.secret"))
 	require.NoError(t, err)
-	defer cust.Close()
-	_, err = cust.Send(ctx, "mi router parpadea en rojo")
-	require.NoError(t, err)
-	require.NoError(t, cust.CloseConversation(ctx, 0))
-	var ref string
-	for ref == "" {
-		select {
-		case m := <-got:
-			if p, ok := m.(*chat.Post); ok && strings.HasPrefix(p.Text, "Your message was recorded: ticket ") {
-				ref = p.Text
-			}
-		case <-time.After(10 * time.Second):
-			t.Fatal("no ticket number for the customer")
-		}
-	}
-	number := regexp.MustCompile(`ticket (\d+)`).FindStringSubmatch(ref)[1]
+	token := chat.SignCustomer(secret, chat.CustomerClaims{Name: "Ana Díaz", Email: "ana@example.com", Expires: time.Now().Add(time.Hour)})
+	verified := leaveMessage(t, ctx, addr, chat.ClientOptions{Token: token}, "mi router parpadea en rojo")
+	typed := leaveMessage(t, ctx, addr, chat.ClientOptions{Name: "Eve", Email: "ceo@example.com"}, "refund me")
 	stop()
-	var tickets strings.Builder
-	require.NoError(t, run(context.Background(), []string{"tickets", "-data", dir}, &tickets, &tickets))
-	assert.Contains(t, tickets.String(), `"number":"`+number+`"`)
-	assert.Contains(t, tickets.String(), `"queue":"Ventas"`)
-	assert.Contains(t, tickets.String(), "ana@example.com")
+	var out strings.Builder
+	require.NoError(t, run(context.Background(), []string{"tickets", "-data", dir}, &out, &out))
+	var tickets []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		var tk map[string]any
+		require.NoError(t, json.Unmarshal([]byte(line), &tk), line)
+		tickets = append(tickets, tk)
+	}
+	byNumber := map[string]map[string]any{}
+	for _, tk := range tickets {
+		byNumber[tk["number"].(string)] = tk
+	}
+	require.Contains(t, byNumber, verified)
+	require.Contains(t, byNumber, typed)
+	assert.Equal(t, "Ventas", byNumber[verified]["queue"])
+	assert.Equal(t, "ana@example.com", byNumber[verified]["customer"])
+	assert.Equal(t, "Inbox", byNumber[typed]["queue"], "a typed e-mail routed the ticket")
+	assert.NotEqual(t, "ceo@example.com", byNumber[typed]["customer"], "a typed e-mail became the ticket's customer")
 }
