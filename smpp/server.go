@@ -320,6 +320,21 @@ func (ss *ServerSession) allow(tps int, now time.Time) bool {
 	return true
 }
 
+// Sessions returns the server's sessions at this moment, bound or not
+// (ServerSession.State tells). A session is among them from its
+// connection on, so one whose bind the ESME saw answered is always here,
+// bound: unlike OnBind, which runs after the answer is sent, this never
+// lags behind the ESME.
+func (srv *Server) Sessions() []*ServerSession {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	out := make([]*ServerSession, 0, len(srv.sessions))
+	for ss := range srv.sessions {
+		out = append(out, ss)
+	}
+	return out
+}
+
 // NewMessageID returns the server's next message id (decimal).
 func (srv *Server) NewMessageID() string { return strconv.FormatUint(srv.nextID.Add(1), 10) }
 

@@ -67,12 +67,27 @@ func (s *Server) SendMO(ctx context.Context, m MO) error {
 }
 
 func (s *Server) anyReceiver() *smpp.ServerSession {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for ss := range s.sessions {
-		if st := ss.State(); st == smpp.StateBoundRX || st == smpp.StateBoundTRX {
-			return ss
-		}
+	if rs := s.receivers(); len(rs) > 0 {
+		return rs[0]
 	}
 	return nil
+}
+
+// receivers are the sessions bound to receive now, from the SMSC's own
+// list of sessions: an ESME that saw its bind answered is in it (OnBind,
+// which keeps s.sessions, runs after the answer).
+func (s *Server) receivers() []*smpp.ServerSession {
+	s.mu.Lock()
+	smsc := s.smsc
+	s.mu.Unlock()
+	if smsc == nil {
+		return nil
+	}
+	var out []*smpp.ServerSession
+	for _, ss := range smsc.Sessions() {
+		if st := ss.State(); st == smpp.StateBoundRX || st == smpp.StateBoundTRX {
+			out = append(out, ss)
+		}
+	}
+	return out
 }

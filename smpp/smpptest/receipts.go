@@ -3,6 +3,8 @@ package smpptest
 import (
 	"container/heap"
 	"context"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -140,18 +142,20 @@ func (q *receiptQueue) pickFor(o owed) *smpp.ServerSession {
 
 // pick returns a bound receiver session of systemID, round robin.
 func (q *receiptQueue) pick(systemID string) *smpp.ServerSession {
-	q.s.mu.Lock()
-	defer q.s.mu.Unlock()
 	var eligible []*smpp.ServerSession
-	for ss := range q.s.sessions {
-		st := ss.State()
-		if (st == smpp.StateBoundRX || st == smpp.StateBoundTRX) && ss.Bind().SystemID == systemID {
+	for _, ss := range q.s.receivers() {
+		if ss.Bind().SystemID == systemID {
 			eligible = append(eligible, ss)
 		}
 	}
 	if len(eligible) == 0 {
 		return nil
 	}
+	slices.SortFunc(eligible, func(a, b *smpp.ServerSession) int { // a stable order for the round robin
+		return strings.Compare(a.Bind().RemoteAddr.String(), b.Bind().RemoteAddr.String())
+	})
+	q.s.mu.Lock()
+	defer q.s.mu.Unlock()
 	q.next++
 	return eligible[q.next%len(eligible)]
 }
