@@ -333,7 +333,10 @@ func (c *Client) Submit(ctx context.Context, sm *pdu.SubmitSM) (string, error) {
 		var resp pdu.PDU
 		resp, err = call.Wait(ctx) // the session fed the outcome to the throttle
 		if err == nil {
-			return resp.(*pdu.SubmitSMResp).MessageID, nil
+			if r, ok := resp.(*pdu.SubmitSMResp); ok { // the session checked the type; no panic if it did not
+				return r.MessageID, nil
+			}
+			return "", &ResponseError{Request: pdu.SubmitSMID, Got: resp.CommandID()}
 		}
 		if !Temporary(err) {
 			return "", err

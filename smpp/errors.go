@@ -39,6 +39,29 @@ func (e *SendError) Error() string {
 
 func (e *SendError) Unwrap() error { return e.Err }
 
+// ResponseError is an answer to a request that breaks the protocol: a
+// response of another command (a deliver_sm_resp to a submit_sm), a
+// generic_nack with status 0, or a response that could not be decoded
+// (Err is then the *pdu.DecodeError). The request reached the peer:
+// resending it may duplicate it.
+type ResponseError struct {
+	Request pdu.CommandID // what was asked
+	Got     pdu.CommandID // what came back (0 if unknown)
+	Err     error         // the decoding error, if any
+}
+
+func (e *ResponseError) Error() string {
+	switch {
+	case e.Err != nil:
+		return fmt.Sprintf("smpp: %s reached the peer; its answer is malformed: %v", e.Request, e.Err)
+	case e.Got == pdu.GenericNackID:
+		return fmt.Sprintf("smpp: %s answered with generic_nack of status 0", e.Request)
+	}
+	return fmt.Sprintf("smpp: %s answered with %s", e.Request, e.Got)
+}
+
+func (e *ResponseError) Unwrap() error { return e.Err }
+
 // SafeToRetry reports whether err says that the request certainly never
 // reached the peer, so that sending it again cannot duplicate it.
 func SafeToRetry(err error) bool {
@@ -47,6 +70,16 @@ func SafeToRetry(err error) bool {
 		return !se.MayHaveReached
 	}
 	return false
+}
+
+// MayHaveReached reports whether err leaves open that the peer processed
+// the request: no response in time, a session that ended after the
+// request was handed to the connection, or an answer that broke the
+// protocol. Resending such a request may duplicate it.
+func MayHaveReached(err error) bool {
+	var se *SendError
+	var re *ResponseError
+	return errors.Is(err, ErrTimeout) || errors.As(err, &se) && se.MayHaveReached || errors.As(err, &re)
 }
 
 // Temporary reports whether err is a peer's refusal worth retrying later

@@ -23,6 +23,7 @@ type Call struct {
 	seq      uint32
 	deadline int64       // UnixNano
 	sent     atomic.Bool // handed to the connection: the peer may have it
+	slotless bool        // sent outside the window (enquire_link): frees no slot
 }
 
 // Done is closed when the call completes.
@@ -93,7 +94,8 @@ type session struct {
 	wg        sync.WaitGroup
 
 	sent, received, responses, timeouts, late, flushes atomic.Uint64
-	st                                                 atomic.Int32 // State
+	st                                                 atomic.Int32  // State
+	reads                                              atomic.Uint64 // PDUs read, malformed ones too (the keepalive watches it)
 
 	// clock is a coarse now (UnixNano) kept by the sweeper, so that a
 	// request's deadline costs no clock read; tick is its period.
@@ -180,6 +182,25 @@ func (s *session) send(ctx context.Context, req pdu.PDU) (*Call, error) {
 	return c, nil
 }
 
+// sendControl sends a request outside the window (enquire_link): it
+// never waits for a slot, so a full window of slow requests cannot keep
+// the keepalive from going out.
+func (s *session) sendControl(req pdu.PDU) (*Call, error) {
+	c := &Call{Req: req, done: make(chan struct{}), seq: s.seq.next(), slotless: true}
+	req.Hdr().Sequence = c.seq
+	req.Hdr().Status = pdu.StatusOK
+	c.deadline = s.clock.Load() + int64(s.cfg.responseTimeout+s.tick)
+	s.mu.Lock()
+	if s.pending == nil {
+		s.mu.Unlock()
+		return nil, &SendError{Err: s.cause()}
+	}
+	s.pending.put(c)
+	s.mu.Unlock()
+	s.out.put(outItem{p: req, call: c}, false, s.done)
+	return c, nil
+}
+
 // respond queues a response to the peer's request.
 func (s *session) respond(p pdu.PDU) {
 	s.out.put(outItem{p: p}, true, s.done)
@@ -250,9 +271,11 @@ func (s *session) readLoop() {
 	r := pdu.NewReader(s.conn, s.cfg.maxPDULen)
 	for {
 		p, err := r.Read()
+		s.reads.Add(1) // anything read, even malformed, says the link is alive
 		if err != nil {
 			var de *pdu.DecodeError
 			if errors.As(err, &de) {
+				s.answerUndecodable(de)
 				s.answerMalformed(de)
 				if !de.Fatal {
 					continue
@@ -324,24 +347,46 @@ func (s *session) answerLink(p pdu.PDU, unbindReason string) bool {
 }
 
 // answer completes the call that resp (or a generic_nack) answers. A
-// non-zero status becomes a *StatusError naming the call's request. The
-// outcome is observed before the waiter is released, so that a retry sees
-// the throttle it caused. It returns false when no call waits for resp
-// (timed out, or unknown).
+// non-zero status becomes a *StatusError naming the call's request; a
+// response of another command, or a generic_nack of status 0, a
+// *ResponseError (the call fails at once, never with a response of a
+// type its caller does not expect). The outcome is observed before the
+// waiter is released, so that a retry sees the throttle it caused. It
+// returns false when no call waits for resp (timed out, or unknown).
 func (s *session) answer(resp pdu.PDU) bool {
 	c := s.take(resp.Hdr().Sequence)
 	if c == nil {
 		return false
 	}
 	var err error
-	if st := resp.Hdr().Status; st != pdu.StatusOK {
+	st := resp.Hdr().Status
+	switch got, want := resp.CommandID(), c.Req.CommandID().Response(); {
+	case got == want && st == pdu.StatusOK:
+	case got == want || (got == pdu.GenericNackID && st != pdu.StatusOK):
 		err = &StatusError{Command: c.Req.CommandID(), Status: st}
+	default:
+		err = &ResponseError{Request: c.Req.CommandID(), Got: got}
+	}
+	if err != nil {
+		resp = nil // the caller gets no response of the wrong type
 	}
 	if s.cfg.observe != nil {
 		s.cfg.observe(err)
 	}
 	s.complete(c, resp, err)
 	return true
+}
+
+// answerUndecodable fails at once the call a response that could not be
+// decoded answers (rather than letting it wait for its timeout): the
+// request reached the peer.
+func (s *session) answerUndecodable(de *pdu.DecodeError) {
+	if !de.Command.IsResponse() && de.Command != pdu.GenericNackID {
+		return
+	}
+	if c := s.take(de.Sequence); c != nil {
+		s.complete(c, nil, &ResponseError{Request: c.Req.CommandID(), Got: de.Command, Err: de})
+	}
 }
 
 // take removes the call with seq from the pending ones, if it is there:
@@ -368,7 +413,9 @@ func (s *session) finish(seq uint32, resp pdu.PDU, err error) bool {
 
 // complete frees c's window slot and releases its waiters.
 func (s *session) complete(c *Call, resp pdu.PDU, err error) {
-	s.slots.release()
+	if !c.slotless {
+		s.slots.release()
+	}
 	c.resp, c.err = resp, err
 	if resp != nil {
 		s.responses.Add(1)
@@ -406,33 +453,52 @@ func (s *session) sweepLoop() {
 	}
 }
 
-// keepalive sends enquire_link every interval while the session is
-// bound, until stop or the end of the session; an enquire_link that is
-// not answered within the response timeout closes the session.
+// keepalive checks the link while the session is bound, until stop or
+// the end of the session. It sends enquire_link only when nothing was
+// read for the interval (a busy link proves itself), outside the window
+// (a full window of slow requests does not hold it up), and closes the
+// session only when neither its answer nor anything else arrived within
+// the response timeout: a session receiving responses is alive, however
+// slow the peer is with enquire_link.
 func (s *session) keepalive(every time.Duration, stop <-chan struct{}) {
-	t := time.NewTicker(every)
+	t := time.NewTicker(max(every/4, time.Millisecond))
 	defer t.Stop()
+	seen, since := s.reads.Load(), time.Now()
 	for {
 		select {
 		case <-stop:
 			return
 		case <-s.done:
 			return
-		case <-t.C:
+		case now := <-t.C:
 			if st := s.state(); st != StateBoundTX && st != StateBoundRX && st != StateBoundTRX {
 				continue
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), s.cfg.responseTimeout)
-			call, err := s.send(ctx, &pdu.EnquireLink{})
-			if err == nil {
-				_, err = call.Wait(ctx)
+			if n := s.reads.Load(); n != seen {
+				seen, since = n, now // something arrived: the link is alive
+				continue
 			}
-			cancel()
-			if err != nil && !Temporary(err) {
-				s.close(fmt.Errorf("smpp: enquire_link: %w", err))
-				return
+			if now.Sub(since) < every {
+				continue
 			}
 		}
+		call, err := s.sendControl(&pdu.EnquireLink{})
+		if err != nil {
+			return // the session ended
+		}
+		before := s.reads.Load()
+		select {
+		case <-stop:
+			return
+		case <-s.done:
+			return
+		case <-call.done:
+		}
+		if call.err != nil && !Temporary(call.err) && s.reads.Load() == before {
+			s.close(fmt.Errorf("smpp: enquire_link: %w", call.err))
+			return
+		}
+		seen, since = s.reads.Load(), time.Now()
 	}
 }
 
@@ -454,7 +520,9 @@ func (s *session) close(cause error) {
 		s.pending = nil
 		s.mu.Unlock()
 		pending.each(func(c *Call) {
-			s.slots.release()
+			if !c.slotless {
+				s.slots.release()
+			}
 			c.err = &SendError{Err: cause, MayHaveReached: c.sent.Load()}
 			close(c.done)
 		})

@@ -283,8 +283,7 @@ func (r *runner) rec(t store.Transmission, ids []string, err error) {
 		}
 	default: // temporary: throttled, queue full, timeout, lost connection, shutting down
 		reason := err.Error()
-		var se *smpp.SendError
-		if errors.Is(err, smpp.ErrTimeout) || (errors.As(err, &se) && se.MayHaveReached) {
+		if smpp.MayHaveReached(err) {
 			reason = reasonMayHaveReached + reason
 			r.stats.uncertain.Add(1)
 		}

@@ -3,6 +3,7 @@ package smpptest
 import (
 	"net"
 	"sync"
+	"time"
 )
 
 // garbage is written instead of a response by AnswerGarbage: its
@@ -16,6 +17,7 @@ type faultListener struct {
 	net.Listener
 	mu    sync.Mutex
 	conns map[string]net.Conn // by remote address
+	slow  bool                // FaultSlowReads
 }
 
 func (l *faultListener) Accept() (net.Conn, error) {
@@ -59,15 +61,27 @@ func (l *faultListener) dropAll() int {
 // the listener's table when closed.
 type faultConn struct {
 	net.Conn
-	l    *faultListener
-	wmu  sync.Mutex
-	once sync.Once
+	l       *faultListener
+	wmu     sync.Mutex
+	stalled bool // FaultPartialThenStall: writes are swallowed
+	once    sync.Once
 }
 
 func (c *faultConn) Write(b []byte) (int, error) {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
+	if c.stalled {
+		return len(b), nil
+	}
 	return c.Conn.Write(b)
+}
+
+func (c *faultConn) Read(b []byte) (int, error) {
+	if c.l.isSlow() {
+		time.Sleep(slowReadPause)
+		b = b[:min(len(b), 512)]
+	}
+	return c.Conn.Read(b)
 }
 
 func (c *faultConn) Close() error {

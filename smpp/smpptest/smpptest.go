@@ -3,7 +3,8 @@
 // receipts after a delay with a configurable mix of outcomes, injects
 // mobile-originated messages, throttles, adds latency, and injects faults
 // (dropped connections, an SMSC that stops answering, garbage on the
-// wire, a restart).
+// wire, a restart), including a hostile SMSC that breaks the protocol in
+// each of the ways clients must survive (SetFault).
 //
 // Like net/http/httptest, NewServer starts one on a loopback port:
 //
@@ -144,6 +145,8 @@ type Server struct {
 	mute     bool
 	garbage  int
 	closed   bool
+	fault    Fault
+	reorder  reorderer
 
 	receipts *receiptQueue
 }
@@ -268,6 +271,7 @@ func (s *Server) onBind(ss *smpp.ServerSession) {
 	s.stats.Binds++
 	s.mu.Unlock()
 	s.receipts.wake()
+	s.dropAfterBind(ss)
 }
 
 func (s *Server) onClose(ss *smpp.ServerSession) {
@@ -308,6 +312,9 @@ func (s *Server) handle(ctx context.Context, ss *smpp.ServerSession, req pdu.PDU
 			r.Hdr().Status = pdu.StatusInvCmdID
 			resp = r
 		}
+	}
+	if s.hostile(ss, req, resp) {
+		return nil
 	}
 	if s.cfg.Latency <= 0 {
 		return resp
