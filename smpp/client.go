@@ -355,12 +355,8 @@ func (c *Client) SubmitAsync(ctx context.Context, sm *pdu.SubmitSM) (*Call, erro
 // ESME_RINVBNDSTS what the bind state does not allow.
 func (c *Client) handle(s *session, p pdu.PDU) {
 	seq := p.Hdr().Sequence
-	if !canReceive(s.state(), p.CommandID()) {
-		st := pdu.StatusInvBndSts
-		if !p.CommandID().Known() {
-			st = pdu.StatusInvCmdID
-		}
-		s.refuse(p.CommandID(), seq, st)
+	if st := s.state(); !canReceive(st, p.CommandID()) {
+		s.refuse(p.CommandID(), seq, refusalStatus(st, p.CommandID(), false))
 		return
 	}
 	if s.answerLink(p, "smpp: the SMSC unbound") {

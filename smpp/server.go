@@ -266,12 +266,8 @@ func (srv *Server) handle(ss *ServerSession, p pdu.PDU) {
 	seq := p.Hdr().Sequence
 	refuse := func(st pdu.Status) { s.refuse(p.CommandID(), seq, st) }
 	// What an ESME may send in a state is what an SMSC accepts in it.
-	if !canSend(s.state(), p.CommandID()) {
-		if !p.CommandID().Known() {
-			refuse(pdu.StatusInvCmdID)
-		} else {
-			refuse(pdu.StatusInvBndSts)
-		}
+	if st := s.state(); !canSend(st, p.CommandID()) {
+		refuse(refusalStatus(st, p.CommandID(), true))
 		return
 	}
 	if s.answerLink(p, "smpp: the ESME unbound") {

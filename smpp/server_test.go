@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+
 	"github.com/switchboard-go/switchboard/smpp/coding"
 	"github.com/switchboard-go/switchboard/smpp/pdu"
 )
@@ -175,11 +177,20 @@ func TestServerBindState(t *testing.T) {
 	if resp := exchange(sm); resp.Hdr().Status != pdu.StatusInvBndSts {
 		t.Fatalf("submit before bind: %s", resp.Hdr().Status)
 	}
+	// SMPP 5.0 (2.4): enquire_link is answered before the bind too;
+	// unbind is not.
+	resp := exchange(&pdu.EnquireLink{Header: pdu.Header{Sequence: 10}})
+	assert.Equal(t, pdu.EnquireLinkRespID, resp.CommandID())
+	assert.Equal(t, pdu.StatusOK, resp.Hdr().Status, "enquire_link in OPEN")
+	resp = exchange(&pdu.Unbind{Header: pdu.Header{Sequence: 11}})
+	assert.Equal(t, pdu.StatusInvBndSts, resp.Hdr().Status, "unbind in OPEN")
 	if resp := exchange(&pdu.BindTransmitter{Header: pdu.Header{Sequence: 2}, SystemID: "x"}); resp.Hdr().Status != pdu.StatusOK {
 		t.Fatalf("bind: %s", resp.Hdr().Status)
 	}
-	if resp := exchange(&pdu.BindTransmitter{Header: pdu.Header{Sequence: 3}, SystemID: "x"}); resp.Hdr().Status != pdu.StatusInvBndSts {
-		t.Fatalf("second bind: %s", resp.Hdr().Status)
+	// SMPP 3.4 (5.1.3): a second bind is ESME_RALYBND, of any kind.
+	for i, b := range []pdu.PDU{&pdu.BindTransmitter{SystemID: "x"}, &pdu.BindReceiver{SystemID: "x"}, &pdu.BindTransceiver{SystemID: "x"}} {
+		b.Hdr().Sequence = uint32(3 + i)
+		assert.Equal(t, pdu.StatusAlyBnd, exchange(b).Hdr().Status, "second bind %s", b.CommandID())
 	}
 	// Garbage: an unknown command is answered with generic_nack.
 	conn.Write([]byte{0, 0, 0, 16, 0, 0, 0, 0x77, 0, 0, 0, 0, 0, 0, 0, 4})

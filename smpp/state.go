@@ -29,31 +29,64 @@ func (s State) String() string {
 // not allow; nothing is sent.
 var ErrState = errors.New("smpp: request not allowed in this bind state")
 
-// canSend reports whether an ESME in state s may send request id.
+// The operation matrix of SMPP 3.4 (2.3) and 5.0 (2.4): which requests
+// each side may send in which state.
+
+func bound(s State) bool { return s == StateBoundTX || s == StateBoundRX || s == StateBoundTRX }
+func transmits(s State) bool { return s == StateBoundTX || s == StateBoundTRX }
+func receives(s State) bool { return s == StateBoundRX || s == StateBoundTRX }
+
+// canSend reports whether an ESME in state s may send request id (and an
+// SMSC take it).
 func canSend(s State, id pdu.CommandID) bool {
 	switch id {
 	case pdu.BindTransmitterID, pdu.BindReceiverID, pdu.BindTransceiverID:
 		return s == StateOpen
-	case pdu.EnquireLinkID, pdu.UnbindID:
-		return s == StateBoundTX || s == StateBoundRX || s == StateBoundTRX
+	case pdu.EnquireLinkID: // 5.0: also before the bind
+		return s == StateOpen || bound(s)
+	case pdu.UnbindID:
+		return bound(s)
+	case pdu.SubmitSMID, pdu.SubmitMultiID, pdu.DataSMID, pdu.QuerySMID, pdu.CancelSMID, pdu.ReplaceSMID,
+		pdu.BroadcastSMID, pdu.QueryBroadcastSMID, pdu.CancelBroadcastSMID:
+		return transmits(s)
 	}
-	// submit_sm, submit_multi, data_sm, query_sm, cancel_sm, replace_sm,
-	// and the broadcast operations need a transmitting bind.
-	return s == StateBoundTX || s == StateBoundTRX
+	return false // deliver_sm, outbind, alert_notification: the SMSC's; and unknown commands
 }
 
-// canReceive reports whether an ESME in state s may receive request id
-// from the SMSC; otherwise it answers ESME_RINVBNDSTS.
+// canReceive reports whether an ESME in state s may take request id from
+// the SMSC.
 func canReceive(s State, id pdu.CommandID) bool {
 	switch id {
-	case pdu.EnquireLinkID, pdu.UnbindID:
-		return s == StateBoundTX || s == StateBoundRX || s == StateBoundTRX
+	case pdu.EnquireLinkID:
+		return s == StateOpen || bound(s)
+	case pdu.UnbindID:
+		return bound(s)
 	case pdu.DeliverSMID, pdu.DataSMID, pdu.AlertNotificationID:
-		return s == StateBoundRX || s == StateBoundTRX
+		return receives(s)
 	case pdu.OutbindID:
 		return s == StateOpen
 	}
 	return false
+}
+
+// refusalStatus is the status that refuses request id, which the
+// receiving side does not take in state s (fromESME: the receiver is an
+// SMSC): ESME_RINVCMDID for a command unknown or never sent that way
+// (an ESME's deliver_sm), ESME_RALYBND for a bind on a bound session,
+// ESME_RINVBNDSTS for a command of the wrong state.
+func refusalStatus(s State, id pdu.CommandID, fromESME bool) pdu.Status {
+	switch {
+	case !id.Known():
+		return pdu.StatusInvCmdID
+	case (id == pdu.BindTransmitterID || id == pdu.BindReceiverID || id == pdu.BindTransceiverID) && fromESME && bound(s):
+		return pdu.StatusAlyBnd
+	}
+	for _, st := range []State{StateOpen, StateBoundTX, StateBoundRX, StateBoundTRX} {
+		if fromESME && canSend(st, id) || !fromESME && canReceive(st, id) {
+			return pdu.StatusInvBndSts // a command of this side, in the wrong state
+		}
+	}
+	return pdu.StatusInvCmdID
 }
 
 func stateError(s State, id pdu.CommandID) error {
