@@ -377,14 +377,14 @@ func receiptFrom(operatorID int64, messageID string, r *coding.Receipt) store.De
 		dr.State = store.TxDelivered
 	case pdu.StateExpired:
 		dr.State = store.TxExpired
-	case pdu.StateDeleted, pdu.StateUndeliverable:
+	case pdu.StateDeleted, pdu.StateUndeliverable, pdu.StateSkipped: // SKIPPED: final, not delivered (SMPP 5.0)
 		dr.State = store.TxUndeliverable
 	case pdu.StateRejected:
 		dr.State = store.TxRejected
-	case pdu.StateUnknown:
+	case pdu.StateEnroute, pdu.StateAccepted, pdu.StateScheduled:
+		dr.State = store.TxSent // not final yet
+	default: // UNKNOWN, or a state this gateway does not know: final, outcome unknown
 		dr.State = store.TxUnknown
-	default: // enroute, accepted, scheduled, skipped: not final here
-		dr.State = store.TxSent
 	}
 	if r.NetworkError != 0 {
 		dr.ErrorCode = int(r.NetworkError)

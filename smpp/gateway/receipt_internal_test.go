@@ -1,0 +1,29 @@
+package gateway
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/switchboard-go/switchboard/smpp/coding"
+	"github.com/switchboard-go/switchboard/smpp/pdu"
+	"github.com/switchboard-go/switchboard/store"
+)
+
+// Every receipt coding calls final ends its message here too: SKIPPED
+// and states this gateway does not know included (before, SKIPPED was
+// acknowledged to the SMSC and nothing was recorded).
+func TestEveryFinalReceiptIsRecordedFinal(t *testing.T) {
+	for _, stat := range []string{"DELIVRD", "EXPIRED", "DELETED", "UNDELIV", "ACCEPTD", "UNKNOWN", "REJECTD", "ENROUTE",
+		"SKIPPED", "SCHEDULED", "WHATEVER"} {
+		r, ok := coding.ParseReceipt("id:1 sub:001 dlvrd:000 submit date:2612041030 done date:2612041031 stat:"+stat+" err:000 text:x", nil)
+		if !assert.True(t, ok, stat) {
+			continue
+		}
+		dr := receiptFrom(1, "1", &r)
+		assert.Equal(t, r.Final(), dr.State.Final(), "%s: coding says final %v, the gateway records %s", stat, r.Final(), dr.State)
+	}
+	dr := receiptFrom(1, "1", &coding.Receipt{State: pdu.StateSkipped, Stat: "SKIPPED", DoneDate: time.Now()})
+	assert.Equal(t, store.TxUndeliverable, dr.State)
+}
