@@ -165,18 +165,17 @@ func DecodeGSM7(septets []byte) (string, error) {
 // Pack packs septets (values 0-0x7F) into octets, least significant bit
 // first, after fillBits zero bits (0-6: the padding that aligns septets
 // after a user data header). When the last octet would end with 7 spare
-// bits, which a receiver would read as a trailing '@', a CR septet fills
-// them; and when the text ends with a CR on an octet boundary a second CR
-// is added, as 3GPP TS 23.038 section 6.1.2.3.1 says. Unpack removes such a
-// padding CR.
+// bits, which a receiver counting septets from octets would read as a
+// trailing '@', a CR septet fills them; it never takes an octet more.
+// (The rule of 3GPP TS 23.038 6.1.2.3.1 that doubles a final CR on an
+// octet boundary is for USSD and cell broadcast, whose length is in
+// octets too, but whose pages are fixed: applied to SMS it made 160
+// septets ending in CR take 141 octets.) Unpack removes such a padding CR.
 func Pack(dst []byte, septets []byte, fillBits int) []byte {
 	n := len(septets)
 	total := fillBits + 7*n
 	extra := 0
-	switch {
-	case total%8 == 1: // 7 spare bits would follow
-		extra = 1
-	case total%8 == 0 && n > 0 && septets[n-1] == '\r':
+	if total%8 == 1 { // 7 spare bits would follow
 		extra = 1
 	}
 	bits := total + 7*extra
@@ -204,7 +203,10 @@ func Pack(dst []byte, septets []byte, fillBits int) []byte {
 }
 
 // Unpack unpacks the septets of packed octets, skipping fillBits leading
-// bits, and drops a padding CR (see Pack).
+// bits, and drops a padding CR (see Pack): a final CR that fills the
+// last seven bits. (A text that really ends in CR exactly there cannot be
+// told from padding without the septet count, which SMPP does not carry;
+// its CR is dropped.)
 func Unpack(dst []byte, packed []byte, fillBits int) []byte {
 	bits := 8*len(packed) - fillBits
 	if bits < 7 {

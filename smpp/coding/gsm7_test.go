@@ -1,11 +1,15 @@
 package coding
 
 import (
+	"strings"
+
 	"bytes"
 	"encoding/hex"
-	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // spec0338 is the GSM 03.38 default alphabet and extension table as
@@ -86,7 +90,7 @@ func TestPackVectors(t *testing.T) {
 		{"hellohello", "e8329bfd4697d9ec37"},
 		{"12345678", "31d98c56b3dd70"},    // 8 septets: exactly 7 octets
 		{"1234567", "31d98c56b3dd1a"},     // 7 septets: 7 spare bits filled with CR
-		{"1234567\r", "31d98c56b3dd1a0d"}, // ends with CR on an octet boundary: a second CR
+		{"1234567\r", "31d98c56b3dd1a"},   // ends with CR on an octet boundary: no octet more (SMS, not USSD)
 		{"12345678@", "31d98c56b3dd7000"}, // a real trailing '@' survives
 		{"", ""},
 	}
@@ -102,7 +106,7 @@ func TestPackVectors(t *testing.T) {
 		back, err := DecodeGSM7(Unpack(nil, packed, 0))
 		want := c.text
 		if c.text == "1234567\r" {
-			want = "1234567\r\r" // the spec's double CR, visible to the receiver
+			want = "1234567" // a CR filling the last seven bits reads as padding
 		}
 		if err != nil || back != want {
 			t.Errorf("Unpack(Pack(%q)) = %q, %v", c.text, back, err)
@@ -190,4 +194,22 @@ func TestCodings(t *testing.T) {
 	if s, _ := DecodeGSM7([]byte{0x1B, 0x41}); s != "A" {
 		t.Errorf("unknown extension code falls back to the default alphabet: %q", s)
 	}
+}
+
+// A full message, and a full part of a long one, fit their octets even
+// when they end in CR (the doubled CR of the USSD rule made 160 septets
+// take 141 octets, and a 153-septet part overflow with its UDH).
+func TestPackedMessagesEndingInCRFit(t *testing.T) {
+	full := strings.Repeat("a", 159) + "\r"
+	sept, err := AppendGSM7(nil, full, -1)
+	require.NoError(t, err)
+	assert.Len(t, Pack(nil, sept, 0), 140)
+	part := strings.Repeat("a", 152) + "\r"
+	sept, err = AppendGSM7(nil, part, -1)
+	require.NoError(t, err)
+	// A 6-octet UDH takes 48 bits: one fill bit aligns the septets.
+	assert.LessOrEqual(t, 6+len(Pack(nil, sept, 1)), 140)
+	back, err := DecodeGSM7(Unpack(nil, Pack(nil, sept, 1), 1))
+	require.NoError(t, err)
+	assert.Equal(t, part[:len(part)-1], back, "a final CR on the octet boundary reads as padding")
 }
