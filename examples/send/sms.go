@@ -38,6 +38,7 @@ func runSMS(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	wait := fs.Duration("wait", 30*time.Second, "how long to wait for the delivery receipts (0: do not wait)")
 	batch := fs.String("batch", "", "send every row of this CSV file (destination,text[,source]) instead of one message")
 	window := fs.Int("window", 100, "submits outstanding at once (batch)")
+	receiptID := fs.String("receipt-id", "same", "how the SMSC writes message ids: same, hex-dec (hex in responses, decimal in receipts) or dec-hex")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: send sms [flags] NUMBER TEXT...\n       send sms [flags] -batch FILE.csv")
 		fs.PrintDefaults()
@@ -66,7 +67,11 @@ func runSMS(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		rows = []smsRow{{to: fs.Arg(0), text: strings.Join(fs.Args()[1:], " "), from: *from}}
 	}
 
-	receipts := newReceiptTracker()
+	submitFmt, receiptFmt, err := idFormats(*receiptID)
+	if err != nil {
+		return err
+	}
+	receipts := newReceiptTracker(submitFmt, receiptFmt)
 	c, err := smpp.Dial(ctx, *addr, &smpp.Options{SystemID: *systemID, Password: *password, Mode: bm, WindowSize: *window,
 		Handler: smpp.HandlerFunc(func(ctx context.Context, m *smpp.Message) pdu.Status {
 			if m.Kind == smpp.KindReceipt {
@@ -238,35 +243,46 @@ func readSMSBatch(path, def string) ([]smsRow, error) {
 	return rows, nil
 }
 
-// receiptTracker matches receipts to submitted message ids: by the id as
-// submitted, else by its hex or decimal form when no submitted id is
-// exactly that form (sequential ids collide across forms: "16" is hex
-// "10"). Receipts may arrive before their id is known.
+// receiptTracker matches receipts to submitted message ids, both brought
+// to one form by the formats the SMSC uses (-receipt-id). Receipts may
+// arrive before their id is known.
 type receiptTracker struct {
-	mu       sync.Mutex
-	received map[string]coding.Receipt // by the receipt's id
-	ids      []string                  // submitted, in order
-	expected map[string]bool
-	changed  chan struct{}
+	mu                   sync.Mutex
+	submitFmt, receiptFm coding.IDFormat
+	received             map[string]coding.Receipt // by the receipt's normalized id
+	ids                  []string                  // submitted, in order
+	changed              chan struct{}
 }
 
-func newReceiptTracker() *receiptTracker {
-	return &receiptTracker{received: map[string]coding.Receipt{}, expected: map[string]bool{}, changed: make(chan struct{}, 1)}
+// idFormats reads -receipt-id: "same", "hex-dec" (hex in responses,
+// decimal in receipts) or "dec-hex".
+func idFormats(s string) (submit, receipt coding.IDFormat, err error) {
+	switch s {
+	case "same":
+		return coding.IDText, coding.IDText, nil
+	case "hex-dec":
+		return coding.IDHex, coding.IDDecimal, nil
+	case "dec-hex":
+		return coding.IDDecimal, coding.IDHex, nil
+	}
+	return 0, 0, fmt.Errorf("-receipt-id %q: want same, hex-dec or dec-hex", s)
+}
+
+func newReceiptTracker(submit, receipt coding.IDFormat) *receiptTracker {
+	return &receiptTracker{submitFmt: submit, receiptFm: receipt, received: map[string]coding.Receipt{}, changed: make(chan struct{}, 1)}
 }
 
 func (t *receiptTracker) add(r coding.Receipt) {
+	id, _ := coding.NormalizeID(r.ID, t.receiptFm)
 	t.mu.Lock()
-	t.received[r.ID] = r
+	t.received[id] = r
 	t.mu.Unlock()
 	t.signal()
 }
 
 func (t *receiptTracker) expect(ids []string) {
 	t.mu.Lock()
-	for _, id := range ids {
-		t.ids = append(t.ids, id)
-		t.expected[id] = true
-	}
+	t.ids = append(t.ids, ids...)
 	t.mu.Unlock()
 	t.signal()
 }
@@ -282,15 +298,9 @@ func (t *receiptTracker) signal() {
 func (t *receiptTracker) matchLocked() map[string]coding.Receipt {
 	got := make(map[string]coding.Receipt, len(t.ids))
 	for _, id := range t.ids {
-		if r, ok := t.received[id]; ok {
+		n, _ := coding.NormalizeID(id, t.submitFmt)
+		if r, ok := t.received[n]; ok {
 			got[id] = r
-			continue
-		}
-		for _, form := range coding.IDForms(id)[1:] {
-			if r, ok := t.received[form]; ok && !t.expected[form] {
-				got[id] = r
-				break
-			}
 		}
 	}
 	return got

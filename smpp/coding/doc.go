@@ -48,8 +48,9 @@
 // [ParseReceipt] reads the de-facto receipt text ("id:... sub:... dlvrd:...
 // submit date:... done date:... stat:... err:... text:...") tolerantly;
 // [ReceiptFromDeliverSM] adds the receipted_message_id, message_state and
-// network_error_code TLVs; [IDForms] gives the hex and decimal forms under
-// which SMSCs write the same message id; [Receipt.DeliverSM] builds one.
+// network_error_code TLVs; [NormalizeID] brings the hex and decimal forms
+// in which an SMSC writes the same message id to one; [Receipt.DeliverSM]
+// builds one.
 //
 // The package does not import package smpp; smpp/pdu is its only
 // dependency in this module.

@@ -37,9 +37,13 @@ func ExampleSplit() {
 	// part 2: 73 octets, esm_class 0x40
 }
 
-// Parse a delivery receipt and match its id in either base.
+// Parse a delivery receipt, and match its id with the submit_sm_resp's
+// of an SMSC that writes ids in decimal in its receipts and in hex in its
+// responses.
 func ExampleParseReceipt() {
-	r, ok := coding.ParseReceipt("id:1F4 sub:001 dlvrd:001 submit date:2611221030 done date:2611221031 stat:DELIVRD err:000 text:hola", nil)
-	fmt.Println(ok, r.ID, r.Stat, r.Final(), coding.IDForms(r.ID))
-	// Output: true 1F4 DELIVRD true [1F4 500 1f4]
+	r, ok := coding.ParseReceipt("id:500 sub:001 dlvrd:001 submit date:2611221030 done date:2611221031 stat:DELIVRD err:000 text:hola", nil)
+	fromReceipt, _ := coding.NormalizeID(r.ID, coding.IDDecimal)
+	fromResponse, _ := coding.NormalizeID("1F4", coding.IDHex)
+	fmt.Println(ok, r.Stat, r.Final(), fromReceipt == fromResponse)
+	// Output: true DELIVRD true true
 }

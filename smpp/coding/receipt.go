@@ -18,7 +18,7 @@ import (
 // and from the receipted_message_id, message_state and network_error_code
 // TLVs, which take precedence when both are present.
 type Receipt struct {
-	ID         string // as the SMSC wrote it; see IDForms
+	ID         string // as the SMSC wrote it; see NormalizeID
 	Submitted  int    // sub: messages submitted (-1 if absent)
 	Delivered  int    // dlvrd: messages delivered (-1 if absent)
 	SubmitDate time.Time
@@ -219,35 +219,42 @@ func ReceiptFromDeliverSM(p *pdu.DeliverSM, loc *time.Location) (Receipt, bool) 
 	return r, ok && (isReceipt || p.TLVs.Has(pdu.TagReceiptedMessageID))
 }
 
-// IDForms returns the forms an SMSC may use for the same message id in a
-// submit_sm_resp and in its receipts: the id itself and, when it is a
-// number, its other base (decimal <-> upper- and lower-case hex). Match a
-// receipt against all of them.
-func IDForms(id string) []string {
-	forms := []string{id}
-	add := func(s string) {
-		for _, f := range forms {
-			if f == s {
-				return
-			}
-		}
-		forms = append(forms, s)
+// IDFormat is how an SMSC writes message ids: many write the id of a
+// submit_sm_resp in one base and the same id in its receipts in another
+// (hex in one, decimal in the other), with or without leading zeros.
+type IDFormat int
+
+// Message id formats.
+const (
+	IDText    IDFormat = iota // compared as written
+	IDDecimal                 // a decimal number
+	IDHex                     // a hexadecimal number, in either case
+)
+
+// NormalizeID returns id written in format f in one canonical form, so
+// that an id from a submit_sm_resp and one from a receipt compare equal
+// when they name the same message: for the number formats, the number in
+// decimal without leading zeros (of any size, not only 64 bits); for
+// IDText, id as it is. ok is false when id is not a number of format f
+// (id is then returned as it is). Which format each side uses is the
+// SMSC's choice: say it, never guess it (an id like "10" is a number in
+// both bases).
+func NormalizeID(id string, f IDFormat) (string, bool) {
+	base := 10
+	switch f {
+	case IDText:
+		return id, true
+	case IDHex:
+		base = 16
 	}
-	if id == "" {
-		return forms
+	if id == "" || (base == 10 && !isDigits(id)) {
+		return id, false
 	}
-	if isDigits(id) {
-		if n, ok := new(big.Int).SetString(id, 10); ok {
-			add(strings.ToUpper(n.Text(16)))
-			add(n.Text(16))
-		}
+	n, ok := new(big.Int).SetString(id, base)
+	if !ok || n.Sign() < 0 {
+		return id, false
 	}
-	if n, ok := new(big.Int).SetString(id, 16); ok {
-		add(n.Text(10))
-		add(strings.ToUpper(id))
-		add(strings.ToLower(id))
-	}
-	return forms
+	return n.Text(10), true
 }
 
 func isDigits(s string) bool {

@@ -1,7 +1,6 @@
 package coding
 
 import (
-	"slices"
 	"testing"
 	"time"
 
@@ -87,19 +86,28 @@ func TestReceiptTLVsAndBuild(t *testing.T) {
 	}
 }
 
-func TestIDForms(t *testing.T) {
-	if got := IDForms("500"); !slices.Contains(got, "1F4") || !slices.Contains(got, "1f4") || got[0] != "500" {
-		t.Fatalf("IDForms(500) = %v", got)
-	}
-	if got := IDForms("1f4"); !slices.Contains(got, "500") || !slices.Contains(got, "1F4") {
-		t.Fatalf("IDForms(1f4) = %v", got)
-	}
-	if got := IDForms("msg-7"); len(got) != 1 {
-		t.Fatalf("IDForms(msg-7) = %v", got)
-	}
-	long := "340282366920938463463374607431768211457" // beyond 64 bits
-	if got := IDForms(long); len(got) < 2 {
-		t.Fatalf("long decimal id: %v", got)
+// NormalizeID brings a message id written in either base, with or
+// without leading zeros, of any width, to one form; it never guesses a
+// base (hex "10" is not decimal "10").
+func TestNormalizeID(t *testing.T) {
+	for _, c := range []struct {
+		id   string
+		f    IDFormat
+		want string
+		ok   bool
+	}{
+		{"500", IDDecimal, "500", true}, {"1f4", IDHex, "500", true}, {"1F4", IDHex, "500", true},
+		{"0000012345", IDDecimal, "12345", true}, {"3039", IDHex, "12345", true}, {"0A1B2C3D", IDHex, "169552957", true},
+		{"10", IDHex, "16", true}, {"10", IDDecimal, "10", true},
+		{"340282366920938463463374607431768211457", IDDecimal, "340282366920938463463374607431768211457", true},
+		{"100000000000000000000000000000001", IDHex, "340282366920938463463374607431768211457", true},
+		{"msg-7", IDDecimal, "msg-7", false}, {"msg-7", IDHex, "msg-7", false}, {"msg-7", IDText, "msg-7", true},
+		{"0A", IDText, "0A", true}, {"", IDHex, "", false}, {"-5", IDDecimal, "-5", false}, {"+5", IDDecimal, "+5", false},
+	} {
+		got, ok := NormalizeID(c.id, c.f)
+		if got != c.want || ok != c.ok {
+			t.Errorf("NormalizeID(%q, %d) = %q, %v; want %q, %v", c.id, c.f, got, ok, c.want, c.ok)
+		}
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/switchboard-go/switchboard/internal/testmain"
+	"github.com/switchboard-go/switchboard/smpp/coding"
 	"github.com/switchboard-go/switchboard/smpp/smpptest"
 	"github.com/switchboard-go/switchboard/store"
 	"github.com/switchboard-go/switchboard/store/postgres"
@@ -162,7 +163,11 @@ func TestEndToEnd(t *testing.T) {
 		for op, sim := range map[int64]*smpptest.Server{opMovil.ID: movil, opDigi.ID: digi} {
 			stats[op] = map[string]string{}
 			for _, s := range sim.Submitted() {
-				stats[op][s.MessageID] = s.Stat
+				id := s.MessageID
+				if op == opDigi.ID { // hex-dec: recorded as one canonical number
+					id, _ = coding.NormalizeID(id, coding.IDHex)
+				}
+				stats[op][id] = s.Stat
 				perDest[s.Dest]++
 			}
 		}

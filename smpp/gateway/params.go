@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/switchboard-go/switchboard/smpp"
@@ -149,25 +148,32 @@ func (p *profile) apply(prm store.OperatorParam) error {
 	return nil
 }
 
-// submitID is the form a submit_sm_resp message id is recorded in.
-func (p *profile) submitID(id string) string {
-	if p.receiptID == "hex-dec" {
-		return strings.ToLower(id)
-	}
-	return id
-}
-
-// receiptID turns a receipt's message id into the recorded form.
-func (p *profile) receiptMessageID(id string) string {
+// idFormats are the formats of an operator's message ids in its
+// submit_sm_resps and in its receipts (gateway.receipt_id).
+func (p *profile) idFormats() (submit, receipt coding.IDFormat) {
 	switch p.receiptID {
 	case "hex-dec":
-		if n, err := strconv.ParseUint(id, 10, 64); err == nil {
-			return strconv.FormatUint(n, 16)
-		}
+		return coding.IDHex, coding.IDDecimal
 	case "dec-hex":
-		if n, err := strconv.ParseUint(id, 16, 64); err == nil {
-			return strconv.FormatUint(n, 10)
-		}
+		return coding.IDDecimal, coding.IDHex
 	}
-	return id
+	return coding.IDText, coding.IDText
+}
+
+// submitID is the form a submit_sm_resp message id is recorded in: for an
+// operator whose receipts write ids in another base, both sides are
+// normalized to one number (coding.NormalizeID).
+func (p *profile) submitID(id string) string {
+	f, _ := p.idFormats()
+	n, _ := coding.NormalizeID(id, f)
+	return n
+}
+
+// receiptMessageID turns a receipt's message id (from its text or its
+// receipted_message_id TLV: the operator's setting says the form of
+// either) into the recorded form.
+func (p *profile) receiptMessageID(r *coding.Receipt) string {
+	_, f := p.idFormats()
+	n, _ := coding.NormalizeID(r.ID, f)
+	return n
 }

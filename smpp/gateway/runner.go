@@ -331,7 +331,7 @@ func statusCode(err error) int {
 func (r *runner) HandleMessage(ctx context.Context, m *smpp.Message) pdu.Status {
 	switch m.Kind {
 	case smpp.KindReceipt:
-		rc := receiptFrom(r.p.op.ID, r.p.receiptMessageID(m.Receipt.ID), m.Receipt)
+		rc := receiptFrom(r.p.op.ID, r.p.receiptMessageID(m.Receipt), m.Receipt)
 		if !rc.State.Final() {
 			return pdu.StatusOK // ENROUTE, ACCEPTD: nothing to record
 		}

@@ -4,6 +4,10 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/switchboard-go/switchboard/smpp/coding"
 	"github.com/switchboard-go/switchboard/store"
 )
 
@@ -74,9 +78,20 @@ func TestProfileParams(t *testing.T) {
 		!p.split.Fixed || p.split.Coding != 8 || p.opts.InterfaceVersion != 0x50 || p.addr != "127.0.0.1:2775" {
 		t.Fatalf("profile %+v", p)
 	}
-	if got := p.receiptMessageID("500"); got != "1f4" || p.submitID("1F4") != "1f4" {
-		t.Fatalf("hex-dec ids: %q %q", got, p.submitID("1F4"))
+	// Both sides come to one number: leading zeros, case and width do
+	// not matter (the forms did not match, and ids over 64 bits stayed
+	// unconverted).
+	for _, c := range []struct{ submit, receipt string }{
+		{"1F4", "500"}, {"1f4", "500"}, {"0A1B2C3D", "169552957"}, {"00000000000000000000000001", "1"},
+		{"123456789ABCDEF0123", "5373003642731685151011"},
+	} {
+		assert.Equal(t, p.submitID(c.submit), p.receiptMessageID(&coding.Receipt{ID: c.receipt}), "%s vs %s", c.submit, c.receipt)
 	}
+	assert.NotEqual(t, p.submitID("10"), p.receiptMessageID(&coding.Receipt{ID: "10"}), "hex 10 is decimal 16, not 10")
+	op.Params = []store.OperatorParam{{Command: "gateway", Name: "receipt_id", Value: "dec-hex"}}
+	q, err := newProfile(op)
+	require.NoError(t, err)
+	assert.Equal(t, q.submitID("0000012345"), q.receiptMessageID(&coding.Receipt{ID: "3039"}))
 	for _, bad := range []store.OperatorParam{
 		{Command: "submit_sm", Name: "source_addr_ton", Value: "300"},
 		{Command: "submit_sm", Name: "nope", Value: "1"},

@@ -187,7 +187,7 @@ func isStatus(err error, st pdu.Status) bool {
 }
 
 // With HexIDs and ReceiptIDDecimal the receipt's id is the decimal form
-// of the hex id; coding.IDForms relates them.
+// of the hex id; coding.NormalizeID relates them.
 func TestHexIDsAndEarlyReceipts(t *testing.T) {
 	sim := NewServer(&Config{HexIDs: true, ReceiptIDDecimal: true, Latency: 50 * time.Millisecond})
 	defer sim.Close()
@@ -206,8 +206,10 @@ func TestHexIDsAndEarlyReceipts(t *testing.T) {
 	receipts := h.waitReceipts(t, 20)
 	// Each receipt came before its submit_sm_resp (receipt delay 0,
 	// latency 50ms): all 20 receipts were in when the last Submit returned.
-	if last := receipts[19]; last.ID != "20" || !contains(coding.IDForms(last.ID), id) {
-		t.Fatalf("receipt id %q, forms %v, submit id %q", last.ID, coding.IDForms(last.ID), id)
+	dec, _ := coding.NormalizeID(receipts[19].ID, coding.IDDecimal)
+	hex, _ := coding.NormalizeID(id, coding.IDHex)
+	if last := receipts[19]; last.ID != "20" || dec != hex {
+		t.Fatalf("receipt id %q, submit id %q", last.ID, id)
 	}
 }
 
