@@ -32,9 +32,9 @@ var ErrState = errors.New("smpp: request not allowed in this bind state")
 // The operation matrix of SMPP 3.4 (2.3) and 5.0 (2.4): which requests
 // each side may send in which state.
 
-func bound(s State) bool { return s == StateBoundTX || s == StateBoundRX || s == StateBoundTRX }
+func bound(s State) bool     { return s == StateBoundTX || s == StateBoundRX || s == StateBoundTRX }
 func transmits(s State) bool { return s == StateBoundTX || s == StateBoundTRX }
-func receives(s State) bool { return s == StateBoundRX || s == StateBoundTRX }
+func receives(s State) bool  { return s == StateBoundRX || s == StateBoundTRX }
 
 // canSend reports whether an ESME in state s may send request id (and an
 // SMSC take it).
