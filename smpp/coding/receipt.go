@@ -68,75 +68,98 @@ func (r Receipt) Final() bool {
 	return r.Stat != "" || r.State != 0
 }
 
-type rkey struct {
-	name  string // canonical
-	words []string
+// receiptKeys are the keys of the de-facto receipt text, by the names
+// SMSCs write them in (lower case, spaces and underscores removed), and
+// the canonical one each stands for.
+var receiptKeys = map[string]string{
+	"id": "id", "msgid": "id", "messageid": "id",
+	"sub": "sub", "dlvrd": "dlvrd", "submitdate": "submit date", "donedate": "done date",
+	"stat": "stat", "state": "stat", "status": "stat",
+	"err": "err", "error": "err", "errorcode": "err", "text": "text",
 }
 
-var receiptKeys = []rkey{
-	{"id", []string{"id"}}, {"sub", []string{"sub"}}, {"dlvrd", []string{"dlvrd"}},
-	{"submit date", []string{"submit", "date"}}, {"done date", []string{"done", "date"}},
-	{"stat", []string{"stat"}}, {"err", []string{"err"}}, {"text", []string{"text"}},
-}
+// twoWordKeys are the keys written as two words ("submit date").
+var twoWordKeys = map[string]bool{"submitdate": true, "donedate": true, "messageid": true, "errorcode": true}
 
-// matchKey reports whether a key starts at s[i:] (s lower-cased) and
-// returns the index just after its colon.
-func matchKey(s string, i int, k rkey) (int, bool) {
-	j := i
-	for w, word := range k.words {
-		if w > 0 {
-			start := j
-			for j < len(s) && (s[j] == ' ' || s[j] == '_') {
-				j++
-			}
-			if j == start {
-				return 0, false
-			}
+func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c == '_' }
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+// keyAt reads a "key:" at s[i:] (s lower-cased): one word, or two for the
+// known two-word keys, then optional spaces and a colon. It returns the
+// key's canonical name ("" for a key the receipt format does not know)
+// and the index just after the colon.
+func keyAt(s string, i int) (name string, val int, ok bool) {
+	word := func(j int) int {
+		for j < len(s) && isLetter(s[j]) {
+			j++
 		}
-		if !strings.HasPrefix(s[j:], word) {
-			return 0, false
-		}
-		j += len(word)
+		return j
 	}
+	colon := func(j int) (int, bool) {
+		for j < len(s) && s[j] == ' ' {
+			j++
+		}
+		if j < len(s) && s[j] == ':' {
+			return j + 1, true
+		}
+		return 0, false
+	}
+	e1 := word(i)
+	if e1 == i {
+		return "", 0, false
+	}
+	w1 := strings.ReplaceAll(s[i:e1], "_", "")
+	if v, ok := colon(e1); ok {
+		return receiptKeys[w1], v, true
+	}
+	j := e1
 	for j < len(s) && s[j] == ' ' {
 		j++
 	}
-	if j < len(s) && s[j] == ':' {
-		return j + 1, true
+	if e2 := word(j); e2 > j && twoWordKeys[w1+strings.ReplaceAll(s[j:e2], "_", "")] {
+		if v, ok := colon(e2); ok {
+			return receiptKeys[w1+strings.ReplaceAll(s[j:e2], "_", "")], v, true
+		}
 	}
-	return 0, false
+	return "", 0, false
 }
 
-// ParseReceipt reads the text of a delivery receipt. It is tolerant: keys
-// in any case, in any order, extra spaces, missing fields (ok is false only
-// when neither an id nor a stat was found). Dates with or without seconds
-// are read in loc (nil means UTC: receipts do not say their zone). Text,
-// when present, is the rest of the message and may contain anything.
+// ParseReceipt reads the text of a delivery receipt. It is tolerant, as
+// SMSCs write receipts in many ways (see the table of real receipts in
+// the tests): keys in any case and order, spelled out or with aliases
+// (state, status, error, message_id), extra spaces, missing fields; a key
+// it does not know ends the value before it without being taken for
+// part of it. Text runs to the end, or to a field not seen yet (some
+// SMSCs write text before stat). Dates are read with or without seconds
+// and with a two- or four-digit year, in loc (nil means UTC: receipts do
+// not say their zone). ok is false only when neither an id nor a stat
+// was found.
 func ParseReceipt(msg string, loc *time.Location) (r Receipt, ok bool) {
 	if loc == nil {
 		loc = time.UTC
 	}
 	r.Submitted, r.Delivered = -1, -1
 	lower := asciiLower(msg) // byte offsets must match msg's
-	type found struct {
-		key        string
+	type field struct {
+		key        string // canonical; "" unknown
 		start, val int
 	}
-	var fs []found
+	var fs []field
+	seen := map[string]bool{}
+	inText := false
 	for i := 0; i < len(lower); i++ {
-		if i > 0 && lower[i-1] != ' ' && lower[i-1] != '\t' && lower[i-1] != '\n' && lower[i-1] != '\r' {
+		if i > 0 && !isSpace(lower[i-1]) {
 			continue
 		}
-		for _, k := range receiptKeys {
-			if v, ok := matchKey(lower, i, k); ok {
-				fs = append(fs, found{k.name, i, v})
-				i = v - 1
-				break
-			}
+		name, v, ok := keyAt(lower, i)
+		if !ok || inText && (name == "" || seen[name]) {
+			continue // inside the text only a field not seen yet ends it
 		}
-		if len(fs) > 0 && fs[len(fs)-1].key == "text" {
-			break
-		}
+		fs = append(fs, field{name, i, v})
+		seen[name] = true
+		inText = name == "text"
+		i = v - 1
 	}
 	for n, f := range fs {
 		end := len(msg)
@@ -165,7 +188,10 @@ func ParseReceipt(msg string, loc *time.Location) (r Receipt, ok bool) {
 		case "err":
 			r.Err = val
 		case "text":
-			r.Text = strings.TrimLeft(msg[f.val:], " ")
+			r.Text = strings.TrimLeft(strings.TrimRight(msg[f.val:end], " \t\r\n"), " ")
+			if end == len(msg) {
+				r.Text = strings.TrimLeft(msg[f.val:], " ") // the rest, as it is
+			}
 		}
 	}
 	return r, r.ID != "" || r.Stat != ""
@@ -180,7 +206,7 @@ func atoiOr(s string, def int) int {
 }
 
 func receiptTime(s string, loc *time.Location) time.Time {
-	for _, layout := range []string{"0601021504", "060102150405"} {
+	for _, layout := range []string{"0601021504", "060102150405", "20060102150405"} {
 		if len(s) == len(layout) {
 			if t, err := time.ParseInLocation(layout, s, loc); err == nil {
 				return t
