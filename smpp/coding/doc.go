@@ -25,8 +25,8 @@
 // fill bits that align septets after a user data header. When the packed
 // text would end with 7 spare bits, which a receiver would read as a
 // trailing '@', Pack fills them with a CR and Unpack removes it, as
-// 3GPP TS 23.038 section 6.1.2.3.1 says (a text ending with a CR on an
-// octet boundary therefore gains a second CR).
+// 3GPP TS 23.038 section 6.1.2.3.1 says (a CR of the text that fills the
+// last seven bits is therefore read as padding).
 //
 // # Long messages
 //
@@ -42,6 +42,24 @@
 // them from a deliver_sm), in any order, ignoring duplicates, with a
 // timeout for incomplete messages and limits on pending messages and held
 // octets (the oldest incomplete message is dropped first).
+//
+// # National languages
+//
+// The national language tables of 3GPP TS 23.038 Annex A ([Language]:
+// Turkish, Spanish, Portuguese, Bengali, Gujarati, Hindi, Kannada,
+// Malayalam, Oriya, Punjabi, Tamil, Telugu, Urdu) let texts that the
+// default alphabet cannot carry go in GSM 7-bit: a locking shift table
+// takes the place of the alphabet, a single shift table that of its
+// extension table, and the user data header names them
+// ([IEILockingShift], [IEISingleShift]). They are opt-in, as not every SMSC and handset
+// honours them: given [SplitOptions.Languages], [Split] picks the pair of
+// tables that takes the fewest parts, the header counted (one element
+// leaves 155 septets in one message, 149 in a UDH8 part), and keeps UCS-2
+// unless the pair saves a part: 300 characters of Spanish with 50 accents
+// take 3 parts instead of 5. [AppendGSM7Lang] and [DecodeGSM7Lang] encode
+// and decode with a pair of tables, [LanguagesFromUDH] reads the elements,
+// and a [Part] carries them through [Reassembler.Assemble] (the first
+// part's decode the whole message).
 //
 // # Delivery receipts
 //

@@ -18,8 +18,9 @@ var gsmDefault = [128]rune{
 	'p', 'q', 'r', 's', 't', 'u', 'v', 'w', 'x', 'y', 'z', 'ä', 'ö', 'ñ', 'ü', 'à',
 }
 
-// The extension table (section 6.2.1.1): the code after 0x1B.
-var gsmExtension = map[byte]rune{
+// The extension table (section 6.2.1.1): the code after 0x1B; 0 where
+// it defines none.
+var gsmExtension = [128]rune{
 	0x0A: '\f', 0x14: '^', 0x28: '{', 0x29: '}', 0x2F: '\\', 0x3C: '[', 0x3D: '~', 0x3E: ']', 0x40: '|', 0x65: '€',
 }
 
@@ -45,7 +46,10 @@ func init() {
 		}
 	}
 	for code, r := range gsmExtension {
-		gsmToExt[r] = code
+		if r == 0 {
+			continue
+		}
+		gsmToExt[r] = byte(code)
 		if r < 128 {
 			gsmASCII[r] = 0x100 | int16(code)
 		}
@@ -132,6 +136,13 @@ func AppendGSM7(dst []byte, text string, replace rune) ([]byte, error) {
 // alphabet's character for that code (3GPP TS 23.038's fallback); a
 // trailing lone escape decodes as a space. Octets above 0x7F are an error.
 func DecodeGSM7(septets []byte) (string, error) {
+	return decodeGSM7(septets, &gsmDefault, &gsmExtension)
+}
+
+// decodeGSM7 decodes septets with a locking table (lock) and a single
+// shift table (single) behind the escape. A code single does not define
+// decodes as lock's; a code lock does not define, as a space.
+func decodeGSM7(septets []byte, lock, single *[128]rune) (string, error) {
 	out := make([]byte, 0, len(septets)+len(septets)/2)
 	for i := 0; i < len(septets); i++ {
 		c := septets[i]
@@ -139,7 +150,7 @@ func DecodeGSM7(septets []byte) (string, error) {
 			return "", fmt.Errorf("smpp/coding: octet 0x%02X at %d is not a GSM 7-bit septet", c, i)
 		}
 		if c != gsmEscape {
-			out = utf8.AppendRune(out, gsmDefault[c])
+			out = appendSeptetRune(out, lock[c])
 			continue
 		}
 		if i+1 == len(septets) {
@@ -151,15 +162,25 @@ func DecodeGSM7(septets []byte) (string, error) {
 		if n > 0x7F {
 			return "", fmt.Errorf("smpp/coding: octet 0x%02X at %d is not a GSM 7-bit septet", n, i)
 		}
-		if r, ok := gsmExtension[n]; ok {
+		switch r := single[n]; {
+		case r != 0:
 			out = utf8.AppendRune(out, r)
-		} else if n == gsmEscape {
+		case n == gsmEscape:
 			out = append(out, ' ') // reserved for a further extension table
-		} else {
-			out = utf8.AppendRune(out, gsmDefault[n])
+		default:
+			out = appendSeptetRune(out, lock[n])
 		}
 	}
 	return string(out), nil
+}
+
+// appendSeptetRune appends a locking table's character, a space for a
+// code the table leaves undefined (0).
+func appendSeptetRune(out []byte, r rune) []byte {
+	if r == 0 {
+		return append(out, ' ')
+	}
+	return utf8.AppendRune(out, r)
 }
 
 // Pack packs septets (values 0-0x7F) into octets, least significant bit

@@ -20,23 +20,44 @@ type Part struct {
 	// septets, UCS-2 octets or 8-bit data (a UTF-16 surrogate pair split
 	// across parts is then joined again).
 	Data []byte
+	// Locking and Single are the national languages its user data header
+	// names (LanguagesFromUDH) for decoding GSM 7-bit septets with
+	// DecodeGSM7Lang.
+	Locking, Single Language
 }
 
-// PartFromDeliverSM extracts the concatenation information and payload of
-// a deliver_sm: from the user data header when esm_class says there is
-// one, else from the sar_* TLVs. ok is false for a message that is not a
-// part. Packed GSM 7-bit payloads must be unpacked by the caller.
+// PartFromDeliverSM extracts the concatenation information, national
+// languages and payload of a deliver_sm (short_message, or
+// message_payload when short_message is empty): the header elements when
+// esm_class says there is a user data header, else the sar_* TLVs. ok is
+// false for a message that is not a part; part.Data is then its whole
+// payload. Packed GSM 7-bit payloads must be unpacked by the caller.
 func PartFromDeliverSM(p *pdu.DeliverSM, key string) (part Part, ok bool, err error) {
+	ud := p.ShortMessage
+	if len(ud) == 0 {
+		ud, _ = p.TLVs.MessagePayload()
+	}
 	if p.ESMClass&ESMClassUDHI != 0 {
-		ies, payload, err := ParseUDH(p.ShortMessage)
+		ies, payload, err := ParseUDH(ud)
 		if err != nil {
 			return Part{}, false, err
 		}
-		c, ok := ConcatFromUDH(ies)
-		return Part{Key: key, Concat: c, Data: payload}, ok, nil
+		part = Part{Key: key, Data: payload}
+		part.Locking, part.Single = LanguagesFromUDH(ies)
+		if c, ok := ConcatFromUDH(ies); ok {
+			part.Concat = c
+			return part, true, nil
+		}
+		// A header without concatenation element: SAR may still number
+		// the part (the header then carries e.g. national languages).
+		c, ok := ConcatFromTLVs(p.TLVs)
+		if ok {
+			part.Concat = c
+		}
+		return part, ok, nil
 	}
 	c, ok := ConcatFromTLVs(p.TLVs)
-	return Part{Key: key, Concat: c, Data: p.ShortMessage}, ok, nil
+	return Part{Key: key, Concat: c, Data: ud}, ok, nil
 }
 
 // Errors of Reassembler.Add.
@@ -81,6 +102,8 @@ type partial struct {
 	have  int
 	size  int
 	first time.Time
+
+	locking, single Language // of part 1
 }
 
 func (r *Reassembler) now() time.Time {
@@ -93,9 +116,18 @@ func (r *Reassembler) now() time.Time {
 // Add adds a part. When it completes its message, Add returns the parts'
 // data joined in order and done true.
 func (r *Reassembler) Add(p Part) (msg []byte, done bool, err error) {
+	whole, done, err := r.Assemble(p)
+	return whole.Data, done, err
+}
+
+// Assemble is Add returning the whole message as a Part: Data joined in
+// order, the Key, the Concat of part 1, and the national languages of
+// part 1 (a sender names them in every part; the first part's decode the
+// whole message).
+func (r *Reassembler) Assemble(p Part) (whole Part, done bool, err error) {
 	c := p.Concat
 	if !c.valid() {
-		return nil, false, fmt.Errorf("%w: part %d of %d", ErrBadPart, c.Seq, c.Total)
+		return Part{}, false, fmt.Errorf("%w: part %d of %d", ErrBadPart, c.Seq, c.Total)
 	}
 	maxBytes, maxPending := r.MaxBytes, r.MaxPending
 	if maxBytes <= 0 {
@@ -105,7 +137,7 @@ func (r *Reassembler) Add(p Part) (msg []byte, done bool, err error) {
 		maxPending = 10000
 	}
 	if len(p.Data) > maxBytes {
-		return nil, false, fmt.Errorf("%w: part of %d octets", ErrTooLarge, len(p.Data))
+		return Part{}, false, fmt.Errorf("%w: part of %d octets", ErrTooLarge, len(p.Data))
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -113,7 +145,8 @@ func (r *Reassembler) Add(p Part) (msg []byte, done bool, err error) {
 	r.expireLocked(now)
 	if c.Total == 1 {
 		r.stats.Completed++
-		return append([]byte(nil), p.Data...), true, nil
+		p.Data = append([]byte(nil), p.Data...)
+		return p, true, nil
 	}
 	if r.pending == nil {
 		r.pending = map[pendingKey]*partial{}
@@ -135,7 +168,7 @@ func (r *Reassembler) Add(p Part) (msg []byte, done bool, err error) {
 	}
 	if m.parts[c.Seq-1] != nil {
 		r.stats.Duplicates++
-		return nil, false, nil
+		return Part{}, false, nil
 	}
 	for r.stats.Bytes+len(p.Data) > maxBytes && len(r.pending) > 1 {
 		if !r.evictOldestExceptLocked(k) {
@@ -144,14 +177,17 @@ func (r *Reassembler) Add(p Part) (msg []byte, done bool, err error) {
 	}
 	if r.stats.Bytes+len(p.Data) > maxBytes {
 		r.dropLocked(k, &r.stats.Evicted)
-		return nil, false, fmt.Errorf("%w: %d octets held", ErrTooLarge, maxBytes)
+		return Part{}, false, fmt.Errorf("%w: %d octets held", ErrTooLarge, maxBytes)
 	}
 	m.parts[c.Seq-1] = append(make([]byte, 0, len(p.Data)), p.Data...)
+	if c.Seq == 1 {
+		m.locking, m.single = p.Locking, p.Single
+	}
 	m.have++
 	m.size += len(p.Data)
 	r.stats.Bytes += len(p.Data)
 	if m.have < m.total {
-		return nil, false, nil
+		return Part{}, false, nil
 	}
 	out := make([]byte, 0, m.size)
 	for _, d := range m.parts {
@@ -160,7 +196,8 @@ func (r *Reassembler) Add(p Part) (msg []byte, done bool, err error) {
 	r.stats.Bytes -= m.size
 	delete(r.pending, k)
 	r.stats.Completed++
-	return out, true, nil
+	return Part{Key: p.Key, Concat: Concat{Ref: c.Ref, Total: c.Total, Seq: 1}, Data: out,
+		Locking: m.locking, Single: m.single}, true, nil
 }
 
 // Expire drops the incomplete messages whose first part is older than the

@@ -3,6 +3,7 @@ package coding
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/switchboard-go/switchboard/smpp/pdu"
 )
@@ -25,8 +26,9 @@ const (
 )
 
 // SplitOptions says how to split. The zero value chooses the coding
-// (GSM 7-bit or UCS-2), sends GSM 7-bit unpacked, splits by UDH8, and
-// refuses characters the coding cannot carry.
+// (GSM 7-bit or UCS-2), sends GSM 7-bit unpacked, splits by UDH8,
+// refuses characters the coding cannot carry, and uses no national
+// language tables.
 type SplitOptions struct {
 	Method Method
 	// Ref is the reference shared by the parts (8-bit methods use its low
@@ -42,6 +44,29 @@ type SplitOptions struct {
 	Replace rune
 	// MaxParts caps the number of parts (default and maximum 255).
 	MaxParts int
+	// Languages opts in to the national language tables of 3GPP TS 23.038
+	// Annex A (not every SMSC and handset passes or honours them). When
+	// the text is not in the GSM 7-bit default alphabet, Split tries
+	// every pair of a locking shift table (the default alphabet's or that
+	// of one of these languages) and a single shift table (likewise) that
+	// carries the text, and sends it in GSM 7-bit with the pair that takes
+	// the fewest parts, counting in each part's capacity the user data
+	// header elements that name the tables (IEISingleShift,
+	// IEILockingShift: 3 octets each, plus the header's length octet when
+	// there is no concatenation element): 155 septets in one message with
+	// one table named, 152 with two; 149 and 146 in a UDH8 or SAR part. A
+	// tie goes to fewer elements, then to the default alphabet with a
+	// single shift table (a handset that ignores the elements garbles
+	// only that table's characters), then to fewer septets, then to the
+	// earlier language. UCS-2 is kept unless the pair takes fewer parts
+	// (with Fixed, the pair is used whenever one carries the text).
+	//
+	// The elements go in a user data header of every part, UDHI set: with
+	// the concatenation element for UDH8 and UDH16; alone for SAR, whose
+	// part capacity leaves room for the concatenation element the SMSC
+	// adds; alone in a message that is not split. Payload carries no
+	// header, so with Payload Languages is ignored.
+	Languages []Language
 }
 
 // Segment is one PDU's worth of a message.
@@ -89,8 +114,10 @@ func Capacity(dc DataCoding, m Method) (single, part int) {
 }
 
 // Split encodes text and cuts it into the segments of method o.Method. A
-// text that fits in one message is one segment without header or TLVs.
-// Parts never split a GSM escape pair or a UTF-16 surrogate pair.
+// text that fits in one message is one segment without header or TLVs
+// (with only the national language elements, when o.Languages chose
+// tables). Parts never split a GSM escape pair or a UTF-16 surrogate
+// pair.
 func Split(text string, o SplitOptions) (DataCoding, []Segment, error) {
 	dc := o.Coding
 	if !o.Fixed {
@@ -100,7 +127,17 @@ func Split(text string, o SplitOptions) (DataCoding, []Segment, error) {
 	if replace == 0 {
 		replace = -1
 	}
+	maxParts := o.MaxParts
+	if maxParts <= 0 || maxParts > 255 {
+		maxParts = 255
+	}
 	enc, err := Encode(nil, text, dc, replace)
+	var nl tables // the national language tables, when chosen
+	if len(o.Languages) > 0 && o.Method != Payload {
+		if dc, nl = o.tables(text, dc, enc, maxParts); nl.named() {
+			enc, err = AppendGSM7Lang(nil, text, nl.locking, nl.single, -1)
+		}
+	}
 	if err != nil {
 		return dc, nil, err
 	}
@@ -114,39 +151,35 @@ func Split(text string, o SplitOptions) (DataCoding, []Segment, error) {
 		return dc, []Segment{s}, nil
 	}
 	single, part := Capacity(dc, o.Method)
+	if nl.named() {
+		single, part = gsmCapacity(o.Method, nl.ieOctets())
+	}
 	unit := 1 // octets per unit in enc
 	if dc.Alphabet() == UCS2 {
 		unit = 2
 	}
-	if len(enc)/unit <= single {
-		return dc, []Segment{{ShortMessage: body(enc, isGSM && o.Packed, 0)}}, nil
+	chunks, err := cut(enc, unit, single, part, maxParts)
+	if err != nil {
+		return dc, nil, err
 	}
-	maxParts := o.MaxParts
-	if maxParts <= 0 || maxParts > 255 {
-		maxParts = 255
+	pack := isGSM && o.Packed
+	langUDH := func() []byte { // a header of the language elements alone, or none
+		if !nl.named() {
+			return nil
+		}
+		return appendUDH(nil, nil, false, nl.locking, nl.single)
 	}
-	var chunks [][]byte
-	for rest := enc; len(rest) > 0; {
-		n := part * unit
-		if n >= len(rest) {
-			n = len(rest)
-		} else if isGSM && rest[n-1] == gsmEscape {
-			n-- // keep the escape with its character
-		} else if unit == 2 && rest[n-2]&0xFC == 0xD8 {
-			n -= 2 // keep a high surrogate with its low one
-		}
-		chunks = append(chunks, rest[:n])
-		rest = rest[n:]
-		if len(chunks) > maxParts {
-			return dc, nil, fmt.Errorf("%w: more than %d", ErrTooManyParts, maxParts)
-		}
+	if len(chunks) == 1 {
+		udh := langUDH()
+		return dc, []Segment{{ShortMessage: body(udh, enc, pack), UDHI: udh != nil}}, nil
 	}
 	segs := make([]Segment, len(chunks))
 	for i, ch := range chunks {
 		c := Concat{Ref: o.Ref, Total: uint8(len(chunks)), Seq: uint8(i + 1)}
 		switch o.Method {
 		case SAR:
-			segs[i].ShortMessage = body(ch, isGSM && o.Packed, 0)
+			udh := langUDH()
+			segs[i].ShortMessage, segs[i].UDHI = body(udh, ch, pack), udh != nil
 			segs[i].TLVs.SetSARMsgRefNum(c.Ref)
 			segs[i].TLVs.SetSARTotalSegments(c.Total)
 			segs[i].TLVs.SetSARSegmentSeqnum(c.Seq)
@@ -154,22 +187,195 @@ func Split(text string, o SplitOptions) (DataCoding, []Segment, error) {
 			if o.Method == UDH8 {
 				c.Ref &= 0xFF
 			}
-			udh := appendConcatUDH(nil, c, o.Method == UDH16)
-			fill := 0
-			if isGSM && o.Packed {
-				fill = (7 - len(udh)*8%7) % 7
-			}
-			segs[i].ShortMessage = append(udh, body(ch, isGSM && o.Packed, fill)...)
+			udh := appendUDH(nil, &c, o.Method == UDH16, nl.locking, nl.single)
+			segs[i].ShortMessage = body(udh, ch, pack)
 			segs[i].UDHI = true
 		}
 	}
 	return dc, segs, nil
 }
 
-// body is the payload of a part: the encoded text, packed if asked.
-func body(enc []byte, pack bool, fill int) []byte {
-	if !pack {
-		return enc
+// tables decides whether text goes in GSM 7-bit with national language
+// tables (see SplitOptions.Languages), given the coding dc chosen without
+// them and the text encoded in it (enc, when the encoding succeeded).
+func (o SplitOptions) tables(text string, dc DataCoding, enc []byte, maxParts int) (DataCoding, tables) {
+	switch {
+	case !o.Fixed && dc == UCS2:
+		single, part := Capacity(UCS2, o.Method)
+		ucs2Parts := maxParts + 1
+		if chunks, err := cut(enc, 2, single, part, maxParts); err == nil {
+			ucs2Parts = len(chunks)
+		}
+		if t, ok := chooseTables(text, o.Method, o.Languages, maxParts); ok && t.parts < ucs2Parts {
+			return GSM7, t
+		}
+	case o.Fixed && dc.Alphabet() == GSM7:
+		if _, ok := Septets(text); !ok {
+			if t, ok := chooseTables(text, o.Method, o.Languages, maxParts); ok {
+				return dc, t
+			}
+		}
 	}
-	return Pack(nil, enc, fill)
+	return dc, tables{}
+}
+
+// cut cuts enc (units of unit octets) into chunks: one when it has at
+// most single units, else parts of at most part units that never end
+// inside a GSM escape pair (unit 1) or before the low half of a UTF-16
+// surrogate pair (unit 2).
+func cut(enc []byte, unit, single, part, maxParts int) ([][]byte, error) {
+	if len(enc)/unit <= single {
+		return [][]byte{enc}, nil
+	}
+	var chunks [][]byte
+	for rest := enc; len(rest) > 0; {
+		n := part * unit
+		if n >= len(rest) {
+			n = len(rest)
+		} else if unit == 1 && rest[n-1] == gsmEscape {
+			n-- // keep the escape with its character
+		} else if unit == 2 && rest[n-2]&0xFC == 0xD8 {
+			n -= 2 // keep a high surrogate with its low one
+		}
+		chunks = append(chunks, rest[:n])
+		rest = rest[n:]
+		if len(chunks) > maxParts {
+			return nil, fmt.Errorf("%w: more than %d", ErrTooManyParts, maxParts)
+		}
+	}
+	return chunks, nil
+}
+
+// gsmCapacity is Capacity for GSM 7-bit when ie octets of national
+// language elements join the user data header.
+func gsmCapacity(m Method, ie int) (single, part int) {
+	single = 160
+	if ie > 0 {
+		single = (140*8 - (1+ie)*8) / 7 // the fill bits fall out of the division
+	}
+	hdr := 6 // UDH8; SAR leaves room for the SMSC's concatenation element
+	if m == UDH16 {
+		hdr = 7
+	}
+	return single, (140*8 - (hdr+ie)*8) / 7
+}
+
+// tables is a choice of national language tables.
+type tables struct {
+	locking, single Language
+	parts, septets  int
+}
+
+func (t tables) named() bool { return t.locking != DefaultLanguage || t.single != DefaultLanguage }
+
+// ieOctets is the size of the header elements that name the tables.
+func (t tables) ieOctets() int {
+	n := 0
+	if t.locking != DefaultLanguage {
+		n += 3
+	}
+	if t.single != DefaultLanguage {
+		n += 3
+	}
+	return n
+}
+
+// better orders choices: fewer parts, fewer header elements, the default
+// alphabet kept (a handset that ignores the elements then garbles only
+// the characters of the single shift table), fewer septets.
+func (t tables) better(u tables) bool {
+	if t.parts != u.parts {
+		return t.parts < u.parts
+	}
+	if t.ieOctets() != u.ieOctets() {
+		return t.ieOctets() < u.ieOctets()
+	}
+	if (t.locking == DefaultLanguage) != (u.locking == DefaultLanguage) {
+		return t.locking == DefaultLanguage
+	}
+	return t.septets < u.septets
+}
+
+// chooseTables finds the pair of tables of langs (or the default ones)
+// that carries text in the fewest parts of method m, at most maxParts
+// (see SplitOptions.Languages), other than the default pair.
+func chooseTables(text string, m Method, langs []Language, maxParts int) (tables, bool) {
+	nlsOnce.Do(buildNLS)
+	masks := make([]uint32, 0, len(text))
+	kinds := map[uint32]bool{} // the distinct masks
+	for _, r := range text {
+		mk := nlsMask(r)
+		masks = append(masks, mk)
+		kinds[mk] = true
+	}
+	lockings, singles := []Language{DefaultLanguage}, []Language{DefaultLanguage}
+	for _, l := range langs {
+		if l == DefaultLanguage || l >= numLanguages {
+			continue
+		}
+		if l.locking() == l && !slices.Contains(lockings, l) {
+			lockings = append(lockings, l)
+		}
+		if !slices.Contains(singles, l) {
+			singles = append(singles, l)
+		}
+	}
+	var best tables
+	found := false
+	for _, lk := range lockings {
+		for _, sg := range singles {
+			t := tables{locking: lk, single: sg}
+			if !t.named() {
+				continue
+			}
+			lb, sb := uint32(1)<<lk, uint32(1)<<(singleBit+sg)
+			carries := true
+			for mk := range kinds {
+				if mk&(lb|sb) == 0 {
+					carries = false
+					break
+				}
+			}
+			if !carries {
+				continue
+			}
+			single, part := gsmCapacity(m, t.ieOctets())
+			used := 0
+			t.parts = 1
+			for _, mk := range masks {
+				n := 2 // the escape and the single shift code
+				if mk&lb != 0 {
+					n = 1
+				}
+				t.septets += n
+				if used+n > part {
+					t.parts++
+					used = 0
+				}
+				used += n
+			}
+			if t.septets <= single {
+				t.parts = 1
+			}
+			if t.parts > maxParts {
+				continue
+			}
+			if !found || t.better(best) {
+				best, found = t, true
+			}
+		}
+	}
+	return best, found
+}
+
+// body appends the encoded text of a part to its header, packed after
+// the fill bits that align it to a septet boundary if asked.
+func body(udh, enc []byte, pack bool) []byte {
+	if !pack {
+		if udh == nil {
+			return enc
+		}
+		return append(udh, enc...)
+	}
+	return Pack(udh, enc, (7-len(udh)*8%7)%7)
 }

@@ -9,8 +9,10 @@ import (
 
 // Information element ids of the user data header (3GPP TS 23.040 9.2.3.24).
 const (
-	IEIConcat8  = 0x00 // concatenated message, 8-bit reference
-	IEIConcat16 = 0x08 // concatenated message, 16-bit reference
+	IEIConcat8      = 0x00 // concatenated message, 8-bit reference
+	IEIConcat16     = 0x08 // concatenated message, 16-bit reference
+	IEISingleShift  = 0x24 // national language single shift: one octet, a Language
+	IEILockingShift = 0x25 // national language locking shift: one octet, a Language
 )
 
 // ESMClassUDHI is the esm_class bit that says short_message starts with a
@@ -82,10 +84,24 @@ func ConcatFromTLVs(t pdu.TLVs) (Concat, bool) {
 	return c, ok1 && ok2 && ok3 && c.valid()
 }
 
-// appendConcatUDH appends a header holding one concatenation element.
-func appendConcatUDH(dst []byte, c Concat, ref16 bool) []byte {
-	if ref16 {
-		return append(dst, 6, IEIConcat16, 4, byte(c.Ref>>8), byte(c.Ref), c.Total, c.Seq)
+// appendUDH appends a user data header holding a concatenation element
+// (when c is not nil; 16-bit reference when ref16) and the national
+// language elements of the languages other than DefaultLanguage.
+func appendUDH(dst []byte, c *Concat, ref16 bool, locking, single Language) []byte {
+	start := len(dst)
+	dst = append(dst, 0)
+	switch {
+	case c != nil && ref16:
+		dst = append(dst, IEIConcat16, 4, byte(c.Ref>>8), byte(c.Ref), c.Total, c.Seq)
+	case c != nil:
+		dst = append(dst, IEIConcat8, 3, byte(c.Ref), c.Total, c.Seq)
 	}
-	return append(dst, 5, IEIConcat8, 3, byte(c.Ref), c.Total, c.Seq)
+	if single != DefaultLanguage {
+		dst = append(dst, IEISingleShift, 1, byte(single))
+	}
+	if locking != DefaultLanguage {
+		dst = append(dst, IEILockingShift, 1, byte(locking))
+	}
+	dst[start] = byte(len(dst) - start - 1)
+	return dst
 }
