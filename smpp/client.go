@@ -88,6 +88,14 @@ type Options struct {
 	ReassemblyTimeout    time.Duration
 	ReassemblyMaxPending int
 	ReassemblyMaxBytes   int
+	// InboundPackedGSM says the SMSC delivers GSM 7-bit user data
+	// (data_coding 0, or a GSM 03.38 message class coding) packed, 7 bits
+	// a character, as some do, rather than one septet an octet: it is
+	// unpacked, after the fill bits that follow a user data header,
+	// before parts are joined and decoded, and Message.Data holds the
+	// septets. (A packed text whose last character is a CR filling the
+	// last seven bits loses that CR: see coding.Unpack.)
+	InboundPackedGSM bool
 }
 
 func (o *Options) defaults() {
@@ -190,7 +198,7 @@ func NewClient(ctx context.Context, conn net.Conn, opts *Options) (*Client, erro
 func newClient(o Options) *Client {
 	c := &Client{o: o, done: make(chan struct{}), stop: make(chan struct{})}
 	c.throttle.policy = o.Retry.withDefaults()
-	c.in = &inbound{h: o.Handler, ctx: context.Background()}
+	c.in = &inbound{h: o.Handler, ctx: context.Background(), packedGSM: o.InboundPackedGSM}
 	c.in.re.Timeout, c.in.re.MaxPending, c.in.re.MaxBytes = o.ReassemblyTimeout, o.ReassemblyMaxPending, o.ReassemblyMaxBytes
 	return c
 }

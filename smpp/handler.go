@@ -26,10 +26,15 @@ type Message struct {
 	Source      string
 	Destination string
 	DataCoding  coding.DataCoding
-	Data        []byte // the user data without its header, parts joined
+	Data        []byte // the user data without its header, parts joined (GSM 7-bit: unpacked septets)
 	Text        string // Data decoded, when the coding is a text coding
 	Parts       int    // 1, or the number of parts joined
 	Receipt     *coding.Receipt
+	// Locking and Single are the national language tables that the user
+	// data header (of the first part) names, with which Text was decoded
+	// from GSM 7-bit Data (coding.DecodeGSM7Lang); DefaultLanguage when
+	// it names none.
+	Locking, Single coding.Language
 
 	answer   func(pdu.Status) // sends the PDU's response; nil for alerts
 	deferred bool
@@ -74,6 +79,8 @@ type inbound struct {
 	h   Handler
 	ctx context.Context
 	re  coding.Reassembler
+	// packedGSM unpacks GSM 7-bit user data (Options.InboundPackedGSM).
+	packedGSM bool
 }
 
 // deliver handles a deliver_sm or data_sm; answer sends its response,
@@ -107,31 +114,38 @@ func (in *inbound) deliverMessage(p pdu.PDU, answer func(pdu.Status)) (st pdu.St
 		m.Text = string(d.ShortMessage)
 		return in.call(m)
 	}
-	data := d.ShortMessage
-	if len(data) == 0 {
-		data, _ = d.TLVs.MessagePayload()
-	}
 	part, isPart, err := coding.PartFromDeliverSM(d, d.SourceAddr+"\x00"+d.DestinationAddr)
 	if err != nil {
 		return pdu.StatusInvMsgLen, false
 	}
+	isGSM := m.DataCoding.Alphabet() == coding.GSM7
+	if in.packedGSM && isGSM {
+		ud := d.ShortMessage
+		if len(ud) == 0 {
+			ud, _ = d.TLVs.MessagePayload()
+		}
+		udhLen := len(ud) - len(part.Data) // 0 without a header
+		part.Data = coding.Unpack(nil, part.Data, (7-udhLen*8%7)%7)
+	}
 	if isPart {
-		whole, done, err := in.re.Add(part)
+		whole, done, err := in.re.Assemble(part)
 		if err != nil {
 			return pdu.StatusInvMsgLen, false
 		}
 		if !done {
 			return pdu.StatusOK, false // kept until the other parts arrive
 		}
-		data, m.Parts = whole, int(part.Concat.Total)
-	} else if d.ESMClass&coding.ESMClassUDHI != 0 {
-		if _, payload, err := coding.ParseUDH(data); err == nil {
-			data = payload
-		}
+		part, m.Parts = whole, int(part.Concat.Total)
 	}
-	m.Data = data
-	if text, err := coding.Decode(data, m.DataCoding); err == nil && m.DataCoding.Alphabet() != coding.Binary &&
-		m.DataCoding.Alphabet() != coding.Binary8 {
+	m.Data = part.Data
+	var text string
+	if isGSM {
+		m.Locking, m.Single = part.Locking, part.Single
+		text, err = coding.DecodeGSM7Lang(part.Data, part.Locking, part.Single)
+	} else {
+		text, err = coding.Decode(part.Data, m.DataCoding)
+	}
+	if err == nil && m.DataCoding.Alphabet() != coding.Binary && m.DataCoding.Alphabet() != coding.Binary8 {
 		m.Text = text
 	}
 	return in.call(m)
