@@ -323,14 +323,15 @@ func (c *Client) observe(err error) {
 	switch {
 	case err == nil:
 		c.throttle.accepted()
-	case Temporary(err):
+	case Throttling(err):
 		c.throttle.refused(time.Now())
 	}
 }
 
-// Submit sends a submit_sm and waits for the message id. A temporary
+// Submit sends a submit_sm and waits for the message id. A throttling
 // refusal (ESME_RTHROTTLED, ESME_RMSGQFUL) is retried after the backoff of
-// Options.Retry, up to its attempts; the last error is returned.
+// Options.Retry, up to its attempts; the last error is returned. Other
+// refusals, temporary ones included, are returned at once.
 func (c *Client) Submit(ctx context.Context, sm *pdu.SubmitSM) (string, error) {
 	var err error
 	for try := 0; try < c.throttle.policy.Attempts; try++ {
@@ -346,7 +347,7 @@ func (c *Client) Submit(ctx context.Context, sm *pdu.SubmitSM) (string, error) {
 			}
 			return "", &ResponseError{Request: pdu.SubmitSMID, Got: resp.CommandID()}
 		}
-		if !Temporary(err) {
+		if !Throttling(err) {
 			return "", err
 		}
 	}

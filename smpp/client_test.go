@@ -13,6 +13,8 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"github.com/switchboard-go/switchboard/smpp/coding"
 	"github.com/switchboard-go/switchboard/smpp/pdu"
 )
@@ -733,4 +735,33 @@ func TestSupervisorRetriesBind(t *testing.T) {
 		t.Fatalf("Wait on an unreachable SMSC: %v", err)
 	}
 	g.Close()
+}
+
+// A refusal of one message for a reason of its own (ESME_RSYSERR, 0xFE)
+// is Temporary, but neither pauses the client nor is retried by Submit:
+// only throttling does.
+func TestOneMessagesRefusalDoesNotPauseTheClient(t *testing.T) {
+	for _, status := range []pdu.Status{pdu.StatusSysErr, pdu.StatusDeliveryFailure} {
+		t.Run(status.Name(), func(t *testing.T) {
+			var refused atomic.Bool
+			f := newFakeSMSC(t, func(p pdu.PDU) pdu.PDU {
+				if sm, ok := p.(*pdu.SubmitSM); ok && sm.DestinationAddr == "bad" && !refused.Swap(true) {
+					return &pdu.SubmitSMResp{Header: pdu.Header{Status: status, Sequence: p.Hdr().Sequence}}
+				}
+				return defaultAnswer(p)
+			})
+			c := dial(t, f, &Options{Retry: RetryPolicy{Backoff: 5 * time.Second}})
+			bad := hello()
+			bad.DestinationAddr = "bad"
+			_, err := c.Submit(ctx(t), bad)
+			require.Error(t, err)
+			assert.True(t, Temporary(err), "temporary: %v", err)
+			assert.False(t, Throttling(err), "throttling: %v", err)
+			start := time.Now()
+			_, err = c.Submit(ctx(t), hello())
+			require.NoError(t, err)
+			assert.Less(t, time.Since(start), time.Second, "the next submit waited out a pause")
+			assert.EqualValues(t, 3, f.received.Load(), "bind and two submits: the refusal was retried")
+		})
+	}
 }

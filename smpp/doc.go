@@ -32,8 +32,10 @@
 //
 // # Failures
 //
-// A peer's refusal is a [*StatusError] ([Temporary] tells throttling and
-// full queues apart). When the session ends with requests outstanding,
+// A peer's refusal is a [*StatusError]. [Temporary] tells refusals that
+// may clear by themselves (the request may be sent again later) from
+// permanent ones; [Throttling] tells the two that concern the whole link
+// (ESME_RTHROTTLED, ESME_RMSGQFUL), which pause every request. When the session ends with requests outstanding,
 // they fail with a [*SendError] whose MayHaveReached says whether the
 // peer may have received them; [SafeToRetry] is true only when it cannot
 // have.

@@ -83,8 +83,20 @@ func MayHaveReached(err error) bool {
 }
 
 // Temporary reports whether err is a peer's refusal worth retrying later
-// (ESME_RTHROTTLED, ESME_RMSGQFUL, ...).
+// (ESME_RTHROTTLED, ESME_RMSGQFUL, ESME_RSYSERR, ...): the request did
+// not reach its destination, and the same request may succeed later.
 func Temporary(err error) bool {
 	var st *StatusError
 	return errors.As(err, &st) && st.Temporary()
+}
+
+// Throttling reports whether err is the peer's refusal for overload as a
+// whole (ESME_RTHROTTLED, ESME_RMSGQFUL): the client pauses every
+// request after one, and Submit retries it. A refusal of one request for
+// a reason of its own (ESME_RSYSERR, 0xFE delivery failure, ...) is
+// Temporary but not Throttling: it neither pauses the client nor is
+// retried by Submit.
+func Throttling(err error) bool {
+	var st *StatusError
+	return errors.As(err, &st) && st.Status.Throttling()
 }

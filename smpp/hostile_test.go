@@ -152,3 +152,91 @@ func TestKeepaliveDoesNotTearDownABusyLink(t *testing.T) {
 	assert.Len(t, ids, 20)
 	assert.Nil(t, c.Err(), "the keepalive closed a busy session")
 }
+
+// A Supervisor kept bound to a hostile SMSC: every submit ends in an id
+// or a clear error within a bound, never a hang, and once the SMSC
+// behaves again the supervisor is bound and submits go through (a
+// stalled link is found by the keepalive and redialled).
+func TestSupervisorSurvivesAHostileSMSC(t *testing.T) {
+	const n, timeout = 8, 300 * time.Millisecond
+	for _, fault := range smpptest.Faults() {
+		t.Run(fault.String(), func(t *testing.T) {
+			sim := smpptest.NewServer(nil)
+			defer sim.Close()
+			sim.SetFault(fault) // binds are answered as usual
+			var mu sync.Mutex
+			var states []smpp.ConnState
+			sup := smpp.Supervise(sim.Addr, &smpp.Options{SystemID: "esme", WindowSize: 4, ResponseTimeout: timeout,
+				EnquireLink: 100 * time.Millisecond, Retry: smpp.RetryPolicy{Attempts: 1}},
+				&smpp.SupervisorOptions{MinBackoff: 10 * time.Millisecond, MaxBackoff: 200 * time.Millisecond,
+					OnState: func(s smpp.ConnState, _ error) { mu.Lock(); states = append(states, s); mu.Unlock() }})
+			defer sup.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			_, err := sup.Wait(ctx)
+			require.NoError(t, err)
+
+			var wg sync.WaitGroup
+			for i := range n {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					sctx, scancel := context.WithTimeout(ctx, 3*time.Second)
+					defer scancel()
+					start := time.Now()
+					time.Sleep(time.Duration(i) * 50 * time.Millisecond) // across a drop after bind
+					_, err := sup.Submit(sctx, &pdu.SubmitSM{DestinationAddr: "584141234567", ShortMessage: []byte(fmt.Sprint("m", i))})
+					if err != nil {
+						assert.NotErrorIs(t, err, context.DeadlineExceeded, "submit %d hung for %v", i, time.Since(start))
+					}
+				}()
+			}
+			wg.Wait()
+
+			sim.SetFault(smpptest.FaultNone)
+			require.Eventually(t, func() bool {
+				sctx, scancel := context.WithTimeout(ctx, 2*time.Second)
+				defer scancel()
+				_, err := sup.Submit(sctx, &pdu.SubmitSM{DestinationAddr: "584141234567", ShortMessage: []byte("after")})
+				return err == nil
+			}, 15*time.Second, 50*time.Millisecond, "not recovered after %v", fault)
+			mu.Lock()
+			t.Logf("states: %v", states)
+			mu.Unlock()
+		})
+	}
+}
+
+// An SMSC that accepts every bind and drops it at once is not redialled
+// at MinBackoff forever: a session that did not stay up StableAfter counts
+// as a failure, and the pause escalates to MaxBackoff.
+func TestSupervisorBacksOffFromADroppingSMSC(t *testing.T) {
+	sim := smpptest.NewServer(nil)
+	defer sim.Close()
+	sim.SetFault(smpptest.FaultDropAfterBind)
+	var mu sync.Mutex
+	var bound []time.Time
+	sup := smpp.Supervise(sim.Addr, &smpp.Options{SystemID: "esme", EnquireLink: -1},
+		&smpp.SupervisorOptions{MinBackoff: 20 * time.Millisecond, MaxBackoff: 400 * time.Millisecond,
+			OnState: func(s smpp.ConnState, _ error) {
+				if s == smpp.Bound {
+					mu.Lock()
+					bound = append(bound, time.Now())
+					mu.Unlock()
+				}
+			}})
+	time.Sleep(3 * time.Second)
+	sup.Close()
+	mu.Lock()
+	defer mu.Unlock()
+	// Each session lives FaultDropAfter (200 ms); with a constant 20 ms
+	// pause that is about 13 binds in 3 s; escalating (20, 40, ... 400 ms)
+	// about 8.
+	require.GreaterOrEqual(t, len(bound), 3)
+	assert.LessOrEqual(t, len(bound), 10, "binds at %v", bound)
+	gaps := make([]time.Duration, 0, len(bound))
+	for i := 1; i < len(bound); i++ {
+		gaps = append(gaps, bound[i].Sub(bound[i-1]))
+	}
+	assert.Greater(t, gaps[len(gaps)-1], gaps[0]+200*time.Millisecond, "no escalation: %v", gaps)
+}

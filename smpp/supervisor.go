@@ -30,8 +30,13 @@ func (s ConnState) String() string {
 type SupervisorOptions struct {
 	// MinBackoff and MaxBackoff bound the pause between attempts
 	// (defaults 500ms and 60s); it doubles after every failure, with up
-	// to 20% random jitter, and resets once bound.
+	// to 20% random jitter. A session that ends before it has been bound
+	// for StableAfter counts as a failure too, so an SMSC that accepts
+	// the bind and drops it is not redialled at MinBackoff forever.
 	MinBackoff, MaxBackoff time.Duration
+	// StableAfter is how long a session must stay bound for the backoff
+	// to start again from MinBackoff (default 30s).
+	StableAfter time.Duration
 	// OnState, when set, is called on every state change, from the
 	// supervisor's goroutine; err says why for Disconnected and
 	// BindFailed. It must not block for long.
@@ -72,6 +77,9 @@ func Supervise(addr string, opts *Options, sopts *SupervisorOptions) *Supervisor
 	}
 	if s.so.MaxBackoff <= 0 {
 		s.so.MaxBackoff = 60 * time.Second
+	}
+	if s.so.StableAfter <= 0 {
+		s.so.StableAfter = 30 * time.Second
 	}
 	go s.run()
 	return s
@@ -124,7 +132,7 @@ func (s *Supervisor) run() {
 			backoff = min(2*backoff, s.so.MaxBackoff)
 			continue
 		}
-		backoff = s.so.MinBackoff
+		boundAt := time.Now()
 		// Report Bound before the client is handed out, so that no caller
 		// uses a client whose state observers have not seen.
 		s.notify(Bound, nil)
@@ -152,10 +160,14 @@ func (s *Supervisor) run() {
 		err = c.Err()
 		c.Close()
 		s.notify(Disconnected, err)
-		if !pause(s.so.MinBackoff) {
+		if time.Since(boundAt) >= s.so.StableAfter {
+			backoff = s.so.MinBackoff
+		}
+		if !pause(backoff) {
 			s.notify(Stopped, nil)
 			return
 		}
+		backoff = min(2*backoff, s.so.MaxBackoff)
 	}
 }
 

@@ -14,10 +14,10 @@ type RateLimiter interface {
 	Wait(ctx context.Context) error
 }
 
-// RetryPolicy says how Submit handles the SMSC's temporary refusals
-// (ESME_RTHROTTLED, ESME_RMSGQFUL, ...). A throttling answer also makes
-// the whole client back off: every request waits out the backoff before
-// it is sent.
+// RetryPolicy says how Submit handles the SMSC's throttling refusals
+// (ESME_RTHROTTLED, ESME_RMSGQFUL; see Throttling). A throttling answer
+// to any request also makes the whole client back off: every request
+// waits out the backoff before it is sent.
 type RetryPolicy struct {
 	// Attempts is the number of tries of Submit (default 4; 1 disables
 	// retrying).

@@ -185,6 +185,11 @@ func (s Status) Temporary() bool {
 	return false
 }
 
+// Throttling reports whether the status says the peer is overloaded as a
+// whole (ESME_RTHROTTLED, ESME_RMSGQFUL): every request, not only this
+// one, should wait. The other temporary statuses concern one request.
+func (s Status) Throttling() bool { return s == StatusThrottled || s == StatusMsgQFul }
+
 // StatusError is a peer's refusal: a response whose command_status is not
 // ESME_ROK. Test for it with errors.As.
 type StatusError struct {
