@@ -67,9 +67,14 @@ type Server struct {
 	// it for deliveries) and OnClose when it ends.
 	OnBind  func(s *ServerSession)
 	OnClose func(s *ServerSession)
-	// TPS, when > 0, caps the requests per second of each session; the
-	// excess is answered with ESME_RTHROTTLED.
-	TPS int
+	// TPS, when > 0, caps the requests per second of each session, as a
+	// token bucket: requests are let through at TPS a second on average
+	// and up to TPSBurst at once (default TPS/10, at least 1), so no
+	// second ever sees more than TPS+TPSBurst; the excess is answered
+	// with ESME_RTHROTTLED. (A fixed one-second window let twice TPS
+	// through around its edges.)
+	TPS      int
+	TPSBurst int
 	// EnquireLink, when > 0, is the interval of the server's own
 	// enquire_link to each bound session; one unanswered within
 	// ResponseTimeout closes the session.
@@ -101,9 +106,8 @@ type ServerSession struct {
 	bound     chan struct{} // closed when the ESME binds
 	boundOnce sync.Once
 
-	mu          sync.Mutex
-	windowStart time.Time
-	inWindow    int
+	mu  sync.Mutex
+	tat time.Time // the TPS bucket's theoretical arrival time (GCRA)
 }
 
 // Respond answers req, a request the handler returned nil for, with resp
@@ -281,7 +285,7 @@ func (srv *Server) handle(ss *ServerSession, p pdu.PDU) {
 	case *pdu.BindTransceiver:
 		srv.bind(ss, Transceiver, (*pdu.BindTransmitter)(v), &pdu.BindTransceiverResp{})
 	default:
-		if !ss.allow(srv.TPS, time.Now()) {
+		if !ss.allow(srv.TPS, srv.TPSBurst, time.Now()) {
 			refuse(pdu.StatusThrottled)
 			return
 		}
@@ -299,20 +303,27 @@ func (srv *Server) handle(ss *ServerSession, p pdu.PDU) {
 	}
 }
 
-// allow counts a request against the session's TPS (a one-second window).
-func (ss *ServerSession) allow(tps int, now time.Time) bool {
+// allow counts a request against the session's TPS bucket (the generic
+// cell rate algorithm: one request every 1/tps, up to burst ahead).
+func (ss *ServerSession) allow(tps, burst int, now time.Time) bool {
 	if tps <= 0 {
 		return true
 	}
+	if burst <= 0 {
+		burst = max(1, tps/10)
+	}
+	interval := time.Second / time.Duration(tps)
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
-	if now.Sub(ss.windowStart) >= time.Second {
-		ss.windowStart, ss.inWindow = now, 0
+	next := ss.tat
+	if next.Before(now) {
+		next = now
 	}
-	if ss.inWindow >= tps {
+	next = next.Add(interval)
+	if next.Sub(now) > time.Duration(burst)*interval {
 		return false
 	}
-	ss.inWindow++
+	ss.tat = next
 	return true
 }
 

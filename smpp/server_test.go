@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/switchboard-go/switchboard/smpp/coding"
 	"github.com/switchboard-go/switchboard/smpp/pdu"
@@ -114,7 +115,7 @@ func TestServerEndToEnd(t *testing.T) {
 }
 
 func TestServerDefaultsAndLimits(t *testing.T) {
-	srv := &Server{TPS: 5}
+	srv := &Server{TPS: 5, TPSBurst: 5}
 	addr := startServer(t, srv)
 	var se *StatusError
 	c, err := Dial(ctx(t), addr, &Options{SystemID: "x", Retry: RetryPolicy{Attempts: 1}})
@@ -124,8 +125,18 @@ func TestServerDefaultsAndLimits(t *testing.T) {
 	defer c.Close()
 	ids := map[string]bool{}
 	throttled := 0
-	for i := 0; i < 8; i++ {
-		id, err := c.Submit(ctx(t), hello())
+	calls := make([]*Call, 8) // sent at once: a burst of 8 on a bucket of 5
+	for i := range calls {
+		if calls[i], err = c.SubmitAsync(ctx(t), hello()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, call := range calls {
+		resp, err := call.Wait(ctx(t))
+		var id string
+		if err == nil {
+			id = resp.(*pdu.SubmitSMResp).MessageID
+		}
 		switch {
 		case err == nil:
 			ids[id] = true
@@ -139,7 +150,7 @@ func TestServerDefaultsAndLimits(t *testing.T) {
 		t.Fatalf("%d accepted (distinct ids), %d throttled; want 5 and 3", len(ids), throttled)
 	}
 	// Operations the default handler does not do are refused, not dropped.
-	time.Sleep(1100 * time.Millisecond) // the next TPS window
+	time.Sleep(1100 * time.Millisecond) // the bucket refills
 	call, err := c.Send(ctx(t), &pdu.QuerySM{MessageID: "1"})
 	if err != nil {
 		t.Fatal(err)
@@ -423,4 +434,52 @@ func TestHandlerDefer(t *testing.T) {
 	if _, err := second.Wait(ctx(t)); !errors.As(err, &se) || se.Status != pdu.StatusXTAppn {
 		t.Fatalf("second: %v", err)
 	}
+}
+
+// The TPS limit is a token bucket: no one-second span sees more than
+// TPS+TPSBurst accepted requests, at its edges too (a fixed window let
+// 2×TPS through across a window boundary), and a steady sender at the
+// agreed rate is not refused.
+func TestServerTPSIsABucket(t *testing.T) {
+	const tps, burst = 50, 5
+	allowAt := func(ss *ServerSession, at time.Time) bool { return ss.allow(tps, burst, at) }
+
+	// Requests every millisecond for 3 s, simulated clock.
+	ss := &ServerSession{}
+	start := time.Unix(1_000_000, 0)
+	var accepted []time.Time
+	for i := range 3000 {
+		at := start.Add(time.Duration(i) * time.Millisecond)
+		if allowAt(ss, at) {
+			accepted = append(accepted, at)
+		}
+	}
+	for i := range accepted {
+		j := i
+		for j < len(accepted) && accepted[j].Sub(accepted[i]) < time.Second {
+			j++
+		}
+		require.LessOrEqual(t, j-i, tps+burst, "%d accepted in the second from %v", j-i, accepted[i].Sub(start))
+	}
+	assert.InDelta(t, 3*tps+burst, len(accepted), 2, "the sustained rate")
+
+	// A sender at exactly the agreed rate is never refused.
+	ss = &ServerSession{}
+	for i := range 500 {
+		require.True(t, allowAt(ss, start.Add(time.Duration(i)*time.Second/tps)), "request %d refused", i)
+	}
+
+	// The edge case of a fixed window: TPS just before a boundary and TPS
+	// just after it.
+	ss = &ServerSession{}
+	n := 0
+	for i := range tps {
+		if allowAt(ss, start.Add(990*time.Millisecond+time.Duration(i)*time.Microsecond)) {
+			n++
+		}
+		if allowAt(ss, start.Add(1010*time.Millisecond+time.Duration(i)*time.Microsecond)) {
+			n++
+		}
+	}
+	assert.LessOrEqual(t, n, 2*burst+2, "a burst across a second's edge")
 }

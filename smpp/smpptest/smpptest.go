@@ -55,9 +55,10 @@ type Config struct {
 	// Latency delays every response to the ESME's requests (without
 	// holding up the session: later requests are read meanwhile).
 	Latency time.Duration
-	// TPS caps each session's requests per second; the excess is
-	// answered with ESME_RTHROTTLED.
-	TPS int
+	// TPS caps each session's requests per second, with bursts of up to
+	// TPSBurst (see smpp.Server); the excess is answered with
+	// ESME_RTHROTTLED.
+	TPS, TPSBurst int
 	// Refuse, when set, may refuse a submit_sm with a status (e.g.
 	// pdu.StatusInvDstAdr for a permanent error, pdu.StatusMsgQFul for a
 	// temporary one); pdu.StatusOK accepts it. It may be called from
@@ -196,6 +197,7 @@ func (s *Server) listen(addr string) error {
 		OnBind:          s.onBind,
 		OnClose:         s.onClose,
 		TPS:             s.cfg.TPS,
+		TPSBurst:        s.cfg.TPSBurst,
 		WindowSize:      s.cfg.WindowSize,
 		ResponseTimeout: s.cfg.ResponseTimeout,
 	}
