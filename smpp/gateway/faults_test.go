@@ -39,7 +39,8 @@ func TestFaults(t *testing.T) {
 				return pdu.StatusOK
 			}})
 		defer sim.Close()
-		op := addOperator(t, st, "flaky", sim, func(o *store.Operator) { o.Default = true; o.Binds = 2 })
+		// The operator's agreed rate is the SMSC's: the gateway paces to it.
+		op := addOperator(t, st, "flaky", sim, func(o *store.Operator) { o.Default = true; o.Binds = 2; o.TPS = 400 })
 		g := startGateway(t, st)
 
 		const n = 1000
