@@ -135,7 +135,7 @@ func TestChatRefusesBadArgumentsBeforeConnecting(t *testing.T) {
 		{[]string{"-email", "a@example.com", "hola"}, "-name is required"},
 		{[]string{"-name", "Ana", "hola"}, "-email or -id is required"},
 		{[]string{"-name", "Ana", "-id", "a", "-file", "missing.png"}, "missing.png"},
-		{[]string{"-name", "Ana", "-id", "a", "-ca", "ca.pem", "hola"}, "-ca and -server-name need -tls"},
+		{[]string{"-name", "Ana", "-id", "a", "-ca", "ca.pem", "hola"}, "-ca needs -tls"},
 	} {
 		err := runChat(ctx, append([]string{"-addr", srv.Addr}, tc.args...), strings.NewReader(""), false, &out, &out)
 		if assert.Error(t, err, "%v", tc.args) {

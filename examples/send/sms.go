@@ -39,6 +39,10 @@ func runSMS(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	batch := fs.String("batch", "", "send every row of this CSV file (destination,text[,source]) instead of one message")
 	window := fs.Int("window", 100, "submits outstanding at once (batch)")
 	receiptID := fs.String("receipt-id", "same", "how the SMSC writes message ids: same, hex-dec (hex in responses, decimal in receipts) or dec-hex")
+	timeout := fs.Duration("timeout", 10*time.Second, "how long each request waits for the SMSC's answer")
+	var tf tlsFlags
+	tf.register(fs)
+	tf.registerClientCert(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: send sms [flags] NUMBER TEXT...\n       send sms [flags] -batch FILE.csv")
 		fs.PrintDefaults()
@@ -71,8 +75,13 @@ func runSMS(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
+	tlsConfig, err := tf.config(*addr)
+	if err != nil {
+		return fmt.Errorf("sms: %w", err)
+	}
 	receipts := newReceiptTracker(submitFmt, receiptFmt)
 	c, err := smpp.Dial(ctx, *addr, &smpp.Options{SystemID: *systemID, Password: *password, Mode: bm, WindowSize: *window,
+		TLSConfig: tlsConfig, ResponseTimeout: *timeout,
 		Handler: smpp.HandlerFunc(func(ctx context.Context, m *smpp.Message) pdu.Status {
 			if m.Kind == smpp.KindReceipt {
 				receipts.add(*m.Receipt)
@@ -88,6 +97,15 @@ func runSMS(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return sendOne(ctx, c, rows[0], receipts, *wait, stdout)
 	}
 	return sendBatch(ctx, c, rows, receipts, *wait, *window, stdout, stderr)
+}
+
+// explainSubmit says, for an error that leaves the message's fate open,
+// that sending it again may duplicate it.
+func explainSubmit(err error) error {
+	if smpp.MayHaveReached(err) {
+		return fmt.Errorf("%w (the SMSC may have received the message: sending it again may duplicate it)", err)
+	}
+	return err
 }
 
 type smsRow struct {
@@ -106,7 +124,7 @@ func submitTemplate(r smsRow, receipts bool) *pdu.SubmitSM {
 func sendOne(ctx context.Context, c *smpp.Client, r smsRow, receipts *receiptTracker, wait time.Duration, stdout io.Writer) error {
 	ids, err := c.SubmitText(ctx, submitTemplate(r, wait > 0), r.text, coding.SplitOptions{})
 	if err != nil {
-		return err
+		return explainSubmit(err)
 	}
 	fmt.Fprintf(stdout, "%s: submitted in %d part(s), message_id=%s\n", r.to, len(ids), strings.Join(ids, ","))
 	if wait <= 0 {
@@ -150,7 +168,7 @@ func sendBatch(ctx context.Context, c *smpp.Client, rows []smsRow, receipts *rec
 				if err != nil {
 					failed.Add(1)
 					failMu.Lock()
-					failures = append(failures, fmt.Sprintf("line %d (%s): %v", r.line, r.to, err))
+					failures = append(failures, fmt.Sprintf("line %d (%s): %v", r.line, r.to, explainSubmit(err)))
 					failMu.Unlock()
 				} else {
 					sent.Add(1)

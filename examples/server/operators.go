@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -94,6 +95,11 @@ func runOperator(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.StringVar(&o.SystemType, "system-type", "", "system_type")
 	fs.StringVar(&mode, "mode", "trx", "bind mode: tx, rx, trx or tx+rx")
 	fs.BoolVar(&o.TLS, "tls", false, "connect with TLS")
+	var tlsCA, tlsCert, tlsKey, tlsServerName string
+	fs.StringVar(&tlsCA, "tls-ca", "", "PEM file of the CA that signed the SMSC's certificate (default: the system's roots)")
+	fs.StringVar(&tlsCert, "tls-cert", "", "PEM file of a client certificate to present, with -tls-key")
+	fs.StringVar(&tlsKey, "tls-key", "", "PEM file of the key of -tls-cert")
+	fs.StringVar(&tlsServerName, "tls-server-name", "", "name to verify the SMSC's certificate against (default: -host)")
 	fs.IntVar(&o.WindowSize, "window", 0, "outstanding requests per bind (0: library default)")
 	fs.IntVar(&o.TPS, "tps", 0, "submits per second over all binds (0: no limit)")
 	fs.IntVar(&o.Binds, "binds", 1, "parallel binds")
@@ -136,6 +142,21 @@ func runOperator(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return nil
 	}
 	o.BindMode, o.Enabled, o.Params = store.BindMode(mode), !disable, params
+	// The files' contents are kept with the operator, so that every
+	// server process on the store connects alike.
+	for _, f := range []struct{ name, value string }{{"tls_ca", tlsCA}, {"tls_cert", tlsCert}, {"tls_key", tlsKey}} {
+		if f.value == "" {
+			continue
+		}
+		pem, err := os.ReadFile(f.value)
+		if err != nil {
+			return fmt.Errorf("operator: %w", err)
+		}
+		o.Params = append(o.Params, store.OperatorParam{Command: "gateway", Name: f.name, Value: string(pem)})
+	}
+	if tlsServerName != "" {
+		o.Params = append(o.Params, store.OperatorParam{Command: "gateway", Name: "tls_server_name", Value: tlsServerName})
+	}
 	o.Prefixes, o.Sources = splitList(prefixes), splitList(sources)
 	if err := gateway.CheckOperator(o); err != nil {
 		return err

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"io"
 	"log/slog"
+	"path/filepath"
 	"time"
 
 	"github.com/switchboard-go/switchboard/examples/internal/gatewayflag"
@@ -70,12 +71,17 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 
 	if sim.addr != "" {
-		srv, err := sim.start()
+		caFile := filepath.Join(sf.Data, "smsc-sim-ca.pem")
+		srv, err := sim.start(caFile)
 		if err != nil {
 			return err
 		}
 		defer srv.Close()
-		log.Info("smsc simulator listening", "addr", srv.Addr, "system_id", cmp.Or(sim.systemID, "(any)"))
+		attrs := []any{"addr", srv.Addr, "system_id", cmp.Or(sim.systemID, "(any)")}
+		if sim.tls {
+			attrs = append(attrs, "tls", true, "ca", caFile)
+		}
+		log.Info("smsc simulator listening", attrs...)
 		if err := sim.defaultOperator(ctx, st, srv.Addr); err != nil {
 			return err
 		}

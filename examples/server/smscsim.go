@@ -5,7 +5,11 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/switchboard-go/switchboard/smpp/smpptest"
@@ -21,6 +25,8 @@ type simFlags struct {
 	systemID, password string
 	receiptDelay       time.Duration
 	failPercent        int
+	tls                bool
+	caPEM              []byte // the CA of the simulator's certificate, with -smsc-sim-tls
 }
 
 func (f *simFlags) register(fs *flag.FlagSet) {
@@ -29,20 +35,49 @@ func (f *simFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.password, "smsc-sim-password", "", "the password that goes with -smsc-sim-system-id")
 	fs.DurationVar(&f.receiptDelay, "smsc-sim-receipt-delay", time.Second, "time from submit to delivery receipt")
 	fs.IntVar(&f.failPercent, "smsc-sim-fail-percent", 0, "percentage of messages that end undeliverable")
+	fs.BoolVar(&f.tls, "smsc-sim-tls", false, "the simulator listens with TLS, with a certificate of its own (its CA is written beside the database, and the simulator operator trusts it)")
 }
 
-func (f *simFlags) start() (*smpptest.Server, error) {
+// start starts the simulator; with -smsc-sim-tls it writes the CA of its
+// certificate to caFile.
+func (f *simFlags) start(caFile string) (*smpptest.Server, error) {
 	if f.failPercent < 0 || f.failPercent > 100 {
 		return nil, fmt.Errorf("-smsc-sim-fail-percent %d: want 0..100", f.failPercent)
 	}
-	srv, err := smpptest.Start(f.addr, &smpptest.Config{
+	cfg := &smpptest.Config{
 		SystemID: f.systemID, Password: f.password, ReceiptDelay: f.receiptDelay,
 		Outcomes: smpptest.Outcomes{Delivered: 100 - f.failPercent, Undeliverable: f.failPercent},
-	})
+	}
+	if f.tls {
+		pki, err := smpptest.NewPKI()
+		if err != nil {
+			return nil, fmt.Errorf("smsc simulator: %w", err)
+		}
+		if err := os.MkdirAll(filepath.Dir(caFile), 0o750); err != nil {
+			return nil, fmt.Errorf("smsc simulator: %w", err)
+		}
+		if err := os.WriteFile(caFile, pki.CAPEM, 0o644); err != nil {
+			return nil, fmt.Errorf("smsc simulator: %w", err)
+		}
+		cfg.TLSConfig, f.caPEM = pki.ServerConfig(false), pki.CAPEM
+	}
+	srv, err := smpptest.Start(f.addr, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("smsc simulator: %w", err)
 	}
 	return srv, nil
+}
+
+// simTLS sets the simulator operator's TLS to what the simulator speaks.
+func (f *simFlags) simTLS(op *store.Operator) {
+	op.TLS = f.tls
+	op.Params = slices.DeleteFunc(op.Params, func(p store.OperatorParam) bool {
+		return p.Command == "gateway" && strings.HasPrefix(p.Name, "tls_")
+	})
+	if f.tls {
+		op.Params = append(op.Params, store.OperatorParam{Command: "gateway", Name: "tls_ca", Value: string(f.caPEM)},
+			store.OperatorParam{Command: "gateway", Name: "tls_server_name", Value: "localhost"})
+	}
 }
 
 // defaultOperator makes the simulator the default operator of a store
@@ -59,8 +94,9 @@ func (f *simFlags) defaultOperator(ctx context.Context, st store.Store, addr str
 	}
 	p, _ := strconv.Atoi(port)
 	for _, op := range ops {
-		if op.Name == simOperator && (op.Host != host || op.Port != p) {
+		if op.Name == simOperator {
 			op.Host, op.Port = host, p
+			f.simTLS(&op)
 			return st.UpdateOperator(ctx, &op)
 		}
 	}
@@ -72,5 +108,6 @@ func (f *simFlags) defaultOperator(ctx context.Context, st store.Store, addr str
 	if op.SystemID == "" {
 		op.SystemID = "switchboard"
 	}
+	f.simTLS(&op)
 	return st.CreateOperator(ctx, &op)
 }

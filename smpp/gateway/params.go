@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/switchboard-go/switchboard/smpp"
@@ -29,6 +30,8 @@ type profile struct {
 	tmpl      pdu.SubmitSM // fields every submit_sm starts from
 	split     coding.SplitOptions
 	receiptID string // same, hex-dec, dec-hex
+	certPEM   string // gateway.tls_cert and tls_key, paired by finishTLS
+	keyPEM    string
 }
 
 func newProfile(op store.Operator) (*profile, error) {
@@ -53,8 +56,15 @@ func newProfile(op store.Operator) (*profile, error) {
 	p.tmpl = pdu.SubmitSM{SourceAddrTON: 1, SourceAddrNPI: 1, DestAddrTON: 1, DestAddrNPI: 1, RegisteredDelivery: 1}
 	for _, prm := range op.Params {
 		if err := p.apply(prm); err != nil {
-			return nil, fmt.Errorf("operator %s: param %s.%s=%q: %w", op.Name, prm.Command, prm.Name, prm.Value, err)
+			value := prm.Value
+			if strings.HasPrefix(prm.Name, "tls_") && prm.Name != "tls_server_name" {
+				value = "(PEM)" // never a key in a log
+			}
+			return nil, fmt.Errorf("operator %s: param %s.%s=%q: %w", op.Name, prm.Command, prm.Name, value, err)
 		}
+	}
+	if err := p.finishTLS(); err != nil {
+		return nil, fmt.Errorf("operator %s: %w", op.Name, err)
 	}
 	return p, nil
 }
@@ -137,11 +147,23 @@ func (p *profile) apply(prm store.OperatorParam) error {
 			return fmt.Errorf("want a positive duration")
 		}
 		p.opts.ResponseTimeout = d
-	case "gateway.tls_server_name":
+	case "gateway.tls_server_name", "gateway.tls_ca", "gateway.tls_cert", "gateway.tls_key":
 		if p.opts.TLSConfig == nil {
 			return fmt.Errorf("the operator does not use TLS")
 		}
-		p.opts.TLSConfig.ServerName = prm.Value
+		return p.applyTLS(prm.Name, prm.Value)
+	case "gateway.languages":
+		langs, err := parseLanguages(prm.Value)
+		if err != nil {
+			return err
+		}
+		p.split.Languages = langs
+	case "gateway.inbound_packed":
+		b, err := strconv.ParseBool(prm.Value)
+		if err != nil {
+			return fmt.Errorf("want true or false")
+		}
+		p.opts.InboundPackedGSM = b
 	default:
 		return fmt.Errorf("unknown parameter")
 	}

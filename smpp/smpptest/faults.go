@@ -1,6 +1,7 @@
 package smpptest
 
 import (
+	"crypto/tls"
 	"net"
 	"sync"
 	"time"
@@ -18,12 +19,16 @@ type faultListener struct {
 	mu    sync.Mutex
 	conns map[string]net.Conn // by remote address
 	slow  bool                // FaultSlowReads
+	tls   *tls.Config         // when set, connections speak TLS under the faults
 }
 
 func (l *faultListener) Accept() (net.Conn, error) {
 	c, err := l.Listener.Accept()
 	if err != nil {
 		return nil, err
+	}
+	if l.tls != nil { // the faults' raw bytes then travel as TLS records
+		c = tls.Server(c, l.tls)
 	}
 	fc := &faultConn{Conn: c, l: l}
 	l.mu.Lock()

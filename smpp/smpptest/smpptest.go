@@ -22,6 +22,7 @@ package smpptest
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -55,6 +56,9 @@ type Config struct {
 	// Latency delays every response to the ESME's requests (without
 	// holding up the session: later requests are read meanwhile).
 	Latency time.Duration
+	// TLSConfig, when set, makes the simulator listen with TLS (it needs
+	// a certificate); faults that write raw bytes write them inside TLS.
+	TLSConfig *tls.Config
 	// TPS caps each session's requests per second, with bursts of up to
 	// TPSBurst (see smpp.Server); the excess is answered with
 	// ESME_RTHROTTLED.
@@ -189,7 +193,7 @@ func (s *Server) listen(addr string) error {
 	if err != nil {
 		return err
 	}
-	fl := &faultListener{Listener: l, conns: map[string]net.Conn{}}
+	fl := &faultListener{Listener: l, conns: map[string]net.Conn{}, tls: s.cfg.TLSConfig}
 	smsc := &smpp.Server{
 		SystemID:        s.cfg.SMSCSystemID,
 		Authenticate:    s.authenticate,
@@ -362,15 +366,21 @@ func (s *Server) accept(ss *smpp.ServerSession, sm *pdu.SubmitSM) string {
 		ud = p
 	}
 	sub.Raw = append([]byte(nil), ud...)
+	var locking, single coding.Language
 	if sm.ESMClass&coding.ESMClassUDHI != 0 {
 		if ies, payload, err := coding.ParseUDH(ud); err == nil {
 			ud = payload
 			sub.Concat, _ = coding.ConcatFromUDH(ies)
+			locking, single = coding.LanguagesFromUDH(ies)
 		}
 	} else if c, ok := coding.ConcatFromTLVs(sm.TLVs); ok {
 		sub.Concat = c
 	}
-	sub.Text, _ = coding.Decode(ud, coding.DataCoding(sm.DataCoding))
+	if dc := coding.DataCoding(sm.DataCoding); dc.Alphabet() == coding.GSM7 && locking|single != coding.DefaultLanguage {
+		sub.Text, _ = coding.DecodeGSM7Lang(ud, locking, single)
+	} else {
+		sub.Text, _ = coding.Decode(ud, dc)
+	}
 
 	s.mu.Lock()
 	s.nextID++

@@ -2,6 +2,7 @@ package smpptest
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"strings"
 	"sync"
@@ -10,6 +11,8 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"github.com/switchboard-go/switchboard/smpp"
 	"github.com/switchboard-go/switchboard/smpp/coding"
 	"github.com/switchboard-go/switchboard/smpp/pdu"
@@ -332,4 +335,38 @@ func TestFaults(t *testing.T) {
 	if got := h.waitReceipts(t, 5); len(got) != 5 {
 		t.Fatalf("%d receipts after restart", len(got))
 	}
+}
+
+// The simulator speaks TLS, with a client certificate required: an ESME
+// that trusts the CA and presents its certificate binds and submits; one
+// without a certificate, or trusting other roots, is refused at the
+// handshake. The faults travel inside TLS.
+func TestTLS(t *testing.T) {
+	pki, err := NewPKI()
+	require.NoError(t, err)
+	sim := NewServer(&Config{TLSConfig: pki.ServerConfig(true)})
+	defer sim.Close()
+
+	c, err := smpp.Dial(testCtx(t), sim.Addr, &smpp.Options{SystemID: "esme", TLSConfig: pki.ClientConfig(),
+		ResponseTimeout: 500 * time.Millisecond})
+	require.NoError(t, err)
+	defer c.Close()
+	id, err := c.Submit(testCtx(t), sm("584141234567", "hola"))
+	require.NoError(t, err)
+	assert.NotEmpty(t, id)
+	sim.SetFault(FaultMalformedResponse)
+	_, err = c.Submit(testCtx(t), sm("584141234567", "hola"))
+	var de *pdu.DecodeError
+	assert.ErrorAs(t, err, &de, "a malformed response inside TLS")
+	sim.SetFault(FaultNone)
+
+	noCert := pki.ClientConfig()
+	noCert.Certificates = nil
+	_, err = smpp.Dial(testCtx(t), sim.Addr, &smpp.Options{SystemID: "esme", TLSConfig: noCert, ResponseTimeout: time.Second})
+	assert.Error(t, err, "bound without a client certificate")
+	other, err := NewPKI()
+	require.NoError(t, err)
+	_, err = smpp.Dial(testCtx(t), sim.Addr, &smpp.Options{SystemID: "esme", TLSConfig: other.ClientConfig(), ResponseTimeout: time.Second})
+	var uae x509.UnknownAuthorityError
+	assert.ErrorAs(t, err, &uae, "trusted an SMSC signed by another CA")
 }
