@@ -45,7 +45,7 @@ func FuzzClientAgainstAPeer(f *testing.F) {
 		enc(seq(&pdu.DataSM{SourceAddr: "1", DestinationAddr: "2"}, 10)),
 		[]byte("\x00\x00\x00\x10\x80\x00\x00\x04\x00\x00\x00\x00\x00\x00\x00\x02"), // submit_sm_resp without a body
 		[]byte("\xff\xff\xff\xff\x80\x00\x00\x04\x00\x00\x00\x00\x00\x00\x00\x02"), // a length beyond any limit
-		[]byte("\x00\x00\x00\x08"), // a length shorter than a header
+		[]byte("\x00\x00\x00\x08"),                                                 // a length shorter than a header
 	} {
 		f.Add(seed)
 	}
