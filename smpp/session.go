@@ -19,32 +19,66 @@ type Call struct {
 	Req      pdu.PDU
 	resp     pdu.PDU
 	err      error
-	done     chan struct{}
 	seq      uint32
 	deadline int64       // UnixNano
 	sent     atomic.Bool // handed to the connection: the peer may have it
 	slotless bool        // sent outside the window (enquire_link): frees no slot
+	// finished is set once resp and err are; done is made only when
+	// someone waits before that (most calls of a full window complete
+	// before anyone looks), and closed by the completion.
+	finished atomic.Bool
+	done     atomic.Pointer[chan struct{}]
 }
 
+// closedChan is every completed call's Done.
+var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+// completedDone marks done as taken by the completion.
+var completedDone = &closedChan
+
 // Done is closed when the call completes.
-func (c *Call) Done() <-chan struct{} { return c.done }
+func (c *Call) Done() <-chan struct{} {
+	if c.finished.Load() {
+		return closedChan
+	}
+	ch := make(chan struct{})
+	if c.done.CompareAndSwap(nil, &ch) {
+		return ch // the completion closes it
+	}
+	return *c.done.Load() // another waiter's, or closedChan
+}
+
+// finish records the outcome and wakes the waiters. It runs once.
+func (c *Call) finish(resp pdu.PDU, err error) {
+	c.resp, c.err = resp, err
+	c.finished.Store(true)
+	if ch := c.done.Swap(completedDone); ch != nil && ch != completedDone {
+		close(*ch)
+	}
+}
 
 // Wait waits for the response, or for ctx. A response with a non-zero
 // command_status is returned with a *StatusError. When ctx ends first the
 // call stays in flight (its window slot is freed by the response or the
 // response timeout).
 func (c *Call) Wait(ctx context.Context) (pdu.PDU, error) {
+	if c.finished.Load() {
+		return c.resp, c.err
+	}
 	select {
-	case <-c.done:
+	case <-c.Done():
 		return c.resp, c.err
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
 }
 
-// Result returns the response and error of a completed call.
+// Result returns the response and error of a completed call, waiting
+// for it to complete.
 func (c *Call) Result() (pdu.PDU, error) {
-	<-c.done
+	if !c.finished.Load() {
+		<-c.Done()
+	}
 	return c.resp, c.err
 }
 
@@ -164,7 +198,7 @@ func (s *session) send(ctx context.Context, req pdu.PDU) (*Call, error) {
 		}
 		return nil, &SendError{Err: err}
 	}
-	c := &Call{Req: req, done: make(chan struct{}), seq: s.seq.next()}
+	c := &Call{Req: req, seq: s.seq.next()}
 	req.Hdr().Sequence = c.seq
 	req.Hdr().Status = pdu.StatusOK
 	c.deadline = s.clock.Load() + int64(s.cfg.responseTimeout+s.tick)
@@ -186,7 +220,7 @@ func (s *session) send(ctx context.Context, req pdu.PDU) (*Call, error) {
 // never waits for a slot, so a full window of slow requests cannot keep
 // the keepalive from going out.
 func (s *session) sendControl(req pdu.PDU) (*Call, error) {
-	c := &Call{Req: req, done: make(chan struct{}), seq: s.seq.next(), slotless: true}
+	c := &Call{Req: req, seq: s.seq.next(), slotless: true}
 	req.Hdr().Sequence = c.seq
 	req.Hdr().Status = pdu.StatusOK
 	c.deadline = s.clock.Load() + int64(s.cfg.responseTimeout+s.tick)
@@ -416,11 +450,10 @@ func (s *session) complete(c *Call, resp pdu.PDU, err error) {
 	if !c.slotless {
 		s.slots.release()
 	}
-	c.resp, c.err = resp, err
 	if resp != nil {
 		s.responses.Add(1)
 	}
-	close(c.done)
+	c.finish(resp, err)
 }
 
 func (s *session) sweepLoop() {
@@ -492,7 +525,7 @@ func (s *session) keepalive(every time.Duration, stop <-chan struct{}) {
 			return
 		case <-s.done:
 			return
-		case <-call.done:
+		case <-call.Done():
 		}
 		if call.err != nil && !Temporary(call.err) && s.reads.Load() == before {
 			s.close(fmt.Errorf("smpp: enquire_link: %w", call.err))
@@ -523,8 +556,7 @@ func (s *session) close(cause error) {
 			if !c.slotless {
 				s.slots.release()
 			}
-			c.err = &SendError{Err: cause, MayHaveReached: c.sent.Load()}
-			close(c.done)
+			c.finish(nil, &SendError{Err: cause, MayHaveReached: c.sent.Load()})
 		})
 	})
 }

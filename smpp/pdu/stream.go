@@ -12,9 +12,10 @@ import (
 // command_length before it allocates anything for a PDU. A Reader is not
 // safe for concurrent use.
 type Reader struct {
-	r      *bufio.Reader
-	maxLen int
-	buf    []byte
+	r       *bufio.Reader
+	maxLen  int
+	buf     []byte
+	pending int // octets of the last PDU returned in place, to discard
 }
 
 // NewReader returns a Reader on r that accepts PDUs of at most maxLen
@@ -37,21 +38,21 @@ func NewReader(r io.Reader, maxLen int) *Reader {
 // maximum is a fatal *DecodeError (the stream cannot be resynchronized):
 // answer with generic_nack and close.
 func (r *Reader) ReadRaw() ([]byte, error) {
-	if cap(r.buf) < HeaderLen {
-		r.buf = make([]byte, 0, 512)
+	if r.pending > 0 { // the PDU returned last, in place
+		r.r.Discard(r.pending)
+		r.pending = 0
 	}
-	// The length goes into the reader's own buffer: a local array would
-	// escape through io.ReadFull and cost an allocation per PDU.
-	if _, err := io.ReadFull(r.r, r.buf[:4]); err != nil {
-		return nil, err // io.EOF at a PDU boundary, io.ErrUnexpectedEOF inside
+	head, err := r.r.Peek(4)
+	if err != nil {
+		return nil, endOfStream(err, len(head) > 0) // io.EOF at a PDU boundary
 	}
-	n := int(binary.BigEndian.Uint32(r.buf[:4]))
+	n := int(binary.BigEndian.Uint32(head))
 	if n < HeaderLen || n > r.maxLen {
-		// Read the rest of the header, when it is there, to name the
-		// command and sequence in the answer.
+		// Name the command and sequence in the answer, when the rest of
+		// the header is there.
 		id, seq := CommandID(0), uint32(0)
-		if b, err := r.r.Peek(12); err == nil {
-			id, seq = CommandID(binary.BigEndian.Uint32(b)), binary.BigEndian.Uint32(b[8:])
+		if b, err := r.r.Peek(HeaderLen); err == nil {
+			id, seq = CommandID(binary.BigEndian.Uint32(b[4:])), binary.BigEndian.Uint32(b[12:])
 		}
 		reason := fmt.Sprintf("command_length %d outside 16..%d", n, r.maxLen)
 		if n > r.maxLen {
@@ -59,19 +60,31 @@ func (r *Reader) ReadRaw() ([]byte, error) {
 		}
 		return nil, &DecodeError{Command: id, Sequence: seq, Status: StatusInvCmdLen, Reason: reason, Nack: true, Fatal: true}
 	}
+	if n <= r.r.Size() {
+		// Returned in place from the buffered reader: no copy.
+		b, err := r.r.Peek(n)
+		if err != nil {
+			return nil, endOfStream(err, true)
+		}
+		r.pending = n
+		return b, nil
+	}
 	if cap(r.buf) < n {
-		grown := make([]byte, n, max(n, 2*cap(r.buf)))
-		copy(grown, r.buf[:4])
-		r.buf = grown
+		r.buf = make([]byte, n)
 	}
 	b := r.buf[:n]
-	if _, err := io.ReadFull(r.r, b[4:]); err != nil {
-		if errors.Is(err, io.EOF) {
-			err = io.ErrUnexpectedEOF
-		}
-		return nil, err
+	if _, err := io.ReadFull(r.r, b); err != nil {
+		return nil, endOfStream(err, true)
 	}
 	return b, nil
+}
+
+// endOfStream turns an io.EOF inside a PDU into io.ErrUnexpectedEOF.
+func endOfStream(err error, inside bool) error {
+	if inside && errors.Is(err, io.EOF) {
+		return io.ErrUnexpectedEOF
+	}
+	return err
 }
 
 // Read reads and decodes the next PDU. Besides ReadRaw's errors it returns

@@ -117,3 +117,33 @@ func TestStatusAndCommandNames(t *testing.T) {
 		t.Fatal("tag names")
 	}
 }
+
+// PDUs larger than the reader's buffer are read whole too, between small
+// ones read in place.
+func TestReaderLargePDU(t *testing.T) {
+	small := &EnquireLink{Header: Header{Sequence: 1}}
+	big := &DataSM{Header: Header{Sequence: 2}, SourceAddr: "1", DestinationAddr: "2"}
+	big.TLVs.SetMessagePayload(bytes.Repeat([]byte{'x'}, 65535))
+	var stream []byte
+	for _, p := range []PDU{small, big, small, big, small} {
+		var err error
+		if stream, err = p.Encode(stream); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := NewReader(bytes.NewReader(stream), 0)
+	for i, want := range []CommandID{EnquireLinkID, DataSMID, EnquireLinkID, DataSMID, EnquireLinkID} {
+		p, err := r.Read()
+		if err != nil || p.CommandID() != want {
+			t.Fatalf("PDU %d: %v, %v", i, p, err)
+		}
+		if d, ok := p.(*DataSM); ok {
+			if pl, _ := d.TLVs.MessagePayload(); len(pl) != 65535 {
+				t.Fatalf("payload of %d octets", len(pl))
+			}
+		}
+	}
+	if _, err := r.Read(); err != io.EOF {
+		t.Fatalf("at the end: %v", err)
+	}
+}
