@@ -64,7 +64,9 @@ type Options struct {
 	// (default 100). A full window makes senders wait, under their context.
 	WindowSize int
 	// ResponseTimeout is how long a request waits for its response
-	// (default 10s); then it fails with ErrTimeout and frees its slot.
+	// (default 10s); then it fails with a *TimeoutError (errors.Is
+	// ErrTimeout) and frees its slot; TimeoutError.WaitLate still gets
+	// the answer if it comes later.
 	ResponseTimeout time.Duration
 	// EnquireLink is the keepalive interval (default 30s; negative
 	// disables it). A keepalive that gets no answer within

@@ -23,8 +23,13 @@
 // response timeout, or the end of the session; a full window makes the
 // sender wait under its context, it never drops or fails fast. Sequence
 // numbers are per session, 1..0x7FFFFFFF, wrapping, never 0; responses are
-// matched by sequence number, and a response that comes after its
-// request's timeout is counted (Stats.LateResponses) and dropped.
+// matched by sequence number. A request whose response does not come
+// within the response timeout fails with a [*TimeoutError] and frees its
+// slot, but the session keeps it (up to four windows of them) for the
+// answer that may still come: [TimeoutError.WaitLate] returns that
+// answer, or says the session ended first, so that a slow SMSC's messages
+// need not be sent twice. Late responses are counted
+// (Stats.LateResponses); one nobody waits for is dropped.
 //
 // [Client.SubmitAsync] and [Client.Send] return a [Call] to wait on, which
 // is how to keep the window full from one goroutine. Everything queued is

@@ -28,6 +28,12 @@ type Call struct {
 	// before anyone looks), and closed by the completion.
 	finished atomic.Bool
 	done     atomic.Pointer[chan struct{}]
+
+	// late is made when the call times out and is kept for a late
+	// answer; closed with lateResp and lateErr set (TimeoutError.WaitLate).
+	late     chan struct{}
+	lateResp pdu.PDU
+	lateErr  error
 }
 
 // closedChan is every completed call's Done.
@@ -121,6 +127,7 @@ type session struct {
 
 	mu      sync.Mutex
 	pending *pendingTable // nil once closed
+	expired lateTable     // timed-out requests still answerable
 
 	done      chan struct{} // closed when the session ends
 	closeOnce sync.Once
@@ -169,6 +176,7 @@ func newSession(conn net.Conn, cfg sessionConfig) *session {
 		slots:   newWindow(cfg.window),
 		out:     newOutQueue(cfg.window + 64),
 		pending: newPendingTable(cfg.window),
+		expired: lateTable{max: 4 * cfg.window},
 		done:    make(chan struct{}),
 		tick:    max(cfg.responseTimeout/10, 5*time.Millisecond),
 	}
@@ -319,9 +327,7 @@ func (s *session) readLoop() {
 			return
 		}
 		if p.CommandID().IsResponse() {
-			if !s.answer(p) {
-				s.late.Add(1)
-			}
+			s.answer(p) // or counted late
 			continue
 		}
 		s.received.Add(1)
@@ -390,8 +396,18 @@ func (s *session) answerLink(p pdu.PDU, unbindReason string) bool {
 func (s *session) answer(resp pdu.PDU) bool {
 	c := s.take(resp.Hdr().Sequence)
 	if c == nil {
-		return false
+		return s.answerLate(resp)
 	}
+	resp, err := outcome(c, resp)
+	if s.cfg.observe != nil {
+		s.cfg.observe(err)
+	}
+	s.complete(c, resp, err)
+	return true
+}
+
+// outcome is what a call gets for resp: resp itself, or an error.
+func outcome(c *Call, resp pdu.PDU) (pdu.PDU, error) {
 	var err error
 	st := resp.Hdr().Status
 	switch got, want := resp.CommandID(), c.Req.CommandID().Response(); {
@@ -404,10 +420,21 @@ func (s *session) answer(resp pdu.PDU) bool {
 	if err != nil {
 		resp = nil // the caller gets no response of the wrong type
 	}
-	if s.cfg.observe != nil {
-		s.cfg.observe(err)
+	return resp, err
+}
+
+// answerLate gives resp to the timed-out call it answers, if the session
+// still keeps it. It returns false when no call was found: the response
+// is then counted as late and dropped. A late answer is counted late too.
+func (s *session) answerLate(resp pdu.PDU) bool {
+	s.late.Add(1)
+	s.mu.Lock()
+	c := s.expired.take(resp.Hdr().Sequence)
+	s.mu.Unlock()
+	if c == nil {
+		return false
 	}
-	s.complete(c, resp, err)
+	c.endLate(outcome(c, resp))
 	return true
 }
 
@@ -420,6 +447,14 @@ func (s *session) answerUndecodable(de *pdu.DecodeError) {
 	}
 	if c := s.take(de.Sequence); c != nil {
 		s.complete(c, nil, &ResponseError{Request: c.Req.CommandID(), Got: de.Command, Err: de})
+		return
+	}
+	s.mu.Lock()
+	c := s.expired.take(de.Sequence)
+	s.mu.Unlock()
+	if c != nil {
+		s.late.Add(1)
+		c.endLate(nil, &ResponseError{Request: c.Req.CommandID(), Got: de.Command, Err: de})
 	}
 }
 
@@ -456,6 +491,33 @@ func (s *session) complete(c *Call, resp pdu.PDU, err error) {
 	c.finish(resp, err)
 }
 
+// expire fails the call with seq, if still pending, with a
+// *TimeoutError, and keeps it (but for enquire_link) for a late answer.
+func (s *session) expire(seq uint32) {
+	var forgot *Call
+	s.mu.Lock()
+	var c *Call
+	if s.pending != nil {
+		if c = s.pending.take(seq); c != nil && !c.slotless {
+			c.late = make(chan struct{})
+			forgot = s.expired.put(c)
+		}
+	}
+	s.mu.Unlock()
+	if c == nil {
+		return
+	}
+	s.timeouts.Add(1)
+	if c.slotless {
+		s.complete(c, nil, ErrTimeout)
+	} else {
+		s.complete(c, nil, &TimeoutError{call: c})
+	}
+	if forgot != nil {
+		forgot.endLate(nil, &SendError{Err: ErrLateForgotten, MayHaveReached: true})
+	}
+}
+
 func (s *session) sweepLoop() {
 	defer s.wg.Done()
 	t := time.NewTicker(s.tick)
@@ -478,9 +540,7 @@ func (s *session) sweepLoop() {
 			}
 			s.mu.Unlock()
 			for _, seq := range expired {
-				if s.finish(seq, nil, ErrTimeout) {
-					s.timeouts.Add(1)
-				}
+				s.expire(seq)
 			}
 		}
 	}
@@ -551,7 +611,11 @@ func (s *session) close(cause error) {
 		s.mu.Lock()
 		pending := s.pending
 		s.pending = nil
+		expired := s.expired.drain()
 		s.mu.Unlock()
+		for _, c := range expired {
+			c.endLate(nil, &SendError{Err: cause, MayHaveReached: true})
+		}
 		pending.each(func(c *Call) {
 			if !c.slotless {
 				s.slots.release()
