@@ -74,7 +74,7 @@ const (
 	TxUndeliverable TransmissionState = "undeliverable"
 	TxExpired       TransmissionState = "expired"
 	TxRejected      TransmissionState = "rejected"
-	TxUnknown       TransmissionState = "unknown" // the SMSC's receipt said so
+	TxUnknown       TransmissionState = "unknown" // the SMSC's receipt said so, or its outcome cannot be learned
 	TxFailed        TransmissionState = "failed"  // never accepted; see Reason
 )
 
@@ -214,6 +214,11 @@ type SMSStore interface {
 	RetryTransmission(ctx context.Context, id int64, next time.Time, errorCode int, reason string) error
 	// FailTransmission marks a transmission that is not final as failed.
 	FailTransmission(ctx context.Context, id int64, errorCode int, reason string, at time.Time) error
+	// EndTransmission gives a transmission that is not final the final
+	// state given (ErrInvalid for one that is not final), e.g. unknown
+	// for a message that may have reached the SMSC and is not sent again.
+	// ErrConflict if it is final already.
+	EndTransmission(ctx context.Context, id int64, state TransmissionState, errorCode int, reason string, at time.Time) error
 	// RequeueStale returns transmissions claimed before the cutoff and
 	// never recorded (a dispatcher died) to the queue, with Reason
 	// ReasonStaleClaim. Their submit may have reached the SMSC: this is

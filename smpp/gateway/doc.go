@@ -39,7 +39,9 @@
 //	gateway    receipt_id: "same" (default), "hex-dec" (submit_sm_resp ids
 //	           in hex, receipts in decimal) or "dec-hex";
 //	           split: "udh8" (default), "udh16", "sar" or "payload";
-//	           response_timeout (a Go duration, default 10s); tls_server_name
+//	           response_timeout (a Go duration, default 30s);
+//	           resend: "at-least-once" (default) or "at-most-once" (see
+//	           Delivery guarantees); tls_server_name
 //
 // An unknown command or name, or a bad value, keeps the operator from
 // starting (logged at each reload).
@@ -56,17 +58,26 @@
 // # Delivery guarantees
 //
 // Claims make several gateway processes on one PostgreSQL safe: a
-// transmission is submitted by one process at a time. Sending is
-// at-least-once, and a message is sent twice only when the protocol
-// leaves no choice:
-//   - the connection drops, or the response times out, after the
-//     submit_sm was written: the SMSC may or may not have it. The
-//     transmission goes back to the queue with a reason starting "may
-//     have reached the SMSC" and its next attempt is counted in
-//     Counters.PossibleDuplicates;
-//   - a process dies between the submit_sm_resp and recording it: the
+// transmission is submitted by one process at a time. With no connection
+// lost and no process dying, the SMSC gets exactly one submit_sm per
+// message part: a submit_sm_resp that comes after the operator's response
+// timeout is still used (smpp.TimeoutError.WaitLate, up to Config.
+// SubmitTimeout; counted in Counters.Late), and the message is not sent
+// again. Only when the protocol leaves no answer may a message have
+// reached the SMSC without the gateway knowing:
+//   - the session ends (connection lost, SMSC unbound) after the
+//     submit_sm was written and before its response, or no response came
+//     within SubmitTimeout (counted in Counters.Uncertain);
+//   - a process dies between the submit_sm_resp and recording it: its
 //     claim goes stale and is requeued after StaleAfter
-//     (store.ReasonStaleClaim), and counted the same way when resent.
+//     (store.ReasonStaleClaim).
+//
+// What then happens is the operator's policy, its gateway.resend
+// parameter. "at-least-once" (the default) puts the transmission back in
+// the queue with a reason starting "may have reached the SMSC"; its next
+// attempt is counted in Counters.PossibleDuplicates. "at-most-once" never
+// sends it again: it ends in state unknown with that reason (counted in
+// Counters.Unknown), for the operator's receipts or the client to settle.
 //
 // An operator's TPS is enforced per gateway process (over all its binds):
 // two processes sending through one operator each get the full rate.

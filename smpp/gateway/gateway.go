@@ -47,8 +47,10 @@ type Config struct {
 	// Writers is how many transactions record outcomes at once (default
 	// 4): PostgreSQL gains from several; SQLite runs them one at a time.
 	Writers int
-	// SubmitTimeout bounds one transmission's submit, all parts (default
-	// 60s).
+	// SubmitTimeout bounds one transmission's submit, all parts,
+	// including the wait for a response that comes after the operator's
+	// response timeout (default 2m). Keep it well above the operators'
+	// gateway.response_timeout.
 	SubmitTimeout time.Duration
 	// Logger receives operational events (nil: none).
 	Logger *slog.Logger
@@ -59,7 +61,7 @@ func (c *Config) defaults() {
 	c.RetryBackoff = orDuration(c.RetryBackoff, 2*time.Second)
 	c.MaxRetryBackoff = orDuration(c.MaxRetryBackoff, 5*time.Minute)
 	c.StaleAfter = orDuration(c.StaleAfter, 5*time.Minute)
-	c.SubmitTimeout = orDuration(c.SubmitTimeout, 60*time.Second)
+	c.SubmitTimeout = orDuration(c.SubmitTimeout, 2*time.Minute)
 	if c.ClaimBatch <= 0 {
 		c.ClaimBatch = 200
 	}

@@ -68,11 +68,23 @@ func addOperator(t *testing.T, st store.Store, name string, sim *smpptest.Server
 }
 
 // startGateway runs a gateway until the end of the test.
+// Its submits wait at most 5s for a late response (the test operators'
+// response timeout is 500ms).
 func startGateway(t *testing.T, st store.Store) *Gateway {
 	t.Helper()
-	g, err := New(Config{Store: st, Numbering: Numbering{CountryCode: "58", NationalPrefix: "0"},
+	return startGatewayWith(t, st, nil)
+}
+
+// startGatewayWith is startGateway with the test's changes to the config.
+func startGatewayWith(t *testing.T, st store.Store, mod func(*Config)) *Gateway {
+	t.Helper()
+	cfg := Config{Store: st, Numbering: Numbering{CountryCode: "58", NationalPrefix: "0"},
 		ReloadInterval: 100 * time.Millisecond, RetryBackoff: 20 * time.Millisecond, MaxRetryBackoff: 200 * time.Millisecond,
-		MaxAttempts: 10})
+		MaxAttempts: 10, SubmitTimeout: 5 * time.Second}
+	if mod != nil {
+		mod(&cfg)
+	}
+	g, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

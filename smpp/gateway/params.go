@@ -21,17 +21,22 @@ func CheckOperator(op store.Operator) error {
 	return err
 }
 
+// DefaultResponseTimeout is how long the gateway waits for an operator's
+// submit_sm_resp when its gateway.response_timeout is not set.
+const DefaultResponseTimeout = 30 * time.Second
+
 // profile is an operator's configuration turned into what the sessions
 // and the dispatcher use.
 type profile struct {
-	op        store.Operator
-	addr      string
-	opts      smpp.Options
-	tmpl      pdu.SubmitSM // fields every submit_sm starts from
-	split     coding.SplitOptions
-	receiptID string // same, hex-dec, dec-hex
-	certPEM   string // gateway.tls_cert and tls_key, paired by finishTLS
-	keyPEM    string
+	op         store.Operator
+	addr       string
+	opts       smpp.Options
+	tmpl       pdu.SubmitSM // fields every submit_sm starts from
+	split      coding.SplitOptions
+	receiptID  string // same, hex-dec, dec-hex
+	atMostOnce bool   // gateway.resend=at-most-once: never send what may have reached the SMSC again
+	certPEM    string // gateway.tls_cert and tls_key, paired by finishTLS
+	keyPEM     string
 }
 
 func newProfile(op store.Operator) (*profile, error) {
@@ -53,6 +58,10 @@ func newProfile(op store.Operator) (*profile, error) {
 	if op.TLS {
 		p.opts.TLSConfig = &tls.Config{ServerName: op.Host, MinVersion: tls.VersionTLS12}
 	}
+	// Real SMSCs answer within seconds but, loaded, take tens of them
+	// (Kannel waits 60s, Jasmin 30s); a short timeout only makes late
+	// answers.
+	p.opts.ResponseTimeout = DefaultResponseTimeout
 	p.tmpl = pdu.SubmitSM{SourceAddrTON: 1, SourceAddrNPI: 1, DestAddrTON: 1, DestAddrNPI: 1, RegisteredDelivery: 1}
 	for _, prm := range op.Params {
 		if err := p.apply(prm); err != nil {
@@ -147,6 +156,15 @@ func (p *profile) apply(prm store.OperatorParam) error {
 			return fmt.Errorf("want a positive duration")
 		}
 		p.opts.ResponseTimeout = d
+	case "gateway.resend":
+		switch prm.Value {
+		case "at-least-once":
+			p.atMostOnce = false
+		case "at-most-once":
+			p.atMostOnce = true
+		default:
+			return fmt.Errorf("want at-least-once or at-most-once")
+		}
 	case "gateway.tls_server_name", "gateway.tls_ca", "gateway.tls_cert", "gateway.tls_key":
 		if p.opts.TLSConfig == nil {
 			return fmt.Errorf("the operator does not use TLS")

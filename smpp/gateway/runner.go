@@ -196,10 +196,47 @@ func (r *runner) send(t store.Transmission) {
 	ctx, cancel := context.WithTimeout(context.Background(), r.g.cfg.SubmitTimeout)
 	defer cancel()
 	if t.Reason == store.ReasonStaleClaim || strings.HasPrefix(t.Reason, reasonMayHaveReached) {
+		if r.p.atMostOnce {
+			// Its last attempt may have reached the SMSC: not again.
+			r.stats.unknown.Add(1)
+			r.record(t, endUnknown(t, 0, t.Reason))
+			return
+		}
 		r.stats.possibleDuplicates.Add(1)
 	}
 	ids, err := r.submit(ctx, t)
 	r.rec(t, ids, err)
+}
+
+// endUnknown ends t as unknown: it may have reached the SMSC, and the
+// operator's policy (gateway.resend=at-most-once) forbids sending it again.
+func endUnknown(t store.Transmission, code int, reason string) func(ctx context.Context, tx store.Ops) error {
+	now := time.Now()
+	return func(ctx context.Context, tx store.Ops) error {
+		return tx.EndTransmission(ctx, t.ID, store.TxUnknown, code, reason+" (not sent again: at-most-once)", now)
+	}
+}
+
+// lateAnswer turns a submit that timed out into its late answer, waiting
+// for it under ctx: a slow SMSC's message is not sent twice. Any other
+// error, and a timeout still unanswered when ctx ends, come back as is.
+func (r *runner) lateAnswer(ctx context.Context, err error) (string, error) {
+	var te *smpp.TimeoutError
+	if !errors.As(err, &te) {
+		return "", err
+	}
+	resp, lerr := te.WaitLate(ctx)
+	switch {
+	case lerr == nil:
+		r.stats.late.Add(1)
+		if sr, ok := resp.(*pdu.SubmitSMResp); ok {
+			return sr.MessageID, nil
+		}
+		return "", &smpp.ResponseError{Request: pdu.SubmitSMID, Got: resp.CommandID()}
+	case ctx.Err() != nil && errors.Is(lerr, ctx.Err()):
+		return "", fmt.Errorf("%w, nor before the submit timeout", err)
+	}
+	return "", lerr
 }
 
 func (r *runner) submit(ctx context.Context, t store.Transmission) ([]string, error) {
@@ -233,6 +270,9 @@ func (r *runner) submit(ctx context.Context, t store.Transmission) ([]string, er
 		// client; what is still failing after that goes back to the
 		// queue, or fails.
 		id, err := c.Submit(ctx, &sm)
+		if err != nil {
+			id, err = r.lateAnswer(ctx, err)
+		}
 		if err != nil {
 			if i > 0 {
 				return ids, partial{i, len(parts), err}
@@ -286,6 +326,11 @@ func (r *runner) rec(t store.Transmission, ids []string, err error) {
 		if smpp.MayHaveReached(err) {
 			reason = reasonMayHaveReached + reason
 			r.stats.uncertain.Add(1)
+			if r.p.atMostOnce {
+				r.stats.unknown.Add(1)
+				apply = endUnknown(t, statusCode(err), reason)
+				break
+			}
 		}
 		if t.Attempts >= r.g.cfg.MaxAttempts {
 			r.stats.failed.Add(1)
@@ -300,6 +345,11 @@ func (r *runner) rec(t store.Transmission, ids []string, err error) {
 			return tx.RetryTransmission(ctx, t.ID, next, statusCode(err), reason)
 		}
 	}
+	r.record(t, apply)
+}
+
+// record stores an attempt's outcome and then frees its slot.
+func (r *runner) record(t store.Transmission, apply func(ctx context.Context, tx store.Ops) error) {
 	r.g.rec.add(write{apply: apply, done: func(err error) {
 		if err != nil {
 			r.g.cfg.Logger.Warn("outcome not recorded", "transmission", t.ID, "err", err)

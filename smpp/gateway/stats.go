@@ -14,14 +14,16 @@ type Counters struct {
 	Accepted           uint64 // transmissions the SMSC accepted (all parts)
 	Failed             uint64 // failed for good (refused, or out of attempts)
 	Retried            uint64 // put back in the queue after a temporary error
-	Uncertain          uint64 // attempts whose outcome is unknown (timeout, lost connection after the write)
+	Uncertain          uint64 // attempts whose outcome is unknown (no answer before the session ended or the submit timeout)
 	PossibleDuplicates uint64 // attempts that followed an uncertain one or a stale claim
+	Late               uint64 // submits accepted after their response timeout: the late answer was used, nothing sent again
+	Unknown            uint64 // transmissions ended unknown instead of sent again (gateway.resend=at-most-once)
 	Receipts           uint64 // final receipts taken
 	MO                 uint64 // replies taken
 }
 
 type opStats struct {
-	acceptedN, failed, retried, uncertain, possibleDuplicates, receipts, mo atomic.Uint64
+	acceptedN, failed, retried, uncertain, possibleDuplicates, late, unknown, receipts, mo atomic.Uint64
 
 	mu      sync.Mutex
 	buckets [throughputWindow]struct {
@@ -62,6 +64,7 @@ func (s *opStats) throughput(now time.Time) float64 {
 func (s *opStats) counters() Counters {
 	return Counters{Accepted: s.acceptedN.Load(), Failed: s.failed.Load(), Retried: s.retried.Load(),
 		Uncertain: s.uncertain.Load(), PossibleDuplicates: s.possibleDuplicates.Load(),
+		Late: s.late.Load(), Unknown: s.unknown.Load(),
 		Receipts: s.receipts.Load(), MO: s.mo.Load()}
 }
 

@@ -457,8 +457,15 @@ func (o *ops) RetryTransmission(ctx context.Context, txID int64, next time.Time,
 }
 
 func (o *ops) FailTransmission(ctx context.Context, txID int64, errorCode int, reason string, at time.Time) error {
-	return o.transition(ctx, "fail transmission", txID, `state = 'failed', error_code = $1, reason = $2, done_at = $3,
-		claimed_at = NULL`, `state IN ('queued', 'submitting', 'sent')`, errorCode, reason, tm(rules.Or(at)))
+	return o.EndTransmission(ctx, txID, store.TxFailed, errorCode, reason, at)
+}
+
+func (o *ops) EndTransmission(ctx context.Context, txID int64, state store.TransmissionState, errorCode int, reason string, at time.Time) error {
+	if !state.Final() {
+		return fmt.Errorf("%w: end transmission %d as %q, not a final state", store.ErrInvalid, txID, state)
+	}
+	return o.transition(ctx, "end transmission", txID, `state = $1, error_code = $2, reason = $3, done_at = $4,
+		claimed_at = NULL`, `state IN ('queued', 'submitting', 'sent')`, string(state), errorCode, reason, tm(rules.Or(at)))
 }
 
 // transition updates a transmission that is in an expected state, telling

@@ -367,6 +367,20 @@ func testRetryFailRequeue(t *testing.T, e *env) {
 		t.Fatal("failed transmission without done time")
 	}
 	wantErr(t, e.FailTransmission(ctx, tr.ID, 0, "", time.Time{}), store.ErrConflict)
+	wantErr(t, e.EndTransmission(ctx, tr.ID, store.TxUnknown, 0, "", time.Time{}), store.ErrConflict)
+
+	// A submit whose outcome cannot be learned, not sent again.
+	unsure := claimOne(t, e, c.ID, op.ID, "u")
+	wantErr(t, e.EndTransmission(ctx, unsure.ID, store.TxSent, 0, "", time.Time{}), store.ErrInvalid)
+	at := time.Now().Add(-time.Minute).Truncate(time.Millisecond)
+	must(t, e.EndTransmission(ctx, unsure.ID, store.TxUnknown, 0, "may have reached the SMSC", at))
+	got, _ = e.Transmission(ctx, unsure.ID)
+	eq(t, "ended state", got.State, store.TxUnknown)
+	eq(t, "ended reason", got.Reason, "may have reached the SMSC")
+	eq(t, "ended at", got.DoneAt.Equal(at), true)
+	wantErr(t, e.EndTransmission(ctx, unsure.ID+1000, store.TxUnknown, 0, "", time.Time{}), store.ErrNotFound)
+	claimed, _ = e.ClaimTransmissions(ctx, op.ID, 1, next.Add(time.Second))
+	eq(t, "an ended transmission is not claimed", len(claimed), 0)
 
 	// A dispatcher that died leaves claims behind; they go back in the queue.
 	stale := claimOne(t, e, c.ID, op.ID, "s")

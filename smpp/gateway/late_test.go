@@ -1,0 +1,107 @@
+package gateway
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/switchboard-go/switchboard/smpp/smpptest"
+	"github.com/switchboard-go/switchboard/store"
+)
+
+// loadNumbered loads n messages to 0414... numbers for client acme and
+// returns the batch id.
+func loadNumbered(t *testing.T, g *Gateway, name string, n int) int64 {
+	t.Helper()
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, "0414%07d,mensaje %d,%s%d\n", i, i, name, i)
+	}
+	rep, err := g.LoadCSV(testCtx(t, 30*time.Second), Batch{Client: "acme", Name: name, CSV: strings.NewReader(b.String())})
+	require.NoError(t, err)
+	require.Equal(t, n, rep.Inserted, "%+v", rep)
+	return rep.BatchID
+}
+
+// An SMSC slower than the response timeout: every submit_sm_resp comes
+// late. The gateway uses each late answer: every message is delivered
+// and the SMSC gets exactly one submit per message, none counted
+// uncertain.
+func TestSlowSMSCGetsEachMessageOnce(t *testing.T) {
+	eachStore(t, func(t *testing.T, st store.Store) {
+		sim := smpptest.NewServer(&smpptest.Config{Latency: 400 * time.Millisecond, ReceiptDelay: time.Millisecond})
+		defer sim.Close()
+		op := addOperator(t, st, "slow", sim, func(o *store.Operator) {
+			o.Default = true
+			o.Params = []store.OperatorParam{{Command: "gateway", Name: "response_timeout", Value: "100ms"}}
+		})
+		g := startGateway(t, st)
+		const n = 120
+		sum := waitDone(t, g, loadNumbered(t, g, "slow", n))
+		assert.Equal(t, n, sum.ByState[store.TxDelivered], "%v", sum.ByState)
+		assert.Equal(t, n, len(sim.Submitted()), "submits the SMSC got")
+		assert.Equal(t, uint64(n), sim.Stats().Submits)
+		c := operatorStatus(t, g, op.ID).Process
+		t.Logf("%+v", c)
+		assert.Equal(t, uint64(n), c.Late, "late answers used")
+		assert.Zero(t, c.Uncertain)
+		assert.Zero(t, c.PossibleDuplicates)
+		assert.Zero(t, c.Retried)
+	})
+}
+
+// The session ends while submits wait for answers that never come (the
+// SMSC hung, then the connection dropped): the operator's policy
+// decides. at-least-once sends each again and counts it; at-most-once
+// sends nothing again and ends each message unknown, and the batch ends.
+func TestSessionLostWithoutAnswers(t *testing.T) {
+	for _, policy := range []string{"at-least-once", "at-most-once"} {
+		t.Run(policy, func(t *testing.T) {
+			eachStore(t, func(t *testing.T, st store.Store) {
+				ctx := testCtx(t, 60*time.Second)
+				sim := smpptest.NewServer(&smpptest.Config{ReceiptDelay: time.Millisecond})
+				defer sim.Close()
+				op := addOperator(t, st, "hung", sim, func(o *store.Operator) {
+					o.Default = true
+					o.Params = []store.OperatorParam{{Command: "gateway", Name: "response_timeout", Value: "100ms"},
+						{Command: "gateway", Name: "resend", Value: policy}}
+				})
+				g := startGatewayWith(t, st, func(c *Config) { c.SubmitTimeout = time.Minute })
+				const n = 30
+				sim.SetMute(true)
+				batch := loadNumbered(t, g, "hung", n)
+				waitFor(t, func() bool { return sim.Stats().Unanswered >= n })
+				// Past the response timeout the submits wait for late
+				// answers; then the connection drops.
+				time.Sleep(300 * time.Millisecond)
+				sim.SetMute(false)
+				require.Equal(t, 1, sim.DropConnections())
+				sum := waitDone(t, g, batch)
+				c := operatorStatus(t, g, op.ID).Process
+				stats := sim.Stats()
+				t.Logf("%+v; SMSC %+v; %v", c, stats, sum.ByState)
+				assert.Equal(t, uint64(n), stats.Unanswered, "submits the SMSC got and never answered")
+				assert.Equal(t, uint64(n), c.Uncertain)
+				if policy == "at-most-once" {
+					assert.Equal(t, n, sum.ByState[store.TxUnknown], "%v", sum.ByState)
+					assert.Equal(t, uint64(n), c.Unknown)
+					assert.Zero(t, stats.Submits, "sent again")
+					assert.Zero(t, c.PossibleDuplicates)
+					tr, err := st.LastTransmissionTo(ctx, "584140000007")
+					require.NoError(t, err)
+					assert.Contains(t, tr.Reason, "may have reached the SMSC")
+					assert.Contains(t, tr.Reason, "at-most-once")
+					return
+				}
+				assert.Equal(t, n, sum.ByState[store.TxDelivered], "%v", sum.ByState)
+				assert.Equal(t, uint64(n), stats.Submits, "each sent once more")
+				assert.Equal(t, uint64(n), c.PossibleDuplicates)
+				assert.Zero(t, c.Unknown)
+			})
+		})
+	}
+}
