@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/switchboard-go/switchboard/smpp/pdu"
 )
 
@@ -22,9 +24,8 @@ func FuzzClientAgainstAPeer(f *testing.F) {
 		var b []byte
 		for _, p := range ps {
 			var err error
-			if b, err = p.Encode(b); err != nil {
-				f.Fatal(err)
-			}
+			b, err = p.Encode(b)
+			require.NoError(f, err)
 		}
 		return b
 	}
@@ -59,25 +60,21 @@ func FuzzClientAgainstAPeer(f *testing.F) {
 		defer cancel()
 		c, err := NewClient(ctx, esme, &Options{SystemID: "esme", ResponseTimeout: 10 * time.Millisecond, EnquireLink: -1,
 			Retry: RetryPolicy{Attempts: 1}})
-		if err != nil {
-			t.Fatalf("bind: %v", err)
-		}
+		require.NoError(t, err, "bind")
 		start := time.Now()
 		_, err = c.Submit(ctx, &pdu.SubmitSM{DestinationAddr: "584141234567", ShortMessage: []byte("hola")})
-		if took := time.Since(start); took > 2*time.Second || errors.Is(err, context.DeadlineExceeded) {
-			t.Fatalf("submit took %v: %v", took, err)
-		}
+		took := time.Since(start)
+		require.LessOrEqual(t, took, 2*time.Second, "submit took too long: %v", err)
+		require.NotErrorIs(t, err, context.DeadlineExceeded, "submit took %v", took)
 		closed := make(chan struct{})
 		go func() { c.Close(); close(closed) }()
 		select {
 		case <-closed:
 		case <-time.After(2 * time.Second):
-			t.Fatal("Close hung")
+			require.FailNow(t, "Close hung")
 		}
 		smsc.Close()
-		if err := <-peerDone; err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, <-peerDone)
 	})
 }
 

@@ -9,7 +9,6 @@ import (
 	"encoding/binary"
 	"io"
 	"net"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -19,6 +18,8 @@ import (
 	"github.com/fiorix/go-smpp/smpp/pdu/pdufield"
 	"github.com/fiorix/go-smpp/smpp/pdu/pdutext"
 	fsmpptest "github.com/fiorix/go-smpp/smpp/smpptest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/switchboard-go/switchboard/smpp/coding"
 	"github.com/switchboard-go/switchboard/smpp/pdu"
@@ -99,30 +100,22 @@ func TestInteropOurClientFiorixServer(t *testing.T) {
 
 	delivered := make(chan *Message, 4)
 	raw, err := net.Dial("tcp", srv.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	c, err := NewClient(ctx(t), &bindSeqFix{Conn: raw}, &Options{SystemID: fsmpptest.DefaultUser, Password: fsmpptest.DefaultPasswd,
 		EnquireLink: 20 * time.Millisecond,
 		Handler:     HandlerFunc(func(ctx context.Context, m *Message) pdu.Status { delivered <- m; return pdu.StatusOK })})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer c.Close()
-	if c.SMSCSystemID() != fsmpptest.DefaultSystemID {
-		t.Fatalf("system id %q", c.SMSCSystemID())
-	}
+	require.Equal(t, fsmpptest.DefaultSystemID, c.SMSCSystemID(), "system id")
 	id, err := c.Submit(ctx(t), &pdu.SubmitSM{SourceAddr: "ACME", DestinationAddr: "584121234567",
 		RegisteredDelivery: 1, ShortMessage: []byte("hello world")})
-	if err != nil || id != "fx-1" {
-		t.Fatalf("Submit = %q, %v", id, err)
-	}
+	require.NoError(t, err, "Submit")
+	require.Equal(t, "fx-1", id, "Submit")
 	fx.mu.Lock()
 	f := fx.submits[0].Fields()
-	if f[pdufield.DestinationAddr].String() != "584121234567" || f[pdufield.ShortMessage].String() != "hello world" ||
-		f[pdufield.RegisteredDelivery].Bytes()[0] != 1 {
-		t.Fatalf("fiorix decoded %v", f)
-	}
+	assert.Equal(t, "584121234567", f[pdufield.DestinationAddr].String(), "fiorix decoded %v", f)
+	assert.Equal(t, "hello world", f[pdufield.ShortMessage].String(), "fiorix decoded %v", f)
+	assert.Equal(t, byte(1), f[pdufield.RegisteredDelivery].Bytes()[0], "fiorix decoded %v", f)
 	conn := fx.conn
 	fx.mu.Unlock()
 
@@ -142,32 +135,25 @@ func TestInteropOurClientFiorixServer(t *testing.T) {
 	fx.mu.Lock() // fiorix's test connection does not serialize writes
 	err = conn.Write(d)
 	fx.mu.Unlock()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	<-fx.gotResp
 	fx.mu.Lock()
-	if st := fx.deliverResp[0]; st == 0 {
-		t.Fatalf("malformed deliver_sm accepted")
-	}
+	assert.NotEqual(t, uint32(0), fx.deliverResp[0], "malformed deliver_sm accepted")
 	fx.mu.Unlock()
 	select {
 	case m := <-delivered:
-		t.Fatalf("malformed deliver_sm delivered: %+v", m)
+		require.FailNowf(t, "malformed deliver_sm delivered", "%+v", m)
 	default:
 	}
-	if id, err := c.Submit(ctx(t), hello()); err != nil || id != "fx-1" { // after the malformed deliver_sm
-		t.Fatalf("Submit = %q, %v", id, err)
-	}
+	id, err = c.Submit(ctx(t), hello()) // after the malformed deliver_sm
+	require.NoError(t, err, "Submit after the malformed deliver_sm")
+	require.Equal(t, "fx-1", id, "Submit after the malformed deliver_sm")
 	time.Sleep(100 * time.Millisecond) // some keepalives
-	if err := c.Unbind(ctx(t)); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, c.Unbind(ctx(t)))
 	fx.mu.Lock()
 	defer fx.mu.Unlock()
-	if fx.links < 2 || fx.unbinds != 1 {
-		t.Fatalf("fiorix saw %d enquire_link, %d unbind, deliver_sm_resp %v", fx.links, fx.unbinds, fx.deliverResp)
-	}
+	assert.GreaterOrEqual(t, fx.links, 2, "enquire_link seen by fiorix (deliver_sm_resp %v)", fx.deliverResp)
+	assert.Equal(t, 1, fx.unbinds, "unbind seen by fiorix (deliver_sm_resp %v)", fx.deliverResp)
 }
 
 func TestInteropFiorixClientOurServer(t *testing.T) {
@@ -203,65 +189,55 @@ func TestInteropFiorixClientOurServer(t *testing.T) {
 			}
 		}}
 	status := tx.Bind()
-	if s := <-status; s.Status() != fsmpp.Connected {
-		t.Fatalf("fiorix bind: %v %v", s.Status(), s.Error())
-	}
+	s := <-status
+	require.Equal(t, fsmpp.Connected, s.Status(), "fiorix bind: %v", s.Error())
 	ss := <-sessions
 	resp, err := tx.Submit(&fsmpp.ShortMessage{Src: "ACME", Dst: "584121234567", Text: pdutext.Raw("hello world"),
 		Register: pdufield.FinalDeliveryReceipt})
-	if err != nil || resp.RespID() != "0A1B2C" {
-		t.Fatalf("fiorix submit: %v, %v", resp, err)
-	}
-	if sm := <-submitted; sm.DestinationAddr != "584121234567" || string(sm.ShortMessage) != "hello world" || sm.RegisteredDelivery != 1 {
-		t.Fatalf("server got %+v", sm)
-	}
+	require.NoError(t, err, "fiorix submit")
+	require.Equal(t, "0A1B2C", resp.RespID(), "fiorix submit")
+	sm := <-submitted
+	assert.Equal(t, "584121234567", sm.DestinationAddr, "server got %+v", sm)
+	assert.Equal(t, "hello world", string(sm.ShortMessage), "server got %+v", sm)
+	assert.Equal(t, uint8(1), sm.RegisteredDelivery, "server got %+v", sm)
 
 	r := coding.Receipt{ID: "0A1B2C", Submitted: 1, Delivered: 1, Stat: "DELIVRD", Err: "000", Text: "hello world",
 		SubmitDate: time.Date(2026, 11, 22, 10, 30, 0, 0, time.UTC), DoneDate: time.Date(2026, 11, 22, 10, 31, 0, 0, time.UTC)}
 	call, err := ss.Deliver(ctx(t), r.DeliverSM("584121234567", "ACME"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := call.Wait(ctx(t)); err != nil {
-		t.Fatalf("deliver_sm_resp from fiorix: %v", err)
-	}
+	require.NoError(t, err)
+	_, err = call.Wait(ctx(t))
+	require.NoError(t, err, "deliver_sm_resp from fiorix")
 	p := <-receipts
-	if text := p.Fields()[pdufield.ShortMessage].String(); !strings.Contains(text, "id:0A1B2C") || !strings.Contains(text, "stat:DELIVRD") {
-		t.Fatalf("fiorix got receipt %q", text)
-	}
-	if got, ok := coding.ParseReceipt(p.Fields()[pdufield.ShortMessage].String(), time.UTC); !ok || got.ID != r.ID {
-		t.Fatalf("round trip of the receipt: %+v", got)
+	text := p.Fields()[pdufield.ShortMessage].String()
+	assert.Contains(t, text, "id:0A1B2C", "fiorix got receipt")
+	assert.Contains(t, text, "stat:DELIVRD", "fiorix got receipt")
+	got, ok := coding.ParseReceipt(p.Fields()[pdufield.ShortMessage].String(), time.UTC)
+	if assert.True(t, ok, "round trip of the receipt: %+v", got) {
+		assert.Equal(t, r.ID, got.ID, "round trip of the receipt")
 	}
 
 	// Our enquire_link, fiorix's answer.
 	call, err = ss.Send(ctx(t), &pdu.EnquireLink{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := call.Wait(ctx(t)); err != nil {
-		t.Fatalf("fiorix answering enquire_link: %v", err)
-	}
+	require.NoError(t, err)
+	_, err = call.Wait(ctx(t))
+	require.NoError(t, err, "fiorix answering enquire_link")
 	if !testing.Short() {
 		// fiorix's enquire_link (10 s, its minimum), our answer: it
 		// stays connected.
 		before := ss.Stats().Received
 		select {
 		case s := <-status:
-			t.Fatalf("fiorix status changed: %v %v", s.Status(), s.Error())
+			require.FailNowf(t, "fiorix status changed", "%v %v", s.Status(), s.Error())
 		case <-time.After(10500 * time.Millisecond):
 		}
-		if ss.Stats().Received <= before {
-			t.Fatal("no enquire_link from fiorix in 10.5 s")
-		}
+		assert.Greater(t, ss.Stats().Received, before, "no enquire_link from fiorix in 10.5 s")
 	}
 	// fiorix's Close unbinds.
 	tx.Close()
 	select {
 	case <-closed:
 	case <-time.After(5 * time.Second):
-		t.Fatal("session still open after fiorix unbound")
+		require.FailNow(t, "session still open after fiorix unbound")
 	}
-	if ss.State() != StateClosed {
-		t.Fatalf("state %s", ss.State())
-	}
+	assert.Equal(t, StateClosed, ss.State())
 }

@@ -1,6 +1,11 @@
 package smpp
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
 
 func TestPendingTableCollisions(t *testing.T) {
 	tab := newPendingTable(4) // ring of 8
@@ -13,26 +18,17 @@ func TestPendingTableCollisions(t *testing.T) {
 		tab.put(c)
 		calls = append(calls, c)
 		if seq%3 == 0 { // some complete, some stay
-			if got := tab.take(seq); got != c {
-				t.Fatalf("take(%d) = %v", seq, got)
-			}
+			require.Same(t, c, tab.take(seq), "take(%d)", seq)
 		}
 	}
-	if tab.take(1000) != nil || tab.take(3+8) == nil {
-		t.Fatal("wrong take")
-	}
+	require.Nil(t, tab.take(1000), "wrong take")
+	require.NotNil(t, tab.take(3+8), "wrong take")
 	n := 0
 	tab.each(func(*Call) { n++ })
-	if n != tab.len() {
-		t.Fatalf("each saw %d, len %d", n, tab.len())
-	}
-	if got := tab.take(3); got != stuck {
-		t.Fatalf("the stuck call: %v", got)
-	}
+	require.Equal(t, tab.len(), n, "calls seen by each, against len")
+	require.Same(t, stuck, tab.take(3), "the stuck call")
 	for _, c := range calls {
 		tab.take(c.seq)
 	}
-	if tab.len() != 0 {
-		t.Fatalf("%d left", tab.len())
-	}
+	assert.Equal(t, 0, tab.len(), "calls left")
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/stretchr/testify/require"
 )
 
 // FuzzGSM7: any octets either fail to decode or decode to text that
@@ -19,16 +21,14 @@ func FuzzGSM7(f *testing.F) {
 			return
 		}
 		enc, err := AppendGSM7(nil, s, -1)
-		if err != nil {
-			t.Fatalf("decoded text %q does not encode: %v", s, err)
-		}
+		require.NoError(t, err, "decoded text %q does not encode", s)
 		again, err := DecodeGSM7(enc)
 		if err != nil || again != s {
 			t.Fatalf("%x -> %q -> %x -> %q", b, s, enc, again)
 		}
-		if n, ok := Septets(s); !ok || n != len(enc) {
-			t.Fatalf("Septets(%q) = %d, encoding has %d", s, n, len(enc))
-		}
+		n, ok := Septets(s)
+		require.True(t, ok, "Septets(%q) not ok", s)
+		require.Equal(t, len(enc), n, "Septets(%q), against the encoding's length", s)
 	})
 }
 
@@ -47,9 +47,7 @@ func FuzzPack(f *testing.F) {
 			sept[i] = c & 0x7F
 		}
 		packed := Pack(nil, sept, fillBits)
-		if want := (fillBits + 7*len(sept) + 7) / 8; len(packed) != want {
-			t.Fatalf("fill %d: %d septets packed into %d octets, want %d", fillBits, len(sept), len(packed), want)
-		}
+		require.Equal(t, (fillBits+7*len(sept)+7)/8, len(packed), "fill %d: octets for %d septets packed", fillBits, len(sept))
 		got := Unpack(nil, packed, fillBits)
 		if bytes.Equal(got, sept) {
 			return
@@ -75,9 +73,7 @@ func FuzzDecodeGSM7Lang(f *testing.F) {
 			return
 		}
 		enc, err := AppendGSM7Lang(nil, s, lock, sing, -1)
-		if err != nil {
-			t.Fatalf("decoded text %q does not encode with %s/%s: %v", s, lock, sing, err)
-		}
+		require.NoError(t, err, "decoded text %q does not encode with %s/%s", s, lock, sing)
 		again, err := DecodeGSM7Lang(enc, lock, sing)
 		if err != nil || again != s {
 			t.Fatalf("%s/%s: %x -> %q -> %x -> %q", lock, sing, b, s, enc, again)
@@ -128,12 +124,10 @@ func FuzzSplitLanguages(f *testing.F) {
 			return // a CR in the last seven bits of a packed part reads as padding (see Unpack)
 		}
 		dc, segs, err := Split(text, o)
-		if err != nil {
-			if errors.Is(err, ErrTooManyParts) {
-				return
-			}
-			t.Fatalf("Split(%q, %+v): %v", text, o, err)
+		if errors.Is(err, ErrTooManyParts) {
+			return
 		}
+		require.NoError(t, err, "Split(%q, %+v)", text, o)
 		if text == "" {
 			return
 		}
@@ -146,9 +140,8 @@ func FuzzSplitLanguages(f *testing.F) {
 			if o.Method == Payload {
 				continue
 			}
-			if bits, _ := airBits(t, dc, s, pack, extra); bits > 140*8 {
-				t.Fatalf("part %d of %d takes %d bits on the air", i+1, len(segs), bits)
-			}
+			bits, _ := airBits(t, dc, s, pack, extra)
+			require.LessOrEqual(t, bits, 140*8, "part %d of %d: bits on the air", i+1, len(segs))
 		}
 		if got, _, _ := receive(t, dc, segs, pack); got != text {
 			t.Fatalf("Split(%q, %+v) came back as %q", text, o, got)

@@ -4,43 +4,46 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/switchboard-go/switchboard/smpp/pdu"
 )
 
 func TestParseReceipt(t *testing.T) {
 	r, ok := ParseReceipt("id:0A1B2C3D sub:001 dlvrd:001 submit date:2611221030 done date:2611221031 stat:DELIVRD err:000 text:Hola, id:x stat:EXPIRED", nil)
-	if !ok || r.ID != "0A1B2C3D" || r.Submitted != 1 || r.Delivered != 1 || r.Stat != "DELIVRD" ||
-		r.State != pdu.StateDelivered || r.Err != "000" || r.Text != "Hola, id:x stat:EXPIRED" {
-		t.Fatalf("standard receipt: %+v", r)
-	}
-	if !r.SubmitDate.Equal(time.Date(2026, 11, 22, 10, 30, 0, 0, time.UTC)) || !r.DoneDate.Equal(time.Date(2026, 11, 22, 10, 31, 0, 0, time.UTC)) {
-		t.Fatalf("dates: %v %v", r.SubmitDate, r.DoneDate)
-	}
-	if !r.Final() {
-		t.Fatal("DELIVRD not final")
-	}
+	require.True(t, ok, "standard receipt not parsed: %+v", r)
+	assert.Equal(t, "0A1B2C3D", r.ID, "standard receipt")
+	assert.Equal(t, 1, r.Submitted, "standard receipt")
+	assert.Equal(t, 1, r.Delivered, "standard receipt")
+	assert.Equal(t, "DELIVRD", r.Stat, "standard receipt")
+	assert.Equal(t, pdu.StateDelivered, r.State, "standard receipt")
+	assert.Equal(t, "000", r.Err, "standard receipt")
+	assert.Equal(t, "Hola, id:x stat:EXPIRED", r.Text, "standard receipt")
+	assert.True(t, r.SubmitDate.Equal(time.Date(2026, 11, 22, 10, 30, 0, 0, time.UTC)), "submit date: %v", r.SubmitDate)
+	assert.True(t, r.DoneDate.Equal(time.Date(2026, 11, 22, 10, 31, 0, 0, time.UTC)), "done date: %v", r.DoneDate)
+	assert.True(t, r.Final(), "DELIVRD not final")
 
 	// Other case, extra spaces, seconds, underscores, missing fields, other order.
 	vet := time.FixedZone("VET", -4*3600)
 	r, ok = ParseReceipt("  Stat: undeliv   ID:  12345  Submit_Date:261122103005  err:0B ", vet)
-	if !ok || r.ID != "12345" || r.Stat != "UNDELIV" || r.State != pdu.StateUndeliverable || r.Err != "0B" ||
-		r.Submitted != -1 || !r.SubmitDate.Equal(time.Date(2026, 11, 22, 10, 30, 5, 0, vet)) || !r.DoneDate.IsZero() {
-		t.Fatalf("tolerant receipt: %+v", r)
-	}
+	require.True(t, ok, "tolerant receipt not parsed: %+v", r)
+	assert.Equal(t, "12345", r.ID, "tolerant receipt")
+	assert.Equal(t, "UNDELIV", r.Stat, "tolerant receipt")
+	assert.Equal(t, pdu.StateUndeliverable, r.State, "tolerant receipt")
+	assert.Equal(t, "0B", r.Err, "tolerant receipt")
+	assert.Equal(t, -1, r.Submitted, "tolerant receipt")
+	assert.True(t, r.SubmitDate.Equal(time.Date(2026, 11, 22, 10, 30, 5, 0, vet)), "tolerant receipt's submit date: %v", r.SubmitDate)
+	assert.True(t, r.DoneDate.IsZero(), "tolerant receipt's done date: %v", r.DoneDate)
+
 	r, _ = ParseReceipt("id:1 stat:ENROUTE", nil)
-	if r.Final() {
-		t.Fatal("ENROUTE final")
-	}
+	assert.False(t, r.Final(), "ENROUTE final")
 	r, _ = ParseReceipt("id:1 stat:Delivered", nil)
-	if r.Stat != "DELIVRD" {
-		t.Fatalf("spelled-out state: %q", r.Stat)
-	}
-	if _, ok := ParseReceipt("hola, ¿cómo estás?", nil); ok {
-		t.Fatal("an ordinary message parsed as a receipt")
-	}
-	if r, _ := ParseReceipt("identity:5 id:7", nil); r.ID != "7" {
-		t.Fatalf("key inside a word matched: %+v", r)
-	}
+	assert.Equal(t, "DELIVRD", r.Stat, "spelled-out state")
+	_, ok = ParseReceipt("hola, ¿cómo estás?", nil)
+	assert.False(t, ok, "an ordinary message parsed as a receipt")
+	r, _ = ParseReceipt("identity:5 id:7", nil)
+	assert.Equal(t, "7", r.ID, "key inside a word matched: %+v", r)
 }
 
 func TestReceiptTLVsAndBuild(t *testing.T) {
@@ -49,19 +52,18 @@ func TestReceiptTLVsAndBuild(t *testing.T) {
 		Stat: "UNDELIV", Err: "011", Text: "Estimado cliente, su pago fue recibido", NetworkType: 3, NetworkError: 11}
 	d := r.DeliverSM("584121234567", "ACME")
 	b, err := d.Encode(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var back pdu.DeliverSM
-	if err := back.Decode(b); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, back.Decode(b))
 	got, ok := ReceiptFromDeliverSM(&back, nil)
-	if !ok || got.ID != "1F4" || got.Stat != "UNDELIV" || got.State != pdu.StateUndeliverable ||
-		got.NetworkType != 3 || got.NetworkError != 11 || got.Text != "Estimado cliente, su" ||
-		!got.DoneDate.Equal(sent.Add(time.Minute)) {
-		t.Fatalf("built and parsed: %+v", got)
-	}
+	require.True(t, ok, "built receipt not parsed: %+v", got)
+	assert.Equal(t, "1F4", got.ID, "built and parsed")
+	assert.Equal(t, "UNDELIV", got.Stat, "built and parsed")
+	assert.Equal(t, pdu.StateUndeliverable, got.State, "built and parsed")
+	assert.Equal(t, uint8(3), got.NetworkType, "built and parsed")
+	assert.Equal(t, uint16(11), got.NetworkError, "built and parsed")
+	assert.Equal(t, "Estimado cliente, su", got.Text, "built and parsed")
+	assert.True(t, got.DoneDate.Equal(sent.Add(time.Minute)), "built and parsed: done date %v", got.DoneDate)
 
 	// TLVs win over the text; a TLV-only receipt works.
 	var p pdu.DeliverSM
@@ -70,20 +72,19 @@ func TestReceiptTLVsAndBuild(t *testing.T) {
 	p.TLVs.SetReceiptedMessageID("1000")
 	p.TLVs.SetMessageState(pdu.StateExpired)
 	got, ok = ReceiptFromDeliverSM(&p, nil)
-	if !ok || got.ID != "1000" || got.State != pdu.StateExpired {
-		t.Fatalf("TLV precedence: %+v", got)
-	}
+	require.True(t, ok, "TLV precedence: not a receipt: %+v", got)
+	assert.Equal(t, "1000", got.ID, "TLV precedence")
+	assert.Equal(t, pdu.StateExpired, got.State, "TLV precedence")
 	p = pdu.DeliverSM{ESMClass: 0x04}
 	p.TLVs.SetReceiptedMessageID("42")
 	p.TLVs.SetMessageState(pdu.StateDelivered)
-	if got, ok := ReceiptFromDeliverSM(&p, nil); !ok || got.Stat != "DELIVRD" {
-		t.Fatalf("TLV-only receipt: %+v", got)
-	}
+	got, ok = ReceiptFromDeliverSM(&p, nil)
+	require.True(t, ok, "TLV-only receipt: not a receipt: %+v", got)
+	assert.Equal(t, "DELIVRD", got.Stat, "TLV-only receipt")
 	// An MO message is not a receipt even if it looks like one.
 	mo := pdu.DeliverSM{ShortMessage: []byte("id:5 stat:DELIVRD")}
-	if _, ok := ReceiptFromDeliverSM(&mo, nil); ok {
-		t.Fatal("MO taken for a receipt")
-	}
+	_, ok = ReceiptFromDeliverSM(&mo, nil)
+	assert.False(t, ok, "MO taken for a receipt")
 }
 
 // NormalizeID brings a message id written in either base, with or
@@ -105,9 +106,8 @@ func TestNormalizeID(t *testing.T) {
 		{"0A", IDText, "0A", true}, {"", IDHex, "", false}, {"-5", IDDecimal, "-5", false}, {"+5", IDDecimal, "+5", false},
 	} {
 		got, ok := NormalizeID(c.id, c.f)
-		if got != c.want || ok != c.ok {
-			t.Errorf("NormalizeID(%q, %d) = %q, %v; want %q, %v", c.id, c.f, got, ok, c.want, c.ok)
-		}
+		assert.Equal(t, c.want, got, "NormalizeID(%q, %d)", c.id, c.f)
+		assert.Equal(t, c.ok, ok, "NormalizeID(%q, %d) ok", c.id, c.f)
 	}
 }
 

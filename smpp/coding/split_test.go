@@ -1,11 +1,13 @@
 package coding
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/switchboard-go/switchboard/smpp/pdu"
 )
@@ -20,9 +22,9 @@ func TestCapacity(t *testing.T) {
 		{UCS2, UDH8, 70, 67}, {UCS2, UDH16, 70, 66}, {Latin1, UDH8, 140, 134}, {Binary, UDH16, 140, 133},
 	}
 	for _, c := range cases {
-		if s, p := Capacity(c.dc, c.m); s != c.single || p != c.part {
-			t.Errorf("Capacity(%s, %d) = %d, %d; want %d, %d", c.dc, c.m, s, p, c.single, c.part)
-		}
+		s, p := Capacity(c.dc, c.m)
+		assert.Equal(t, c.single, s, "Capacity(%s, %d) single", c.dc, c.m)
+		assert.Equal(t, c.part, p, "Capacity(%s, %d) part", c.dc, c.m)
 	}
 }
 
@@ -35,13 +37,9 @@ func reassemble(t *testing.T, dc DataCoding, segs []Segment, packed bool) string
 		var sm pdu.SubmitSM
 		segs[i].Apply(&sm, dc)
 		b, err := (*pdu.DeliverSM)(&sm).Encode(nil)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		var d pdu.DeliverSM
-		if err := d.Decode(b); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, d.Decode(b))
 		if len(segs) == 1 {
 			data := d.ShortMessage
 			if payload, ok := d.TLVs.MessagePayload(); ok {
@@ -51,15 +49,12 @@ func reassemble(t *testing.T, dc DataCoding, segs []Segment, packed bool) string
 				data = Unpack(nil, data, 0)
 			}
 			s, err := Decode(data, DataCoding(d.DataCoding))
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			return s
 		}
 		part, ok, err := PartFromDeliverSM(&d, "op/584121234567/1234")
-		if err != nil || !ok {
-			t.Fatalf("part %d: %v %v", i, ok, err)
-		}
+		require.NoError(t, err, "part %d", i)
+		require.True(t, ok, "part %d is not a part", i)
 		if packed {
 			fill := 0
 			if d.ESMClass&ESMClassUDHI != 0 {
@@ -68,21 +63,15 @@ func reassemble(t *testing.T, dc DataCoding, segs []Segment, packed bool) string
 			part.Data = Unpack(nil, part.Data, fill)
 		}
 		msg, done, err := r.Add(part)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if done != (i == 0) {
-			t.Fatalf("done=%v after part %d", done, i)
-		}
+		require.NoError(t, err)
+		require.Equal(t, i == 0, done, "done after part %d", i)
 		if done {
 			s, err := Decode(msg, dc)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			return s
 		}
 	}
-	t.Fatal("never completed")
+	require.FailNow(t, "never completed")
 	return ""
 }
 
@@ -94,23 +83,17 @@ func TestSplitRoundTrip(t *testing.T) {
 			for _, packed := range []bool{false, true} {
 				name := fmt.Sprintf("%d chars/method %d/packed %v", len(text), m, packed)
 				dc, segs, err := Split(text, SplitOptions{Method: m, Ref: 0x1234, Packed: packed})
-				if err != nil {
-					t.Fatal(name, err)
-				}
+				require.NoError(t, err, name)
 				if packed && (m == Payload || dc != GSM7) {
 					packed = false // payload and UCS-2 are never packed
 				}
 				for i, s := range segs {
-					if len(s.ShortMessage) > 140 && !(dc == GSM7 && !packed) {
-						t.Fatalf("%s: segment %d has %d octets", name, i, len(s.ShortMessage))
+					if !(dc == GSM7 && !packed) {
+						require.LessOrEqual(t, len(s.ShortMessage), 140, "%s: segment %d octets", name, i)
 					}
-					if len(s.ShortMessage) > pdu.MaxShortMessage {
-						t.Fatalf("%s: segment %d exceeds sm_length", name, i)
-					}
+					require.LessOrEqual(t, len(s.ShortMessage), pdu.MaxShortMessage, "%s: segment %d exceeds sm_length", name, i)
 				}
-				if got := reassemble(t, dc, segs, packed); got != text {
-					t.Fatalf("%s: round trip gave %q", name, got)
-				}
+				require.Equal(t, text, reassemble(t, dc, segs, packed), "%s: round trip", name)
 			}
 		}
 	}
@@ -120,54 +103,46 @@ func TestSplitBoundaries(t *testing.T) {
 	// 152 plain characters then '€': the escape would be the 153rd septet.
 	text := strings.Repeat("a", 152) + "€" + strings.Repeat("b", 10)
 	_, segs, err := Split(text, SplitOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	first := segs[0].ShortMessage[6:]
-	if len(first) != 152 || first[len(first)-1] == gsmEscape {
-		t.Fatalf("first part has %d septets ending %x", len(first), first[len(first)-1])
-	}
+	require.Equal(t, 152, len(first), "septets in the first part")
+	assert.NotEqual(t, byte(gsmEscape), first[len(first)-1], "first part ends with an escape")
 	// 66 units then an emoji: the high surrogate would be the 67th unit.
 	text = strings.Repeat("ó", 66) + "😀" + "x"
 	dc, segs, err := Split(text, SplitOptions{})
-	if err != nil || dc != UCS2 {
-		t.Fatal(err, dc)
-	}
-	if body := segs[0].ShortMessage[6:]; len(body) != 132 {
-		t.Fatalf("first UCS-2 part has %d octets, want 132", len(body))
-	}
+	require.NoError(t, err)
+	require.Equal(t, UCS2, dc)
+	assert.Equal(t, 132, len(segs[0].ShortMessage[6:]), "octets in the first UCS-2 part")
 	// A message of exactly 160 septets is not split; 161 is.
-	if _, segs, _ := Split(strings.Repeat("x", 160), SplitOptions{}); len(segs) != 1 || segs[0].UDHI {
-		t.Fatal("160 septets split")
+	_, segs, _ = Split(strings.Repeat("x", 160), SplitOptions{})
+	if assert.Equal(t, 1, len(segs), "160 septets split") {
+		assert.False(t, segs[0].UDHI, "160 septets split")
 	}
-	if _, segs, _ := Split(strings.Repeat("x", 161), SplitOptions{}); len(segs) != 2 {
-		t.Fatal("161 septets not split in 2")
-	}
-	if _, _, err := Split(strings.Repeat("x", 153*3+1), SplitOptions{MaxParts: 3}); !errors.Is(err, ErrTooManyParts) {
-		t.Fatalf("MaxParts: %v", err)
-	}
-	if _, _, err := Split("ó", SplitOptions{Fixed: true, Coding: GSM7}); err == nil {
-		t.Fatal("unrepresentable text accepted with a fixed coding")
-	}
-	if _, segs, err := Split("ó", SplitOptions{Fixed: true, Coding: GSM7, Replace: '?'}); err != nil || string(segs[0].ShortMessage) != "?" {
-		t.Fatal("replacement")
+	_, segs, _ = Split(strings.Repeat("x", 161), SplitOptions{})
+	assert.Equal(t, 2, len(segs), "161 septets not split in 2")
+	_, _, err = Split(strings.Repeat("x", 153*3+1), SplitOptions{MaxParts: 3})
+	assert.ErrorIs(t, err, ErrTooManyParts, "MaxParts")
+	_, _, err = Split("ó", SplitOptions{Fixed: true, Coding: GSM7})
+	assert.Error(t, err, "unrepresentable text accepted with a fixed coding")
+	_, segs, err = Split("ó", SplitOptions{Fixed: true, Coding: GSM7, Replace: '?'})
+	if assert.NoError(t, err, "replacement") {
+		assert.Equal(t, "?", string(segs[0].ShortMessage), "replacement")
 	}
 	// UDH8 keeps the low octet of the reference; UDH16 all of it.
 	_, segs, _ = Split(strings.Repeat("x", 200), SplitOptions{Ref: 0x1234})
-	if ies, _, _ := ParseUDH(segs[0].ShortMessage); ies[0].ID != IEIConcat8 || ies[0].Data[0] != 0x34 {
-		t.Fatalf("UDH8 header %v", ies)
-	}
+	ies, _, _ := ParseUDH(segs[0].ShortMessage)
+	assert.Equal(t, byte(IEIConcat8), ies[0].ID, "UDH8 header %v", ies)
+	assert.Equal(t, byte(0x34), ies[0].Data[0], "UDH8 header %v", ies)
 	_, segs, _ = Split(strings.Repeat("x", 200), SplitOptions{Ref: 0x1234, Method: UDH16})
-	if c, ok := ConcatFromUDH(mustIEs(t, segs[1].ShortMessage)); !ok || c.Ref != 0x1234 || c.Seq != 2 || c.Total != 2 {
-		t.Fatalf("UDH16 %+v", c)
-	}
+	c, ok := ConcatFromUDH(mustIEs(t, segs[1].ShortMessage))
+	require.True(t, ok, "UDH16 %+v", c)
+	assert.Equal(t, Concat{Ref: 0x1234, Total: 2, Seq: 2}, c, "UDH16")
 }
 
 func mustIEs(t *testing.T, b []byte) []IE {
+	t.Helper()
 	ies, _, err := ParseUDH(b)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return ies
 }
 
@@ -184,72 +159,62 @@ func TestReassembler(t *testing.T) {
 	// Out of order, with a duplicate.
 	add(part("a", 1, 3, 3, "C"))
 	add(part("a", 1, 3, 1, "A"))
-	if _, done, _ := add(part("a", 1, 3, 1, "A")); done {
-		t.Fatal("duplicate completed")
-	}
-	if m, done, _ := add(part("a", 1, 3, 2, "B")); !done || m != "ABC" {
-		t.Fatalf("got %q %v", m, done)
-	}
+	_, done, _ := add(part("a", 1, 3, 1, "A"))
+	assert.False(t, done, "duplicate completed")
+	m, done, _ := add(part("a", 1, 3, 2, "B"))
+	assert.True(t, done, "not completed")
+	assert.Equal(t, "ABC", m)
 	// The same reference from another sender is another message.
 	add(part("a", 2, 2, 1, "x"))
 	add(part("b", 2, 2, 1, "y"))
-	if m, _, _ := add(part("b", 2, 2, 2, "Y")); m != "yY" {
-		t.Fatalf("keys mixed: %q", m)
-	}
+	m, _, _ = add(part("b", 2, 2, 2, "Y"))
+	assert.Equal(t, "yY", m, "keys mixed")
 	// Timeout: the pending message expires.
 	now = now.Add(2 * time.Minute)
-	if n := r.Expire(); n != 1 {
-		t.Fatalf("expired %d", n)
-	}
-	if _, done, _ := add(part("a", 2, 2, 2, "X")); done {
-		t.Fatal("completed with an expired part")
-	}
+	assert.Equal(t, 1, r.Expire(), "expired")
+	_, done, _ = add(part("a", 2, 2, 2, "X"))
+	assert.False(t, done, "completed with an expired part")
 	// MaxPending: a third message evicts the oldest.
 	add(part("c", 1, 2, 1, "1"))
 	add(part("d", 1, 2, 1, "1"))
 	s := r.Stats()
-	if s.Pending != 2 || s.Evicted != 1 || s.Duplicates != 1 || s.Expired != 1 || s.Completed != 2 {
-		t.Fatalf("stats %+v", s)
-	}
+	assert.Equal(t, 2, s.Pending, "stats %+v", s)
+	assert.Equal(t, 1, s.Evicted, "stats %+v", s)
+	assert.Equal(t, 1, s.Duplicates, "stats %+v", s)
+	assert.Equal(t, 1, s.Expired, "stats %+v", s)
+	assert.Equal(t, 2, s.Completed, "stats %+v", s)
 	// MaxBytes.
-	if _, _, err := add(part("e", 1, 2, 1, strings.Repeat("z", 101))); !errors.Is(err, ErrTooLarge) {
-		t.Fatalf("oversized part: %v", err)
-	}
-	if _, _, err := add(part("e", 1, 2, 3, "z")); !errors.Is(err, ErrBadPart) {
-		t.Fatalf("seq beyond total: %v", err)
-	}
-	if _, _, err := add(part("e", 1, 0, 0, "z")); !errors.Is(err, ErrBadPart) {
-		t.Fatalf("zero total: %v", err)
-	}
-	if r.Stats().Bytes > 100 {
-		t.Fatalf("holds %d octets", r.Stats().Bytes)
-	}
+	_, _, err := add(part("e", 1, 2, 1, strings.Repeat("z", 101)))
+	assert.ErrorIs(t, err, ErrTooLarge, "oversized part")
+	_, _, err = add(part("e", 1, 2, 3, "z"))
+	assert.ErrorIs(t, err, ErrBadPart, "seq beyond total")
+	_, _, err = add(part("e", 1, 0, 0, "z"))
+	assert.ErrorIs(t, err, ErrBadPart, "zero total")
+	assert.LessOrEqual(t, r.Stats().Bytes, 100, "octets held")
 	// A reference reused with another total restarts the message.
 	add(part("f", 9, 3, 1, "old"))
-	if m, done, _ := add(part("f", 9, 2, 1, "n")); done || m != "" {
-		t.Fatal("reuse")
-	}
-	if m, done, _ := add(part("f", 9, 2, 2, "ew")); !done || m != "new" {
-		t.Fatalf("reused reference: %q", m)
-	}
+	m, done, _ = add(part("f", 9, 2, 1, "n"))
+	assert.False(t, done, "reuse")
+	assert.Equal(t, "", m, "reuse")
+	m, done, _ = add(part("f", 9, 2, 2, "ew"))
+	assert.True(t, done, "reused reference not completed")
+	assert.Equal(t, "new", m, "reused reference")
 }
 
 func TestParseUDH(t *testing.T) {
 	ies, payload, err := ParseUDH([]byte{5, 0, 3, 7, 2, 1, 'h', 'i'})
-	if err != nil || len(ies) != 1 || string(payload) != "hi" {
-		t.Fatal(ies, payload, err)
-	}
-	if c, ok := ConcatFromUDH(ies); !ok || c != (Concat{Ref: 7, Total: 2, Seq: 1}) {
-		t.Fatal(c)
-	}
+	require.NoError(t, err)
+	require.Len(t, ies, 1)
+	assert.Equal(t, "hi", string(payload))
+	c, ok := ConcatFromUDH(ies)
+	require.True(t, ok, "no concatenation element: %+v", c)
+	assert.Equal(t, Concat{Ref: 7, Total: 2, Seq: 1}, c)
 	for _, bad := range [][]byte{{}, {9, 0, 3}, {3, 0, 3, 1}, {2, 0}} {
-		if _, _, err := ParseUDH(bad); !errors.Is(err, ErrUDH) {
-			t.Errorf("ParseUDH(%x) = %v", bad, err)
-		}
+		_, _, err := ParseUDH(bad)
+		assert.ErrorIs(t, err, ErrUDH, "ParseUDH(%x)", bad)
 	}
-	if _, ok := ConcatFromUDH([]IE{{ID: IEIConcat8, Data: []byte{1, 2, 3}}}); ok {
-		t.Fatal("seq beyond total accepted")
-	}
+	_, ok = ConcatFromUDH([]IE{{ID: IEIConcat8, Data: []byte{1, 2, 3}}})
+	assert.False(t, ok, "seq beyond total accepted")
 }
 
 func FuzzParseUDH(f *testing.F) {
@@ -264,9 +229,7 @@ func FuzzParseUDH(f *testing.F) {
 		for _, ie := range ies {
 			n += 2 + len(ie.Data)
 		}
-		if n+len(payload) != len(b) {
-			t.Fatalf("elements and payload cover %d of %d octets", n+len(payload), len(b))
-		}
+		require.Equal(t, len(b), n+len(payload), "octets covered by the elements and payload")
 		ConcatFromUDH(ies)
 	})
 }
@@ -280,14 +243,14 @@ func FuzzReassembler(f *testing.F) {
 			p := Part{Key: string(rune('a' + b[0]%3)), Concat: Concat{Ref: uint16(b[0]), Total: b[1] % 6, Seq: b[2] % 7}, Data: b[3:4]}
 			b = b[4:]
 			msg, done, err := r.Add(p)
-			if done && len(msg) > 64*6 {
-				t.Fatal("message larger than what could be held")
+			if done {
+				require.LessOrEqual(t, len(msg), 64*6, "message larger than what could be held")
 			}
 			_ = err
 			s := r.Stats()
-			if s.Pending > 4 || s.Bytes > 64 || s.Bytes < 0 {
-				t.Fatalf("limits broken: %+v", s)
-			}
+			require.LessOrEqual(t, s.Pending, 4, "limits broken: %+v", s)
+			require.LessOrEqual(t, s.Bytes, 64, "limits broken: %+v", s)
+			require.GreaterOrEqual(t, s.Bytes, 0, "limits broken: %+v", s)
 		}
 	})
 }

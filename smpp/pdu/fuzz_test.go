@@ -9,19 +9,17 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 )
 
 func goldenSeeds(f *testing.F) {
 	files, _ := filepath.Glob(filepath.Join("testdata", "golden", "*.hex"))
 	for _, p := range files {
 		b, err := os.ReadFile(p)
-		if err != nil {
-			f.Fatal(err)
-		}
+		require.NoError(f, err)
 		raw, err := hex.DecodeString(strings.TrimSpace(string(b)))
-		if err != nil {
-			f.Fatal(err)
-		}
+		require.NoError(f, err, p)
 		f.Add(raw)
 	}
 }
@@ -34,20 +32,14 @@ func FuzzDecode(f *testing.F) {
 		p, err := Decode(b)
 		if err != nil {
 			var de *DecodeError
-			if !errors.As(err, &de) {
-				t.Fatalf("error of type %T: %v", err, err)
-			}
-			if de.Status == StatusOK {
-				t.Fatalf("decode error without status: %v", de)
-			}
+			require.ErrorAs(t, err, &de, "error of type %T", err)
+			require.NotEqual(t, StatusOK, de.Status, "decode error without status: %v", de)
 			return
 		}
 		out, err := p.Encode(nil)
-		if err != nil {
-			// Decoding is lenient where encoding is strict in one place:
-			// a response body that an error status makes optional.
-			t.Fatalf("decoded %s does not encode: %v", p.CommandID(), err)
-		}
+		// Decoding is lenient where encoding is strict in one place:
+		// a response body that an error status makes optional.
+		require.NoError(t, err, "decoded %s does not encode", p.CommandID())
 		if !bytes.Equal(out, b) && !optionalBody(p, b, out) {
 			t.Fatalf("%s re-encodes differently:\n in %x\nout %x", p.CommandID(), b, out)
 		}
@@ -87,12 +79,10 @@ func FuzzReader(f *testing.F) {
 			case errors.As(err, &de):
 				return
 			default:
-				t.Fatalf("unexpected error %T: %v", err, err)
+				require.FailNowf(t, "unexpected error", "%T: %v", err, err)
 			}
 		}
-		if cap(r.buf) > 4096 {
-			t.Fatalf("buffer grew to %d beyond the limit", cap(r.buf))
-		}
+		require.LessOrEqual(t, cap(r.buf), 4096, "buffer grew beyond the limit")
 	})
 }
 
@@ -114,19 +104,16 @@ func FuzzTLVs(f *testing.F) {
 			}
 		}
 		for tag, v := range first {
-			if got, ok := tl.Get(tag); !ok || !bytes.Equal(got, v) {
-				t.Fatalf("Get(%s) is not the first occurrence", tag)
-			}
+			got, ok := tl.Get(tag)
+			require.True(t, ok, "Get(%s) finds nothing", tag)
+			require.True(t, bytes.Equal(got, v), "Get(%s) is not the first occurrence", tag)
 		}
-		if n != tl.Len() || len(tl.List()) != n {
-			t.Fatal("Len/List disagree with All")
-		}
+		require.Equal(t, n, tl.Len(), "Len disagrees with All")
+		require.Equal(t, n, len(tl.List()), "List disagrees with All")
 		var rebuilt TLVs
 		for tag, v := range tl.All() {
 			rebuilt.Add(tag, v)
 		}
-		if !bytes.Equal(rebuilt.Raw(), b) {
-			t.Fatal("rebuilding the list changes its bytes")
-		}
+		require.True(t, bytes.Equal(rebuilt.Raw(), b), "rebuilding the list changes its bytes")
 	})
 }

@@ -11,6 +11,8 @@ import (
 	fpdu "github.com/fiorix/go-smpp/smpp/pdu"
 	"github.com/fiorix/go-smpp/smpp/pdu/pdufield"
 	"github.com/fiorix/go-smpp/smpp/pdu/pdutext"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/switchboard-go/switchboard/smpp/pdu"
 )
@@ -25,14 +27,10 @@ func fiorix(t *testing.T, body fpdu.Body, seq uint32, status uint32, fields ...k
 	body.Header().Seq = seq
 	body.Header().Status = fpdu.Status(status)
 	for _, f := range fields {
-		if err := body.Fields().Set(f.k, f.v); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, body.Fields().Set(f.k, f.v))
 	}
 	var b bytes.Buffer
-	if err := body.SerializeTo(&b); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, body.SerializeTo(&b))
 	return b.Bytes()
 }
 
@@ -120,39 +118,26 @@ func TestFiorixInterop(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			ours, err := c.ours.Encode(nil)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			fb, err := fpdu.Decode(bytes.NewReader(ours))
-			if err != nil {
-				t.Fatalf("fiorix cannot decode ours: %v", err)
-			}
-			if uint32(fb.Header().ID) != uint32(c.ours.CommandID()) || fb.Header().Seq != c.ours.Hdr().Sequence {
-				t.Fatalf("fiorix read %v", fb.Header())
-			}
+			require.NoError(t, err, "fiorix cannot decode ours")
+			require.Equal(t, uint32(c.ours.CommandID()), uint32(fb.Header().ID), "fiorix read %v", fb.Header())
+			require.Equal(t, c.ours.Hdr().Sequence, fb.Header().Seq, "fiorix read %v", fb.Header())
 			if sm, ok := c.ours.(*pdu.DeliverSM); ok {
-				if got := fb.Fields()[pdufield.ShortMessage].Bytes(); !bytes.Equal(got, sm.ShortMessage) {
-					t.Fatalf("fiorix read short_message %q", got)
-				}
+				got := fb.Fields()[pdufield.ShortMessage].Bytes()
+				require.True(t, bytes.Equal(got, sm.ShortMessage), "fiorix read short_message %q", got)
 			}
 			theirs := c.theirs(t)
 			if bug := fiorixBugs[c.name]; bug != "" {
-				if bytes.Equal(ours, theirs) {
-					t.Fatalf("fiorix no longer has the bug %q: compare the bytes again", bug)
-				}
+				assert.False(t, bytes.Equal(ours, theirs), "fiorix no longer has the bug %q: compare the bytes again", bug)
 				return
 			}
-			if !bytes.Equal(ours, theirs) {
-				t.Fatalf("encodings differ:\n ours   %x\n fiorix %x", ours, theirs)
-			}
+			require.True(t, bytes.Equal(ours, theirs), "encodings differ:\n ours   %x\n fiorix %x", ours, theirs)
 			// Each decoder reads the other's bytes.
 			p, err := pdu.Decode(theirs)
-			if err != nil {
-				t.Fatalf("decoding fiorix's bytes: %v", err)
-			}
-			if again, _ := p.Encode(nil); !bytes.Equal(again, theirs) {
-				t.Fatalf("fiorix's bytes decode to something else: %x", again)
-			}
+			require.NoError(t, err, "decoding fiorix's bytes")
+			again, _ := p.Encode(nil)
+			assert.True(t, bytes.Equal(again, theirs), "fiorix's bytes decode to something else: %x", again)
 		})
 	}
 }

@@ -3,7 +3,6 @@ package pdu
 import (
 	"bytes"
 	"encoding/hex"
-	"errors"
 	"flag"
 	"os"
 	"path/filepath"
@@ -11,6 +10,9 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/golden from the encoder")
@@ -33,39 +35,25 @@ func TestRoundTrip(t *testing.T) {
 		p := all[name]
 		t.Run(name, func(t *testing.T) {
 			b, err := p.Encode(nil)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			q, err := Decode(b)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if q.CommandID() != p.CommandID() {
-				t.Fatalf("decoded %s, want %s", q.CommandID(), p.CommandID())
-			}
-			if !reflect.DeepEqual(normalize(p), normalize(q)) {
-				t.Fatalf("round trip differs:\n got %#v\nwant %#v", q, p)
-			}
+			require.NoError(t, err)
+			require.Equal(t, p.CommandID(), q.CommandID(), "decoded command")
+			require.True(t, reflect.DeepEqual(normalize(p), normalize(q)), "round trip differs:\n got %#v\nwant %#v", q, p)
 			b2, err := q.Encode(nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(b, b2) {
-				t.Fatalf("re-encoding differs:\n%x\n%x", b, b2)
-			}
+			require.NoError(t, err)
+			require.True(t, bytes.Equal(b, b2), "re-encoding differs:\n%x\n%x", b, b2)
 			// Appending to a non-empty buffer keeps what was there.
 			prefix := []byte("xyz")
 			b3, err := p.Encode(prefix)
-			if err != nil || !bytes.Equal(b3[:3], []byte("xyz")) || !bytes.Equal(b3[3:], b) {
-				t.Fatalf("Encode(prefix) = %x, %v", b3, err)
-			}
+			require.NoError(t, err, "Encode(prefix)")
+			assert.True(t, bytes.Equal(b3[:3], []byte("xyz")), "Encode(prefix) = %x: prefix lost", b3)
+			assert.True(t, bytes.Equal(b3[3:], b), "Encode(prefix) = %x: body differs", b3)
 		})
 		seen[p.CommandID()] = true
 	}
 	for id := range commandNames {
-		if !seen[id] {
-			t.Errorf("no sample of %s", id)
-		}
+		assert.True(t, seen[id], "no sample of %s", id)
 	}
 }
 
@@ -94,33 +82,23 @@ func TestGolden(t *testing.T) {
 	all := samples()
 	for _, name := range sortedNames(all) {
 		b, err := all[name].Encode(nil)
-		if err != nil {
-			t.Fatal(name, err)
-		}
+		require.NoError(t, err, name)
 		path := filepath.Join("testdata", "golden", name+".hex")
 		if *update {
 			os.MkdirAll(filepath.Dir(path), 0o755)
-			if err := os.WriteFile(path, []byte(hex.EncodeToString(b)+"\n"), 0o644); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, os.WriteFile(path, []byte(hex.EncodeToString(b)+"\n"), 0o644))
 			continue
 		}
 		want, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatalf("%s: %v (run go test -update)", name, err)
-		}
-		if got := hex.EncodeToString(b); got != strings.TrimSpace(string(want)) {
-			t.Errorf("%s:\n got %s\nwant %s", name, got, strings.TrimSpace(string(want)))
-		}
+		require.NoError(t, err, "%s (run go test -update)", name)
+		assert.Equal(t, strings.TrimSpace(string(want)), hex.EncodeToString(b), name)
 	}
 }
 
 func unhex(t *testing.T, s string) []byte {
 	t.Helper()
 	b, err := hex.DecodeString(strings.Join(strings.Fields(s), ""))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return b
 }
 
@@ -163,19 +141,12 @@ func TestGoldenByHand(t *testing.T) {
 	}
 	for _, c := range cases {
 		b, err := c.p.Encode(nil)
-		if err != nil {
-			t.Fatal(c.name, err)
-		}
-		if want := unhex(t, c.hex); !bytes.Equal(b, want) {
-			t.Errorf("%s:\n got %x\nwant %x", c.name, b, want)
-		}
+		require.NoError(t, err, c.name)
+		want := unhex(t, c.hex)
+		assert.True(t, bytes.Equal(b, want), "%s:\n got %x\nwant %x", c.name, b, want)
 		q, err := Decode(b)
-		if err != nil {
-			t.Fatal(c.name, err)
-		}
-		if !reflect.DeepEqual(normalize(q), normalize(c.p)) {
-			t.Errorf("%s: decode = %#v", c.name, q)
-		}
+		require.NoError(t, err, c.name)
+		assert.True(t, reflect.DeepEqual(normalize(q), normalize(c.p)), "%s: decode = %#v", c.name, q)
 	}
 }
 
@@ -183,9 +154,7 @@ func decodeErr(t *testing.T, b []byte) *DecodeError {
 	t.Helper()
 	_, err := Decode(b)
 	var de *DecodeError
-	if !errors.As(err, &de) {
-		t.Fatalf("Decode(%x) = %v, want *DecodeError", b, err)
-	}
+	require.ErrorAs(t, err, &de, "Decode(%x)", b)
 	return de
 }
 
@@ -239,10 +208,10 @@ func TestMalformed(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			de := decodeErr(t, c.in)
-			if de.Status != c.status || de.Nack != c.nack || de.Fatal != c.fatal || de.Field != c.field {
-				t.Fatalf("got status %s nack %v fatal %v field %q (%v), want %s %v %v %q",
-					de.Status.Name(), de.Nack, de.Fatal, de.Field, de, c.status.Name(), c.nack, c.fatal, c.field)
-			}
+			assert.Equal(t, c.status, de.Status, "status %s, want %s (%v)", de.Status.Name(), c.status.Name(), de)
+			assert.Equal(t, c.nack, de.Nack, "nack (%v)", de)
+			assert.Equal(t, c.fatal, de.Fatal, "fatal (%v)", de)
+			assert.Equal(t, c.field, de.Field, "field (%v)", de)
 		})
 	}
 }
@@ -270,13 +239,11 @@ func TestEncodeFieldRules(t *testing.T) {
 	for _, c := range cases {
 		out, err := c.p.Encode([]byte("keep"))
 		var fe *FieldError
-		if !errors.As(err, &fe) || fe.Field != c.field {
-			t.Errorf("%s: err = %v, want a FieldError on %s", c.name, err, c.field)
+		if !assert.ErrorAs(t, err, &fe, "%s: want a FieldError on %s", c.name, c.field) ||
+			!assert.Equal(t, c.field, fe.Field, "%s: FieldError on the wrong field (%v)", c.name, err) {
 			continue
 		}
-		if string(out) != "keep" {
-			t.Errorf("%s: dst changed on error: %q", c.name, out)
-		}
+		assert.Equal(t, "keep", string(out), "%s: dst changed on error", c.name)
 	}
 	// The limits themselves are accepted.
 	ok := []PDU{
@@ -285,9 +252,8 @@ func TestEncodeFieldRules(t *testing.T) {
 		&DataSM{DestinationAddr: strings.Repeat("1", 64)},
 	}
 	for _, p := range ok {
-		if _, err := p.Encode(nil); err != nil {
-			t.Errorf("%T at the limits: %v", p, err)
-		}
+		_, err := p.Encode(nil)
+		assert.NoError(t, err, "%T at the limits", p)
 	}
 }
 
@@ -296,14 +262,12 @@ func TestAllocations(t *testing.T) {
 	d := samples()["deliver_sm"]
 	buf := make([]byte, 0, 512)
 	for _, p := range []PDU{s, d} {
-		if n := testing.AllocsPerRun(100, func() { p.Encode(buf[:0]) }); n != 0 {
-			t.Errorf("%s Encode: %v allocations, want 0", p.CommandID(), n)
-		}
+		n := testing.AllocsPerRun(100, func() { p.Encode(buf[:0]) })
+		assert.Equal(t, float64(0), n, "%s Encode: allocations", p.CommandID())
 		b, _ := p.Encode(nil)
 		into := newPDU(p.CommandID())
-		if n := testing.AllocsPerRun(100, func() { into.Decode(b) }); n > 1 {
-			t.Errorf("%s Decode: %v allocations, want at most 1", p.CommandID(), n)
-		}
+		n = testing.AllocsPerRun(100, func() { into.Decode(b) })
+		assert.LessOrEqual(t, n, float64(1), "%s Decode: allocations", p.CommandID())
 	}
 }
 
@@ -311,19 +275,15 @@ func TestAllocations(t *testing.T) {
 func TestDecodeOwnsItsData(t *testing.T) {
 	b, _ := samples()["submit_sm"].Encode(nil)
 	var p SubmitSM
-	if err := p.Decode(b); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, p.Decode(b))
 	for i := range b {
 		b[i] = 0xFF
 	}
-	if p.DestinationAddr != "584121234567" || p.ShortMessage[0] != 0x05 {
-		t.Fatalf("decoded PDU changed with the input buffer: %+v", p)
-	}
+	require.Equal(t, "584121234567", p.DestinationAddr, "decoded PDU changed with the input buffer")
+	require.Equal(t, byte(0x05), p.ShortMessage[0], "decoded PDU changed with the input buffer")
 	// Appending to ShortMessage must not overwrite the fields after it.
 	before, _ := p.TLVs.SARMsgRefNum()
 	_ = append(p.ShortMessage, 0xEE, 0xEE, 0xEE, 0xEE, 0xEE, 0xEE)
-	if after, _ := p.TLVs.SARMsgRefNum(); after != before {
-		t.Fatal("append to ShortMessage overwrote the TLVs")
-	}
+	after, _ := p.TLVs.SARMsgRefNum()
+	assert.Equal(t, before, after, "append to ShortMessage overwrote the TLVs")
 }
