@@ -131,7 +131,17 @@ type DeliveryReceipt struct {
 	State      TransmissionState
 	ErrorCode  int
 	DoneAt     time.Time
+	// Raw is the receipt as received (its text), kept with a receipt
+	// that matches no submission.
+	Raw string
 }
+
+// PendingReceiptWindow is how long a receipt that matched no submission
+// may still be applied by the RecordSubmit that brings its message id (a
+// receipt can overtake its submit_sm_resp). Older ones stay aside,
+// unmatched: SMSCs reuse message ids, and an old receipt must not land on
+// a new message.
+const PendingReceiptWindow = 10 * time.Minute
 
 // ReasonStaleClaim is the Reason of a transmission that RequeueStale put
 // back in the queue: whoever claims it next sends what may be a duplicate.
@@ -224,11 +234,17 @@ type SMSStore interface {
 	// ReasonStaleClaim. Their submit may have reached the SMSC: this is
 	// where at-least-once comes from.
 	RequeueStale(ctx context.Context, claimedBefore time.Time) (int, error)
-	// ApplyReceipt records a delivery receipt. If the message id is known
-	// it updates the segment and the transmission (final once every
+	// ApplyReceipt records a delivery receipt. It matches the operator's
+	// most recent submission of that message id (SMSCs reuse ids: after
+	// a restart, when a counter wraps) if that segment has no receipt
+	// yet: it updates the segment and the transmission (final once every
 	// segment is final; any failed segment fails it) and returns it with
-	// matched true. Otherwise the receipt is kept and applied by the
-	// RecordSubmit that brings its message id; matched is false.
+	// matched true. A receipt never changes a segment that has one.
+	// Otherwise (an unknown id, or the most recent submission already
+	// has its receipt: a duplicate, or one for a submission not yet
+	// recorded) the receipt is kept, with Raw, and matched is false; the
+	// RecordSubmit that brings its message id within
+	// PendingReceiptWindow applies it.
 	ApplyReceipt(ctx context.Context, r DeliveryReceipt) (t Transmission, matched bool, err error)
 	// OperatorCounts counts transmissions created at or after since, per
 	// operator (ascending id) and state, with the number submitted since

@@ -47,10 +47,15 @@
 // starting (logged at each reload).
 //
 // Receipts update their transmission (delivered, undeliverable, expired,
-// rejected, unknown), matched by message id, also when the SMSC writes ids
-// in hex in submit_sm_resp and in decimal in receipts (operator parameter
-// gateway.receipt_id). A receipt that arrives before its submit_sm_resp is
-// recorded is kept and applied when it is. Replies are stored with their
+// rejected, unknown), matched by operator and message id, also when the
+// SMSC writes ids in hex in submit_sm_resp and in decimal in receipts
+// (operator parameter gateway.receipt_id). SMSCs reuse ids (after a
+// restart or a failover, when a counter wraps): a receipt goes to the
+// most recent submission of its id, and never changes a message that has
+// its receipt already. A receipt that arrives before its submit_sm_resp
+// is recorded is kept and applied when it is (within
+// store.PendingReceiptWindow); one that matches nothing is kept aside
+// with its text. Replies are stored with their
 // operator and short code and linked to the last message sent to that
 // number; long replies are reassembled first. Receipts and replies are
 // acknowledged to the SMSC only once stored.

@@ -382,6 +382,7 @@ func (r *runner) HandleMessage(ctx context.Context, m *smpp.Message) pdu.Status 
 	switch m.Kind {
 	case smpp.KindReceipt:
 		rc := receiptFrom(r.p.op.ID, r.p.receiptMessageID(m.Receipt), m.Receipt)
+		rc.Raw = m.Text
 		if !rc.State.Final() {
 			return pdu.StatusOK // ENROUTE, ACCEPTD: nothing to record
 		}

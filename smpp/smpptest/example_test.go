@@ -15,12 +15,13 @@ func Example() {
 	sim := smpptest.NewServer(&smpptest.Config{ReceiptDelay: 10 * time.Millisecond})
 	defer sim.Close()
 
-	receipts := make(chan string, 1)
+	type receipt struct{ id, stat string }
+	receipts := make(chan receipt, 1)
 	ctx := context.Background()
 	c, err := smpp.Dial(ctx, sim.Addr, &smpp.Options{SystemID: "test", Password: "pw",
 		Handler: smpp.HandlerFunc(func(ctx context.Context, m *smpp.Message) pdu.Status {
 			if m.Kind == smpp.KindReceipt {
-				receipts <- m.Receipt.ID + " " + m.Receipt.Stat
+				receipts <- receipt{m.Receipt.ID, m.Receipt.Stat}
 			}
 			return pdu.StatusOK
 		})})
@@ -31,11 +32,12 @@ func Example() {
 	defer c.Close()
 	id, err := c.Submit(ctx, &pdu.SubmitSM{DestinationAddr: "584141234567", RegisteredDelivery: 1,
 		ShortMessage: []byte("hello")})
-	fmt.Println(id, err)
-	fmt.Println(<-receipts)
+	fmt.Println(err)
+	r := <-receipts
+	fmt.Println(r.id == id, r.stat)
 	fmt.Println(sim.Submitted()[0].Text)
 	// Output:
-	// 1 <nil>
-	// 1 DELIVRD
+	// <nil>
+	// true DELIVRD
 	// hello
 }

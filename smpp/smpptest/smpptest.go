@@ -69,11 +69,17 @@ type Config struct {
 	// several goroutines.
 	Refuse func(sm *pdu.SubmitSM) pdu.Status
 
+	// Message ids are decimal numbers counting up from the simulator's
+	// start time in microseconds, so that simulators started one after
+	// the other never repeat an id (Restart keeps counting).
 	// HexIDs makes message ids lower-case hex ("1f4"), as many SMSCs do;
 	// with ReceiptIDDecimal the receipts then carry the same id in
 	// decimal ("500"), a quirk of real SMSCs that clients must match.
 	HexIDs           bool
 	ReceiptIDDecimal bool
+	// FirstID, when set, is the first message id (as a number), for tests
+	// that want small, known ids.
+	FirstID uint64
 
 	// Seed seeds the outcome draw (0: a fixed seed), so runs repeat.
 	Seed uint64
@@ -172,6 +178,13 @@ func Start(addr string, cfg *Config) (*Server, error) {
 		sessions: map[*smpp.ServerSession]struct{}{}}
 	if cfg != nil {
 		s.cfg = *cfg
+	}
+	// Message ids count up from the start time in microseconds: a new
+	// simulator (a process restarted) never gives an id an earlier one
+	// gave, as a real SMSC's ids are unique within its lifetime.
+	s.nextID = uint64(time.Now().UnixMicro())
+	if s.cfg.FirstID > 0 {
+		s.nextID = s.cfg.FirstID - 1
 	}
 	seed := s.cfg.Seed
 	if seed == 0 {

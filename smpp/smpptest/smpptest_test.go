@@ -192,7 +192,7 @@ func isStatus(err error, st pdu.Status) bool {
 // With HexIDs and ReceiptIDDecimal the receipt's id is the decimal form
 // of the hex id; coding.NormalizeID relates them.
 func TestHexIDsAndEarlyReceipts(t *testing.T) {
-	sim := NewServer(&Config{HexIDs: true, ReceiptIDDecimal: true, Latency: 50 * time.Millisecond})
+	sim := NewServer(&Config{HexIDs: true, ReceiptIDDecimal: true, Latency: 50 * time.Millisecond, FirstID: 1})
 	defer sim.Close()
 	h := newCollector()
 	c := dial(t, sim, &smpp.Options{Handler: h})
@@ -369,4 +369,26 @@ func TestTLS(t *testing.T) {
 	_, err = smpp.Dial(testCtx(t), sim.Addr, &smpp.Options{SystemID: "esme", TLSConfig: other.ClientConfig(), ResponseTimeout: time.Second})
 	var uae x509.UnknownAuthorityError
 	assert.ErrorAs(t, err, &uae, "trusted an SMSC signed by another CA")
+}
+
+// A simulator started after another (a process restarted) never gives an
+// id the first one gave.
+func TestIDsUniqueAcrossSimulators(t *testing.T) {
+	seen := map[string]bool{}
+	for range 2 {
+		sim := NewServer(nil)
+		c := dial(t, sim, nil)
+		for range 50 {
+			id, err := c.Submit(testCtx(t), sm("1", "x"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if seen[id] {
+				t.Fatalf("id %q given twice", id)
+			}
+			seen[id] = true
+		}
+		c.Close()
+		sim.Close()
+	}
 }

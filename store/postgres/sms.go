@@ -366,11 +366,11 @@ func (o *ops) RecordSubmit(ctx context.Context, txID int64, r store.SubmitResult
 		b.Queue(advisoryLockSQL, receiptKeys(operatorID, r.MessageIDs))
 		for i, mid := range r.MessageIDs {
 			b.Queue(`WITH p AS (DELETE FROM sms_pending_receipts WHERE operator_id = $3 AND message_id = $4
-					RETURNING state, error_code, done_at)
+					AND received_at >= $5 RETURNING state, error_code, done_at)
 				INSERT INTO sms_segments (transmission_id, segment, operator_id, message_id, state, error_code, done_at)
 				SELECT $1, $2, $3, $4, COALESCE(p.state, ''), COALESCE(p.error_code, 0), p.done_at
 				FROM (SELECT 1) AS one LEFT JOIN p ON true
-				RETURNING state <> ''`, txID, i+1, operatorID, mid)
+				RETURNING state <> ''`, txID, i+1, operatorID, mid, tm(at.Add(-store.PendingReceiptWindow)))
 		}
 		br := o.tx.SendBatch(ctx, b)
 		if _, err := br.Exec(); err != nil {
@@ -510,16 +510,18 @@ func (o *ops) ApplyReceipt(ctx context.Context, r store.DeliveryReceipt) (store.
 			return err
 		}
 		var txID int64
+		// The most recent submission of the id, if it waits for a receipt.
 		err := o.tx.QueryRow(ctx, `UPDATE sms_segments SET state = $1, error_code = $2, done_at = $3
-			WHERE (transmission_id, segment) = (SELECT transmission_id, segment FROM sms_segments
-				WHERE operator_id = $4 AND message_id = $5 ORDER BY transmission_id DESC LIMIT 1)
+			WHERE seq = (SELECT seq FROM sms_segments WHERE operator_id = $4 AND message_id = $5
+				ORDER BY seq DESC LIMIT 1) AND state = ''
 			RETURNING transmission_id`,
 			r.State, r.ErrorCode, tm(r.DoneAt), r.OperatorID, r.MessageID).Scan(&txID)
 		if errors.Is(err, pgx.ErrNoRows) {
 			_, err = o.tx.Exec(ctx, `INSERT INTO sms_pending_receipts (operator_id, message_id, state, error_code,
-				done_at, received_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (operator_id, message_id) DO UPDATE SET state = excluded.state,
-				error_code = excluded.error_code, done_at = excluded.done_at`,
-				r.OperatorID, r.MessageID, r.State, r.ErrorCode, tm(r.DoneAt), tm(rules.Now()))
+				done_at, received_at, raw) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (operator_id, message_id)
+				DO UPDATE SET state = excluded.state, error_code = excluded.error_code, done_at = excluded.done_at,
+				received_at = excluded.received_at, raw = excluded.raw`,
+				r.OperatorID, r.MessageID, r.State, r.ErrorCode, tm(r.DoneAt), tm(rules.Now()), r.Raw)
 			return err
 		}
 		if err != nil {

@@ -358,7 +358,8 @@ func (o *ops) RecordSubmit(ctx context.Context, txID int64, r store.SubmitResult
 			var code int
 			var done int64
 			err := o.w().QueryRowContext(ctx, `DELETE FROM sms_pending_receipts WHERE operator_id = ? AND message_id = ?
-				RETURNING state, error_code, done_at`, t.OperatorID, mid).Scan(&state, &code, &done)
+				AND received_at >= ? RETURNING state, error_code, done_at`,
+				t.OperatorID, mid, tm(at.Add(-store.PendingReceiptWindow))).Scan(&state, &code, &done)
 			if errors.Is(err, sql.ErrNoRows) {
 				continue
 			}
@@ -473,16 +474,18 @@ func (o *ops) ApplyReceipt(ctx context.Context, r store.DeliveryReceipt) (store.
 	matched := false
 	err := o.write(ctx, func(o *ops) error {
 		var txID int64
+		// The most recent submission of the id, if it waits for a receipt.
 		err := o.w().QueryRowContext(ctx, `UPDATE sms_segments SET state = ?, error_code = ?, done_at = ?
-			WHERE (transmission_id, segment) = (SELECT transmission_id, segment FROM sms_segments
-				WHERE operator_id = ? AND message_id = ? ORDER BY transmission_id DESC LIMIT 1)
+			WHERE rowid = (SELECT rowid FROM sms_segments WHERE operator_id = ? AND message_id = ?
+				ORDER BY rowid DESC LIMIT 1) AND state = ''
 			RETURNING transmission_id`,
 			r.State, r.ErrorCode, tm(r.DoneAt), r.OperatorID, r.MessageID).Scan(&txID)
 		if errors.Is(err, sql.ErrNoRows) {
 			_, err = o.w().ExecContext(ctx, `INSERT INTO sms_pending_receipts (operator_id, message_id, state, error_code,
-				done_at, received_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET state = excluded.state,
-				error_code = excluded.error_code, done_at = excluded.done_at`,
-				r.OperatorID, r.MessageID, r.State, r.ErrorCode, tm(r.DoneAt), tm(rules.Now()))
+				done_at, received_at, raw) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET state = excluded.state,
+				error_code = excluded.error_code, done_at = excluded.done_at, received_at = excluded.received_at,
+				raw = excluded.raw`,
+				r.OperatorID, r.MessageID, r.State, r.ErrorCode, tm(r.DoneAt), tm(rules.Now()), r.Raw)
 			return err
 		}
 		if err != nil {

@@ -20,6 +20,7 @@ var smsTests = []test{
 	{"ClaimConcurrent", testClaimConcurrent},
 	{"SubmitAndReceipts", testSubmitAndReceipts},
 	{"ReceiptBeforeSubmit", testReceiptBeforeSubmit},
+	{"ReceiptIDsReused", testReceiptIDsReused},
 	{"RetryFailRequeue", testRetryFailRequeue},
 	{"LastStatusAndMO", testLastStatusAndMO},
 	{"OperatorCounts", testOperatorCounts},
@@ -323,6 +324,61 @@ func testSubmitAndReceipts(t *testing.T, e *env) {
 	eq(t, "matched other operator", matched, false)
 	_, _, err = e.ApplyReceipt(ctx, store.DeliveryReceipt{OperatorID: op.ID, MessageID: "b2", State: store.TxSent})
 	wantErr(t, err, store.ErrInvalid)
+}
+
+// SMSCs reuse message ids (a restart, a counter that wraps): a receipt
+// goes to the most recent submission of its id, never to one that has
+// its receipt already, and an old unmatched receipt is not applied to a
+// new submission.
+func testReceiptIDsReused(t *testing.T, e *env) {
+	ctx := e.ctx(t)
+	c := newClient(t, e, "acme")
+	op := newOperator(t, e, "op")
+	old := claimOne(t, e, c.ID, op.ID, "old")
+	must(t, e.RecordSubmit(ctx, old.ID, store.SubmitResult{MessageIDs: []string{"1"}}))
+	oldDone := time.Now().Add(-time.Minute).Truncate(time.Second)
+	_, matched, err := e.ApplyReceipt(ctx, store.DeliveryReceipt{OperatorID: op.ID, MessageID: "1", State: store.TxDelivered, DoneAt: oldDone})
+	must(t, err)
+	eq(t, "first receipt matched", matched, true)
+
+	// The SMSC restarted and gives id 1 again; the new message's receipt
+	// overtakes its submit_sm_resp.
+	fresh := claimOne(t, e, c.ID, op.ID, "fresh")
+	r, matched, err := e.ApplyReceipt(ctx, store.DeliveryReceipt{OperatorID: op.ID, MessageID: "1", State: store.TxUndeliverable,
+		ErrorCode: 5, DoneAt: time.Now(), Raw: "id:1 sub:001 dlvrd:000 stat:UNDELIV err:005"})
+	must(t, err)
+	eq(t, "matched to the delivered message", matched, false)
+	eq(t, "no transmission", r.ID, int64(0))
+	got, _ := e.Transmission(ctx, old.ID)
+	eq(t, "old state", got.State, store.TxDelivered)
+	eq(t, "old done", got.DoneAt.Equal(oldDone), true)
+	must(t, e.RecordSubmit(ctx, fresh.ID, store.SubmitResult{MessageIDs: []string{"1"}}))
+	got, _ = e.Transmission(ctx, fresh.ID)
+	eq(t, "new message's receipt", got.State, store.TxUndeliverable)
+	eq(t, "new message's error", got.ErrorCode, 5)
+
+	// The most recent submission wins, not the highest transmission id.
+	a := claimOne(t, e, c.ID, op.ID, "a")
+	b := claimOne(t, e, c.ID, op.ID, "b")
+	must(t, e.RecordSubmit(ctx, b.ID, store.SubmitResult{MessageIDs: []string{"7"}}))
+	must(t, e.RecordSubmit(ctx, a.ID, store.SubmitResult{MessageIDs: []string{"7"}}))
+	r, matched, err = e.ApplyReceipt(ctx, store.DeliveryReceipt{OperatorID: op.ID, MessageID: "7", State: store.TxDelivered})
+	must(t, err)
+	eq(t, "matched", matched, true)
+	eq(t, "to the latest submission", r.ID, a.ID)
+	got, _ = e.Transmission(ctx, b.ID)
+	eq(t, "earlier submission untouched", got.State, store.TxSent)
+
+	// A receipt nobody claimed for longer than PendingReceiptWindow is
+	// not applied to a submission that reuses its id later.
+	_, matched, err = e.ApplyReceipt(ctx, store.DeliveryReceipt{OperatorID: op.ID, MessageID: "9", State: store.TxExpired})
+	must(t, err)
+	eq(t, "unknown id", matched, false)
+	late := claimOne(t, e, c.ID, op.ID, "late")
+	must(t, e.RecordSubmit(ctx, late.ID, store.SubmitResult{MessageIDs: []string{"9"},
+		At: time.Now().Add(store.PendingReceiptWindow + time.Minute)}))
+	got, _ = e.Transmission(ctx, late.ID)
+	eq(t, "stale receipt not applied", got.State, store.TxSent)
 }
 
 func testReceiptBeforeSubmit(t *testing.T, e *env) {

@@ -1,0 +1,4 @@
+-- A receipt is matched to the most recent submission of its message id
+-- (sms_segments' rowid gives the order); one that matches no submission
+-- waiting for a receipt is kept with its text as received.
+ALTER TABLE sms_pending_receipts ADD COLUMN raw TEXT NOT NULL DEFAULT '';
