@@ -69,8 +69,11 @@ type Options struct {
 	// the answer if it comes later.
 	ResponseTimeout time.Duration
 	// EnquireLink is the keepalive interval (default 30s; negative
-	// disables it). A keepalive that gets no answer within
-	// ResponseTimeout closes the session.
+	// disables it). enquire_link is sent only after an interval in which
+	// nothing was read, outside the window; when its answer does not
+	// come within ResponseTimeout and nothing at all is read for
+	// max(EnquireLink, ResponseTimeout) more, the session is closed (a
+	// slow peer whose late answers still come is alive).
 	EnquireLink time.Duration
 	// MaxPDULen caps inbound PDUs (default pdu.DefaultMaxLen).
 	MaxPDULen int

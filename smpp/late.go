@@ -57,25 +57,33 @@ type lateTable struct {
 	max   int
 }
 
-// put keeps c and returns a call it forgot to make room, or nil.
+// put keeps c and returns a call it forgot to make room, or nil: the
+// oldest one still waiting, when more than max wait.
 func (t *lateTable) put(c *Call) *Call {
 	if t.calls == nil {
 		t.calls = map[uint32]*Call{}
 	}
 	t.calls[c.seq] = c
 	t.order = append(t.order, c.seq)
-	for len(t.order) > t.max {
+	var forgot *Call
+	for len(t.calls) > t.max {
 		seq := t.order[0]
 		t.order = t.order[1:]
-		if old, ok := t.calls[seq]; ok {
+		if old, ok := t.calls[seq]; ok && old != c {
 			delete(t.calls, seq)
-			return old
+			forgot = old
 		}
 	}
-	if len(t.calls) == 0 { // nothing waits: drop the stale order
-		t.order = t.order[:0]
+	if len(t.order) > 2*t.max+8 { // mostly answered ones: compact
+		live := t.order[:0:0]
+		for _, seq := range t.order {
+			if _, ok := t.calls[seq]; ok {
+				live = append(live, seq)
+			}
+		}
+		t.order = live
 	}
-	return nil
+	return forgot
 }
 
 func (t *lateTable) take(seq uint32) *Call {

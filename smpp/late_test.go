@@ -161,3 +161,58 @@ func TestLateTableKeepsNoEnquireLink(t *testing.T) {
 	assert.False(t, errors.As(err, &te))
 	assert.Empty(t, s.expired.calls)
 }
+
+// Answers that come out of order do not make the session forget a request
+// still waiting while fewer than its limit wait: only requests still
+// waiting count.
+func TestLateTableCountsOnlyWaiting(t *testing.T) {
+	f, held := holdingSMSC(t)
+	c := dial(t, f, &Options{ResponseTimeout: 30 * time.Millisecond, WindowSize: 1}) // keeps 4
+	var waits []*TimeoutError
+	var reqs []pdu.PDU
+	timeOut := func() {
+		_, err := c.Submit(ctx(t), hello())
+		waits = append(waits, timeoutOf(t, err))
+		reqs = append(reqs, <-held)
+	}
+	for range 4 { // A B C D
+		timeOut()
+	}
+	for i := 1; i < 4; i++ { // B C D answered late
+		f.push(&pdu.SubmitSMResp{Header: pdu.Header{Sequence: reqs[i].Hdr().Sequence}, MessageID: "x"})
+		_, err := waits[i].WaitLate(ctx(t))
+		require.NoError(t, err)
+	}
+	for range 3 { // E F G: A and three more wait, the limit
+		timeOut()
+	}
+	f.push(&pdu.SubmitSMResp{Header: pdu.Header{Sequence: reqs[0].Hdr().Sequence}, MessageID: "A"})
+	resp, err := waits[0].WaitLate(ctx(t))
+	require.NoError(t, err, "A forgotten although only 4 of 4 kept")
+	assert.Equal(t, "A", resp.(*pdu.SubmitSMResp).MessageID)
+}
+
+// A peer that answers everything, enquire_link too, but later than the
+// response timeout (by less than max(EnquireLink, ResponseTimeout)) is
+// alive: the keepalive does not close the session, and the late answer
+// comes.
+func TestKeepaliveSparesASlowPeer(t *testing.T) {
+	var f *fakeSMSC
+	f = newFakeSMSC(t, func(p pdu.PDU) pdu.PDU {
+		switch p.(type) {
+		case *pdu.SubmitSM, *pdu.EnquireLink:
+			resp := defaultAnswer(p)
+			time.AfterFunc(220*time.Millisecond, func() { f.push(resp) })
+			return nil
+		}
+		return defaultAnswer(p)
+	})
+	c := dial(t, f, &Options{ResponseTimeout: 100 * time.Millisecond, EnquireLink: 150 * time.Millisecond})
+	for range 3 {
+		_, err := c.Submit(ctx(t), hello())
+		_, err = timeoutOf(t, err).WaitLate(ctx(t))
+		require.NoError(t, err)
+		time.Sleep(400 * time.Millisecond) // idle: enquire_links go out, answered late
+	}
+	assert.NoError(t, c.Err())
+}

@@ -76,8 +76,10 @@ type Server struct {
 	TPS      int
 	TPSBurst int
 	// EnquireLink, when > 0, is the interval of the server's own
-	// enquire_link to each bound session; one unanswered within
-	// ResponseTimeout closes the session.
+	// enquire_link to each bound session, sent after an interval in which
+	// nothing was read; when it is unanswered within ResponseTimeout and
+	// nothing at all is read for max(EnquireLink, ResponseTimeout) more,
+	// the session is closed.
 	EnquireLink time.Duration
 	// BindTimeout closes a connection that has not bound within it
 	// (default 30s; negative disables).

@@ -587,11 +587,40 @@ func (s *session) keepalive(every time.Duration, stop <-chan struct{}) {
 			return
 		case <-call.Done():
 		}
-		if call.err != nil && !Temporary(call.err) && s.reads.Load() == before {
+		if call.err != nil && !Temporary(call.err) && !s.readSince(before, max(every, s.cfg.responseTimeout), t.C, stop) {
+			select {
+			case <-stop:
+				return // closing anyway
+			default:
+			}
 			s.close(fmt.Errorf("smpp: enquire_link: %w", call.err))
 			return
 		}
 		seen, since = s.reads.Load(), time.Now()
+	}
+}
+
+// readSince reports whether anything was read after the count before,
+// waiting up to grace for it: a peer slower than the response timeout
+// (its late answers, the enquire_link_resp among them, still come) is
+// alive; only one that sends nothing at all is dead. It checks at every
+// tick, and returns false at once when the session ends or stop closes.
+func (s *session) readSince(before uint64, grace time.Duration, tick <-chan time.Time, stop <-chan struct{}) bool {
+	deadline := time.Now().Add(grace)
+	for {
+		if s.reads.Load() != before {
+			return true
+		}
+		if !time.Now().Before(deadline) {
+			return false
+		}
+		select {
+		case <-stop:
+			return false
+		case <-s.done:
+			return false
+		case <-tick:
+		}
 	}
 }
 
