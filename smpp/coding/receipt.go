@@ -206,7 +206,9 @@ func atoiOr(s string, def int) int {
 }
 
 func receiptTime(s string, loc *time.Location) time.Time {
-	for _, layout := range []string{"0601021504", "060102150405", "20060102150405"} {
+	// Twelve digits are yymmddhhmmss, else yyyymmddhhmm (a four-digit
+	// year without seconds: years 2013 on cannot be read as months).
+	for _, layout := range []string{"0601021504", "060102150405", "200601021504", "20060102150405"} {
 		if len(s) == len(layout) {
 			if t, err := time.ParseInLocation(layout, s, loc); err == nil {
 				return t
@@ -273,7 +275,7 @@ func NormalizeID(id string, f IDFormat) (string, bool) {
 	case IDHex:
 		base = 16
 	}
-	if id == "" || (base == 10 && !isDigits(id)) {
+	if id == "" || (base == 10 && !isDigits(id)) || (base == 16 && !isHex(id)) {
 		return id, false
 	}
 	n, ok := new(big.Int).SetString(id, base)
@@ -281,6 +283,15 @@ func NormalizeID(id string, f IDFormat) (string, bool) {
 		return id, false
 	}
 	return n.Text(10), true
+}
+
+func isHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i] | 0x20; (s[i] < '0' || s[i] > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 func isDigits(s string) bool {

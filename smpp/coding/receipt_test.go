@@ -104,6 +104,7 @@ func TestNormalizeID(t *testing.T) {
 		{"100000000000000000000000000000001", IDHex, "340282366920938463463374607431768211457", true},
 		{"msg-7", IDDecimal, "msg-7", false}, {"msg-7", IDHex, "msg-7", false}, {"msg-7", IDText, "msg-7", true},
 		{"0A", IDText, "0A", true}, {"", IDHex, "", false}, {"-5", IDDecimal, "-5", false}, {"+5", IDDecimal, "+5", false},
+		{"+5", IDHex, "+5", false}, {"-0", IDHex, "-0", false}, {"0x1f", IDHex, "0x1f", false}, {"1_0", IDHex, "1_0", false},
 	} {
 		got, ok := NormalizeID(c.id, c.f)
 		assert.Equal(t, c.want, got, "NormalizeID(%q, %d)", c.id, c.f)
@@ -139,4 +140,17 @@ func stringsContainKey(v string) bool {
 		}
 	}
 	return ok
+}
+
+// Receipt dates come with or without seconds and with a two- or
+// four-digit year; twelve digits are read as yymmddhhmmss, else as
+// yyyymmddhhmm.
+func TestReceiptDateForms(t *testing.T) {
+	want := time.Date(2023, 1, 15, 12, 31, 0, 0, time.UTC)
+	for _, d := range []string{"2301151231", "230115123100", "202301151231", "20230115123100"} {
+		r, ok := ParseReceipt("id:1 sub:001 dlvrd:001 submit date:"+d+" done date:"+d+" stat:DELIVRD err:000 text:x", time.UTC)
+		require.True(t, ok, d)
+		assert.True(t, want.Equal(r.DoneDate), "%s read as %v", d, r.DoneDate)
+		assert.True(t, want.Equal(r.SubmitDate), "%s read as %v", d, r.SubmitDate)
+	}
 }
