@@ -83,6 +83,10 @@
 // attempt is counted in Counters.PossibleDuplicates. "at-most-once" never
 // sends it again: it ends in state unknown with that reason (counted in
 // Counters.Unknown), for the operator's receipts or the client to settle.
+// A long message some of whose parts the SMSC accepted, and the next of
+// which may have reached it, ends unknown under either policy (sending it
+// again would surely repeat the accepted parts), with those parts'
+// message ids in its reason.
 //
 // An operator's TPS is enforced per gateway process (over all its binds):
 // two processes sending through one operator each get the full rate.

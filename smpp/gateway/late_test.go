@@ -1,7 +1,9 @@
 package gateway
 
 import (
+	"context"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -9,8 +11,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/switchboard-go/switchboard/smpp/pdu"
 	"github.com/switchboard-go/switchboard/smpp/smpptest"
 	"github.com/switchboard-go/switchboard/store"
+	"github.com/switchboard-go/switchboard/store/sqlite"
 )
 
 // loadNumbered loads n messages to 0414... numbers for client acme and
@@ -102,6 +106,49 @@ func TestSessionLostWithoutAnswers(t *testing.T) {
 				assert.Equal(t, uint64(n), c.PossibleDuplicates)
 				assert.Zero(t, c.Unknown)
 			})
+		})
+	}
+}
+
+// A long message whose first part was accepted and whose second may have
+// reached the SMSC (never answered) is not sent again under either
+// policy (that would surely repeat the first part): it ends unknown,
+// counted uncertain, with the accepted part's id in its reason.
+func TestLongMessageWithAnUncertainPart(t *testing.T) {
+	for _, policy := range []string{"at-least-once", "at-most-once"} {
+		t.Run(policy, func(t *testing.T) {
+			ctx := testCtx(t, 30*time.Second)
+			st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "gw.db"), nil)
+			require.NoError(t, err)
+			defer st.Close()
+			var sim *smpptest.Server
+			sim = smpptest.NewServer(&smpptest.Config{Refuse: func(sm *pdu.SubmitSM) pdu.Status {
+				sim.SetMute(true) // the next part is never answered
+				return pdu.StatusOK
+			}})
+			defer sim.Close()
+			op := addOperator(t, st, "half", sim, func(o *store.Operator) {
+				o.Default = true
+				o.Params = []store.OperatorParam{{Command: "gateway", Name: "response_timeout", Value: "100ms"},
+					{Command: "gateway", Name: "resend", Value: policy}}
+			})
+			g := startGatewayWith(t, st, func(c *Config) { c.SubmitTimeout = time.Second })
+			long := strings.Repeat("Mensaje largo de prueba. ", 12)
+			rep, err := g.LoadCSV(ctx, Batch{Client: "acme", CSV: strings.NewReader("04140000001," + long + ",x\n")})
+			require.NoError(t, err)
+			sum := waitDone(t, g, rep.BatchID)
+			assert.Equal(t, 1, sum.ByState[store.TxUnknown], "%v", sum.ByState)
+			tr, err := st.LastTransmissionTo(ctx, "584140000001")
+			require.NoError(t, err)
+			first := sim.Submitted()
+			require.Len(t, first, 1)
+			assert.Contains(t, tr.Reason, "may have reached the SMSC")
+			assert.Contains(t, tr.Reason, first[0].MessageID)
+			c := operatorStatus(t, g, op.ID).Process
+			assert.Equal(t, uint64(1), c.Uncertain)
+			assert.Equal(t, uint64(1), c.Unknown)
+			assert.Zero(t, c.Failed)
+			assert.Equal(t, uint64(1), sim.Stats().Unanswered, "the second part, sent once")
 		})
 	}
 }

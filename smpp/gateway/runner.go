@@ -199,7 +199,7 @@ func (r *runner) send(t store.Transmission) {
 		if r.p.atMostOnce {
 			// Its last attempt may have reached the SMSC: not again.
 			r.stats.unknown.Add(1)
-			r.record(t, endUnknown(t, 0, t.Reason))
+			r.record(t, endUnknown(t, 0, t.Reason+notAgain))
 			return
 		}
 		r.stats.possibleDuplicates.Add(1)
@@ -208,12 +208,16 @@ func (r *runner) send(t store.Transmission) {
 	r.rec(t, ids, err)
 }
 
-// endUnknown ends t as unknown: it may have reached the SMSC, and the
-// operator's policy (gateway.resend=at-most-once) forbids sending it again.
+// notAgain ends the reason of a message not sent again by policy.
+const notAgain = " (not sent again: at-most-once)"
+
+// endUnknown ends t as unknown: it may have reached the SMSC, and sending
+// it again is not allowed (gateway.resend=at-most-once) or would surely
+// duplicate parts the SMSC accepted.
 func endUnknown(t store.Transmission, code int, reason string) func(ctx context.Context, tx store.Ops) error {
 	now := time.Now()
 	return func(ctx context.Context, tx store.Ops) error {
-		return tx.EndTransmission(ctx, t.ID, store.TxUnknown, code, reason+" (not sent again: at-most-once)", now)
+		return tx.EndTransmission(ctx, t.ID, store.TxUnknown, code, reason, now)
 	}
 }
 
@@ -311,6 +315,13 @@ func (r *runner) rec(t store.Transmission, ids []string, err error) {
 		apply = func(ctx context.Context, tx store.Ops) error {
 			return tx.RecordSubmit(ctx, t.ID, store.SubmitResult{MessageIDs: ids, At: now})
 		}
+	case errors.As(err, &pe) && smpp.MayHaveReached(pe.err):
+		// Parts were accepted and the next one may have been: sending the
+		// message again would surely repeat the accepted parts.
+		r.stats.uncertain.Add(1)
+		r.stats.unknown.Add(1)
+		apply = endUnknown(t, statusCode(err), fmt.Sprintf("%s%v; the accepted parts' message ids: %s (not sent again)",
+			reasonMayHaveReached, pe, strings.Join(ids, ", ")))
 	case errors.As(err, &pe):
 		r.stats.failed.Add(1)
 		apply = func(ctx context.Context, tx store.Ops) error {
@@ -328,7 +339,7 @@ func (r *runner) rec(t store.Transmission, ids []string, err error) {
 			r.stats.uncertain.Add(1)
 			if r.p.atMostOnce {
 				r.stats.unknown.Add(1)
-				apply = endUnknown(t, statusCode(err), reason)
+				apply = endUnknown(t, statusCode(err), reason+notAgain)
 				break
 			}
 		}

@@ -17,7 +17,7 @@ type Counters struct {
 	Uncertain          uint64 // attempts whose outcome is unknown (no answer before the session ended or the submit timeout)
 	PossibleDuplicates uint64 // attempts that followed an uncertain one or a stale claim
 	Late               uint64 // submits accepted after their response timeout: the late answer was used, nothing sent again
-	Unknown            uint64 // transmissions ended unknown instead of sent again (gateway.resend=at-most-once)
+	Unknown            uint64 // ended unknown instead of sent again: at-most-once, or a long message with parts accepted and one that may have reached
 	Receipts           uint64 // final receipts taken
 	MO                 uint64 // replies taken
 }
