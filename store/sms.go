@@ -143,6 +143,16 @@ type DeliveryReceipt struct {
 // a new message.
 const PendingReceiptWindow = 10 * time.Minute
 
+// SentSegment is a submitted segment still waiting for its receipt.
+type SentSegment struct {
+	TransmissionID int64
+	Segment        int // 1-based
+	MessageID      string
+	Source         string // the transmission's; empty when the operator's default was used
+	Destination    string
+	SubmittedAt    time.Time
+}
+
 // ReasonStaleClaim is the Reason of a transmission that RequeueStale put
 // back in the queue: whoever claims it next sends what may be a duplicate.
 const ReasonStaleClaim = "requeued after a stale claim: the previous submit may have reached the SMSC"
@@ -246,6 +256,12 @@ type SMSStore interface {
 	// RecordSubmit that brings its message id within
 	// PendingReceiptWindow applies it.
 	ApplyReceipt(ctx context.Context, r DeliveryReceipt) (t Transmission, matched bool, err error)
+	// UnsettledSegments lists an operator's segments without a receipt,
+	// of transmissions in state sent submitted before the time given,
+	// with transmission id above afterID, by transmission id and segment,
+	// at most limit (0 means 100): what to ask the SMSC about (query_sm),
+	// or give up on.
+	UnsettledSegments(ctx context.Context, operatorID int64, submittedBefore time.Time, afterID int64, limit int) ([]SentSegment, error)
 	// OperatorCounts counts transmissions created at or after since, per
 	// operator (ascending id) and state, with the number submitted since
 	// then. It scans the transmissions of the period: a statistics query.

@@ -41,7 +41,10 @@
 //	           split: "udh8" (default), "udh16", "sar" or "payload";
 //	           response_timeout (a Go duration, default 30s);
 //	           resend: "at-least-once" (default) or "at-most-once" (see
-//	           Delivery guarantees); tls_server_name
+//	           Delivery guarantees); query_after (default 10m) and
+//	           give_up_after (default the validity period given as a
+//	           duration plus query_after, else 72h): see Receipts;
+//	           tls_server_name
 //
 // An unknown command or name, or a bad value, keeps the operator from
 // starting (logged at each reload).
@@ -55,7 +58,14 @@
 // its receipt already. A receipt that arrives before its submit_sm_resp
 // is recorded is kept and applied when it is (within
 // store.PendingReceiptWindow); one that matches nothing is kept aside
-// with its text. Replies are stored with their
+// with its text.
+//
+// A message whose receipt has not come query_after after its submission
+// (receipts off, lost, or an SMSC that restarted) is asked about with
+// query_sm, again every query_after; a final state in the answer is
+// recorded as a receipt would be (Counters.QueriedFinal). One whose state
+// nothing told within give_up_after ends unknown, with a reason saying so
+// (Counters.NoReceipt): every batch ends. Replies are stored with their
 // operator and short code and linked to the last message sent to that
 // number; long replies are reassembled first. Receipts and replies are
 // acknowledged to the SMSC only once stored.

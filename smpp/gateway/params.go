@@ -28,15 +28,17 @@ const DefaultResponseTimeout = 30 * time.Second
 // profile is an operator's configuration turned into what the sessions
 // and the dispatcher use.
 type profile struct {
-	op         store.Operator
-	addr       string
-	opts       smpp.Options
-	tmpl       pdu.SubmitSM // fields every submit_sm starts from
-	split      coding.SplitOptions
-	receiptID  string // same, hex-dec, dec-hex
-	atMostOnce bool   // gateway.resend=at-most-once: never send what may have reached the SMSC again
-	certPEM    string // gateway.tls_cert and tls_key, paired by finishTLS
-	keyPEM     string
+	op          store.Operator
+	addr        string
+	opts        smpp.Options
+	tmpl        pdu.SubmitSM // fields every submit_sm starts from
+	split       coding.SplitOptions
+	receiptID   string        // same, hex-dec, dec-hex
+	atMostOnce  bool          // gateway.resend=at-most-once: never send what may have reached the SMSC again
+	queryAfter  time.Duration // gateway.query_after
+	giveUpAfter time.Duration // gateway.give_up_after, else a relative validity period plus queryAfter, else DefaultGiveUpAfter
+	certPEM     string        // gateway.tls_cert and tls_key, paired by finishTLS
+	keyPEM      string
 }
 
 func newProfile(op store.Operator) (*profile, error) {
@@ -70,6 +72,15 @@ func newProfile(op store.Operator) (*profile, error) {
 				value = "(PEM)" // never a key in a log
 			}
 			return nil, fmt.Errorf("operator %s: param %s.%s=%q: %w", op.Name, prm.Command, prm.Name, value, err)
+		}
+	}
+	if p.queryAfter <= 0 {
+		p.queryAfter = DefaultQueryAfter
+	}
+	if p.giveUpAfter <= 0 {
+		p.giveUpAfter = DefaultGiveUpAfter
+		if d, ok := relativeValidity(op.Params); ok {
+			p.giveUpAfter = d + p.queryAfter // the SMSC's EXPIRED receipt may come last
 		}
 	}
 	if err := p.finishTLS(); err != nil {
@@ -156,6 +167,16 @@ func (p *profile) apply(prm store.OperatorParam) error {
 			return fmt.Errorf("want a positive duration")
 		}
 		p.opts.ResponseTimeout = d
+	case "gateway.query_after", "gateway.give_up_after":
+		d, err := time.ParseDuration(prm.Value)
+		if err != nil || d <= 0 {
+			return fmt.Errorf("want a positive duration")
+		}
+		if prm.Name == "query_after" {
+			p.queryAfter = d
+		} else {
+			p.giveUpAfter = d
+		}
 	case "gateway.resend":
 		switch prm.Value {
 		case "at-least-once":
@@ -216,4 +237,17 @@ func (p *profile) receiptMessageID(r *coding.Receipt) string {
 	_, f := p.idFormats()
 	n, _ := coding.NormalizeID(r.ID, f)
 	return n
+}
+
+// relativeValidity is the operator's submit_sm.validity_period when it is
+// given as a Go duration.
+func relativeValidity(params []store.OperatorParam) (time.Duration, bool) {
+	for _, prm := range params {
+		if prm.Command == "submit_sm" && prm.Name == "validity_period" {
+			if d, err := time.ParseDuration(prm.Value); err == nil && d > 0 {
+				return d, true
+			}
+		}
+	}
+	return 0, false
 }

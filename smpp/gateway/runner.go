@@ -31,13 +31,14 @@ type runner struct {
 	limiter *tokenBucket
 	stats   *opStats
 
-	slots  chan struct{} // transmissions in flight: the binds' windows
-	wake   chan struct{}
-	cancel context.CancelFunc
-	done   chan struct{}
-	sends  sync.WaitGroup
-	next   uint64
-	mu     sync.Mutex
+	slots   chan struct{} // transmissions in flight: the binds' windows
+	wake    chan struct{}
+	cancel  context.CancelFunc
+	done    chan struct{} // closed when the dispatcher ends
+	settled chan struct{} // closed when the receipt follow-up ends
+	sends   sync.WaitGroup
+	next    uint64
+	mu      sync.Mutex
 }
 
 func newRunner(g *Gateway, p *profile) *runner {
@@ -47,7 +48,7 @@ func newRunner(g *Gateway, p *profile) *runner {
 		window = 100
 	}
 	r := &runner{g: g, p: p, stats: new(opStats), slots: make(chan struct{}, window*binds),
-		wake: make(chan struct{}, 1), done: make(chan struct{})}
+		wake: make(chan struct{}, 1), done: make(chan struct{}), settled: make(chan struct{})}
 	if p.op.TPS > 0 {
 		r.limiter = newTokenBucket(p.op.TPS)
 	}
@@ -74,9 +75,11 @@ func (r *runner) start(ctx context.Context) {
 	}
 	if r.p.opts.Mode == smpp.Receiver {
 		close(r.done)
+		close(r.settled)
 		return
 	}
 	go r.dispatch(ctx)
+	go r.settleLoop(ctx)
 }
 
 // stop stops claiming, waits for the submits in flight to be recorded,
@@ -84,6 +87,7 @@ func (r *runner) start(ctx context.Context) {
 func (r *runner) stop() {
 	r.cancel()
 	<-r.done
+	<-r.settled
 	var wg sync.WaitGroup
 	for _, s := range r.sups {
 		wg.Add(1)
@@ -434,20 +438,7 @@ func receiptFrom(operatorID int64, messageID string, r *coding.Receipt) store.De
 	if dr.DoneAt.IsZero() {
 		dr.DoneAt = time.Now()
 	}
-	switch r.State {
-	case pdu.StateDelivered:
-		dr.State = store.TxDelivered
-	case pdu.StateExpired:
-		dr.State = store.TxExpired
-	case pdu.StateDeleted, pdu.StateUndeliverable, pdu.StateSkipped: // SKIPPED: final, not delivered (SMPP 5.0)
-		dr.State = store.TxUndeliverable
-	case pdu.StateRejected:
-		dr.State = store.TxRejected
-	case pdu.StateEnroute, pdu.StateAccepted, pdu.StateScheduled:
-		dr.State = store.TxSent // not final yet
-	default: // UNKNOWN, or a state this gateway does not know: final, outcome unknown
-		dr.State = store.TxUnknown
-	}
+	dr.State = stateOf(r.State)
 	if r.NetworkError != 0 {
 		dr.ErrorCode = int(r.NetworkError)
 	} else if n, err := parseCode(r.Err); err == nil {

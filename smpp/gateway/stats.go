@@ -18,12 +18,16 @@ type Counters struct {
 	PossibleDuplicates uint64 // attempts that followed an uncertain one or a stale claim
 	Late               uint64 // submits accepted after their response timeout: the late answer was used, nothing sent again
 	Unknown            uint64 // ended unknown instead of sent again: at-most-once, or a long message with parts accepted and one that may have reached
+	Queries            uint64 // query_sm sent about messages without a receipt
+	QueriedFinal       uint64 // final states learned by query_sm
+	NoReceipt          uint64 // messages ended unknown: no state learned within the validity period
 	Receipts           uint64 // final receipts taken
 	MO                 uint64 // replies taken
 }
 
 type opStats struct {
 	acceptedN, failed, retried, uncertain, possibleDuplicates, late, unknown, receipts, mo atomic.Uint64
+	queries, queriedFinal, noReceipt                                                       atomic.Uint64
 
 	mu      sync.Mutex
 	buckets [throughputWindow]struct {
@@ -65,6 +69,7 @@ func (s *opStats) counters() Counters {
 	return Counters{Accepted: s.acceptedN.Load(), Failed: s.failed.Load(), Retried: s.retried.Load(),
 		Uncertain: s.uncertain.Load(), PossibleDuplicates: s.possibleDuplicates.Load(),
 		Late: s.late.Load(), Unknown: s.unknown.Load(),
+		Queries: s.queries.Load(), QueriedFinal: s.queriedFinal.Load(), NoReceipt: s.noReceipt.Load(),
 		Receipts: s.receipts.Load(), MO: s.mo.Load()}
 }
 

@@ -534,6 +534,21 @@ func (o *ops) ApplyReceipt(ctx context.Context, r store.DeliveryReceipt) (store.
 	return t, matched, wrap("apply receipt", err)
 }
 
+func (o *ops) UnsettledSegments(ctx context.Context, operatorID int64, submittedBefore time.Time, afterID int64, limit int) ([]store.SentSegment, error) {
+	limit, err := rules.Limit(limit)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := o.q().Query(ctx, `SELECT `+scan.SentSegmentCols+` FROM sms_transmissions t
+			JOIN sms_segments s ON s.transmission_id = t.id
+			WHERE t.operator_id = $1 AND t.state = 'sent' AND t.submitted_at < $2 AND t.id > $3
+			AND s.state = '' ORDER BY t.id, s.segment LIMIT $4`, operatorID, tm0(rules.Time(submittedBefore)), afterID, limit)
+	if err != nil {
+		return nil, wrap("unsettled segments", err)
+	}
+	return collect(rows, scan.SentSegment, "unsettled segments")
+}
+
 func (o *ops) LastTransmissionTo(ctx context.Context, destination string) (store.Transmission, error) {
 	t, err := scan.Transmission(o.q().QueryRow(ctx, `SELECT `+scan.TransmissionCols+` FROM sms_transmissions
 		WHERE destination = $1 ORDER BY id DESC LIMIT 1`, destination))

@@ -21,6 +21,7 @@ var smsTests = []test{
 	{"SubmitAndReceipts", testSubmitAndReceipts},
 	{"ReceiptBeforeSubmit", testReceiptBeforeSubmit},
 	{"ReceiptIDsReused", testReceiptIDsReused},
+	{"UnsettledSegments", testUnsettledSegments},
 	{"RetryFailRequeue", testRetryFailRequeue},
 	{"LastStatusAndMO", testLastStatusAndMO},
 	{"OperatorCounts", testOperatorCounts},
@@ -379,6 +380,45 @@ func testReceiptIDsReused(t *testing.T, e *env) {
 		At: time.Now().Add(store.PendingReceiptWindow + time.Minute)}))
 	got, _ = e.Transmission(ctx, late.ID)
 	eq(t, "stale receipt not applied", got.State, store.TxSent)
+}
+
+func testUnsettledSegments(t *testing.T, e *env) {
+	ctx := e.ctx(t)
+	c := newClient(t, e, "acme")
+	op, other := newOperator(t, e, "op"), newOperator(t, e, "other")
+	sent := time.Now().Add(-time.Hour).Truncate(time.Millisecond)
+	long := claimOne(t, e, c.ID, op.ID, "long")
+	must(t, e.RecordSubmit(ctx, long.ID, store.SubmitResult{MessageIDs: []string{"l1", "l2"}, At: sent}))
+	_, _, err := e.ApplyReceipt(ctx, store.DeliveryReceipt{OperatorID: op.ID, MessageID: "l1", State: store.TxDelivered})
+	must(t, err)
+	done := claimOne(t, e, c.ID, op.ID, "done")
+	must(t, e.RecordSubmit(ctx, done.ID, store.SubmitResult{MessageIDs: []string{"d1"}, At: sent}))
+	_, _, err = e.ApplyReceipt(ctx, store.DeliveryReceipt{OperatorID: op.ID, MessageID: "d1", State: store.TxDelivered})
+	must(t, err)
+	short := claimOne(t, e, c.ID, op.ID, "short")
+	must(t, e.RecordSubmit(ctx, short.ID, store.SubmitResult{MessageIDs: []string{"s1"}, At: sent}))
+	recent := claimOne(t, e, c.ID, op.ID, "recent")
+	must(t, e.RecordSubmit(ctx, recent.ID, store.SubmitResult{MessageIDs: []string{"r1"}}))
+	elsewhere := claimOne(t, e, c.ID, other.ID, "elsewhere")
+	must(t, e.RecordSubmit(ctx, elsewhere.ID, store.SubmitResult{MessageIDs: []string{"e1"}, At: sent}))
+
+	got, err := e.UnsettledSegments(ctx, op.ID, time.Now().Add(-time.Minute), 0, 0)
+	must(t, err)
+	eq(t, "unsettled", len(got), 2)
+	eq(t, "first", got[0], store.SentSegment{TransmissionID: long.ID, Segment: 2, MessageID: "l2",
+		Destination: "584141234567", SubmittedAt: got[0].SubmittedAt})
+	eq(t, "submitted", got[0].SubmittedAt.Equal(sent), true)
+	eq(t, "second", got[1].MessageID, "s1")
+	got, err = e.UnsettledSegments(ctx, op.ID, time.Now().Add(-time.Minute), long.ID, 1)
+	must(t, err)
+	eq(t, "after", len(got), 1)
+	eq(t, "after id", got[0].MessageID, "s1")
+	got, err = e.UnsettledSegments(ctx, op.ID, time.Now().Add(time.Minute), short.ID, 0)
+	must(t, err)
+	eq(t, "recent ones too", len(got), 1)
+	eq(t, "recent", got[0].MessageID, "r1")
+	_, err = e.UnsettledSegments(ctx, op.ID, time.Now(), 0, -1)
+	wantErr(t, err, store.ErrInvalid)
 }
 
 func testReceiptBeforeSubmit(t *testing.T, e *env) {

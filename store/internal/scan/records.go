@@ -165,3 +165,13 @@ func Backlog(sc Row) (store.BacklogRow, error) {
 	err := sc.Scan(&b.QueueID, &b.Queue, &b.New, &b.Open, &b.Pending)
 	return b, err
 }
+
+// SentSegmentCols are the columns SentSegment reads, of sms_segments s
+// joined with sms_transmissions t.
+const SentSegmentCols = `s.transmission_id, s.segment, s.message_id, t.source, t.destination, t.submitted_at`
+
+func SentSegment(sc Row) (store.SentSegment, error) {
+	var g store.SentSegment
+	err := sc.Scan(&g.TransmissionID, &g.Segment, &g.MessageID, &g.Source, &g.Destination, Time(&g.SubmittedAt))
+	return g, err
+}

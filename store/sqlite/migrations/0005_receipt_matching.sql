@@ -2,3 +2,5 @@
 -- (sms_segments' rowid gives the order); one that matches no submission
 -- waiting for a receipt is kept with its text as received.
 ALTER TABLE sms_pending_receipts ADD COLUMN raw TEXT NOT NULL DEFAULT '';
+-- Sent messages still waiting for receipts, asked about with query_sm.
+CREATE INDEX sms_transmissions_sent ON sms_transmissions (operator_id, id) WHERE state = 'sent';

@@ -1,0 +1,93 @@
+package gateway
+
+import (
+	"net"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/switchboard-go/switchboard/smpp/smpptest"
+	"github.com/switchboard-go/switchboard/store"
+)
+
+// An operator whose SMSC sends no receipts (they are off, or lost): the
+// gateway asks about each message with query_sm and records the final
+// state it learns, so the batch ends with the SMSC's outcomes.
+func TestQueryWhenReceiptsNeverCome(t *testing.T) {
+	eachStore(t, func(t *testing.T, st store.Store) {
+		ctx := testCtx(t, 60*time.Second)
+		sim := smpptest.NewServer(&smpptest.Config{Outcomes: smpptest.Outcomes{Delivered: 3, Undeliverable: 1, Expired: 1}})
+		defer sim.Close()
+		op := addOperator(t, st, "mute", sim, func(o *store.Operator) {
+			o.Default = true
+			o.Params = append(o.Params, store.OperatorParam{Command: "submit_sm", Name: "registered_delivery", Value: "0"},
+				store.OperatorParam{Command: "gateway", Name: "query_after", Value: "200ms"})
+		})
+		g := startGateway(t, st)
+		const n = 50
+		sum := waitDone(t, g, loadNumbered(t, g, "mute", n))
+		subs := sim.Submitted()
+		require.Len(t, subs, n)
+		want := map[string]store.TransmissionState{smpptest.StatDelivered: store.TxDelivered,
+			smpptest.StatUndeliverable: store.TxUndeliverable, smpptest.StatExpired: store.TxExpired}
+		byState := map[store.TransmissionState]int{}
+		for _, s := range subs {
+			tr, err := st.LastTransmissionTo(ctx, s.Dest)
+			require.NoError(t, err)
+			assert.Equal(t, want[s.Stat], tr.State, s.Dest)
+			byState[want[s.Stat]]++
+		}
+		assert.Equal(t, byState, sum.ByState)
+		assert.Zero(t, sim.Stats().Receipts, "receipts sent")
+		c := operatorStatus(t, g, op.ID).Process
+		t.Logf("%+v", c)
+		assert.Equal(t, uint64(n), c.QueriedFinal)
+		assert.GreaterOrEqual(t, c.Queries, uint64(n))
+		assert.Zero(t, c.NoReceipt)
+	})
+}
+
+// The SMSC that took the messages is gone (replaced by one that knows
+// none of them) and no receipt comes: after the validity period the
+// messages end unknown, and the batch ends.
+func TestMessagesEndUnknownWhenNothingTellsTheirState(t *testing.T) {
+	eachStore(t, func(t *testing.T, st store.Store) {
+		ctx := testCtx(t, 60*time.Second)
+		first := smpptest.NewServer(nil)
+		op := addOperator(t, st, "lost", first, func(o *store.Operator) {
+			o.Default = true
+			o.Params = append(o.Params, store.OperatorParam{Command: "submit_sm", Name: "registered_delivery", Value: "0"},
+				store.OperatorParam{Command: "gateway", Name: "query_after", Value: "300ms"},
+				store.OperatorParam{Command: "gateway", Name: "give_up_after", Value: "1500ms"})
+		})
+		g := startGateway(t, st)
+		const n = 30
+		batch := loadNumbered(t, g, "lost", n)
+		waitFor(t, func() bool {
+			sum, err := st.BatchSummary(ctx, batch)
+			return err == nil && sum.ByState[store.TxSent] == n
+		})
+		first.Close()
+		second := smpptest.NewServer(nil)
+		defer second.Close()
+		host, port, _ := net.SplitHostPort(second.Addr)
+		op.Host = host
+		op.Port, _ = strconv.Atoi(port)
+		require.NoError(t, st.UpdateOperator(ctx, &op))
+		g.Reload()
+
+		sum := waitDone(t, g, batch)
+		assert.Equal(t, n, sum.ByState[store.TxUnknown], "%v", sum.ByState)
+		tr, err := st.LastTransmissionTo(ctx, "584140000003")
+		require.NoError(t, err)
+		assert.Contains(t, tr.Reason, "no receipt")
+		assert.False(t, tr.DoneAt.IsZero())
+		assert.Zero(t, second.Stats().Submits, "nothing sent again")
+		c := operatorStatus(t, g, op.ID).Process
+		t.Logf("%+v", c)
+		assert.Equal(t, uint64(n), c.NoReceipt)
+	})
+}
