@@ -212,9 +212,11 @@ type SMSStore interface {
 	// CreateBatch stores a batch and its transmissions in one transaction.
 	// Transmissions get State queued unless set (e.g. failed, with Reason,
 	// for a number that cannot be routed; a final state without DoneAt
-	// gets CreatedAt), and BatchID/ClientID from b. A transmission whose (client, external id) is already stored is
-	// skipped and counted in duplicates; a batch name already used by the
-	// client reuses that batch. b.ID and b.Total are set.
+	// gets CreatedAt), and BatchID/ClientID from b. A transmission whose
+	// (client, external id) is already stored is skipped and counted in
+	// duplicates, its ID left 0; each inserted one gets its ID. A batch
+	// name already used by the client reuses that batch. b.ID and b.Total
+	// are set.
 	CreateBatch(ctx context.Context, b *Batch, ts []Transmission) (inserted, duplicates int, err error)
 	Batch(ctx context.Context, id int64) (Batch, error)
 	BatchSummary(ctx context.Context, batchID int64) (BatchSummary, error)

@@ -29,7 +29,7 @@ func runBatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var nf gatewayflag.Flags
 	nf.Register(fs)
 	client := fs.String("client", "default", "the client the batch belongs to")
-	name := fs.String("name", "", "batch name; loading the same name again sends only new rows (default: the file name)")
+	name := fs.String("name", "", "batch name; loading the same name again sends only new or changed rows (default: the file name)")
 	wait := fs.Bool("wait", true, "show progress until every message is final")
 	timeout := fs.Duration("timeout", 0, "give up waiting after this long (0: never)")
 	fs.Usage = func() {
@@ -66,6 +66,9 @@ func runBatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	fmt.Fprintf(stdout, "batch %d: %d rows, %d queued, %d already loaded, %d rejected, %d without route\n",
 		rep.BatchID, rep.Rows, rep.Inserted-rep.Unroutable, rep.Duplicates, rep.Rejected, rep.Unroutable)
+	if len(rep.NewLines) > 0 {
+		fmt.Fprintf(stdout, "  new or changed rows at lines %s\n", joinInts(rep.NewLines, 20))
+	}
 	for i, e := range rep.Errors {
 		if i == 20 {
 			fmt.Fprintf(stdout, "  ... and %d more\n", rep.Rejected-20)
@@ -132,4 +135,20 @@ func counts(m map[store.TransmissionState]int) string {
 	}
 	slices.Sort(keys)
 	return strings.Join(keys, " ")
+}
+
+// joinInts lists the first max of ns, and says how many more there are.
+func joinInts(ns []int, max int) string {
+	var b strings.Builder
+	for i, n := range ns {
+		if i == max {
+			fmt.Fprintf(&b, " and %d more", len(ns)-max)
+			break
+		}
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprint(&b, n)
+	}
+	return b.String()
 }

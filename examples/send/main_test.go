@@ -78,7 +78,8 @@ func must(t *testing.T, err error) {
 }
 
 func TestSMS(t *testing.T) {
-	sim := smpptest.NewServer(&smpptest.Config{ReceiptDelay: 10 * time.Millisecond, Outcomes: smpptest.Outcomes{Undeliverable: 1}})
+	sim := smpptest.NewServer(&smpptest.Config{ReceiptDelay: 10 * time.Millisecond, Outcomes: smpptest.Outcomes{Undeliverable: 1},
+		FirstID: 1})
 	defer sim.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -137,6 +138,23 @@ func TestBatch(t *testing.T) {
 	if !strings.Contains(got, "3 rows, 2 queued, 0 already loaded, 1 rejected") || !strings.Contains(got, "line 4: gateway: bad number") ||
 		!strings.Contains(got, "delivered=2") || !strings.Contains(errOut.String(), "[##############################] 2/2") {
 		t.Fatalf("stdout:\n%s\nstderr:\n%s", got, errOut.String())
+	}
+	// The same file again sends nothing; edited, only its changed row.
+	out.Reset()
+	if err := run(ctx, []string{"batch", "-data", dir, "-client", "acme", file}, &out, &errOut); err != nil {
+		t.Fatal(err, errOut.String())
+	}
+	if got := out.String(); !strings.Contains(got, "3 rows, 0 queued, 2 already loaded, 1 rejected") {
+		t.Fatalf("second load:\n%s", got)
+	}
+	must(t, os.WriteFile(file, []byte("numero,mensaje\n04141234567,hola\n04241234567,chao otra vez\n"), 0o600))
+	out.Reset()
+	if err := run(ctx, []string{"batch", "-data", dir, "-client", "acme", file}, &out, &errOut); err != nil {
+		t.Fatal(err, errOut.String())
+	}
+	if got := out.String(); !strings.Contains(got, "2 rows, 1 queued, 1 already loaded") ||
+		!strings.Contains(got, "new or changed rows at lines 3") {
+		t.Fatalf("edited file:\n%s", got)
 	}
 	out.Reset()
 	if err := run(ctx, []string{"status", "-data", dir, "0414-1234567"}, &out, &errOut); err != nil {

@@ -2,7 +2,9 @@ package gateway
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/csv"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -19,8 +21,13 @@ type Batch struct {
 	// Client is the platform customer's name (created on first use).
 	Client string
 	// Name identifies the file: loading a batch of the same client and
-	// name again adds to it, and rows whose external id is already
-	// stored are skipped, so a file loaded twice is sent once.
+	// name again adds to it, and rows already stored are skipped, so a
+	// file loaded twice is sent once and an edited file sends only its
+	// new or changed rows. A row is identified by its external_id; one
+	// without, in a named batch, by the name, its number, source and
+	// text, and how many rows alike come before it in the file (a row
+	// moved to another line is the same row; the second of two equal
+	// rows is another). Without a name, every load is new.
 	Name string
 	// CSV has one message per row: number, text, and optionally source
 	// and external_id. A first row naming the columns (number, text,
@@ -40,7 +47,11 @@ type LoadReport struct {
 	BatchID    int64
 	Rows       int // data rows read
 	Inserted   int // new transmissions (queued, or failed when unroutable)
-	Duplicates int // rows already loaded before (same client and external id)
+	Duplicates int // rows already loaded before (see Batch.Name)
+	// NewLines are the lines of the rows this load inserted, when some
+	// were loaded before (an edited file: its new or changed rows); the
+	// first MaxRowErrors of them.
+	NewLines   []int
 	Unroutable int // rows no operator takes: stored as failed (unless already loaded)
 	Rejected   int // rows refused; the first MaxRowErrors are in Errors
 	Errors     []RowError
@@ -89,7 +100,9 @@ func (g *Gateway) LoadCSV(ctx context.Context, b Batch) (LoadReport, error) {
 		}
 	}
 	var ts []store.Transmission
-	seen := map[string]int{} // external id -> line
+	var lines []int             // of ts
+	seen := map[string]int{}    // external id -> line
+	alike := map[[16]byte]int{} // row content -> rows alike so far
 	now := time.Now()
 	for first := true; ; first = false {
 		rec, err := r.Read()
@@ -152,6 +165,9 @@ func (g *Gateway) LoadCSV(ctx context.Context, b Batch) (LoadReport, error) {
 			}
 			seen[ext] = line
 		}
+		if ext == "" && b.Name != "" {
+			ext = rowKey(b.Name, dest, source, text, alike)
+		}
 		t := store.Transmission{ExternalID: ext, Source: source, Destination: dest, Text: text}
 		if op, err := router.Route(dest); err != nil {
 			t.State, t.Reason, t.DoneAt = store.TxFailed, err.Error(), now
@@ -160,6 +176,7 @@ func (g *Gateway) LoadCSV(ctx context.Context, b Batch) (LoadReport, error) {
 			t.OperatorID = op.ID
 		}
 		ts = append(ts, t)
+		lines = append(lines, line)
 	}
 	if len(ts) == 0 {
 		return rep, nil
@@ -174,6 +191,13 @@ func (g *Gateway) LoadCSV(ctx context.Context, b Batch) (LoadReport, error) {
 		return LoadReport{}, fmt.Errorf("gateway: storing batch: %w", err)
 	}
 	rep.BatchID, rep.Inserted, rep.Duplicates = batch.ID, inserted, dups
+	if dups > 0 {
+		for i := range ts {
+			if ts[i].ID != 0 && len(rep.NewLines) < MaxRowErrors {
+				rep.NewLines = append(rep.NewLines, lines[i])
+			}
+		}
+	}
 	g.kick()
 	return rep, nil
 }
@@ -236,4 +260,21 @@ func SourceTON(s string) uint8 {
 		}
 	}
 	return 1
+}
+
+// rowKey identifies a row without external_id of a named batch: the
+// batch name, the row's normalized number, source and text, and the
+// count of rows alike before it (counted in alike). It starts with "row:"
+// and fits an external id.
+func rowKey(batch, dest, source, text string, alike map[[16]byte]int) string {
+	h := sha256.New()
+	for _, f := range []string{batch, dest, source, text} {
+		h.Write([]byte(f))
+		h.Write([]byte{0})
+	}
+	k := [16]byte(h.Sum(nil))
+	n := alike[k]
+	alike[k] = n + 1
+	fmt.Fprintf(h, "%d", n)
+	return "row:" + hex.EncodeToString(h.Sum(nil)[:20])
 }

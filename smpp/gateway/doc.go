@@ -12,8 +12,10 @@
 // normalizes numbers ([Numbering]) and routes them ([Router]: longest
 // destination prefix, else the default operator; unroutable numbers are
 // stored as failed, with the reason), and stores the batch in one
-// transaction. Loading the same file again sends nothing twice: rows are
-// keyed by client and external id.
+// transaction. Loading the same file again sends nothing twice, and an
+// edited file only its new or changed rows: rows are keyed by client and
+// external id, or, without one, by the batch name and the row's content
+// (see Batch.Name).
 //
 // [Gateway.Run] reads the operators from the store every ReloadInterval
 // (adding, changing, disabling or removing one takes effect without a

@@ -218,6 +218,45 @@ func (o *ops) client(ctx context.Context, col string, v any) (store.Client, erro
 
 // Batches and transmissions ----------------------------------------------
 
+// setInsertedIDs gives the transmissions inserted by CreateBatch their
+// ids: by external id, and for those without one (never skipped) in
+// order, as ids are drawn in insertion order.
+func setInsertedIDs(rows pgx.Rows, txs []store.Transmission) error {
+	defer rows.Close()
+	byExt := map[string]int{}
+	var plain []int
+	for i := range txs {
+		if txs[i].ExternalID != "" {
+			byExt[txs[i].ExternalID] = i
+		} else {
+			plain = append(plain, i)
+		}
+	}
+	var got []int64 // ids of rows without external id
+	for rows.Next() {
+		var id int64
+		var ext *string
+		if err := rows.Scan(&id, &ext); err != nil {
+			return err
+		}
+		if ext == nil {
+			got = append(got, id)
+		} else if i, ok := byExt[*ext]; ok {
+			txs[i].ID = id
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	slices.Sort(got)
+	for k, i := range plain {
+		if k < len(got) {
+			txs[i].ID = got[k]
+		}
+	}
+	return nil
+}
+
 func (o *ops) CreateBatch(ctx context.Context, b *store.Batch, txs []store.Transmission) (inserted, duplicates int, err error) {
 	if b.ClientID == 0 {
 		return 0, 0, fmt.Errorf("%w: batch without client", store.ErrInvalid)
@@ -252,15 +291,18 @@ func (o *ops) CreateBatch(ctx context.Context, b *store.Batch, txs []store.Trans
 		})); err != nil {
 			return err
 		}
-		res, err := o.tx.Exec(ctx, `INSERT INTO sms_transmissions (external_id, client_id, batch_id, operator_id,
+		rows, err := o.tx.Query(ctx, `INSERT INTO sms_transmissions (external_id, client_id, batch_id, operator_id,
 			source, destination, body, state, reason, error_code, next_attempt_at, created_at, done_at)
 			SELECT external_id, $1, $2, operator_id, source, destination, body, state, reason, error_code,
 				next_attempt_at, created_at, done_at
-			FROM sms_load ORDER BY ord ON CONFLICT DO NOTHING`, b.ClientID, b.ID)
+			FROM sms_load ORDER BY ord ON CONFLICT DO NOTHING RETURNING id, external_id`, b.ClientID, b.ID)
 		if err != nil {
 			return err
 		}
-		inserted = int(res.RowsAffected())
+		if err := setInsertedIDs(rows, txs); err != nil {
+			return err
+		}
+		inserted = int(rows.CommandTag().RowsAffected())
 		duplicates = len(txs) - inserted
 		if _, err := o.tx.Exec(ctx, `TRUNCATE sms_load`); err != nil {
 			return err

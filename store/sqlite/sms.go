@@ -251,6 +251,9 @@ func (o *ops) CreateBatch(ctx context.Context, b *store.Batch, txs []store.Trans
 			}
 			if n, _ := res.RowsAffected(); n == 1 {
 				inserted++
+				if t.ID, err = res.LastInsertId(); err != nil {
+					return err
+				}
 			} else {
 				duplicates++
 			}

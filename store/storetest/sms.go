@@ -169,12 +169,28 @@ func testBatchIdempotent(t *testing.T, e *env) {
 	eq(t, "duplicates", dup, 100)
 	eq(t, "same batch", again.ID, b.ID)
 	eq(t, "total", again.Total, 110)
+	for i, tr := range ts { // the inserted ones, and only they, have their ids
+		if i < 100 {
+			eq(t, fmt.Sprintf("skipped row %d id", i), tr.ID, int64(0))
+			continue
+		}
+		got, err := e.Transmission(ctx, tr.ID)
+		must(t, err)
+		eq(t, fmt.Sprintf("inserted row %d", i), got.ExternalID, tr.ExternalID)
+	}
 
 	// Rows without external id are never deduplicated.
 	anon := store.Batch{ClientID: c.ID}
-	ins, _, err = e.CreateBatch(ctx, &anon, []store.Transmission{{Destination: "1", Text: "a"}, {Destination: "1", Text: "a"}})
+	rows := []store.Transmission{{Destination: "1", Text: "a"}, {Destination: "1", Text: "b"}, {ExternalID: "file-1.csv-0", Destination: "1", Text: "c"}}
+	ins, _, err = e.CreateBatch(ctx, &anon, rows)
 	must(t, err)
 	eq(t, "anonymous inserted", ins, 2)
+	for i, text := range []string{"a", "b"} {
+		got, err := e.Transmission(ctx, rows[i].ID)
+		must(t, err)
+		eq(t, "anonymous row's id", got.Text, text)
+	}
+	eq(t, "skipped", rows[2].ID, int64(0))
 
 	// A bad row rolls the whole batch back.
 	bad := store.Batch{ClientID: c.ID, Name: "bad"}
