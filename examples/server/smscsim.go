@@ -16,8 +16,10 @@ import (
 	"github.com/switchboard-go/switchboard/store"
 )
 
-// simOperator is the name of the operator that stands for the simulator.
-const simOperator = "simulator"
+// simOperator is the name of the operator that stands for the simulator
+// started with -smsc-sim addr: each address its own, so that processes
+// sharing a store never rewrite one another's simulator operator.
+func simOperator(addr string) string { return "simulator@" + addr }
 
 // simFlags configure the built-in SMSC simulator.
 type simFlags struct {
@@ -81,8 +83,10 @@ func (f *simFlags) simTLS(op *store.Operator) {
 }
 
 // defaultOperator makes the simulator the default operator of a store
-// that has none, so that a fresh installation sends end to end; an
-// operator named "simulator" follows the simulator's address.
+// that has none, so that a fresh installation sends end to end. The
+// operator is named after the -smsc-sim address (simOperator); the
+// process updates that operator only (the address it listens on, which
+// differs for port 0, and its TLS), never another process's.
 func (f *simFlags) defaultOperator(ctx context.Context, st store.Store, addr string) error {
 	ops, err := st.Operators(ctx)
 	if err != nil {
@@ -93,8 +97,9 @@ func (f *simFlags) defaultOperator(ctx context.Context, st store.Store, addr str
 		return err
 	}
 	p, _ := strconv.Atoi(port)
+	name := simOperator(f.addr)
 	for _, op := range ops {
-		if op.Name == simOperator {
+		if op.Name == name {
 			op.Host, op.Port = host, p
 			f.simTLS(&op)
 			return st.UpdateOperator(ctx, &op)
@@ -103,7 +108,7 @@ func (f *simFlags) defaultOperator(ctx context.Context, st store.Store, addr str
 	if len(ops) > 0 {
 		return nil
 	}
-	op := store.Operator{Name: simOperator, Host: host, Port: p, SystemID: f.systemID, Password: f.password,
+	op := store.Operator{Name: name, Host: host, Port: p, SystemID: f.systemID, Password: f.password,
 		BindMode: store.BindTransceiver, Default: true, Enabled: true, Sources: []string{"SWITCHBRD"}}
 	if op.SystemID == "" {
 		op.SystemID = "switchboard"

@@ -107,3 +107,41 @@ func TestOperatorTLSFlags(t *testing.T) {
 	assert.Equal(t, "smsc.internal", got["tls_server_name"])
 	assert.True(t, ops[0].TLS)
 }
+
+// Two servers on one store, each with its own simulator: the second does
+// not rewrite the first's simulator operator (which the gateways of both
+// use), and a restart updates only its own.
+func TestSimulatorOperatorBelongsToItsProcess(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "shared.db"), nil)
+	require.NoError(t, err)
+	defer st.Close()
+	a := &simFlags{addr: "127.0.0.1:2775"}
+	b := &simFlags{addr: "127.0.0.1:2776"}
+	require.NoError(t, a.defaultOperator(ctx, st, "127.0.0.1:2775"))
+	require.NoError(t, b.defaultOperator(ctx, st, "127.0.0.1:2776"))
+	require.NoError(t, a.defaultOperator(ctx, st, "127.0.0.1:2775"))
+	ops, err := st.Operators(ctx)
+	require.NoError(t, err)
+	require.Len(t, ops, 1)
+	assert.Equal(t, "simulator@127.0.0.1:2775", ops[0].Name)
+	assert.Equal(t, 2775, ops[0].Port)
+	assert.True(t, ops[0].Default)
+	before := ops[0].UpdatedAt
+	require.NoError(t, b.defaultOperator(ctx, st, "127.0.0.1:2776"))
+	op, err := st.Operator(ctx, ops[0].ID)
+	require.NoError(t, err)
+	assert.Equal(t, before, op.UpdatedAt, "the other process's operator was rewritten")
+
+	// A simulator on port 0 keeps its operator across restarts.
+	c := &simFlags{addr: "127.0.0.1:0"}
+	st2, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "own.db"), nil)
+	require.NoError(t, err)
+	defer st2.Close()
+	require.NoError(t, c.defaultOperator(ctx, st2, "127.0.0.1:40001"))
+	require.NoError(t, c.defaultOperator(ctx, st2, "127.0.0.1:40002"))
+	ops, err = st2.Operators(ctx)
+	require.NoError(t, err)
+	require.Len(t, ops, 1)
+	assert.Equal(t, 40002, ops[0].Port)
+}
