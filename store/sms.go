@@ -241,8 +241,13 @@ type SMSStore interface {
 	// for a message that may have reached the SMSC and is not sent again.
 	// ErrConflict if it is final already.
 	EndTransmission(ctx context.Context, id int64, state TransmissionState, errorCode int, reason string, at time.Time) error
-	// RequeueStale returns transmissions claimed before the cutoff and
-	// never recorded (a dispatcher died) to the queue, with Reason
+	// RenewClaims renews, as of now, the claims on the transmissions
+	// given that are still submitting (a dispatcher's heartbeat: a claim
+	// that is not renewed goes stale) and returns how many it renewed.
+	RenewClaims(ctx context.Context, ids []int64, now time.Time) (int, error)
+	// RequeueStale returns transmissions claimed (or last renewed)
+	// before the cutoff and never recorded (a dispatcher died) to the
+	// queue, with Reason
 	// ReasonStaleClaim. Their submit may have reached the SMSC: this is
 	// where at-least-once comes from.
 	RequeueStale(ctx context.Context, claimedBefore time.Time) (int, error)

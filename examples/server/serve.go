@@ -30,6 +30,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	sim.register(fs)
 	var nf gatewayflag.Flags
 	nf.Register(fs)
+	claimLease := fs.Duration("sms-claim-lease", 30*time.Second, "how long an SMS claim of a process lives without its heartbeat: another process takes over a dead one's messages after it")
 	var cf chatFlags
 	cf.register(fs)
 	var mf mailFlags
@@ -87,7 +88,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 
-	gw, err := gateway.New(gateway.Config{Store: st, Numbering: nf.Numbering, Logger: log.With("channel", "sms")})
+	gw, err := gateway.New(gateway.Config{Store: st, Numbering: nf.Numbering, StaleAfter: *claimLease,
+		Logger: log.With("channel", "sms")})
 	if err != nil {
 		return err
 	}

@@ -86,8 +86,10 @@
 //     submit_sm was written and before its response, or no response came
 //     within SubmitTimeout (counted in Counters.Uncertain);
 //   - a process dies between the submit_sm_resp and recording it: its
-//     claim goes stale and is requeued after StaleAfter
-//     (store.ReasonStaleClaim).
+//     claim, no longer renewed by the process's heartbeat, goes stale,
+//     and another process requeues it within StaleAfter (30s by default,
+//     plus a third) with store.ReasonStaleClaim. A live process renews
+//     its claims however long its submits take.
 //
 // What then happens is the operator's policy, its gateway.resend
 // parameter. "at-least-once" (the default) puts the transmission back in

@@ -36,9 +36,13 @@ type Config struct {
 	// RetryBackoff is the pause before the second attempt; it doubles
 	// for each further one, up to MaxRetryBackoff (defaults 2s and 5m).
 	RetryBackoff, MaxRetryBackoff time.Duration
-	// StaleAfter is when a claim that was never recorded (a gateway
-	// process died between submit and record) is put back in the queue
-	// (default 5m). It must be longer than any submit takes.
+	// StaleAfter is how long a claim lives without being renewed (default
+	// 30s). A gateway renews the claims of the transmissions it is
+	// submitting every StaleAfter/3 (a heartbeat), however long a submit
+	// takes; the claims of a process that died (between submit and
+	// record) lapse, and the other processes put them back in the queue
+	// within StaleAfter and a third. Keep it above the clock skew between
+	// the machines sharing a store.
 	StaleAfter time.Duration
 	// MaxParts caps the parts of one message (default 10).
 	MaxParts int
@@ -60,7 +64,7 @@ func (c *Config) defaults() {
 	c.ReloadInterval = orDuration(c.ReloadInterval, 5*time.Second)
 	c.RetryBackoff = orDuration(c.RetryBackoff, 2*time.Second)
 	c.MaxRetryBackoff = orDuration(c.MaxRetryBackoff, 5*time.Minute)
-	c.StaleAfter = orDuration(c.StaleAfter, 5*time.Minute)
+	c.StaleAfter = orDuration(c.StaleAfter, 30*time.Second)
 	c.SubmitTimeout = orDuration(c.SubmitTimeout, 2*time.Minute)
 	if c.ClaimBatch <= 0 {
 		c.ClaimBatch = 200
@@ -104,6 +108,37 @@ type Gateway struct {
 	routes    *Router
 	runCtx    context.Context // set by Run (once)
 	reloadNow chan struct{}
+
+	claimsMu sync.Mutex
+	claims   map[int64]struct{} // transmissions being submitted: their claims are renewed
+}
+
+// claimed notes transmissions being submitted, released when recorded.
+func (g *Gateway) claimed(ts []store.Transmission) {
+	g.claimsMu.Lock()
+	for _, t := range ts {
+		g.claims[t.ID] = struct{}{}
+	}
+	g.claimsMu.Unlock()
+}
+
+func (g *Gateway) released(id int64) {
+	g.claimsMu.Lock()
+	delete(g.claims, id)
+	g.claimsMu.Unlock()
+}
+
+// renewClaims is the heartbeat that keeps this process's claims alive.
+func (g *Gateway) renewClaims(ctx context.Context) {
+	g.claimsMu.Lock()
+	ids := make([]int64, 0, len(g.claims))
+	for id := range g.claims {
+		ids = append(ids, id)
+	}
+	g.claimsMu.Unlock()
+	if _, err := g.st.RenewClaims(ctx, ids, time.Now()); err != nil && ctx.Err() == nil {
+		g.cfg.Logger.Error("renewing claims", "err", err)
+	}
 }
 
 // New returns a gateway; Run starts it.
@@ -113,7 +148,8 @@ func New(cfg Config) (*Gateway, error) {
 	}
 	cfg.defaults()
 	return &Gateway{cfg: cfg, st: cfg.Store, runners: map[int64]*runner{}, reloadNow: make(chan struct{}, 1),
-		rec: newRecorder(cfg.Store, 500, cfg.Writers)}, nil
+		claims: map[int64]struct{}{},
+		rec:    newRecorder(cfg.Store, 500, cfg.Writers)}, nil
 }
 
 // Run connects to the enabled operators and dispatches until ctx ends;
@@ -136,19 +172,31 @@ func (g *Gateway) Run(ctx context.Context) error {
 	}
 	reload := time.NewTicker(g.cfg.ReloadInterval)
 	defer reload.Stop()
-	stale := time.NewTicker(max(g.cfg.StaleAfter/5, time.Second))
+	stale := time.NewTicker(max(g.cfg.StaleAfter/3, 10*time.Millisecond))
 	defer stale.Stop()
+	heartbeat, stopHeartbeat := context.WithCancel(context.WithoutCancel(ctx))
+	beating := make(chan struct{})
+	go func() { // apart from the reloads, which may take a while
+		defer close(beating)
+		for {
+			select {
+			case <-heartbeat.Done():
+				return
+			case <-stale.C:
+			}
+			g.renewClaims(heartbeat)
+			g.requeueStale(heartbeat)
+		}
+	}()
+	defer func() { stopHeartbeat(); <-beating }()
 	g.requeueStale(ctx)
 	for {
 		select {
 		case <-ctx.Done():
-			g.stopAll()
+			g.stopAll() // the heartbeat goes on while the last submits finish
 			return nil
 		case <-reload.C:
 		case <-g.reloadNow:
-		case <-stale.C:
-			g.requeueStale(ctx)
-			continue
 		}
 		if err := g.reload(ctx); err != nil && ctx.Err() == nil {
 			g.cfg.Logger.Error("reloading operators", "err", err)

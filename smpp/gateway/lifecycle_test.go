@@ -7,6 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/switchboard-go/switchboard/smpp"
 	"github.com/switchboard-go/switchboard/smpp/pdu"
 	"github.com/switchboard-go/switchboard/smpp/smpptest"
@@ -184,5 +187,46 @@ func TestTwoGatewaysAndTPS(t *testing.T) {
 		if elapsed < 1400*time.Millisecond {
 			t.Fatalf("300 messages at 2x100 TPS in %s", elapsed)
 		}
+	})
+}
+
+// Claims are leases renewed by a heartbeat: a gateway whose submits take
+// far longer than StaleAfter (a slow SMSC) keeps its claims, and nothing
+// is requeued or sent twice; a dead process's claim is taken over within
+// about StaleAfter.
+func TestClaimsLiveWhileTheirProcessDoes(t *testing.T) {
+	eachStore(t, func(t *testing.T, st store.Store) {
+		ctx := testCtx(t, 60*time.Second)
+		sim := smpptest.NewServer(&smpptest.Config{Latency: 900 * time.Millisecond})
+		defer sim.Close()
+		op := addOperator(t, st, "slow", sim, func(o *store.Operator) {
+			o.Default = true
+			o.Params = []store.OperatorParam{{Command: "gateway", Name: "response_timeout", Value: "5s"}}
+		})
+		// A claim of a process that died.
+		c := store.Client{Name: "other"}
+		require.NoError(t, st.CreateClient(ctx, &c))
+		_, _, err := st.CreateBatch(ctx, &store.Batch{ClientID: c.ID}, []store.Transmission{
+			{OperatorID: op.ID, Destination: "584149999999", Text: "huérfano"}})
+		require.NoError(t, err)
+		orphan, err := st.ClaimTransmissions(ctx, op.ID, 1, time.Now())
+		require.NoError(t, err)
+		require.Len(t, orphan, 1)
+
+		g := startGatewayWith(t, st, func(c *Config) { c.StaleAfter = 300 * time.Millisecond })
+		const n = 20
+		start := time.Now()
+		sum := waitDone(t, g, loadNumbered(t, g, "slow", n))
+		assert.Equal(t, n, sum.ByState[store.TxDelivered], "%v", sum.ByState)
+		var tr store.Transmission
+		waitFor(t, func() bool {
+			tr, _ = st.Transmission(ctx, orphan[0].ID)
+			return tr.State == store.TxDelivered
+		})
+		t.Logf("batch and orphan done in %s", time.Since(start))
+		assert.Equal(t, 2, tr.Attempts, "the orphan, taken over once")
+		assert.Equal(t, n+1, len(sim.Submitted()), "submits the SMSC got")
+		counters := operatorStatus(t, g, op.ID).Process
+		assert.Equal(t, uint64(1), counters.PossibleDuplicates, "%+v", counters)
 	})
 }

@@ -187,6 +187,7 @@ func (r *runner) dispatch(ctx context.Context) {
 			}
 			continue
 		}
+		r.g.claimed(ts)
 		for _, t := range ts {
 			r.sends.Add(1)
 			go r.send(t)
@@ -366,6 +367,7 @@ func (r *runner) rec(t store.Transmission, ids []string, err error) {
 // record stores an attempt's outcome and then frees its slot.
 func (r *runner) record(t store.Transmission, apply func(ctx context.Context, tx store.Ops) error) {
 	r.g.rec.add(write{apply: apply, done: func(err error) {
+		r.g.released(t.ID)
 		if err != nil {
 			r.g.cfg.Logger.Warn("outcome not recorded", "transmission", t.ID, "err", err)
 		}

@@ -530,6 +530,20 @@ func (o *ops) transition(ctx context.Context, what string, txID int64, set, cond
 	}))
 }
 
+func (o *ops) RenewClaims(ctx context.Context, ids []int64, now time.Time) (int, error) {
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	var n int64
+	err := o.write(ctx, func(o *ops) error {
+		tag, err := o.tx.Exec(ctx, `UPDATE sms_transmissions SET claimed_at = $1
+			WHERE id = ANY($2) AND state = 'submitting'`, tm0(rules.Or(now)), ids)
+		n = tag.RowsAffected()
+		return err
+	})
+	return int(n), wrap("renew claims", err)
+}
+
 func (o *ops) RequeueStale(ctx context.Context, claimedBefore time.Time) (int, error) {
 	var n int64
 	err := o.write(ctx, func(o *ops) error {

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -454,6 +455,26 @@ func (o *ops) transition(ctx context.Context, what string, txID int64, set, cond
 		}
 		return fmt.Errorf("transmission %d is %s: %w", txID, t.State, store.ErrConflict)
 	}))
+}
+
+func (o *ops) RenewClaims(ctx context.Context, ids []int64, now time.Time) (int, error) {
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	list, err := json.Marshal(ids)
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	err = o.write(ctx, func(o *ops) error {
+		res, err := o.w().ExecContext(ctx, `UPDATE sms_transmissions SET claimed_at = ?
+			WHERE id IN (SELECT value FROM json_each(?)) AND state = 'submitting'`, tm0(rules.Or(now)), string(list))
+		if err == nil {
+			n, err = res.RowsAffected()
+		}
+		return err
+	})
+	return int(n), wrap("renew claims", err)
 }
 
 func (o *ops) RequeueStale(ctx context.Context, claimedBefore time.Time) (int, error) {

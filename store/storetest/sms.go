@@ -495,7 +495,19 @@ func testRetryFailRequeue(t *testing.T, e *env) {
 	eq(t, "an ended transmission is not claimed", len(claimed), 0)
 
 	// A dispatcher that died leaves claims behind; they go back in the queue.
+	// One that lives renews its claims, which then do not go stale.
 	stale := claimOne(t, e, c.ID, op.ID, "s")
+	renewed, err := e.RenewClaims(ctx, []int64{stale.ID, tr.ID, unsure.ID}, time.Now().Add(time.Hour))
+	must(t, err)
+	eq(t, "renewed (only the submitting one)", renewed, 1)
+	n0, err := e.RequeueStale(ctx, time.Now().Add(30*time.Minute))
+	must(t, err)
+	eq(t, "requeued though renewed", n0, 0)
+	renewed, err = e.RenewClaims(ctx, nil, time.Now())
+	must(t, err)
+	eq(t, "renewed none", renewed, 0)
+	_, err = e.RenewClaims(ctx, []int64{stale.ID}, time.Now())
+	must(t, err)
 	n, err := e.RequeueStale(ctx, time.Now().Add(-time.Hour))
 	must(t, err)
 	eq(t, "requeued too early", n, 0)
