@@ -87,6 +87,12 @@ func runBatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	bar := progressBar{w: stderr}
 	sum, err := g.WaitBatch(ctx, rep.BatchID, 250*time.Millisecond, bar.show)
 	bar.done()
+	if errors.Is(err, context.DeadlineExceeded) {
+		// The batch is stored: the server goes on with it.
+		fmt.Fprintf(stdout, "batch %d: %s (not finished within -timeout %s; the server goes on sending it)\n",
+			rep.BatchID, counts(sum.ByState), *timeout)
+		return fmt.Errorf("batch %d not finished within %s", rep.BatchID, *timeout)
+	}
 	fmt.Fprintf(stdout, "batch %d: %s\n", rep.BatchID, counts(sum.ByState))
 	return err
 }

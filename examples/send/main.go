@@ -88,7 +88,7 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if fs.NArg() != 1 {
 		return errors.New("status: want exactly one NUMBER")
 	}
-	st, err := sf.Open(ctx)
+	st, err := sf.OpenExisting(ctx)
 	if err != nil {
 		return err
 	}

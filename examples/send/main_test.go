@@ -24,16 +24,25 @@ func TestStatus(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	var out, errOut bytes.Buffer
-	if err := run(ctx, []string{"status", "-data", dir, "584141234567"}, &out, &errOut); err != nil {
-		t.Fatal(err, errOut.String())
+	// A mistyped -data is an error, not a new empty database.
+	err := run(ctx, []string{"status", "-data", dir, "584141234567"}, &out, &errOut)
+	if err == nil || !strings.Contains(err.Error(), "no database at") {
+		t.Fatalf("status on a directory without database: %v", err)
 	}
-	if got := out.String(); got != "584141234567: no message sent\n" {
-		t.Fatalf("empty store: %q", got)
+	if _, err := os.Stat(filepath.Join(dir, "switchboard.db")); err == nil {
+		t.Fatal("status created a database")
 	}
 
 	st, err := sqlite.Open(ctx, filepath.Join(dir, "switchboard.db"), nil)
 	if err != nil {
 		t.Fatal(err)
+	}
+	out.Reset()
+	if err := run(ctx, []string{"status", "-data", dir, "584141234567"}, &out, &errOut); err != nil {
+		t.Fatal(err, errOut.String())
+	}
+	if got := out.String(); got != "584141234567: no message sent\n" {
+		t.Fatalf("empty store: %q", got)
 	}
 	c := store.Client{Name: "acme"}
 	must(t, st.CreateClient(ctx, &c))
@@ -222,5 +231,26 @@ func TestSMSBatch(t *testing.T) {
 	}
 	if subs := sim.Submitted(); len(subs) != 40 {
 		t.Fatalf("SMSC got %d", len(subs))
+	}
+}
+
+// A batch not finished within -timeout says how far it got and that the
+// server goes on with it.
+func TestBatchTimeout(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	file := filepath.Join(dir, "lento.csv")
+	must(t, os.WriteFile(file, []byte("04141234567,hola\n"), 0o600))
+	st, err := sqlite.Open(ctx, filepath.Join(dir, "switchboard.db"), nil)
+	must(t, err)
+	must(t, st.CreateOperator(ctx, &store.Operator{Name: "op", Host: "127.0.0.1", Port: 1, Default: true, Enabled: true}))
+	must(t, st.Close())
+	var out, errOut bytes.Buffer
+	err = run(ctx, []string{"batch", "-data", dir, "-client", "acme", "-timeout", "300ms", file}, &out, &errOut)
+	if err == nil || !strings.Contains(err.Error(), "not finished within 300ms") {
+		t.Fatalf("err %v", err)
+	}
+	if got := out.String(); !strings.Contains(got, ": queued=1 (not finished within -timeout 300ms; the server goes on sending it)") {
+		t.Fatalf("stdout:\n%s", got)
 	}
 }

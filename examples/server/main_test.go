@@ -83,7 +83,8 @@ func TestServeCreatesDataDirAndStops(t *testing.T) {
 	var logs syncBuffer
 	ctx, stop := startServer(t, []string{"-data", dir, "-smsc-sim", "127.0.0.1:0", "-chat-addr", "127.0.0.1:0"}, &logs)
 	waitFor(t, &logs, "store ready")
-	waitFor(t, &logs, "running")
+	waitFor(t, &logs, "sms gateway running")
+	waitFor(t, &logs, "chat listening") // the gateway may be running first
 	// The built-in SMSC simulator takes a bind and a message.
 	m := regexp.MustCompile(`msg="smsc simulator listening" addr=(\S+)`).FindStringSubmatch(logs.String())
 	if m == nil {

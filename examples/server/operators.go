@@ -26,7 +26,7 @@ func runOperators(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	st, err := sf.Open(ctx)
+	st, err := sf.OpenExisting(ctx)
 	if err != nil {
 		return err
 	}

@@ -48,7 +48,7 @@ func runTickets(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	st, err := sf.Open(ctx)
+	st, err := sf.OpenExisting(ctx)
 	if err != nil {
 		return err
 	}
@@ -126,7 +126,7 @@ func runStats(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("-to: %w", err)
 	}
-	st, err := sf.Open(ctx)
+	st, err := sf.OpenExisting(ctx)
 	if err != nil {
 		return err
 	}

@@ -156,11 +156,16 @@ func Done(s store.BatchSummary) bool {
 func (g *Gateway) WaitBatch(ctx context.Context, batchID int64, interval time.Duration, progress func(store.BatchSummary)) (store.BatchSummary, error) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	var last store.BatchSummary
 	for {
 		s, err := g.Progress(ctx, batchID)
 		if err != nil {
+			if ctx.Err() != nil && last.Batch.ID != 0 {
+				return last, ctx.Err()
+			}
 			return s, err
 		}
+		last = s
 		if progress != nil {
 			progress(s)
 		}

@@ -489,7 +489,11 @@ func (o *ops) settle(ctx context.Context, txID int64) (store.Transmission, error
 	if !state.Final() {
 		done = time.Time{}
 	}
-	return scan.Transmission(o.tx.QueryRow(ctx, `UPDATE sms_transmissions SET state = $1, error_code = $2, done_at = $3
+	// Receipt times are often cut to the minute: one in the minute of the
+	// submission but before it takes the submission's time.
+	return scan.Transmission(o.tx.QueryRow(ctx, `UPDATE sms_transmissions SET state = $1, error_code = $2,
+		done_at = CASE WHEN $3::timestamptz < submitted_at AND $3::timestamptz > submitted_at - interval '1 minute'
+			THEN submitted_at ELSE $3::timestamptz END
 		WHERE id = $4 RETURNING `+scan.TransmissionCols, state, code, tm(done), txID))
 }
 

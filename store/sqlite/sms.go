@@ -416,8 +416,11 @@ func (o *ops) settle(ctx context.Context, txID int64) (store.Transmission, error
 	if !state.Final() {
 		done = time.Time{}
 	}
-	return scan.Transmission(o.w().QueryRowContext(ctx, `UPDATE sms_transmissions SET state = ?, error_code = ?, done_at = ?
-		WHERE id = ? RETURNING `+scan.TransmissionCols, state, code, tm(done), txID))
+	// Receipt times are often cut to the minute: one in the minute of the
+	// submission but before it takes the submission's time.
+	return scan.Transmission(o.w().QueryRowContext(ctx, `UPDATE sms_transmissions SET state = ?1, error_code = ?2,
+		done_at = CASE WHEN ?3 < submitted_at AND ?3 > submitted_at - 60000000 THEN submitted_at ELSE ?3 END
+		WHERE id = ?4 RETURNING `+scan.TransmissionCols, state, code, tm(done), txID))
 }
 
 func (o *ops) RetryTransmission(ctx context.Context, txID int64, next time.Time, errorCode int, reason string) error {

@@ -22,6 +22,7 @@ var smsTests = []test{
 	{"ReceiptBeforeSubmit", testReceiptBeforeSubmit},
 	{"ReceiptIDsReused", testReceiptIDsReused},
 	{"UnsettledSegments", testUnsettledSegments},
+	{"ReceiptMinute", testReceiptMinute},
 	{"RetryFailRequeue", testRetryFailRequeue},
 	{"LastStatusAndMO", testLastStatusAndMO},
 	{"OperatorCounts", testOperatorCounts},
@@ -435,6 +436,27 @@ func testUnsettledSegments(t *testing.T, e *env) {
 	eq(t, "recent", got[0].MessageID, "r1")
 	_, err = e.UnsettledSegments(ctx, op.ID, time.Now(), 0, -1)
 	wantErr(t, err, store.ErrInvalid)
+}
+
+// A receipt time cut to the minute, in the minute of the submission but
+// before it, does not make a message done before it was submitted.
+func testReceiptMinute(t *testing.T, e *env) {
+	ctx := e.ctx(t)
+	c := newClient(t, e, "acme")
+	op := newOperator(t, e, "op")
+	tr := claimOne(t, e, c.ID, op.ID, "m")
+	sent := at("2026-05-01T12:00:41Z")
+	must(t, e.RecordSubmit(ctx, tr.ID, store.SubmitResult{MessageIDs: []string{"m1"}, At: sent}))
+	got, _, err := e.ApplyReceipt(ctx, store.DeliveryReceipt{OperatorID: op.ID, MessageID: "m1", State: store.TxDelivered,
+		DoneAt: at("2026-05-01T12:00:00Z")})
+	must(t, err)
+	eq(t, "done at the submission", got.DoneAt, sent)
+	tr2 := claimOne(t, e, c.ID, op.ID, "n")
+	must(t, e.RecordSubmit(ctx, tr2.ID, store.SubmitResult{MessageIDs: []string{"n1"}, At: sent}))
+	got, _, err = e.ApplyReceipt(ctx, store.DeliveryReceipt{OperatorID: op.ID, MessageID: "n1", State: store.TxDelivered,
+		DoneAt: at("2026-05-01T12:01:00Z")})
+	must(t, err)
+	eq(t, "done as the receipt says", got.DoneAt, at("2026-05-01T12:01:00Z"))
 }
 
 func testReceiptBeforeSubmit(t *testing.T, e *env) {

@@ -37,6 +37,19 @@ func (f *Flags) Backend() string {
 	return "sqlite"
 }
 
+// OpenExisting opens a store that must exist already: what commands that
+// only read use, so that a mistyped -data is an error rather than a new,
+// empty database.
+func (f *Flags) OpenExisting(ctx context.Context) (store.Store, error) {
+	if f.DB == "" {
+		file := filepath.Join(f.Data, DBFile)
+		if _, err := os.Stat(file); err != nil {
+			return nil, fmt.Errorf("no database at %s (is -data right?): %w", file, err)
+		}
+	}
+	return f.Open(ctx)
+}
+
 // Open opens the store, creating the data directory for SQLite, and
 // applies migrations.
 func (f *Flags) Open(ctx context.Context) (store.Store, error) {
