@@ -198,7 +198,7 @@ func waitText(t *testing.T, b *syncBuf, text string) {
 func TestSMSBatch(t *testing.T) {
 	sim := smpptest.NewServer(&smpptest.Config{Outcomes: smpptest.Outcomes{Delivered: 3, Undeliverable: 1},
 		Refuse: func(sm *pdu.SubmitSM) pdu.Status {
-			if sm.DestinationAddr == "000" {
+			if sm.DestinationAddr == "584160000000" {
 				return pdu.StatusInvDstAdr
 			}
 			return pdu.StatusOK
@@ -211,7 +211,7 @@ func TestSMSBatch(t *testing.T) {
 	for i := range 40 {
 		fmt.Fprintf(&b, "58414%07d,mensaje %d,\n", i, i)
 	}
-	b.WriteString("000,no va,ACME\n")
+	b.WriteString("04160000000,no va,ACME\n")
 	file := filepath.Join(t.TempDir(), "lote.csv")
 	must(t, os.WriteFile(file, []byte(b.String()), 0o600))
 	var out, errOut bytes.Buffer
@@ -220,7 +220,7 @@ func TestSMSBatch(t *testing.T) {
 		t.Fatalf("err %v\n%s", err, out.String())
 	}
 	got := out.String()
-	if !strings.Contains(got, "sent 40, failed 1 of 41") || !strings.Contains(got, "line 42 (000): ") ||
+	if !strings.Contains(got, "sent 40, failed 1 of 41") || !strings.Contains(got, "line 42 (584160000000): ") ||
 		!strings.Contains(got, "ESME_RINVDSTADR") || !strings.Contains(errOut.String(), "41/41") {
 		t.Fatalf("stdout:\n%s\nstderr:\n%s", got, errOut.String())
 	}
@@ -252,5 +252,29 @@ func TestBatchTimeout(t *testing.T) {
 	}
 	if got := out.String(); !strings.Contains(got, ": queued=1 (not finished within -timeout 300ms; the server goes on sending it)") {
 		t.Fatalf("stdout:\n%s", got)
+	}
+}
+
+// send sms checks every message as the gateway does before sending any:
+// a bad number, an empty text, a row that is not a message.
+func TestSMSRefusesBadMessages(t *testing.T) {
+	sim := smpptest.NewServer(nil)
+	defer sim.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var out, errOut bytes.Buffer
+	err := run(ctx, []string{"sms", "-smsc", sim.Addr, "0414ABC4567", "hola"}, &out, &errOut)
+	if err == nil || !strings.Contains(err.Error(), "nothing sent") || !strings.Contains(err.Error(), "bad number") {
+		t.Fatalf("err %v", err)
+	}
+	file := filepath.Join(t.TempDir(), "lote.csv")
+	must(t, os.WriteFile(file, []byte("numero,mensaje\n04141234567,hola\nXYZ,fila mala\n04141234568,\"\"\n"), 0o600))
+	err = run(ctx, []string{"sms", "-smsc", sim.Addr, "-batch", file}, &out, &errOut)
+	if err == nil || !strings.Contains(err.Error(), "2 bad message(s)") || !strings.Contains(err.Error(), "line 3: ") ||
+		!strings.Contains(err.Error(), "line 4: ") {
+		t.Fatalf("err %v", err)
+	}
+	if n := len(sim.Submitted()); n != 0 {
+		t.Fatalf("SMSC got %d", n)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/switchboard-go/switchboard/examples/internal/gatewayflag"
 	"github.com/switchboard-go/switchboard/smpp"
 	"github.com/switchboard-go/switchboard/smpp/coding"
 	"github.com/switchboard-go/switchboard/smpp/gateway"
@@ -43,6 +44,8 @@ func runSMS(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	var tf tlsFlags
 	tf.register(fs)
 	tf.registerClientCert(fs)
+	var nf gatewayflag.Flags
+	nf.Register(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: send sms [flags] NUMBER TEXT...\n       send sms [flags] -batch FILE.csv")
 		fs.PrintDefaults()
@@ -69,6 +72,9 @@ func runSMS(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			return errors.New("sms: want NUMBER and TEXT, or -batch FILE.csv")
 		}
 		rows = []smsRow{{to: fs.Arg(0), text: strings.Join(fs.Args()[1:], " "), from: *from}}
+	}
+	if err := checkRows(rows, nf.Numbering); err != nil {
+		return err
 	}
 
 	submitFmt, receiptFmt, err := idFormats(*receiptID)
@@ -223,6 +229,34 @@ feed:
 	return nil
 }
 
+// checkRows checks every row as the gateway checks a batch's rows and
+// normalizes its number; with any bad row, nothing is sent.
+func checkRows(rows []smsRow, n gateway.Numbering) error {
+	var bad []string
+	for i := range rows {
+		dest, err := gateway.CheckMessage(n, rows[i].to, rows[i].text, rows[i].from, 0)
+		if err != nil {
+			where := rows[i].to
+			if rows[i].line > 0 {
+				where = fmt.Sprintf("line %d", rows[i].line)
+			}
+			bad = append(bad, fmt.Sprintf("%s: %v", where, err))
+			continue
+		}
+		rows[i].to = dest
+	}
+	switch {
+	case len(bad) == 0:
+		return nil
+	case len(bad) > 20:
+		bad = append(bad[:20], fmt.Sprintf("... and %d more", len(bad)-20))
+	}
+	return fmt.Errorf("sms: nothing sent, %d bad message(s):\n  %s", len(bad), strings.Join(bad, "\n  "))
+}
+
+// headerNames are the first columns of a header row.
+var headerNames = map[string]bool{"destination": true, "destino": true, "number": true, "numero": true, "número": true, "phone": true}
+
 // readSMSBatch reads destination,text[,source] rows; a first row naming
 // the columns is skipped. A row without a source uses def.
 func readSMSBatch(path, def string) ([]smsRow, error) {
@@ -243,13 +277,13 @@ func readSMSBatch(path, def string) ([]smsRow, error) {
 			return nil, fmt.Errorf("sms: %s: %w", path, err)
 		}
 		line, _ := r.FieldPos(0)
-		if first && len(rec) > 0 && strings.EqualFold(strings.TrimSpace(rec[0]), "destination") {
+		if first && len(rec) > 0 && headerNames[strings.ToLower(strings.TrimSpace(rec[0]))] {
 			continue
 		}
-		if len(rec) < 2 || strings.TrimSpace(rec[0]) == "" || rec[1] == "" {
-			return nil, fmt.Errorf("sms: %s line %d: want destination,text[,source]", path, line)
+		row := smsRow{to: strings.TrimSpace(rec[0]), from: def, line: line} // checkRows says what is wrong
+		if len(rec) > 1 {
+			row.text = rec[1]
 		}
-		row := smsRow{to: strings.TrimSpace(rec[0]), text: rec[1], from: def, line: line}
 		if len(rec) > 2 && strings.TrimSpace(rec[2]) != "" {
 			row.from = strings.TrimSpace(rec[2])
 		}

@@ -141,17 +141,9 @@ func (g *Gateway) LoadCSV(ctx context.Context, b Batch) (LoadReport, error) {
 			continue
 		}
 		number, text, source, ext := field("number"), field("text"), field("source"), field("external_id")
-		dest, err := g.cfg.Numbering.Normalize(number)
+		dest, err := CheckMessage(g.cfg.Numbering, number, text, source, g.cfg.MaxParts)
 		if err != nil {
 			reject(line, "%v", err)
-			continue
-		}
-		if reason := checkText(text, g.cfg.MaxParts); reason != "" {
-			reject(line, "%s", reason)
-			continue
-		}
-		if reason := checkSource(source); reason != "" {
-			reject(line, "%s", reason)
 			continue
 		}
 		if len(ext) > maxExternalIDLen || !utf8.ValidString(ext) {
@@ -214,6 +206,28 @@ func parseHeader(rec []string) (map[string]int, bool) {
 	_, hasNumber := cols["number"]
 	_, hasText := cols["text"]
 	return cols, hasNumber && hasText
+}
+
+// CheckMessage checks one message as LoadCSV checks a row: the number
+// must normalize (the normalized form is returned), the text must be
+// valid UTF-8, not empty, and fit in maxParts parts (0: 10), and the
+// source, when given, must be a valid address. The error says what is
+// wrong.
+func CheckMessage(n Numbering, number, text, source string, maxParts int) (string, error) {
+	if maxParts <= 0 {
+		maxParts = 10
+	}
+	dest, err := n.Normalize(number)
+	if err != nil {
+		return "", err
+	}
+	if reason := checkText(text, maxParts); reason != "" {
+		return "", errors.New(reason)
+	}
+	if reason := checkSource(source); reason != "" {
+		return "", errors.New(reason)
+	}
+	return dest, nil
 }
 
 func checkText(text string, maxParts int) string {
