@@ -222,6 +222,12 @@ type SMSStore interface {
 	BatchSummary(ctx context.Context, batchID int64) (BatchSummary, error)
 	Transmission(ctx context.Context, id int64) (Transmission, error)
 
+	// QueuedTransmissions lists an operator's queued transmissions with
+	// id above afterID, by id, at most limit (0 means 100).
+	QueuedTransmissions(ctx context.Context, operatorID, afterID int64, limit int) ([]Transmission, error)
+	// RouteTransmission gives a queued transmission another operator
+	// (ErrConflict if it is not queued).
+	RouteTransmission(ctx context.Context, id, operatorID int64) error
 	// ClaimTransmissions hands out up to n queued transmissions of an
 	// operator whose NextAttempt is not after now, oldest first, and marks
 	// them submitting. Two callers, in one process or in several sharing a

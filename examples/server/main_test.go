@@ -252,8 +252,12 @@ func TestOperatorCommands(t *testing.T) {
 		!strings.Contains(lines[1], "false") || strings.Contains(lines[1], "58424") {
 		t.Fatalf("operators:\n%s", out.String())
 	}
+	out.Reset()
 	if err := run(ctx, []string{"operator", "-data", dir, "-name", "movil", "-delete"}, &out, &errOut); err != nil {
 		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "operator movil deleted; its queued messages: 0 moved to other operators, 0 failed") {
+		t.Fatalf("delete: %q", out.String())
 	}
 }
 

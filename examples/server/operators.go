@@ -135,10 +135,16 @@ func runOperator(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		if existing == nil {
 			return fmt.Errorf("operator %q: %w", o.Name, store.ErrNotFound)
 		}
-		if err := st.DeleteOperator(ctx, existing.ID); err != nil {
+		g, err := gateway.New(gateway.Config{Store: st})
+		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "operator %s deleted\n", o.Name)
+		res, err := g.DeleteOperator(ctx, existing.ID)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "operator %s deleted; its queued messages: %d moved to other operators, %d failed (no other operator takes their numbers)\n",
+			o.Name, res.Moved, res.Failed)
 		return nil
 	}
 	o.BindMode, o.Enabled, o.Params = store.BindMode(mode), !disable, params

@@ -240,7 +240,9 @@ func (g *Gateway) reload(ctx context.Context) error {
 		return nil // not running (yet, or any more): routing only
 	}
 	want := map[int64]store.Operator{}
+	exists := map[int64]bool{}
 	for _, op := range ops {
+		exists[op.ID] = true
 		if op.Enabled {
 			want[op.ID] = op
 		}
@@ -257,6 +259,18 @@ func (g *Gateway) reload(ctx context.Context) error {
 	for _, r := range stop {
 		g.cfg.Logger.Info("stopping operator", "operator", r.p.op.Name)
 		r.stop()
+		if exists[r.p.op.ID] {
+			continue
+		}
+		// Deleted: what its last submits put back in the queue, and what
+		// was queued if no one rerouted it yet, goes elsewhere.
+		res, err := g.reroute(ctx, r.p.op)
+		if err != nil {
+			g.cfg.Logger.Error("rerouting a deleted operator's messages", "operator", r.p.op.Name, "err", err)
+		} else if res.Moved+res.Failed > 0 {
+			g.cfg.Logger.Warn("operator deleted: its queued messages rerouted", "operator", r.p.op.Name,
+				"moved", res.Moved, "failed", res.Failed)
+		}
 	}
 	var errs []error
 	for id, op := range want {

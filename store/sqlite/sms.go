@@ -308,6 +308,23 @@ func (o *ops) Transmission(ctx context.Context, id int64) (store.Transmission, e
 	return t, wrap("transmission", err)
 }
 
+func (o *ops) QueuedTransmissions(ctx context.Context, operatorID, afterID int64, limit int) ([]store.Transmission, error) {
+	limit, err := rules.Limit(limit)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := o.q().QueryContext(ctx, `SELECT `+scan.TransmissionCols+` FROM sms_transmissions
+		WHERE operator_id = ? AND state = 'queued' AND id > ? ORDER BY id LIMIT ?`, operatorID, afterID, limit)
+	if err != nil {
+		return nil, wrap("queued transmissions", err)
+	}
+	return collect(rows, scan.Transmission, "queued transmissions")
+}
+
+func (o *ops) RouteTransmission(ctx context.Context, txID, operatorID int64) error {
+	return o.transition(ctx, "route transmission", txID, `operator_id = ?`, `state = 'queued'`, operatorID)
+}
+
 func (o *ops) ClaimTransmissions(ctx context.Context, operatorID int64, n int, now time.Time) ([]store.Transmission, error) {
 	if n <= 0 {
 		return nil, fmt.Errorf("%w: claim count %d", store.ErrInvalid, n)

@@ -23,6 +23,7 @@ var smsTests = []test{
 	{"ReceiptIDsReused", testReceiptIDsReused},
 	{"UnsettledSegments", testUnsettledSegments},
 	{"ReceiptMinute", testReceiptMinute},
+	{"RouteQueued", testRouteQueued},
 	{"RetryFailRequeue", testRetryFailRequeue},
 	{"LastStatusAndMO", testLastStatusAndMO},
 	{"OperatorCounts", testOperatorCounts},
@@ -457,6 +458,30 @@ func testReceiptMinute(t *testing.T, e *env) {
 		DoneAt: at("2026-05-01T12:01:00Z")})
 	must(t, err)
 	eq(t, "done as the receipt says", got.DoneAt, at("2026-05-01T12:01:00Z"))
+}
+
+func testRouteQueued(t *testing.T, e *env) {
+	ctx := e.ctx(t)
+	c := newClient(t, e, "acme")
+	a, b := newOperator(t, e, "a"), newOperator(t, e, "b")
+	loadBatch(t, e, c.ID, a.ID, "x", 3)
+	claimed, err := e.ClaimTransmissions(ctx, a.ID, 1, time.Time{})
+	must(t, err)
+	queued, err := e.QueuedTransmissions(ctx, a.ID, 0, 0)
+	must(t, err)
+	eq(t, "queued", len(queued), 2)
+	page, err := e.QueuedTransmissions(ctx, a.ID, queued[0].ID, 1)
+	must(t, err)
+	eq(t, "page", len(page), 1)
+	eq(t, "page id", page[0].ID, queued[1].ID)
+	must(t, e.RouteTransmission(ctx, queued[0].ID, b.ID))
+	wantErr(t, e.RouteTransmission(ctx, claimed[0].ID, b.ID), store.ErrConflict)
+	moved, err := e.ClaimTransmissions(ctx, b.ID, 10, time.Time{})
+	must(t, err)
+	eq(t, "claimed on the new operator", len(moved), 1)
+	eq(t, "moved", moved[0].ID, queued[0].ID)
+	_, err = e.QueuedTransmissions(ctx, a.ID, 0, -1)
+	wantErr(t, err, store.ErrInvalid)
 }
 
 func testReceiptBeforeSubmit(t *testing.T, e *env) {

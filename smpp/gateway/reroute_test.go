@@ -1,0 +1,93 @@
+package gateway
+
+import (
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/switchboard-go/switchboard/smpp/smpptest"
+	"github.com/switchboard-go/switchboard/store"
+)
+
+// deadAddr is an address nothing listens on.
+func deadAddr(t *testing.T) (string, int) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	host, port, _ := net.SplitHostPort(l.Addr().String())
+	l.Close()
+	p, _ := strconv.Atoi(port)
+	return host, p
+}
+
+// Messages queued on an operator that is deleted go to the operator that
+// now takes their numbers, or fail with the reason; none waits forever.
+// Deleted through the API (as the CLI does) or behind a running gateway's
+// back (another process), alike.
+func TestDeletedOperatorsMessagesAreRerouted(t *testing.T) {
+	for _, how := range []string{"DeleteOperator", "another process"} {
+		t.Run(how, func(t *testing.T) {
+			eachStore(t, func(t *testing.T, st store.Store) {
+				ctx := testCtx(t, 60*time.Second)
+				sim := smpptest.NewServer(nil)
+				defer sim.Close()
+				addOperator(t, st, "wide", sim, func(o *store.Operator) { o.Prefixes = []string{"58"} })
+				host, port := deadAddr(t)
+				gone := store.Operator{Name: "gone", Host: host, Port: port, SystemID: "x", BindMode: store.BindTransceiver,
+					Enabled: true, Prefixes: []string{"58414"}}
+				require.NoError(t, st.CreateOperator(ctx, &gone))
+				lonely := store.Operator{Name: "lonely", Host: host, Port: port, SystemID: "x", BindMode: store.BindTransceiver,
+					Enabled: true, Prefixes: []string{"1"}}
+				require.NoError(t, st.CreateOperator(ctx, &lonely))
+				g := startGateway(t, st)
+
+				var b strings.Builder
+				for i := range 10 {
+					fmt.Fprintf(&b, "0414%07d,hola %d\n", i, i)
+				}
+				rep, err := g.LoadCSV(ctx, Batch{Client: "acme", Name: "gone", CSV: strings.NewReader(b.String())})
+				require.NoError(t, err)
+				require.Equal(t, 10, rep.Inserted)
+				time.Sleep(300 * time.Millisecond) // nothing can send them
+				sum, err := st.BatchSummary(ctx, rep.BatchID)
+				require.NoError(t, err)
+				require.Equal(t, 10, sum.ByState[store.TxQueued], "%v", sum.ByState)
+
+				switch how {
+				case "DeleteOperator":
+					other, err := New(Config{Store: st})
+					require.NoError(t, err)
+					res, err := other.DeleteOperator(ctx, gone.ID)
+					require.NoError(t, err)
+					assert.Equal(t, Rerouted{Moved: 10}, res)
+				default:
+					require.NoError(t, st.DeleteOperator(ctx, gone.ID))
+				}
+				sum = waitDone(t, g, rep.BatchID)
+				assert.Equal(t, 10, sum.ByState[store.TxDelivered], "%v", sum.ByState)
+
+				// Numbers only the deleted operator took fail, saying why.
+				rep, err = g.LoadCSV(ctx, Batch{Client: "acme", Name: "lonely", CSV: strings.NewReader("+12025550100,hi\n")})
+				require.NoError(t, err)
+				require.Equal(t, 1, rep.Inserted)
+				if how == "DeleteOperator" {
+					res, err := g.DeleteOperator(ctx, lonely.ID)
+					require.NoError(t, err)
+					assert.Equal(t, Rerouted{Failed: 1}, res)
+				} else {
+					require.NoError(t, st.DeleteOperator(ctx, lonely.ID))
+				}
+				sum = waitDone(t, g, rep.BatchID)
+				assert.Equal(t, 1, sum.ByState[store.TxFailed], "%v", sum.ByState)
+				tr, err := st.LastTransmissionTo(ctx, "12025550100")
+				require.NoError(t, err)
+				assert.Contains(t, tr.Reason, "operator lonely was deleted")
+			})
+		})
+	}
+}
