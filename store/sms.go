@@ -184,9 +184,11 @@ type MO struct {
 
 // MOFilter selects MO messages. Zero fields do not filter.
 type MOFilter struct {
-	From    string
-	AfterID int64
-	Limit   int // 0 means 100
+	From           string
+	AfterID        int64
+	Since          time.Time // received at or after
+	TransmissionID int64     // linked to this transmission
+	Limit          int       // 0 means 100
 }
 
 // SMSStore keeps SMS operators, clients, transmissions and replies.
@@ -220,6 +222,10 @@ type SMSStore interface {
 	CreateBatch(ctx context.Context, b *Batch, ts []Transmission) (inserted, duplicates int, err error)
 	Batch(ctx context.Context, id int64) (Batch, error)
 	BatchSummary(ctx context.Context, batchID int64) (BatchSummary, error)
+	// LoadSummary is BatchSummary counting only the batch's transmissions
+	// with ids from fromID to toID: one load of a batch loaded several
+	// times (CreateBatch sets the ids).
+	LoadSummary(ctx context.Context, batchID, fromID, toID int64) (BatchSummary, error)
 	Transmission(ctx context.Context, id int64) (Transmission, error)
 
 	// QueuedTransmissions lists an operator's queued transmissions with

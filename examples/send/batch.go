@@ -79,13 +79,17 @@ func runBatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if !*wait || rep.BatchID == 0 {
 		return nil
 	}
+	if rep.Inserted == 0 {
+		fmt.Fprintf(stdout, "batch %d: nothing new to send\n", rep.BatchID)
+		return nil
+	}
 	if *timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, *timeout)
 		defer cancel()
 	}
 	bar := progressBar{w: stderr}
-	sum, err := g.WaitBatch(ctx, rep.BatchID, 250*time.Millisecond, bar.show)
+	sum, err := g.WaitLoad(ctx, rep, 250*time.Millisecond, bar.show) // this load's rows, not earlier loads
 	bar.done()
 	if errors.Is(err, context.DeadlineExceeded) {
 		// The batch is stored: the server goes on with it.

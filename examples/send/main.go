@@ -6,7 +6,9 @@
 //	send batch [flags] FILE.csv                 load a client's batch into the gateway, show progress
 //	send chat -name N -email E [-file F] [MSG]   chat as a customer (interactive without MSG)
 //	send console -login L                      the operator console
-//	send status [-data DIR | -db URL] NUMBER   status of the last SMS sent to NUMBER (as written: 0414..., +58...)
+//	send status [-data DIR | -db URL] NUMBER   status of the last SMS sent to NUMBER (as written: 0414..., +58...), with its replies
+//	send mo [-since D] [NUMBER]                replies (MO) received
+//	send mo-sim NUMBER TEXT...                 make the server's built-in simulator deliver a reply from NUMBER
 package main
 
 import (
@@ -33,7 +35,10 @@ commands:
   batch FILE.csv   load a client's CSV batch into the gateway and show its progress
   chat [MESSAGE]   talk to customer service as a customer (interactive on a terminal)
   console          the operator console (line mode)
-  status NUMBER    status of the last SMS sent to NUMBER
+  status NUMBER    status of the last SMS sent to NUMBER, and the replies to it
+  mo [NUMBER]      replies (MO) received
+  mo-sim NUMBER TEXT
+                   make the server's built-in SMSC simulator deliver a reply from NUMBER
 
 run "send COMMAND -h" for a command's flags
 `
@@ -67,6 +72,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runConsole(ctx, args[1:], os.Stdin, stdout, stderr)
 	case "status":
 		return runStatus(ctx, args[1:], stdout, stderr)
+	case "mo":
+		return runMO(ctx, args[1:], stdout, stderr)
+	case "mo-sim":
+		return runMOSim(ctx, args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -121,5 +130,13 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fmt.Fprintf(stdout, " error=0x%X reason=%q", t.ErrorCode, t.Reason)
 	}
 	fmt.Fprintln(stdout)
+	replies, err := st.MOs(ctx, store.MOFilter{TransmissionID: t.ID})
+	if err != nil {
+		return err
+	}
+	for _, m := range replies {
+		fmt.Fprint(stdout, "  reply ")
+		printMO(stdout, m, "")
+	}
 	return nil
 }

@@ -116,7 +116,7 @@ func TestSMS(t *testing.T) {
 func TestBatch(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	sim := smpptest.NewServer(&smpptest.Config{ReceiptDelay: 5 * time.Millisecond})
+	sim := smpptest.NewServer(&smpptest.Config{ReceiptDelay: 5 * time.Millisecond, MOInjector: moInjector})
 	defer sim.Close()
 	dir := t.TempDir()
 	st, err := sqlite.Open(ctx, filepath.Join(dir, "switchboard.db"), nil)
@@ -153,17 +153,22 @@ func TestBatch(t *testing.T) {
 	if err := run(ctx, []string{"batch", "-data", dir, "-client", "acme", file}, &out, &errOut); err != nil {
 		t.Fatal(err, errOut.String())
 	}
-	if got := out.String(); !strings.Contains(got, "3 rows, 0 queued, 2 already loaded, 1 rejected") {
+	if got := out.String(); !strings.Contains(got, "3 rows, 0 queued, 2 already loaded, 1 rejected") ||
+		!strings.Contains(got, "nothing new to send") {
 		t.Fatalf("second load:\n%s", got)
 	}
 	must(t, os.WriteFile(file, []byte("numero,mensaje\n04141234567,hola\n04241234567,chao otra vez\n"), 0o600))
 	out.Reset()
+	errOut.Reset()
 	if err := run(ctx, []string{"batch", "-data", dir, "-client", "acme", file}, &out, &errOut); err != nil {
 		t.Fatal(err, errOut.String())
 	}
 	if got := out.String(); !strings.Contains(got, "2 rows, 1 queued, 1 already loaded") ||
-		!strings.Contains(got, "new or changed rows at lines 3") {
+		!strings.Contains(got, "new or changed rows at lines 3") || !strings.Contains(got, ": delivered=1\n") {
 		t.Fatalf("edited file:\n%s", got)
+	}
+	if !strings.Contains(errOut.String(), "] 1/1") { // this load, not the batch's three
+		t.Fatalf("progress of the edited file:\n%s", errOut.String())
 	}
 	out.Reset()
 	if err := run(ctx, []string{"status", "-data", dir, "0414-1234567"}, &out, &errOut); err != nil {
@@ -171,6 +176,37 @@ func TestBatch(t *testing.T) {
 	}
 	if !strings.HasPrefix(out.String(), "584141234567: delivered") {
 		t.Fatalf("status: %q", out.String())
+	}
+
+	// A reply from that number, through the simulator, shows in send mo
+	// and in send status.
+	out.Reset()
+	if err := run(ctx, []string{"mo-sim", "-smsc", sim.Addr, "-to", "2020", "0414-1234567", "SÍ,", "confirmo"}, &out, &errOut); err != nil {
+		t.Fatal(err, errOut.String())
+	}
+	if !strings.Contains(out.String(), "reply from 584141234567 to 2020 delivered") {
+		t.Fatalf("mo-sim: %q", out.String())
+	}
+	out.Reset()
+	if err := run(ctx, []string{"mo", "-data", dir}, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	if got := out.String(); !strings.Contains(got, "584141234567 -> 2020 (sim) reply to message") || !strings.Contains(got, `"SÍ, confirmo"`) {
+		t.Fatalf("mo: %q", got)
+	}
+	out.Reset()
+	if err := run(ctx, []string{"mo", "-data", dir, "04249999999"}, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	if out.String() != "no replies\n" {
+		t.Fatalf("mo from another number: %q", out.String())
+	}
+	out.Reset()
+	if err := run(ctx, []string{"status", "-data", dir, "0414-1234567"}, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "\n  reply ") || !strings.Contains(out.String(), `"SÍ, confirmo"`) {
+		t.Fatalf("status with reply: %q", out.String())
 	}
 }
 

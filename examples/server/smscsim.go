@@ -48,7 +48,8 @@ func (f *simFlags) start(caFile string) (*smpptest.Server, error) {
 	}
 	cfg := &smpptest.Config{
 		SystemID: f.systemID, Password: f.password, ReceiptDelay: f.receiptDelay,
-		Outcomes: smpptest.Outcomes{Delivered: 100 - f.failPercent, Undeliverable: f.failPercent},
+		Outcomes:   smpptest.Outcomes{Delivered: 100 - f.failPercent, Undeliverable: f.failPercent},
+		MOInjector: "mo-sim", // send mo-sim: replies for demos
 	}
 	if f.tls {
 		pki, err := smpptest.NewPKI()

@@ -51,10 +51,13 @@ type LoadReport struct {
 	// NewLines are the lines of the rows this load inserted, when some
 	// were loaded before (an edited file: its new or changed rows); the
 	// first MaxRowErrors of them.
-	NewLines   []int
-	Unroutable int // rows no operator takes: stored as failed (unless already loaded)
-	Rejected   int // rows refused; the first MaxRowErrors are in Errors
-	Errors     []RowError
+	NewLines []int
+	// FirstID and LastID span the ids of the transmissions this load
+	// inserted (0 when none): see WaitLoad.
+	FirstID, LastID int64
+	Unroutable      int // rows no operator takes: stored as failed (unless already loaded)
+	Rejected        int // rows refused; the first MaxRowErrors are in Errors
+	Errors          []RowError
 }
 
 // MaxRowErrors caps LoadReport.Errors.
@@ -183,11 +186,17 @@ func (g *Gateway) LoadCSV(ctx context.Context, b Batch) (LoadReport, error) {
 		return LoadReport{}, fmt.Errorf("gateway: storing batch: %w", err)
 	}
 	rep.BatchID, rep.Inserted, rep.Duplicates = batch.ID, inserted, dups
-	if dups > 0 {
-		for i := range ts {
-			if ts[i].ID != 0 && len(rep.NewLines) < MaxRowErrors {
-				rep.NewLines = append(rep.NewLines, lines[i])
-			}
+	for i := range ts {
+		id := ts[i].ID
+		if id == 0 {
+			continue
+		}
+		if rep.FirstID == 0 || id < rep.FirstID {
+			rep.FirstID = id
+		}
+		rep.LastID = max(rep.LastID, id)
+		if dups > 0 && len(rep.NewLines) < MaxRowErrors {
+			rep.NewLines = append(rep.NewLines, lines[i])
 		}
 	}
 	g.kick()

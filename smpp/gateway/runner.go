@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/switchboard-go/switchboard/smpp"
 	"github.com/switchboard-go/switchboard/smpp/coding"
@@ -419,7 +420,13 @@ func (r *runner) HandleMessage(ctx context.Context, m *smpp.Message) pdu.Status 
 		ack := m.Defer()
 		r.g.rec.add(write{
 			apply: func(ctx context.Context, tx store.Ops) error { return tx.InsertMO(ctx, &mo) },
-			done:  func(err error) { ack(ackStatus(err)) },
+			done: func(err error) {
+				ack(ackStatus(err))
+				if err == nil {
+					r.g.cfg.Logger.Info("reply received", "operator", r.p.op.Name, "from", mo.From, "to", mo.To,
+						"mo", mo.ID, "reply_to", mo.TransmissionID, "chars", utf8.RuneCountInString(mo.Text))
+				}
+			},
 		})
 	case smpp.KindAlert:
 		r.g.cfg.Logger.Info("alert_notification", "operator", r.p.op.Name, "from", m.Source)

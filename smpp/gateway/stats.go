@@ -153,12 +153,30 @@ func Done(s store.BatchSummary) bool {
 
 // WaitBatch polls a batch's progress every interval until every
 // transmission is final or ctx ends; progress, when set, sees each poll.
+// When ctx ends it returns the last summary it read, with ctx's error.
 func (g *Gateway) WaitBatch(ctx context.Context, batchID int64, interval time.Duration, progress func(store.BatchSummary)) (store.BatchSummary, error) {
+	return g.wait(ctx, interval, progress, func(ctx context.Context) (store.BatchSummary, error) {
+		return g.st.BatchSummary(ctx, batchID)
+	})
+}
+
+// WaitLoad is WaitBatch for the transmissions one LoadCSV inserted: a
+// batch loaded again under its name is followed for what this load
+// added, not what earlier loads sent. A load that inserted nothing is
+// done at once.
+func (g *Gateway) WaitLoad(ctx context.Context, rep LoadReport, interval time.Duration, progress func(store.BatchSummary)) (store.BatchSummary, error) {
+	return g.wait(ctx, interval, progress, func(ctx context.Context) (store.BatchSummary, error) {
+		return g.st.LoadSummary(ctx, rep.BatchID, rep.FirstID, rep.LastID)
+	})
+}
+
+func (g *Gateway) wait(ctx context.Context, interval time.Duration, progress func(store.BatchSummary),
+	read func(context.Context) (store.BatchSummary, error)) (store.BatchSummary, error) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	var last store.BatchSummary
 	for {
-		s, err := g.Progress(ctx, batchID)
+		s, err := read(ctx)
 		if err != nil {
 			if ctx.Err() != nil && last.Batch.ID != 0 {
 				return last, ctx.Err()

@@ -91,3 +91,43 @@ func (s *Server) receivers() []*smpp.ServerSession {
 	}
 	return out
 }
+
+// injectMO delivers an MOInjector's submit_sm as an MO to a receiver of
+// another system_id and answers the submit_sm with the outcome.
+func (s *Server) injectMO(ctx context.Context, from *smpp.ServerSession, sm *pdu.SubmitSM) {
+	ud := sm.ShortMessage
+	if p, ok := sm.TLVs.MessagePayload(); ok && len(ud) == 0 {
+		ud = p
+	}
+	if sm.ESMClass&coding.ESMClassUDHI != 0 {
+		if _, payload, err := coding.ParseUDH(ud); err == nil {
+			ud = payload
+		}
+	}
+	text, err := coding.Decode(ud, coding.DataCoding(sm.DataCoding))
+	status := pdu.StatusOK
+	if err != nil {
+		status = pdu.StatusInvMsgLen
+	} else {
+		var to *smpp.ServerSession
+		for _, ss := range s.receivers() {
+			if ss.Bind().SystemID != s.cfg.MOInjector {
+				to = ss
+				break
+			}
+		}
+		switch {
+		case to == nil:
+			status = pdu.StatusSysErr
+		default:
+			err := s.SendMO(ctx, MO{SystemID: to.Bind().SystemID, From: sm.SourceAddr, To: sm.DestinationAddr, Text: text})
+			var se *smpp.StatusError
+			if errors.As(err, &se) {
+				status = se.Status
+			} else if err != nil {
+				status = pdu.StatusSysErr
+			}
+		}
+	}
+	from.Respond(sm, &pdu.SubmitSMResp{Header: pdu.Header{Status: status}})
+}

@@ -80,6 +80,14 @@ type Config struct {
 	// FirstID, when set, is the first message id (as a number), for tests
 	// that want small, known ids.
 	FirstID uint64
+	// MOInjector is the system_id of an ESME (bound with any password)
+	// whose submit_sm are not messages to phones but replies from them,
+	// for demos: each is delivered as an MO, from its source_addr to its
+	// destination_addr, to a bound receiver of another system_id, split
+	// as needed (send the text in message_payload to pass a long one),
+	// and its submit_sm_resp comes once that receiver acknowledged it,
+	// with the receiver's status (ESME_RSYSERR when none is bound).
+	MOInjector string
 
 	// Seed seeds the outcome draw (0: a fixed seed), so runs repeat.
 	Seed uint64
@@ -272,7 +280,7 @@ func (s *Server) Restart(down time.Duration) error {
 }
 
 func (s *Server) authenticate(ctx context.Context, b smpp.BindRequest) pdu.Status {
-	if s.cfg.SystemID == "" {
+	if s.cfg.SystemID == "" || (s.cfg.MOInjector != "" && b.SystemID == s.cfg.MOInjector) {
 		return pdu.StatusOK
 	}
 	if b.SystemID != s.cfg.SystemID {
@@ -320,6 +328,10 @@ func (s *Server) handle(ctx context.Context, ss *smpp.ServerSession, req pdu.PDU
 	var resp pdu.PDU
 	switch r := req.(type) {
 	case *pdu.SubmitSM:
+		if s.cfg.MOInjector != "" && ss.Bind().SystemID == s.cfg.MOInjector {
+			go s.injectMO(ctx, ss, r)
+			return nil
+		}
 		resp = s.submit(ss, r)
 	case *pdu.DataSM:
 		resp = s.dataSM(ss, r)

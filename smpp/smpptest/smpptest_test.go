@@ -392,3 +392,37 @@ func TestIDsUniqueAcrossSimulators(t *testing.T) {
 		sim.Close()
 	}
 }
+
+// The MOInjector's submit_sm reaches a receiver as an MO (a long one in
+// parts, reassembled), answered once the receiver took it; with no
+// receiver bound the injector is told ESME_RSYSERR.
+func TestMOInjector(t *testing.T) {
+	sim := NewServer(&Config{SystemID: "gw", Password: "pw", MOInjector: "mo-sim"})
+	defer sim.Close()
+	inj := dial(t, sim, &smpp.Options{SystemID: "mo-sim", Password: "anything", Mode: smpp.Transmitter})
+	reply := func(text string) error {
+		sm := &pdu.SubmitSM{SourceAddr: "584141234567", DestinationAddr: "2020"}
+		dc, _ := coding.Choose(text)
+		ud, err := coding.Encode(nil, text, dc, 0)
+		require.NoError(t, err)
+		sm.DataCoding = uint8(dc)
+		sm.TLVs.SetMessagePayload(ud)
+		_, err = inj.Submit(testCtx(t), sm)
+		return err
+	}
+	var se *smpp.StatusError
+	require.ErrorAs(t, reply("nadie"), &se)
+	assert.Equal(t, pdu.StatusSysErr, se.Status)
+
+	h := newCollector()
+	dial(t, sim, &smpp.Options{SystemID: "gw", Password: "pw", Handler: h})
+	long := strings.Repeat("Sí, confirmo la cita. ", 10)
+	require.NoError(t, reply(long))
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	require.Len(t, h.mo, 1)
+	assert.Equal(t, long, h.mo[0].Text)
+	assert.Equal(t, "584141234567", h.mo[0].Source)
+	assert.Equal(t, "2020", h.mo[0].Destination)
+	assert.Empty(t, sim.Submitted(), "an injected reply is not a message to a phone")
+}

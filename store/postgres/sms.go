@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/jackc/pgx/v5"
+	"math"
 	"slices"
 	"strconv"
 	"time"
@@ -324,13 +325,18 @@ func (o *ops) Batch(ctx context.Context, id int64) (store.Batch, error) {
 }
 
 func (o *ops) BatchSummary(ctx context.Context, batchID int64) (store.BatchSummary, error) {
+	return o.LoadSummary(ctx, batchID, 0, math.MaxInt64)
+}
+
+func (o *ops) LoadSummary(ctx context.Context, batchID, fromID, toID int64) (store.BatchSummary, error) {
 	s := store.BatchSummary{ByState: map[store.TransmissionState]int{}}
 	read := func(o *ops) error {
 		var err error
 		if s.Batch, err = o.Batch(ctx, batchID); err != nil {
 			return err
 		}
-		rows, err := o.q().Query(ctx, `SELECT state, COUNT(*) FROM sms_transmissions WHERE batch_id = $1 GROUP BY state`, batchID)
+		rows, err := o.q().Query(ctx, `SELECT state, COUNT(*) FROM sms_transmissions WHERE batch_id = $1 AND id BETWEEN $2 AND $3
+			GROUP BY state`, batchID, fromID, toID)
 		if err != nil {
 			return wrap("batch summary", err)
 		}
@@ -658,7 +664,9 @@ func (o *ops) MOs(ctx context.Context, f store.MOFilter) ([]store.MO, error) {
 	if err != nil {
 		return nil, err
 	}
-	rows, err := o.q().Query(ctx, `SELECT `+scan.MOCols+` FROM sms_mo WHERE id > $1 AND ($2 = '' OR source = $3) ORDER BY id LIMIT $4`, f.AfterID, f.From, f.From, limit)
+	rows, err := o.q().Query(ctx, `SELECT `+scan.MOCols+` FROM sms_mo WHERE id > $1 AND ($2 = '' OR source = $2)
+		AND received_at >= $3 AND ($4 = 0 OR transmission_id = $4) ORDER BY id LIMIT $5`,
+		f.AfterID, f.From, tm0(rules.Time(f.Since)), f.TransmissionID, limit)
 	if err != nil {
 		return nil, wrap("MOs", err)
 	}

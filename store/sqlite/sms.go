@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -276,13 +277,18 @@ func (o *ops) Batch(ctx context.Context, id int64) (store.Batch, error) {
 }
 
 func (o *ops) BatchSummary(ctx context.Context, batchID int64) (store.BatchSummary, error) {
+	return o.LoadSummary(ctx, batchID, 0, math.MaxInt64)
+}
+
+func (o *ops) LoadSummary(ctx context.Context, batchID, fromID, toID int64) (store.BatchSummary, error) {
 	s := store.BatchSummary{ByState: map[store.TransmissionState]int{}}
 	read := func(o *ops) error {
 		var err error
 		if s.Batch, err = o.Batch(ctx, batchID); err != nil {
 			return err
 		}
-		rows, err := o.q().QueryContext(ctx, `SELECT state, COUNT(*) FROM sms_transmissions WHERE batch_id = ? GROUP BY state`, batchID)
+		rows, err := o.q().QueryContext(ctx, `SELECT state, COUNT(*) FROM sms_transmissions WHERE batch_id = ? AND id BETWEEN ? AND ?
+			GROUP BY state`, batchID, fromID, toID)
 		if err != nil {
 			return wrap("batch summary", err)
 		}
@@ -591,7 +597,9 @@ func (o *ops) MOs(ctx context.Context, f store.MOFilter) ([]store.MO, error) {
 	if err != nil {
 		return nil, err
 	}
-	rows, err := o.q().QueryContext(ctx, `SELECT `+scan.MOCols+` FROM sms_mo WHERE id > ? AND (? = '' OR source = ?) ORDER BY id LIMIT ?`, f.AfterID, f.From, f.From, limit)
+	rows, err := o.q().QueryContext(ctx, `SELECT `+scan.MOCols+` FROM sms_mo WHERE id > ?1 AND (?2 = '' OR source = ?2)
+		AND received_at >= ?3 AND (?4 = 0 OR transmission_id = ?4) ORDER BY id LIMIT ?5`,
+		f.AfterID, f.From, tm0(rules.Time(f.Since)), f.TransmissionID, limit)
 	if err != nil {
 		return nil, wrap("MOs", err)
 	}

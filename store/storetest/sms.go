@@ -180,6 +180,10 @@ func testBatchIdempotent(t *testing.T, e *env) {
 		must(t, err)
 		eq(t, fmt.Sprintf("inserted row %d", i), got.ExternalID, tr.ExternalID)
 	}
+	load, err := e.LoadSummary(ctx, again.ID, ts[100].ID, ts[109].ID)
+	must(t, err)
+	eq(t, "this load", load.ByState[store.TxQueued], 10)
+	eq(t, "load's batch", load.Batch.ID, b.ID)
 
 	// Rows without external id are never deduplicated.
 	anon := store.Batch{ClientID: c.ID}
@@ -596,6 +600,16 @@ func testLastStatusAndMO(t *testing.T, e *env) {
 	list, err = e.MOs(ctx, store.MOFilter{From: "584169999999"})
 	must(t, err)
 	eq(t, "MOs from", len(list), 1)
+	list, err = e.MOs(ctx, store.MOFilter{TransmissionID: second.ID})
+	must(t, err)
+	eq(t, "MOs to a transmission", len(list), 1)
+	eq(t, "MO to a transmission", list[0].ID, mo.ID)
+	list, err = e.MOs(ctx, store.MOFilter{Since: time.Now().Add(time.Hour)})
+	must(t, err)
+	eq(t, "MOs since later", len(list), 0)
+	list, err = e.MOs(ctx, store.MOFilter{Since: time.Now().Add(-time.Hour)})
+	must(t, err)
+	eq(t, "MOs since earlier", len(list), 2)
 	wantErr(t, e.InsertMO(ctx, &store.MO{}), store.ErrInvalid)
 }
 
