@@ -224,7 +224,7 @@ type SMSStore interface {
 	BatchSummary(ctx context.Context, batchID int64) (BatchSummary, error)
 	// LoadSummary is BatchSummary counting only the batch's transmissions
 	// with ids from fromID to toID: one load of a batch loaded several
-	// times (CreateBatch sets the ids).
+	// times (CreateBatch sets the ids). Both 0 count the whole batch.
 	LoadSummary(ctx context.Context, batchID, fromID, toID int64) (BatchSummary, error)
 	Transmission(ctx context.Context, id int64) (Transmission, error)
 

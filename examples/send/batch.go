@@ -66,6 +66,9 @@ func runBatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	fmt.Fprintf(stdout, "batch %d: %d rows, %d queued, %d already loaded, %d rejected, %d without route\n",
 		rep.BatchID, rep.Rows, rep.Inserted-rep.Unroutable, rep.Duplicates, rep.Rejected, rep.Unroutable)
+	if rep.Delimiter != ',' && rep.Delimiter != 0 {
+		fmt.Fprintf(stdout, "  fields separated by %q\n", rep.Delimiter)
+	}
 	if len(rep.NewLines) > 0 {
 		fmt.Fprintf(stdout, "  new or changed rows at lines %s\n", joinInts(rep.NewLines, 20))
 	}
@@ -101,21 +104,64 @@ func runBatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return err
 }
 
-// progressBar redraws one line: a bar of final messages, and the counts.
+// progressBar redraws one line: a bar of final messages, the counts,
+// the rate and time left, or why nothing moves.
 type progressBar struct {
 	w     io.Writer
 	drawn bool
+	now   func() time.Time // time.Now; tests set it
+
+	start               time.Time
+	lastFinal, lastSent int       // at the last change
+	lastChange          time.Time // of final or sent+final
 }
 
+// stallAfter is how long nothing may move before the bar says why.
+const stallAfter = 10 * time.Second
+
 func (p *progressBar) show(s store.BatchSummary) {
-	total, final := 0, 0
+	p.draw(progressLine(p, s))
+}
+
+// progressLine is what the bar shows for s, and updates p's memory.
+func progressLine(p *progressBar, s store.BatchSummary) (done, total int, detail string) {
+	if p.now == nil {
+		p.now = time.Now
+	}
+	now := p.now()
+	final, submitted := 0, 0
 	for st, n := range s.ByState {
 		total += n
 		if st.Final() {
 			final += n
 		}
+		if st != store.TxQueued && st != store.TxSubmitting {
+			submitted += n
+		}
 	}
-	p.draw(final, total, counts(s.ByState))
+	if p.start.IsZero() {
+		p.start, p.lastChange = now, now
+		p.lastFinal, p.lastSent = final, submitted
+	}
+	if final != p.lastFinal || submitted != p.lastSent {
+		p.lastFinal, p.lastSent, p.lastChange = final, submitted, now
+	}
+	detail = counts(s.ByState)
+	queued := s.ByState[store.TxQueued] + s.ByState[store.TxSubmitting]
+	sent := s.ByState[store.TxSent]
+	switch elapsed := now.Sub(p.start); {
+	case final == total:
+	case now.Sub(p.lastChange) >= stallAfter && queued > 0:
+		detail += fmt.Sprintf("  stalled: %d not submitted for %s (is the server running, its operator bound, or throttled?)",
+			queued, now.Sub(p.lastChange).Round(time.Second))
+	case now.Sub(p.lastChange) >= stallAfter && sent > 0:
+		detail += fmt.Sprintf("  waiting for %d receipts", sent)
+	case final > 0 && elapsed > time.Second:
+		rate := float64(final) / elapsed.Seconds()
+		left := time.Duration(float64(total-final) / rate * float64(time.Second))
+		detail += fmt.Sprintf("  %.0f/s, about %s left", rate, left.Round(time.Second))
+	}
+	return final, total, detail
 }
 
 // draw redraws the line: done of total as a bar, then detail.

@@ -314,3 +314,35 @@ func TestSMSRefusesBadMessages(t *testing.T) {
 		t.Fatalf("SMSC got %d", n)
 	}
 }
+
+// The progress line gives the rate and the time left, and says why a
+// batch does not move.
+func TestProgressLine(t *testing.T) {
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	p := &progressBar{now: func() time.Time { return now }}
+	sum := func(m map[store.TransmissionState]int) store.BatchSummary { return store.BatchSummary{ByState: m} }
+	_, _, d := progressLine(p, sum(map[store.TransmissionState]int{store.TxQueued: 100}))
+	if d != "queued=100" {
+		t.Fatalf("start: %q", d)
+	}
+	now = now.Add(10 * time.Second)
+	done, total, d := progressLine(p, sum(map[store.TransmissionState]int{store.TxQueued: 50, store.TxDelivered: 50}))
+	if done != 50 || total != 100 || !strings.Contains(d, "5/s, about 10s left") {
+		t.Fatalf("moving: %d/%d %q", done, total, d)
+	}
+	now = now.Add(11 * time.Second)
+	_, _, d = progressLine(p, sum(map[store.TransmissionState]int{store.TxQueued: 50, store.TxDelivered: 50}))
+	if !strings.Contains(d, "stalled: 50 not submitted for 11s") {
+		t.Fatalf("stalled: %q", d)
+	}
+	now = now.Add(time.Second)
+	_, _, d = progressLine(p, sum(map[store.TransmissionState]int{store.TxSent: 50, store.TxDelivered: 50}))
+	if strings.Contains(d, "stalled") {
+		t.Fatalf("moving again: %q", d)
+	}
+	now = now.Add(15 * time.Second)
+	_, _, d = progressLine(p, sum(map[store.TransmissionState]int{store.TxSent: 50, store.TxDelivered: 50}))
+	if !strings.Contains(d, "waiting for 50 receipts") {
+		t.Fatalf("receipts: %q", d)
+	}
+}

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bufio"
 	"context"
 	"crypto/sha256"
 	"encoding/csv"
@@ -32,7 +33,10 @@ type Batch struct {
 	// CSV has one message per row: number, text, and optionally source
 	// and external_id. A first row naming the columns (number, text,
 	// source, external_id, in any order) is a header; without one the
-	// columns are in that order.
+	// columns are in that order. Fields are separated by ',', ';' or a
+	// tab, whichever the first line uses most (as spreadsheets export
+	// them), quoted as RFC 4180 and Excel do; a UTF-8 byte order mark is
+	// skipped.
 	CSV io.Reader
 }
 
@@ -52,6 +56,9 @@ type LoadReport struct {
 	// were loaded before (an edited file: its new or changed rows); the
 	// first MaxRowErrors of them.
 	NewLines []int
+	// Delimiter is the field separator found in the file's first line:
+	// ',', ';' (spreadsheets in many locales) or '\t'.
+	Delimiter rune
 	// FirstID and LastID span the ids of the transmissions this load
 	// inserted (0 when none): see WaitLoad.
 	FirstID, LastID int64
@@ -92,7 +99,13 @@ func (g *Gateway) LoadCSV(ctx context.Context, b Batch) (LoadReport, error) {
 	if err != nil {
 		return rep, err
 	}
-	r := csv.NewReader(b.CSV)
+	in, delim, err := sniffCSV(b.CSV)
+	if err != nil {
+		return rep, fmt.Errorf("gateway: reading batch: %w", err)
+	}
+	rep.Delimiter = delim
+	r := csv.NewReader(in)
+	r.Comma = delim
 	r.FieldsPerRecord = -1
 	r.ReuseRecord = true
 	cols := map[string]int{"number": 0, "text": 1, "source": 2, "external_id": 3}
@@ -300,4 +313,39 @@ func rowKey(batch, dest, source, text string, alike map[[16]byte]int) string {
 	alike[k] = n + 1
 	fmt.Fprintf(h, "%d", n)
 	return "row:" + hex.EncodeToString(h.Sum(nil)[:20])
+}
+
+// sniffCSV skips a UTF-8 byte order mark and picks the delimiter the
+// first line uses most, outside quotes, among ',', ';' and tab (',' when
+// none or a tie).
+func sniffCSV(r io.Reader) (io.Reader, rune, error) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	if bom, _ := br.Peek(3); string(bom) == "\xef\xbb\xbf" {
+		br.Discard(3)
+	}
+	head, err := br.Peek(64 << 10)
+	if err != nil && err != io.EOF && !errors.Is(err, bufio.ErrBufferFull) {
+		return nil, 0, err
+	}
+	counts := map[byte]int{}
+	quoted := false
+	for _, c := range head {
+		if c == '"' {
+			quoted = !quoted
+		}
+		if quoted {
+			continue
+		}
+		if c == '\n' {
+			break
+		}
+		counts[c]++
+	}
+	delim := ','
+	for _, c := range []byte{';', '\t'} {
+		if counts[c] > counts[byte(delim)] {
+			delim = rune(c)
+		}
+	}
+	return br, delim, nil
 }

@@ -38,6 +38,9 @@ func TestReloadWithoutExternalIDs(t *testing.T) {
 		assert.Equal(t, 0, rep.Inserted, "%+v", rep)
 		assert.Equal(t, 3, rep.Duplicates)
 		assert.Empty(t, rep.NewLines)
+		nothing, err := g.WaitLoad(ctx, rep, time.Millisecond, nil)
+		require.NoError(t, err)
+		assert.Empty(t, nothing.ByState, "a load that inserted nothing")
 
 		edited := "numero,mensaje\n04149999999,Nuevo cliente\n04141234567,Su pedido va en camino\n" +
 			"04141234568,Su pedido llegó hoy\n04141234567,Su pedido va en camino\n"
@@ -45,6 +48,9 @@ func TestReloadWithoutExternalIDs(t *testing.T) {
 		assert.Equal(t, 2, rep.Inserted, "%+v", rep)
 		assert.Equal(t, 2, rep.Duplicates)
 		assert.Equal(t, []int{2, 4}, rep.NewLines)
+		this, err := g.WaitLoad(ctx, rep, 10*time.Millisecond, nil)
+		require.NoError(t, err)
+		assert.Equal(t, map[store.TransmissionState]int{store.TxDelivered: 2}, this.ByState, "this load's messages")
 		sum := waitDone(t, g, rep.BatchID)
 		assert.Equal(t, 5, sum.ByState[store.TxDelivered], "%v", sum.ByState)
 		assert.Equal(t, 5, len(sim.Submitted()), "messages the SMSC got")

@@ -165,8 +165,12 @@ func (g *Gateway) WaitBatch(ctx context.Context, batchID int64, interval time.Du
 // added, not what earlier loads sent. A load that inserted nothing is
 // done at once.
 func (g *Gateway) WaitLoad(ctx context.Context, rep LoadReport, interval time.Duration, progress func(store.BatchSummary)) (store.BatchSummary, error) {
+	from, to := rep.FirstID, rep.LastID
+	if from == 0 {
+		from, to = -1, -1 // no transmission (0, 0 would be the whole batch)
+	}
 	return g.wait(ctx, interval, progress, func(ctx context.Context) (store.BatchSummary, error) {
-		return g.st.LoadSummary(ctx, rep.BatchID, rep.FirstID, rep.LastID)
+		return g.st.LoadSummary(ctx, rep.BatchID, from, to)
 	})
 }
 

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"github.com/jackc/pgx/v5"
-	"math"
 	"slices"
 	"strconv"
 	"time"
@@ -325,7 +324,7 @@ func (o *ops) Batch(ctx context.Context, id int64) (store.Batch, error) {
 }
 
 func (o *ops) BatchSummary(ctx context.Context, batchID int64) (store.BatchSummary, error) {
-	return o.LoadSummary(ctx, batchID, 0, math.MaxInt64)
+	return o.LoadSummary(ctx, batchID, 0, 0) // the whole batch: the count reads only its index
 }
 
 func (o *ops) LoadSummary(ctx context.Context, batchID, fromID, toID int64) (store.BatchSummary, error) {
@@ -335,7 +334,7 @@ func (o *ops) LoadSummary(ctx context.Context, batchID, fromID, toID int64) (sto
 		if s.Batch, err = o.Batch(ctx, batchID); err != nil {
 			return err
 		}
-		rows, err := o.q().Query(ctx, `SELECT state, COUNT(*) FROM sms_transmissions WHERE batch_id = $1 AND id BETWEEN $2 AND $3
+		rows, err := o.q().Query(ctx, `SELECT state, COUNT(*) FROM sms_transmissions WHERE batch_id = $1 AND ($2 = 0 AND $3 = 0 OR id BETWEEN $2 AND $3)
 			GROUP BY state`, batchID, fromID, toID)
 		if err != nil {
 			return wrap("batch summary", err)
@@ -595,8 +594,8 @@ func (o *ops) ApplyReceipt(ctx context.Context, r store.DeliveryReceipt) (store.
 		var txID int64
 		// The most recent submission of the id, if it waits for a receipt.
 		err := o.tx.QueryRow(ctx, `UPDATE sms_segments SET state = $1, error_code = $2, done_at = $3
-			WHERE seq = (SELECT seq FROM sms_segments WHERE operator_id = $4 AND message_id = $5
-				ORDER BY seq DESC LIMIT 1) AND state = ''
+			WHERE operator_id = $4 AND message_id = $5 AND state = ''
+				AND seq = (SELECT max(seq) FROM sms_segments WHERE operator_id = $4 AND message_id = $5)
 			RETURNING transmission_id`,
 			r.State, r.ErrorCode, tm(r.DoneAt), r.OperatorID, r.MessageID).Scan(&txID)
 		if errors.Is(err, pgx.ErrNoRows) {

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"slices"
 	"time"
 
@@ -277,7 +276,7 @@ func (o *ops) Batch(ctx context.Context, id int64) (store.Batch, error) {
 }
 
 func (o *ops) BatchSummary(ctx context.Context, batchID int64) (store.BatchSummary, error) {
-	return o.LoadSummary(ctx, batchID, 0, math.MaxInt64)
+	return o.LoadSummary(ctx, batchID, 0, 0) // the whole batch: the count reads only its index
 }
 
 func (o *ops) LoadSummary(ctx context.Context, batchID, fromID, toID int64) (store.BatchSummary, error) {
@@ -287,7 +286,7 @@ func (o *ops) LoadSummary(ctx context.Context, batchID, fromID, toID int64) (sto
 		if s.Batch, err = o.Batch(ctx, batchID); err != nil {
 			return err
 		}
-		rows, err := o.q().QueryContext(ctx, `SELECT state, COUNT(*) FROM sms_transmissions WHERE batch_id = ? AND id BETWEEN ? AND ?
+		rows, err := o.q().QueryContext(ctx, `SELECT state, COUNT(*) FROM sms_transmissions WHERE batch_id = ?1 AND (?2 = 0 AND ?3 = 0 OR id BETWEEN ?2 AND ?3)
 			GROUP BY state`, batchID, fromID, toID)
 		if err != nil {
 			return wrap("batch summary", err)
