@@ -228,6 +228,9 @@ type SMSStore interface {
 	LoadSummary(ctx context.Context, batchID, fromID, toID int64) (BatchSummary, error)
 	Transmission(ctx context.Context, id int64) (Transmission, error)
 
+	// BatchTransmissions lists a batch's transmissions with id above
+	// afterID, by id, at most limit (0 means 100).
+	BatchTransmissions(ctx context.Context, batchID, afterID int64, limit int) ([]Transmission, error)
 	// QueuedTransmissions lists an operator's queued transmissions with
 	// id above afterID, by id, at most limit (0 means 100).
 	QueuedTransmissions(ctx context.Context, operatorID, afterID int64, limit int) ([]Transmission, error)

@@ -30,6 +30,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	sim.register(fs)
 	var nf gatewayflag.Flags
 	nf.Register(fs)
+	dropDirPath := fs.String("sms-dropdir", "", "watch DIR/CLIENT/*.csv: load each complete file as CLIENT's batch, move it to DIR/CLIENT/done/ with a report, and a results CSV once its messages are final")
 	claimLease := fs.Duration("sms-claim-lease", 30*time.Second, "how long an SMS claim of a process lives without its heartbeat: another process takes over a dead one's messages after it")
 	var cf chatFlags
 	cf.register(fs)
@@ -97,6 +98,14 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	gwDone := make(chan error, 1)
 	go func() { gwDone <- gw.Run(gwCtx) }()
 	log.Info("sms gateway running")
+	dropDone := make(chan error, 1)
+	if *dropDirPath != "" {
+		dd := newDropDir(*dropDirPath, gw, st, log.With("channel", "sms"))
+		go func() { dropDone <- dd.run(gwCtx) }()
+		log.Info("sms drop folder watched", "dir", *dropDirPath)
+	} else {
+		dropDone <- nil
+	}
 
 	stopChat := func(context.Context) error { return nil }
 	if cf.addr != "" {
@@ -149,6 +158,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	stopGateway()
 	if err := <-gwDone; err != nil {
 		log.Error("sms gateway", "err", err)
+	}
+	if err := <-dropDone; err != nil {
+		log.Error("sms drop folder", "err", err)
 	}
 	if err := st.Close(); err != nil {
 		return err

@@ -313,6 +313,19 @@ func (o *ops) Transmission(ctx context.Context, id int64) (store.Transmission, e
 	return t, wrap("transmission", err)
 }
 
+func (o *ops) BatchTransmissions(ctx context.Context, batchID, afterID int64, limit int) ([]store.Transmission, error) {
+	limit, err := rules.Limit(limit)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := o.q().QueryContext(ctx, `SELECT `+scan.TransmissionCols+` FROM sms_transmissions
+		WHERE batch_id = ? AND id > ? ORDER BY id LIMIT ?`, batchID, afterID, limit)
+	if err != nil {
+		return nil, wrap("batch transmissions", err)
+	}
+	return collect(rows, scan.Transmission, "batch transmissions")
+}
+
 func (o *ops) QueuedTransmissions(ctx context.Context, operatorID, afterID int64, limit int) ([]store.Transmission, error) {
 	limit, err := rules.Limit(limit)
 	if err != nil {

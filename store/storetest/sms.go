@@ -180,6 +180,10 @@ func testBatchIdempotent(t *testing.T, e *env) {
 		must(t, err)
 		eq(t, fmt.Sprintf("inserted row %d", i), got.ExternalID, tr.ExternalID)
 	}
+	list, err := e.BatchTransmissions(ctx, b.ID, ts[100].ID, 0)
+	must(t, err)
+	eq(t, "after the first new row", len(list), 9)
+	eq(t, "in order", list[0].ID, ts[101].ID)
 	load, err := e.LoadSummary(ctx, again.ID, ts[100].ID, ts[109].ID)
 	must(t, err)
 	eq(t, "this load", load.ByState[store.TxQueued], 10)

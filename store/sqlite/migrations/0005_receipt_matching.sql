@@ -4,3 +4,5 @@
 ALTER TABLE sms_pending_receipts ADD COLUMN raw TEXT NOT NULL DEFAULT '';
 -- Sent messages still waiting for receipts, asked about with query_sm.
 CREATE INDEX sms_transmissions_sent ON sms_transmissions (operator_id, id) WHERE state = 'sent';
+-- A batch's transmissions in order (a load's results).
+CREATE INDEX sms_transmissions_batch_id ON sms_transmissions (batch_id, id);
