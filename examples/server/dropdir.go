@@ -228,4 +228,3 @@ func timeText(t time.Time) string {
 	}
 	return t.UTC().Format(time.RFC3339)
 }
-
