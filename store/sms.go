@@ -33,12 +33,20 @@ type Operator struct {
 	Binds       int           // number of parallel binds; 0 means 1
 	Default     bool          // routes numbers no prefix matches (at most one operator)
 	Enabled     bool
+	// Priority orders operators that take the same prefix: the gateway
+	// sends through the lowest that is healthy (bound), and moves the
+	// queued messages of one that is not to the next (failover).
+	Priority int
+	// Weight shares a prefix's messages among healthy operators of equal
+	// priority, in proportion (0 counts as 1).
+	Weight int
 
 	// Params override PDU fields per command, e.g.
 	// {Command: "submit_sm", Name: "service_type", Value: "CMT"}.
 	Params []OperatorParam
 	// Prefixes are destination prefixes (normalized, without '+') routed
-	// to this operator. A prefix belongs to one operator at most.
+	// to this operator. Several operators may take a prefix (see
+	// Priority).
 	Prefixes []string
 	// Sources are the source numbers / short codes contracted with it.
 	Sources []string
@@ -194,7 +202,7 @@ type MOFilter struct {
 // SMSStore keeps SMS operators, clients, transmissions and replies.
 type SMSStore interface {
 	// CreateOperator stores o with its params, prefixes and sources and
-	// sets o.ID. ErrDuplicate if the name, a prefix, or Default is taken.
+	// sets o.ID. ErrDuplicate if the name or Default is taken.
 	CreateOperator(ctx context.Context, o *Operator) error
 	// UpdateOperator replaces the operator's configuration, including
 	// params, prefixes and sources.

@@ -48,15 +48,16 @@ func runOperators(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		byID[op.ID] = op
 	}
 	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tNAME\tADDRESS\tMODE\tENABLED\tDEFAULT\tPREFIXES\tSUBMITTED\tMSG/S\tQUEUED\tSENT\tDELIVERED\tFAILED")
+	fmt.Fprintln(tw, "ID\tNAME\tADDRESS\tMODE\tENABLED\tDEFAULT\tPREFIXES\tPRIORITY\tWEIGHT\tSUBMITTED\tMSG/S\tQUEUED\tSENT\tDELIVERED\tFAILED")
 	for _, s := range status {
 		op := byID[s.ID]
 		by := s.Store.ByState
 		failed := by[store.TxFailed] + by[store.TxUndeliverable] + by[store.TxExpired] + by[store.TxRejected] + by[store.TxUnknown]
 		// Throughput over the period, from the store (all gateway
 		// processes); a running gateway also keeps a 10 s figure.
-		fmt.Fprintf(tw, "%d\t%s\t%s:%d\t%s\t%t\t%t\t%s\t%d\t%.2f\t%d\t%d\t%d\t%d\n", op.ID, op.Name, op.Host, op.Port, op.BindMode,
-			op.Enabled, op.Default, strings.Join(op.Prefixes, ","), s.Store.Submitted, float64(s.Store.Submitted)/period.Seconds(),
+		fmt.Fprintf(tw, "%d\t%s\t%s:%d\t%s\t%t\t%t\t%s\t%d\t%d\t%d\t%.2f\t%d\t%d\t%d\t%d\n", op.ID, op.Name, op.Host, op.Port, op.BindMode,
+			op.Enabled, op.Default, strings.Join(op.Prefixes, ","), op.Priority, max(op.Weight, 1), s.Store.Submitted,
+			float64(s.Store.Submitted)/period.Seconds(),
 			by[store.TxQueued]+by[store.TxSubmitting], by[store.TxSent], by[store.TxDelivered], failed)
 	}
 	return tw.Flush()
@@ -107,6 +108,8 @@ func runOperator(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.StringVar(&prefixes, "prefixes", "", "comma-separated destination prefixes, e.g. 58412,58416")
 	fs.StringVar(&sources, "sources", "", "comma-separated source addresses; the first is the default")
 	fs.BoolVar(&o.Default, "default", false, "route numbers no prefix matches to this operator")
+	fs.IntVar(&o.Priority, "priority", 0, "among operators sharing a prefix, the lowest healthy priority sends; an unbound one's queued messages fail over to the next")
+	fs.IntVar(&o.Weight, "weight", 1, "share of a prefix's messages among healthy operators of equal priority")
 	fs.Var(&params, "param", "PDU parameter override COMMAND.NAME=VALUE (repeatable)")
 	fs.BoolVar(&disable, "disable", false, "keep the operator but do not connect to it")
 	fs.BoolVar(&del, "delete", false, "delete the operator")

@@ -99,6 +99,7 @@ func (g *Gateway) LoadCSV(ctx context.Context, b Batch) (LoadReport, error) {
 	if err != nil {
 		return rep, err
 	}
+	healthy := g.healthFunc()
 	in, delim, err := sniffCSV(b.CSV)
 	if err != nil {
 		return rep, fmt.Errorf("gateway: reading batch: %w", err)
@@ -177,7 +178,7 @@ func (g *Gateway) LoadCSV(ctx context.Context, b Batch) (LoadReport, error) {
 			ext = rowKey(b.Name, dest, source, text, alike)
 		}
 		t := store.Transmission{ExternalID: ext, Source: source, Destination: dest, Text: text}
-		if op, err := router.Route(dest); err != nil {
+		if op, err := router.RouteHealthy(dest, healthy); err != nil {
 			t.State, t.Reason, t.DoneAt = store.TxFailed, err.Error(), now
 			rep.Unroutable++
 		} else {

@@ -56,6 +56,10 @@ type Config struct {
 	// response timeout (default 2m). Keep it well above the operators'
 	// gateway.response_timeout.
 	SubmitTimeout time.Duration
+	// FailoverAfter is how long an operator may have no bound session
+	// before its queued messages go to the next healthy operator that
+	// takes their numbers (default 30s; see store.Operator.Priority).
+	FailoverAfter time.Duration
 	// Logger receives operational events (nil: none).
 	Logger *slog.Logger
 }
@@ -65,6 +69,7 @@ func (c *Config) defaults() {
 	c.RetryBackoff = orDuration(c.RetryBackoff, 2*time.Second)
 	c.MaxRetryBackoff = orDuration(c.MaxRetryBackoff, 5*time.Minute)
 	c.StaleAfter = orDuration(c.StaleAfter, 30*time.Second)
+	c.FailoverAfter = orDuration(c.FailoverAfter, 30*time.Second)
 	c.SubmitTimeout = orDuration(c.SubmitTimeout, 2*time.Minute)
 	if c.ClaimBatch <= 0 {
 		c.ClaimBatch = 200
@@ -189,6 +194,10 @@ func (g *Gateway) Run(ctx context.Context) error {
 		}
 	}()
 	defer func() { stopHeartbeat(); <-beating }()
+	failCtx, stopFailover := context.WithCancel(ctx)
+	failing := make(chan struct{})
+	go func() { defer close(failing); g.failoverLoop(failCtx) }()
+	defer func() { stopFailover(); <-failing }()
 	g.requeueStale(ctx)
 	for {
 		select {

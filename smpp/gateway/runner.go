@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -40,6 +41,8 @@ type runner struct {
 	sends   sync.WaitGroup
 	next    uint64
 	mu      sync.Mutex
+
+	unboundSince atomic.Int64 // unix nanos since no bind is bound; 0 while one is (failoverLoop)
 }
 
 func newRunner(g *Gateway, p *profile) *runner {

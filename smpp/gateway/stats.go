@@ -21,13 +21,14 @@ type Counters struct {
 	Queries            uint64 // query_sm sent about messages without a receipt
 	QueriedFinal       uint64 // final states learned by query_sm
 	NoReceipt          uint64 // messages ended unknown: no state learned within the validity period
+	FailedOver         uint64 // queued messages moved to another operator while this one was unbound
 	Receipts           uint64 // final receipts taken
 	MO                 uint64 // replies taken
 }
 
 type opStats struct {
 	acceptedN, failed, retried, uncertain, possibleDuplicates, late, unknown, receipts, mo atomic.Uint64
-	queries, queriedFinal, noReceipt                                                       atomic.Uint64
+	queries, queriedFinal, noReceipt, failedOver                                           atomic.Uint64
 
 	mu      sync.Mutex
 	buckets [throughputWindow]struct {
@@ -70,7 +71,8 @@ func (s *opStats) counters() Counters {
 		Uncertain: s.uncertain.Load(), PossibleDuplicates: s.possibleDuplicates.Load(),
 		Late: s.late.Load(), Unknown: s.unknown.Load(),
 		Queries: s.queries.Load(), QueriedFinal: s.queriedFinal.Load(), NoReceipt: s.noReceipt.Load(),
-		Receipts: s.receipts.Load(), MO: s.mo.Load()}
+		FailedOver: s.failedOver.Load(),
+		Receipts:   s.receipts.Load(), MO: s.mo.Load()}
 }
 
 // OperatorStatus is an operator's state: configuration, what the store

@@ -5,6 +5,7 @@ import (
 	"maps"
 	"slices"
 	"sync"
+	"strings"
 	"testing"
 	"time"
 
@@ -84,8 +85,19 @@ func testOperators(t *testing.T, e *env) {
 
 	dup := store.Operator{Name: "movil"}
 	wantErr(t, e.CreateOperator(ctx, &dup), store.ErrDuplicate)
-	taken := store.Operator{Name: "other", Prefixes: []string{"58414"}}
-	wantErr(t, e.CreateOperator(ctx, &taken), store.ErrDuplicate)
+	// A prefix may be shared (failover), with priorities and weights.
+	shared := store.Operator{Name: "other", Prefixes: []string{"58414"}, Priority: 1, Weight: 3}
+	must(t, e.CreateOperator(ctx, &shared))
+	gotShared, err := e.Operator(ctx, shared.ID)
+	must(t, err)
+	eq(t, "priority", gotShared.Priority, 1)
+	eq(t, "weight", gotShared.Weight, 3)
+	eq(t, "shared prefix", strings.Join(gotShared.Prefixes, ","), "58414")
+	gotShared.Priority = 2
+	must(t, e.UpdateOperator(ctx, &gotShared))
+	gotShared, _ = e.Operator(ctx, shared.ID)
+	eq(t, "priority after update", gotShared.Priority, 2)
+	must(t, e.DeleteOperator(ctx, shared.ID))
 	wantErr(t, e.CreateOperator(ctx, &store.Operator{Name: "x", BindMode: "fax"}), store.ErrInvalid)
 	wantErr(t, e.CreateOperator(ctx, &store.Operator{Name: "y", Prefixes: []string{"1", "1"}}), store.ErrInvalid)
 

@@ -80,7 +80,7 @@ func Operator(o *store.Operator) error {
 	default:
 		return invalid("operator %q: bind mode %q", o.Name, o.BindMode)
 	}
-	if o.Port < 0 || o.Port > 65535 || o.WindowSize < 0 || o.TPS < 0 || o.Binds < 0 || o.EnquireLink < 0 {
+	if o.Port < 0 || o.Port > 65535 || o.WindowSize < 0 || o.TPS < 0 || o.Binds < 0 || o.EnquireLink < 0 || o.Weight < 0 {
 		return invalid("operator %q: negative or out-of-range number", o.Name)
 	}
 	seen := map[string]bool{}

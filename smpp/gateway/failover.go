@@ -1,0 +1,119 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/switchboard-go/switchboard/smpp"
+	"github.com/switchboard-go/switchboard/store"
+)
+
+// healthCheck is how often the gateway checks its operators' binds.
+const healthCheck = 250 * time.Millisecond
+
+// healthFunc is the routers' view of health: nil (every operator counts
+// as healthy) when this gateway is not running operators, as in a process
+// that only loads batches for a server to send.
+func (g *Gateway) healthFunc() func(id int64) bool {
+	g.mu.Lock()
+	running := g.runCtx != nil && g.runCtx.Err() == nil
+	g.mu.Unlock()
+	if !running {
+		return nil
+	}
+	return g.healthy
+}
+
+// healthy reports whether this gateway runs the operator and has one of
+// its binds bound.
+func (g *Gateway) healthy(id int64) bool {
+	g.mu.Lock()
+	r := g.runners[id]
+	g.mu.Unlock()
+	return r != nil && r.boundCount() > 0
+}
+
+// failoverLoop checks the operators' binds and moves the queued messages
+// of one unbound for longer than FailoverAfter to the next healthy
+// operator that takes their numbers.
+func (g *Gateway) failoverLoop(ctx context.Context) {
+	t := time.NewTicker(healthCheck)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		g.mu.Lock()
+		rs := make([]*runner, 0, len(g.runners))
+		for _, r := range g.runners {
+			rs = append(rs, r)
+		}
+		g.mu.Unlock()
+		now := time.Now()
+		for _, r := range rs {
+			if r.p.opts.Mode == smpp.Receiver {
+				continue // routes nothing
+			}
+			if r.boundCount() > 0 {
+				r.unboundSince.Store(0)
+				continue
+			}
+			since := r.unboundSince.Load()
+			if since == 0 {
+				r.unboundSince.Store(now.UnixNano())
+				continue
+			}
+			if now.Sub(time.Unix(0, since)) >= g.cfg.FailoverAfter {
+				if err := g.failover(ctx, r); err != nil && ctx.Err() == nil {
+					g.cfg.Logger.Error("failover", "operator", r.p.op.Name, "err", err)
+				}
+			}
+		}
+	}
+}
+
+// failover moves r's queued messages to healthy operators that take their
+// numbers; those no other healthy operator takes stay.
+func (g *Gateway) failover(ctx context.Context, r *runner) error {
+	router, err := g.router(ctx)
+	if err != nil {
+		return err
+	}
+	moved := 0
+	defer func() {
+		if moved > 0 {
+			g.cfg.Logger.Warn("failover: queued messages moved off an unbound operator", "operator", r.p.op.Name, "moved", moved)
+			g.kick()
+		}
+	}()
+	var after int64
+	for {
+		ts, err := g.st.QueuedTransmissions(ctx, r.p.op.ID, after, 500)
+		if err != nil || len(ts) == 0 {
+			return err
+		}
+		for _, t := range ts {
+			after = t.ID
+			var to *store.Operator
+			for _, o := range router.Candidates(t.Destination) {
+				if o.ID != r.p.op.ID && g.healthy(o.ID) {
+					to = o
+					break
+				}
+			}
+			if to == nil {
+				continue
+			}
+			switch err := g.st.RouteTransmission(ctx, t.ID, to.ID); {
+			case err == nil:
+				moved++
+				r.stats.failedOver.Add(1)
+			case !errors.Is(err, store.ErrConflict):
+				return err
+			}
+		}
+	}
+}
