@@ -24,12 +24,14 @@
 // sender wait under its context, it never drops or fails fast. Sequence
 // numbers are per session, 1..0x7FFFFFFF, wrapping, never 0; responses are
 // matched by sequence number. A request whose response does not come
-// within the response timeout fails with a [*TimeoutError] and frees its
-// slot, but the session keeps it (up to four windows of them) for the
-// answer that may still come: [TimeoutError.WaitLate] returns that
-// answer, or says the session ended first, so that a slow SMSC's messages
-// need not be sent twice. Late responses are counted
-// (Stats.LateResponses); one nobody waits for is dropped.
+// within the response timeout fails with ErrTimeout and frees its slot. A
+// request that makes a message (submit_sm, data_sm, submit_multi) fails
+// with a [*TimeoutError] (errors.Is ErrTimeout), and the session keeps it
+// (up to four windows of them still waiting) for the answer that may
+// still come: [TimeoutError.WaitLate] returns that answer, or says the
+// session ended first, so that a slow SMSC's messages need not be sent
+// twice. Late responses are counted (Stats.LateResponses); one nobody
+// waits for is dropped.
 //
 // [Client.SubmitAsync] and [Client.Send] return a [Call] to wait on, which
 // is how to keep the window full from one goroutine. Everything queued is

@@ -216,3 +216,35 @@ func TestKeepaliveSparesASlowPeer(t *testing.T) {
 	}
 	assert.NoError(t, c.Err())
 }
+
+// Only requests that make a message are kept for a late answer: queries
+// that time out never crowd a waiting submit out of the table.
+func TestQueriesDoNotCrowdOutLateSubmits(t *testing.T) {
+	held := make(chan pdu.PDU, 64)
+	f := newFakeSMSC(t, func(p pdu.PDU) pdu.PDU {
+		switch p.(type) {
+		case *pdu.SubmitSM:
+			held <- p
+			return nil
+		case *pdu.QuerySM:
+			return nil // never answered
+		}
+		return defaultAnswer(p)
+	})
+	c := dial(t, f, &Options{ResponseTimeout: 30 * time.Millisecond, WindowSize: 1}) // keeps 4
+	_, err := c.Submit(ctx(t), hello())
+	te := timeoutOf(t, err)
+	req := <-held
+	for range 10 {
+		call, err := c.Send(ctx(t), &pdu.QuerySM{MessageID: "1"})
+		require.NoError(t, err)
+		_, err = call.Wait(ctx(t))
+		require.ErrorIs(t, err, ErrTimeout)
+		var qte *TimeoutError
+		assert.False(t, errors.As(err, &qte), "a query kept for a late answer")
+	}
+	f.push(&pdu.SubmitSMResp{Header: pdu.Header{Sequence: req.Hdr().Sequence}, MessageID: "late"})
+	resp, err := te.WaitLate(ctx(t))
+	require.NoError(t, err, "the submit was forgotten")
+	assert.Equal(t, "late", resp.(*pdu.SubmitSMResp).MessageID)
+}

@@ -491,14 +491,30 @@ func (s *session) complete(c *Call, resp pdu.PDU, err error) {
 	c.finish(resp, err)
 }
 
+// keepsLate reports whether a timed-out call is kept for its late
+// answer: requests that make a message (submit_sm, data_sm,
+// submit_multi), whose late answer saves sending it again. Queries and
+// keepalives are not, so that they never crowd those out of the table.
+func keepsLate(c *Call) bool {
+	if c.slotless {
+		return false
+	}
+	switch c.Req.CommandID() {
+	case pdu.SubmitSMID, pdu.DataSMID, pdu.SubmitMultiID:
+		return true
+	}
+	return false
+}
+
 // expire fails the call with seq, if still pending, with a
-// *TimeoutError, and keeps it (but for enquire_link) for a late answer.
+// *TimeoutError kept for a late answer (see keepsLate), else with
+// ErrTimeout.
 func (s *session) expire(seq uint32) {
 	var forgot *Call
 	s.mu.Lock()
 	var c *Call
 	if s.pending != nil {
-		if c = s.pending.take(seq); c != nil && !c.slotless {
+		if c = s.pending.take(seq); c != nil && keepsLate(c) {
 			c.late = make(chan struct{})
 			forgot = s.expired.put(c)
 		}
@@ -508,7 +524,7 @@ func (s *session) expire(seq uint32) {
 		return
 	}
 	s.timeouts.Add(1)
-	if c.slotless {
+	if c.late == nil {
 		s.complete(c, nil, ErrTimeout)
 	} else {
 		s.complete(c, nil, &TimeoutError{call: c})
