@@ -126,7 +126,6 @@ func (g *Gateway) LoadCSV(ctx context.Context, b Batch) (LoadReport, error) {
 		if err == io.EOF {
 			break
 		}
-		line, _ := r.FieldPos(0)
 		var pe *csv.ParseError
 		if errors.As(err, &pe) {
 			rep.Rows++
@@ -136,6 +135,7 @@ func (g *Gateway) LoadCSV(ctx context.Context, b Batch) (LoadReport, error) {
 		if err != nil {
 			return LoadReport{}, fmt.Errorf("gateway: reading batch: %w", err)
 		}
+		line, _ := r.FieldPos(0) // only valid for a record read without error
 		if first {
 			if header, ok := parseHeader(rec); ok {
 				cols = header
@@ -316,9 +316,10 @@ func rowKey(batch, dest, source, text string, alike map[[16]byte]int) string {
 	return "row:" + hex.EncodeToString(h.Sum(nil)[:20])
 }
 
-// sniffCSV skips a UTF-8 byte order mark and picks the delimiter the
-// first line uses most, outside quotes, among ',', ';' and tab (',' when
-// none or a tie).
+// sniffCSV skips a UTF-8 byte order mark and picks the delimiter among
+// ',', ';' and tab: the one found, outside quotes, in every one of the
+// first lines (up to 10) most often at least; failing that, the one the
+// first line uses most; ',' on a tie or when none is found.
 func sniffCSV(r io.Reader) (io.Reader, rune, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	if bom, _ := br.Peek(3); string(bom) == "\xef\xbb\xbf" {
@@ -328,8 +329,10 @@ func sniffCSV(r io.Reader) (io.Reader, rune, error) {
 	if err != nil && err != io.EOF && !errors.Is(err, bufio.ErrBufferFull) {
 		return nil, 0, err
 	}
-	counts := map[byte]int{}
-	quoted := false
+	cands := []byte{',', ';', '\t'}
+	var lines [][3]int // per line, the count of each candidate
+	var cur [3]int
+	quoted, blank := false, true
 	for _, c := range head {
 		if c == '"' {
 			quoted = !quoted
@@ -338,15 +341,46 @@ func sniffCSV(r io.Reader) (io.Reader, rune, error) {
 			continue
 		}
 		if c == '\n' {
-			break
+			if !blank {
+				lines = append(lines, cur)
+			}
+			cur, blank = [3]int{}, true
+			if len(lines) == 10 {
+				break
+			}
+			continue
 		}
-		counts[c]++
-	}
-	delim := ','
-	for _, c := range []byte{';', '\t'} {
-		if counts[c] > counts[byte(delim)] {
-			delim = rune(c)
+		if c != '\r' && c != ' ' {
+			blank = false
+		}
+		for k, d := range cands {
+			if c == d {
+				cur[k]++
+			}
 		}
 	}
-	return br, delim, nil
+	if !blank && len(lines) < 10 {
+		lines = append(lines, cur)
+	}
+	if len(lines) == 0 {
+		return br, ',', nil
+	}
+	best, bestMin := 0, 0
+	for k := range cands {
+		least := lines[0][k]
+		for _, l := range lines[1:] {
+			least = min(least, l[k])
+		}
+		if least > bestMin {
+			best, bestMin = k, least
+		}
+	}
+	if bestMin == 0 { // no delimiter on every line: the first line's most used
+		for k := range cands {
+			if lines[0][k] > lines[0][best] {
+				best = k
+			}
+		}
+	}
+	return br, rune(cands[best]), nil
 }
