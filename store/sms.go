@@ -239,6 +239,12 @@ type SMSStore interface {
 	// BatchTransmissions lists a batch's transmissions with id above
 	// afterID, by id, at most limit (0 means 100).
 	BatchTransmissions(ctx context.Context, batchID, afterID int64, limit int) ([]Transmission, error)
+	// OrphanedOperators lists the ids of operators no longer stored that
+	// transmissions in flight (queued or sent) still name: a deleted
+	// operator's messages, to route elsewhere or end. It reads the
+	// queue's and the sent messages' indexes: call it now and then, not
+	// per message.
+	OrphanedOperators(ctx context.Context) ([]int64, error)
 	// QueuedTransmissions lists an operator's queued transmissions with
 	// id above afterID, by id, at most limit (0 means 100).
 	QueuedTransmissions(ctx context.Context, operatorID, afterID int64, limit int) ([]Transmission, error)
@@ -279,7 +285,10 @@ type SMSStore interface {
 	// a restart, when a counter wraps) if that segment has no receipt
 	// yet: it updates the segment and the transmission (final once every
 	// segment is final; any failed segment fails it) and returns it with
-	// matched true. A receipt never changes a segment that has one.
+	// matched true. A receipt never changes a segment that has one; the
+	// same receipt again (state and done time as that segment has them:
+	// its acknowledgment was lost and the SMSC delivered it again) is a
+	// duplicate: matched, nothing changes, nothing is kept.
 	// Otherwise (an unknown id, or the most recent submission already
 	// has its receipt: a duplicate, or one for a submission not yet
 	// recorded) the receipt is kept, with Raw, and matched is false; the

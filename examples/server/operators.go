@@ -146,8 +146,8 @@ func runOperator(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "operator %s deleted; its queued messages: %d moved to other operators, %d failed (no other operator takes their numbers)\n",
-			o.Name, res.Moved, res.Failed)
+		fmt.Fprintf(stdout, "operator %s deleted; its queued messages: %d moved to other operators, %d failed (no other operator takes their numbers); %d sent ended unknown (no receipt can come)\n",
+			o.Name, res.Moved, res.Failed, res.Ended)
 		return nil
 	}
 	o.BindMode, o.Enabled, o.Params = store.BindMode(mode), !disable, params

@@ -116,6 +116,20 @@ type Gateway struct {
 
 	claimsMu sync.Mutex
 	claims   map[int64]struct{} // transmissions being submitted: their claims are renewed
+
+	stats map[int64]*opStats // by operator id, kept across its runners (a change restarts the runner); g.mu
+}
+
+// statsOf returns the operator's counters, made on first use.
+func (g *Gateway) statsOf(id int64) *opStats {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	s := g.stats[id]
+	if s == nil {
+		s = new(opStats)
+		g.stats[id] = s
+	}
+	return s
 }
 
 // claimed notes transmissions being submitted, released when recorded.
@@ -153,8 +167,8 @@ func New(cfg Config) (*Gateway, error) {
 	}
 	cfg.defaults()
 	return &Gateway{cfg: cfg, st: cfg.Store, runners: map[int64]*runner{}, reloadNow: make(chan struct{}, 1),
-		claims: map[int64]struct{}{},
-		rec:    newRecorder(cfg.Store, 500, cfg.Writers)}, nil
+		claims: map[int64]struct{}{}, stats: map[int64]*opStats{},
+		rec: newRecorder(cfg.Store, 500, cfg.Writers)}, nil
 }
 
 // Run connects to the enabled operators and dispatches until ctx ends;
@@ -199,11 +213,17 @@ func (g *Gateway) Run(ctx context.Context) error {
 	go func() { defer close(failing); g.failoverLoop(failCtx) }()
 	defer func() { stopFailover(); <-failing }()
 	g.requeueStale(ctx)
+	g.sweepOrphans(ctx)
+	orphans := time.NewTicker(min(12*g.cfg.ReloadInterval, time.Minute))
+	defer orphans.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			g.stopAll() // the heartbeat goes on while the last submits finish
 			return nil
+		case <-orphans.C:
+			g.sweepOrphans(ctx)
+			continue
 		case <-reload.C:
 		case <-g.reloadNow:
 		}
@@ -276,9 +296,9 @@ func (g *Gateway) reload(ctx context.Context) error {
 		res, err := g.reroute(ctx, r.p.op)
 		if err != nil {
 			g.cfg.Logger.Error("rerouting a deleted operator's messages", "operator", r.p.op.Name, "err", err)
-		} else if res.Moved+res.Failed > 0 {
-			g.cfg.Logger.Warn("operator deleted: its queued messages rerouted", "operator", r.p.op.Name,
-				"moved", res.Moved, "failed", res.Failed)
+		} else if res.Moved+res.Failed+res.Ended > 0 {
+			g.cfg.Logger.Warn("operator deleted: its messages rerouted", "operator", r.p.op.Name,
+				"moved", res.Moved, "failed", res.Failed, "ended", res.Ended)
 		}
 	}
 	var errs []error

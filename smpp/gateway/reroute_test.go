@@ -91,3 +91,60 @@ func TestDeletedOperatorsMessagesAreRerouted(t *testing.T) {
 		})
 	}
 }
+
+// An operator deleted while no gateway ran it: the messages queued on it
+// go elsewhere when a gateway starts (and any that a dead process's stale
+// claim puts back on it later, at the next sweep).
+func TestOperatorDeletedWhileNoGatewayRan(t *testing.T) {
+	eachStore(t, func(t *testing.T, st store.Store) {
+		ctx := testCtx(t, 60*time.Second)
+		sim := smpptest.NewServer(nil)
+		defer sim.Close()
+		addOperator(t, st, "wide", sim, func(o *store.Operator) { o.Prefixes = []string{"58"} })
+		host, port := deadAddr(t)
+		gone := store.Operator{Name: "gone", Host: host, Port: port, SystemID: "x", BindMode: store.BindTransceiver,
+			Enabled: true, Prefixes: []string{"58414"}}
+		require.NoError(t, st.CreateOperator(ctx, &gone))
+		loader, err := New(Config{Store: st, Numbering: Numbering{CountryCode: "58", NationalPrefix: "0"}})
+		require.NoError(t, err)
+		rep, err := loader.LoadCSV(ctx, Batch{Client: "acme", Name: "x", CSV: strings.NewReader("04141234567,a\n04141234568,b\n")})
+		require.NoError(t, err)
+		stale, err := st.ClaimTransmissions(ctx, gone.ID, 1, time.Now()) // a process that then died
+		require.NoError(t, err)
+		require.Len(t, stale, 1)
+		require.NoError(t, st.DeleteOperator(ctx, gone.ID))
+
+		g := startGatewayWith(t, st, func(c *Config) { c.StaleAfter = 300 * time.Millisecond })
+		sum := waitDone(t, g, rep.BatchID)
+		assert.Equal(t, 2, sum.ByState[store.TxDelivered], "%v", sum.ByState)
+		assert.Len(t, sim.Submitted(), 2)
+	})
+}
+
+// A deleted operator's sent messages, whose receipts can no longer come,
+// end unknown: the batch ends.
+func TestDeletedOperatorsSentMessagesEnd(t *testing.T) {
+	eachStore(t, func(t *testing.T, st store.Store) {
+		ctx := testCtx(t, 60*time.Second)
+		sim := smpptest.NewServer(nil)
+		defer sim.Close()
+		op := addOperator(t, st, "quiet", sim, func(o *store.Operator) {
+			o.Default = true
+			o.Params = append(o.Params, store.OperatorParam{Command: "submit_sm", Name: "registered_delivery", Value: "0"})
+		})
+		g := startGateway(t, st)
+		batch := loadNumbered(t, g, "quiet", 5)
+		waitFor(t, func() bool {
+			sum, err := st.BatchSummary(ctx, batch)
+			return err == nil && sum.ByState[store.TxSent] == 5
+		})
+		res, err := g.DeleteOperator(ctx, op.ID)
+		require.NoError(t, err)
+		assert.Equal(t, Rerouted{Ended: 5}, res)
+		sum := waitDone(t, g, batch)
+		assert.Equal(t, 5, sum.ByState[store.TxUnknown], "%v", sum.ByState)
+		tr, err := st.LastTransmissionTo(ctx, "584140000001")
+		require.NoError(t, err)
+		assert.Contains(t, tr.Reason, "deleted before its receipt came")
+	})
+}

@@ -328,6 +328,19 @@ func (o *ops) BatchTransmissions(ctx context.Context, batchID, afterID int64, li
 	return collect(rows, scan.Transmission, "batch transmissions")
 }
 
+func (o *ops) OrphanedOperators(ctx context.Context) ([]int64, error) {
+	rows, err := o.q().QueryContext(ctx, `SELECT DISTINCT operator_id FROM sms_transmissions
+		WHERE state IN ('queued', 'sent') AND operator_id <> 0 AND operator_id NOT IN (SELECT id FROM sms_operators)
+		ORDER BY operator_id`)
+	if err != nil {
+		return nil, wrap("orphaned operators", err)
+	}
+	return collect(rows, func(sc scan.Row) (int64, error) {
+		var id int64
+		return id, sc.Scan(&id)
+	}, "orphaned operators")
+}
+
 func (o *ops) QueuedTransmissions(ctx context.Context, operatorID, afterID int64, limit int) ([]store.Transmission, error) {
 	limit, err := rules.Limit(limit)
 	if err != nil {
@@ -545,6 +558,22 @@ func (o *ops) ApplyReceipt(ctx context.Context, r store.DeliveryReceipt) (store.
 			RETURNING transmission_id`,
 			r.State, r.ErrorCode, tm(r.DoneAt), r.OperatorID, r.MessageID).Scan(&txID)
 		if errors.Is(err, sql.ErrNoRows) {
+			// The same receipt again (its acknowledgment was lost): it
+			// changes nothing and is not kept for a later submission.
+			var dupOf int64
+			var state store.TransmissionState
+			var done time.Time
+			err := o.w().QueryRowContext(ctx, `SELECT transmission_id, state, done_at FROM sms_segments
+				WHERE operator_id = ? AND message_id = ? ORDER BY rowid DESC LIMIT 1`, r.OperatorID, r.MessageID).
+				Scan(&dupOf, &state, scan.Time(&done))
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+			if err == nil && state == r.State && done.Equal(r.DoneAt) {
+				matched = true
+				t, err = o.Transmission(ctx, dupOf)
+				return err
+			}
 			_, err = o.w().ExecContext(ctx, `INSERT INTO sms_pending_receipts (operator_id, message_id, state, error_code,
 				done_at, received_at, raw) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET state = excluded.state,
 				error_code = excluded.error_code, done_at = excluded.done_at, received_at = excluded.received_at,

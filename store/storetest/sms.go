@@ -380,6 +380,13 @@ func testReceiptIDsReused(t *testing.T, e *env) {
 	must(t, err)
 	eq(t, "first receipt matched", matched, true)
 
+	// The SMSC delivers that receipt again (our acknowledgment was lost):
+	// nothing changes and nothing is kept for a later submission.
+	dupT, matched, err := e.ApplyReceipt(ctx, store.DeliveryReceipt{OperatorID: op.ID, MessageID: "1", State: store.TxDelivered, DoneAt: oldDone})
+	must(t, err)
+	eq(t, "duplicate matched", matched, true)
+	eq(t, "duplicate of", dupT.ID, old.ID)
+
 	// The SMSC restarted and gives id 1 again; the new message's receipt
 	// overtakes its submit_sm_resp.
 	fresh := claimOne(t, e, c.ID, op.ID, "fresh")
@@ -407,6 +414,19 @@ func testReceiptIDsReused(t *testing.T, e *env) {
 	eq(t, "to the latest submission", r.ID, a.ID)
 	got, _ = e.Transmission(ctx, b.ID)
 	eq(t, "earlier submission untouched", got.State, store.TxSent)
+
+	// A duplicate receipt never lands on a later submission of its id.
+	a2 := claimOne(t, e, c.ID, op.ID, "a2")
+	must(t, e.RecordSubmit(ctx, a2.ID, store.SubmitResult{MessageIDs: []string{"5"}}))
+	rc := store.DeliveryReceipt{OperatorID: op.ID, MessageID: "5", State: store.TxDelivered, DoneAt: time.Now().Truncate(time.Second)}
+	_, _, err = e.ApplyReceipt(ctx, rc)
+	must(t, err)
+	_, _, err = e.ApplyReceipt(ctx, rc)
+	must(t, err)
+	b2 := claimOne(t, e, c.ID, op.ID, "b2")
+	must(t, e.RecordSubmit(ctx, b2.ID, store.SubmitResult{MessageIDs: []string{"5"}}))
+	got, _ = e.Transmission(ctx, b2.ID)
+	eq(t, "a duplicate receipt on the next message of the id", got.State, store.TxSent)
 
 	// A receipt nobody claimed for longer than PendingReceiptWindow is
 	// not applied to a submission that reuses its id later.
@@ -502,6 +522,15 @@ func testRouteQueued(t *testing.T, e *env) {
 	eq(t, "moved", moved[0].ID, queued[0].ID)
 	_, err = e.QueuedTransmissions(ctx, a.ID, 0, -1)
 	wantErr(t, err, store.ErrInvalid)
+
+	orphans, err := e.OrphanedOperators(ctx)
+	must(t, err)
+	eq(t, "no orphans", len(orphans), 0)
+	must(t, e.DeleteOperator(ctx, a.ID))
+	orphans, err = e.OrphanedOperators(ctx)
+	must(t, err)
+	eq(t, "orphans", len(orphans), 1)
+	eq(t, "orphan", orphans[0], a.ID)
 }
 
 func testReceiptBeforeSubmit(t *testing.T, e *env) {
