@@ -230,3 +230,23 @@ func TestClaimsLiveWhileTheirProcessDoes(t *testing.T) {
 		assert.Equal(t, uint64(1), counters.PossibleDuplicates, "%+v", counters)
 	})
 }
+
+// An operator's counters survive a change of the operator (which restarts
+// its sessions).
+func TestCountersSurviveAnOperatorChange(t *testing.T) {
+	eachStore(t, func(t *testing.T, st store.Store) {
+		ctx := testCtx(t, 60*time.Second)
+		sim := smpptest.NewServer(nil)
+		defer sim.Close()
+		op := addOperator(t, st, "op", sim, func(o *store.Operator) { o.Default = true })
+		g := startGateway(t, st)
+		waitDone(t, g, loadNumbered(t, g, "before", 5))
+		require.Equal(t, uint64(5), operatorStatus(t, g, op.ID).Process.Accepted)
+		op.TPS = 1000
+		require.NoError(t, st.UpdateOperator(ctx, &op))
+		g.Reload()
+		waitFor(t, func() bool { return sim.Stats().Binds >= 2 }) // the change restarted the sessions
+		waitDone(t, g, loadNumbered(t, g, "after", 3))
+		assert.Equal(t, uint64(8), operatorStatus(t, g, op.ID).Process.Accepted)
+	})
+}

@@ -51,7 +51,7 @@ func newRunner(g *Gateway, p *profile) *runner {
 	if window <= 0 {
 		window = 100
 	}
-	r := &runner{g: g, p: p, stats: new(opStats), slots: make(chan struct{}, window*binds),
+	r := &runner{g: g, p: p, stats: g.statsOf(p.op.ID), slots: make(chan struct{}, window*binds),
 		wake: make(chan struct{}, 1), done: make(chan struct{}), settled: make(chan struct{})}
 	if p.op.TPS > 0 {
 		r.limiter = newTokenBucket(p.op.TPS)
