@@ -152,3 +152,33 @@ func TestLongMessageWithAnUncertainPart(t *testing.T) {
 		})
 	}
 }
+
+// Every answer late and query_sm asking about messages without receipts
+// meanwhile: the late queries never crowd the submits out of the late
+// table, so the SMSC still gets each message once.
+func TestLateSubmitsAndQueriesTogether(t *testing.T) {
+	eachStore(t, func(t *testing.T, st store.Store) {
+		sim := smpptest.NewServer(&smpptest.Config{Latency: 300 * time.Millisecond})
+		defer sim.Close()
+		op := addOperator(t, st, "slowq", sim, func(o *store.Operator) {
+			o.Default, o.WindowSize = true, 2
+			o.Params = []store.OperatorParam{{Command: "gateway", Name: "response_timeout", Value: "50ms"},
+				{Command: "submit_sm", Name: "registered_delivery", Value: "0"},
+				{Command: "gateway", Name: "query_after", Value: "100ms"}, {Command: "gateway", Name: "give_up_after", Value: "1h"}}
+		})
+		g := startGatewayWith(t, st, func(c *Config) { c.SubmitTimeout = 20 * time.Second })
+		const n = 30
+		batch := loadNumbered(t, g, "slowq", n)
+		// Every message sent, and asked about (its query_sm answered too
+		// late to count, as everything from this SMSC) at least once.
+		waitFor(t, func() bool {
+			sum, err := st.BatchSummary(context.Background(), batch)
+			return err == nil && sum.ByState[store.TxSent] == n && operatorStatus(t, g, op.ID).Process.Queries >= 2*n
+		})
+		assert.Equal(t, n, len(sim.Submitted()), "submits the SMSC got")
+		c := operatorStatus(t, g, op.ID).Process
+		t.Logf("%+v", c)
+		assert.Zero(t, c.Uncertain)
+
+	})
+}
