@@ -216,15 +216,6 @@ func TestHexIDsAndEarlyReceipts(t *testing.T) {
 	}
 }
 
-func contains(xs []string, x string) bool {
-	for _, v := range xs {
-		if v == x {
-			return true
-		}
-	}
-	return false
-}
-
 func TestThrottleAndRefuse(t *testing.T) {
 	sim := NewServer(&Config{TPS: 5, Refuse: func(sm *pdu.SubmitSM) pdu.Status {
 		if strings.HasPrefix(sm.DestinationAddr, "999") {
