@@ -193,6 +193,7 @@ func Parse(raw []byte, lim *Limits) (*Mail, error) {
 	if int64(len(raw)) > l.MaxMailSize {
 		return nil, &ParseError{Reason: fmt.Sprintf("%d bytes, limit %d", len(raw), l.MaxMailSize), Err: ErrTooLarge}
 	}
+	raw, warns := lenientHeader(raw)
 	br := bufio.NewReader(&limitReader{r: bytes.NewReader(raw), n: l.MaxHeaderBytes})
 	h, err := textproto.ReadHeader(br)
 	if err != nil {
@@ -201,7 +202,7 @@ func Parse(raw []byte, lim *Limits) (*Mail, error) {
 	if h.Len() == 0 {
 		return nil, &ParseError{Reason: "no header", Err: ErrMalformed}
 	}
-	m := &Mail{Header: h}
+	m := &Mail{Header: h, Warnings: warns}
 	body := raw[bodyOffset(raw):]
 	m.BodyDigest = digest(body)
 	m.readHeader()
