@@ -202,6 +202,7 @@ func Parse(raw []byte, lim *Limits) (*Mail, error) {
 	if h.Len() == 0 {
 		return nil, &ParseError{Reason: "no header", Err: ErrMalformed}
 	}
+	warns = append(warns, fixMediaHeaders(&h)...)
 	m := &Mail{Header: h, Warnings: warns}
 	body := raw[bodyOffset(raw):]
 	m.BodyDigest = digest(body)
@@ -461,7 +462,10 @@ func (p *parser) walk(root *message.Entity, rawBody []byte) {
 func (p *parser) part(e *message.Entity, root bool) {
 	mt, params, ctErr := e.Header.ContentType()
 	if ctErr != nil {
-		mt = "text/plain" // RFC 2045: a broken Content-Type means text/plain
+		var ok bool
+		if mt, params, ok = lenientMediaType(e.Header.Get("Content-Type")); !ok {
+			mt = "text/plain" // RFC 2045: a broken Content-Type means text/plain
+		}
 		p.m.Warnings = append(p.m.Warnings, "Content-Type: "+ctErr.Error())
 	}
 	mt = strings.ToLower(mt)
@@ -472,7 +476,10 @@ func (p *parser) part(e *message.Entity, root bool) {
 		}
 		return
 	}
-	disp, dparams, _ := e.Header.ContentDisposition()
+	disp, dparams, err := e.Header.ContentDisposition()
+	if err != nil {
+		disp, dparams, _ = lenientMediaType(e.Header.Get("Content-Disposition"))
+	}
 	disp = strings.ToLower(disp)
 	name := attachmentName(dparams["filename"], params["name"])
 
