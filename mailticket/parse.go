@@ -17,7 +17,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/emersion/go-message"
-	"github.com/emersion/go-message/charset"
 	"github.com/emersion/go-message/textproto"
 	"github.com/k3a/html2text"
 )
@@ -261,12 +260,12 @@ func digest(b []byte) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-var wordDecoder = &mime.WordDecoder{CharsetReader: charset.Reader}
+var wordDecoder = &mime.WordDecoder{CharsetReader: charsetReader}
 
 // decodeText decodes RFC 2047 words, keeping the raw value (made valid
 // UTF-8) when they are broken.
 func decodeText(s string) string {
-	if d, err := wordDecoder.DecodeHeader(s); err == nil {
+	if d, err := wordDecoder.DecodeHeader(escape8bitWords(s)); err == nil {
 		s = d
 	}
 	return validUTF8(s)
@@ -281,12 +280,7 @@ func validUTF8(s string) string {
 	if utf8.ValidString(s) {
 		return s
 	}
-	// Undeclared 8-bit text is most often Latin-1 (Windows-1252).
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		b.WriteRune(rune(s[i]))
-	}
-	return b.String()
+	return fixInvalidUTF8(s)
 }
 
 func (m *Mail) readHeader() {
@@ -388,7 +382,11 @@ func addresses(v string) []Address {
 		if len(a.Address) > maxAddrLen {
 			continue
 		}
-		out = append(out, Address{Name: validUTF8(a.Name), Addr: strings.ToLower(a.Address)})
+		name := a.Name
+		if strings.Contains(name, "=?") { // an encoded word inside quotes, which net/mail leaves
+			name = decodeText(name)
+		}
+		out = append(out, Address{Name: validUTF8(name), Addr: strings.ToLower(a.Address)})
 	}
 	return out
 }

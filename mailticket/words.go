@@ -1,0 +1,160 @@
+package mailticket
+
+import (
+	"bytes"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"strings"
+	"unicode/utf16"
+	"unicode/utf8"
+
+	"github.com/emersion/go-message/charset"
+	"golang.org/x/text/encoding/charmap"
+)
+
+// charsetReader reads text in a named charset: the ones go-message knows,
+// UTF-7 (RFC 2152, which some mail programs still label headers with),
+// and, for a label nobody knows ("NONE", "unknown-8bit"), the bytes as
+// they are (made valid UTF-8 later), rather than no text at all.
+func charsetReader(label string, r io.Reader) (io.Reader, error) {
+	l := strings.ToLower(strings.Trim(strings.TrimSpace(label), `"`))
+	if l == "utf-7" || l == "utf7" || l == "unicode-1-1-utf-7" {
+		b, err := io.ReadAll(io.LimitReader(r, 1<<20))
+		if err != nil {
+			return nil, err
+		}
+		return strings.NewReader(decodeUTF7(b)), nil
+	}
+	if cr, err := charset.Reader(label, r); err == nil {
+		return cr, nil
+	}
+	return r, nil
+}
+
+// decodeUTF7 decodes RFC 2152 UTF-7: "+" then modified base64 of UTF-16
+// up to "-" or any character outside base64; "+-" is "+". Broken runs
+// are kept as written.
+func decodeUTF7(b []byte) string {
+	var out strings.Builder
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if c != '+' {
+			out.WriteByte(c)
+			continue
+		}
+		j := i + 1
+		for j < len(b) && isB64(b[j]) {
+			j++
+		}
+		if j == i+1 { // "+-" or a lone '+'
+			out.WriteByte('+')
+			if j < len(b) && b[j] == '-' {
+				i = j
+			}
+			continue
+		}
+		raw, err := base64.RawStdEncoding.DecodeString(string(b[i+1 : j]))
+		if err != nil || len(raw) < 2 {
+			out.Write(b[i:j])
+			i = j - 1
+			continue
+		}
+		u := make([]uint16, len(raw)/2)
+		for k := range u {
+			u[k] = uint16(raw[2*k])<<8 | uint16(raw[2*k+1])
+		}
+		out.WriteString(string(utf16.Decode(u)))
+		if j < len(b) && b[j] == '-' {
+			j++ // the "-" ends the run and is not text
+		}
+		i = j - 1
+	}
+	return out.String()
+}
+
+func isB64(c byte) bool {
+	return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '/'
+}
+
+// escape8bitWords makes the raw 8-bit bytes inside Q-encoded words
+// (Outlook puts them there, and RFC 2047 decoders then leave the word
+// undecoded) "=XX" escapes, as they should have been written.
+func escape8bitWords(s string) string {
+	if !hasHighByte(s) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		start := strings.Index(s[i:], "=?")
+		if start < 0 {
+			b.WriteString(s[i:])
+			break
+		}
+		start += i
+		b.WriteString(s[i:start])
+		end := qWordEnd(s, start)
+		if end < 0 {
+			b.WriteString("=?")
+			i = start + 2
+			continue
+		}
+		for k := start; k < end; k++ {
+			if s[k] >= 0x80 {
+				fmt.Fprintf(&b, "=%02X", s[k])
+			} else {
+				b.WriteByte(s[k])
+			}
+		}
+		i = end
+	}
+	return b.String()
+}
+
+// qWordEnd returns the end (after "?=") of the Q-encoded word starting at
+// s[i:] ("=?charset?Q?text?="), or -1.
+func qWordEnd(s string, i int) int {
+	j := i + 2
+	for j < len(s) && s[j] != '?' && s[j] > ' ' {
+		j++
+	}
+	if j+2 >= len(s) || s[j] != '?' || (s[j+1] != 'q' && s[j+1] != 'Q') || s[j+2] != '?' {
+		return -1
+	}
+	for k := j + 3; k+1 < len(s); k++ {
+		switch {
+		case s[k] == '?' && s[k+1] == '=':
+			return k + 2
+		case s[k] == ' ' || s[k] == '\t' || s[k] == '\r' || s[k] == '\n':
+			return -1
+		}
+	}
+	return -1
+}
+
+func hasHighByte(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return true
+		}
+	}
+	return false
+}
+
+// fixInvalidUTF8 keeps the valid UTF-8 of s and reads each byte that is
+// not as Windows-1252 (undeclared 8-bit text is most often that: smart
+// quotes and the euro sign included).
+func fixInvalidUTF8(s string) string {
+	var b bytes.Buffer
+	b.Grow(len(s) + 8)
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b.WriteRune(charmap.Windows1252.DecodeByte(s[i]))
+		} else {
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
+}
