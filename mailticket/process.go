@@ -113,6 +113,14 @@ type Processor struct {
 	// TicketHook is the word of the subject tag ("Ticket#" when empty):
 	// [Ticket#202611220000426].
 	TicketHook string
+	// AuthServID, when set, is the authserv-id of the receiving MTA whose
+	// Authentication-Results headers (RFC 8601) are trusted: a mail whose
+	// own such header says its From domain failed DMARC (or, without a
+	// DMARC result, SPF failed and DKIM did not pass) has an unknown
+	// sender, who joins no existing ticket but by a reply to our signed
+	// Message-ID. Leave it empty for sources whose MTA does not add the
+	// header (anyone could write one).
+	AuthServID string
 	// RateLimit bounds automatic replies per address.
 	RateLimit RateLimit
 	// Limits bound parsing (nil: DefaultLimits).
@@ -548,16 +556,30 @@ func (p *Processor) findTarget(ctx context.Context, st store.TicketStore, m *Mai
 			}
 		}
 	}
+	sender := p.knownSender(m)
 	for _, id := range refs {
 		t, err := st.TicketByMessageID(ctx, id)
 		if err == nil {
 			t, err = p.resolveMerged(ctx, st, t)
 		}
-		if err == nil {
-			return p.followUp(ctx, st, t, "reply to stored message "+id)
-		} else if !errors.Is(err, store.ErrNotFound) {
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
 			return target{}, err
 		}
+		// Anyone who saw a Message-ID (on Cc, in a forward) could use it:
+		// only a participant joins the ticket this way.
+		ok, err := p.participant(ctx, st, t, sender)
+		if err != nil {
+			return target{}, err
+		}
+		if !ok {
+			return target{outcome: Created, linked: t.ID,
+				how: fmt.Sprintf("reply to stored message %s of ticket %s, but %s never wrote in it: new ticket linked to it",
+					id, t.Number, orUnknown(sender, m.From.Addr))}, nil
+		}
+		return p.followUp(ctx, st, t, "reply to stored message "+id)
 	}
 	for _, sm := range p.tagRe.FindAllStringSubmatch(m.Subject, 3) {
 		n := sm[1]
@@ -571,13 +593,14 @@ func (p *Processor) findTarget(ctx context.Context, st store.TicketStore, m *Mai
 		if err != nil {
 			return target{}, err
 		}
-		ok, err := p.participant(ctx, st, t, m.From.Addr)
+		ok, err := p.participant(ctx, st, t, sender)
 		if err != nil {
 			return target{}, err
 		}
 		if !ok {
 			return target{outcome: Created, linked: t.ID,
-				how: fmt.Sprintf("subject names ticket %s but %s never wrote in it: new ticket linked to it", n, m.From.Addr)}, nil
+				how: fmt.Sprintf("subject names ticket %s but %s never wrote in it: new ticket linked to it", n,
+					orUnknown(sender, m.From.Addr))}, nil
 		}
 		return p.followUp(ctx, st, t, "subject tag "+n)
 	}
@@ -626,6 +649,22 @@ func (p *Processor) followUp(ctx context.Context, st store.TicketStore, t store.
 		return target{ticket: t, outcome: Rejected, how: how + "; the ticket is closed and rejects follow-ups"}, nil
 	}
 	return target{ticket: t, outcome: FollowUp, reopen: true, how: how + "; reopened"}, nil
+}
+
+// knownSender is the mail's From address, or "" when the receiving MTA
+// we trust (AuthServID) says it failed authentication.
+func (p *Processor) knownSender(m *Mail) string {
+	if p.AuthServID != "" && authFailed(m, p.AuthServID) {
+		return ""
+	}
+	return m.From.Addr
+}
+
+func orUnknown(sender, from string) string {
+	if sender == "" {
+		return from + " (failed authentication)"
+	}
+	return sender
 }
 
 // participant reports whether addr is the ticket's customer or appears

@@ -1,6 +1,7 @@
 package mailticket
 
 import (
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
@@ -61,12 +62,55 @@ func TestNewTicketAutoReplyAndFollowUp(t *testing.T) {
 	expect(t, "articles (mail, reply, follow-up)", len(arts), 3)
 	expect(t, "reply article", arts[1].Direction, store.Outbound)
 
-	// A reply quoting only the customer's first Message-ID threads by the
-	// stored article.
-	g := e.process("k3", simple("pedro@cliente.example", "Re: Servicio caído", "a3@cliente.example",
+	// A reply of the customer quoting only her first Message-ID threads by
+	// the stored article.
+	g := e.process("k3", simple("ana@cliente.example", "Re: Servicio caído", "a3@cliente.example",
 		"In-Reply-To: <a1@cliente.example>"))
 	expect(t, "by stored id", g.Outcome, FollowUp)
 	expect(t, "same ticket again", g.Ticket.ID, r.Ticket.ID)
+	// Someone who never wrote in the ticket does not join it by quoting a
+	// Message-ID he saw (on Cc, in a forward): his mail opens a new
+	// ticket linked to it.
+	o := e.process("k4", simple("pedro@cliente.example", "Re: Servicio caído", "a4@cliente.example",
+		"In-Reply-To: <a1@cliente.example>"))
+	expect(t, "outsider by stored id", o.Outcome, Created)
+	expect(t, "linked", o.Ticket.LinkedTicketID, r.Ticket.ID)
+}
+
+// Where the receiving MTA we trust says the From domain failed DMARC
+// (or SPF without DKIM), the sender is unknown: he joins no ticket by a
+// stored Message-ID or the subject tag, whatever From says.
+func TestForgedSenderJoinsNoTicket(t *testing.T) {
+	e := newEnv(t)
+	e.p.DisableAutoResponses = true
+	e.p.AuthServID = "mx.example.net"
+	r := e.process("k1", simple("ana@cliente.example", "Falla", "f1@cliente.example"))
+	tag := " [Ticket#" + r.Ticket.Number + "]"
+	fail := "Authentication-Results: mx.example.net; spf=pass smtp.mailfrom=otro.example; dkim=none; dmarc=fail header.from=cliente.example"
+	for i, extra := range [][]string{{"In-Reply-To: <f1@cliente.example>"}, nil} {
+		subject := "Re: Falla"
+		if extra == nil {
+			subject += tag
+		}
+		f := e.process(fmt.Sprint("forged", i), simple("ana@cliente.example", subject, fmt.Sprintf("f%d@otro.example", i+2),
+			append(extra, fail)...))
+		expect(t, "forged sender", f.Outcome, Created)
+		expect(t, "linked", f.Ticket.LinkedTicketID, r.Ticket.ID)
+	}
+	for i, h := range []string{
+		"Authentication-Results: mx.example.net; spf=pass smtp.mailfrom=cliente.example; dkim=pass header.d=cliente.example; dmarc=pass",
+		"Authentication-Results: mx.example.net; spf=fail smtp.mailfrom=cliente.example; dkim=pass header.d=cliente.example",
+		// A header from anyone else is not trusted.
+		"Authentication-Results: evil.example; dmarc=fail header.from=cliente.example",
+	} {
+		f := e.process(fmt.Sprint("ok", i), simple("ana@cliente.example", "Re: Falla", fmt.Sprintf("ok%d@cliente.example", i),
+			"In-Reply-To: <f1@cliente.example>", h))
+		expect(t, h, f.Outcome, FollowUp)
+	}
+	// Trust off: the header is not read.
+	e.p.AuthServID = ""
+	f := e.process("off", simple("ana@cliente.example", "Re: Falla", "off@cliente.example", "In-Reply-To: <f1@cliente.example>", fail))
+	expect(t, "trust off", f.Outcome, FollowUp)
 }
 
 func TestDuplicates(t *testing.T) {

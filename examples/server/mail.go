@@ -34,6 +34,7 @@ type mailFlags struct {
 	noAutoResponse      bool
 	interval            time.Duration
 	notifySMS           listFlag
+	authServID          string
 }
 
 func (f *mailFlags) register(fs *flag.FlagSet) {
@@ -48,6 +49,7 @@ func (f *mailFlags) register(fs *flag.FlagSet) {
 	fs.Var(&f.routes, "mail-route", "DOMAIN=QUEUE: mail from this sender domain goes to QUEUE (repeatable)")
 	fs.BoolVar(&f.noAutoResponse, "mail-no-autoresponse", false, "do not answer new tickets automatically")
 	fs.DurationVar(&f.interval, "mail-interval", time.Minute, "poll interval of sources that cannot IDLE")
+	fs.StringVar(&f.authServID, "mail-authserv-id", "", "trust the Authentication-Results headers of this receiving MTA: a sender failing DMARC (or SPF without DKIM) joins no ticket")
 	fs.Var(&f.notifySMS, "mail-notify-sms", "a phone number told by SMS of new tickets and follow-ups (repeatable)")
 }
 
@@ -67,7 +69,7 @@ func (f *mailFlags) processor(st store.Store, dataDir string, gw *gateway.Gatewa
 		}
 	}
 	p := &mailticket.Processor{Store: st, Domain: domain, Secret: secret, Addresses: []string{f.address},
-		DefaultQueue: f.queue, DisableAutoResponses: f.noAutoResponse || f.smtp == "", Logger: log}
+		DefaultQueue: f.queue, DisableAutoResponses: f.noAutoResponse || f.smtp == "", AuthServID: f.authServID, Logger: log}
 	for _, r := range f.routes {
 		d, q, ok := strings.Cut(r, "=")
 		if !ok || d == "" || q == "" {
