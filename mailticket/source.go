@@ -107,8 +107,8 @@ func (s *Summary) add(r Result) {
 
 // String is the one-line summary the example server prints.
 func (s Summary) String() string {
-	return fmt.Sprintf("mail fetched=%d created=%d followups=%d quarantined=%d autoresponses=%d",
-		s.Fetched, s.Created, s.FollowUps, s.Quarantined, s.AutoResponses)
+	return fmt.Sprintf("mail fetched=%d created=%d followups=%d duplicates=%d ignored=%d quarantined=%d autoresponses=%d",
+		s.Fetched, s.Created, s.FollowUps, s.Duplicates, s.Ignored, s.Quarantined, s.AutoResponses)
 }
 
 // Poller runs a Processor over sources and sends its replies.
