@@ -41,3 +41,25 @@ func TestParseReadsWhatMatureParsersRead(t *testing.T) {
 	_, err := Parse([]byte("From nobody\r\n   \r\njust text\r\n"), nil)
 	assert.ErrorIs(t, err, ErrMalformed)
 }
+
+// The limits hold inside parts: a header flood in one part is refused
+// before the MIME reader takes it whole, and many text parts together are
+// cut at MaxTextSize.
+func TestPartLimits(t *testing.T) {
+	head := "From: ana@cliente.example\r\nSubject: grande\r\nMessage-ID: <big@x.example>\r\nMIME-Version: 1.0\r\n" +
+		"Content-Type: multipart/mixed; boundary=b\r\n\r\n"
+	flood := head + "--b\r\n" + strings.Repeat("X-Flood: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n", 20000) + "\r\nhola\r\n--b--\r\n"
+	_, err := Parse([]byte(flood), nil)
+	require.ErrorIs(t, err, ErrTooLarge)
+
+	var b strings.Builder
+	b.WriteString(head)
+	for range 20 {
+		b.WriteString("--b\r\nContent-Type: text/plain\r\n\r\n" + strings.Repeat("texto ", 20000) + "\r\n")
+	}
+	b.WriteString("--b--\r\n")
+	m, err := Parse([]byte(b.String()), &Limits{MaxTextSize: 300 << 10})
+	require.NoError(t, err)
+	assert.LessOrEqual(t, len(m.Text), 300<<10)
+	assert.Contains(t, strings.Join(m.Warnings, "; "), "text part left out")
+}

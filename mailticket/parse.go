@@ -37,7 +37,8 @@ type Limits struct {
 	// MaxParts bounds the MIME parts walked; MaxDepth their nesting.
 	MaxParts int
 	MaxDepth int
-	// MaxTextSize bounds the text and HTML bodies kept (each).
+	// MaxTextSize bounds the text and HTML bodies kept (each, all parts
+	// together).
 	MaxTextSize int64
 }
 
@@ -204,6 +205,9 @@ func Parse(raw []byte, lim *Limits) (*Mail, error) {
 	warns = append(warns, fixMediaHeaders(&h)...)
 	m := &Mail{Header: h, Warnings: warns}
 	body := raw[bodyOffset(raw):]
+	if n := largestPartHeader(body); int64(n) > l.MaxHeaderBytes {
+		return nil, &ParseError{Reason: fmt.Sprintf("a part's header of %d bytes, limit %d", n, l.MaxHeaderBytes), Err: ErrTooLarge}
+	}
 	m.BodyDigest = digest(body)
 	m.readHeader()
 
@@ -423,13 +427,14 @@ func looseAddress(s string) Address {
 
 // parser walks the MIME tree of one mail.
 type parser struct {
-	l      Limits
-	m      *Mail
-	parts  int
-	texts  []string
-	html   string
-	report bool
-	dsn    *Bounce
+	l         Limits
+	m         *Mail
+	parts     int
+	texts     []string
+	textBytes int64 // of texts
+	html      string
+	report    bool
+	dsn       *Bounce
 }
 
 func (p *parser) walk(root *message.Entity, rawBody []byte) {
@@ -497,7 +502,7 @@ func (p *parser) part(e *message.Entity, root bool) {
 				p.html = body
 			}
 		} else if strings.TrimSpace(body) != "" {
-			p.texts = append(p.texts, body)
+			p.addText(body)
 		}
 		return
 	}
@@ -570,6 +575,54 @@ func (p *parser) readDeliveryStatus(r io.Reader) {
 			return
 		}
 	}
+}
+
+// addText keeps a text part, within MaxTextSize for all of them.
+func (p *parser) addText(body string) {
+	sep := int64(0)
+	if len(p.texts) > 0 {
+		sep = 2 // the blank line that joins them
+	}
+	room := p.l.MaxTextSize - p.textBytes - sep
+	if room <= 0 {
+		p.m.Warnings = append(p.m.Warnings, fmt.Sprintf("a text part left out: the text is over %d bytes", p.l.MaxTextSize))
+		return
+	}
+	if int64(len(body)) > room {
+		cut := int(room)
+		for cut > 0 && !utf8.RuneStart(body[cut]) {
+			cut--
+		}
+		body = body[:cut]
+		p.m.Warnings = append(p.m.Warnings, fmt.Sprintf("the text cut at %d bytes", p.l.MaxTextSize))
+	}
+	p.textBytes += sep + int64(len(body))
+	p.texts = append(p.texts, body)
+}
+
+// largestPartHeader is the size of the largest header block that follows
+// a line starting with "--" (a MIME boundary) in body: what the MIME
+// reader would read whole, without a bound of its own.
+func largestPartHeader(body []byte) int {
+	largest := 0
+	for i := 0; i < len(body); {
+		line, next := lineAt(body, i)
+		i = next
+		b := bytes.TrimRight(line, " \t\r")
+		if len(b) <= 2 || !bytes.HasPrefix(b, []byte("--")) || bytes.HasSuffix(b, []byte("--")) {
+			continue // not an opening boundary ("-- " signatures, closing ones)
+		}
+		start := i
+		for i < len(body) {
+			l, n := lineAt(body, i)
+			i = n
+			if len(bytes.TrimRight(l, "\r")) == 0 {
+				break
+			}
+		}
+		largest = max(largest, i-start)
+	}
+	return largest
 }
 
 func (p *parser) finish() {
