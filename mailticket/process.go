@@ -545,6 +545,27 @@ func (p *Processor) findTarget(ctx context.Context, st store.TicketStore, m *Mai
 			}
 		}
 	}
+	// The same Message-ID with another body (a mail program sending an
+	// edited copy, a list rewriting it): from the same sender, it is a
+	// follow-up of the mail we stored, not a ticket (and a reply) again.
+	if m.MessageID != "" {
+		t, err := st.TicketByMessageID(ctx, m.MessageID)
+		if err == nil {
+			t, err = p.resolveMerged(ctx, st, t)
+		}
+		switch {
+		case err == nil:
+			same, err := p.sameSender(ctx, st, t, m)
+			if err != nil {
+				return target{}, err
+			}
+			if same {
+				return p.followUp(ctx, st, t, "the Message-ID of a mail already in the ticket, with another body")
+			}
+		case !errors.Is(err, store.ErrNotFound):
+			return target{}, err
+		}
+	}
 	refs := append(append([]string(nil), m.InReplyTo...), reversed(m.References)...)
 	for _, id := range refs {
 		if n := ticketFromMessageID(p.Secret, id, p.Domain); n != "" {
@@ -649,6 +670,27 @@ func (p *Processor) followUp(ctx context.Context, st store.TicketStore, t store.
 		return target{ticket: t, outcome: Rejected, how: how + "; the ticket is closed and rejects follow-ups"}, nil
 	}
 	return target{ticket: t, outcome: FollowUp, reopen: true, how: how + "; reopened"}, nil
+}
+
+// sameSender reports whether the article of t with m's Message-ID came
+// from m's (known) sender.
+func (p *Processor) sameSender(ctx context.Context, st store.TicketStore, t store.Ticket, m *Mail) (bool, error) {
+	sender := p.knownSender(m)
+	if sender == "" {
+		return false, nil
+	}
+	arts, err := st.Articles(ctx, t.ID)
+	if err != nil {
+		return false, err
+	}
+	for _, a := range arts {
+		if a.MessageID == m.MessageID {
+			if f := firstAddress(a.From); f.Addr == sender {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
 }
 
 // knownSender is the mail's From address, or "" when the receiving MTA

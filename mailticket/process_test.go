@@ -130,6 +130,17 @@ func TestDuplicates(t *testing.T) {
 	expect(t, "no id 2", e.process("", noID2).Outcome, Created)
 	expect(t, "no id 1 again", e.process("", noID1).Outcome, Duplicate)
 	expect(t, "tickets", len(e.tickets()), 3)
+
+	// The same Message-ID with another body: from the same sender, a
+	// follow-up of the first (and no second auto-reply); from someone
+	// else, a ticket of its own.
+	edited := e.process("", strings.Replace(raw, "the service is down", "the service is still down", 1))
+	expect(t, "edited copy", edited.Outcome, FollowUp)
+	expect(t, "edited copy's ticket", edited.Ticket.ID, r.Ticket.ID)
+	expect(t, "no second auto-reply", edited.AutoResponse, Event(""))
+	other := e.process("", strings.Replace(strings.Replace(raw, "ana@", "eva@", 1), "the service", "our service", 1))
+	expect(t, "same id, other sender", other.Outcome, Created)
+	expect(t, "tickets after", len(e.tickets()), 4)
 }
 
 func TestSubjectTagNeedsAParticipant(t *testing.T) {
