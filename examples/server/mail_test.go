@@ -15,6 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/emersion/go-smtp"
 	"github.com/switchboard-go/switchboard/internal/dovetest"
 	"github.com/switchboard-go/switchboard/mailticket"
@@ -149,7 +152,48 @@ func TestMailOnceMaildir(t *testing.T) {
 	for i, m := range testMails() {
 		os.WriteFile(filepath.Join(md, "new", fmt.Sprintf("%d.test", i)), m, 0o644)
 	}
-	checkOnce(t, t.TempDir(), []string{"-maildir", md, "-smtp", "smtp://" + addr}, sink)
+	dir := t.TempDir()
+	checkOnce(t, dir, []string{"-maildir", md, "-smtp", "smtp://" + addr}, sink)
+	agentCommands(t, dir, addr, sink)
+}
+
+// agentCommands works a ticket from the command line: show it, answer
+// it, set it pending, assign it, close it.
+func agentCommands(t *testing.T, dir, smtpAddr string, sink *smtpSink) {
+	t.Helper()
+	ctx := context.Background()
+	cmd := func(args ...string) string {
+		t.Helper()
+		var out, errOut bytes.Buffer
+		require.NoError(t, run(ctx, args, &out, &errOut), errOut.String())
+		return out.String()
+	}
+	var first ticketSummary
+	require.NoError(t, json.Unmarshal([]byte(strings.SplitN(cmd("tickets", "-data", dir), "\n", 2)[0]), &first))
+	n := first.Number
+	shown := cmd("ticket", n, "-data", dir)
+	assert.Contains(t, shown, "ticket "+n+": Servicio caído")
+	assert.Contains(t, shown, "in from <ana@cliente.example>")
+	assert.Contains(t, shown, "Hola, el servicio no funciona.")
+
+	reply := cmd("reply", n, "-data", dir, "-agent", "luis@example.net", "-text", "Ya lo estamos revisando.",
+		"-smtp", "smtp://"+smtpAddr, "-mail-address", "support@example.net")
+	assert.Contains(t, reply, "ticket "+n+" answered")
+	sink.mu.Lock()
+	assert.Equal(t, 3, sink.n, "the answer sent")
+	sink.mu.Unlock()
+	assert.Contains(t, cmd("ticket", n, "-data", dir), "Ya lo estamos revisando.")
+
+	assert.Equal(t, "ticket "+n+" pending\n", cmd("state", n, "pending", "-until", "48h", "-agent", "luis@example.net", "-data", dir))
+	assert.Contains(t, cmd("ticket", n, "-data", dir), "state pending until")
+	assert.Equal(t, "ticket "+n+" assigned to luis@example.net\n", cmd("assign", n, "-agent", "luis@example.net", "-data", dir))
+	assert.Equal(t, "ticket "+n+" closed\n", cmd("state", n, "closed", "-agent", "luis@example.net", "-data", dir))
+
+	var out bytes.Buffer
+	assert.Error(t, run(ctx, []string{"tickets", "-data", dir, "-state", "bogus"}, &out, &out))
+	assert.Error(t, run(ctx, []string{"ticket", "999", "-data", dir}, &out, &out))
+	assert.Error(t, run(ctx, []string{"state", n, "sleeping", "-agent", "x@y.z", "-data", dir}, &out, &out))
+	assert.Error(t, run(ctx, []string{"ticket", n, "-data", filepath.Join(dir, "mistyped")}, &out, &out))
 }
 
 func TestMailOnceDovecot(t *testing.T) {

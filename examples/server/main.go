@@ -49,6 +49,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return runOperators(ctx, args[1:], stdout, stderr)
 		case "operator":
 			return runOperator(ctx, args[1:], stdout, stderr)
+		case "ticket":
+			return runTicket(ctx, args[1:], stdout, stderr)
+		case "state":
+			return runState(ctx, args[1:], stdout, stderr)
+		case "assign":
+			return runAssign(ctx, args[1:], stdout, stderr)
+		case "merge":
+			return runMerge(ctx, args[1:], stdout, stderr)
+		case "reply":
+			return runReply(ctx, args[1:], stdout, stderr)
 		case "chat-operator":
 			return runChatOperator(ctx, args[1:], os.Stdin, stdout, stderr)
 		}

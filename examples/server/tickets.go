@@ -48,6 +48,11 @@ func runTickets(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	switch store.TicketState(*state) {
+	case "", store.TicketNew, store.TicketOpen, store.TicketPending, store.TicketClosed:
+	default:
+		return fmt.Errorf("-state %q: want new, open, pending or closed", *state)
+	}
 	st, err := sf.OpenExisting(ctx)
 	if err != nil {
 		return err
