@@ -6,6 +6,11 @@
 //
 //	server [flags]              run every configured channel
 //	server tickets [flags]      print tickets, one JSON object a line
+//	server ticket NUMBER        a ticket's articles
+//	server reply NUMBER [flags] answer a ticket's customer by mail
+//	server state NUMBER STATE   set a ticket open, pending or closed
+//	server assign NUMBER        give a ticket an owner (-agent)
+//	server merge FROM INTO      merge a ticket into another
 //	server stats [flags]        print ticket statistics
 //	server operators [flags]    list the SMS operators with their counts
 //	server operator [flags]     add, change (-name) or -delete an SMS operator
