@@ -75,9 +75,15 @@ func (p *Processor) automated(m *Mail, to Address) string {
 		local = local[:i]
 	}
 	for _, n := range noReplyLocalParts {
-		if local == n || strings.HasPrefix(local, n+"+") {
+		if local == n || strings.HasPrefix(local, n+"+") || strings.HasPrefix(local, n+"-") || strings.HasPrefix(local, n+".") {
 			return "sender " + to.Addr + " does not read replies"
 		}
+	}
+	if strings.HasPrefix(strings.ReplaceAll(local, ".", ""), "noreply") || strings.HasPrefix(local, "bounce") {
+		return "sender " + to.Addr + " does not read replies"
+	}
+	if m.ReportType != "" {
+		return "a report (" + m.ReportType + ") inside the mail"
 	}
 	if p.ours(to.Addr) {
 		return "sender is one of our own addresses"
@@ -134,15 +140,26 @@ func (p *Processor) overLimit(ctx context.Context, st store.TicketStore, addr st
 
 // autoReplySubjects start the subjects of auto-replies, in the languages
 // our customers' programs write them (compared without case).
-var autoReplySubjects = []string{"out of office:", "out of office reply", "auto reply:", "auto-reply:", "autoreply:",
-	"automatic reply:", "auto response:", "autoresponse:", "abwesenheitsnotiz", "automatische antwort",
-	"respuesta automática", "respuesta automatica", "fuera de la oficina", "réponse automatique",
-	"reponse automatique", "absence du bureau", "resposta automática", "risposta automatica",
-	"fuori sede", "automatisch antwoord", "afwezigheidsbericht"}
+// Each ends with ':' so that a person writing about the feature ("Out of
+// office replies do not work") is not taken for one.
+var autoReplySubjects = []string{"out of office:", "out of office reply:", "auto reply:", "auto-reply:", "autoreply:",
+	"automatic reply:", "auto response:", "autoresponse:", "abwesenheitsnotiz:", "automatische antwort:",
+	"respuesta automática:", "respuesta automatica:", "fuera de la oficina:", "réponse automatique:",
+	"reponse automatique:", "absence du bureau:", "resposta automática:", "risposta automatica:",
+	"fuori sede:", "automatisch antwoord:", "afwezigheidsbericht:"}
 
-// autoReplySubject returns the auto-reply mark subject starts with, or "".
+// autoReplySubject returns the auto-reply mark subject starts with (after
+// tags a gateway puts first, such as "[EXTERNAL]"), or "".
 func autoReplySubject(subject string) string {
 	s := strings.ToLower(strings.TrimSpace(subject))
+	for strings.HasPrefix(s, "[") {
+		i := strings.IndexByte(s, ']')
+		if i < 0 {
+			break
+		}
+		s = strings.TrimSpace(s[i+1:])
+	}
+	s = strings.ReplaceAll(s, " :", ":") // French typography
 	for _, p := range autoReplySubjects {
 		if strings.HasPrefix(s, p) {
 			return strconv.Quote(p)

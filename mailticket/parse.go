@@ -3,6 +3,7 @@ package mailticket
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -139,6 +140,10 @@ type Mail struct {
 	Dropped []string
 	// Bounce is set for delivery status notifications.
 	Bounce *Bounce
+	// ReportType is the report-type of a multipart/report anywhere in
+	// the mail (delivery-status, disposition-notification, feedback-report
+	// ...): a machine's report, never to be answered.
+	ReportType string
 	// BodyDigest is the SHA-256 (hex) of the raw body after the header.
 	BodyDigest string
 	// Warnings are problems that did not stop parsing (an unknown
@@ -193,8 +198,9 @@ func Parse(raw []byte, lim *Limits) (*Mail, error) {
 	if int64(len(raw)) > l.MaxMailSize {
 		return nil, &ParseError{Reason: fmt.Sprintf("%d bytes, limit %d", len(raw), l.MaxMailSize), Err: ErrTooLarge}
 	}
-	raw, warns := lenientHeader(raw)
-	br := bufio.NewReader(&limitReader{r: bytes.NewReader(raw), n: l.MaxHeaderBytes})
+	var warns warnings
+	header, body := splitMail(raw, &warns)
+	br := bufio.NewReader(&limitReader{r: bytes.NewReader(header), n: l.MaxHeaderBytes})
 	h, err := textproto.ReadHeader(br)
 	if err != nil {
 		return nil, &ParseError{Reason: "header", Err: errors.Join(ErrMalformed, err)}
@@ -202,12 +208,14 @@ func Parse(raw []byte, lim *Limits) (*Mail, error) {
 	if h.Len() == 0 {
 		return nil, &ParseError{Reason: "no header", Err: ErrMalformed}
 	}
-	warns = append(warns, fixMediaHeaders(&h)...)
-	m := &Mail{Header: h, Warnings: warns}
-	body := raw[bodyOffset(raw):]
+	for _, w := range fixMediaHeaders(&h) {
+		warns.add(w)
+	}
+	m := &Mail{Header: h}
 	if n := largestPartHeader(body); int64(n) > l.MaxHeaderBytes {
 		return nil, &ParseError{Reason: fmt.Sprintf("a part's header of %d bytes, limit %d", n, l.MaxHeaderBytes), Err: ErrTooLarge}
 	}
+	m.Warnings = warns.done()
 	m.BodyDigest = digest(body)
 	m.readHeader()
 
@@ -225,26 +233,6 @@ func Parse(raw []byte, lim *Limits) (*Mail, error) {
 		return nil, &ParseError{Reason: "no subject, text or attachment", Err: ErrEmpty}
 	}
 	return m, nil
-}
-
-// bodyOffset is where the body starts: after the first empty line.
-func bodyOffset(raw []byte) int {
-	if bytes.HasPrefix(raw, []byte("\r\n")) {
-		return 2
-	}
-	if bytes.HasPrefix(raw, []byte("\n")) {
-		return 1
-	}
-	if i := bytes.Index(raw, []byte("\r\n\r\n")); i >= 0 {
-		if j := bytes.Index(raw, []byte("\n\n")); j >= 0 && j < i {
-			return j + 2
-		}
-		return i + 4
-	}
-	if j := bytes.Index(raw, []byte("\n\n")); j >= 0 {
-		return j + 2
-	}
-	return len(raw)
 }
 
 // digest hashes a body with CRLF and LF line ends alike, so the same mail
@@ -281,10 +269,10 @@ func validUTF8(s string) string {
 	if strings.IndexByte(s, 0) >= 0 {
 		s = strings.ReplaceAll(s, "\x00", "")
 	}
-	if utf8.ValidString(s) {
-		return s
+	if !utf8.ValidString(s) {
+		s = fixInvalidUTF8(s)
 	}
-	return fixInvalidUTF8(s)
+	return fixC1(s)
 }
 
 func (m *Mail) readHeader() {
@@ -473,6 +461,9 @@ func (p *parser) part(e *message.Entity, root bool) {
 	}
 	mt = strings.ToLower(mt)
 	if strings.HasPrefix(mt, "multipart/") {
+		if mt == "multipart/report" && p.m.ReportType == "" {
+			p.m.ReportType = strings.ToLower(cmp.Or(params["report-type"], "unknown"))
+		}
 		if mt == "multipart/report" && strings.EqualFold(params["report-type"], "delivery-status") {
 			p.report = true
 			p.dsn = &Bounce{}
@@ -536,6 +527,18 @@ func (p *parser) part(e *message.Entity, root bool) {
 	})
 }
 
+// capText cuts s to at most n bytes, at a character boundary.
+func capText(s string, n int64) string {
+	if int64(len(s)) <= n {
+		return s
+	}
+	cut := int(n)
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut]
+}
+
 func (p *parser) readText(r io.Reader) string {
 	b, err := io.ReadAll(io.LimitReader(r, p.l.MaxTextSize))
 	if err != nil {
@@ -548,7 +551,8 @@ func (p *parser) limitText(b []byte) string {
 	if int64(len(b)) > p.l.MaxTextSize {
 		b = b[:p.l.MaxTextSize]
 	}
-	return strings.ReplaceAll(validUTF8(string(b)), "\r\n", "\n")
+	// Re-encoding (8-bit to UTF-8) can make it longer: cut again.
+	return capText(strings.ReplaceAll(validUTF8(string(b)), "\r\n", "\n"), p.l.MaxTextSize)
 }
 
 // readDeliveryStatus reads the per-message and per-recipient fields of a
@@ -600,25 +604,26 @@ func (p *parser) addText(body string) {
 	p.texts = append(p.texts, body)
 }
 
-// largestPartHeader is the size of the largest header block that follows
-// a line starting with "--" (a MIME boundary) in body: what the MIME
-// reader would read whole, without a bound of its own.
+// largestPartHeader is the size of the largest run of header fields
+// that follows a line starting with "--" (a MIME boundary, opening or
+// closing: "--b--" opens parts whose boundary is "b--") in body: what the
+// MIME reader would read whole, without a bound of its own. It stops at
+// the first line that is not a field, as that reader does.
 func largestPartHeader(body []byte) int {
 	largest := 0
 	for i := 0; i < len(body); {
 		line, next := lineAt(body, i)
 		i = next
-		b := bytes.TrimRight(line, " \t\r")
-		if len(b) <= 2 || !bytes.HasPrefix(b, []byte("--")) || bytes.HasSuffix(b, []byte("--")) {
-			continue // not an opening boundary ("-- " signatures, closing ones)
+		if !bytes.HasPrefix(line, []byte("--")) {
+			continue
 		}
 		start := i
 		for i < len(body) {
 			l, n := lineAt(body, i)
-			i = n
-			if len(bytes.TrimRight(l, "\r")) == 0 {
+			if len(bytes.TrimSpace(l)) == 0 || !(isField(l) || l[0] == ' ' || l[0] == '\t') {
 				break
 			}
+			i = n
 		}
 		largest = max(largest, i-start)
 	}

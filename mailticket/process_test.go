@@ -269,7 +269,8 @@ func TestLoopProtection(t *testing.T) {
 	}
 	// Auto-reply subjects, in the languages customers' programs use.
 	for _, subject := range []string{"Out of Office: Re: su caso", "Automatic reply: pedido", "Auto reply: hola",
-		"Abwesenheitsnotiz: Ihre Anfrage", "Respuesta automática: pedido 7", "RE: Réponse automatique"[4:]} {
+		"Abwesenheitsnotiz: Ihre Anfrage", "Respuesta automática: pedido 7", "Réponse automatique : absent",
+		"[EXTERNAL] Automatic reply: pedido"} {
 		e := newEnv(t)
 		r := e.process("k", simple("ana@cliente.example", subject, "s-"+subject[:4]+"@x.example"))
 		expect(t, subject, r.AutoResponse, Event(""))

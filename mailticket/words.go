@@ -111,17 +111,22 @@ func escape8bitWords(s string) string {
 	return b.String()
 }
 
+// maxWordLen bounds the scan for an encoded word's end.
+const maxWordLen = 512
+
 // qWordEnd returns the end (after "?=") of the Q-encoded word starting at
 // s[i:] ("=?charset?Q?text?="), or -1.
 func qWordEnd(s string, i int) int {
 	j := i + 2
-	for j < len(s) && s[j] != '?' && s[j] > ' ' {
+	for j < len(s) && j < i+maxWordLen && s[j] != '?' && s[j] > ' ' {
 		j++
 	}
 	if j+2 >= len(s) || s[j] != '?' || (s[j+1] != 'q' && s[j+1] != 'Q') || s[j+2] != '?' {
 		return -1
 	}
-	for k := j + 3; k+1 < len(s); k++ {
+	// RFC 2047 words are at most 75 characters; allow generous slack but
+	// never scan far, so that many "=?" cost linear time.
+	for k := j + 3; k+1 < len(s) && k < i+maxWordLen; k++ {
 		switch {
 		case s[k] == '?' && s[k+1] == '=':
 			return k + 2
@@ -140,6 +145,23 @@ func hasHighByte(s string) bool {
 	}
 	return false
 }
+
+// fixC1 reads C1 control characters (U+0080-U+009F), which text labelled
+// Latin-1 brings when it was Windows-1252 (its most common mislabel), as
+// the Windows-1252 characters they stand for (curly quotes, the euro).
+func fixC1(s string) string {
+	if !strings.ContainsFunc(s, isC1) {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		if isC1(r) {
+			return charmap.Windows1252.DecodeByte(byte(r))
+		}
+		return r
+	}, s)
+}
+
+func isC1(r rune) bool { return r >= 0x80 && r <= 0x9f }
 
 // fixInvalidUTF8 keeps the valid UTF-8 of s and reads each byte that is
 // not as Windows-1252 (undeclared 8-bit text is most often that: smart
