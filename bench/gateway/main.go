@@ -41,7 +41,7 @@ var (
 	count      = flag.Int("n", 100000, "messages per batch")
 	window     = flag.Int("window", 1000, "the operator's window")
 	writers    = flag.Int("writers", 0, "gateway.Config.Writers (0: its default)")
-	only       = flag.String("only", "", "sqlite, postgres or session: run only that")
+	only       = flag.String("only", "", "sqlite, postgres, postgres2 (two gateways on one database) or session: run only that")
 	cpuprofile = flag.String("cpuprofile", "", "write a CPU profile of the runs to this file")
 )
 
@@ -54,7 +54,7 @@ func main() {
 	defer stopCPU()
 	csv := batchCSV(*count)
 	rate := map[string]float64{}
-	for _, name := range []string{"session", "sqlite", "postgres"} {
+	for _, name := range []string{"session", "sqlite", "postgres", "postgres2"} {
 		if *only != "" && *only != name {
 			continue
 		}
@@ -68,7 +68,9 @@ func main() {
 			case "sqlite":
 				d, err = runGateway(name, csv, *count, openSQLite)
 			case "postgres":
-				d, err = runGateway(name, csv, *count, openPostgres)
+				d, err = runGateway(name, csv, *count, openPostgres(1))
+			case "postgres2":
+				d, err = runGateway(name, csv, *count, openPostgres(2))
 			}
 			if err != nil {
 				fail(fmt.Errorf("%s run %d: %w", name, r+1, err))
@@ -82,7 +84,12 @@ func main() {
 	if rate["session"] > 0 {
 		ratio = rate["sqlite"] / rate["session"]
 	}
-	fmt.Printf("sms-gateway sqlite=%.0f postgres=%.0f session=%.0f ratio=%.3f\n", rate["sqlite"], rate["postgres"], rate["session"], ratio)
+	scale := 0.0
+	if rate["postgres"] > 0 {
+		scale = rate["postgres2"] / rate["postgres"]
+	}
+	fmt.Printf("sms-gateway sqlite=%.0f postgres=%.0f postgres2=%.0f session=%.0f ratio=%.3f postgres2/postgres=%.2f\n",
+		rate["sqlite"], rate["postgres"], rate["postgres2"], rate["session"], ratio, scale)
 }
 
 func join(xs []float64) string {
@@ -114,31 +121,45 @@ func simulator() *smpptest.Server {
 	return smpptest.NewServer(&smpptest.Config{ReceiptDelay: 10 * time.Millisecond, WindowSize: 1000})
 }
 
-// runGateway loads the batch and waits until every receipt is recorded.
-func runGateway(name string, csv []byte, n int, open func(ctx context.Context) (store.Store, func(), error)) (time.Duration, error) {
+// runGateway loads the batch and waits until every receipt is recorded,
+// with one gateway per store open returns (several stores: one database
+// shared by that many gateway processes, each with its own connections).
+func runGateway(name string, csv []byte, n int, open func(ctx context.Context) ([]store.Store, func(), error)) (time.Duration, error) {
 	ctx := context.Background()
 	sim := simulator()
 	defer sim.Close()
-	st, cleanup, err := open(ctx)
+	stores, cleanup, err := open(ctx)
 	if err != nil {
 		return 0, err
 	}
 	defer cleanup()
+	st := stores[0]
 	host, port, _ := net.SplitHostPort(sim.Addr)
 	p, _ := strconv.Atoi(port)
 	if err := st.CreateOperator(ctx, &store.Operator{Name: "sim", Host: host, Port: p, SystemID: "bench",
 		BindMode: store.BindTransceiver, WindowSize: *window, Default: true, Enabled: true}); err != nil {
 		return 0, err
 	}
-	g, err := gateway.New(gateway.Config{Store: st, Numbering: gateway.Numbering{CountryCode: "58", NationalPrefix: "0"},
-		ClaimBatch: 500, Writers: *writers})
-	if err != nil {
-		return 0, err
-	}
+	var g *gateway.Gateway
 	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- g.Run(runCtx) }()
-	defer func() { stop(); <-done }()
+	done := make(chan error, len(stores))
+	defer func() {
+		stop()
+		for range stores {
+			<-done
+		}
+	}()
+	for i, s := range stores {
+		gi, err := gateway.New(gateway.Config{Store: s, Numbering: gateway.Numbering{CountryCode: "58", NationalPrefix: "0"},
+			ClaimBatch: 500, Writers: *writers})
+		if err != nil {
+			return 0, err
+		}
+		if i == 0 {
+			g = gi
+		}
+		go func() { done <- gi.Run(runCtx) }()
+	}
 
 	start := time.Now()
 	rep, err := g.LoadCSV(ctx, gateway.Batch{Client: "bench", Name: "batch.csv", CSV: bytes.NewReader(csv)})
@@ -163,7 +184,7 @@ func runGateway(name string, csv []byte, n int, open func(ctx context.Context) (
 	return d, nil
 }
 
-func openSQLite(ctx context.Context) (store.Store, func(), error) {
+func openSQLite(ctx context.Context) ([]store.Store, func(), error) {
 	dir, err := os.MkdirTemp("", "gwbench")
 	if err != nil {
 		return nil, nil, err
@@ -173,20 +194,34 @@ func openSQLite(ctx context.Context) (store.Store, func(), error) {
 		os.RemoveAll(dir)
 		return nil, nil, err
 	}
-	return st, func() { st.Close(); os.RemoveAll(dir) }, nil
+	return []store.Store{st}, func() { st.Close(); os.RemoveAll(dir) }, nil
 }
 
-func openPostgres(ctx context.Context) (store.Store, func(), error) {
-	srv, err := pgtest.Start(ctx, nil)
-	if err != nil {
-		return nil, nil, err
+// openPostgres opens a throwaway PostgreSQL n times: n gateways on one
+// database, as n processes would be.
+func openPostgres(n int) func(ctx context.Context) ([]store.Store, func(), error) {
+	return func(ctx context.Context) ([]store.Store, func(), error) {
+		srv, err := pgtest.Start(ctx, nil)
+		if err != nil {
+			return nil, nil, err
+		}
+		var stores []store.Store
+		cleanup := func() {
+			for _, st := range stores {
+				st.Close()
+			}
+			srv.Stop()
+		}
+		for range n {
+			st, err := postgres.Open(ctx, srv.URL(""), nil)
+			if err != nil {
+				cleanup()
+				return nil, nil, err
+			}
+			stores = append(stores, st)
+		}
+		return stores, cleanup, nil
 	}
-	st, err := postgres.Open(ctx, srv.URL(""), nil)
-	if err != nil {
-		srv.Stop()
-		return nil, nil, err
-	}
-	return st, func() { st.Close(); srv.Stop() }, nil
 }
 
 // runSession submits n messages on one bound session and waits for their
