@@ -30,8 +30,10 @@ var noReplyLocalParts = []string{"noreply", "no-reply", "no_reply", "donotreply"
 // replies.
 func (p *Processor) automated(m *Mail, to Address) string {
 	h := &m.Header
-	if v := strings.ToLower(strings.TrimSpace(h.Get("Auto-Submitted"))); v != "" && !strings.HasPrefix(v, "no") {
-		return "Auto-Submitted: " + v
+	if v := strings.ToLower(strings.TrimSpace(h.Get("Auto-Submitted"))); v != "" {
+		if token, _, _ := strings.Cut(v, ";"); strings.TrimSpace(stripComments(token)) != "no" {
+			return "Auto-Submitted: " + v // any value but "no" (RFC 3834)
+		}
 	}
 	switch v := strings.ToLower(strings.TrimSpace(h.Get("Precedence"))); v {
 	case "bulk", "junk", "list", "auto_reply", "auto-reply":

@@ -233,6 +233,7 @@ func TestLoopProtection(t *testing.T) {
 	}{
 		{"auto-submitted", []string{"Auto-Submitted: auto-replied"}, ""},
 		{"auto-generated", []string{"Auto-Submitted: auto-generated"}, ""},
+		{"auto-submitted, a value starting with no", []string{"Auto-Submitted: normal-auto"}, ""},
 		{"precedence bulk", []string{"Precedence: bulk"}, ""},
 		{"precedence junk", []string{"Precedence: junk"}, ""},
 		{"precedence list", []string{"Precedence: list"}, ""},
