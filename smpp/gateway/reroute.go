@@ -20,7 +20,9 @@ type Rerouted struct {
 // queued messages by the remaining operators' routes, failing (with the
 // reason) those no other operator takes, so that none waits forever for
 // an operator that is gone. Running gateways stop the operator at their
-// next reload, and reroute what its last submits put back in the queue.
+// next reload, and reroute what its last submits put back in the queue;
+// a running gateway may also reroute some at the same moment, so the
+// counts returned are what this call did.
 func (g *Gateway) DeleteOperator(ctx context.Context, id int64) (Rerouted, error) {
 	op, err := g.st.Operator(ctx, id)
 	if err != nil {
