@@ -62,7 +62,7 @@ fields:
 			if len(bytes.TrimRight(line, "\r")) > 0 {
 				w.add("a line of spaces taken as the end of the header")
 			}
-			return finishHeader(out, raw[start:pos], w), raw[next:]
+			return finishHeader(out, raw[start:pos]), raw[next:]
 		}
 		switch {
 		case isField(line) || (kept && (line[0] == ' ' || line[0] == '\t')):
@@ -83,16 +83,16 @@ fields:
 			kept = false
 		default: // no blank line: the body starts here
 			w.add("no blank line after the header: the body starts at " + string(clip(bytes.TrimRight(line, "\r"), 40)))
-			return finishHeader(out, raw[start:pos], w), raw[pos:]
+			return finishHeader(out, raw[start:pos]), raw[pos:]
 		}
 		pos = next
 	}
-	return finishHeader(out, raw[start:pos], w), nil
+	return finishHeader(out, raw[start:pos]), nil
 }
 
 // finishHeader returns the header kept (out when lines were dropped, else
 // the original run) ending with an empty line.
-func finishHeader(out, orig []byte, _ *warnings) []byte {
+func finishHeader(out, orig []byte) []byte {
 	h := orig
 	if out != nil {
 		h = out

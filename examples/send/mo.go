@@ -55,22 +55,14 @@ func runMO(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			ops[op.ID] = op.Name
 		}
 	}
-	n := 0
-	for {
-		mos, err := st.MOs(ctx, f)
-		if err != nil {
-			return err
-		}
-		for _, m := range mos {
-			printMO(stdout, m, ops[m.OperatorID])
-			f.AfterID = m.ID
-		}
-		n += len(mos)
-		if len(mos) < f.Limit || n >= *limit {
-			break
-		}
+	mos, err := st.MOs(ctx, f)
+	if err != nil {
+		return err
 	}
-	if n == 0 {
+	for _, m := range mos {
+		printMO(stdout, m, ops[m.OperatorID])
+	}
+	if len(mos) == 0 {
 		fmt.Fprintln(stdout, "no replies")
 	}
 	return nil

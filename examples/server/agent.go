@@ -17,9 +17,65 @@ import (
 // Agent work from the command line: show a ticket, answer it, change its
 // state, assign it, merge two.
 
-// agentArgs parses a command's flags and one or two ticket numbers.
+// ticketCommand is what the agent commands share: the -data/-db flags,
+// -agent when the command acts as one, and the words after the command,
+// the first ones ticket numbers.
+type ticketCommand struct {
+	fs    *flag.FlagSet
+	sf    storeflag.Flags
+	agent *string // nil: no -agent
+}
+
+func newTicketCommand(name string, stderr io.Writer, withAgent bool) *ticketCommand {
+	c := &ticketCommand{fs: flag.NewFlagSet("server "+name, flag.ContinueOnError)}
+	c.fs.SetOutput(stderr)
+	c.sf.Register(c.fs)
+	if withAgent {
+		c.agent = c.fs.String("agent", "", "the agent's e-mail")
+	}
+	return c
+}
+
+// ticketAction is a command's work on the open store: its tickets, the
+// agent (zero without -agent) and the words of the command line.
+type ticketAction func(st store.Store, ts []store.Ticket, a store.Agent, words []string) error
+
+// run parses args into words words (tickets of them, first, ticket
+// numbers), lets check refuse them before anything is opened, opens the
+// store (it must exist), finds the tickets and the agent, and runs act.
+func (c *ticketCommand) run(ctx context.Context, args []string, words, tickets int, check func([]string) error, act ticketAction) error {
+	w, err := agentArgs(c.fs, args, words)
+	if err != nil {
+		return err
+	}
+	if check != nil {
+		if err := check(w); err != nil {
+			return err
+		}
+	}
+	st, err := c.sf.OpenExisting(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	ts := make([]store.Ticket, tickets)
+	for i := range ts {
+		if ts[i], err = openTicket(ctx, st, w[i]); err != nil {
+			return err
+		}
+	}
+	var a store.Agent
+	if c.agent != nil {
+		if a, err = agentByEmail(ctx, st, *c.agent); err != nil {
+			return err
+		}
+	}
+	return act(st, ts, a, w)
+}
+
+// agentArgs parses a command's flags and its words (ticket numbers,
+// a state), which may come before the flags or after them.
 func agentArgs(fs *flag.FlagSet, args []string, numbers int) ([]string, error) {
-	// The numbers may come before the flags (server ticket N -data D).
 	var nums []string
 	for len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		nums = append(nums, args[0])
@@ -30,7 +86,7 @@ func agentArgs(fs *flag.FlagSet, args []string, numbers int) ([]string, error) {
 	}
 	nums = append(nums, fs.Args()...)
 	if len(nums) != numbers {
-		return nil, fmt.Errorf("want %d ticket number(s), got %q", numbers, nums)
+		return nil, fmt.Errorf("want %d word(s) after the command, got %q", numbers, nums)
 	}
 	return nums, nil
 }
@@ -63,70 +119,51 @@ func agentByEmail(ctx context.Context, st store.Store, email string) (store.Agen
 
 // runTicket prints a ticket and its articles.
 func runTicket(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("server ticket", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var sf storeflag.Flags
-	sf.Register(fs)
-	nums, err := agentArgs(fs, args, 1)
-	if err != nil {
-		return err
-	}
-	st, err := sf.OpenExisting(ctx)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	t, err := openTicket(ctx, st, nums[0])
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "ticket %s: %s, state %s", t.Number, t.Title, t.State)
-	if !t.PendingUntil.IsZero() {
-		fmt.Fprintf(stdout, " until %s", t.PendingUntil.Format(time.RFC3339))
-	}
-	fmt.Fprintln(stdout)
-	arts, err := st.Articles(ctx, t.ID)
-	if err != nil {
-		return err
-	}
-	for _, a := range arts {
-		fmt.Fprintf(stdout, "\n--- %s %s from %s\n", a.CreatedAt.Format(time.RFC3339), a.Direction, a.From)
-		if a.Subject != "" {
-			fmt.Fprintf(stdout, "Subject: %s\n", a.Subject)
+	c := newTicketCommand("ticket", stderr, false)
+	return c.run(ctx, args, 1, 1, nil, func(st store.Store, ts []store.Ticket, _ store.Agent, _ []string) error {
+		t := ts[0]
+		fmt.Fprintf(stdout, "ticket %s: %s, state %s", t.Number, t.Title, t.State)
+		if !t.PendingUntil.IsZero() {
+			fmt.Fprintf(stdout, " until %s", t.PendingUntil.Format(time.RFC3339))
 		}
-		fmt.Fprintln(stdout, strings.TrimSpace(a.TextBody))
-		atts, err := st.TicketAttachments(ctx, a.ID)
+		fmt.Fprintln(stdout)
+		arts, err := st.Articles(ctx, t.ID)
 		if err != nil {
 			return err
 		}
-		for _, at := range atts {
-			fmt.Fprintf(stdout, "[attachment %s, %s, %d bytes]\n", at.Name, at.MediaType, at.Size)
+		for _, a := range arts {
+			fmt.Fprintf(stdout, "\n--- %s %s from %s\n", a.CreatedAt.Format(time.RFC3339), a.Direction, a.From)
+			if a.Subject != "" {
+				fmt.Fprintf(stdout, "Subject: %s\n", a.Subject)
+			}
+			fmt.Fprintln(stdout, strings.TrimSpace(a.TextBody))
+			atts, err := st.TicketAttachments(ctx, a.ID)
+			if err != nil {
+				return err
+			}
+			for _, at := range atts {
+				fmt.Fprintf(stdout, "[attachment %s, %s, %d bytes]\n", at.Name, at.MediaType, at.Size)
+			}
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 // runState sets a ticket open, pending (with -until) or closed.
 func runState(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("server state", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var sf storeflag.Flags
-	sf.Register(fs)
-	agent := fs.String("agent", "", "the agent's e-mail")
-	until := fs.String("until", "", "with pending: when it wants attention again (RFC 3339, or a duration such as 48h)")
-	nums, err := agentArgs(fs, args, 2) // NUMBER STATE
-	if err != nil {
-		return err
-	}
-	state := store.TicketState(nums[1])
-	switch state {
-	case store.TicketOpen, store.TicketClosed, store.TicketPending:
-	default:
-		return fmt.Errorf("state %q: want open, pending or closed", nums[1])
-	}
+	c := newTicketCommand("state", stderr, true)
+	until := c.fs.String("until", "", "with pending: when it wants attention again (RFC 3339, or a duration such as 48h)")
 	var when time.Time
-	if *until != "" {
-		if state != store.TicketPending {
+	check := func(w []string) error { // NUMBER STATE
+		switch store.TicketState(w[1]) {
+		case store.TicketOpen, store.TicketClosed, store.TicketPending:
+		default:
+			return fmt.Errorf("state %q: want open, pending or closed", w[1])
+		}
+		if *until == "" {
+			return nil
+		}
+		if store.TicketState(w[1]) != store.TicketPending {
 			return errors.New("-until goes with pending")
 		}
 		if d, err := time.ParseDuration(*until); err == nil {
@@ -134,144 +171,76 @@ func runState(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		} else if when, err = time.Parse(time.RFC3339, *until); err != nil {
 			return fmt.Errorf("-until %q: want RFC 3339 or a duration", *until)
 		}
+		return nil
 	}
-	st, err := sf.OpenExisting(ctx)
-	if err != nil {
+	return c.run(ctx, args, 2, 1, check, func(st store.Store, ts []store.Ticket, a store.Agent, w []string) error {
+		state := store.TicketState(w[1])
+		var err error
+		if state == store.TicketPending {
+			err = st.SetTicketPending(ctx, ts[0].ID, when, a.ID, time.Now())
+		} else {
+			err = st.SetTicketState(ctx, ts[0].ID, state, a.ID, time.Now())
+		}
+		if err == nil {
+			fmt.Fprintf(stdout, "ticket %s %s\n", ts[0].Number, state)
+		}
 		return err
-	}
-	defer st.Close()
-	t, err := openTicket(ctx, st, nums[0])
-	if err != nil {
-		return err
-	}
-	a, err := agentByEmail(ctx, st, *agent)
-	if err != nil {
-		return err
-	}
-	if state == store.TicketPending {
-		err = st.SetTicketPending(ctx, t.ID, when, a.ID, time.Now())
-	} else {
-		err = st.SetTicketState(ctx, t.ID, state, a.ID, time.Now())
-	}
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "ticket %s %s\n", t.Number, state)
-	return nil
+	})
 }
 
 // runAssign gives a ticket an owner.
 func runAssign(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("server assign", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var sf storeflag.Flags
-	sf.Register(fs)
-	agent := fs.String("agent", "", "the agent's e-mail")
-	nums, err := agentArgs(fs, args, 1)
-	if err != nil {
-		return err
-	}
-	st, err := sf.OpenExisting(ctx)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	t, err := openTicket(ctx, st, nums[0])
-	if err != nil {
-		return err
-	}
-	a, err := agentByEmail(ctx, st, *agent)
-	if err != nil {
-		return err
-	}
-	if err := st.AssignTicket(ctx, t.ID, a.ID, time.Now()); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "ticket %s assigned to %s\n", t.Number, a.Email)
-	return nil
+	c := newTicketCommand("assign", stderr, true)
+	return c.run(ctx, args, 1, 1, nil, func(st store.Store, ts []store.Ticket, a store.Agent, _ []string) error {
+		if err := st.AssignTicket(ctx, ts[0].ID, a.ID, time.Now()); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "ticket %s assigned to %s\n", ts[0].Number, a.Email)
+		return nil
+	})
 }
 
 // runMerge moves a ticket's articles into another.
 func runMerge(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("server merge", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var sf storeflag.Flags
-	sf.Register(fs)
-	agent := fs.String("agent", "", "the agent's e-mail")
-	nums, err := agentArgs(fs, args, 2) // FROM INTO
-	if err != nil {
-		return err
-	}
-	st, err := sf.OpenExisting(ctx)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	from, err := openTicket(ctx, st, nums[0])
-	if err != nil {
-		return err
-	}
-	into, err := openTicket(ctx, st, nums[1])
-	if err != nil {
-		return err
-	}
-	a, err := agentByEmail(ctx, st, *agent)
-	if err != nil {
-		return err
-	}
-	if err := st.MergeTicket(ctx, from.ID, into.ID, a.ID, time.Now()); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "ticket %s merged into %s\n", from.Number, into.Number)
-	return nil
+	c := newTicketCommand("merge", stderr, true)
+	return c.run(ctx, args, 2, 2, nil, func(st store.Store, ts []store.Ticket, a store.Agent, _ []string) error { // FROM INTO
+		if err := st.MergeTicket(ctx, ts[0].ID, ts[1].ID, a.ID, time.Now()); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "ticket %s merged into %s\n", ts[0].Number, ts[1].Number)
+		return nil
+	})
 }
 
 // runReply answers a ticket's customer by mail through -smtp, threaded
 // like the automatic replies.
 func runReply(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("server reply", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var sf storeflag.Flags
-	sf.Register(fs)
+	c := newTicketCommand("reply", stderr, true)
 	var mf mailFlags
-	mf.register(fs)
-	agent := fs.String("agent", "", "the agent's e-mail")
-	text := fs.String("text", "", "the answer")
-	nums, err := agentArgs(fs, args, 1)
-	if err != nil {
+	mf.register(c.fs)
+	text := c.fs.String("text", "", "the answer")
+	var sender mailticket.Sender
+	check := func([]string) error {
+		if strings.TrimSpace(*text) == "" {
+			return errors.New("reply: -text is required")
+		}
+		if mf.smtp == "" {
+			return errors.New("reply: -smtp URL is required to send it")
+		}
+		var err error
+		sender, err = mailticket.ParseSMTPURL(mf.smtp)
 		return err
 	}
-	if strings.TrimSpace(*text) == "" {
-		return errors.New("reply: -text is required")
-	}
-	if mf.smtp == "" {
-		return errors.New("reply: -smtp URL is required to send it")
-	}
-	sender, err := mailticket.ParseSMTPURL(mf.smtp)
-	if err != nil {
-		return err
-	}
-	st, err := sf.OpenExisting(ctx)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	t, err := openTicket(ctx, st, nums[0])
-	if err != nil {
-		return err
-	}
-	a, err := agentByEmail(ctx, st, *agent)
-	if err != nil {
-		return err
-	}
-	p, err := mf.processor(st, sf.Data, nil, nil)
-	if err != nil {
-		return err
-	}
-	art, err := p.Reply(ctx, sender, t.ID, a.ID, *text)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "ticket %s answered: %s\n", t.Number, art.MessageID)
-	return nil
+	return c.run(ctx, args, 1, 1, check, func(st store.Store, ts []store.Ticket, a store.Agent, _ []string) error {
+		p, err := mf.processor(st, c.sf.Data, nil, nil)
+		if err != nil {
+			return err
+		}
+		art, err := p.Reply(ctx, sender, ts[0].ID, a.ID, *text)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "ticket %s answered: %s\n", ts[0].Number, art.MessageID)
+		return nil
+	})
 }

@@ -12,64 +12,51 @@ import (
 // healthCheck is how often the gateway checks its operators' binds.
 const healthCheck = 250 * time.Millisecond
 
-// healthFunc is the routers' view of health: nil (every operator counts
-// as healthy) when this gateway is not running operators, as in a process
-// that only loads batches for a server to send.
+// healthFunc is the routers' view of health, taken once for a batch of
+// routing decisions: whether this gateway runs an operator with one of
+// its binds bound. It is nil (every operator counts as healthy) when this
+// gateway is not running operators, as in a process that only loads
+// batches for a server to send.
 func (g *Gateway) healthFunc() func(id int64) bool {
 	g.mu.Lock()
-	running := g.runCtx != nil && g.runCtx.Err() == nil
-	g.mu.Unlock()
-	if !running {
+	defer g.mu.Unlock()
+	if g.runCtx == nil || g.runCtx.Err() != nil {
 		return nil
 	}
-	return g.healthy
+	bound := make(map[int64]bool, len(g.runners))
+	for id, r := range g.runners {
+		bound[id] = r.boundCount() > 0
+	}
+	return func(id int64) bool { return bound[id] }
 }
 
-// healthy reports whether this gateway runs the operator and has one of
-// its binds bound.
-func (g *Gateway) healthy(id int64) bool {
-	g.mu.Lock()
-	r := g.runners[id]
-	g.mu.Unlock()
-	return r != nil && r.boundCount() > 0
-}
-
-// failoverLoop checks the operators' binds and moves the queued messages
+// checkHealth checks the operators' binds and moves the queued messages
 // of one unbound for longer than FailoverAfter to the next healthy
 // operator that takes their numbers.
-func (g *Gateway) failoverLoop(ctx context.Context) {
-	t := time.NewTicker(healthCheck)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
+func (g *Gateway) checkHealth(ctx context.Context) {
+	g.mu.Lock()
+	rs := make([]*runner, 0, len(g.runners))
+	for _, r := range g.runners {
+		rs = append(rs, r)
+	}
+	g.mu.Unlock()
+	now := time.Now()
+	for _, r := range rs {
+		if r.p.opts.Mode == smpp.Receiver {
+			continue // routes nothing
 		}
-		g.mu.Lock()
-		rs := make([]*runner, 0, len(g.runners))
-		for _, r := range g.runners {
-			rs = append(rs, r)
+		if r.boundCount() > 0 {
+			r.unboundSince.Store(0)
+			continue
 		}
-		g.mu.Unlock()
-		now := time.Now()
-		for _, r := range rs {
-			if r.p.opts.Mode == smpp.Receiver {
-				continue // routes nothing
-			}
-			if r.boundCount() > 0 {
-				r.unboundSince.Store(0)
-				continue
-			}
-			since := r.unboundSince.Load()
-			if since == 0 {
-				r.unboundSince.Store(now.UnixNano())
-				continue
-			}
-			if now.Sub(time.Unix(0, since)) >= g.cfg.FailoverAfter {
-				if err := g.failover(ctx, r); err != nil && ctx.Err() == nil {
-					g.cfg.Logger.Error("failover", "operator", r.p.op.Name, "err", err)
-				}
+		since := r.unboundSince.Load()
+		if since == 0 {
+			r.unboundSince.Store(now.UnixNano())
+			continue
+		}
+		if now.Sub(time.Unix(0, since)) >= g.cfg.FailoverAfter {
+			if err := g.failover(ctx, r); err != nil && ctx.Err() == nil {
+				g.cfg.Logger.Error("failover", "operator", r.p.op.Name, "err", err)
 			}
 		}
 	}
@@ -81,6 +68,10 @@ func (g *Gateway) failover(ctx context.Context, r *runner) error {
 	router, err := g.router(ctx)
 	if err != nil {
 		return err
+	}
+	healthy := g.healthFunc()
+	if healthy == nil {
+		return nil // stopping
 	}
 	moved := 0
 	defer func() {
@@ -99,7 +90,7 @@ func (g *Gateway) failover(ctx context.Context, r *runner) error {
 			after = t.ID
 			var to *store.Operator
 			for _, o := range router.Candidates(t.Destination) {
-				if o.ID != r.p.op.ID && g.healthy(o.ID) {
+				if o.ID != r.p.op.ID && healthy(o.ID) {
 					to = o
 					break
 				}

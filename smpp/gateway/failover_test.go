@@ -21,10 +21,7 @@ func TestFailoverToTheNextOperator(t *testing.T) {
 		ctx := testCtx(t, 60*time.Second)
 		backup := smpptest.NewServer(nil)
 		defer backup.Close()
-		host, port := deadAddr(t)
-		main := store.Operator{Name: "main", Host: host, Port: port, SystemID: "x", BindMode: store.BindTransceiver,
-			Enabled: true, Prefixes: []string{"58414"}}
-		require.NoError(t, st.CreateOperator(ctx, &main))
+		main := addUnreachableOperator(t, st, "main", "58414")
 		addOperator(t, st, "backup", backup, func(o *store.Operator) { o.Prefixes = []string{"58414"}; o.Priority = 1 })
 
 		// Loaded by a process that sends nothing: routed by priority.
@@ -65,7 +62,7 @@ func TestLoadSharingByWeight(t *testing.T) {
 		addOperator(t, st, "one", one, func(o *store.Operator) { o.Prefixes = []string{"58414"}; o.Weight = 1 })
 		addOperator(t, st, "three", three, func(o *store.Operator) { o.Prefixes = []string{"58414"}; o.Weight = 3 })
 		g := startGateway(t, st)
-		waitFor(t, func() bool { return g.healthy(1) && g.healthy(2) })
+		waitFor(t, func() bool { h := g.healthFunc(); return h != nil && h(1) && h(2) })
 		const n = 400
 		sum := waitDone(t, g, loadNumbered(t, g, "shared", n))
 		assert.Equal(t, n, sum.ByState[store.TxDelivered], "%v", sum.ByState)

@@ -191,39 +191,20 @@ func (g *Gateway) Run(ctx context.Context) error {
 	}
 	reload := time.NewTicker(g.cfg.ReloadInterval)
 	defer reload.Stop()
-	stale := time.NewTicker(max(g.cfg.StaleAfter/3, 10*time.Millisecond))
-	defer stale.Stop()
-	heartbeat, stopHeartbeat := context.WithCancel(context.WithoutCancel(ctx))
-	beating := make(chan struct{})
-	go func() { // apart from the reloads, which may take a while
-		defer close(beating)
-		for {
-			select {
-			case <-heartbeat.Done():
-				return
-			case <-stale.C:
-			}
-			g.renewClaims(heartbeat)
-			g.requeueStale(heartbeat)
-		}
-	}()
-	defer func() { stopHeartbeat(); <-beating }()
-	failCtx, stopFailover := context.WithCancel(ctx)
-	failing := make(chan struct{})
-	go func() { defer close(failing); g.failoverLoop(failCtx) }()
-	defer func() { stopFailover(); <-failing }()
+	// The heartbeat goes on while the last submits finish (stopAll).
+	defer every(context.WithoutCancel(ctx), max(g.cfg.StaleAfter/3, 10*time.Millisecond), func(ctx context.Context) {
+		g.renewClaims(ctx)
+		g.requeueStale(ctx)
+	})()
+	defer every(ctx, healthCheck, g.checkHealth)()
 	g.requeueStale(ctx)
 	g.sweepOrphans(ctx)
-	orphans := time.NewTicker(min(12*g.cfg.ReloadInterval, time.Minute))
-	defer orphans.Stop()
+	defer every(ctx, min(12*g.cfg.ReloadInterval, time.Minute), g.sweepOrphans)()
 	for {
 		select {
 		case <-ctx.Done():
-			g.stopAll() // the heartbeat goes on while the last submits finish
+			g.stopAll()
 			return nil
-		case <-orphans.C:
-			g.sweepOrphans(ctx)
-			continue
 		case <-reload.C:
 		case <-g.reloadNow:
 		}
@@ -380,4 +361,25 @@ func (g *Gateway) client(ctx context.Context, name string) (store.Client, error)
 		return store.Client{}, fmt.Errorf("gateway: client %q: %w", name, err)
 	}
 	return c, nil
+}
+
+// every runs fn every d, apart from the caller, until the returned stop
+// is called or ctx ends; stop waits for fn's last run.
+func every(ctx context.Context, d time.Duration, fn func(context.Context)) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(d)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			fn(ctx)
+		}
+	}()
+	return func() { cancel(); <-done }
 }

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"strconv"
@@ -15,14 +16,19 @@ import (
 	"github.com/switchboard-go/switchboard/store"
 )
 
-// deadAddr is an address nothing listens on.
-func deadAddr(t *testing.T) (string, int) {
+// addUnreachableOperator adds an enabled operator taking prefixes at an
+// address nothing listens on: its messages stay queued.
+func addUnreachableOperator(t *testing.T, st store.Store, name string, prefixes ...string) store.Operator {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	host, port, _ := net.SplitHostPort(l.Addr().String())
 	l.Close()
 	p, _ := strconv.Atoi(port)
-	return host, p
+	op := store.Operator{Name: name, Host: host, Port: p, SystemID: "x", BindMode: store.BindTransceiver,
+		Enabled: true, Prefixes: prefixes}
+	require.NoError(t, st.CreateOperator(context.Background(), &op))
+	return op
 }
 
 // Messages queued on an operator that is deleted go to the operator that
@@ -37,13 +43,8 @@ func TestDeletedOperatorsMessagesAreRerouted(t *testing.T) {
 				sim := smpptest.NewServer(nil)
 				defer sim.Close()
 				addOperator(t, st, "wide", sim, func(o *store.Operator) { o.Prefixes = []string{"58"} })
-				host, port := deadAddr(t)
-				gone := store.Operator{Name: "gone", Host: host, Port: port, SystemID: "x", BindMode: store.BindTransceiver,
-					Enabled: true, Prefixes: []string{"58414"}}
-				require.NoError(t, st.CreateOperator(ctx, &gone))
-				lonely := store.Operator{Name: "lonely", Host: host, Port: port, SystemID: "x", BindMode: store.BindTransceiver,
-					Enabled: true, Prefixes: []string{"1"}}
-				require.NoError(t, st.CreateOperator(ctx, &lonely))
+				gone := addUnreachableOperator(t, st, "gone", "58414")
+				lonely := addUnreachableOperator(t, st, "lonely", "1")
 				g := startGateway(t, st)
 
 				var b strings.Builder
@@ -105,10 +106,7 @@ func TestOperatorDeletedWhileNoGatewayRan(t *testing.T) {
 		sim := smpptest.NewServer(nil)
 		defer sim.Close()
 		addOperator(t, st, "wide", sim, func(o *store.Operator) { o.Prefixes = []string{"58"} })
-		host, port := deadAddr(t)
-		gone := store.Operator{Name: "gone", Host: host, Port: port, SystemID: "x", BindMode: store.BindTransceiver,
-			Enabled: true, Prefixes: []string{"58414"}}
-		require.NoError(t, st.CreateOperator(ctx, &gone))
+		gone := addUnreachableOperator(t, st, "gone", "58414")
 		loader, err := New(Config{Store: st, Numbering: Numbering{CountryCode: "58", NationalPrefix: "0"}})
 		require.NoError(t, err)
 		rep, err := loader.LoadCSV(ctx, Batch{Client: "acme", Name: "x", CSV: strings.NewReader("04141234567,a\n04141234568,b\n")})
