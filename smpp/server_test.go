@@ -115,7 +115,10 @@ func TestServerEndToEnd(t *testing.T) {
 }
 
 func TestServerDefaultsAndLimits(t *testing.T) {
-	srv := &Server{TPS: 5, TPSBurst: 5}
+	// One token a second and a bucket of 5: the burst of 8 below must
+	// arrive within a second for exactly 5 to pass (at TPS 5 a token came
+	// back every 200 ms, which a loaded machine spent between two submits).
+	srv := &Server{TPS: 1, TPSBurst: 5}
 	addr := startServer(t, srv)
 	var se *StatusError
 	c, err := Dial(ctx(t), addr, &Options{SystemID: "x", Retry: RetryPolicy{Attempts: 1}})
