@@ -43,6 +43,6 @@ func Example() {
 	q, _ := st.QueueByName(ctx, "ACME")
 	fmt.Println("queue", q.Name)
 	// Output:
-	// mail fetched=1 created=1 followups=0 duplicates=0 ignored=0 quarantined=0 autoresponses=0
+	// mail fetched=1 created=1 followups=0 duplicates=0 ignored=0 quarantined=0 unmatched=0 autoresponses=0
 	// queue ACME
 }

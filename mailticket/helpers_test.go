@@ -184,6 +184,20 @@ func (e *env) tickets() []store.Ticket {
 	return ts
 }
 
+func (e *env) queueName(id int64) string {
+	e.t.Helper()
+	qs, err := e.st.Queues(e.ctx)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	for _, q := range qs {
+		if q.ID == id {
+			return q.Name
+		}
+	}
+	return ""
+}
+
 func (e *env) articles(id int64) []store.Article {
 	e.t.Helper()
 	as, err := e.st.Articles(e.ctx, id)

@@ -1,6 +1,7 @@
 package mailticket
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -34,6 +35,7 @@ const (
 	FollowUp    Outcome = "followup"    // an article of an existing ticket
 	Rejected    Outcome = "rejected"    // kept on a closed ticket that rejects follow-ups
 	BounceAdded Outcome = "bounce"      // a delivery report added to the ticket of the mail it reports on
+	Unmatched   Outcome = "unmatched"   // a delivery report on no mail of ours: a ticket in the bounce queue, never answered
 	Duplicate   Outcome = "duplicate"   // already processed (same source key or content)
 	Quarantined Outcome = "quarantined" // too large, unparseable or empty: kept aside
 	Ignored     Outcome = "ignored"     // a filter said so
@@ -99,7 +101,13 @@ type Processor struct {
 	// DefaultQueue is the queue of tickets no filter routes ("Inbox" if
 	// empty); it is created when missing, as are queues filters name.
 	DefaultQueue string
-	Filters      []Filter
+	// BounceQueue is the queue of delivery reports that match no mail of
+	// ours ("Bounces" if empty): a report on our reply goes to that
+	// reply's ticket; any other one (a bounce of mail we never sent, a
+	// forged one) lands there, with no customer and no reply, instead of
+	// opening a ticket among the customers'. A filter's queue wins.
+	BounceQueue string
+	Filters     []Filter
 	// Templates are the automatic replies per queue and event; queue ""
 	// applies to every queue without its own. Nil means DefaultTemplates
 	// for every queue. An event without a template sends nothing.
@@ -459,6 +467,8 @@ func (p *Processor) ingest(ctx context.Context, st store.TicketStore, d Delivery
 	customerAddr := m.From
 	if dec.Customer != "" {
 		customerAddr = Address{Addr: dec.Customer}
+	} else if tg.outcome == Unmatched {
+		customerAddr = Address{} // the mailer daemon is nobody's customer
 	}
 	var customer store.Customer
 	if customerAddr.Addr != "" {
@@ -482,6 +492,9 @@ func (p *Processor) ingest(ctx context.Context, st store.TicketStore, d Delivery
 	var queue string
 	if tg.ticket.ID == 0 {
 		queue = p.queueFor(dec)
+		if tg.outcome == Unmatched && dec.Queue == "" {
+			queue = cmp.Or(p.BounceQueue, "Bounces")
+		}
 		qid, err := p.queueID(ctx, st, queue)
 		if err != nil {
 			return Result{}, err
@@ -504,7 +517,7 @@ func (p *Processor) ingest(ctx context.Context, st store.TicketStore, d Delivery
 	case Rejected:
 		ev = EventReject
 	}
-	if tg.outcome != BounceAdded {
+	if tg.outcome != BounceAdded && tg.outcome != Unmatched {
 		why, err := p.prepareReply(ctx, st, &in, m, queue, ev, customer, now)
 		if err != nil {
 			return Result{}, err
@@ -523,7 +536,7 @@ func (p *Processor) ingest(ctx context.Context, st store.TicketStore, d Delivery
 		return Result{}, err
 	}
 	res.Ticket, res.ArticleID = stored.Ticket, stored.Article.ID
-	if res.Outcome != BounceAdded {
+	if res.Outcome != BounceAdded && res.Outcome != Unmatched {
 		res.note = &Notification{Outcome: res.Outcome, Ticket: res.Ticket, Queue: queue, From: m.From, Subject: m.Subject}
 	}
 	return res, nil
@@ -535,15 +548,18 @@ func (p *Processor) ingest(ctx context.Context, st store.TicketStore, d Delivery
 // Delivery reports go to the ticket of the mail they report on, only when
 // that mail is ours.
 func (p *Processor) findTarget(ctx context.Context, st store.TicketStore, m *Mail) (target, error) {
-	if b := m.Bounce; b != nil && b.OriginalMessageID != "" {
-		if n := ticketFromMessageID(p.Secret, b.OriginalMessageID, p.Domain); n != "" {
-			t, err := p.ticketByNumber(ctx, st, n)
-			if err == nil {
-				return target{ticket: t, outcome: BounceAdded, how: "delivery report on our mail " + b.OriginalMessageID}, nil
-			} else if !errors.Is(err, store.ErrNotFound) {
-				return target{}, err
+	if deliveryReport(m) {
+		for _, id := range p.reportedIDs(m) {
+			if n := ticketFromMessageID(p.Secret, id, p.Domain); n != "" {
+				t, err := p.ticketByNumber(ctx, st, n)
+				if err == nil {
+					return target{ticket: t, outcome: BounceAdded, how: "delivery report on our mail " + id}, nil
+				} else if !errors.Is(err, store.ErrNotFound) {
+					return target{}, err
+				}
 			}
 		}
+		return target{outcome: Unmatched, how: "a delivery report on no mail of ours"}, nil
 	}
 	// The same Message-ID with another body (a mail program sending an
 	// edited copy, a list rewriting it): from the same sender, it is a

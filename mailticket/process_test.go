@@ -373,13 +373,58 @@ Subject: Re: Falla
 	expect(t, "to the ticket", b.Ticket.ID, r.Ticket.ID)
 	expect(t, "no reply to a bounce", b.AutoResponse, Event(""))
 	// A bounce of mail that is not ours (forged or foreign) is not
-	// attached to any ticket by that id and gets no reply.
+	// attached to any ticket by that id and gets no reply: it lands in
+	// the bounce queue, with no customer.
 	f := e.process("k3", dsn("tk."+r.Ticket.Number+".aaaaaaaaaaaaaaaa.bbbbbbbbbbbbbbbb@support.example.net"))
-	expect(t, "forged bounce", f.Outcome, Created)
+	expect(t, "forged bounce", f.Outcome, Unmatched)
 	expect(t, "no reply", f.AutoResponse, Event(""))
+	expect(t, "no customer", f.Ticket.CustomerID, int64(0))
+	expect(t, "bounce queue", e.queueName(f.Ticket.QueueID), "Bounces")
 	m, _ := Parse([]byte(dsn(ourID)), nil)
 	expect(t, "status", m.Bounce.Status, "5.1.1")
 	expect(t, "recipient", m.Bounce.Recipients[0], "ana@cliente.example")
+}
+
+// TestPlainTextBounces: bounces without a DSN (qmail's failure notice,
+// Exchange's Undeliverable with the returned mail attached) go to the
+// ticket of our mail they quote, others to the bounce queue; a customer
+// writing about an undelivered parcel is a customer.
+func TestPlainTextBounces(t *testing.T) {
+	e := newEnv(t)
+	r := e.process("k1", simple("ana@cliente.example", "Falla", "b1@cliente.example"))
+	ourID := e.articles(r.Ticket.ID)[1].MessageID
+	qmail := mailText("Hi. This is the qmail-send program at mx.cliente.example.\r\n"+
+		"I'm afraid I wasn't able to deliver your message to the following addresses.\r\n\r\n"+
+		"<ana@cliente.example>:\r\nSorry, no mailbox here by that name. (#5.1.1)\r\n\r\n"+
+		"--- Below this line is a copy of the message.\r\n\r\nFrom: support@example.net\r\n"+
+		"Message-ID: <"+ourID+">\r\nSubject: Re: Falla\r\n\r\nGracias.\r\n",
+		"From: MAILER-DAEMON@mx.cliente.example", "To: support@example.net", "Subject: failure notice",
+		"Date: Sun, 22 Nov 2026 08:05:00 +0000", "Message-ID: <q1@mx.cliente.example>")
+	b := e.process("k2", qmail)
+	expect(t, "qmail bounce", b.Outcome, BounceAdded)
+	expect(t, "on the ticket", b.Ticket.ID, r.Ticket.ID)
+
+	exchange := mailText("--b\r\nContent-Type: text/plain\r\n\r\nDelivery has failed to these recipients.\r\n"+
+		"--b\r\nContent-Type: message/rfc822\r\n\r\nFrom: support@example.net\r\nMessage-ID: <"+ourID+">\r\n"+
+		"Subject: Re: Falla\r\n\r\nGracias.\r\n--b--\r\n",
+		"From: Microsoft Outlook <postmaster@cliente.example>", "To: support@example.net",
+		"Subject: Undeliverable: Re: Falla", "Date: Sun, 22 Nov 2026 08:06:00 +0000", "Message-ID: <x1@cliente.example>",
+		"MIME-Version: 1.0", `Content-Type: multipart/mixed; boundary="b"`)
+	b = e.process("k3", exchange)
+	expect(t, "exchange bounce", b.Outcome, BounceAdded)
+	expect(t, "on the ticket", b.Ticket.ID, r.Ticket.ID)
+
+	foreign := strings.ReplaceAll(qmail, ourID, "other@elsewhere.example")
+	foreign = strings.ReplaceAll(foreign, "q1@mx", "q2@mx")
+	u := e.process("k4", foreign)
+	expect(t, "foreign bounce", u.Outcome, Unmatched)
+	expect(t, "no reply", u.AutoResponse, Event(""))
+	expect(t, "bounce queue", e.queueName(u.Ticket.QueueID), "Bounces")
+
+	parcel := e.process("k5", simple("bob@cliente.example", "Undelivered parcel", "p1@cliente.example"))
+	expect(t, "a customer", parcel.Outcome, Created)
+	expect(t, "in the inbox", e.queueName(parcel.Ticket.QueueID), "Inbox")
+	expect(t, "answered", parcel.AutoResponse, EventNewTicket)
 }
 
 func TestSendQueuedRetriesAndFailures(t *testing.T) {

@@ -86,6 +86,7 @@ type Summary struct {
 	Duplicates    int
 	Quarantined   int
 	Ignored       int
+	Unmatched     int // delivery reports on no mail of ours (see Processor.BounceQueue)
 	AutoResponses int // replies sent
 }
 
@@ -102,13 +103,15 @@ func (s *Summary) add(r Result) {
 		s.Quarantined++
 	case Ignored:
 		s.Ignored++
+	case Unmatched:
+		s.Unmatched++
 	}
 }
 
 // String is the one-line summary the example server prints.
 func (s Summary) String() string {
-	return fmt.Sprintf("mail fetched=%d created=%d followups=%d duplicates=%d ignored=%d quarantined=%d autoresponses=%d",
-		s.Fetched, s.Created, s.FollowUps, s.Duplicates, s.Ignored, s.Quarantined, s.AutoResponses)
+	return fmt.Sprintf("mail fetched=%d created=%d followups=%d duplicates=%d ignored=%d quarantined=%d unmatched=%d autoresponses=%d",
+		s.Fetched, s.Created, s.FollowUps, s.Duplicates, s.Ignored, s.Quarantined, s.Unmatched, s.AutoResponses)
 }
 
 // Poller runs a Processor over sources and sends its replies.

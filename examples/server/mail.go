@@ -30,6 +30,7 @@ type mailFlags struct {
 	address             string
 	domain              string
 	queue               string
+	bounceQueue         string
 	routes              listFlag
 	noAutoResponse      bool
 	interval            time.Duration
@@ -46,6 +47,7 @@ func (f *mailFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.address, "mail-address", "support@localhost", "our support address: From of replies, never answered")
 	fs.StringVar(&f.domain, "mail-domain", "", "domain of our Message-IDs (default: the domain of -mail-address)")
 	fs.StringVar(&f.queue, "mail-queue", "Inbox", "queue of tickets no route matches")
+	fs.StringVar(&f.bounceQueue, "mail-bounce-queue", "Bounces", "queue of delivery reports on no mail of ours (never answered)")
 	fs.Var(&f.routes, "mail-route", "DOMAIN=QUEUE: mail from this sender domain goes to QUEUE (repeatable)")
 	fs.BoolVar(&f.noAutoResponse, "mail-no-autoresponse", false, "do not answer new tickets automatically")
 	fs.DurationVar(&f.interval, "mail-interval", time.Minute, "poll interval of sources that cannot IDLE")
@@ -69,7 +71,7 @@ func (f *mailFlags) processor(st store.Store, dataDir string, gw *gateway.Gatewa
 		}
 	}
 	p := &mailticket.Processor{Store: st, Domain: domain, Secret: secret, Addresses: []string{f.address},
-		DefaultQueue: f.queue, DisableAutoResponses: f.noAutoResponse || f.smtp == "", AuthServID: f.authServID, Logger: log}
+		DefaultQueue: f.queue, BounceQueue: f.bounceQueue, DisableAutoResponses: f.noAutoResponse || f.smtp == "", AuthServID: f.authServID, Logger: log}
 	for _, r := range f.routes {
 		d, q, ok := strings.Cut(r, "=")
 		if !ok || d == "" || q == "" {

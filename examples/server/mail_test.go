@@ -99,7 +99,7 @@ func checkOnce(t *testing.T, dir string, args []string, sink *smtpSink) {
 	if err := run(ctx, all, &out, &errOut); err != nil {
 		t.Fatalf("%v\n%s", err, errOut.String())
 	}
-	want := "mail fetched=4 created=2 followups=1 duplicates=0 ignored=0 quarantined=1 autoresponses=2\n"
+	want := "mail fetched=4 created=2 followups=1 duplicates=0 ignored=0 quarantined=1 unmatched=0 autoresponses=2\n"
 	if out.String() != want {
 		t.Fatalf("stdout %q, want %q\n%s", out.String(), want, errOut.String())
 	}
