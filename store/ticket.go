@@ -102,7 +102,9 @@ type TicketAttachment struct {
 	ContentID string // for inline parts
 	Size      int64
 	SHA256    string // lowercase hex, computed by the store
-	Data      []byte
+	// Data is kept once per SHA256 however many attachments carry it
+	// (the logo in every mail of a thread is stored once).
+	Data []byte
 }
 
 // MailReceipt records that a mail was turned into an article, under the

@@ -5,6 +5,10 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/switchboard-go/switchboard/internal/testmain"
 	"github.com/switchboard-go/switchboard/store"
 	"github.com/switchboard-go/switchboard/store/postgres"
@@ -52,6 +56,23 @@ func TestOpenByURL(t *testing.T) {
 	if err := st.CreateQueue(ctx, &q); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestAttachmentBytesStoredOnce: the same logo on 18 articles is kept
+// once (19 rows of bytes: the logo and 18 files of their own).
+func TestAttachmentBytesStoredOnce(t *testing.T) {
+	u := freshSchema(t)
+	st := open(t, u)
+	defer st.Close()
+	logo := storetest.AttachmentsStoredOnce(t, st)
+	conn, err := pgx.Connect(context.Background(), u)
+	require.NoError(t, err)
+	defer conn.Close(context.Background())
+	var rows, logos int
+	require.NoError(t, conn.QueryRow(context.Background(),
+		`SELECT count(*), count(*) FILTER (WHERE size = $1) FROM attachment_data`, len(logo)).Scan(&rows, &logos))
+	assert.Equal(t, 19, rows)
+	assert.Equal(t, 1, logos)
 }
 
 // TestMigrationsConcurrent opens one new database from several goroutines

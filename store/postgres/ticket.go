@@ -194,9 +194,13 @@ func (o *ops) AddArticle(ctx context.Context, a *store.Article, atts []store.Tic
 			at := &atts[i]
 			rules.TicketAttachment(at)
 			at.ArticleID = a.ID
+			if _, err := o.tx.Exec(ctx, `INSERT INTO attachment_data (sha256, size, data) VALUES ($1, $2, $3)
+				ON CONFLICT (sha256) DO NOTHING`, at.SHA256, at.Size, at.Data); err != nil {
+				return err
+			}
 			if err := o.tx.QueryRow(ctx, `INSERT INTO ticket_attachments (article_id, name, media_type,
-				content_id, size, sha256, data) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
-				at.ArticleID, at.Name, at.MediaType, at.ContentID, at.Size, at.SHA256, at.Data).Scan(&at.ID); err != nil {
+				content_id, size, sha256) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
+				at.ArticleID, at.Name, at.MediaType, at.ContentID, at.Size, at.SHA256).Scan(&at.ID); err != nil {
 				return err
 			}
 		}
@@ -229,8 +233,8 @@ func (o *ops) TicketAttachments(ctx context.Context, articleID int64) ([]store.T
 
 func (o *ops) TicketAttachment(ctx context.Context, id int64) (store.TicketAttachment, error) {
 	var a store.TicketAttachment
-	err := o.q().QueryRow(ctx, `SELECT id, article_id, name, media_type, content_id, size, sha256, data
-		FROM ticket_attachments WHERE id = $1`, id).
+	err := o.q().QueryRow(ctx, `SELECT a.id, a.article_id, a.name, a.media_type, a.content_id, a.size, a.sha256, d.data
+		FROM ticket_attachments a JOIN attachment_data d ON d.sha256 = a.sha256 WHERE a.id = $1`, id).
 		Scan(&a.ID, &a.ArticleID, &a.Name, &a.MediaType, &a.ContentID, &a.Size, &a.SHA256, &a.Data)
 	return a, wrap("ticket attachment", err)
 }

@@ -2,9 +2,12 @@ package sqlite_test
 
 import (
 	"context"
+	"database/sql"
 	"path/filepath"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
 	"github.com/switchboard-go/switchboard/store"
@@ -82,6 +85,22 @@ func TestMigrationsIdempotentAndConcurrent(t *testing.T) {
 	if err != nil || v != len(files) {
 		t.Fatalf("schema version = %d, %v; want %d (the number of migrations)", v, err, len(files))
 	}
+}
+
+// TestAttachmentBytesStoredOnce: the same logo on 18 articles is kept
+// once (19 rows of bytes: the logo and 18 files of their own).
+func TestAttachmentBytesStoredOnce(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "blobs.db")
+	st := open(t, path)
+	defer st.Close()
+	logo := storetest.AttachmentsStoredOnce(t, st)
+	db, err := sql.Open("sqlite", "file:"+path)
+	require.NoError(t, err)
+	defer db.Close()
+	var rows, logos int
+	require.NoError(t, db.QueryRow(`SELECT count(*), count(*) FILTER (WHERE size = ?) FROM attachment_data`, len(logo)).Scan(&rows, &logos))
+	assert.Equal(t, 19, rows)
+	assert.Equal(t, 1, logos)
 }
 
 func BenchmarkStore(b *testing.B) {

@@ -194,9 +194,13 @@ func (o *ops) AddArticle(ctx context.Context, a *store.Article, atts []store.Tic
 			at := &atts[i]
 			rules.TicketAttachment(at)
 			at.ArticleID = a.ID
+			if _, err := o.w().ExecContext(ctx, `INSERT OR IGNORE INTO attachment_data (sha256, size, data) VALUES (?, ?, ?)`,
+				at.SHA256, at.Size, at.Data); err != nil {
+				return err
+			}
 			if at.ID, err = o.insert(ctx, `INSERT INTO ticket_attachments (article_id, name, media_type,
-				content_id, size, sha256, data) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-				at.ArticleID, at.Name, at.MediaType, at.ContentID, at.Size, at.SHA256, at.Data); err != nil {
+				content_id, size, sha256) VALUES (?, ?, ?, ?, ?, ?)`,
+				at.ArticleID, at.Name, at.MediaType, at.ContentID, at.Size, at.SHA256); err != nil {
 				return err
 			}
 		}
@@ -229,8 +233,8 @@ func (o *ops) TicketAttachments(ctx context.Context, articleID int64) ([]store.T
 
 func (o *ops) TicketAttachment(ctx context.Context, id int64) (store.TicketAttachment, error) {
 	var a store.TicketAttachment
-	err := o.q().QueryRowContext(ctx, `SELECT id, article_id, name, media_type, content_id, size, sha256, data
-		FROM ticket_attachments WHERE id = ?`, id).
+	err := o.q().QueryRowContext(ctx, `SELECT a.id, a.article_id, a.name, a.media_type, a.content_id, a.size, a.sha256, d.data
+		FROM ticket_attachments a JOIN attachment_data d ON d.sha256 = a.sha256 WHERE a.id = ?`, id).
 		Scan(&a.ID, &a.ArticleID, &a.Name, &a.MediaType, &a.ContentID, &a.Size, &a.SHA256, &a.Data)
 	return a, wrap("ticket attachment", err)
 }
