@@ -1,6 +1,9 @@
 package mailticket
 
 import (
+	"encoding/base64"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -62,4 +65,55 @@ func TestPartLimits(t *testing.T) {
 	require.NoError(t, err)
 	assert.LessOrEqual(t, len(m.Text), 300<<10)
 	assert.Contains(t, strings.Join(m.Warnings, "; "), "text part left out")
+}
+
+// TestParseTNEF: Outlook's winmail.dat gives up its files and body; a
+// broken one stays an attachment, with a warning.
+func TestParseTNEF(t *testing.T) {
+	winmail := func(file string) string {
+		b, err := os.ReadFile(filepath.Join("internal", "tnef", "testdata", file))
+		require.NoError(t, err)
+		enc := base64.StdEncoding.EncodeToString(b)
+		var lines []string
+		for len(enc) > 76 {
+			lines, enc = append(lines, enc[:76]), enc[76:]
+		}
+		return strings.Join(append(lines, enc), "\r\n")
+	}
+	mk := func(text, data string) []byte {
+		body := ""
+		if text != "" {
+			body = "--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" + text + "\r\n"
+		}
+		body += "--b\r\nContent-Type: application/ms-tnef; name=\"winmail.dat\"\r\nContent-Transfer-Encoding: base64\r\n" +
+			"Content-Disposition: attachment; filename=\"winmail.dat\"\r\n\r\n" + data + "\r\n--b--\r\n"
+		return []byte(mailText(body, "From: Ana <ana@cliente.example>", "To: soporte@example.net", "Subject: adjuntos",
+			"Message-ID: <tnef@cliente.example>", "MIME-Version: 1.0", `Content-Type: multipart/mixed; boundary="b"`))
+	}
+	m, err := Parse(mk("", winmail("missing-filenames.tnef")), nil)
+	require.NoError(t, err)
+	var names []string
+	for _, a := range m.Attachments {
+		names = append(names, a.Name)
+	}
+	assert.Equal(t, []string{"generpts.src", "TechlibDEC99.doc", "TechlibDEC99-JAN00.doc", "TechlibNOV99.doc"}, names)
+	assert.Equal(t, "application/msword", m.Attachments[1].MediaType)
+	assert.Contains(t, m.Text, "Sue has encountered a Date problem", "the RTF body is the text")
+
+	m, err = Parse(mk("Texto del cliente.", winmail("umlaut.tnef")), nil)
+	require.NoError(t, err)
+	assert.Equal(t, "Texto del cliente.", m.Text, "the mail's own text wins over the winmail.dat body")
+	assert.Len(t, m.Attachments, 3)
+	assert.Equal(t, "UmlautAnhang-äüö.txt", m.Attachments[2].Name)
+
+	m, err = Parse(mk("Cita.", winmail("multi-name-property.tnef")), nil)
+	require.NoError(t, err)
+	require.Len(t, m.Attachments, 1, "a meeting request's winmail.dat holds nothing to open: kept")
+	assert.Equal(t, "winmail.dat", m.Attachments[0].Name)
+
+	m, err = Parse(mk("Roto.", base64.StdEncoding.EncodeToString([]byte("no es tnef"))), nil)
+	require.NoError(t, err)
+	require.Len(t, m.Attachments, 1)
+	assert.Equal(t, "winmail.dat", m.Attachments[0].Name)
+	assert.NotEmpty(t, m.Warnings)
 }

@@ -20,6 +20,8 @@ import (
 	"github.com/emersion/go-message"
 	"github.com/emersion/go-message/textproto"
 	"github.com/k3a/html2text"
+
+	"github.com/switchboard-go/switchboard/mailticket/internal/tnef"
 )
 
 // Limits bound what Parse accepts from a mail. Zero fields take the
@@ -423,6 +425,7 @@ type parser struct {
 	html      string
 	report    bool
 	dsn       *Bounce
+	tnef      *tnef.Message // the body of a winmail.dat, used when the mail has none of its own
 }
 
 func (p *parser) walk(root *message.Entity, rawBody []byte) {
@@ -518,6 +521,9 @@ func (p *parser) part(e *message.Entity, root bool) {
 		p.m.Dropped = append(p.m.Dropped, fmt.Sprintf("%s (larger than %d bytes)", name, p.l.MaxAttachmentSize))
 		return
 	}
+	if isTNEF(mt, name) && p.addTNEF(name, data) {
+		return
+	}
 	p.m.Attachments = append(p.m.Attachments, Attachment{
 		Name:      name,
 		MediaType: mt,
@@ -525,6 +531,48 @@ func (p *parser) part(e *message.Entity, root bool) {
 		Inline:    disp == "inline" || (disp == "" && e.Header.Get("Content-Id") != ""),
 		Data:      data,
 	})
+}
+
+// isTNEF says whether a part is Outlook's winmail.dat.
+func isTNEF(mediaType, name string) bool {
+	return mediaType == "application/ms-tnef" || mediaType == "application/vnd.ms-tnef" ||
+		strings.EqualFold(name, "winmail.dat")
+}
+
+// addTNEF puts the files and body of a winmail.dat in the mail in its
+// place. It returns false, keeping the winmail.dat as it is, when the
+// file cannot be read or holds nothing a person could open (a meeting
+// request's properties).
+func (p *parser) addTNEF(name string, data []byte) bool {
+	t, err := tnef.Decode(data, tnef.Limits{MaxAttachments: p.l.MaxAttachments - len(p.m.Attachments),
+		MaxAttachmentSize: p.l.MaxAttachmentSize, MaxTextSize: p.l.MaxTextSize})
+	if err != nil {
+		p.m.Warnings = append(p.m.Warnings, fmt.Sprintf("%s kept as it is: %v", name, err))
+		return false
+	}
+	if len(t.Attachments) == 0 && len(t.Dropped) == 0 && strings.TrimSpace(t.Text) == "" && strings.TrimSpace(t.HTML) == "" {
+		return false
+	}
+	for i, a := range t.Attachments {
+		n := sanitizeName(a.Name)
+		if n == "" {
+			n = fmt.Sprintf("%s-%d", name, i+1)
+		}
+		mt := strings.ToLower(a.MediaType)
+		if mt == "" {
+			mt = mime.TypeByExtension(path.Ext(n))
+			if i := strings.IndexByte(mt, ';'); i >= 0 {
+				mt = mt[:i]
+			}
+		}
+		p.m.Attachments = append(p.m.Attachments, Attachment{Name: n, MediaType: cmp.Or(mt, "application/octet-stream"),
+			ContentID: a.ContentID, Data: a.Data})
+	}
+	p.m.Dropped = append(p.m.Dropped, t.Dropped...)
+	if p.tnef == nil {
+		p.tnef = t
+	}
+	return true
 }
 
 // capText cuts s to at most n bytes, at a character boundary.
@@ -634,6 +682,9 @@ func (p *parser) finish() {
 	m := p.m
 	m.Text = strings.TrimSpace(strings.Join(p.texts, "\n\n"))
 	m.HTML = p.html
+	if t := p.tnef; t != nil && m.Text == "" && m.HTML == "" {
+		m.Text, m.HTML = strings.TrimSpace(validUTF8(t.Text)), validUTF8(t.HTML)
+	}
 	if m.Text == "" && m.HTML != "" {
 		m.Text = strings.TrimSpace(html2text.HTML2TextWithOptions(m.HTML, html2text.WithUnixLineBreaks(), html2text.WithListSupport()))
 	}
