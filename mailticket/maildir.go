@@ -8,12 +8,16 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
+
+	"github.com/fsnotify/fsnotify"
 )
 
 // Maildir takes mail from new/ of a Maildir and, after commit, moves each
 // file to cur/ with the Seen flag (name:2,S), as a mail reader does. The
 // source key is "maildir:" + the directory + the unique part of the file
-// name, which survives the move.
+// name, which survives the move. It is a Waiter: a Poller fetches a mail
+// delivered to new/ within moments, not at the next poll.
 type Maildir struct {
 	Dir string
 	// MaxSize: files larger than this are handed over as their first
@@ -24,12 +28,19 @@ type Maildir struct {
 	// quarantined mail is moved to, into its new/; otherwise such mail
 	// goes to cur/ like the rest.
 	QuarantineDir string
+
+	mu       sync.Mutex
+	watcher  *fsnotify.Watcher // new/, once Wait started it
+	watchErr error             // why new/ cannot be watched
 }
 
 func (m *Maildir) String() string { return "maildir:" + m.Dir }
 
-// Close implements Source; a Maildir holds nothing open.
-func (m *Maildir) Close() error { return nil }
+// Close implements Source: it stops the watch Wait started.
+func (m *Maildir) Close() error {
+	m.stopWatch()
+	return nil
+}
 
 // Fetch implements Source. Files are handed over in name order (Maildir
 // names start with the delivery time).

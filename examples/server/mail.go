@@ -50,7 +50,7 @@ func (f *mailFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.bounceQueue, "mail-bounce-queue", "Bounces", "queue of delivery reports on no mail of ours (never answered)")
 	fs.Var(&f.routes, "mail-route", "DOMAIN=QUEUE: mail from this sender domain goes to QUEUE (repeatable)")
 	fs.BoolVar(&f.noAutoResponse, "mail-no-autoresponse", false, "do not answer new tickets automatically")
-	fs.DurationVar(&f.interval, "mail-interval", time.Minute, "poll interval of sources that cannot IDLE")
+	fs.DurationVar(&f.interval, "mail-interval", time.Minute, "poll interval of sources that cannot IDLE or be watched")
 	fs.StringVar(&f.authServID, "mail-authserv-id", "", "trust the Authentication-Results headers of this receiving MTA: a sender failing DMARC (or SPF without DKIM) joins no ticket")
 	fs.Var(&f.notifySMS, "mail-notify-sms", "a phone number told by SMS of new tickets and follow-ups (repeatable)")
 }

@@ -34,7 +34,7 @@ func TestDecodeRealFiles(t *testing.T) {
 			text: "temp. license for QARun 4.7"},
 		{file: "missing-filenames.tnef", subject: "Y2K problem with Add-DT",
 			attachments: []string{"generpts.src", "TechlibDEC99.doc", "TechlibDEC99-JAN00.doc", "TechlibNOV99.doc"},
-			text: "Hi Stephen"},
+			text:        "Hi Stephen"},
 		{file: "multi-value-attribute.tnef", attachments: []string{"208225__5_seconds__Voice_Mail.mp3"}, html: "<html>"},
 		{file: "rtf.tnef", text: "Senior Engineer/QADirector"},
 		{file: "triples.tnef", subject: "Sample Summary", text: "Sample description"},

@@ -1,0 +1,113 @@
+package mailticket
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// deliverMaildir writes a mail as an MDA does: into tmp/, renamed into new/.
+func deliverMaildir(t *testing.T, dir, name, raw string) {
+	t.Helper()
+	tmp := filepath.Join(dir, "tmp", name)
+	require.NoError(t, os.WriteFile(tmp, []byte(raw), 0o600))
+	require.NoError(t, os.Rename(tmp, filepath.Join(dir, "new", name)))
+}
+
+// runPoller runs pl until the test ends and returns the results as they come.
+func runPoller(t *testing.T, pl *Poller) <-chan Result {
+	results := make(chan Result, 100)
+	pl.OnResult = func(_ Source, r Result) { results <- r }
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		pl.Run(ctx)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		wg.Wait()
+		for _, s := range pl.Sources {
+			s.Close()
+		}
+	})
+	return results
+}
+
+// TestMaildirWatched: with an hour between polls, each mail delivered to
+// the Maildir is a ticket within a second (the directory is watched), a
+// burst is fetched too, and mail delivered before the watch began is not
+// left waiting for the next poll.
+func TestMaildirWatched(t *testing.T) {
+	e := newEnv(t)
+	dir := t.TempDir()
+	writeMaildir(t, dir, simple("early@cliente.example", "antes", "early@cliente.example"))
+	pl := &Poller{Processor: e.p, Sources: []Source{&Maildir{Dir: dir}}, Interval: time.Hour}
+	results := runPoller(t, pl)
+	next := func(what string) Result {
+		t.Helper()
+		select {
+		case r := <-results:
+			return r
+		case <-time.After(time.Second):
+			t.Fatalf("%s: no ticket within a second", what)
+		}
+		return Result{}
+	}
+	assert.Equal(t, Created, next("mail already there").Outcome)
+	for i := range 5 {
+		start := time.Now()
+		deliverMaildir(t, dir, fmt.Sprintf("%d.M%d.test", time.Now().Unix(), i),
+			simple(fmt.Sprintf("c%d@cliente.example", i), "hola", fmt.Sprintf("w%d@cliente.example", i)))
+		r := next(fmt.Sprint("mail ", i))
+		assert.Equal(t, Created, r.Outcome)
+		t.Logf("mail %d: ticket after %v", i, time.Since(start))
+	}
+	for i := range 20 {
+		deliverMaildir(t, dir, fmt.Sprintf("%d.B%d.test", time.Now().Unix(), i),
+			simple(fmt.Sprintf("b%d@cliente.example", i), "ráfaga", fmt.Sprintf("b%d@cliente.example", i)))
+	}
+	for i := range 20 {
+		assert.Equal(t, Created, next(fmt.Sprint("burst mail ", i)).Outcome)
+	}
+	// Results are told before the files move to cur/ (after commit).
+	assert.Eventually(t, func() bool {
+		left, err := os.ReadDir(filepath.Join(dir, "new"))
+		return err == nil && len(left) == 0
+	}, 2*time.Second, 10*time.Millisecond, "new/ emptied")
+}
+
+// TestMaildirPolledWithoutWatch: where the directory cannot be watched,
+// the Maildir is polled at the interval, and the reason is reported once.
+func TestMaildirPolledWithoutWatch(t *testing.T) {
+	e := newEnv(t)
+	dir := t.TempDir()
+	writeMaildir(t, dir)
+	src := &Maildir{Dir: dir, watchErr: errors.New("no inotify watches left")}
+	var mu sync.Mutex
+	var reported []error
+	pl := &Poller{Processor: e.p, Sources: []Source{src}, Interval: 100 * time.Millisecond,
+		OnError: func(_ Source, err error) { mu.Lock(); reported = append(reported, err); mu.Unlock() }}
+	results := runPoller(t, pl)
+	time.Sleep(50 * time.Millisecond)
+	deliverMaildir(t, dir, "1.P1.test", simple("p@cliente.example", "hola", "p1@cliente.example"))
+	select {
+	case r := <-results:
+		assert.Equal(t, Created, r.Outcome)
+	case <-time.After(2 * time.Second):
+		t.Fatal("not polled")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	require.NotEmpty(t, reported)
+	assert.ErrorContains(t, reported[0], "no inotify watches left")
+}
