@@ -16,6 +16,12 @@ func lenientMediaType(v string) (mt string, params map[string]string, ok bool) {
 	if mt, params, err := mime.ParseMediaType(v); err == nil {
 		return mt, params, true
 	}
+	if strings.IndexByte(v, '(') >= 0 {
+		v = stripComments(v)
+		if mt, params, err := mime.ParseMediaType(v); err == nil {
+			return mt, params, true
+		}
+	}
 	fields := splitParams(v)
 	mt = strings.ToLower(strings.TrimSpace(fields[0]))
 	if mt == "" || strings.ContainsAny(mt, " \t\"") {

@@ -36,3 +36,23 @@ func TestParseLenientParameters(t *testing.T) {
 		})
 	}
 }
+
+// TestParseContentTypeCommentsAndNestedBoundaries: a Content-Type with
+// comments, and an inner multipart whose boundary only a lenient reading
+// understands, keep their parts.
+func TestParseContentTypeCommentsAndNestedBoundaries(t *testing.T) {
+	raw := "From: a@x.example\r\nSubject: anidado\r\nMIME-Version: 1.0\r\n" +
+		"Content-Type: (from a old gateway) multipart/mixed (mixed); boundary=\"outer\"\r\n\r\n" +
+		"--outer\r\nContent-Type: multipart/alternative; boundary=----=_NextPart_001_0007_01D0\r\n\r\n" +
+		"------=_NextPart_001_0007_01D0\r\nContent-Type: text/plain (plain text); charset=iso-8859-1\r\n\r\nSe\xf1or, el texto.\r\n" +
+		"------=_NextPart_001_0007_01D0\r\nContent-Type: text/html; charset=iso-8859-1\r\n\r\n<p>Se\xf1or, el texto.</p>\r\n" +
+		"------=_NextPart_001_0007_01D0--\r\n" +
+		"--outer\r\nContent-Type: application/pdf; name=factura.pdf\r\nContent-Disposition: attachment\r\n\r\n%PDF-1.4\r\n" +
+		"--outer--\r\n"
+	m, err := Parse([]byte(raw), nil)
+	require.NoError(t, err)
+	assert.Equal(t, "Señor, el texto.", m.Text)
+	assert.Contains(t, m.HTML, "<p>Señor")
+	require.Len(t, m.Attachments, 1)
+	assert.Equal(t, "factura.pdf", m.Attachments[0].Name)
+}

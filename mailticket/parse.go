@@ -219,7 +219,7 @@ func Parse(raw []byte, lim *Limits) (*Mail, error) {
 	}
 	m.Warnings = warns.done()
 	m.BodyDigest = digest(body)
-	m.readHeader()
+	m.readHeader(declaredCharset(h, body))
 
 	p := parser{l: l, m: m}
 	e, err := message.New(message.Header{Header: h}, bytes.NewReader(body))
@@ -277,19 +277,29 @@ func validUTF8(s string) string {
 	return fixC1(s)
 }
 
-func (m *Mail) readHeader() {
+// readHeader reads the fields of m.Header. Raw 8-bit text in them (which
+// RFC 5322 does not allow, and programs write anyway) is read in cs, the
+// charset the mail declares for its text, when it is not UTF-8.
+func (m *Mail) readHeader(cs string) {
 	h := &m.Header
-	m.Subject = strings.TrimSpace(collapse(decodeText(h.Get("Subject"))))
+	get := func(k string) string {
+		v := h.Get(k)
+		if cs != "" && !utf8.ValidString(v) {
+			v = fromCharset(v, cs)
+		}
+		return v
+	}
+	m.Subject = strings.TrimSpace(collapse(decodeText(get("Subject"))))
 	m.MessageID = firstID(h.Get("Message-Id"))
 	m.InReplyTo = msgIDs(h.Get("In-Reply-To"))
 	m.References = msgIDs(h.Get("References"))
-	m.From = firstAddress(h.Get("From"))
+	m.From = firstAddress(get("From"))
 	if m.From.Addr == "" {
-		m.From = firstAddress(h.Get("Sender"))
+		m.From = firstAddress(get("Sender"))
 	}
-	m.ReplyTo = firstAddress(h.Get("Reply-To"))
-	m.To = addresses(h.Get("To"))
-	m.Cc = addresses(h.Get("Cc"))
+	m.ReplyTo = firstAddress(get("Reply-To"))
+	m.To = addresses(get("To"))
+	m.Cc = addresses(get("Cc"))
 	if h.Has("Return-Path") {
 		rp := strings.TrimSpace(h.Get("Return-Path"))
 		m.ReturnPath = strings.ToLower(strings.Trim(rp, "<> \t"))
@@ -429,20 +439,7 @@ type parser struct {
 }
 
 func (p *parser) walk(root *message.Entity, rawBody []byte) {
-	err := root.Walk(func(pathIdx []int, e *message.Entity, err error) error {
-		p.parts++
-		if p.parts > p.l.MaxParts {
-			return fmt.Errorf("more than %d MIME parts", p.l.MaxParts)
-		}
-		if len(pathIdx) > p.l.MaxDepth {
-			return fmt.Errorf("MIME parts nested deeper than %d", p.l.MaxDepth)
-		}
-		if err != nil {
-			p.m.Warnings = append(p.m.Warnings, err.Error())
-		}
-		p.part(e, len(pathIdx) == 0)
-		return nil
-	})
+	err := p.walkFrom(root, 0)
 	if err != nil {
 		p.m.Warnings = append(p.m.Warnings, "MIME: "+err.Error())
 		if len(p.texts) == 0 && p.html == "" && len(p.m.Attachments) == 0 {
@@ -451,6 +448,69 @@ func (p *parser) walk(root *message.Entity, rawBody []byte) {
 			p.texts = append(p.texts, p.limitText(rawBody))
 		}
 	}
+}
+
+// walkFrom reads e and its parts; depth is e's own nesting. (It is
+// go-message's Walk, but able to repair a part's Content-Type before
+// reading its parts.)
+func (p *parser) walkFrom(e *message.Entity, depth int) error {
+	p.parts++
+	if p.parts > p.l.MaxParts {
+		return fmt.Errorf("more than %d MIME parts", p.l.MaxParts)
+	}
+	if depth > p.l.MaxDepth {
+		return fmt.Errorf("MIME parts nested deeper than %d", p.l.MaxDepth)
+	}
+	if fixed := p.repairedMultipart(e); fixed != nil {
+		e = fixed
+	}
+	p.part(e, depth == 0)
+	mr := e.MultipartReader()
+	if mr == nil {
+		return nil
+	}
+	for {
+		child, err := mr.NextPart()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil && !message.IsUnknownEncoding(err) && !message.IsUnknownCharset(err) {
+			return err
+		}
+		if err != nil {
+			p.m.Warnings = append(p.m.Warnings, err.Error())
+		}
+		if err := p.walkFrom(child, depth+1); err != nil {
+			return err
+		}
+	}
+}
+
+// repairedMultipart returns a multipart part whose Content-Type only a
+// lenient reading understands (an unquoted boundary with "=", as Outlook
+// Express writes it) as an entity the MIME reader can walk, or nil. (The
+// top-level header was repaired before parsing; this is for inner parts.)
+func (p *parser) repairedMultipart(e *message.Entity) *message.Entity {
+	v := e.Header.Get("Content-Type")
+	if _, _, err := mime.ParseMediaType(v); err == nil {
+		return nil
+	}
+	mt, params, ok := lenientMediaType(v)
+	if !ok || !strings.HasPrefix(strings.ToLower(mt), "multipart/") || params["boundary"] == "" {
+		return nil
+	}
+	fixed := mime.FormatMediaType(mt, params)
+	if fixed == "" {
+		return nil
+	}
+	h := e.Header.Copy()
+	h.Set("Content-Type", fixed)
+	n, err := message.New(h, e.Body)
+	if err != nil && n == nil {
+		return nil
+	}
+	p.m.Warnings = append(p.m.Warnings, "Content-Type read leniently: "+string(clip([]byte(v), 80)))
+	return n
 }
 
 func (p *parser) part(e *message.Entity, root bool) {

@@ -5,11 +5,14 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io"
+	"mime"
+	"regexp"
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/emersion/go-message/charset"
+	"github.com/emersion/go-message/textproto"
 	"golang.org/x/text/encoding/charmap"
 )
 
@@ -179,4 +182,50 @@ func fixInvalidUTF8(s string) string {
 		i += size
 	}
 	return b.String()
+}
+
+// charsetParam finds charset parameters in part headers.
+var charsetParam = regexp.MustCompile(`(?i)charset\s*=\s*"?([a-z0-9_.:\-]+)`)
+
+// maxCharsetScan bounds how much of a body is searched for the charset
+// of its text parts.
+const maxCharsetScan = 64 << 10
+
+// declaredCharset is the charset a mail declares for its text when that
+// is neither ASCII nor UTF-8: the top-level Content-Type's, else the
+// first one in the part headers of the body; "" if none.
+func declaredCharset(h textproto.Header, body []byte) string {
+	legacy := func(cs string) string {
+		switch l := strings.ToLower(cs); l {
+		case "", "us-ascii", "ascii", "utf-8", "utf8", "utf-7", "unknown-8bit", "x-unknown", "default":
+			return ""
+		default:
+			return l
+		}
+	}
+	if _, params, err := mime.ParseMediaType(h.Get("Content-Type")); err == nil {
+		if cs := legacy(params["charset"]); cs != "" {
+			return cs
+		}
+	}
+	for _, sm := range charsetParam.FindAllSubmatch(body[:min(len(body), maxCharsetScan)], 8) {
+		if cs := legacy(string(sm[1])); cs != "" {
+			return cs
+		}
+	}
+	return ""
+}
+
+// fromCharset reads s as text in charset cs, or returns it as it is when
+// cs is unknown or s is not valid in it.
+func fromCharset(s, cs string) string {
+	r, err := charset.Reader(cs, strings.NewReader(s))
+	if err != nil {
+		return s
+	}
+	b, err := io.ReadAll(r)
+	if err != nil || !utf8.Valid(b) || bytes.ContainsRune(b, utf8.RuneError) {
+		return s
+	}
+	return string(b)
 }

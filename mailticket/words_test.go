@@ -41,3 +41,31 @@ func FuzzDecodeUTF7(f *testing.F) {
 		_ = decodeUTF7(b) // never panics
 	})
 }
+
+// TestRaw8bitHeaderInDeclaredCharset: a subject or name written in raw
+// 8-bit (no encoded words) is read in the charset the mail declares for
+// its text, top-level or in a part, not as Windows-1252.
+func TestRaw8bitHeaderInDeclaredCharset(t *testing.T) {
+	big5Subject := "\xb4\xfa\xb8\xd5" // 測試 in Big5
+	koi8Name := "\xe9\xd7\xc1\xce"    // Иван in KOI8-R
+	for _, c := range []struct {
+		name, raw, subject, from string
+	}{
+		{"top-level big5", "From: a@x.example\r\nSubject: " + big5Subject + "\r\nMIME-Version: 1.0\r\n" +
+			"Content-Type: text/plain; charset=big5\r\n\r\nhola\r\n", "測試", ""},
+		{"koi8-r in a part", "From: " + koi8Name + " <ivan@x.example>\r\nSubject: \xf4\xc5\xd3\xd4\r\nMIME-Version: 1.0\r\n" +
+			"Content-Type: multipart/alternative; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain; charset=\"KOI8-R\"\r\n\r\n" +
+			"\xf4\xc5\xd3\xd4\r\n--b--\r\n", "Тест", "Иван"},
+		{"nothing declared: Windows-1252", "From: a@x.example\r\nSubject: Caf\xe9 \x80\r\n\r\nhola\r\n", "Café €", ""},
+		{"utf-8 declared, raw latin-1", "From: a@x.example\r\nSubject: Caf\xe9\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nhola\r\n", "Café", ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			m, err := Parse([]byte(c.raw), nil)
+			require.NoError(t, err)
+			assert.Equal(t, c.subject, m.Subject)
+			if c.from != "" {
+				assert.Equal(t, c.from, m.From.Name)
+			}
+		})
+	}
+}
