@@ -263,10 +263,35 @@ type item struct {
 // An error means the batch may be partly stored: the source must keep
 // every mail of it and deliver them again (the stored ones are then
 // duplicates).
+//
+// Memory: mails are parsed and stored in chunks of at most MaxBatch mails
+// and MaxBatchBytes of raw mail (one mail more when a single one is
+// larger), each chunk in its own transaction, so a large batch holds the
+// parsed form of one chunk at a time, not of the whole batch.
 func (p *Processor) ProcessBatch(ctx context.Context, ds []Delivery) ([]Result, error) {
 	if err := p.init(); err != nil {
 		return nil, err
 	}
+	results := make([]Result, 0, len(ds))
+	for len(ds) > 0 {
+		n, bytes := 0, 0
+		for n < len(ds) && n < MaxBatch && (n == 0 || bytes+len(ds[n].Raw) <= MaxBatchBytes) {
+			bytes += len(ds[n].Raw)
+			n++
+		}
+		rs, err := p.processChunk(ctx, ds[:n])
+		if err != nil {
+			return nil, err
+		}
+		results = append(results, rs...)
+		ds = ds[n:]
+	}
+	return results, nil
+}
+
+// processChunk is ProcessBatch for at most MaxBatch mails and
+// MaxBatchBytes.
+func (p *Processor) processChunk(ctx context.Context, ds []Delivery) ([]Result, error) {
 	pa := p.parseAll(ds)
 	defer pa.wait()
 	p.mu.Lock()

@@ -1,10 +1,15 @@
 package mailticket
 
 import (
+	"context"
 	"fmt"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/switchboard-go/switchboard/store"
 )
@@ -506,4 +511,48 @@ func TestQueueTemplates(t *testing.T) {
 	if _, err := bad.Process(e.ctx, Delivery{Raw: []byte(simple("a@x.example", "s", "qt4@x.example"))}); err == nil {
 		t.Fatal("a broken template was accepted")
 	}
+}
+
+// countingTx counts the transactions of a store.
+type countingTx struct {
+	store.Store
+	txs atomic.Int64
+}
+
+func (c *countingTx) InTx(ctx context.Context, fn func(tx store.Ops) error) error {
+	c.txs.Add(1)
+	return c.Store.InTx(ctx, fn)
+}
+
+// TestProcessBatchInChunks: a batch larger than MaxBatch mails or
+// MaxBatchBytes is parsed and stored chunk by chunk (its parsed form is
+// never held whole), and every mail still gets its result, in order.
+func TestProcessBatchInChunks(t *testing.T) {
+	e := newEnv(t)
+	ct := &countingTx{Store: e.st}
+	e.p.Store = ct
+	var ds []Delivery
+	for i := range 250 {
+		ds = append(ds, Delivery{SourceKey: fmt.Sprint("chunk/", i),
+			Raw: []byte(simple(fmt.Sprintf("c%d@cliente.example", i), fmt.Sprint("pedido ", i), fmt.Sprintf("ch%d@x.example", i)))})
+	}
+	big := strings.Repeat("x", 6<<20)
+	for i := range 5 { // 30 MB: three chunks by size
+		ds = append(ds, Delivery{SourceKey: fmt.Sprint("big/", i), Raw: []byte(mailText(big,
+			"From: big@cliente.example", fmt.Sprint("Subject: grande ", i), fmt.Sprintf("Message-ID: <big%d@x.example>", i)))})
+	}
+	rs, err := e.p.ProcessBatch(e.ctx, ds)
+	require.NoError(t, err)
+	require.Len(t, rs, len(ds))
+	for i, r := range rs[:250] {
+		require.Equal(t, Created, r.Outcome, "mail %d", i)
+		assert.Equal(t, fmt.Sprint("pedido ", i), r.Ticket.Title)
+	}
+	for _, r := range rs[250:] {
+		assert.NotEqual(t, Duplicate, r.Outcome)
+	}
+	// 100 + 100 small mails; the last 50 with two big ones (12 MB, a
+	// third would pass 16 MB); two big ones; the last one alone (no
+	// batch transaction: IngestMail is one).
+	assert.Equal(t, int64(4), ct.txs.Load())
 }
