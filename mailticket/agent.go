@@ -1,10 +1,12 @@
 package mailticket
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"strings"
+	"text/template"
 
 	"github.com/switchboard-go/switchboard/store"
 )
@@ -91,6 +93,54 @@ func (p *Processor) Reply(ctx context.Context, s Sender, ticketID, agentID int64
 		}
 	}
 	return *a, nil
+}
+
+// RenderAnswer executes an agent's answer template (text/template source,
+// with [TemplateData]: the ticket's number, its title as Subject, its
+// customer and queue, and the agent's name) for a ticket, for Reply to
+// send. A variable the data lacks is an error, not an empty string.
+func (p *Processor) RenderAnswer(ctx context.Context, ticketID, agentID int64, source string) (string, error) {
+	tpl, err := template.New("answer").Option("missingkey=error").Parse(source)
+	if err != nil {
+		return "", fmt.Errorf("mailticket: answer template: %w", err)
+	}
+	t, err := p.Store.Ticket(ctx, ticketID)
+	if err != nil {
+		return "", err
+	}
+	data := TemplateData{TicketNumber: t.Number, Subject: t.Title}
+	if t.CustomerID != 0 {
+		c, err := p.Store.Customer(ctx, t.CustomerID)
+		if err != nil {
+			return "", err
+		}
+		data.CustomerName, data.CustomerEmail = cmp.Or(c.Name, c.Email), c.Email
+	}
+	qs, err := p.Store.Queues(ctx)
+	if err != nil {
+		return "", err
+	}
+	for _, q := range qs {
+		if q.ID == t.QueueID {
+			data.Queue = q.Name
+		}
+	}
+	if agentID != 0 {
+		as, err := p.Store.Agents(ctx)
+		if err != nil {
+			return "", err
+		}
+		for _, a := range as {
+			if a.ID == agentID {
+				data.AgentName = cmp.Or(a.Name, a.Email)
+			}
+		}
+	}
+	var b strings.Builder
+	if err := tpl.Execute(&b, data); err != nil {
+		return "", fmt.Errorf("mailticket: answer template: %w", err)
+	}
+	return b.String(), nil
 }
 
 // Remind opens again every pending ticket whose reminder time has come

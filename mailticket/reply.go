@@ -37,6 +37,7 @@ type TemplateData struct {
 	CustomerName  string // the display name, or the address when there is none
 	CustomerEmail string
 	Queue         string
+	AgentName     string // in an agent's answer (RenderAnswer); "" in automatic replies
 }
 
 // DefaultTemplates answer new tickets (what a help desk does out of the

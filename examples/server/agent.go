@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 
@@ -219,10 +220,21 @@ func runReply(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var mf mailFlags
 	mf.register(c.fs)
 	text := c.fs.String("text", "", "the answer")
+	tplFile := c.fs.String("template", "", "a file with the answer as a Go text/template: {{.CustomerName}}, {{.TicketNumber}}, {{.Subject}}, {{.Queue}}, {{.AgentName}}")
 	var sender mailticket.Sender
+	var tpl string
 	check := func([]string) error {
-		if strings.TrimSpace(*text) == "" {
-			return errors.New("reply: -text is required")
+		switch {
+		case *tplFile != "" && *text != "":
+			return errors.New("reply: -text or -template, not both")
+		case *tplFile != "":
+			b, err := os.ReadFile(*tplFile)
+			if err != nil {
+				return fmt.Errorf("reply: %w", err)
+			}
+			tpl = string(b)
+		case strings.TrimSpace(*text) == "":
+			return errors.New("reply: -text or -template is required")
 		}
 		if mf.smtp == "" {
 			return errors.New("reply: -smtp URL is required to send it")
@@ -236,7 +248,13 @@ func runReply(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err != nil {
 			return err
 		}
-		art, err := p.Reply(ctx, sender, ts[0].ID, a.ID, *text)
+		answer := *text
+		if tpl != "" {
+			if answer, err = p.RenderAnswer(ctx, ts[0].ID, a.ID, tpl); err != nil {
+				return err
+			}
+		}
+		art, err := p.Reply(ctx, sender, ts[0].ID, a.ID, answer)
 		if err != nil {
 			return err
 		}
