@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -180,5 +181,39 @@ func TestLateSubmitsAndQueriesTogether(t *testing.T) {
 		t.Logf("%+v", c)
 		assert.Zero(t, c.Uncertain)
 
+	})
+}
+
+// A later part of a long message refused for a while (throttled longer
+// than the client's own retries) is tried again until accepted: the
+// message is delivered whole, its first part sent once.
+func TestLongMessageLaterPartThrottled(t *testing.T) {
+	eachStore(t, func(t *testing.T, st store.Store) {
+		ctx := testCtx(t, 30*time.Second)
+		var calls atomic.Int64
+		sim := smpptest.NewServer(&smpptest.Config{Refuse: func(sm *pdu.SubmitSM) pdu.Status {
+			// The second part is refused more times than the client
+			// tries a submit (4) before it gives up.
+			if n := calls.Add(1); n > 1 && n <= 5 {
+				return pdu.StatusThrottled
+			}
+			return pdu.StatusOK
+		}})
+		defer sim.Close()
+		op := addOperator(t, st, "throttly", sim, func(o *store.Operator) { o.Default = true })
+		g := startGatewayWith(t, st, func(c *Config) { c.SubmitTimeout = 20 * time.Second })
+		long := strings.Repeat("Mensaje largo de prueba. ", 12)
+		rep, err := g.LoadCSV(ctx, Batch{Client: "acme", CSV: strings.NewReader("04140000001," + long + ",x\n")})
+		require.NoError(t, err)
+		sum := waitDone(t, g, rep.BatchID)
+		tr, err := st.LastTransmissionTo(ctx, "584140000001")
+		require.NoError(t, err)
+		assert.Equal(t, 1, sum.ByState[store.TxDelivered], "%v: %s", sum.ByState, tr.Reason)
+		assert.Equal(t, 2, tr.Segments, tr.Reason)
+		assert.Len(t, sim.Submitted(), 2, "each part accepted once")
+		c := operatorStatus(t, g, op.ID).Process
+		assert.NotZero(t, c.PartRetries)
+		assert.Zero(t, c.Failed)
+		assert.Zero(t, c.Uncertain)
 	})
 }

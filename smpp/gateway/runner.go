@@ -286,6 +286,13 @@ func (r *runner) submit(ctx context.Context, t store.Transmission) ([]string, er
 		if err != nil {
 			id, err = r.lateAnswer(ctx, err)
 		}
+		if err != nil && i > 0 {
+			// The first parts are at the SMSC: a part refused for a
+			// while (throttling, a full queue) or not sent (the session
+			// dropped) is tried again until the submit timeout, rather
+			// than cutting the message in two.
+			id, err = r.submitLaterPart(ctx, &sm, err)
+		}
 		if err != nil {
 			if i > 0 {
 				return ids, partial{i, len(parts), err}
@@ -295,6 +302,54 @@ func (r *runner) submit(ctx context.Context, t store.Transmission) ([]string, er
 		ids = append(ids, r.p.submitID(id))
 	}
 	return ids, nil
+}
+
+// laterPartPause bounds the pause between tries of a later part.
+const laterPartPause = 2 * time.Second
+
+// submitLaterPart tries again a part after the first of a long message
+// while its failure is one the SMSC may get over (a temporary refusal) or
+// one where it surely did not reach the SMSC (the session ended before
+// sending it), until ctx ends. Any other failure comes back as is.
+func (r *runner) submitLaterPart(ctx context.Context, sm *pdu.SubmitSM, err error) (string, error) {
+	pause := 100 * time.Millisecond
+	for retryablePart(err) {
+		t := time.NewTimer(pause)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return "", err
+		case <-t.C:
+		}
+		pause = min(2*pause, laterPartPause)
+		c := r.bound()
+		if c == nil {
+			var werr error
+			if c, werr = r.sups[0].Wait(ctx); werr != nil {
+				return "", err
+			}
+		}
+		r.stats.partRetries.Add(1)
+		var id string
+		id, err = c.Submit(ctx, sm)
+		if err != nil {
+			id, err = r.lateAnswer(ctx, err)
+		}
+		if err == nil {
+			return id, nil
+		}
+	}
+	return "", err
+}
+
+// retryablePart: the failure of a part that may be sent again without
+// repeating it: a temporary refusal, or a request that never left.
+func retryablePart(err error) bool {
+	var st *smpp.StatusError
+	if errors.As(err, &st) {
+		return st.Temporary()
+	}
+	return !smpp.MayHaveReached(err) && !errors.As(err, new(permanent))
 }
 
 type permanent struct{ error }

@@ -18,6 +18,7 @@ type Counters struct {
 	PossibleDuplicates uint64 // attempts that followed an uncertain one or a stale claim
 	Late               uint64 // submits accepted after their response timeout: the late answer was used, nothing sent again
 	Unknown            uint64 // ended unknown instead of sent again: at-most-once, or a long message with parts accepted and one that may have reached
+	PartRetries        uint64 // tries again of a later part of a long message (throttled, or its session lost before sending it)
 	Queries            uint64 // query_sm sent about messages without a receipt
 	QueriedFinal       uint64 // final states learned by query_sm
 	NoReceipt          uint64 // messages ended unknown: no state learned within the validity period
@@ -28,7 +29,7 @@ type Counters struct {
 
 type opStats struct {
 	acceptedN, failed, retried, uncertain, possibleDuplicates, late, unknown, receipts, mo atomic.Uint64
-	queries, queriedFinal, noReceipt, failedOver                                           atomic.Uint64
+	queries, queriedFinal, noReceipt, failedOver, partRetries                              atomic.Uint64
 
 	mu      sync.Mutex
 	buckets [throughputWindow]struct {
@@ -69,7 +70,7 @@ func (s *opStats) throughput(now time.Time) float64 {
 func (s *opStats) counters() Counters {
 	return Counters{Accepted: s.acceptedN.Load(), Failed: s.failed.Load(), Retried: s.retried.Load(),
 		Uncertain: s.uncertain.Load(), PossibleDuplicates: s.possibleDuplicates.Load(),
-		Late: s.late.Load(), Unknown: s.unknown.Load(),
+		Late: s.late.Load(), Unknown: s.unknown.Load(), PartRetries: s.partRetries.Load(),
 		Queries: s.queries.Load(), QueriedFinal: s.queriedFinal.Load(), NoReceipt: s.noReceipt.Load(),
 		FailedOver: s.failedOver.Load(),
 		Receipts:   s.receipts.Load(), MO: s.mo.Load()}
