@@ -67,9 +67,15 @@ func parseResult(r string) (method, result string, props map[string]string) {
 	return method, result, props
 }
 
-// stripComments removes RFC 5322 comments ("(...)", nested) outside
-// quoted strings.
-func stripComments(s string) string {
+// stripComments replaces RFC 5322 comments ("(...)", nested, with
+// quoted-pairs) outside quoted strings with spaces.
+func stripComments(s string) string { return comments(s, true) }
+
+// removeComments removes them, for places where a space is not allowed
+// either ("pete(his account)@silly.test").
+func removeComments(s string) string { return comments(s, false) }
+
+func comments(s string, spaces bool) string {
 	var b strings.Builder
 	depth, quoted := 0, false
 	for i := 0; i < len(s); i++ {
@@ -83,6 +89,12 @@ func stripComments(s string) string {
 			} else if c == '"' {
 				quoted = false
 			}
+		case c == '\\' && depth > 0: // a quoted-pair inside a comment
+			i++
+			if spaces {
+				b.WriteByte(' ')
+			}
+			continue
 		case c == '"' && depth == 0:
 			quoted = true
 		case c == '(':
@@ -94,7 +106,7 @@ func stripComments(s string) string {
 		}
 		if depth == 0 {
 			b.WriteByte(c)
-		} else {
+		} else if spaces {
 			b.WriteByte(' ')
 		}
 	}

@@ -13,23 +13,41 @@ func deliveryReport(m *Mail) bool {
 	if m.Bounce != nil || m.ReportType == "delivery-status" || m.Header.Has("X-Failed-Recipients") {
 		return true
 	}
-	local := strings.ToLower(m.From.Addr)
-	if i := strings.IndexByte(local, '@'); i >= 0 {
+	local := localPart(m.From.Addr)
+	name := strings.ToLower(strings.TrimSpace(m.From.Name))
+	if local == "mailer-daemon" || local == "mailer_daemon" || local == "mailerdaemon" ||
+		(m.From.Addr == "" && strings.Contains(strings.ToLower(m.Header.Get("From")), "mailer-daemon")) {
+		return true // a mailer daemon writes nothing else
+	}
+	daemon := m.NullReturnPath || local == "postmaster" || local == "post_master" || local == "mail-daemon" ||
+		name == "mail delivery system" || name == "mail delivery subsystem" || name == "mail administrator"
+	if daemon && (m.Subject == "" || bounceSubject(m.Subject)) {
+		return true
+	}
+	// A machine that is not named as a daemon (no-reply@, Auto-Submitted)
+	// with a subject that says it all.
+	robot := strings.Contains(strings.ReplaceAll(local, "-", ""), "noreply") ||
+		(m.Header.Has("Auto-Submitted") && !strings.EqualFold(strings.TrimSpace(m.Header.Get("Auto-Submitted")), "no"))
+	return robot && bounceSubject(m.Subject)
+}
+
+func localPart(addr string) string {
+	local := strings.ToLower(addr)
+	if i := strings.LastIndexByte(local, '@'); i >= 0 {
 		local = local[:i]
 	}
-	daemon := m.NullReturnPath || local == "mailer-daemon" || local == "postmaster" ||
-		local == "mail-daemon" || strings.EqualFold(m.From.Name, "Mail Delivery System") ||
-		strings.EqualFold(m.From.Name, "Mail Delivery Subsystem")
-	return daemon && bounceSubject(m.Subject)
+	return local
 }
 
 // bounceSubjects are found in the subjects of plain text bounces
 // (compared without case).
 var bounceSubjects = []string{"undeliverable", "undelivered", "undeliverd", "returned mail", "returned to sender",
-	"delivery status notification", "delivery failure", "delivery failed", "mail delivery failed", "failure notice",
+	"delivery status", "delivery failure", "delivery failed", "mail delivery failed", "failure notice",
 	"delivery has failed", "could not be delivered", "non-delivery", "nondeliverable", "not delivered",
+	"delivery notification", "delivery problem", "delayed", "delivery delay", "bounce notification", "mail system error",
 	"unzustellbar", "nicht zustellbar", "non remis", "non distribuable", "no se puede entregar", "no entregado",
-	"não entregue", "non recapitabile", "onbestelbaar"}
+	"não entregue", "non recapitabile", "onbestelbaar",
+	"配信できません", "配信不能", "不達", "未送達", "メールエラー", "エラー通知"}
 
 func bounceSubject(subject string) bool {
 	s := strings.ToLower(subject)

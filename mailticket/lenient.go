@@ -55,17 +55,30 @@ func splitMail(raw []byte, w *warnings) (header, body []byte) {
 	}
 fields:
 	var out []byte // the header when lines had to go, else raw[start:pos]
-	pos, kept := start, false
+	pos, kept, dropping, fields := start, false, false, 0
 	for pos < len(raw) {
 		line, next := lineAt(raw, pos)
+		if len(bytes.TrimSpace(line)) == 0 && kept && len(bytes.TrimRight(line, "\r")) > 0 && continues(raw, next) {
+			// A line of white space inside a folded field (obs-FWS,
+			// RFC 5322 4.2): dropped, the field goes on.
+			if out == nil {
+				out = append(make([]byte, 0, len(raw[start:pos])+256), raw[start:pos]...)
+			}
+			pos = next
+			continue
+		}
 		if len(bytes.TrimSpace(line)) == 0 {
 			if len(bytes.TrimRight(line, "\r")) > 0 {
 				w.add("a line of spaces taken as the end of the header")
 			}
 			return finishHeader(out, raw[start:pos]), raw[next:]
 		}
+		folded := line[0] == ' ' || line[0] == '\t'
 		switch {
-		case isField(line) || (kept && (line[0] == ' ' || line[0] == '\t')):
+		case dropping && folded: // the rest of a dropped line
+			pos = next
+			continue
+		case isField(line) || (kept && folded):
 			if fixed, ok := obsField(raw[pos:next]); ok {
 				if out == nil {
 					out = append(make([]byte, 0, len(raw[start:pos])+256), raw[start:pos]...)
@@ -74,13 +87,14 @@ fields:
 			} else if out != nil {
 				out = append(out, raw[pos:next]...)
 			}
-			kept = true
-		case fieldFollows(raw, next):
+			kept, dropping = true, false
+			fields++
+		case fieldFollows(raw, next, fields > 0):
 			if out == nil {
 				out = append(make([]byte, 0, len(raw[start:pos])+256), raw[start:pos]...)
 			}
 			w.add("malformed header line dropped: " + string(clip(bytes.TrimRight(line, "\r"), 60)))
-			kept = false
+			kept, dropping = false, true
 		default: // no blank line: the body starts here
 			w.add("no blank line after the header: the body starts at " + string(clip(bytes.TrimRight(line, "\r"), 40)))
 			return finishHeader(out, raw[start:pos]), raw[pos:]
@@ -88,6 +102,15 @@ fields:
 		pos = next
 	}
 	return finishHeader(out, raw[start:pos]), nil
+}
+
+// continues reports whether the line at i continues a folded field.
+func continues(b []byte, i int) bool {
+	if i >= len(b) {
+		return false
+	}
+	line, _ := lineAt(b, i)
+	return len(line) > 0 && (line[0] == ' ' || line[0] == '\t') && len(bytes.TrimSpace(line)) > 0
 }
 
 // finishHeader returns the header kept (out when lines were dropped, else
@@ -101,17 +124,27 @@ func finishHeader(out, orig []byte) []byte {
 	return h
 }
 
-// fieldFollows reports whether, past any continuation lines, the line at
-// i starts a field: then a broken line before it is a broken field, not
-// the start of the body.
-func fieldFollows(b []byte, i int) bool {
+// fieldFollows reports whether the broken line before i belongs to the
+// header: past its continuation lines comes a field, or another broken
+// line with a colon that is folded too, or, after folded lines, the end
+// of the header (a field name with spaces, folded like a field, is a
+// broken field, not the start of the body; that last only inHeader, when
+// fields came before).
+func fieldFollows(b []byte, i int, inHeader bool) bool {
+	folded := false
 	for i < len(b) {
 		line, next := lineAt(b, i)
-		if len(bytes.TrimSpace(line)) == 0 {
+		switch {
+		case len(bytes.TrimSpace(line)) == 0:
+			return folded && inHeader
+		case line[0] == ' ' || line[0] == '\t':
+			folded = true
+		case isField(line):
+			return true
+		case folded && bytes.IndexByte(line, ':') > 0:
+			folded = false // another folded broken field
+		default:
 			return false
-		}
-		if line[0] != ' ' && line[0] != '\t' {
-			return isField(line)
 		}
 		i = next
 	}
@@ -166,4 +199,93 @@ func obsField(line []byte) ([]byte, bool) {
 	}
 	name := bytes.TrimRight(line[:colon], " \t")
 	return append(append([]byte(nil), name...), line[colon:]...), true
+}
+
+// repairPartHeaders folds the lines of MIME part headers that programs
+// wrap without the leading white space folding needs ("Content-Type:
+// multipart/alternative;" then "boundary=..." on a line of its own): a
+// line without a colon right after a field ending in ";" is its
+// continuation. It returns a repaired copy, or false when nothing needed
+// repair.
+func repairPartHeaders(body []byte) ([]byte, bool) {
+	var out []byte
+	copied := 0 // body[:copied] is in out
+	inHeader, prevOpen := false, false
+	for i := 0; i < len(body); {
+		line, next := lineAt(body, i)
+		trimmed := bytes.TrimRight(line, "\r")
+		switch {
+		case bytes.HasPrefix(line, []byte("--")):
+			inHeader, prevOpen = true, false
+		case !inHeader:
+		case len(bytes.TrimSpace(line)) == 0:
+			inHeader = false
+		case prevOpen && line[0] != ' ' && line[0] != '\t' && bytes.IndexByte(line, ':') < 0:
+			if out == nil {
+				out = make([]byte, 0, len(body)+64)
+			}
+			out = append(append(out, body[copied:i]...), '\t')
+			copied = i
+			prevOpen = bytes.HasSuffix(bytes.TrimSpace(trimmed), []byte(";"))
+		default:
+			prevOpen = bytes.HasSuffix(bytes.TrimSpace(trimmed), []byte(";"))
+		}
+		i = next
+	}
+	if out == nil {
+		return body, false
+	}
+	return append(out, body[copied:]...), true
+}
+
+// splitParts splits a multipart body at the lines that are exactly
+// "--boundary" (white space after it allowed), not a prefix of a longer
+// delimiter. A close delimiter "--boundary--" ends a part, but a
+// delimiter after it starts another (an inner multipart that reused the
+// boundary closed it early); the preamble, what lies between a close and
+// the next delimiter, and the epilogue are left out. A last part with no
+// delimiter after it (a mail cut short) is kept.
+func splitParts(body []byte, boundary string) [][]byte {
+	delim := []byte("--" + boundary)
+	var parts [][]byte
+	start := -1 // start of the current part
+	for i := 0; i < len(body); {
+		line, next := lineAt(body, i)
+		if bytes.HasPrefix(line, delim) {
+			rest := bytes.TrimRight(line[len(delim):], " \t\r")
+			if closing := bytes.Equal(rest, []byte("--")); len(rest) == 0 || closing {
+				if start >= 0 {
+					parts = append(parts, trimPartEnd(body[start:i]))
+				}
+				start = next
+				if closing {
+					start = -1
+				}
+			}
+		}
+		i = next
+	}
+	if start >= 0 && start < len(body) {
+		parts = append(parts, body[start:])
+	}
+	return parts
+}
+
+// trimPartEnd drops the line break before a delimiter, which belongs to it.
+func trimPartEnd(b []byte) []byte {
+	b = bytes.TrimSuffix(b, []byte("\n"))
+	return bytes.TrimSuffix(b, []byte("\r"))
+}
+
+// partHeader splits a part at its first empty line: the header (with the
+// empty line) and the body.
+func partHeader(part []byte) (head, body []byte) {
+	for i := 0; i < len(part); {
+		line, next := lineAt(part, i)
+		if len(bytes.TrimRight(line, "\r")) == 0 {
+			return part[:next], part[next:]
+		}
+		i = next
+	}
+	return append(part[:len(part):len(part)], "\r\n\r\n"...), nil
 }

@@ -40,8 +40,14 @@ func TestParseReadsWhatMatureParsersRead(t *testing.T) {
 			}
 		})
 	}
-	// What has no header at all is still not a mail.
-	_, err := Parse([]byte("From nobody\r\n   \r\njust text\r\n"), nil)
+	// What has no header at all is read as the text of a mail from
+	// nobody; what is not even text is not a mail.
+	m, err := Parse([]byte("From nobody\r\n   \r\njust text\r\n"), nil)
+	require.NoError(t, err)
+	assert.Equal(t, "just text", m.Text)
+	assert.Empty(t, m.From.Addr)
+	assert.Contains(t, strings.Join(m.Warnings, "; "), "no header")
+	_, err = Parse([]byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00"), nil)
 	assert.ErrorIs(t, err, ErrMalformed)
 }
 

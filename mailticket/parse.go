@@ -195,12 +195,19 @@ func (e *ParseError) Unwrap() error { return e.Err }
 // never panics on bad input: unreadable mail returns a *ParseError;
 // problems it can work around (an unknown charset, a broken inner part)
 // are listed in Mail.Warnings. Parse is safe for concurrent use.
-func Parse(raw []byte, lim *Limits) (*Mail, error) {
-	l := lim.withDefaults()
+func Parse(raw []byte, lim *Limits) (*Mail, error) { return parse(raw, lim.withDefaults(), false) }
+
+// parse is Parse; inner is set for a message attached to another, whose
+// own attached messages are not read for text.
+func parse(raw []byte, l Limits, inner bool) (*Mail, error) {
 	if int64(len(raw)) > l.MaxMailSize {
 		return nil, &ParseError{Reason: fmt.Sprintf("%d bytes, limit %d", len(raw), l.MaxMailSize), Err: ErrTooLarge}
 	}
 	var warns warnings
+	if crLineEnds(raw) {
+		raw = bytes.ReplaceAll(bytes.ReplaceAll(raw, []byte("\r\n"), []byte("\r")), []byte("\r"), []byte("\r\n"))
+		warns.add("lines end in CR alone (old Mac): read as CRLF")
+	}
 	header, body := splitMail(raw, &warns)
 	br := bufio.NewReader(&limitReader{r: bytes.NewReader(header), n: l.MaxHeaderBytes})
 	h, err := textproto.ReadHeader(br)
@@ -208,7 +215,13 @@ func Parse(raw []byte, lim *Limits) (*Mail, error) {
 		return nil, &ParseError{Reason: "header", Err: errors.Join(ErrMalformed, err)}
 	}
 	if h.Len() == 0 {
-		return nil, &ParseError{Reason: "no header", Err: ErrMalformed}
+		// No header at all: a mail saved without it, or the text of one.
+		// Text is shown as the body of a mail from nobody; anything else
+		// (a picture dropped in a Maildir) is not a mail.
+		if !looksLikeText(body) {
+			return nil, &ParseError{Reason: "no header", Err: ErrMalformed}
+		}
+		warns.add("no header: the whole mail read as its text")
 	}
 	for _, w := range fixMediaHeaders(&h) {
 		warns.add(w)
@@ -221,6 +234,10 @@ func Parse(raw []byte, lim *Limits) (*Mail, error) {
 	m.BodyDigest = digest(body)
 	m.readHeader(declaredCharset(h, body))
 
+	if fixed, ok := repairPartHeaders(body); ok {
+		body = fixed
+		m.Warnings = append(m.Warnings, "a part's header folded without white space: read as folded")
+	}
 	p := parser{l: l, m: m}
 	e, err := message.New(message.Header{Header: h}, bytes.NewReader(body))
 	if err != nil {
@@ -229,12 +246,38 @@ func Parse(raw []byte, lim *Limits) (*Mail, error) {
 		}
 		m.Warnings = append(m.Warnings, err.Error())
 	}
-	p.walk(e, body)
+	p.walk(e, message.Header{Header: h}, body)
 	p.finish()
+	if m.Text == "" && m.HTML == "" {
+		p.textOfNothing(body, inner)
+	}
 	if m.Text == "" && m.HTML == "" && len(m.Attachments) == 0 && len(m.Dropped) == 0 && m.Subject == "" && m.Bounce == nil {
 		return nil, &ParseError{Reason: "no subject, text or attachment", Err: ErrEmpty}
 	}
 	return m, nil
+}
+
+// looksLikeText reports whether b reads as text: valid UTF-8 (or 8-bit
+// text) without NUL bytes, mostly printable, and not empty.
+func looksLikeText(b []byte) bool {
+	b = b[:min(len(b), 8<<10)]
+	if len(bytes.TrimSpace(b)) == 0 || bytes.IndexByte(b, 0) >= 0 {
+		return false
+	}
+	ctl := 0
+	for _, c := range b {
+		if c < ' ' && c != '\n' && c != '\r' && c != '\t' && c != '\f' {
+			ctl++
+		}
+	}
+	return ctl*100 < len(b)
+}
+
+// crLineEnds reports whether the mail's lines end in a lone CR (classic
+// Mac OS): its first line ends so.
+func crLineEnds(raw []byte) bool {
+	i := bytes.IndexAny(raw, "\r\n")
+	return i >= 0 && raw[i] == '\r' && (i+1 == len(raw) || raw[i+1] != '\n')
 }
 
 // digest hashes a body with CRLF and LF line ends alike, so the same mail
@@ -259,6 +302,9 @@ var wordDecoder = &mime.WordDecoder{CharsetReader: charsetReader}
 // decodeText decodes RFC 2047 words, keeping the raw value (made valid
 // UTF-8) when they are broken.
 func decodeText(s string) string {
+	if strings.Contains(s, "?B?") || strings.Contains(s, "?b?") {
+		s = repadBWords(s)
+	}
 	if d, err := wordDecoder.DecodeHeader(escape8bitWords(s)); err == nil {
 		s = d
 	}
@@ -370,7 +416,16 @@ func addresses(v string) []Address {
 	if strings.TrimSpace(v) == "" {
 		return nil
 	}
-	list, err := addressParser.ParseList(v)
+	var list []*mail.Address
+	err := errors.New("not parsed")
+	if strings.IndexByte(v, '(') >= 0 {
+		// Comments where net/mail misreads them (RFC 5322 allows CFWS
+		// around every token: "pete(his account)@silly.test").
+		list, err = addressParser.ParseList(removeComments(v))
+	}
+	if err != nil {
+		list, err = addressParser.ParseList(v)
+	}
 	if err != nil {
 		// Salvage what looks like addresses from a broken list.
 		var out []Address
@@ -438,16 +493,75 @@ type parser struct {
 	tnef      *tnef.Message // the body of a winmail.dat, used when the mail has none of its own
 }
 
-func (p *parser) walk(root *message.Entity, rawBody []byte) {
+func (p *parser) walk(root *message.Entity, h message.Header, rawBody []byte) {
 	err := p.walkFrom(root, 0)
-	if err != nil {
-		p.m.Warnings = append(p.m.Warnings, "MIME: "+err.Error())
-		if len(p.texts) == 0 && p.html == "" && len(p.m.Attachments) == 0 {
-			// A broken multipart with nothing readable: show the raw body
-			// as text rather than lose it.
-			p.texts = append(p.texts, p.limitText(rawBody))
-		}
+	if err == nil {
+		return
 	}
+	p.m.Warnings = append(p.m.Warnings, "MIME: "+err.Error())
+	// The MIME reader gave up (a boundary that is a prefix of another,
+	// an inner multipart reusing its parent's boundary, a part cut
+	// short): read the parts again with lenient splitting, from scratch.
+	kept := p.m.Warnings
+	*p = parser{l: p.l, m: p.m}
+	p.m.Attachments, p.m.Dropped, p.m.ReportType = nil, nil, ""
+	p.m.Warnings = kept
+	if err := p.walkLenient(h, rawBody, 0); err != nil {
+		p.m.Warnings = append(p.m.Warnings, "MIME (lenient): "+err.Error())
+	}
+	if len(p.texts) == 0 && p.html == "" && len(p.m.Attachments) == 0 {
+		// A broken multipart with nothing readable: show the raw body
+		// as text rather than lose it.
+		p.texts = append(p.texts, p.limitText(rawBody))
+	}
+}
+
+// walkLenient reads a part whose header is h and raw body is body,
+// splitting multiparts at lines that are exactly a delimiter of their
+// boundary (not a prefix of a longer one); a close delimiter ends the
+// parts only when no delimiter follows it (an inner multipart that reused
+// the boundary closed it early).
+func (p *parser) walkLenient(h message.Header, body []byte, depth int) error {
+	p.parts++
+	if p.parts > p.l.MaxParts {
+		return fmt.Errorf("more than %d MIME parts", p.l.MaxParts)
+	}
+	if depth > p.l.MaxDepth {
+		return fmt.Errorf("MIME parts nested deeper than %d", p.l.MaxDepth)
+	}
+	mt, params, ok := lenientMediaType(h.Get("Content-Type"))
+	if ok && strings.HasPrefix(strings.ToLower(mt), "multipart/") && params["boundary"] != "" {
+		fixed := h.Copy()
+		fixed.Set("Content-Type", mime.FormatMediaType(mt, params))
+		if e, err := message.New(fixed, bytes.NewReader(nil)); e != nil {
+			p.part(e, depth == 0) // what a multipart says (reports)
+		} else if err != nil {
+			return err
+		}
+		for _, part := range splitParts(body, params["boundary"]) {
+			if len(bytes.TrimSpace(part)) == 0 {
+				continue
+			}
+			head, rest := partHeader(part)
+			hdr, err := textproto.ReadHeader(bufio.NewReader(&limitReader{r: bytes.NewReader(head), n: p.l.MaxHeaderBytes}))
+			if err != nil {
+				hdr, rest = textproto.Header{}, part // no header: text/plain (RFC 2046 5.1.1)
+			}
+			if err := p.walkLenient(message.Header{Header: hdr}, rest, depth+1); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	e, err := message.New(h, bytes.NewReader(body))
+	if e == nil {
+		return err
+	}
+	if err != nil {
+		p.m.Warnings = append(p.m.Warnings, err.Error())
+	}
+	p.part(e, depth == 0)
+	return nil
 }
 
 // walkFrom reads e and its parts; depth is e's own nesting. (It is
@@ -523,6 +637,9 @@ func (p *parser) part(e *message.Entity, root bool) {
 		p.m.Warnings = append(p.m.Warnings, "Content-Type: "+ctErr.Error())
 	}
 	mt = strings.ToLower(mt)
+	if !strings.Contains(mt, "/") {
+		mt = "text/plain" // "text" alone, or nothing a reader knows (RFC 2045 5.2)
+	}
 	if strings.HasPrefix(mt, "multipart/") {
 		if mt == "multipart/report" && p.m.ReportType == "" {
 			p.m.ReportType = strings.ToLower(cmp.Or(params["report-type"], "unknown"))
@@ -540,6 +657,11 @@ func (p *parser) part(e *message.Entity, root bool) {
 	disp = strings.ToLower(disp)
 	name := attachmentName(dparams["filename"], params["name"])
 
+	if !p.report && (mt == "message/delivery-status" || mt == "message/global-delivery-status") {
+		// A delivery status outside a multipart/report (a broken DSN, or
+		// one that is nothing else) is a delivery report all the same.
+		p.report, p.dsn = true, &Bounce{}
+	}
 	switch {
 	case p.report && (mt == "message/delivery-status" || mt == "message/global-delivery-status"):
 		p.readDeliveryStatus(e.Body)
@@ -549,7 +671,9 @@ func (p *parser) part(e *message.Entity, root bool) {
 			p.dsn.OriginalMessageID = firstID(h.Get("Message-Id"))
 		}
 		return
-	case (mt == "text/plain" || mt == "text/html") && disp != "attachment" && name == "":
+	case (mt == "text/plain" || mt == "text/html") && disp != "attachment" && (name == "" || disp == "" && mt == "text/plain" && len(p.texts) == 0):
+		// (A first text part with a name and no disposition is shown
+		// as the text, as mail readers do: McAfee's deliveryproblems.txt.)
 		body := p.readText(e.Body)
 		if mt == "text/html" {
 			if p.html == "" {
@@ -750,6 +874,39 @@ func (p *parser) finish() {
 	}
 	if p.dsn != nil {
 		m.Bounce = p.dsn
+	}
+}
+
+// textOfNothing gives a mail that has no text of its own what a reader
+// shows: the text of a message it forwards as an attachment (a
+// complaint, a forward as attachment), or, for a multipart with no parts
+// at all, its preamble and epilogue.
+func (p *parser) textOfNothing(body []byte, inner bool) {
+	m := p.m
+	for _, a := range m.Attachments {
+		if inner || (a.MediaType != "message/rfc822" && a.MediaType != "message/global") {
+			continue
+		}
+		if fw, err := parse(a.Data, p.l, true); err == nil && fw.Text != "" {
+			m.Text = fw.Text
+			m.Warnings = append(m.Warnings, "no text of its own: the text of the attached message "+a.Name)
+		}
+		return
+	}
+	if len(m.Attachments) > 0 || len(m.Dropped) > 0 || !strings.HasPrefix(strings.ToLower(m.Header.Get("Content-Type")), "multipart/") {
+		return
+	}
+	var lines []string
+	for i := 0; i < len(body); {
+		line, next := lineAt(body, i)
+		if !bytes.HasPrefix(line, []byte("--")) {
+			lines = append(lines, string(bytes.TrimRight(line, "\r")))
+		}
+		i = next
+	}
+	if t := strings.TrimSpace(strings.Join(lines, "\n")); t != "" {
+		m.Text = p.limitText([]byte(t))
+		m.Warnings = append(m.Warnings, "a multipart without parts: its preamble shown")
 	}
 }
 

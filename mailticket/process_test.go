@@ -266,6 +266,12 @@ func TestLoopProtection(t *testing.T) {
 				from = "ana@cliente.example"
 			}
 			r := e.process("k", simple(from, "Hola", "l1@x.example", c.extra...))
+			if c.name == "mailer-daemon" {
+				// A mailer daemon writes nothing but delivery reports.
+				expect(t, "outcome", r.Outcome, Unmatched)
+				expect(t, "no reply", r.AutoResponse, Event(""))
+				return
+			}
 			expect(t, "outcome", r.Outcome, Created)
 			expect(t, "no reply", r.AutoResponse, Event(""))
 			if !strings.Contains(r.Reason, "no reply") {
@@ -321,7 +327,7 @@ func TestQuarantine(t *testing.T) {
 	cases := map[string]string{
 		"too large": big,
 		"empty":     mailText("", "From: ana@cliente.example", "Date: Sun, 22 Nov 2026 08:00:00 +0000"),
-		"no header": "just some text without any header line\r\n",
+		"not text":  "\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR no header, not text",
 		"binary":    "\x00\x01\x02\xff\xfe",
 	}
 	for name, raw := range cases {
@@ -339,6 +345,9 @@ func TestQuarantine(t *testing.T) {
 	if len(full.Raw) == 0 || full.Reason == "" {
 		t.Fatalf("quarantined mail without bytes or reason: %+v", full)
 	}
+	// Text without any header line is the text of a mail from nobody.
+	r := e.process("q/text", "just some text without any header line\r\n")
+	expect(t, "text without header", r.Outcome, Created)
 	// Processing goes on after a bad mail.
 	expect(t, "next mail", e.process("ok", simple("ana@cliente.example", "bien", "q2@x.example")).Outcome, Created)
 }

@@ -22,6 +22,13 @@ import (
 // they are (made valid UTF-8 later), rather than no text at all.
 func charsetReader(label string, r io.Reader) (io.Reader, error) {
 	l := strings.ToLower(strings.Trim(strings.TrimSpace(label), `"`))
+	if l == "utf-16" || l == "utf16" {
+		b, err := io.ReadAll(io.LimitReader(r, 1<<20))
+		if err != nil {
+			return nil, err
+		}
+		return strings.NewReader(decodeUTF16(b)), nil
+	}
 	if l == "utf-7" || l == "utf7" || l == "unicode-1-1-utf-7" {
 		b, err := io.ReadAll(io.LimitReader(r, 1<<20))
 		if err != nil {
@@ -228,4 +235,57 @@ func fromCharset(s, cs string) string {
 		return s
 	}
 	return string(b)
+}
+
+// decodeUTF16 decodes UTF-16 by its byte order mark, or, without one
+// (programs leave it out, and RFC 2781's big-endian default is then often
+// wrong), by where the zero bytes of ASCII characters fall.
+func decodeUTF16(b []byte) string {
+	big := true
+	switch {
+	case bytes.HasPrefix(b, []byte{0xFF, 0xFE}):
+		big, b = false, b[2:]
+	case bytes.HasPrefix(b, []byte{0xFE, 0xFF}):
+		b = b[2:]
+	default:
+		even, odd := 0, 0
+		for i := 0; i+1 < len(b); i += 2 {
+			if b[i] == 0 {
+				even++
+			}
+			if b[i+1] == 0 {
+				odd++
+			}
+		}
+		big = even >= odd
+	}
+	u := make([]uint16, 0, len(b)/2)
+	for i := 0; i+1 < len(b); i += 2 {
+		if big {
+			u = append(u, uint16(b[i])<<8|uint16(b[i+1]))
+		} else {
+			u = append(u, uint16(b[i+1])<<8|uint16(b[i]))
+		}
+	}
+	return string(utf16.Decode(u))
+}
+
+// bWord is an RFC 2047 B-encoded word.
+var bWord = regexp.MustCompile(`=\?([^?\s]+)\?([bB])\?([A-Za-z0-9+/=]*)\?=`)
+
+// repadBWords fixes the base64 padding of B words ("VEVTVA=" for
+// "VEVTVA=="; none at all), which programs get wrong and strict decoders
+// then leave raw.
+func repadBWords(s string) string {
+	return bWord.ReplaceAllStringFunc(s, func(w string) string {
+		m := bWord.FindStringSubmatch(w)
+		p := strings.TrimRight(m[3], "=")
+		if len(p)%4 == 1 {
+			p = p[:len(p)-1] // a stray character no decoder can use
+		}
+		if n := len(p) % 4; n != 0 {
+			p += strings.Repeat("=", 4-n)
+		}
+		return "=?" + m[1] + "?" + m[2] + "?" + p + "?="
+	})
 }

@@ -77,7 +77,7 @@ func testMails() [][]byte {
 		m("ana@cliente.example", "Servicio caído", "m1@cliente.example"),
 		m("bob@otro.example", "Factura", "m2@otro.example"),
 		m("ana@cliente.example", "Re: Servicio caído", "m3@cliente.example", "In-Reply-To: <m1@cliente.example>"),
-		[]byte("\x00 not a mail\r\n"),
+		[]byte("\x00\x01\x02\x03\x04\x05\x06 not a mail, not even text\r\n"),
 	}
 }
 
