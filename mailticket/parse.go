@@ -232,7 +232,7 @@ func parse(raw []byte, l Limits, inner bool) (*Mail, error) {
 	}
 	m.Warnings = warns.done()
 	m.BodyDigest = digest(body)
-	m.readHeader(declaredCharset(h, body))
+	m.readHeader(func() string { return declaredCharset(h, body) })
 
 	if fixed, ok := repairPartHeaders(body); ok {
 		body = fixed
@@ -324,13 +324,21 @@ func validUTF8(s string) string {
 }
 
 // readHeader reads the fields of m.Header. Raw 8-bit text in them (which
-// RFC 5322 does not allow, and programs write anyway) is read in cs, the
-// charset the mail declares for its text, when it is not UTF-8.
-func (m *Mail) readHeader(cs string) {
+// RFC 5322 does not allow, and programs write anyway) is read in the
+// charset the mail declares for its text (charset(), asked only then),
+// when it is not UTF-8.
+func (m *Mail) readHeader(charset func() string) {
 	h := &m.Header
+	cs, looked := "", false
 	get := func(k string) string {
 		v := h.Get(k)
-		if cs != "" && !utf8.ValidString(v) {
+		if utf8.ValidString(v) {
+			return v
+		}
+		if !looked { // only for mail with raw 8-bit header text
+			cs, looked = charset(), true
+		}
+		if cs != "" {
 			v = fromCharset(v, cs)
 		}
 		return v

@@ -191,8 +191,23 @@ func fixInvalidUTF8(s string) string {
 	return b.String()
 }
 
-// charsetParam finds charset parameters in part headers.
-var charsetParam = regexp.MustCompile(`(?i)charset\s*=\s*"?([a-z0-9_.:\-]+)`)
+// charsetParam reads a charset parameter.
+var charsetParam = regexp.MustCompile(`^(?i)charset\s*=\s*"?([a-z0-9_.:\-]+)`)
+
+// indexFold is bytes.Index of an ASCII word, without case.
+func indexFold(b []byte, word string) int {
+	for i := 0; i+len(word) <= len(b); i++ {
+		j := bytes.IndexAny(b[i:], word[:1]+strings.ToUpper(word[:1]))
+		if j < 0 {
+			return -1
+		}
+		i += j
+		if i+len(word) <= len(b) && bytes.EqualFold(b[i:i+len(word)], []byte(word)) {
+			return i
+		}
+	}
+	return -1
+}
 
 // maxCharsetScan bounds how much of a body is searched for the charset
 // of its text parts.
@@ -215,9 +230,17 @@ func declaredCharset(h textproto.Header, body []byte) string {
 			return cs
 		}
 	}
-	for _, sm := range charsetParam.FindAllSubmatch(body[:min(len(body), maxCharsetScan)], 8) {
-		if cs := legacy(string(sm[1])); cs != "" {
-			return cs
+	b := body[:min(len(body), maxCharsetScan)]
+	for tries := 0; tries < 8; tries++ {
+		i := indexFold(b, "charset")
+		if i < 0 {
+			break
+		}
+		b = b[i+len("charset"):]
+		if sm := charsetParam.FindSubmatch(append([]byte("charset"), b[:min(len(b), 80)]...)); sm != nil {
+			if cs := legacy(string(sm[1])); cs != "" {
+				return cs
+			}
 		}
 	}
 	return ""
