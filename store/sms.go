@@ -139,10 +139,21 @@ type DeliveryReceipt struct {
 	State      TransmissionState
 	ErrorCode  int
 	DoneAt     time.Time
+	// SubmittedAt is the submission the receipt names (its "submit
+	// date"), zero when unknown. A waiting submission of the id recorded
+	// more than ReceiptDateTolerance away from it is not the one the
+	// receipt is for (the SMSC reused the id while an older message still
+	// waits): the receipt is kept for the RecordSubmit of its own.
+	SubmittedAt time.Time
 	// Raw is the receipt as received (its text), kept with a receipt
 	// that matches no submission.
 	Raw string
 }
+
+// ReceiptDateTolerance is how far a receipt's submit date may be from the
+// recorded submission it is applied to: SMSCs write it in their own time
+// zone without saying which (up to 14 hours either way) and to the minute.
+const ReceiptDateTolerance = 26 * time.Hour
 
 // PendingReceiptWindow is how long a receipt that matched no submission
 // may still be applied by the RecordSubmit that brings its message id (a

@@ -27,3 +27,14 @@ func TestEveryFinalReceiptIsRecordedFinal(t *testing.T) {
 	dr := receiptFrom(1, "1", &coding.Receipt{State: pdu.StateSkipped, Stat: "SKIPPED", DoneDate: time.Now()})
 	assert.Equal(t, store.TxUndeliverable, dr.State)
 }
+
+// The receipt's submit date goes to the store, which keeps a receipt off
+// an older waiting message whose id the SMSC reused.
+func TestReceiptCarriesItsSubmitDate(t *testing.T) {
+	r, ok := coding.ParseReceipt("id:1 sub:001 dlvrd:001 submit date:2612041030 done date:2612041031 stat:DELIVRD err:000 text:x", nil)
+	assert.True(t, ok)
+	dr := receiptFrom(1, "1", &r)
+	assert.Equal(t, 2026, dr.SubmittedAt.Year())
+	assert.Equal(t, time.December, dr.SubmittedAt.Month())
+	assert.Equal(t, 10, dr.SubmittedAt.Hour())
+}

@@ -501,7 +501,7 @@ func ackStatus(err error) pdu.Status {
 
 // receiptFrom turns an SMSC receipt into the store's.
 func receiptFrom(operatorID int64, messageID string, r *coding.Receipt) store.DeliveryReceipt {
-	dr := store.DeliveryReceipt{OperatorID: operatorID, MessageID: messageID, DoneAt: r.DoneDate}
+	dr := store.DeliveryReceipt{OperatorID: operatorID, MessageID: messageID, DoneAt: r.DoneDate, SubmittedAt: r.SubmitDate}
 	if dr.DoneAt.IsZero() {
 		dr.DoneAt = time.Now()
 	}

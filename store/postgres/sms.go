@@ -625,8 +625,11 @@ func (o *ops) ApplyReceipt(ctx context.Context, r store.DeliveryReceipt) (store.
 		err := o.tx.QueryRow(ctx, `UPDATE sms_segments SET state = $1, error_code = $2, done_at = $3
 			WHERE operator_id = $4 AND message_id = $5 AND state = ''
 				AND seq = (SELECT max(seq) FROM sms_segments WHERE operator_id = $4 AND message_id = $5)
+				AND ($6::timestamptz IS NULL OR abs(extract(epoch FROM
+					(SELECT submitted_at FROM sms_transmissions WHERE id = transmission_id) - $6::timestamptz)) <= $7)
 			RETURNING transmission_id`,
-			r.State, r.ErrorCode, tm(r.DoneAt), r.OperatorID, r.MessageID).Scan(&txID)
+			r.State, r.ErrorCode, tm(r.DoneAt), r.OperatorID, r.MessageID,
+			tm(r.SubmittedAt), store.ReceiptDateTolerance.Seconds()).Scan(&txID)
 		if errors.Is(err, pgx.ErrNoRows) {
 			// The same receipt again (its acknowledgment was lost): it
 			// changes nothing and is not kept for a later submission.

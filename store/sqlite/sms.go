@@ -555,8 +555,10 @@ func (o *ops) ApplyReceipt(ctx context.Context, r store.DeliveryReceipt) (store.
 		err := o.w().QueryRowContext(ctx, `UPDATE sms_segments SET state = ?, error_code = ?, done_at = ?
 			WHERE rowid = (SELECT rowid FROM sms_segments WHERE operator_id = ? AND message_id = ?
 				ORDER BY rowid DESC LIMIT 1) AND state = ''
+				AND (? IS NULL OR abs((SELECT submitted_at FROM sms_transmissions WHERE id = transmission_id) - ?) <= ?)
 			RETURNING transmission_id`,
-			r.State, r.ErrorCode, tm(r.DoneAt), r.OperatorID, r.MessageID).Scan(&txID)
+			r.State, r.ErrorCode, tm(r.DoneAt), r.OperatorID, r.MessageID,
+			tm(r.SubmittedAt), tm(r.SubmittedAt), store.ReceiptDateTolerance.Microseconds()).Scan(&txID)
 		if errors.Is(err, sql.ErrNoRows) {
 			// The same receipt again (its acknowledgment was lost): it
 			// changes nothing and is not kept for a later submission.

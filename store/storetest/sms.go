@@ -438,6 +438,37 @@ func testReceiptIDsReused(t *testing.T, e *env) {
 		At: time.Now().Add(store.PendingReceiptWindow + time.Minute)}))
 	got, _ = e.Transmission(ctx, late.ID)
 	eq(t, "stale receipt not applied", got.State, store.TxSent)
+
+	// An older message of id 3 still waits for its receipt (sent three
+	// days ago) when the SMSC gives id 3 again; the new message's receipt
+	// overtakes its submit_sm_resp. Its submit date says it is not the
+	// older one's: kept for the new message, not put on the old one.
+	older := claimOne(t, e, c.ID, op.ID, "older")
+	threeDays := time.Now().Add(-72 * time.Hour).Truncate(time.Second)
+	must(t, e.RecordSubmit(ctx, older.ID, store.SubmitResult{MessageIDs: []string{"3"}, At: threeDays}))
+	newer := claimOne(t, e, c.ID, op.ID, "newer")
+	now := time.Now().Truncate(time.Minute) // receipts name the minute, in a zone they do not say
+	_, matched, err = e.ApplyReceipt(ctx, store.DeliveryReceipt{OperatorID: op.ID, MessageID: "3", State: store.TxDelivered,
+		DoneAt: now, SubmittedAt: now.Add(-5 * time.Hour)})
+	must(t, err)
+	eq(t, "the new message's early receipt on the old one", matched, false)
+	got, _ = e.Transmission(ctx, older.ID)
+	eq(t, "the older message still waits", got.State, store.TxSent)
+	must(t, e.RecordSubmit(ctx, newer.ID, store.SubmitResult{MessageIDs: []string{"3"}}))
+	got, _ = e.Transmission(ctx, newer.ID)
+	eq(t, "the new message got it", got.State, store.TxDelivered)
+	// A receipt whose submit date is within the tolerance (another time
+	// zone) is the older message's.
+	_, matched, err = e.ApplyReceipt(ctx, store.DeliveryReceipt{OperatorID: op.ID, MessageID: "3", State: store.TxExpired,
+		DoneAt: now, SubmittedAt: threeDays.Add(9 * time.Hour)})
+	must(t, err)
+	eq(t, "the newest submission has its receipt: not matched again", matched, false)
+	pair := claimOne(t, e, c.ID, op.ID, "pair")
+	must(t, e.RecordSubmit(ctx, pair.ID, store.SubmitResult{MessageIDs: []string{"4"}, At: threeDays}))
+	_, matched, err = e.ApplyReceipt(ctx, store.DeliveryReceipt{OperatorID: op.ID, MessageID: "4", State: store.TxExpired,
+		DoneAt: now, SubmittedAt: threeDays.Add(-11 * time.Hour)})
+	must(t, err)
+	eq(t, "submit date in another zone", matched, true)
 }
 
 func testUnsettledSegments(t *testing.T, e *env) {
