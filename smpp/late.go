@@ -31,8 +31,9 @@ var ErrLateForgotten = errors.New("smpp: too many requests past their timeout: n
 // response of the wrong type as a *ResponseError, as Call.Wait does), or,
 // when no answer can come any more, a *SendError with MayHaveReached set:
 // the session ended, or it forgot the request (ErrLateForgotten: a
-// session keeps at most four windows of timed-out requests, oldest
-// forgotten first). It returns ctx.Err() when ctx ends first. A late
+// session keeps at most four windows of timed-out submit_sm, data_sm and
+// submit_multi, and one window of timed-out query_sm, oldest forgotten
+// first; other requests are not kept). It returns ctx.Err() when ctx ends first. A late
 // response does not feed the throttle and is also counted in
 // Stats.LateResponses. Safe for concurrent use; it may be called again.
 func (e *TimeoutError) WaitLate(ctx context.Context) (pdu.PDU, error) {

@@ -66,7 +66,9 @@ func (c *Call) finish(resp pdu.PDU, err error) {
 // Wait waits for the response, or for ctx. A response with a non-zero
 // command_status is returned with a *StatusError. When ctx ends first the
 // call stays in flight (its window slot is freed by the response or the
-// response timeout).
+// response timeout) and Wait returns a *SendError wrapping ctx.Err(),
+// with MayHaveReached set when the request was written: the peer may
+// act on it, so sending it again may duplicate it.
 func (c *Call) Wait(ctx context.Context) (pdu.PDU, error) {
 	if c.finished.Load() {
 		return c.resp, c.err
@@ -75,7 +77,7 @@ func (c *Call) Wait(ctx context.Context) (pdu.PDU, error) {
 	case <-c.Done():
 		return c.resp, c.err
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return nil, &SendError{Err: ctx.Err(), MayHaveReached: c.sent.Load()}
 	}
 }
 
@@ -128,6 +130,7 @@ type session struct {
 	mu      sync.Mutex
 	pending *pendingTable // nil once closed
 	expired lateTable     // timed-out requests still answerable
+	queries lateTable     // timed-out query_sm still answerable, apart so they never crowd out the messages
 
 	done      chan struct{} // closed when the session ends
 	closeOnce sync.Once
@@ -177,6 +180,7 @@ func newSession(conn net.Conn, cfg sessionConfig) *session {
 		out:     newOutQueue(cfg.window + 64),
 		pending: newPendingTable(cfg.window),
 		expired: lateTable{max: 4 * cfg.window},
+		queries: lateTable{max: cfg.window},
 		done:    make(chan struct{}),
 		tick:    max(cfg.responseTimeout/10, 5*time.Millisecond),
 	}
@@ -429,7 +433,7 @@ func outcome(c *Call, resp pdu.PDU) (pdu.PDU, error) {
 func (s *session) answerLate(resp pdu.PDU) bool {
 	s.late.Add(1)
 	s.mu.Lock()
-	c := s.expired.take(resp.Hdr().Sequence)
+	c := s.takeLate(resp.Hdr().Sequence)
 	s.mu.Unlock()
 	if c == nil {
 		return false
@@ -450,7 +454,7 @@ func (s *session) answerUndecodable(de *pdu.DecodeError) {
 		return
 	}
 	s.mu.Lock()
-	c := s.expired.take(de.Sequence)
+	c := s.takeLate(de.Sequence)
 	s.mu.Unlock()
 	if c != nil {
 		s.late.Add(1)
@@ -491,32 +495,47 @@ func (s *session) complete(c *Call, resp pdu.PDU, err error) {
 	c.finish(resp, err)
 }
 
-// keepsLate reports whether a timed-out call is kept for its late
-// answer: requests that make a message (submit_sm, data_sm,
-// submit_multi), whose late answer saves sending it again. Queries and
-// keepalives are not, so that they never crowd those out of the table.
-func keepsLate(c *Call) bool {
+// lateTableOf returns the table a timed-out call is kept in for its late
+// answer, or nil: requests that make a message (submit_sm, data_sm,
+// submit_multi), whose late answer saves sending it again, in one; query_sm,
+// whose late answer still tells a message's state, in another of one
+// window, so that queries never crowd the messages out. Keepalives and
+// the rest are not kept.
+func (s *session) lateTableOf(c *Call) *lateTable {
 	if c.slotless {
-		return false
+		return nil
 	}
 	switch c.Req.CommandID() {
 	case pdu.SubmitSMID, pdu.DataSMID, pdu.SubmitMultiID:
-		return true
+		return &s.expired
+	case pdu.QuerySMID:
+		return &s.queries
 	}
-	return false
+	return nil
+}
+
+// takeLate removes the timed-out call with seq from the late tables.
+// The caller holds s.mu.
+func (s *session) takeLate(seq uint32) *Call {
+	if c := s.expired.take(seq); c != nil {
+		return c
+	}
+	return s.queries.take(seq)
 }
 
 // expire fails the call with seq, if still pending, with a
-// *TimeoutError kept for a late answer (see keepsLate), else with
+// *TimeoutError kept for a late answer (see lateTableOf), else with
 // ErrTimeout.
 func (s *session) expire(seq uint32) {
 	var forgot *Call
 	s.mu.Lock()
 	var c *Call
 	if s.pending != nil {
-		if c = s.pending.take(seq); c != nil && keepsLate(c) {
-			c.late = make(chan struct{})
-			forgot = s.expired.put(c)
+		if c = s.pending.take(seq); c != nil {
+			if t := s.lateTableOf(c); t != nil {
+				c.late = make(chan struct{})
+				forgot = t.put(c)
+			}
 		}
 	}
 	s.mu.Unlock()
@@ -656,7 +675,7 @@ func (s *session) close(cause error) {
 		s.mu.Lock()
 		pending := s.pending
 		s.pending = nil
-		expired := s.expired.drain()
+		expired := append(s.expired.drain(), s.queries.drain()...)
 		s.mu.Unlock()
 		for _, c := range expired {
 			c.endLate(nil, &SendError{Err: cause, MayHaveReached: true})

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/big"
 	"time"
@@ -98,6 +99,11 @@ func (r *runner) settle(ctx context.Context, asked map[segmentKey]time.Time) {
 	}
 }
 
+// lateQueryWait bounds the wait for the late answer of a query_sm (the
+// queries of a round are answered one after another, so their late
+// answers mostly come while the first is waited for).
+const lateQueryWait = 30 * time.Second
+
 // query is a query_sm in flight.
 type query struct {
 	seg  store.SentSegment
@@ -131,6 +137,14 @@ func (r *runner) ask(ctx context.Context, sg store.SentSegment) (query, bool) {
 // receipt would be.
 func (r *runner) answered(ctx context.Context, q query) {
 	resp, err := q.call.Wait(ctx)
+	var te *smpp.TimeoutError
+	if errors.As(err, &te) {
+		// An SMSC slower than the response timeout still answers: its
+		// late answer counts (the session keeps a window of late queries).
+		lctx, cancel := context.WithTimeout(ctx, lateQueryWait)
+		resp, err = te.WaitLate(lctx)
+		cancel()
+	}
 	if err != nil {
 		return // asked again later, or given up on at the end of the validity period
 	}
