@@ -221,3 +221,114 @@ func TestLongMessageLaterPartThrottled(t *testing.T) {
 		assert.Zero(t, c.Uncertain)
 	})
 }
+
+// partOf is the part number of a concatenated submit_sm (UDH 8-bit
+// reference), 1 for a single one.
+func partOf(sm *pdu.SubmitSM) int {
+	if sm.ESMClass&0x40 != 0 && len(sm.ShortMessage) > 5 {
+		return int(sm.ShortMessage[5])
+	}
+	return 1
+}
+
+// A later part accepted by the SMSC after tries near the submit timeout
+// never leaves its message recorded failed: delivered, or unknown with
+// the accepted parts' ids (a try whose answer the deadline cut off may
+// have reached the SMSC).
+func TestLongMessageLaterPartNearTheDeadline(t *testing.T) {
+	ctx := testCtx(t, 30*time.Second)
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "gw.db"), nil)
+	require.NoError(t, err)
+	defer st.Close()
+	var first atomic.Int64
+	sim := smpptest.NewServer(&smpptest.Config{Refuse: func(sm *pdu.SubmitSM) pdu.Status {
+		if partOf(sm) == 1 {
+			first.Store(time.Now().UnixNano())
+			return pdu.StatusOK
+		}
+		if time.Since(time.Unix(0, first.Load())) < 1500*time.Millisecond {
+			return pdu.StatusThrottled
+		}
+		time.Sleep(1200 * time.Millisecond) // accepted, answered after the response timeout
+		return pdu.StatusOK
+	}})
+	defer sim.Close()
+	addOperator(t, st, "slowpart", sim, func(o *store.Operator) {
+		o.Default = true
+		o.Params = []store.OperatorParam{{Command: "gateway", Name: "response_timeout", Value: "1s"}}
+	})
+	g := startGatewayWith(t, st, func(c *Config) { c.SubmitTimeout = 3 * time.Second })
+	long := strings.Repeat("Mensaje largo de prueba. ", 12)
+	rep, err := g.LoadCSV(ctx, Batch{Client: "acme", CSV: strings.NewReader("04140000001," + long + ",x\n")})
+	require.NoError(t, err)
+	sum := waitDone(t, g, rep.BatchID)
+	tr, err := st.LastTransmissionTo(ctx, "584140000001")
+	require.NoError(t, err)
+	accepted := len(sim.Submitted())
+	t.Logf("SMSC accepted %d parts; %v: %s", accepted, sum.ByState, tr.Reason)
+	if accepted == 2 {
+		assert.NotEqual(t, store.TxFailed, tr.State, "both parts at the SMSC, recorded failed: %s", tr.Reason)
+	}
+	if tr.State == store.TxUnknown {
+		assert.Contains(t, tr.Reason, sim.Submitted()[0].MessageID)
+	}
+}
+
+// A later part refused for a reason of its own (ESME_RSYSERR) is not
+// tried again: the message fails at once, and holds no window slot while
+// other messages wait (they went through in milliseconds before the
+// retries, and must again).
+func TestLongMessageLaterPartRefusedAlone(t *testing.T) {
+	ctx := testCtx(t, 30*time.Second)
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "gw.db"), nil)
+	require.NoError(t, err)
+	defer st.Close()
+	sim := smpptest.NewServer(&smpptest.Config{Refuse: func(sm *pdu.SubmitSM) pdu.Status {
+		if partOf(sm) > 1 {
+			return pdu.StatusSysErr
+		}
+		return pdu.StatusOK
+	}})
+	defer sim.Close()
+	op := addOperator(t, st, "syserr", sim, func(o *store.Operator) { o.Default, o.WindowSize = true, 2 })
+	g := startGatewayWith(t, st, func(c *Config) { c.SubmitTimeout = 15 * time.Second })
+	long := strings.Repeat("Mensaje largo de prueba. ", 12)
+	_, err = g.LoadCSV(ctx, Batch{Client: "acme", Name: "long", CSV: strings.NewReader(
+		"04140000998," + long + ",a\n04140000999," + long + ",b\n")})
+	require.NoError(t, err)
+	start := time.Now()
+	short := loadNumbered(t, g, "syserr", 10)
+	waitDone(t, g, short)
+	assert.Less(t, time.Since(start), 5*time.Second, "short messages waited behind the long ones")
+	c := operatorStatus(t, g, op.ID).Process
+	assert.Zero(t, c.PartRetries)
+}
+
+// A reload (the operator disabled) while a later part waits out the
+// SMSC's throttling is not held for the submit timeout: the tries stop.
+func TestReloadStopsLaterPartTries(t *testing.T) {
+	ctx := testCtx(t, 60*time.Second)
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "gw.db"), nil)
+	require.NoError(t, err)
+	defer st.Close()
+	sim := smpptest.NewServer(&smpptest.Config{Refuse: func(sm *pdu.SubmitSM) pdu.Status {
+		if partOf(sm) > 1 {
+			return pdu.StatusThrottled // for good
+		}
+		return pdu.StatusOK
+	}})
+	defer sim.Close()
+	op := addOperator(t, st, "throttled", sim, func(o *store.Operator) { o.Default = true })
+	g := startGatewayWith(t, st, func(c *Config) { c.SubmitTimeout = 40 * time.Second })
+	long := strings.Repeat("Mensaje largo de prueba. ", 12)
+	_, err = g.LoadCSV(ctx, Batch{Client: "acme", CSV: strings.NewReader("04140000001," + long + ",x\n")})
+	require.NoError(t, err)
+	waitFor(t, func() bool { return operatorStatus(t, g, op.ID).Process.PartRetries > 0 })
+	o, err := st.Operator(ctx, op.ID)
+	require.NoError(t, err)
+	o.Enabled = false
+	require.NoError(t, st.UpdateOperator(ctx, &o))
+	start := time.Now()
+	g.Reload()
+	assert.Less(t, time.Since(start), 10*time.Second, "the reload waited for the part's tries")
+}

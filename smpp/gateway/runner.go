@@ -36,8 +36,9 @@ type runner struct {
 	slots   chan struct{} // transmissions in flight: the binds' windows
 	wake    chan struct{}
 	cancel  context.CancelFunc
-	done    chan struct{} // closed when the dispatcher ends
-	settled chan struct{} // closed when the receipt follow-up ends
+	stopped <-chan struct{} // closed when the runner is told to stop
+	done    chan struct{}   // closed when the dispatcher ends
+	settled chan struct{}   // closed when the receipt follow-up ends
 	sends   sync.WaitGroup
 	next    uint64
 	mu      sync.Mutex
@@ -61,6 +62,7 @@ func newRunner(g *Gateway, p *profile) *runner {
 
 func (r *runner) start(ctx context.Context) {
 	ctx, r.cancel = context.WithCancel(ctx)
+	r.stopped = ctx.Done()
 	opts := r.p.opts
 	opts.Handler = r
 	if r.limiter != nil {
@@ -308,15 +310,29 @@ func (r *runner) submit(ctx context.Context, t store.Transmission) ([]string, er
 const laterPartPause = 2 * time.Second
 
 // submitLaterPart tries again a part after the first of a long message
-// while its failure is one the SMSC may get over (a temporary refusal) or
-// one where it surely did not reach the SMSC (the session ended before
-// sending it), until ctx ends. Any other failure comes back as is.
+// while the SMSC throttles (ESME_RTHROTTLED, ESME_RMSGQFUL: it refuses
+// everything for a while, this message's other parts too) or the part
+// surely did not reach it (its session ended before sending it), so that
+// the message is not cut in two. It stops when a try could no longer be
+// answered before ctx's deadline (so that a try never ends unanswered
+// and uncertain for lack of time), when the runner stops (a reload, the
+// operator disabled or deleted), or at any other failure, which comes
+// back as is: a refusal of this one part for a reason of its own
+// (ESME_RSYSERR, ...) fails the message as before, rather than holding a
+// window slot for the whole submit timeout.
 func (r *runner) submitLaterPart(ctx context.Context, sm *pdu.SubmitSM, err error) (string, error) {
+	// Pauses and the wait for a session end when the runner stops; a try
+	// under way is left to finish (it ends within the response timeout).
+	waitCtx, cancel := r.untilStopped(ctx)
+	defer cancel()
 	pause := 100 * time.Millisecond
 	for retryablePart(err) {
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < pause+r.p.opts.ResponseTimeout {
+			return "", err
+		}
 		t := time.NewTimer(pause)
 		select {
-		case <-ctx.Done():
+		case <-waitCtx.Done():
 			t.Stop()
 			return "", err
 		case <-t.C:
@@ -325,7 +341,7 @@ func (r *runner) submitLaterPart(ctx context.Context, sm *pdu.SubmitSM, err erro
 		c := r.bound()
 		if c == nil {
 			var werr error
-			if c, werr = r.sups[0].Wait(ctx); werr != nil {
+			if c, werr = r.sups[0].Wait(waitCtx); werr != nil {
 				return "", err
 			}
 		}
@@ -342,14 +358,29 @@ func (r *runner) submitLaterPart(ctx context.Context, sm *pdu.SubmitSM, err erro
 	return "", err
 }
 
-// retryablePart: the failure of a part that may be sent again without
-// repeating it: a temporary refusal, or a request that never left.
+// untilStopped is ctx, also ended when the runner is told to stop.
+func (r *runner) untilStopped(ctx context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(ctx)
+	go func() {
+		select {
+		case <-r.stopped:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, cancel
+}
+
+// retryablePart: the failure of a later part that may be sent again
+// without repeating it and is likely to pass later: the SMSC's
+// throttling, or a request that never left.
 func retryablePart(err error) bool {
 	var st *smpp.StatusError
 	if errors.As(err, &st) {
-		return st.Temporary()
+		return smpp.Throttling(err)
 	}
-	return !smpp.MayHaveReached(err) && !errors.As(err, new(permanent))
+	return !smpp.MayHaveReached(err) && !errors.As(err, new(permanent)) &&
+		!errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled)
 }
 
 type permanent struct{ error }
