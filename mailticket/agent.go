@@ -37,9 +37,12 @@ func (p *Processor) Reply(ctx context.Context, s Sender, ticketID, agentID int64
 	if err != nil {
 		return store.Article{}, err
 	}
+	// The customer's latest mail: not a delivery report or other robot's
+	// mail that landed on the ticket (an answer to a mailer daemon reaches
+	// nobody).
 	var last *store.Article
 	for i := len(arts) - 1; i >= 0; i-- {
-		if arts[i].Direction == store.Inbound {
+		if arts[i].Direction == store.Inbound && noReplyAddress(firstAddress(arts[i].From).Addr) == "" {
 			last = &arts[i]
 			break
 		}

@@ -124,6 +124,10 @@ func finishHeader(out, orig []byte) []byte {
 	return h
 }
 
+// maxLookahead bounds the lines fieldFollows looks at past a broken line
+// (a flood of broken lines made the header split quadratic).
+const maxLookahead = 64
+
 // fieldFollows reports whether the broken line before i belongs to the
 // header: past its continuation lines comes a field, or another broken
 // line with a colon that is folded too, or, after folded lines, the end
@@ -132,7 +136,7 @@ func finishHeader(out, orig []byte) []byte {
 // fields came before).
 func fieldFollows(b []byte, i int, inHeader bool) bool {
 	folded := false
-	for i < len(b) {
+	for n := 0; i < len(b) && n < maxLookahead; n++ {
 		line, next := lineAt(b, i)
 		switch {
 		case len(bytes.TrimSpace(line)) == 0:
@@ -201,41 +205,37 @@ func obsField(line []byte) ([]byte, bool) {
 	return append(append([]byte(nil), name...), line[colon:]...), true
 }
 
-// repairPartHeaders folds the lines of MIME part headers that programs
-// wrap without the leading white space folding needs ("Content-Type:
+// foldBrokenLines folds the lines of a part's header that programs wrap
+// without the leading white space folding needs ("Content-Type:
 // multipart/alternative;" then "boundary=..." on a line of its own): a
 // line without a colon right after a field ending in ";" is its
-// continuation. It returns a repaired copy, or false when nothing needed
-// repair.
-func repairPartHeaders(body []byte) ([]byte, bool) {
+// continuation. head is one part's header block only (never body bytes).
+// It returns a repaired copy, or false when nothing needed repair.
+func foldBrokenLines(head []byte) ([]byte, bool) {
 	var out []byte
-	copied := 0 // body[:copied] is in out
-	inHeader, prevOpen := false, false
-	for i := 0; i < len(body); {
-		line, next := lineAt(body, i)
-		trimmed := bytes.TrimRight(line, "\r")
+	copied, prevOpen := 0, false
+	for i := 0; i < len(head); {
+		line, next := lineAt(head, i)
+		trimmed := bytes.TrimSpace(line)
 		switch {
-		case bytes.HasPrefix(line, []byte("--")):
-			inHeader, prevOpen = true, false
-		case !inHeader:
-		case len(bytes.TrimSpace(line)) == 0:
-			inHeader = false
+		case len(trimmed) == 0:
+			prevOpen = false
 		case prevOpen && line[0] != ' ' && line[0] != '\t' && bytes.IndexByte(line, ':') < 0:
 			if out == nil {
-				out = make([]byte, 0, len(body)+64)
+				out = make([]byte, 0, len(head)+16)
 			}
-			out = append(append(out, body[copied:i]...), '\t')
+			out = append(append(out, head[copied:i]...), '\t')
 			copied = i
-			prevOpen = bytes.HasSuffix(bytes.TrimSpace(trimmed), []byte(";"))
+			prevOpen = bytes.HasSuffix(trimmed, []byte(";"))
 		default:
-			prevOpen = bytes.HasSuffix(bytes.TrimSpace(trimmed), []byte(";"))
+			prevOpen = bytes.HasSuffix(trimmed, []byte(";"))
 		}
 		i = next
 	}
 	if out == nil {
-		return body, false
+		return head, false
 	}
-	return append(out, body[copied:]...), true
+	return append(out, head[copied:]...), true
 }
 
 // splitParts splits a multipart body at the lines that are exactly
@@ -244,12 +244,12 @@ func repairPartHeaders(body []byte) ([]byte, bool) {
 // delimiter after it starts another (an inner multipart that reused the
 // boundary closed it early); the preamble, what lies between a close and
 // the next delimiter, and the epilogue are left out. A last part with no
-// delimiter after it (a mail cut short) is kept.
-func splitParts(body []byte, boundary string) [][]byte {
+// delimiter after it (a mail cut short) is kept. It stops past max parts.
+func splitParts(body []byte, boundary string, max int) [][]byte {
 	delim := []byte("--" + boundary)
 	var parts [][]byte
 	start := -1 // start of the current part
-	for i := 0; i < len(body); {
+	for i := 0; i < len(body) && len(parts) <= max; {
 		line, next := lineAt(body, i)
 		if bytes.HasPrefix(line, delim) {
 			rest := bytes.TrimRight(line[len(delim):], " \t\r")

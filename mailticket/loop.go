@@ -55,8 +55,14 @@ func (p *Processor) automated(m *Mail, to Address) string {
 		return "a complaint (Hotmail's feedback loop)"
 	}
 	if v := strings.ToLower(strings.TrimSpace(h.Get("X-Spam-Flag"))); v == "yes" ||
-		strings.HasPrefix(strings.ToLower(strings.TrimSpace(h.Get("X-Spam-Status"))), "yes") {
-		return "marked as spam by a filter before us"
+		strings.HasPrefix(strings.ToLower(strings.TrimSpace(h.Get("X-Spam-Status"))), "yes") ||
+		strings.EqualFold(strings.TrimSpace(h.Get("X-Spam")), "yes") {
+		return "marked as spam by a filter before us" // SpamAssassin, rspamd
+	}
+	for _, k := range []string{"X-OTRS-Loop", "X-Znuny-Loop"} {
+		if v := strings.ToLower(strings.TrimSpace(h.Get(k))); v == "yes" || v == "true" {
+			return k + ": another help desk's automatic mail"
+		}
 	}
 	if why := listMachinery(m); why != "" {
 		return why
@@ -69,9 +75,11 @@ func (p *Processor) automated(m *Mail, to Address) string {
 		if strings.Contains(strings.ToLower(v), strings.ToLower(p.loopToken())) {
 			return "our own X-Loop"
 		}
+		// Lists and autoresponders write X-Loop; people's programs never do.
+		return "X-Loop: " + v
 	}
-	if m.NullReturnPath {
-		return "empty Return-Path"
+	if nullSender(m) {
+		return "empty or mailer daemon's Return-Path"
 	}
 	if m.Bounce != nil {
 		return "delivery report"
@@ -84,7 +92,7 @@ func (p *Processor) automated(m *Mail, to Address) string {
 	}
 	// The reply's address, and the author's when they differ (a
 	// "gmail-noreply" invitation with a person's Reply-To is a machine's).
-	for _, a := range []string{to.Addr, m.From.Addr} {
+	for _, a := range []string{to.Addr, m.From.Addr, firstAddress(h.Get("Sender")).Addr, m.ReturnPath} {
 		if why := noReplyAddress(a); why != "" {
 			return why
 		}
@@ -109,8 +117,16 @@ func noReplyAddress(addr string) string {
 			return "sender " + addr + " does not read replies"
 		}
 	}
-	if strings.Contains(strings.NewReplacer(".", "", "-", "", "_", "").Replace(local), "noreply") || strings.HasPrefix(local, "bounce") {
-		return "sender " + addr + " does not read replies"
+	// "gmail-noreply", "info.no-reply", "do_not_reply.shop": the words
+	// anywhere, as words ("juan.arnoreply" is a name).
+	words := strings.FieldsFunc(local, func(r rune) bool { return r == '.' || r == '-' || r == '_' || r == '+' })
+	for i, w := range words {
+		switch {
+		case w == "noreply" || w == "donotreply",
+			w == "no" && i+1 < len(words) && words[i+1] == "reply",
+			w == "do" && i+2 < len(words) && words[i+1] == "not" && words[i+2] == "reply":
+			return "sender " + addr + " does not read replies"
+		}
 	}
 	return ""
 }
@@ -127,9 +143,22 @@ func listMachinery(m *Mail) string {
 		if local == "" {
 			continue
 		}
-		if strings.HasSuffix(local, "-request") || strings.HasSuffix(local, "-bounces") || strings.HasPrefix(local, "owner-") ||
-			strings.HasSuffix(local, "-owner") || (a.what == "Return-Path" && strings.HasPrefix(local, "bounce")) ||
-			strings.Contains(local, "-bounces+") {
+		// A list's own addresses ("ppp-request" writes digests) and,
+		// in Sender and Return-Path, its owner's and its bounce
+		// addresses; a mailing service's VERP return path. (In From,
+		// "shop-owner" or "service-request" may be a person's.)
+		list := strings.HasSuffix(local, "-bounces") || strings.Contains(local, "-bounces+")
+		if a.what != "sender" {
+			list = list || strings.HasSuffix(local, "-request") || strings.HasSuffix(local, "-owner") ||
+				strings.HasSuffix(local, "-admin") || strings.HasPrefix(local, "owner-")
+		}
+		if a.what == "Return-Path" {
+			first, _, _ := strings.Cut(local, "+")
+			first, _, _ = strings.Cut(first, "-")
+			list = list || first == "bounce" || first == "bounces" || strings.HasPrefix(local, "bounce_") ||
+				strings.HasPrefix(local, "bounces_")
+		}
+		if list {
 			return a.what + " " + a.addr + " is a mailing list's or a mass mailer's"
 		}
 	}

@@ -32,12 +32,16 @@ type Maildir struct {
 	mu       sync.Mutex
 	watcher  *fsnotify.Watcher // new/, once Wait started it
 	watchErr error             // why new/ cannot be watched
+	closed   bool
 }
 
 func (m *Maildir) String() string { return "maildir:" + m.Dir }
 
 // Close implements Source: it stops the watch Wait started.
 func (m *Maildir) Close() error {
+	m.mu.Lock()
+	m.closed = true
+	m.mu.Unlock()
 	m.stopWatch()
 	return nil
 }

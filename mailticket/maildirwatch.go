@@ -51,6 +51,12 @@ func (m *Maildir) Wait(ctx context.Context, d time.Duration) error {
 			if !ok {
 				return nil
 			}
+			if (ev.Has(fsnotify.Remove) || ev.Has(fsnotify.Rename)) && filepath.Clean(ev.Name) == filepath.Join(m.Dir, "new") {
+				// new/ itself went away (and may come back): watch it
+				// again on the next call, after a fetch.
+				m.stopWatch()
+				return nil
+			}
 			if !ev.Has(fsnotify.Create) {
 				continue // our own moves to cur/ (Rename), writes of a file already seen
 			}
@@ -82,6 +88,9 @@ func drain(w *fsnotify.Watcher, quiet time.Duration) {
 func (m *Maildir) watch() (w *fsnotify.Watcher, started bool, err error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.closed {
+		return nil, false, nil // no new watch after Close: Wait only sleeps
+	}
 	if m.watcher != nil || m.watchErr != nil {
 		return m.watcher, false, m.watchErr
 	}

@@ -111,3 +111,40 @@ func TestMaildirPolledWithoutWatch(t *testing.T) {
 	require.NotEmpty(t, reported)
 	assert.ErrorContains(t, reported[0], "no inotify watches left")
 }
+
+// new/ removed and made again (a restore, a cleanup script) is watched
+// again: a mail delivered into the new directory is still a ticket within
+// a second, not at the next poll.
+func TestMaildirWatchedAfterNewIsRecreated(t *testing.T) {
+	e := newEnv(t)
+	dir := t.TempDir()
+	writeMaildir(t, dir)
+	pl := &Poller{Processor: e.p, Sources: []Source{&Maildir{Dir: dir}}, Interval: time.Hour}
+	results := runPoller(t, pl)
+	deliverMaildir(t, dir, "1.A.test", simple("a@cliente.example", "uno", "r1@cliente.example"))
+	select {
+	case r := <-results:
+		require.Equal(t, Created, r.Outcome)
+	case <-time.After(time.Second):
+		t.Fatal("first mail not seen")
+	}
+	require.Eventually(t, func() bool {
+		left, _ := os.ReadDir(filepath.Join(dir, "new"))
+		return len(left) == 0
+	}, 2*time.Second, 10*time.Millisecond)
+	require.NoError(t, os.RemoveAll(filepath.Join(dir, "new")))
+	time.Sleep(100 * time.Millisecond) // the watch sees new/ go
+	require.NoError(t, os.Mkdir(filepath.Join(dir, "new"), 0o755))
+	// Mail delivered into the new new/, soon after it was made, and again
+	// a moment later.
+	for i, name := range []string{"2.B.test", "3.C.test"} {
+		time.Sleep(200 * time.Millisecond)
+		deliverMaildir(t, dir, name, simple("b@cliente.example", "dos", fmt.Sprintf("r%d@cliente.example", i+2)))
+		select {
+		case r := <-results:
+			assert.Equal(t, Created, r.Outcome)
+		case <-time.After(2 * time.Second):
+			t.Fatalf("mail %s in the recreated new/ not seen", name)
+		}
+	}
+}

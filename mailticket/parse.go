@@ -22,6 +22,7 @@ import (
 	"github.com/k3a/html2text"
 
 	"github.com/switchboard-go/switchboard/mailticket/internal/tnef"
+	"github.com/switchboard-go/switchboard/store"
 )
 
 // Limits bound what Parse accepts from a mail. Zero fields take the
@@ -204,6 +205,10 @@ func parse(raw []byte, l Limits, inner bool) (*Mail, error) {
 		return nil, &ParseError{Reason: fmt.Sprintf("%d bytes, limit %d", len(raw), l.MaxMailSize), Err: ErrTooLarge}
 	}
 	var warns warnings
+	if bom := []byte("\xEF\xBB\xBF"); bytes.HasPrefix(raw, bom) {
+		raw = raw[len(bom):] // a UTF-8 byte order mark some programs write first
+		warns.add("byte order mark before the header skipped")
+	}
 	if crLineEnds(raw) {
 		raw = bytes.ReplaceAll(bytes.ReplaceAll(raw, []byte("\r\n"), []byte("\r")), []byte("\r"), []byte("\r\n"))
 		warns.add("lines end in CR alone (old Mac): read as CRLF")
@@ -213,6 +218,11 @@ func parse(raw []byte, l Limits, inner bool) (*Mail, error) {
 	h, err := textproto.ReadHeader(br)
 	if err != nil {
 		return nil, &ParseError{Reason: "header", Err: errors.Join(ErrMalformed, err)}
+	}
+	if h.Len() > 0 && !knownField(h) && looksLikeText(raw) {
+		// "Hi: I need help" and nothing a mail header has: text that
+		// happens to start like a field, not a header.
+		h, body = textproto.Header{}, raw
 	}
 	if h.Len() == 0 {
 		// No header at all: a mail saved without it, or the text of one.
@@ -234,10 +244,6 @@ func parse(raw []byte, l Limits, inner bool) (*Mail, error) {
 	m.BodyDigest = digest(body)
 	m.readHeader(func() string { return declaredCharset(h, body) })
 
-	if fixed, ok := repairPartHeaders(body); ok {
-		body = fixed
-		m.Warnings = append(m.Warnings, "a part's header folded without white space: read as folded")
-	}
 	p := parser{l: l, m: m}
 	e, err := message.New(message.Header{Header: h}, bytes.NewReader(body))
 	if err != nil {
@@ -257,6 +263,23 @@ func parse(raw []byte, l Limits, inner bool) (*Mail, error) {
 	return m, nil
 }
 
+// knownField says whether h has any field a mail header has.
+func knownField(h textproto.Header) bool {
+	for _, k := range []string{"From", "Sender", "To", "Cc", "Subject", "Date", "Message-Id", "Received", "Return-Path",
+		"Mime-Version", "Content-Type", "Content-Transfer-Encoding", "Reply-To", "In-Reply-To", "References", "Delivered-To"} {
+		if h.Has(k) {
+			return true
+		}
+	}
+	fields := h.Fields()
+	for fields.Next() {
+		if strings.HasPrefix(strings.ToLower(fields.Key()), "x-") {
+			return true
+		}
+	}
+	return false
+}
+
 // looksLikeText reports whether b reads as text: valid UTF-8 (or 8-bit
 // text) without NUL bytes, mostly printable, and not empty.
 func looksLikeText(b []byte) bool {
@@ -274,10 +297,11 @@ func looksLikeText(b []byte) bool {
 }
 
 // crLineEnds reports whether the mail's lines end in a lone CR (classic
-// Mac OS): its first line ends so.
+// Mac OS): it has CRs and no LF at all in its first 64 KiB (a first line
+// ending in "\r\r\n" is a CRLF mail with a stray CR, not one of these).
 func crLineEnds(raw []byte) bool {
-	i := bytes.IndexAny(raw, "\r\n")
-	return i >= 0 && raw[i] == '\r' && (i+1 == len(raw) || raw[i+1] != '\n')
+	head := raw[:min(len(raw), 64<<10)]
+	return bytes.IndexByte(head, '\r') >= 0 && bytes.IndexByte(head, '\n') < 0
 }
 
 // digest hashes a body with CRLF and LF line ends alike, so the same mail
@@ -424,15 +448,14 @@ func addresses(v string) []Address {
 	if strings.TrimSpace(v) == "" {
 		return nil
 	}
-	var list []*mail.Address
-	err := errors.New("not parsed")
-	if strings.IndexByte(v, '(') >= 0 {
+	list, err := addressParser.ParseList(v)
+	if strings.IndexByte(v, '(') >= 0 && (err != nil || misreadComments(list)) {
 		// Comments where net/mail misreads them (RFC 5322 allows CFWS
-		// around every token: "pete(his account)@silly.test").
-		list, err = addressParser.ParseList(removeComments(v))
-	}
-	if err != nil {
-		list, err = addressParser.ParseList(v)
+		// around every token: "pete(his account)@silly.test"); it reads
+		// a trailing one ("ana@x (Ana Perez)") as the name itself.
+		if l, err2 := addressParser.ParseList(removeComments(v)); err2 == nil {
+			list, err = l, nil
+		}
 	}
 	if err != nil {
 		// Salvage what looks like addresses from a broken list.
@@ -456,6 +479,16 @@ func addresses(v string) []Address {
 		out = append(out, Address{Name: validUTF8(name), Addr: strings.ToLower(a.Address)})
 	}
 	return out
+}
+
+// misreadComments says whether net/mail left comment text in an address.
+func misreadComments(list []*mail.Address) bool {
+	for _, a := range list {
+		if strings.ContainsAny(a.Address, "()") {
+			return true
+		}
+	}
+	return false
 }
 
 func firstAddress(v string) Address {
@@ -546,11 +579,20 @@ func (p *parser) walkLenient(h message.Header, body []byte, depth int) error {
 		} else if err != nil {
 			return err
 		}
-		for _, part := range splitParts(body, params["boundary"]) {
+		parts := splitParts(body, params["boundary"], p.l.MaxParts-p.parts)
+		if p.parts+len(parts) > p.l.MaxParts {
+			return fmt.Errorf("more than %d MIME parts", p.l.MaxParts)
+		}
+		for _, part := range parts {
 			if len(bytes.TrimSpace(part)) == 0 {
+				p.parts++ // an empty part counts as one
 				continue
 			}
 			head, rest := partHeader(part)
+			if fixed, ok := foldBrokenLines(head); ok {
+				head = fixed
+				p.m.Warnings = append(p.m.Warnings, "a part's header folded without white space: read as folded")
+			}
 			hdr, err := textproto.ReadHeader(bufio.NewReader(&limitReader{r: bytes.NewReader(head), n: p.l.MaxHeaderBytes}))
 			if err != nil {
 				hdr, rest = textproto.Header{}, part // no header: text/plain (RFC 2046 5.1.1)
@@ -652,7 +694,9 @@ func (p *parser) part(e *message.Entity, root bool) {
 		if mt == "multipart/report" && p.m.ReportType == "" {
 			p.m.ReportType = strings.ToLower(cmp.Or(params["report-type"], "unknown"))
 		}
-		if mt == "multipart/report" && strings.EqualFold(params["report-type"], "delivery-status") {
+		if root && mt == "multipart/report" && strings.EqualFold(params["report-type"], "delivery-status") {
+			// (A report inside a mail, a bounce a person forwards, makes
+			// the mail no bounce: ReportType above keeps it unanswered.)
 			p.report = true
 			p.dsn = &Bounce{}
 		}
@@ -665,7 +709,7 @@ func (p *parser) part(e *message.Entity, root bool) {
 	disp = strings.ToLower(disp)
 	name := attachmentName(dparams["filename"], params["name"])
 
-	if !p.report && (mt == "message/delivery-status" || mt == "message/global-delivery-status") {
+	if root && (mt == "message/delivery-status" || mt == "message/global-delivery-status") {
 		// A delivery status outside a multipart/report (a broken DSN, or
 		// one that is nothing else) is a delivery report all the same.
 		p.report, p.dsn = true, &Bounce{}
@@ -679,7 +723,7 @@ func (p *parser) part(e *message.Entity, root bool) {
 			p.dsn.OriginalMessageID = firstID(h.Get("Message-Id"))
 		}
 		return
-	case (mt == "text/plain" || mt == "text/html") && disp != "attachment" && (name == "" || disp == "" && mt == "text/plain" && len(p.texts) == 0):
+	case (mt == "text/plain" || mt == "text/html") && disp != "attachment" && (name == "" || disp == "" && mt == "text/plain" && len(p.texts) == 0 && p.html == "" && len(p.m.Attachments) == 0):
 		// (A first text part with a name and no disposition is shown
 		// as the text, as mail readers do: McAfee's deliveryproblems.txt.)
 		body := p.readText(e.Body)
@@ -751,6 +795,11 @@ func (p *parser) addTNEF(name string, data []byte) bool {
 			n = fmt.Sprintf("%s-%d", name, i+1)
 		}
 		mt := strings.ToLower(a.MediaType)
+		if parsed, _, err := mime.ParseMediaType(mt); err != nil || strings.ContainsAny(mt, "\r\n") {
+			mt = ""
+		} else {
+			mt = parsed
+		}
 		if mt == "" {
 			mt = mime.TypeByExtension(path.Ext(n))
 			if i := strings.IndexByte(mt, ';'); i >= 0 {
@@ -760,7 +809,9 @@ func (p *parser) addTNEF(name string, data []byte) bool {
 		p.m.Attachments = append(p.m.Attachments, Attachment{Name: n, MediaType: cmp.Or(mt, "application/octet-stream"),
 			ContentID: a.ContentID, Data: a.Data})
 	}
-	p.m.Dropped = append(p.m.Dropped, t.Dropped...)
+	for _, d := range t.Dropped {
+		p.m.Dropped = append(p.m.Dropped, sanitizeName(d))
+	}
 	if p.tnef == nil {
 		p.tnef = t
 	}
@@ -940,6 +991,9 @@ func sanitizeName(n string) string {
 		}
 		return r
 	}, n)
+	// Format characters too: a right-to-left override makes
+	// "invoice\u202Efdp.exe" read as a PDF.
+	n = store.CleanLine(n)
 	n = strings.TrimLeft(n, ". ")
 	if n == "" {
 		return ""

@@ -91,8 +91,15 @@ func Decode(data []byte, l Limits) (*Message, error) {
 		}
 	}
 	d.flush()
+	if d.dropped > 0 {
+		d.m.Dropped = append(d.m.Dropped, fmt.Sprintf("and %d more attachments", d.dropped))
+	}
 	return d.m, nil
 }
+
+// maxDropped bounds the names of the attachments left out that are
+// listed; the rest are counted.
+const maxDropped = 20
 
 type decoder struct {
 	l        Limits
@@ -102,6 +109,7 @@ type decoder struct {
 	attTitle string
 	rtf      []byte
 	cpid     int // PR_INTERNET_CPID: the charset of an 8-bit HTML body
+	dropped  int // attachments left out past maxDropped names
 }
 
 func (d *decoder) attribute(level byte, id uint16, val []byte) error {
@@ -156,17 +164,28 @@ func (d *decoder) flush() {
 			a.Name = fmt.Sprintf("attachment-%d", len(d.m.Attachments)+len(d.m.Dropped)+1)
 		}
 		name := a.Name
+		why := ""
 		switch {
 		case a.Data == nil && !named:
 			// An attachment without data or name (an OLE object, a
 			// signature placeholder): nothing a person could open.
 		case len(d.m.Attachments) >= d.l.MaxAttachments:
-			d.m.Dropped = append(d.m.Dropped, name+" (too many attachments)")
+			why = name + " (too many attachments)"
 		case int64(len(a.Data)) > d.l.MaxAttachmentSize:
-			d.m.Dropped = append(d.m.Dropped, fmt.Sprintf("%s (larger than %d bytes)", name, d.l.MaxAttachmentSize))
+			why = fmt.Sprintf("%s (larger than %d bytes)", name, d.l.MaxAttachmentSize)
 		default:
 			a.Data = bytes.Clone(a.Data)
+			if a.Data == nil {
+				a.Data = []byte{}
+			}
 			d.m.Attachments = append(d.m.Attachments, *a)
+		}
+		if why != "" {
+			if len(d.m.Dropped) < maxDropped {
+				d.m.Dropped = append(d.m.Dropped, why)
+			} else {
+				d.dropped++
+			}
 		}
 	}
 	if d.rtf != nil && d.m.Text == "" && d.m.HTML == "" {

@@ -246,6 +246,9 @@ func Article(a *store.Article) error {
 
 // TicketAttachment sets the size and digest of an article's attachment.
 func TicketAttachment(t *store.TicketAttachment) {
+	if t.Data == nil {
+		t.Data = []byte{} // an empty file, not a NULL (PostgreSQL's column is NOT NULL)
+	}
 	t.Size = int64(len(t.Data))
 	t.SHA256 = Digest(t.Data)
 }
