@@ -71,12 +71,14 @@ func (p *Processor) automated(m *Mail, to Address) string {
 		strings.Contains(v, "autoreply") || strings.Contains(v, "oof") {
 		return "X-Auto-Response-Suppress: " + v
 	}
-	for _, v := range h.Values("X-Loop") {
-		if strings.Contains(strings.ToLower(v), strings.ToLower(p.loopToken())) {
-			return "our own X-Loop"
+	if vs := h.Values("X-Loop"); len(vs) > 0 {
+		for _, v := range vs {
+			if strings.Contains(strings.ToLower(v), strings.ToLower(p.loopToken())) {
+				return "our own X-Loop"
+			}
 		}
 		// Lists and autoresponders write X-Loop; people's programs never do.
-		return "X-Loop: " + v
+		return "X-Loop: " + vs[0]
 	}
 	if nullSender(m) {
 		return "empty or mailer daemon's Return-Path"
