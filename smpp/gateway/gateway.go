@@ -116,6 +116,9 @@ type Gateway struct {
 
 	claimsMu sync.Mutex
 	claims   map[int64]struct{} // transmissions being submitted: their claims are renewed
+	// claimingAt counts the claims being made, by their start time (the
+	// claimed_at of their rows).
+	claimingAt map[time.Time]int
 
 	stats map[int64]*opStats // by operator id, kept across its runners (a change restarts the runner); g.mu
 }
@@ -132,13 +135,43 @@ func (g *Gateway) statsOf(id int64) *opStats {
 	return s
 }
 
-// claimed notes transmissions being submitted, released when recorded.
-func (g *Gateway) claimed(ts []store.Transmission) {
+// claiming notes that a claim is about to be made and returns its time,
+// which claimed must be given once it is made (whatever it took).
+func (g *Gateway) claiming() time.Time {
+	now := time.Now()
+	g.claimsMu.Lock()
+	g.claimingAt[now]++
+	g.claimsMu.Unlock()
+	return now
+}
+
+// claimed notes transmissions being submitted, released when recorded,
+// and ends the claim begun at at.
+func (g *Gateway) claimed(at time.Time, ts []store.Transmission) {
 	g.claimsMu.Lock()
 	for _, t := range ts {
 		g.claims[t.ID] = struct{}{}
 	}
+	if g.claimingAt[at]--; g.claimingAt[at] <= 0 {
+		delete(g.claimingAt, at)
+	}
 	g.claimsMu.Unlock()
+}
+
+// staleCutoff is the claimed_at before which claims are stale as of now:
+// StaleAfter before now, and never after a claim of this process still
+// being made (its rows carry its start time and are not in the heartbeat's
+// list yet: a slow claim must not look stale to our own sweep).
+func (g *Gateway) staleCutoff(now time.Time) time.Time {
+	cutoff := now.Add(-g.cfg.StaleAfter)
+	g.claimsMu.Lock()
+	for at := range g.claimingAt {
+		if !at.After(cutoff) {
+			cutoff = at.Add(-time.Microsecond)
+		}
+	}
+	g.claimsMu.Unlock()
+	return cutoff
 }
 
 func (g *Gateway) released(id int64) {
@@ -147,15 +180,16 @@ func (g *Gateway) released(id int64) {
 	g.claimsMu.Unlock()
 }
 
-// renewClaims is the heartbeat that keeps this process's claims alive.
-func (g *Gateway) renewClaims(ctx context.Context) {
+// renewClaims is the heartbeat that keeps this process's claims alive,
+// renewed as of now.
+func (g *Gateway) renewClaims(ctx context.Context, now time.Time) {
 	g.claimsMu.Lock()
 	ids := make([]int64, 0, len(g.claims))
 	for id := range g.claims {
 		ids = append(ids, id)
 	}
 	g.claimsMu.Unlock()
-	if _, err := g.st.RenewClaims(ctx, ids, time.Now()); err != nil && ctx.Err() == nil {
+	if _, err := g.st.RenewClaims(ctx, ids, now); err != nil && ctx.Err() == nil {
 		g.cfg.Logger.Error("renewing claims", "err", err)
 	}
 }
@@ -167,7 +201,7 @@ func New(cfg Config) (*Gateway, error) {
 	}
 	cfg.defaults()
 	return &Gateway{cfg: cfg, st: cfg.Store, runners: map[int64]*runner{}, reloadNow: make(chan struct{}, 1),
-		claims: map[int64]struct{}{}, stats: map[int64]*opStats{},
+		claims: map[int64]struct{}{}, claimingAt: map[time.Time]int{}, stats: map[int64]*opStats{},
 		rec: newRecorder(cfg.Store, 500, cfg.Writers)}, nil
 }
 
@@ -193,11 +227,16 @@ func (g *Gateway) Run(ctx context.Context) error {
 	defer reload.Stop()
 	// The heartbeat goes on while the last submits finish (stopAll).
 	defer every(context.WithoutCancel(ctx), max(g.cfg.StaleAfter/3, 10*time.Millisecond), func(ctx context.Context) {
-		g.renewClaims(ctx)
-		g.requeueStale(ctx)
+		// The sweep's cutoff is taken from the renewal's time, not from
+		// after it: a renewal slower than StaleAfter (a loaded database)
+		// must not leave this process's own claims looking stale to its
+		// own sweep, which requeued live messages to be sent twice.
+		now := time.Now()
+		g.renewClaims(ctx, now)
+		g.requeueStale(ctx, now)
 	})()
 	defer every(ctx, healthCheck, g.checkHealth)()
-	g.requeueStale(ctx)
+	g.requeueStale(ctx, time.Now())
 	g.sweepOrphans(ctx)
 	defer every(ctx, min(12*g.cfg.ReloadInterval, time.Minute), g.sweepOrphans)()
 	for {
@@ -222,8 +261,10 @@ func (g *Gateway) Reload() {
 	}
 }
 
-func (g *Gateway) requeueStale(ctx context.Context) {
-	n, err := g.st.RequeueStale(ctx, time.Now().Add(-g.cfg.StaleAfter))
+// requeueStale requeues the claims not renewed in the StaleAfter before
+// now (see staleCutoff).
+func (g *Gateway) requeueStale(ctx context.Context, now time.Time) {
+	n, err := g.st.RequeueStale(ctx, g.staleCutoff(now))
 	if err != nil && ctx.Err() == nil {
 		g.cfg.Logger.Error("requeueing stale claims", "err", err)
 	}

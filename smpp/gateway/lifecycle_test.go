@@ -250,3 +250,40 @@ func TestCountersSurviveAnOperatorChange(t *testing.T) {
 		assert.Equal(t, uint64(8), operatorStatus(t, g, op.ID).Process.Accepted)
 	})
 }
+
+// slowStore makes renewals and claims take longer than StaleAfter, as
+// a loaded database's row locks do.
+type slowStore struct {
+	store.Store
+	delay time.Duration
+}
+
+func (s slowStore) RenewClaims(ctx context.Context, ids []int64, now time.Time) (int, error) {
+	time.Sleep(s.delay)
+	return s.Store.RenewClaims(ctx, ids, now)
+}
+
+func (s slowStore) ClaimTransmissions(ctx context.Context, operatorID int64, n int, now time.Time) ([]store.Transmission, error) {
+	time.Sleep(s.delay)
+	return s.Store.ClaimTransmissions(ctx, operatorID, n, now)
+}
+
+// A renewal or a claim slower than StaleAfter does not make this
+// process's own live claims look stale to its own sweep: nothing is
+// requeued, nothing sent twice (the sweep's cutoff follows the renewal's
+// and the claims' start times, not the clock after them).
+func TestSlowRenewalsKeepOwnClaims(t *testing.T) {
+	eachStore(t, func(t *testing.T, st store.Store) {
+		sim := smpptest.NewServer(&smpptest.Config{Latency: 900 * time.Millisecond})
+		defer sim.Close()
+		addOperator(t, st, "slowdb", sim, func(o *store.Operator) {
+			o.Default = true
+			o.Params = []store.OperatorParam{{Command: "gateway", Name: "response_timeout", Value: "5s"}}
+		})
+		g := startGatewayWith(t, slowStore{st, 400 * time.Millisecond}, func(c *Config) { c.StaleAfter = 300 * time.Millisecond })
+		const n = 10
+		sum := waitDone(t, g, loadNumbered(t, g, "slowdb", n))
+		assert.Equal(t, n, sum.ByState[store.TxDelivered], "%v", sum.ByState)
+		assert.Equal(t, n, len(sim.Submitted()), "submits the SMSC got")
+	})
+}

@@ -176,7 +176,9 @@ func (r *runner) dispatch(ctx context.Context) {
 				break fill
 			}
 		}
-		ts, err := r.g.st.ClaimTransmissions(ctx, r.p.op.ID, n, time.Now())
+		claimAt := r.g.claiming()
+		ts, err := r.g.st.ClaimTransmissions(ctx, r.p.op.ID, n, claimAt)
+		r.g.claimed(claimAt, ts)
 		for range n - len(ts) {
 			<-r.slots
 		}
@@ -193,7 +195,6 @@ func (r *runner) dispatch(ctx context.Context) {
 			}
 			continue
 		}
-		r.g.claimed(ts)
 		for _, t := range ts {
 			r.sends.Add(1)
 			go r.send(t)
