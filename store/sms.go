@@ -190,6 +190,20 @@ type OperatorCount struct {
 	Submitted  int // submitted_at at or after the time
 }
 
+// OperatorHealth is what a gateway process running an operator last
+// reported about it (see ReportOperatorHealth), so that other processes
+// (a command line, a console) can show it.
+type OperatorHealth struct {
+	OperatorID   int64
+	Process      string // who reports, e.g. host:pid
+	Bound        int    // sessions bound
+	Binds        int    // sessions configured
+	UnboundSince time.Time
+	LastError    string  // the last session error seen ("" if none)
+	Throughput   float64 // transmissions accepted a second, over the last 10 s
+	ReportedAt   time.Time
+}
+
 // MO is a mobile-originated message (a reply).
 type MO struct {
 	ID             int64
@@ -316,6 +330,12 @@ type SMSStore interface {
 	// operator (ascending id) and state, with the number submitted since
 	// then. It scans the transmissions of the period: a statistics query.
 	OperatorCounts(ctx context.Context, since time.Time) ([]OperatorCount, error)
+	// ReportOperatorHealth stores h, replacing the previous report of
+	// the same process on the same operator.
+	ReportOperatorHealth(ctx context.Context, h OperatorHealth) error
+	// OperatorHealths lists the reports made at or after since, by
+	// operator id and process.
+	OperatorHealths(ctx context.Context, since time.Time) ([]OperatorHealth, error)
 	// LastTransmissionTo returns the newest transmission to a destination.
 	LastTransmissionTo(ctx context.Context, destination string) (Transmission, error)
 

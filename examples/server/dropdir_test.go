@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -74,4 +76,29 @@ func TestDropFolder(t *testing.T) {
 	lines := strings.Split(strings.TrimSpace(string(res)), "\n")
 	require.Len(t, lines, 2, "header and the one new message")
 	assert.True(t, strings.HasPrefix(lines[1], "584161234569,,delivered,"), lines[1])
+}
+
+// server operators, run beside a running server, shows what the server's
+// gateway reports: its operator's session bound.
+func TestOperatorsShowsRunningHealth(t *testing.T) {
+	dir := t.TempDir()
+	var logs syncBuffer
+	_, stop := startServer(t, []string{"-data", dir, "-smsc-sim", "127.0.0.1:0", "-chat-addr", ""}, &logs)
+	defer stop()
+	waitFor(t, &logs, "state=bound")
+	deadline := time.Now().Add(20 * time.Second) // reports come every 5 s
+	for {
+		var out, errOut bytes.Buffer
+		require.NoError(t, run(context.Background(), []string{"operators", "-data", dir}, &out, &errOut), errOut.String())
+		lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+		require.Len(t, lines, 2, out.String())
+		require.Contains(t, lines[0], "BOUND")
+		if strings.Contains(lines[1], " 1/1 ") {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no health reported:\n%s", out.String())
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
 }

@@ -48,19 +48,47 @@ func runOperators(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		byID[op.ID] = op
 	}
 	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tNAME\tADDRESS\tMODE\tENABLED\tDEFAULT\tPREFIXES\tPRIORITY\tWEIGHT\tSUBMITTED\tMSG/S\tQUEUED\tSENT\tDELIVERED\tFAILED")
+	fmt.Fprintln(tw, "ID\tNAME\tADDRESS\tMODE\tENABLED\tDEFAULT\tPREFIXES\tPRIORITY\tWEIGHT\tBOUND\tSUBMITTED\tMSG/S\tQUEUED\tSENT\tDELIVERED\tFAILED\tLAST ERROR")
 	for _, s := range status {
 		op := byID[s.ID]
 		by := s.Store.ByState
 		failed := by[store.TxFailed] + by[store.TxUndeliverable] + by[store.TxExpired] + by[store.TxRejected] + by[store.TxUnknown]
 		// Throughput over the period, from the store (all gateway
 		// processes); a running gateway also keeps a 10 s figure.
-		fmt.Fprintf(tw, "%d\t%s\t%s:%d\t%s\t%t\t%t\t%s\t%d\t%d\t%d\t%.2f\t%d\t%d\t%d\t%d\n", op.ID, op.Name, op.Host, op.Port, op.BindMode,
-			op.Enabled, op.Default, strings.Join(op.Prefixes, ","), op.Priority, max(op.Weight, 1), s.Store.Submitted,
+		bound, lastErr := health(s.Reports)
+		fmt.Fprintf(tw, "%d\t%s\t%s:%d\t%s\t%t\t%t\t%s\t%d\t%d\t%s\t%d\t%.2f\t%d\t%d\t%d\t%d\t%s\n", op.ID, op.Name, op.Host, op.Port, op.BindMode,
+			op.Enabled, op.Default, strings.Join(op.Prefixes, ","), op.Priority, max(op.Weight, 1), bound, s.Store.Submitted,
 			float64(s.Store.Submitted)/period.Seconds(),
-			by[store.TxQueued]+by[store.TxSubmitting], by[store.TxSent], by[store.TxDelivered], failed)
+			by[store.TxQueued]+by[store.TxSubmitting], by[store.TxSent], by[store.TxDelivered], failed, lastErr)
 	}
 	return tw.Flush()
+}
+
+// health sums what the running gateways report about an operator:
+// sessions bound of those configured ("-" when no process runs it), and
+// the last session error of one that has none bound, with since when.
+func health(reports []store.OperatorHealth) (bound, lastErr string) {
+	if len(reports) == 0 {
+		return "-", ""
+	}
+	n, of := 0, 0
+	for _, h := range reports {
+		n, of = n+h.Bound, of+h.Binds
+		if h.Bound == 0 && h.LastError != "" {
+			lastErr = h.LastError
+			if len(lastErr) > 60 {
+				lastErr = lastErr[:60] + "..."
+			}
+			if !h.UnboundSince.IsZero() {
+				lastErr += fmt.Sprintf(" (unbound %s)", time.Since(h.UnboundSince).Round(time.Second))
+			}
+		}
+	}
+	bound = fmt.Sprintf("%d/%d", n, of)
+	if len(reports) > 1 {
+		bound += fmt.Sprintf(" in %d processes", len(reports))
+	}
+	return bound, lastErr
 }
 
 // paramFlag collects -param COMMAND.NAME=VALUE.

@@ -108,3 +108,27 @@ func (g *Gateway) failover(ctx context.Context, r *runner) error {
 		}
 	}
 }
+
+// reportHealth writes each running operator's health to the store.
+func (g *Gateway) reportHealth(ctx context.Context) {
+	g.mu.Lock()
+	rs := make([]*runner, 0, len(g.runners))
+	for _, r := range g.runners {
+		rs = append(rs, r)
+	}
+	g.mu.Unlock()
+	now := time.Now()
+	for _, r := range rs {
+		h := store.OperatorHealth{OperatorID: r.p.op.ID, Process: g.process, Bound: r.boundCount(), Binds: max(r.p.op.Binds, 1),
+			Throughput: r.stats.throughput(now), ReportedAt: now}
+		if since := r.unboundSince.Load(); since != 0 && h.Bound == 0 {
+			h.UnboundSince = time.Unix(0, since)
+		}
+		if e := r.lastErr.Load(); e != nil {
+			h.LastError = *e
+		}
+		if err := g.st.ReportOperatorHealth(ctx, h); err != nil && ctx.Err() == nil && !errors.Is(err, store.ErrNotFound) {
+			g.cfg.Logger.Warn("reporting operator health", "operator", r.p.op.Name, "err", err)
+		}
+	}
+}

@@ -1,11 +1,13 @@
 package gateway
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"sync"
 	"time"
 
@@ -36,6 +38,12 @@ type Config struct {
 	// RetryBackoff is the pause before the second attempt; it doubles
 	// for each further one, up to MaxRetryBackoff (defaults 2s and 5m).
 	RetryBackoff, MaxRetryBackoff time.Duration
+	// HealthReportInterval is how often each running operator's health
+	// (sessions bound, since when none is, the last session error,
+	// throughput) is written to the store for other processes to show
+	// (default 5s; see Gateway.Operators). A report older than three
+	// intervals is not shown.
+	HealthReportInterval time.Duration
 	// StaleAfter is how long a claim lives without being renewed (default
 	// 30s). A gateway renews the claims of the transmissions it is
 	// submitting every StaleAfter/3 (a heartbeat), however long a submit
@@ -69,6 +77,7 @@ func (c *Config) defaults() {
 	c.RetryBackoff = orDuration(c.RetryBackoff, 2*time.Second)
 	c.MaxRetryBackoff = orDuration(c.MaxRetryBackoff, 5*time.Minute)
 	c.StaleAfter = orDuration(c.StaleAfter, 30*time.Second)
+	c.HealthReportInterval = orDuration(c.HealthReportInterval, 5*time.Second)
 	c.FailoverAfter = orDuration(c.FailoverAfter, 30*time.Second)
 	c.SubmitTimeout = orDuration(c.SubmitTimeout, 2*time.Minute)
 	if c.ClaimBatch <= 0 {
@@ -103,9 +112,10 @@ func orDuration(d, def time.Duration) time.Duration {
 // concurrent use. Several gateway processes may share one PostgreSQL
 // store: transmissions are claimed, so none is sent by two of them.
 type Gateway struct {
-	cfg Config
-	st  Store
-	rec *recorder
+	cfg     Config
+	st      Store
+	process string // host:pid, in health reports
+	rec     *recorder
 
 	reloadMu  sync.Mutex // one reload at a time
 	mu        sync.Mutex
@@ -200,7 +210,8 @@ func New(cfg Config) (*Gateway, error) {
 		return nil, errors.New("gateway: no store")
 	}
 	cfg.defaults()
-	return &Gateway{cfg: cfg, st: cfg.Store, runners: map[int64]*runner{}, reloadNow: make(chan struct{}, 1),
+	host, _ := os.Hostname()
+	return &Gateway{cfg: cfg, st: cfg.Store, process: fmt.Sprintf("%s:%d", cmp.Or(host, "localhost"), os.Getpid()), runners: map[int64]*runner{}, reloadNow: make(chan struct{}, 1),
 		claims: map[int64]struct{}{}, claimingAt: map[time.Time]int{}, stats: map[int64]*opStats{},
 		rec: newRecorder(cfg.Store, 500, cfg.Writers)}, nil
 }
@@ -236,6 +247,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 		g.requeueStale(ctx, now)
 	})()
 	defer every(ctx, healthCheck, g.checkHealth)()
+	defer every(ctx, g.cfg.HealthReportInterval, g.reportHealth)()
 	g.requeueStale(ctx, time.Now())
 	g.sweepOrphans(ctx)
 	defer every(ctx, min(12*g.cfg.ReloadInterval, time.Minute), g.sweepOrphans)()

@@ -43,7 +43,8 @@ type runner struct {
 	next    uint64
 	mu      sync.Mutex
 
-	unboundSince atomic.Int64 // unix nanos since no bind is bound; 0 while one is (failoverLoop)
+	unboundSince atomic.Int64           // unix nanos since no bind is bound; 0 while one is (failoverLoop)
+	lastErr      atomic.Pointer[string] // the last session error, for health reports
 }
 
 func newRunner(g *Gateway, p *profile) *runner {
@@ -72,6 +73,8 @@ func (r *runner) start(ctx context.Context) {
 	for i := range max(r.p.op.Binds, 1) {
 		so := &smpp.SupervisorOptions{OnState: func(s smpp.ConnState, err error) {
 			if err != nil {
+				msg := err.Error()
+				r.lastErr.Store(&msg)
 				log.Warn("session", "bind", i, "state", s, "err", err)
 			} else {
 				log.Info("session", "bind", i, "state", s)

@@ -94,6 +94,11 @@ type OperatorStatus struct {
 	Binds      int
 	Process    Counters
 	Throughput float64
+	// Reports are the health reports of every gateway process running
+	// the operator (this one's too), made within three of this
+	// gateway's Config.HealthReportInterval: what a process that does
+	// not run it (a command line, a console) can show.
+	Reports []store.OperatorHealth
 }
 
 // Operators reports every operator, with store counts since since.
@@ -111,9 +116,18 @@ func (g *Gateway) Operators(ctx context.Context, since time.Time) ([]OperatorSta
 		byOp[c.OperatorID] = c
 	}
 	now := time.Now()
+	healths, err := g.st.OperatorHealths(ctx, now.Add(-3*g.cfg.HealthReportInterval))
+	if err != nil {
+		return nil, err
+	}
+	reports := map[int64][]store.OperatorHealth{}
+	for _, h := range healths {
+		reports[h.OperatorID] = append(reports[h.OperatorID], h)
+	}
 	out := make([]OperatorStatus, 0, len(ops))
 	for _, op := range ops {
-		s := OperatorStatus{ID: op.ID, Name: op.Name, Enabled: op.Enabled, Store: byOp[op.ID], Binds: max(op.Binds, 1)}
+		s := OperatorStatus{ID: op.ID, Name: op.Name, Enabled: op.Enabled, Store: byOp[op.ID], Binds: max(op.Binds, 1),
+			Reports: reports[op.ID]}
 		if s.Store.ByState == nil {
 			s.Store = store.OperatorCount{OperatorID: op.ID, ByState: map[store.TransmissionState]int{}}
 		}

@@ -776,3 +776,32 @@ func (o *ops) OperatorCounts(ctx context.Context, since time.Time) ([]store.Oper
 	}
 	return out, wrap("operator counts", o.readTx(ctx, read))
 }
+
+func (o *ops) ReportOperatorHealth(ctx context.Context, h store.OperatorHealth) error {
+	h.ReportedAt = rules.Or(h.ReportedAt)
+	return wrap("report operator health", o.write(ctx, func(o *ops) error {
+		_, err := o.tx.Exec(ctx, `INSERT INTO sms_operator_health (operator_id, process, bound, binds, unbound_since,
+			last_error, throughput, reported_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+			ON CONFLICT (operator_id, process) DO UPDATE SET bound = excluded.bound, binds = excluded.binds,
+			unbound_since = excluded.unbound_since, last_error = excluded.last_error, throughput = excluded.throughput,
+			reported_at = excluded.reported_at`,
+			h.OperatorID, h.Process, h.Bound, h.Binds, tm(h.UnboundSince), h.LastError, h.Throughput, tm(h.ReportedAt))
+		return err // a missing operator: ErrNotFound (foreign key)
+	}))
+}
+
+func (o *ops) OperatorHealths(ctx context.Context, since time.Time) ([]store.OperatorHealth, error) {
+	rows, err := o.q().Query(ctx, `SELECT operator_id, process, bound, binds, unbound_since, last_error, throughput,
+		reported_at FROM sms_operator_health WHERE reported_at >= $1 ORDER BY operator_id, process`, tm0(rules.Time(since)))
+	if err != nil {
+		return nil, wrap("operator healths", err)
+	}
+	return collect(rows, scanHealth, "operator healths")
+}
+
+func scanHealth(sc scan.Row) (store.OperatorHealth, error) {
+	var h store.OperatorHealth
+	err := sc.Scan(&h.OperatorID, &h.Process, &h.Bound, &h.Binds, scan.Time(&h.UnboundSince), &h.LastError, &h.Throughput,
+		scan.Time(&h.ReportedAt))
+	return h, err
+}

@@ -22,6 +22,7 @@ var smsTests = []test{
 	{"SubmitAndReceipts", testSubmitAndReceipts},
 	{"ReceiptBeforeSubmit", testReceiptBeforeSubmit},
 	{"ReceiptIDsReused", testReceiptIDsReused},
+	{"OperatorHealth", testOperatorHealth},
 	{"UnsettledSegments", testUnsettledSegments},
 	{"ReceiptMinute", testReceiptMinute},
 	{"RouteQueued", testRouteQueued},
@@ -723,4 +724,37 @@ func eqStates(t *testing.T, what string, got, want map[store.TransmissionState]i
 	if !maps.Equal(got, want) {
 		t.Fatalf("%s: got %v, want %v", what, got, want)
 	}
+}
+
+// Health reports: one per process and operator, the latest kept, listed
+// by operator and process, filtered by time, gone with their operator.
+func testOperatorHealth(t *testing.T, e *env) {
+	ctx := e.ctx(t)
+	a, b := newOperator(t, e, "a"), newOperator(t, e, "b")
+	old := time.Now().Add(-time.Hour).Truncate(time.Millisecond)
+	now := time.Now().Truncate(time.Millisecond)
+	must(t, e.ReportOperatorHealth(ctx, store.OperatorHealth{OperatorID: a.ID, Process: "h1:1", Bound: 0, Binds: 2,
+		UnboundSince: old, LastError: "connection refused", ReportedAt: old}))
+	must(t, e.ReportOperatorHealth(ctx, store.OperatorHealth{OperatorID: a.ID, Process: "h1:1", Bound: 2, Binds: 2,
+		Throughput: 12.5, ReportedAt: now}))
+	must(t, e.ReportOperatorHealth(ctx, store.OperatorHealth{OperatorID: a.ID, Process: "h2:7", Bound: 1, Binds: 2, ReportedAt: now}))
+	must(t, e.ReportOperatorHealth(ctx, store.OperatorHealth{OperatorID: b.ID, Process: "h1:1", Bound: 0, Binds: 1,
+		UnboundSince: old, LastError: "bind refused", ReportedAt: old}))
+	wantErr(t, e.ReportOperatorHealth(ctx, store.OperatorHealth{OperatorID: b.ID + 100, Process: "x"}), store.ErrNotFound)
+	got, err := e.OperatorHealths(ctx, now.Add(-time.Minute))
+	must(t, err)
+	eq(t, "recent reports", len(got), 2)
+	eq(t, "replaced", got[0], store.OperatorHealth{OperatorID: a.ID, Process: "h1:1", Bound: 2, Binds: 2, Throughput: 12.5,
+		ReportedAt: got[0].ReportedAt})
+	eq(t, "reported at", got[0].ReportedAt.Equal(now), true)
+	eq(t, "second process", got[1].Process, "h2:7")
+	all, err := e.OperatorHealths(ctx, time.Time{})
+	must(t, err)
+	eq(t, "all reports", len(all), 3)
+	eq(t, "stale one", all[2].LastError, "bind refused")
+	eq(t, "unbound since", all[2].UnboundSince.Equal(old), true)
+	must(t, e.DeleteOperator(ctx, b.ID))
+	all, err = e.OperatorHealths(ctx, time.Time{})
+	must(t, err)
+	eq(t, "gone with the operator", len(all), 2)
 }
