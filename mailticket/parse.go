@@ -843,7 +843,9 @@ func (p *parser) limitText(b []byte) string {
 		b = b[:p.l.MaxTextSize]
 	}
 	// Re-encoding (8-bit to UTF-8) can make it longer: cut again.
-	return capText(strings.ReplaceAll(validUTF8(string(b)), "\r\n", "\n"), p.l.MaxTextSize)
+	// CRLF is a line end; a CR alone (doubled ones from a broken
+	// conversion) is nothing a reader should see.
+	return capText(strings.ReplaceAll(strings.ReplaceAll(validUTF8(string(b)), "\r\n", "\n"), "\r", ""), p.l.MaxTextSize)
 }
 
 // readDeliveryStatus reads the per-message and per-recipient fields of a
