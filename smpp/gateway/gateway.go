@@ -242,13 +242,17 @@ func (g *Gateway) Run(ctx context.Context) error {
 		// after it: a renewal slower than StaleAfter (a loaded database)
 		// must not leave this process's own claims looking stale to its
 		// own sweep, which requeued live messages to be sent twice.
+		// The claims still being made are part of the cutoff as they are
+		// now, before the renewal: one that ends during a slow renewal
+		// is in neither the renewal's list nor claimingAt afterwards.
 		now := time.Now()
+		cutoff := g.staleCutoff(now)
 		g.renewClaims(ctx, now)
-		g.requeueStale(ctx, now)
+		g.requeueStale(ctx, cutoff)
 	})()
 	defer every(ctx, healthCheck, g.checkHealth)()
 	defer every(ctx, g.cfg.HealthReportInterval, g.reportHealth)()
-	g.requeueStale(ctx, time.Now())
+	g.requeueStale(ctx, g.staleCutoff(time.Now()))
 	g.sweepOrphans(ctx)
 	defer every(ctx, min(12*g.cfg.ReloadInterval, time.Minute), g.sweepOrphans)()
 	for {
@@ -273,10 +277,10 @@ func (g *Gateway) Reload() {
 	}
 }
 
-// requeueStale requeues the claims not renewed in the StaleAfter before
-// now (see staleCutoff).
-func (g *Gateway) requeueStale(ctx context.Context, now time.Time) {
-	n, err := g.st.RequeueStale(ctx, g.staleCutoff(now))
+// requeueStale requeues the claims not renewed since cutoff (see
+// staleCutoff).
+func (g *Gateway) requeueStale(ctx context.Context, cutoff time.Time) {
+	n, err := g.st.RequeueStale(ctx, cutoff)
 	if err != nil && ctx.Err() == nil {
 		g.cfg.Logger.Error("requeueing stale claims", "err", err)
 	}

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"github.com/switchboard-go/switchboard/smpp/pdu"
 	"github.com/switchboard-go/switchboard/smpp/smpptest"
 	"github.com/switchboard-go/switchboard/store"
+	"github.com/switchboard-go/switchboard/store/sqlite"
 )
 
 // A dispatcher that dies after its submit_sm was accepted and before it
@@ -285,5 +287,85 @@ func TestSlowRenewalsKeepOwnClaims(t *testing.T) {
 		sum := waitDone(t, g, loadNumbered(t, g, "slowdb", n))
 		assert.Equal(t, n, sum.ByState[store.TxDelivered], "%v", sum.ByState)
 		assert.Equal(t, n, len(sim.Submitted()), "submits the SMSC got")
+	})
+}
+
+// lateAnswerStore answers claims late (after they committed) and renews
+// slowly: a claim that ends while a renewal runs is in neither the
+// renewal's list nor the claims being made when the sweep follows.
+type lateAnswerStore struct {
+	store.Store
+	claimLate, renew time.Duration
+}
+
+func (s lateAnswerStore) ClaimTransmissions(ctx context.Context, operatorID int64, n int, now time.Time) ([]store.Transmission, error) {
+	ts, err := s.Store.ClaimTransmissions(ctx, operatorID, n, now)
+	if len(ts) > 0 {
+		time.Sleep(s.claimLate)
+	}
+	return ts, err
+}
+
+func (s lateAnswerStore) RenewClaims(ctx context.Context, ids []int64, now time.Time) (int, error) {
+	time.Sleep(s.renew)
+	return s.Store.RenewClaims(ctx, ids, now)
+}
+
+func TestLateClaimAnswersKeepOwnClaims(t *testing.T) {
+	eachStore(t, func(t *testing.T, st store.Store) {
+		sim := smpptest.NewServer(&smpptest.Config{Latency: 900 * time.Millisecond})
+		defer sim.Close()
+		addOperator(t, st, "late", sim, func(o *store.Operator) {
+			o.Default = true
+			o.Params = []store.OperatorParam{{Command: "gateway", Name: "response_timeout", Value: "5s"}}
+		})
+		g := startGatewayWith(t, lateAnswerStore{st, 500 * time.Millisecond, 200 * time.Millisecond},
+			func(c *Config) { c.StaleAfter = 300 * time.Millisecond })
+		const n = 10
+		sum := waitDone(t, g, loadNumbered(t, g, "late", n))
+		assert.Equal(t, n, sum.ByState[store.TxDelivered], "%v", sum.ByState)
+		assert.Equal(t, n, len(sim.Submitted()), "submits the SMSC got")
+	})
+}
+
+// hungClaimStore never answers the claims of one operator.
+type hungClaimStore struct {
+	store.Store
+	stuck int64
+}
+
+func (s hungClaimStore) ClaimTransmissions(ctx context.Context, operatorID int64, n int, now time.Time) ([]store.Transmission, error) {
+	if operatorID == s.stuck {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
+	return s.Store.ClaimTransmissions(ctx, operatorID, n, now)
+}
+
+// A claim that hangs (a stalled connection) does not hold back the
+// takeover of a dead process's claims for good: claims are bounded in
+// time, so the cutoff moves on.
+func TestHungClaimDoesNotFreezeTakeover(t *testing.T) {
+	ctx := testCtx(t, 30*time.Second)
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "gw.db"), nil)
+	require.NoError(t, err)
+	defer st.Close()
+	sim := smpptest.NewServer(nil)
+	defer sim.Close()
+	stuck := addOperator(t, st, "stuck", sim, nil)
+	good := addOperator(t, st, "good", sim, func(o *store.Operator) { o.Default = true })
+	// A claim of a process that died, on the good operator.
+	c := store.Client{Name: "other"}
+	require.NoError(t, st.CreateClient(ctx, &c))
+	_, _, err = st.CreateBatch(ctx, &store.Batch{ClientID: c.ID}, []store.Transmission{
+		{OperatorID: good.ID, Destination: "584149999999", Text: "huérfano"}})
+	require.NoError(t, err)
+	orphan, err := st.ClaimTransmissions(ctx, good.ID, 1, time.Now())
+	require.NoError(t, err)
+	require.Len(t, orphan, 1)
+	startGatewayWith(t, hungClaimStore{st, stuck.ID}, func(c *Config) { c.StaleAfter = 300 * time.Millisecond })
+	waitFor(t, func() bool {
+		tr, _ := st.Transmission(ctx, orphan[0].ID)
+		return tr.State == store.TxDelivered
 	})
 }

@@ -179,8 +179,13 @@ func (r *runner) dispatch(ctx context.Context) {
 				break fill
 			}
 		}
+		// A claim is bounded in time (twice StaleAfter): one that hung
+		// would hold back the takeover of dead processes' claims for good
+		// (see staleCutoff); a slow one must still get through.
 		claimAt := r.g.claiming()
-		ts, err := r.g.st.ClaimTransmissions(ctx, r.p.op.ID, n, claimAt)
+		cctx, cancel := context.WithTimeout(ctx, 2*r.g.cfg.StaleAfter)
+		ts, err := r.g.st.ClaimTransmissions(cctx, r.p.op.ID, n, claimAt)
+		cancel()
 		r.g.claimed(claimAt, ts)
 		for range n - len(ts) {
 			<-r.slots
