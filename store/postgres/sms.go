@@ -459,11 +459,13 @@ func (o *ops) RecordSubmit(ctx context.Context, txID int64, r store.SubmitResult
 		b.Queue(advisoryLockSQL, receiptKeys(operatorID, r.MessageIDs))
 		for i, mid := range r.MessageIDs {
 			b.Queue(`WITH p AS (DELETE FROM sms_pending_receipts WHERE operator_id = $3 AND message_id = $4
-					AND received_at >= $5 RETURNING state, error_code, done_at)
+					AND received_at >= $5 AND (submitted_at IS NULL OR abs(extract(epoch FROM submitted_at - $6::timestamptz)) <= $7)
+					RETURNING state, error_code, done_at)
 				INSERT INTO sms_segments (transmission_id, segment, operator_id, message_id, state, error_code, done_at)
 				SELECT $1, $2, $3, $4, COALESCE(p.state, ''), COALESCE(p.error_code, 0), p.done_at
 				FROM (SELECT 1) AS one LEFT JOIN p ON true
-				RETURNING state <> ''`, txID, i+1, operatorID, mid, tm(at.Add(-store.PendingReceiptWindow)))
+				RETURNING state <> ''`, txID, i+1, operatorID, mid, tm(at.Add(-store.PendingReceiptWindow)), at,
+				store.ReceiptDateTolerance.Seconds())
 		}
 		br := o.tx.SendBatch(ctx, b)
 		if _, err := br.Exec(); err != nil {
@@ -621,12 +623,13 @@ func (o *ops) ApplyReceipt(ctx context.Context, r store.DeliveryReceipt) (store.
 			return err
 		}
 		var txID int64
-		// The most recent submission of the id, if it waits for a receipt.
+		// The most recent submission of the id (of those whose time fits
+		// the receipt's submit date, when it names one), if it waits.
 		err := o.tx.QueryRow(ctx, `UPDATE sms_segments SET state = $1, error_code = $2, done_at = $3
 			WHERE operator_id = $4 AND message_id = $5 AND state = ''
-				AND seq = (SELECT max(seq) FROM sms_segments WHERE operator_id = $4 AND message_id = $5)
-				AND ($6::timestamptz IS NULL OR abs(extract(epoch FROM
-					(SELECT submitted_at FROM sms_transmissions WHERE id = transmission_id) - $6::timestamptz)) <= $7)
+				AND seq = (SELECT max(s.seq) FROM sms_segments s WHERE s.operator_id = $4 AND s.message_id = $5
+					AND ($6::timestamptz IS NULL OR abs(extract(epoch FROM
+						(SELECT submitted_at FROM sms_transmissions WHERE id = s.transmission_id) - $6::timestamptz)) <= $7))
 			RETURNING transmission_id`,
 			r.State, r.ErrorCode, tm(r.DoneAt), r.OperatorID, r.MessageID,
 			tm(r.SubmittedAt), store.ReceiptDateTolerance.Seconds()).Scan(&txID)
@@ -636,8 +639,11 @@ func (o *ops) ApplyReceipt(ctx context.Context, r store.DeliveryReceipt) (store.
 			var dupOf int64
 			var state store.TransmissionState
 			var done time.Time
-			err := o.tx.QueryRow(ctx, `SELECT transmission_id, state, done_at FROM sms_segments
-				WHERE operator_id = $1 AND message_id = $2 ORDER BY seq DESC LIMIT 1`, r.OperatorID, r.MessageID).
+			err := o.tx.QueryRow(ctx, `SELECT s.transmission_id, s.state, s.done_at FROM sms_segments s
+				WHERE s.operator_id = $1 AND s.message_id = $2
+				AND ($3::timestamptz IS NULL OR abs(extract(epoch FROM
+					(SELECT submitted_at FROM sms_transmissions WHERE id = s.transmission_id) - $3::timestamptz)) <= $4)
+				ORDER BY s.seq DESC LIMIT 1`, r.OperatorID, r.MessageID, tm(r.SubmittedAt), store.ReceiptDateTolerance.Seconds()).
 				Scan(&dupOf, &state, scan.Time(&done))
 			if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 				return err
@@ -648,10 +654,10 @@ func (o *ops) ApplyReceipt(ctx context.Context, r store.DeliveryReceipt) (store.
 				return err
 			}
 			_, err = o.tx.Exec(ctx, `INSERT INTO sms_pending_receipts (operator_id, message_id, state, error_code,
-				done_at, received_at, raw) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (operator_id, message_id)
+				done_at, received_at, raw, submitted_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (operator_id, message_id)
 				DO UPDATE SET state = excluded.state, error_code = excluded.error_code, done_at = excluded.done_at,
-				received_at = excluded.received_at, raw = excluded.raw`,
-				r.OperatorID, r.MessageID, r.State, r.ErrorCode, tm(r.DoneAt), tm(rules.Now()), r.Raw)
+				received_at = excluded.received_at, raw = excluded.raw, submitted_at = excluded.submitted_at`,
+				r.OperatorID, r.MessageID, r.State, r.ErrorCode, tm(r.DoneAt), tm(rules.Now()), r.Raw, tm(r.SubmittedAt))
 			return err
 		}
 		if err != nil {

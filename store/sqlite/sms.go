@@ -412,8 +412,10 @@ func (o *ops) RecordSubmit(ctx context.Context, txID int64, r store.SubmitResult
 			var code int
 			var done int64
 			err := o.w().QueryRowContext(ctx, `DELETE FROM sms_pending_receipts WHERE operator_id = ? AND message_id = ?
-				AND received_at >= ? RETURNING state, error_code, done_at`,
-				t.OperatorID, mid, tm(at.Add(-store.PendingReceiptWindow))).Scan(&state, &code, &done)
+				AND received_at >= ? AND (submitted_at IS NULL OR abs(submitted_at - ?) <= ?)
+				RETURNING state, error_code, done_at`,
+				t.OperatorID, mid, tm(at.Add(-store.PendingReceiptWindow)), tm(at), store.ReceiptDateTolerance.Microseconds()).
+				Scan(&state, &code, &done)
 			if errors.Is(err, sql.ErrNoRows) {
 				continue
 			}
@@ -551,11 +553,12 @@ func (o *ops) ApplyReceipt(ctx context.Context, r store.DeliveryReceipt) (store.
 	matched := false
 	err := o.write(ctx, func(o *ops) error {
 		var txID int64
-		// The most recent submission of the id, if it waits for a receipt.
+		// The most recent submission of the id (of those whose time fits
+		// the receipt's submit date, when it names one), if it waits.
 		err := o.w().QueryRowContext(ctx, `UPDATE sms_segments SET state = ?, error_code = ?, done_at = ?
-			WHERE rowid = (SELECT rowid FROM sms_segments WHERE operator_id = ? AND message_id = ?
-				ORDER BY rowid DESC LIMIT 1) AND state = ''
-				AND (? IS NULL OR abs((SELECT submitted_at FROM sms_transmissions WHERE id = transmission_id) - ?) <= ?)
+			WHERE rowid = (SELECT s.rowid FROM sms_segments s WHERE s.operator_id = ? AND s.message_id = ?
+				AND (? IS NULL OR abs((SELECT submitted_at FROM sms_transmissions WHERE id = s.transmission_id) - ?) <= ?)
+				ORDER BY s.rowid DESC LIMIT 1) AND state = ''
 			RETURNING transmission_id`,
 			r.State, r.ErrorCode, tm(r.DoneAt), r.OperatorID, r.MessageID,
 			tm(r.SubmittedAt), tm(r.SubmittedAt), store.ReceiptDateTolerance.Microseconds()).Scan(&txID)
@@ -565,8 +568,11 @@ func (o *ops) ApplyReceipt(ctx context.Context, r store.DeliveryReceipt) (store.
 			var dupOf int64
 			var state store.TransmissionState
 			var done time.Time
-			err := o.w().QueryRowContext(ctx, `SELECT transmission_id, state, done_at FROM sms_segments
-				WHERE operator_id = ? AND message_id = ? ORDER BY rowid DESC LIMIT 1`, r.OperatorID, r.MessageID).
+			err := o.w().QueryRowContext(ctx, `SELECT s.transmission_id, s.state, s.done_at FROM sms_segments s
+				WHERE s.operator_id = ? AND s.message_id = ?
+				AND (? IS NULL OR abs((SELECT submitted_at FROM sms_transmissions WHERE id = s.transmission_id) - ?) <= ?)
+				ORDER BY s.rowid DESC LIMIT 1`, r.OperatorID, r.MessageID,
+				tm(r.SubmittedAt), tm(r.SubmittedAt), store.ReceiptDateTolerance.Microseconds()).
 				Scan(&dupOf, &state, scan.Time(&done))
 			if err != nil && !errors.Is(err, sql.ErrNoRows) {
 				return err
@@ -577,10 +583,10 @@ func (o *ops) ApplyReceipt(ctx context.Context, r store.DeliveryReceipt) (store.
 				return err
 			}
 			_, err = o.w().ExecContext(ctx, `INSERT INTO sms_pending_receipts (operator_id, message_id, state, error_code,
-				done_at, received_at, raw) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET state = excluded.state,
+				done_at, received_at, raw, submitted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET state = excluded.state,
 				error_code = excluded.error_code, done_at = excluded.done_at, received_at = excluded.received_at,
-				raw = excluded.raw`,
-				r.OperatorID, r.MessageID, r.State, r.ErrorCode, tm(r.DoneAt), tm(rules.Now()), r.Raw)
+				raw = excluded.raw, submitted_at = excluded.submitted_at`,
+				r.OperatorID, r.MessageID, r.State, r.ErrorCode, tm(r.DoneAt), tm(rules.Now()), r.Raw, tm(r.SubmittedAt))
 			return err
 		}
 		if err != nil {

@@ -458,12 +458,27 @@ func testReceiptIDsReused(t *testing.T, e *env) {
 	must(t, e.RecordSubmit(ctx, newer.ID, store.SubmitResult{MessageIDs: []string{"3"}}))
 	got, _ = e.Transmission(ctx, newer.ID)
 	eq(t, "the new message got it", got.State, store.TxDelivered)
-	// A receipt whose submit date is within the tolerance (another time
-	// zone) is the older message's.
+	// The older message's own receipt, days late, names its submit date
+	// (in another time zone): it lands on the older message, not aside.
 	_, matched, err = e.ApplyReceipt(ctx, store.DeliveryReceipt{OperatorID: op.ID, MessageID: "3", State: store.TxExpired,
 		DoneAt: now, SubmittedAt: threeDays.Add(9 * time.Hour)})
 	must(t, err)
-	eq(t, "the newest submission has its receipt: not matched again", matched, false)
+	eq(t, "the older message's late receipt", matched, true)
+	got, _ = e.Transmission(ctx, older.ID)
+	eq(t, "the older message expired", got.State, store.TxExpired)
+	got, _ = e.Transmission(ctx, newer.ID)
+	eq(t, "the newer one untouched", got.State, store.TxDelivered)
+
+	// A receipt kept aside keeps its submit date: a later reuse of the id
+	// whose time does not fit it does not take it.
+	_, matched, err = e.ApplyReceipt(ctx, store.DeliveryReceipt{OperatorID: op.ID, MessageID: "8", State: store.TxDelivered,
+		DoneAt: now, SubmittedAt: now.Add(-50 * time.Hour)})
+	must(t, err)
+	eq(t, "no submission of id 8 yet", matched, false)
+	reuse := claimOne(t, e, c.ID, op.ID, "reuse")
+	must(t, e.RecordSubmit(ctx, reuse.ID, store.SubmitResult{MessageIDs: []string{"8"}}))
+	got, _ = e.Transmission(ctx, reuse.ID)
+	eq(t, "a receipt dated two days before is not this submission's", got.State, store.TxSent)
 	pair := claimOne(t, e, c.ID, op.ID, "pair")
 	must(t, e.RecordSubmit(ctx, pair.ID, store.SubmitResult{MessageIDs: []string{"4"}, At: threeDays}))
 	_, matched, err = e.ApplyReceipt(ctx, store.DeliveryReceipt{OperatorID: op.ID, MessageID: "4", State: store.TxExpired,
