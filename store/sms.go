@@ -199,10 +199,20 @@ type OperatorHealth struct {
 	Bound        int    // sessions bound
 	Binds        int    // sessions configured
 	UnboundSince time.Time
-	LastError    string  // the last session error seen ("" if none)
+	LastError    string  // the last session error seen ("" if none); one line, at most MaxHealthError bytes
 	Throughput   float64 // transmissions accepted a second, over the last 10 s
 	ReportedAt   time.Time
+	// Interval is how often the process reports: a reader takes a report
+	// older than three intervals for one of a process that is gone.
+	Interval time.Duration
+	// Stopped marks the last report of a process (or of one operator in
+	// it) that stopped running the operator on purpose.
+	Stopped bool
 }
+
+// MaxHealthError is the most bytes of OperatorHealth.LastError a store
+// keeps; a longer one is cut at a rune boundary.
+const MaxHealthError = 500
 
 // MO is a mobile-originated message (a reply).
 type MO struct {

@@ -84,21 +84,36 @@ func TestOperatorsShowsRunningHealth(t *testing.T) {
 	dir := t.TempDir()
 	var logs syncBuffer
 	_, stop := startServer(t, []string{"-data", dir, "-smsc-sim", "127.0.0.1:0", "-chat-addr", ""}, &logs)
-	defer stop()
+	stopped := false
+	defer func() {
+		if !stopped {
+			stop()
+		}
+	}()
 	waitFor(t, &logs, "state=bound")
-	deadline := time.Now().Add(20 * time.Second) // reports come every 5 s
-	for {
+	operators := func() string {
 		var out, errOut bytes.Buffer
 		require.NoError(t, run(context.Background(), []string{"operators", "-data", dir}, &out, &errOut), errOut.String())
 		lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 		require.Len(t, lines, 2, out.String())
 		require.Contains(t, lines[0], "BOUND")
-		if strings.Contains(lines[1], " 1/1 ") {
-			return
+		require.Contains(t, lines[0], "REPORTED")
+		return lines[1]
+	}
+	deadline := time.Now().Add(20 * time.Second) // reports come every 5 s
+	for {
+		line := operators()
+		if strings.Contains(line, " 1/1 ") {
+			assert.Regexp(t, ` 1/1 +\d+s ago `, line)
+			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no health reported:\n%s", out.String())
+			t.Fatalf("no health reported:\n%s", line)
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
+	// The server stops: its last report says so at once.
+	stop()
+	stopped = true
+	assert.Regexp(t, ` stopped +\d+s ago `, operators())
 }

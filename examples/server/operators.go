@@ -10,6 +10,7 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
 	"github.com/switchboard-go/switchboard/examples/internal/storeflag"
 	"github.com/switchboard-go/switchboard/smpp/gateway"
@@ -35,7 +36,8 @@ func runOperators(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
-	status, err := g.Operators(ctx, time.Now().Add(-*period))
+	now := time.Now()
+	status, err := g.Operators(ctx, now.Add(-*period))
 	if err != nil {
 		return err
 	}
@@ -48,16 +50,16 @@ func runOperators(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		byID[op.ID] = op
 	}
 	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tNAME\tADDRESS\tMODE\tENABLED\tDEFAULT\tPREFIXES\tPRIORITY\tWEIGHT\tBOUND\tSUBMITTED\tMSG/S\tQUEUED\tSENT\tDELIVERED\tFAILED\tLAST ERROR")
+	fmt.Fprintln(tw, "ID\tNAME\tADDRESS\tMODE\tENABLED\tDEFAULT\tPREFIXES\tPRIORITY\tWEIGHT\tBOUND\tREPORTED\tSUBMITTED\tMSG/S\tQUEUED\tSENT\tDELIVERED\tFAILED\tLAST ERROR")
 	for _, s := range status {
 		op := byID[s.ID]
 		by := s.Store.ByState
 		failed := by[store.TxFailed] + by[store.TxUndeliverable] + by[store.TxExpired] + by[store.TxRejected] + by[store.TxUnknown]
 		// Throughput over the period, from the store (all gateway
 		// processes); a running gateway also keeps a 10 s figure.
-		bound, lastErr := health(s.Reports)
-		fmt.Fprintf(tw, "%d\t%s\t%s:%d\t%s\t%t\t%t\t%s\t%d\t%d\t%s\t%d\t%.2f\t%d\t%d\t%d\t%d\t%s\n", op.ID, op.Name, op.Host, op.Port, op.BindMode,
-			op.Enabled, op.Default, strings.Join(op.Prefixes, ","), op.Priority, max(op.Weight, 1), bound, s.Store.Submitted,
+		bound, age, lastErr := health(s.Reports, now)
+		fmt.Fprintf(tw, "%d\t%s\t%s:%d\t%s\t%t\t%t\t%s\t%d\t%d\t%s\t%s\t%d\t%.2f\t%d\t%d\t%d\t%d\t%s\n", op.ID, op.Name, op.Host, op.Port, op.BindMode,
+			op.Enabled, op.Default, strings.Join(op.Prefixes, ","), op.Priority, max(op.Weight, 1), bound, age, s.Store.Submitted,
 			float64(s.Store.Submitted)/period.Seconds(),
 			by[store.TxQueued]+by[store.TxSubmitting], by[store.TxSent], by[store.TxDelivered], failed, lastErr)
 	}
@@ -65,30 +67,52 @@ func runOperators(ctx context.Context, args []string, stdout, stderr io.Writer) 
 }
 
 // health sums what the running gateways report about an operator:
-// sessions bound of those configured ("-" when no process runs it), and
-// the last session error of one that has none bound, with since when.
-func health(reports []store.OperatorHealth) (bound, lastErr string) {
+// sessions bound of those configured ("-" when no process runs it,
+// "stopped" when the processes that ran it stopped it), how long ago the
+// newest report was made, and the last session error of one that has
+// none bound, with since when.
+func health(reports []store.OperatorHealth, now time.Time) (bound, age, lastErr string) {
 	if len(reports) == 0 {
-		return "-", ""
+		return "-", "-", ""
 	}
-	n, of := 0, 0
+	n, of, running := 0, 0, 0
+	var newest time.Time
 	for _, h := range reports {
+		if h.ReportedAt.After(newest) {
+			newest = h.ReportedAt
+		}
+		if h.Stopped {
+			continue
+		}
+		running++
 		n, of = n+h.Bound, of+h.Binds
 		if h.Bound == 0 && h.LastError != "" {
-			lastErr = h.LastError
-			if len(lastErr) > 60 {
-				lastErr = lastErr[:60] + "..."
-			}
+			lastErr = cutText(h.LastError, 60)
 			if !h.UnboundSince.IsZero() {
-				lastErr += fmt.Sprintf(" (unbound %s)", time.Since(h.UnboundSince).Round(time.Second))
+				lastErr += fmt.Sprintf(" (unbound %s)", now.Sub(h.UnboundSince).Round(time.Second))
 			}
 		}
 	}
-	bound = fmt.Sprintf("%d/%d", n, of)
-	if len(reports) > 1 {
-		bound += fmt.Sprintf(" in %d processes", len(reports))
+	age = max(now.Sub(newest), 0).Round(time.Second).String() + " ago"
+	if running == 0 {
+		return "stopped", age, ""
 	}
-	return bound, lastErr
+	bound = fmt.Sprintf("%d/%d", n, of)
+	if running > 1 {
+		bound += fmt.Sprintf(" in %d processes", running)
+	}
+	return bound, age, lastErr
+}
+
+// cutText cuts s to at most n bytes at a rune boundary, marking the cut.
+func cutText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "..."
 }
 
 // paramFlag collects -param COMMAND.NAME=VALUE.

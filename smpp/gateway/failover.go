@@ -117,18 +117,62 @@ func (g *Gateway) reportHealth(ctx context.Context) {
 		rs = append(rs, r)
 	}
 	g.mu.Unlock()
+	g.writeHealth(ctx, rs, false)
+}
+
+// writeHealth writes rs's health reports in one transaction, marked
+// Stopped for runners that stopped on purpose. Writes are serialized; once
+// the gateway's last reports are written (Run ending), later periodic
+// ones are dropped so they cannot overwrite them.
+func (g *Gateway) writeHealth(ctx context.Context, rs []*runner, stopped bool) {
+	if len(rs) == 0 {
+		return
+	}
+	g.healthMu.Lock()
+	defer g.healthMu.Unlock()
+	if g.healthDone {
+		return
+	}
 	now := time.Now()
+	hs := make([]store.OperatorHealth, 0, len(rs))
 	for _, r := range rs {
 		h := store.OperatorHealth{OperatorID: r.p.op.ID, Process: g.process, Bound: r.boundCount(), Binds: max(r.p.op.Binds, 1),
-			Throughput: r.stats.throughput(now), ReportedAt: now}
-		if since := r.unboundSince.Load(); since != 0 && h.Bound == 0 {
+			Throughput: r.stats.throughput(now), ReportedAt: now, Interval: g.cfg.HealthReportInterval, Stopped: stopped}
+		if stopped {
+			h.Bound, h.Throughput = 0, 0
+		}
+		if since := r.unboundSince.Load(); since != 0 && h.Bound == 0 && !stopped {
 			h.UnboundSince = time.Unix(0, since)
 		}
 		if e := r.lastErr.Load(); e != nil {
 			h.LastError = *e
 		}
-		if err := g.st.ReportOperatorHealth(ctx, h); err != nil && ctx.Err() == nil && !errors.Is(err, store.ErrNotFound) {
-			g.cfg.Logger.Warn("reporting operator health", "operator", r.p.op.Name, "err", err)
+		hs = append(hs, h)
+	}
+	err := g.st.InTx(ctx, func(tx store.Ops) error {
+		for _, h := range hs {
+			// A report for an operator deleted meanwhile is dropped.
+			if err := tx.ReportOperatorHealth(ctx, h); err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
 		}
+		return nil
+	})
+	if err != nil && ctx.Err() == nil {
+		g.cfg.Logger.Warn("reporting operator health", "err", err)
+	}
+}
+
+// writeLastHealth writes the Stopped reports of runners that stopped,
+// under a context of its own: the run's has ended. final marks the
+// gateway's own end, after which no report is written.
+func (g *Gateway) writeLastHealth(rs []*runner, final bool) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	g.writeHealth(ctx, rs, true)
+	if final {
+		g.healthMu.Lock()
+		g.healthDone = true
+		g.healthMu.Unlock()
 	}
 }

@@ -3,6 +3,7 @@ package gateway
 import (
 	"cmp"
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -41,8 +42,10 @@ type Config struct {
 	// HealthReportInterval is how often each running operator's health
 	// (sessions bound, since when none is, the last session error,
 	// throughput) is written to the store for other processes to show
-	// (default 5s; see Gateway.Operators). A report older than three
-	// intervals is not shown.
+	// (default 5s; see Gateway.Operators). Reports carry the interval;
+	// one older than three of its writer's intervals is not shown. When
+	// Run ends, or a disabled operator stops, a last report marked
+	// Stopped is written.
 	HealthReportInterval time.Duration
 	// StaleAfter is how long a claim lives without being renewed (default
 	// 30s). A gateway renews the claims of the transmissions it is
@@ -114,8 +117,11 @@ func orDuration(d, def time.Duration) time.Duration {
 type Gateway struct {
 	cfg     Config
 	st      Store
-	process string // host:pid, in health reports
-	rec     *recorder
+	process string // host:pid:random, in health reports
+
+	healthMu   sync.Mutex // serializes health report writes
+	healthDone bool       // the last reports are written: write no more
+	rec        *recorder
 
 	reloadMu  sync.Mutex // one reload at a time
 	mu        sync.Mutex
@@ -211,7 +217,7 @@ func New(cfg Config) (*Gateway, error) {
 	}
 	cfg.defaults()
 	host, _ := os.Hostname()
-	return &Gateway{cfg: cfg, st: cfg.Store, process: fmt.Sprintf("%s:%d", cmp.Or(host, "localhost"), os.Getpid()), runners: map[int64]*runner{}, reloadNow: make(chan struct{}, 1),
+	return &Gateway{cfg: cfg, st: cfg.Store, process: processName(host), runners: map[int64]*runner{}, reloadNow: make(chan struct{}, 1),
 		claims: map[int64]struct{}{}, claimingAt: map[time.Time]int{}, stats: map[int64]*opStats{},
 		rec: newRecorder(cfg.Store, 500, cfg.Writers)}, nil
 }
@@ -258,7 +264,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
-			g.stopAll()
+			g.writeLastHealth(g.stopAll(), true)
 			return nil
 		case <-reload.C:
 		case <-g.reloadNow:
@@ -323,9 +329,14 @@ func (g *Gateway) reload(ctx context.Context) error {
 		}
 	}
 	g.mu.Unlock()
+	var stopped []*runner
+	defer func() { g.writeLastHealth(stopped, false) }()
 	for _, r := range stop {
 		g.cfg.Logger.Info("stopping operator", "operator", r.p.op.Name)
 		r.stop()
+		if _, again := want[r.p.op.ID]; !again && exists[r.p.op.ID] {
+			stopped = append(stopped, r) // disabled: its last report says so
+		}
 		if exists[r.p.op.ID] {
 			continue
 		}
@@ -362,7 +373,7 @@ func (g *Gateway) reload(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-func (g *Gateway) stopAll() {
+func (g *Gateway) stopAll() []*runner {
 	g.reloadMu.Lock()
 	defer g.reloadMu.Unlock()
 	g.mu.Lock()
@@ -378,6 +389,16 @@ func (g *Gateway) stopAll() {
 		go func() { defer wg.Done(); r.stop() }()
 	}
 	wg.Wait()
+	return rs
+}
+
+// processName names this gateway in health reports: host and pid, and a
+// random suffix so that two gateways in one process, or processes of
+// the same pid on hosts of the same name (containers), stay apart.
+func processName(host string) string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("%s:%d:%x", cmp.Or(host, "localhost"), os.Getpid(), b)
 }
 
 // router returns the current router, reading operators if none was read.

@@ -43,3 +43,80 @@ func TestOperatorHealthSeenFromAnotherProcess(t *testing.T) {
 		assert.NotEmpty(t, d.Process)
 	})
 }
+
+// Reports are judged by their writer's pace, kept apart for two gateways
+// in one process, and end with a Stopped report when a gateway stops or
+// an operator is disabled, so nobody reads a stopped session as bound.
+func TestOperatorHealthLastReports(t *testing.T) {
+	eachStore(t, func(t *testing.T, st store.Store) {
+		sim := smpptest.NewServer(nil)
+		defer sim.Close()
+		a := addOperator(t, st, "a", sim, func(o *store.Operator) { o.Default = true })
+		b := addOperator(t, st, "b", sim, func(o *store.Operator) { o.Prefixes = []string{"58416"} })
+
+		run := func() (stop func()) {
+			g, err := New(Config{Store: st, ReloadInterval: 50 * time.Millisecond, HealthReportInterval: 50 * time.Millisecond})
+			require.NoError(t, err)
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- g.Run(ctx) }()
+			return func() { cancel(); require.NoError(t, <-done) }
+		}
+		stop1 := run()
+		stop2 := run()
+		defer stop2()
+
+		// A reader whose own interval is an hour still drops reports
+		// older than three of their writer's 50 ms intervals; one whose
+		// interval is a millisecond still keeps fresh ones.
+		slow, err := New(Config{Store: st, HealthReportInterval: time.Hour})
+		require.NoError(t, err)
+		fast, err := New(Config{Store: st, HealthReportInterval: time.Millisecond})
+		require.NoError(t, err)
+		reports := func(g *Gateway, id int64) []store.OperatorHealth {
+			status, err := g.Operators(context.Background(), time.Now())
+			require.NoError(t, err)
+			for _, s := range status {
+				if s.ID == id {
+					return s.Reports
+				}
+			}
+			t.Fatalf("operator %d not listed", id)
+			return nil
+		}
+		boundIn := func(rs []store.OperatorHealth) (n, stopped int) {
+			for _, h := range rs {
+				if h.Stopped {
+					stopped++
+				} else if h.Bound == 1 {
+					n++
+				}
+			}
+			return n, stopped
+		}
+		waitFor(t, func() bool { n, _ := boundIn(reports(fast, a.ID)); return n == 2 })
+		rs := reports(fast, a.ID)
+		assert.NotEqual(t, rs[0].Process, rs[1].Process, "two gateways of one process report apart")
+		assert.Equal(t, 50*time.Millisecond, rs[0].Interval)
+
+		// The first gateway stops: its last report says so at once.
+		stop1()
+		rs = reports(slow, a.ID)
+		n, stopped := boundIn(rs)
+		assert.Equal(t, 1, n, "the running gateway's report")
+		assert.Equal(t, 1, stopped, "the stopped gateway's last report")
+		// ... and it ages out by its writer's pace, for every reader.
+		waitFor(t, func() bool { return len(reports(slow, a.ID)) == 1 })
+
+		// Operator b disabled: the running gateway's last report on it
+		// says stopped.
+		op, err := st.Operator(context.Background(), b.ID)
+		require.NoError(t, err)
+		op.Enabled = false
+		require.NoError(t, st.UpdateOperator(context.Background(), &op))
+		waitFor(t, func() bool {
+			rs := reports(fast, b.ID)
+			return len(rs) == 1 && rs[0].Stopped && rs[0].Bound == 0
+		})
+	})
+}

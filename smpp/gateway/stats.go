@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"cmp"
 	"context"
 	"sync"
 	"sync/atomic"
@@ -95,11 +96,16 @@ type OperatorStatus struct {
 	Process    Counters
 	Throughput float64
 	// Reports are the health reports of every gateway process running
-	// the operator (this one's too), made within three of this
-	// gateway's Config.HealthReportInterval: what a process that does
+	// the operator (this one's too), each made within three of its
+	// writer's report intervals, and the last (Stopped) reports of those
+	// that stopped running it within as long: what a process that does
 	// not run it (a command line, a console) can show.
 	Reports []store.OperatorHealth
 }
+
+// maxHealthAge bounds the age of health reports read: three intervals
+// of a writer reporting every 20 minutes.
+const maxHealthAge = time.Hour
 
 // Operators reports every operator, with store counts since since.
 func (g *Gateway) Operators(ctx context.Context, since time.Time) ([]OperatorStatus, error) {
@@ -116,13 +122,18 @@ func (g *Gateway) Operators(ctx context.Context, since time.Time) ([]OperatorSta
 		byOp[c.OperatorID] = c
 	}
 	now := time.Now()
-	healths, err := g.st.OperatorHealths(ctx, now.Add(-3*g.cfg.HealthReportInterval))
+	healths, err := g.st.OperatorHealths(ctx, now.Add(-maxHealthAge))
 	if err != nil {
 		return nil, err
 	}
 	reports := map[int64][]store.OperatorHealth{}
 	for _, h := range healths {
-		reports[h.OperatorID] = append(reports[h.OperatorID], h)
+		// Fresh by the pace of its writer (this gateway's for a report
+		// that does not say).
+		every := cmp.Or(h.Interval, g.cfg.HealthReportInterval)
+		if now.Sub(h.ReportedAt) <= 3*every {
+			reports[h.OperatorID] = append(reports[h.OperatorID], h)
+		}
 	}
 	out := make([]OperatorStatus, 0, len(ops))
 	for _, op := range ops {

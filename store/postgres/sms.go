@@ -784,21 +784,36 @@ func (o *ops) OperatorCounts(ctx context.Context, since time.Time) ([]store.Oper
 }
 
 func (o *ops) ReportOperatorHealth(ctx context.Context, h store.OperatorHealth) error {
-	h.ReportedAt = rules.Or(h.ReportedAt)
+	if err := rules.Health(&h); err != nil {
+		return err
+	}
 	return wrap("report operator health", o.write(ctx, func(o *ops) error {
-		_, err := o.tx.Exec(ctx, `INSERT INTO sms_operator_health (operator_id, process, bound, binds, unbound_since,
-			last_error, throughput, reported_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+		// Only for an operator that exists: ErrNotFound without a foreign
+		// key failure, which would end an enclosing transaction.
+		tag, err := o.tx.Exec(ctx, `INSERT INTO sms_operator_health (operator_id, process, bound, binds, unbound_since,
+			last_error, throughput, reported_at, interval_ms, stopped)
+			SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10 WHERE EXISTS (SELECT 1 FROM sms_operators WHERE id = $1)
 			ON CONFLICT (operator_id, process) DO UPDATE SET bound = excluded.bound, binds = excluded.binds,
 			unbound_since = excluded.unbound_since, last_error = excluded.last_error, throughput = excluded.throughput,
-			reported_at = excluded.reported_at`,
-			h.OperatorID, h.Process, h.Bound, h.Binds, tm(h.UnboundSince), h.LastError, h.Throughput, tm(h.ReportedAt))
-		return err // a missing operator: ErrNotFound (foreign key)
+			reported_at = excluded.reported_at, interval_ms = excluded.interval_ms, stopped = excluded.stopped`,
+			h.OperatorID, h.Process, h.Bound, h.Binds, tm(h.UnboundSince), h.LastError, h.Throughput, tm(h.ReportedAt),
+			h.Interval.Milliseconds(), h.Stopped)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return store.ErrNotFound
+		}
+		_, err = o.tx.Exec(ctx, `DELETE FROM sms_operator_health WHERE operator_id = $1 AND reported_at < $2`,
+			h.OperatorID, tm(h.ReportedAt.Add(-rules.HealthKeep)))
+		return err
 	}))
 }
 
 func (o *ops) OperatorHealths(ctx context.Context, since time.Time) ([]store.OperatorHealth, error) {
 	rows, err := o.q().Query(ctx, `SELECT operator_id, process, bound, binds, unbound_since, last_error, throughput,
-		reported_at FROM sms_operator_health WHERE reported_at >= $1 ORDER BY operator_id, process`, tm0(rules.Time(since)))
+		reported_at, interval_ms, stopped FROM sms_operator_health WHERE reported_at >= $1 ORDER BY operator_id, process`,
+		tm0(rules.Time(since)))
 	if err != nil {
 		return nil, wrap("operator healths", err)
 	}
@@ -807,7 +822,9 @@ func (o *ops) OperatorHealths(ctx context.Context, since time.Time) ([]store.Ope
 
 func scanHealth(sc scan.Row) (store.OperatorHealth, error) {
 	var h store.OperatorHealth
+	var ms int64
 	err := sc.Scan(&h.OperatorID, &h.Process, &h.Bound, &h.Binds, scan.Time(&h.UnboundSince), &h.LastError, &h.Throughput,
-		scan.Time(&h.ReportedAt))
+		scan.Time(&h.ReportedAt), &ms, &h.Stopped)
+	h.Interval = time.Duration(ms) * time.Millisecond
 	return h, err
 }

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/switchboard-go/switchboard/store"
 )
@@ -772,4 +773,38 @@ func testOperatorHealth(t *testing.T, e *env) {
 	all, err = e.OperatorHealths(ctx, time.Time{})
 	must(t, err)
 	eq(t, "gone with the operator", len(all), 2)
+
+	// The writer's interval and a last report are kept; an error is one
+	// clean line of at most MaxHealthError bytes, cut at a rune boundary.
+	long := "línea\nfalsa\u202e " + strings.Repeat("é", store.MaxHealthError)
+	must(t, e.ReportOperatorHealth(ctx, store.OperatorHealth{OperatorID: a.ID, Process: "h2:7", Binds: 2, LastError: long,
+		Interval: 90 * time.Second, Stopped: true, ReportedAt: now}))
+	got, err = e.OperatorHealths(ctx, now)
+	must(t, err)
+	eq(t, "reports", len(got), 2)
+	h := got[1]
+	eq(t, "interval", h.Interval, 90*time.Second)
+	eq(t, "stopped", h.Stopped, true)
+	eq(t, "error capped", len(h.LastError) <= store.MaxHealthError && len(h.LastError) > store.MaxHealthError-2, true)
+	eq(t, "error valid UTF-8", utf8.ValidString(h.LastError), true)
+	eq(t, "error on one clean line", strings.ContainsAny(h.LastError, "\n\u202e"), false)
+	wantErr(t, e.ReportOperatorHealth(ctx, store.OperatorHealth{OperatorID: a.ID}), store.ErrInvalid)
+
+	// A report for a deleted operator inside a transaction is ErrNotFound
+	// and leaves the transaction usable.
+	must(t, e.InTx(ctx, func(tx store.Ops) error {
+		wantErr(t, tx.ReportOperatorHealth(ctx, store.OperatorHealth{OperatorID: b.ID, Process: "h1:1"}), store.ErrNotFound)
+		return tx.ReportOperatorHealth(ctx, store.OperatorHealth{OperatorID: a.ID, Process: "h3:1", Bound: 1, Binds: 1})
+	}))
+
+	// Writing a report deletes its operator's reports older than a day.
+	must(t, e.ReportOperatorHealth(ctx, store.OperatorHealth{OperatorID: a.ID, Process: "old:1",
+		ReportedAt: now.Add(-25 * time.Hour)}))
+	all, err = e.OperatorHealths(ctx, time.Time{})
+	must(t, err)
+	eq(t, "old report written", len(all), 4)
+	must(t, e.ReportOperatorHealth(ctx, store.OperatorHealth{OperatorID: a.ID, Process: "h3:1", ReportedAt: now}))
+	all, err = e.OperatorHealths(ctx, time.Time{})
+	must(t, err)
+	eq(t, "a day old report pruned", len(all), 3)
 }

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/switchboard-go/switchboard/store"
 )
@@ -333,3 +334,31 @@ func ChatOperator(o *store.ChatOperator) error {
 	o.UpdatedAt = now
 	return nil
 }
+
+// Health prepares an operator health report: its time, its last error
+// on one line of at most store.MaxHealthError bytes (cut at a rune
+// boundary), and a process name.
+func Health(h *store.OperatorHealth) error {
+	if h.Process == "" {
+		return invalid("operator health: no process")
+	}
+	h.ReportedAt = Or(h.ReportedAt)
+	h.LastError = CutUTF8(store.CleanLine(h.LastError), store.MaxHealthError)
+	h.Interval = max(h.Interval, 0)
+	return nil
+}
+
+// CutUTF8 returns s cut to at most n bytes, at a rune boundary.
+func CutUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+// HealthKeep is how long a health report is kept after it was made:
+// writing a report deletes its operator's reports older than that.
+const HealthKeep = 24 * time.Hour
