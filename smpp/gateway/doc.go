@@ -102,6 +102,26 @@
 // again would surely repeat the accepted parts), with those parts'
 // message ids in its reason.
 //
+// Known limits of these guarantees:
+//   - Claims are leases. A process whose database stalls for longer than
+//     StaleAfter (renewals that cannot commit) looks dead to the other
+//     processes, which requeue its claims; a submit it then completes is
+//     a possible duplicate, counted by the process that sends it again.
+//     Set StaleAfter well above the database's worst pause. A process's
+//     own sweep never takes its own live claims.
+//   - A claim that committed but whose commit the process never heard of
+//     (the connection lost at the commit) is nobody's: it goes stale and
+//     is requeued after StaleAfter. Nothing was submitted for it; it is
+//     sent late, not twice.
+//   - Receipts are matched by operator and message id. When the SMSC
+//     reuses an id, the receipt's submit date (within
+//     store.ReceiptDateTolerance, since SMSCs write it in their own time
+//     zone) picks the submission; a submit date more than ten days from
+//     the receipt's arrival is taken as written in another layout and
+//     ignored. Two receipts of one id, state and minute count as one, so
+//     a reused id's second such receipt is dropped as a repeat and its
+//     message is settled by query_sm after query_after.
+//
 // An operator's TPS is enforced per gateway process (over all its binds):
 // two processes sending through one operator each get the full rate.
 //

@@ -29,12 +29,20 @@ func TestEveryFinalReceiptIsRecordedFinal(t *testing.T) {
 }
 
 // The receipt's submit date goes to the store, which keeps a receipt off
-// an older waiting message whose id the SMSC reused.
+// an older waiting message whose id the SMSC reused; a date far from
+// now (an SMSC writing ddmmyy, read as yymmdd) is ignored.
 func TestReceiptCarriesItsSubmitDate(t *testing.T) {
-	r, ok := coding.ParseReceipt("id:1 sub:001 dlvrd:001 submit date:2612041030 done date:2612041031 stat:DELIVRD err:000 text:x", nil)
+	sub := time.Now().Add(-3 * time.Hour).Truncate(time.Minute)
+	r, ok := coding.ParseReceipt("id:1 sub:001 dlvrd:001 submit date:"+sub.Format("0601021504")+
+		" done date:"+sub.Format("0601021504")+" stat:DELIVRD err:000 text:x", time.Local)
 	assert.True(t, ok)
 	dr := receiptFrom(1, "1", &r)
-	assert.Equal(t, 2026, dr.SubmittedAt.Year())
-	assert.Equal(t, time.December, dr.SubmittedAt.Month())
-	assert.Equal(t, 10, dr.SubmittedAt.Hour())
+	assert.True(t, dr.SubmittedAt.Equal(sub), "submit date %v, want %v", dr.SubmittedAt, sub)
+
+	// 7 December 2026 14:30 written day first reads as 26 December 2007.
+	r, ok = coding.ParseReceipt("id:1 sub:001 dlvrd:001 submit date:0712261430 done date:0712261431 stat:DELIVRD err:000 text:x", nil)
+	assert.True(t, ok)
+	assert.Equal(t, 2007, r.SubmitDate.Year())
+	dr = receiptFrom(1, "1", &r)
+	assert.True(t, dr.SubmittedAt.IsZero(), "a date years away is not used to choose the submission")
 }

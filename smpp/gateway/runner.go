@@ -539,11 +539,22 @@ func ackStatus(err error) pdu.Status {
 	return pdu.StatusOK
 }
 
+// maxSubmitDateSkew is how far from its arrival a receipt's submit date
+// may be and still be used to choose the submission it is for. A date
+// further away is taken as one the SMSC writes in another layout (e.g.
+// ddmmyy read as yymmdd) and ignored: the receipt then goes, as without
+// a date, to the most recent submission of its id.
+const maxSubmitDateSkew = 10 * 24 * time.Hour
+
 // receiptFrom turns an SMSC receipt into the store's.
 func receiptFrom(operatorID int64, messageID string, r *coding.Receipt) store.DeliveryReceipt {
+	now := time.Now()
 	dr := store.DeliveryReceipt{OperatorID: operatorID, MessageID: messageID, DoneAt: r.DoneDate, SubmittedAt: r.SubmitDate}
+	if d := now.Sub(dr.SubmittedAt); d > maxSubmitDateSkew || d < -maxSubmitDateSkew {
+		dr.SubmittedAt = time.Time{}
+	}
 	if dr.DoneAt.IsZero() {
-		dr.DoneAt = time.Now()
+		dr.DoneAt = now
 	}
 	dr.State = stateOf(r.State)
 	if r.NetworkError != 0 {
