@@ -132,6 +132,12 @@ type SubmitResult struct {
 	At         time.Time
 }
 
+// Submitted is one transmission's submit result, for RecordSubmits.
+type Submitted struct {
+	TransmissionID int64
+	Result         SubmitResult
+}
+
 // DeliveryReceipt is an SMSC's word on a submitted segment.
 type DeliveryReceipt struct {
 	OperatorID int64
@@ -295,6 +301,12 @@ type SMSStore interface {
 	// message ids, and applies any receipt that arrived for them first.
 	// ErrConflict if it is not submitting.
 	RecordSubmit(ctx context.Context, id int64, r SubmitResult) error
+	// RecordSubmits records submit results in one transaction as
+	// RecordSubmit records each, with set-based statements for all:
+	// errs[i] is what RecordSubmit would have returned for the i-th
+	// (ErrConflict, ErrNotFound, ErrInvalid; the others recorded); err is
+	// a failure of the whole, with nothing recorded.
+	RecordSubmits(ctx context.Context, subs []Submitted) (errs []error, err error)
 	// RetryTransmission puts a submitting transmission back in the queue
 	// for another attempt at next, with the error that stopped this one.
 	RetryTransmission(ctx context.Context, id int64, next time.Time, errorCode int, reason string) error
@@ -330,6 +342,14 @@ type SMSStore interface {
 	// RecordSubmit that brings its message id within
 	// PendingReceiptWindow applies it.
 	ApplyReceipt(ctx context.Context, r DeliveryReceipt) (t Transmission, matched bool, err error)
+	// ApplyReceipts applies receipts in one transaction as ApplyReceipt
+	// applies each, and reports for each whether it matched. It is the
+	// group-commit form of ApplyReceipt: the common case (the one
+	// submission of its id waiting, in one segment) takes a few
+	// set-based statements for all. The outcome is the one of applying
+	// them one after the other in the order given. ErrInvalid, with
+	// nothing applied, if one of them is invalid.
+	ApplyReceipts(ctx context.Context, rs []DeliveryReceipt) (matched []bool, err error)
 	// UnsettledSegments lists an operator's segments without a receipt,
 	// of transmissions in state sent submitted before the time given,
 	// with transmission id above afterID, by transmission id and segment,

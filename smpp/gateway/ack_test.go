@@ -51,6 +51,24 @@ func (o failingOps) ApplyReceipt(ctx context.Context, r store.DeliveryReceipt) (
 	return o.Ops.ApplyReceipt(ctx, r)
 }
 
+// ApplyReceipts fails the group when one of its receipts is to fail, as
+// a database failing a statement fails its transaction.
+func (o failingOps) ApplyReceipts(ctx context.Context, rs []store.DeliveryReceipt) ([]bool, error) {
+	for _, r := range rs {
+		o.f.mu.Lock()
+		fail := o.f.receiptFails[r.MessageID] < o.f.receiptLimit
+		if fail {
+			o.f.receiptFails[r.MessageID]++
+			o.f.failures++
+		}
+		o.f.mu.Unlock()
+		if fail {
+			return nil, errDiskFull
+		}
+	}
+	return o.Ops.ApplyReceipts(ctx, rs)
+}
+
 func (o failingOps) InsertMO(ctx context.Context, m *store.MO) error {
 	o.f.mu.Lock()
 	fail := o.f.moFail

@@ -60,7 +60,11 @@ type Config struct {
 	// MaxBatchRows caps a CSV batch (default 1,000,000).
 	MaxBatchRows int
 	// Writers is how many transactions record outcomes at once (default
-	// 4): PostgreSQL gains from several; SQLite runs them one at a time.
+	// 1). One is fastest on both stores: a transaction records its whole
+	// group of receipts and submissions in a few set-based statements,
+	// and with several, a receipt can be recorded beside, not after, the
+	// submission it is for, and takes the slower path of a receipt that
+	// came first (on PostgreSQL 7,057 msgs/s with one, 3,167 with four).
 	Writers int
 	// SubmitTimeout bounds one transmission's submit, all parts,
 	// including the wait for a response that comes after the operator's
@@ -93,7 +97,7 @@ func (c *Config) defaults() {
 		c.MaxParts = 10
 	}
 	if c.Writers <= 0 {
-		c.Writers = 4
+		c.Writers = 1
 	}
 	if c.MaxBatchRows <= 0 {
 		c.MaxBatchRows = 1_000_000

@@ -25,9 +25,24 @@ type recorder struct {
 	done chan struct{}
 }
 
+// write is one outcome to store. apply stores it alone; a write that is
+// a receipt or an accepted submission also says so (receipt, submit),
+// and a group commit stores all of those of a group in a few set-based
+// statements (store.ApplyReceipts, store.RecordSubmits).
 type write struct {
-	apply func(ctx context.Context, tx store.Ops) error
-	done  func(error)
+	apply   func(ctx context.Context, tx store.Ops) error
+	receipt *store.DeliveryReceipt
+	submit  *store.Submitted
+	done    func(error)
+}
+
+// receiptWrite stores a receipt.
+func receiptWrite(rc store.DeliveryReceipt, done func(error)) write {
+	return write{
+		apply:   func(ctx context.Context, tx store.Ops) error { _, _, err := tx.ApplyReceipt(ctx, rc); return err },
+		receipt: &rc,
+		done:    done,
+	}
 }
 
 func newRecorder(st Store, batch, workers int) *recorder {
@@ -112,10 +127,38 @@ func (r *recorder) flush() int {
 	ctx := context.Background()
 	errs := make([]error, n)
 	err := r.st.InTx(ctx, func(tx store.Ops) error {
+		// The other writes in order, then the accepted submissions, then
+		// the receipts, each kind as a group. A receipt taken before the
+		// submission it is for is kept for it by the store, so the order
+		// of the two changes no outcome.
+		var subs []store.Submitted
+		var rcs []store.DeliveryReceipt
+		var subAt []int
 		for i, w := range batch {
-			errs[i] = w.apply(ctx, tx)
-			if errs[i] != nil && !businessError(errs[i]) {
-				return errs[i]
+			switch {
+			case w.submit != nil:
+				subs, subAt = append(subs, *w.submit), append(subAt, i)
+			case w.receipt != nil:
+				rcs = append(rcs, *w.receipt)
+			default:
+				errs[i] = w.apply(ctx, tx)
+				if errs[i] != nil && !businessError(errs[i]) {
+					return errs[i]
+				}
+			}
+		}
+		if len(subs) > 0 {
+			subErrs, err := tx.RecordSubmits(ctx, subs)
+			if err != nil {
+				return err
+			}
+			for j, i := range subAt {
+				errs[i] = subErrs[j]
+			}
+		}
+		if len(rcs) > 0 {
+			if _, err := tx.ApplyReceipts(ctx, rcs); err != nil {
+				return err
 			}
 		}
 		return nil

@@ -219,7 +219,7 @@ func (r *runner) send(t store.Transmission) {
 		if r.p.atMostOnce {
 			// Its last attempt may have reached the SMSC: not again.
 			r.stats.unknown.Add(1)
-			r.record(t, endUnknown(t, 0, t.Reason+notAgain))
+			r.record(t, write{apply: endUnknown(t, 0, t.Reason+notAgain)})
 			return
 		}
 		r.stats.possibleDuplicates.Add(1)
@@ -411,13 +411,15 @@ func (p partial) Unwrap() error { return p.err }
 func (r *runner) rec(t store.Transmission, ids []string, err error) {
 	now := time.Now()
 	var apply func(ctx context.Context, tx store.Ops) error
+	var submit *store.Submitted // the accepted submission, recorded in a group
 	var st *smpp.StatusError
 	var pe partial
 	switch {
 	case err == nil:
 		r.stats.accepted(now)
+		submit = &store.Submitted{TransmissionID: t.ID, Result: store.SubmitResult{MessageIDs: ids, At: now}}
 		apply = func(ctx context.Context, tx store.Ops) error {
-			return tx.RecordSubmit(ctx, t.ID, store.SubmitResult{MessageIDs: ids, At: now})
+			return tx.RecordSubmit(ctx, submit.TransmissionID, submit.Result)
 		}
 	case errors.As(err, &pe) && smpp.MayHaveReached(pe.err):
 		// Parts were accepted and the next one may have been: sending the
@@ -460,19 +462,20 @@ func (r *runner) rec(t store.Transmission, ids []string, err error) {
 			return tx.RetryTransmission(ctx, t.ID, next, statusCode(err), reason)
 		}
 	}
-	r.record(t, apply)
+	r.record(t, write{apply: apply, submit: submit})
 }
 
 // record stores an attempt's outcome and then frees its slot.
-func (r *runner) record(t store.Transmission, apply func(ctx context.Context, tx store.Ops) error) {
-	r.g.rec.add(write{apply: apply, done: func(err error) {
+func (r *runner) record(t store.Transmission, w write) {
+	w.done = func(err error) {
 		r.g.released(t.ID)
 		if err != nil {
 			r.g.cfg.Logger.Warn("outcome not recorded", "transmission", t.ID, "err", err)
 		}
 		<-r.slots
 		r.sends.Done()
-	}})
+	}
+	r.g.rec.add(w)
 }
 
 func (r *runner) backoff(attempts int) time.Duration {
@@ -504,10 +507,7 @@ func (r *runner) HandleMessage(ctx context.Context, m *smpp.Message) pdu.Status 
 		}
 		r.stats.receipts.Add(1)
 		ack := m.Defer()
-		r.g.rec.add(write{
-			apply: func(ctx context.Context, tx store.Ops) error { _, _, err := tx.ApplyReceipt(ctx, rc); return err },
-			done:  func(err error) { ack(ackStatus(err)) },
-		})
+		r.g.rec.add(receiptWrite(rc, func(err error) { ack(ackStatus(err)) }))
 	case smpp.KindMO:
 		r.stats.mo.Add(1)
 		from := m.Source

@@ -164,10 +164,7 @@ func (r *runner) answered(ctx context.Context, q query) {
 	rc := store.DeliveryReceipt{OperatorID: r.p.op.ID, MessageID: q.seg.MessageID, State: state,
 		ErrorCode: int(qr.ErrorCode), DoneAt: done, Raw: fmt.Sprintf("query_sm_resp message_state:%d error_code:%d final_date:%s",
 			qr.MessageState, qr.ErrorCode, qr.FinalDate)}
-	r.g.rec.add(write{
-		apply: func(ctx context.Context, tx store.Ops) error { _, _, err := tx.ApplyReceipt(ctx, rc); return err },
-		done:  r.logUnrecorded("query result", q.seg.TransmissionID),
-	})
+	r.g.rec.add(receiptWrite(rc, r.logUnrecorded("query result", q.seg.TransmissionID)))
 }
 
 // giveUp ends a message whose state could not be learned within the

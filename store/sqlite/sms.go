@@ -388,51 +388,62 @@ func (o *ops) RecordSubmit(ctx context.Context, txID int64, r store.SubmitResult
 	if len(r.MessageIDs) == 0 {
 		return fmt.Errorf("%w: submit result without message ids", store.ErrInvalid)
 	}
+	return wrap("record submit", o.write(ctx, func(o *ops) error { return o.recordSubmit(ctx, txID, r) }))
+}
+
+func (o *ops) recordSubmit(ctx context.Context, txID int64, r store.SubmitResult) error {
 	at := rules.Or(r.At)
-	return wrap("record submit", o.write(ctx, func(o *ops) error {
-		t, err := o.Transmission(ctx, txID)
+	t, err := o.Transmission(ctx, txID)
+	if err != nil {
+		return err
+	}
+	if t.State != store.TxSubmitting {
+		return fmt.Errorf("transmission %d is %s, not submitting: %w", txID, t.State, store.ErrConflict)
+	}
+	if _, err := o.w().ExecContext(ctx, `UPDATE sms_transmissions SET state = 'sent', submitted_at = ?, segments = ?,
+		message_id = ?, claimed_at = NULL, reason = '', error_code = 0 WHERE id = ?`,
+		tm(at), len(r.MessageIDs), r.MessageIDs[0], txID); err != nil {
+		return err
+	}
+	for i, mid := range r.MessageIDs {
+		if _, err := o.w().ExecContext(ctx, `INSERT INTO sms_segments (transmission_id, segment, operator_id, message_id)
+			VALUES (?, ?, ?, ?)`, txID, i+1, t.OperatorID, mid); err != nil {
+			return err
+		}
+	}
+	return o.applyPending(ctx, txID, t.OperatorID, r.MessageIDs, at)
+}
+
+// applyPending applies to a transmission just recorded as submitted at
+// the receipts kept for its message ids, if any.
+func (o *ops) applyPending(ctx context.Context, txID, operatorID int64, mids []string, at time.Time) error {
+	pending := false
+	for i, mid := range mids {
+		var state string
+		var code int
+		var done int64
+		err := o.w().QueryRowContext(ctx, `DELETE FROM sms_pending_receipts WHERE operator_id = ? AND message_id = ?
+			AND received_at >= ? AND (submitted_at IS NULL OR abs(submitted_at - ?) <= ?)
+			RETURNING state, error_code, done_at`,
+			operatorID, mid, tm(at.Add(-store.PendingReceiptWindow)), tm(at), store.ReceiptDateTolerance.Microseconds()).
+			Scan(&state, &code, &done)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
 		if err != nil {
 			return err
 		}
-		if t.State != store.TxSubmitting {
-			return fmt.Errorf("transmission %d is %s, not submitting: %w", txID, t.State, store.ErrConflict)
-		}
-		if _, err := o.w().ExecContext(ctx, `UPDATE sms_transmissions SET state = 'sent', submitted_at = ?, segments = ?,
-			message_id = ?, claimed_at = NULL, reason = '', error_code = 0 WHERE id = ?`,
-			tm(at), len(r.MessageIDs), r.MessageIDs[0], txID); err != nil {
+		pending = true
+		if _, err := o.w().ExecContext(ctx, `UPDATE sms_segments SET state = ?, error_code = ?, done_at = ?
+			WHERE transmission_id = ? AND segment = ?`, state, code, done, txID, i+1); err != nil {
 			return err
 		}
-		pending := false
-		for i, mid := range r.MessageIDs {
-			if _, err := o.w().ExecContext(ctx, `INSERT INTO sms_segments (transmission_id, segment, operator_id, message_id)
-				VALUES (?, ?, ?, ?)`, txID, i+1, t.OperatorID, mid); err != nil {
-				return err
-			}
-			var state string
-			var code int
-			var done int64
-			err := o.w().QueryRowContext(ctx, `DELETE FROM sms_pending_receipts WHERE operator_id = ? AND message_id = ?
-				AND received_at >= ? AND (submitted_at IS NULL OR abs(submitted_at - ?) <= ?)
-				RETURNING state, error_code, done_at`,
-				t.OperatorID, mid, tm(at.Add(-store.PendingReceiptWindow)), tm(at), store.ReceiptDateTolerance.Microseconds()).
-				Scan(&state, &code, &done)
-			if errors.Is(err, sql.ErrNoRows) {
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			pending = true
-			if _, err := o.w().ExecContext(ctx, `UPDATE sms_segments SET state = ?, error_code = ?, done_at = ?
-				WHERE transmission_id = ? AND segment = ?`, state, code, done, txID, i+1); err != nil {
-				return err
-			}
-		}
-		if pending {
-			_, err = o.settle(ctx, txID)
-		}
-		return err
-	}))
+	}
+	if !pending {
+		return nil
+	}
+	_, err := o.settle(ctx, txID)
+	return err
 }
 
 // settle recomputes a sent transmission's state from its segments.
@@ -552,51 +563,55 @@ func (o *ops) ApplyReceipt(ctx context.Context, r store.DeliveryReceipt) (store.
 	var t store.Transmission
 	matched := false
 	err := o.write(ctx, func(o *ops) error {
-		var txID int64
-		// The most recent submission of the id (of those whose time fits
-		// the receipt's submit date, when it names one), if it waits.
-		err := o.w().QueryRowContext(ctx, `UPDATE sms_segments SET state = ?, error_code = ?, done_at = ?
-			WHERE rowid = (SELECT s.rowid FROM sms_segments s WHERE s.operator_id = ? AND s.message_id = ?
-				AND (? IS NULL OR abs((SELECT submitted_at FROM sms_transmissions WHERE id = s.transmission_id) - ?) <= ?)
-				ORDER BY s.rowid DESC LIMIT 1) AND state = ''
-			RETURNING transmission_id`,
-			r.State, r.ErrorCode, tm(r.DoneAt), r.OperatorID, r.MessageID,
-			tm(r.SubmittedAt), tm(r.SubmittedAt), store.ReceiptDateTolerance.Microseconds()).Scan(&txID)
-		if errors.Is(err, sql.ErrNoRows) {
-			// The same receipt again (its acknowledgment was lost): it
-			// changes nothing and is not kept for a later submission.
-			var dupOf int64
-			var state store.TransmissionState
-			var done time.Time
-			err := o.w().QueryRowContext(ctx, `SELECT s.transmission_id, s.state, s.done_at FROM sms_segments s
-				WHERE s.operator_id = ? AND s.message_id = ?
-				AND (? IS NULL OR abs((SELECT submitted_at FROM sms_transmissions WHERE id = s.transmission_id) - ?) <= ?)
-				ORDER BY s.rowid DESC LIMIT 1`, r.OperatorID, r.MessageID,
-				tm(r.SubmittedAt), tm(r.SubmittedAt), store.ReceiptDateTolerance.Microseconds()).
-				Scan(&dupOf, &state, scan.Time(&done))
-			if err != nil && !errors.Is(err, sql.ErrNoRows) {
-				return err
-			}
-			if err == nil && state == r.State && done.Equal(r.DoneAt) {
-				matched = true
-				t, err = o.Transmission(ctx, dupOf)
-				return err
-			}
-			_, err = o.w().ExecContext(ctx, `INSERT INTO sms_pending_receipts (operator_id, message_id, state, error_code,
-				done_at, received_at, raw, submitted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET state = excluded.state,
-				error_code = excluded.error_code, done_at = excluded.done_at, received_at = excluded.received_at,
-				raw = excluded.raw, submitted_at = excluded.submitted_at`,
-				r.OperatorID, r.MessageID, r.State, r.ErrorCode, tm(r.DoneAt), tm(rules.Now()), r.Raw, tm(r.SubmittedAt))
-			return err
-		}
-		if err != nil {
-			return err
-		}
-		matched = true
-		t, err = o.settle(ctx, txID)
+		var err error
+		t, matched, err = o.applyReceipt(ctx, r)
 		return err
 	})
 	return t, matched, wrap("apply receipt", err)
+}
+
+func (o *ops) applyReceipt(ctx context.Context, r store.DeliveryReceipt) (store.Transmission, bool, error) {
+	var txID int64
+	// The most recent submission of the id (of those whose time fits
+	// the receipt's submit date, when it names one), if it waits.
+	err := o.w().QueryRowContext(ctx, `UPDATE sms_segments SET state = ?, error_code = ?, done_at = ?
+		WHERE rowid = (SELECT s.rowid FROM sms_segments s WHERE s.operator_id = ? AND s.message_id = ?
+			AND (? IS NULL OR abs((SELECT submitted_at FROM sms_transmissions WHERE id = s.transmission_id) - ?) <= ?)
+			ORDER BY s.rowid DESC LIMIT 1) AND state = ''
+		RETURNING transmission_id`,
+		r.State, r.ErrorCode, tm(r.DoneAt), r.OperatorID, r.MessageID,
+		tm(r.SubmittedAt), tm(r.SubmittedAt), store.ReceiptDateTolerance.Microseconds()).Scan(&txID)
+	if errors.Is(err, sql.ErrNoRows) {
+		// The same receipt again (its acknowledgment was lost): it
+		// changes nothing and is not kept for a later submission.
+		var dupOf int64
+		var state store.TransmissionState
+		var done time.Time
+		err := o.w().QueryRowContext(ctx, `SELECT s.transmission_id, s.state, s.done_at FROM sms_segments s
+			WHERE s.operator_id = ? AND s.message_id = ?
+			AND (? IS NULL OR abs((SELECT submitted_at FROM sms_transmissions WHERE id = s.transmission_id) - ?) <= ?)
+			ORDER BY s.rowid DESC LIMIT 1`, r.OperatorID, r.MessageID,
+			tm(r.SubmittedAt), tm(r.SubmittedAt), store.ReceiptDateTolerance.Microseconds()).
+			Scan(&dupOf, &state, scan.Time(&done))
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return store.Transmission{}, false, err
+		}
+		if err == nil && state == r.State && done.Equal(r.DoneAt) {
+			t, err := o.Transmission(ctx, dupOf)
+			return t, true, err
+		}
+		_, err = o.w().ExecContext(ctx, `INSERT INTO sms_pending_receipts (operator_id, message_id, state, error_code,
+			done_at, received_at, raw, submitted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET state = excluded.state,
+			error_code = excluded.error_code, done_at = excluded.done_at, received_at = excluded.received_at,
+			raw = excluded.raw, submitted_at = excluded.submitted_at`,
+			r.OperatorID, r.MessageID, r.State, r.ErrorCode, tm(r.DoneAt), tm(rules.Now()), r.Raw, tm(r.SubmittedAt))
+		return store.Transmission{}, false, err
+	}
+	if err != nil {
+		return store.Transmission{}, false, err
+	}
+	t, err := o.settle(ctx, txID)
+	return t, true, err
 }
 
 func (o *ops) UnsettledSegments(ctx context.Context, operatorID int64, submittedBefore time.Time, afterID int64, limit int) ([]store.SentSegment, error) {

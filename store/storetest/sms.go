@@ -24,6 +24,7 @@ var smsTests = []test{
 	{"ReceiptBeforeSubmit", testReceiptBeforeSubmit},
 	{"ReceiptIDsReused", testReceiptIDsReused},
 	{"OperatorHealth", testOperatorHealth},
+	{"GroupRecording", testGroupRecording},
 	{"UnsettledSegments", testUnsettledSegments},
 	{"ReceiptMinute", testReceiptMinute},
 	{"RouteQueued", testRouteQueued},
