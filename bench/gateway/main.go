@@ -3,10 +3,13 @@
 // until every delivery receipt is recorded, on SQLite and on a throwaway
 // PostgreSQL; and, for reference, the session alone: switchboard's smpp
 // client submitting the same n messages to the same simulator and taking
-// their receipts, with no store. Figures are messages per second (median
-// of -runs), and it ends with one line:
+// their receipts, with no store; and the SQLite write floor: what the same
+// n messages leave in the database from load to receipt, written in the
+// cheapest form there is (internal/gatewayfloor), which no gateway on
+// SQLite can beat. Figures are messages per second (median of -runs), and
+// it ends with one line:
 //
-//	sms-gateway sqlite=N postgres=N session=N ratio=R
+//	sms-gateway sqlite=N postgres=N postgres2=N session=N ratio=R postgres2/postgres=R floor=N sqlite/floor=R
 //
 // where ratio is sqlite/session.
 package main
@@ -26,6 +29,7 @@ import (
 	"github.com/switchboard-go/switchboard/bench/internal/profile"
 	"github.com/switchboard-go/switchboard/bench/internal/stats"
 	"github.com/switchboard-go/switchboard/bench/internal/workload"
+	"github.com/switchboard-go/switchboard/internal/gatewayfloor"
 	"github.com/switchboard-go/switchboard/smpp"
 	"github.com/switchboard-go/switchboard/smpp/gateway"
 	"github.com/switchboard-go/switchboard/smpp/pdu"
@@ -41,7 +45,7 @@ var (
 	count      = flag.Int("n", 100000, "messages per batch")
 	window     = flag.Int("window", 1000, "the operator's window")
 	writers    = flag.Int("writers", 0, "gateway.Config.Writers (0: its default)")
-	only       = flag.String("only", "", "sqlite, postgres, postgres2 (two gateways on one database) or session: run only that")
+	only       = flag.String("only", "", "sqlite, postgres, postgres2 (two gateways on one database), session or floor: run only that")
 	cpuprofile = flag.String("cpuprofile", "", "write a CPU profile of the runs to this file")
 )
 
@@ -54,7 +58,7 @@ func main() {
 	defer stopCPU()
 	csv := batchCSV(*count)
 	rate := map[string]float64{}
-	for _, name := range []string{"session", "sqlite", "postgres", "postgres2"} {
+	for _, name := range []string{"session", "floor", "sqlite", "postgres", "postgres2"} {
 		if *only != "" && *only != name {
 			continue
 		}
@@ -65,6 +69,8 @@ func main() {
 			switch name {
 			case "session":
 				d, err = runSession(*count)
+			case "floor":
+				d, err = runFloor(*count)
 			case "sqlite":
 				d, err = runGateway(name, csv, *count, openSQLite)
 			case "postgres":
@@ -88,8 +94,26 @@ func main() {
 	if rate["postgres"] > 0 {
 		scale = rate["postgres2"] / rate["postgres"]
 	}
-	fmt.Printf("sms-gateway sqlite=%.0f postgres=%.0f postgres2=%.0f session=%.0f ratio=%.3f postgres2/postgres=%.2f\n",
-		rate["sqlite"], rate["postgres"], rate["postgres2"], rate["session"], ratio, scale)
+	ofFloor := 0.0
+	if rate["floor"] > 0 {
+		ofFloor = rate["sqlite"] / rate["floor"]
+	}
+	fmt.Printf("sms-gateway sqlite=%.0f postgres=%.0f postgres2=%.0f session=%.0f ratio=%.3f postgres2/postgres=%.2f floor=%.0f sqlite/floor=%.2f\n",
+		rate["sqlite"], rate["postgres"], rate["postgres2"], rate["session"], ratio, scale, rate["floor"], ofFloor)
+}
+
+// runFloor writes n messages' life in SQLite in the cheapest form.
+func runFloor(n int) (time.Duration, error) {
+	dir, err := os.MkdirTemp("", "gateway-floor")
+	if err != nil {
+		return 0, err
+	}
+	defer os.RemoveAll(dir)
+	rate, err := gatewayfloor.Measure(context.Background(), dir, n)
+	if err != nil {
+		return 0, err
+	}
+	return time.Duration(float64(n) / rate * float64(time.Second)), nil
 }
 
 func join(xs []float64) string {
