@@ -275,6 +275,11 @@ type SMSStore interface {
 	// with ids from fromID to toID: one load of a batch loaded several
 	// times (CreateBatch sets the ids). Both 0 count the whole batch.
 	LoadSummary(ctx context.Context, batchID, fromID, toID int64) (BatchSummary, error)
+	// LoadPending reports whether a transmission of the batch (of ids
+	// fromID to toID; both 0: all) is not final yet. Unlike LoadSummary
+	// it does not count: it stops at the first one, so a caller waiting
+	// for a large batch can ask often. ErrNotFound for no such batch.
+	LoadPending(ctx context.Context, batchID, fromID, toID int64) (bool, error)
 	Transmission(ctx context.Context, id int64) (Transmission, error)
 
 	// BatchTransmissions lists a batch's transmissions with id above

@@ -120,3 +120,23 @@ func TestOperatorHealthLastReports(t *testing.T) {
 		})
 	})
 }
+
+// WaitBatch without a progress function polls with LoadPending and still
+// returns the batch's summary: when every message is final, and when its
+// context ends first (the last counts, with the context's error).
+func TestWaitBatchWithoutProgress(t *testing.T) {
+	eachStore(t, func(t *testing.T, st store.Store) {
+		addUnreachableOperator(t, st, "down", "58414")
+		g := startGateway(t, st)
+		id := loadNumbered(t, g, "stuck", 5)
+		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+		defer cancel()
+		s, err := g.WaitBatch(ctx, id, 20*time.Millisecond, nil)
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+		assert.Equal(t, id, s.Batch.ID)
+		assert.Equal(t, 5, s.ByState[store.TxQueued]+s.ByState[store.TxSubmitting], "%v", s.ByState)
+
+		_, err = g.WaitBatch(context.Background(), id+100, 20*time.Millisecond, nil)
+		require.ErrorIs(t, err, store.ErrNotFound)
+	})
+}

@@ -182,9 +182,14 @@ func Done(s store.BatchSummary) bool {
 // WaitBatch polls a batch's progress every interval until every
 // transmission is final or ctx ends; progress, when set, sees each poll.
 // When ctx ends it returns the last summary it read, with ctx's error.
+// Without progress it polls with store.LoadPending, which stops at the
+// first message not final instead of counting them all, and reads the
+// summary once at the end.
 func (g *Gateway) WaitBatch(ctx context.Context, batchID int64, interval time.Duration, progress func(store.BatchSummary)) (store.BatchSummary, error) {
 	return g.wait(ctx, interval, progress, func(ctx context.Context) (store.BatchSummary, error) {
 		return g.st.BatchSummary(ctx, batchID)
+	}, func(ctx context.Context) (bool, error) {
+		return g.st.LoadPending(ctx, batchID, 0, 0)
 	})
 }
 
@@ -199,19 +204,45 @@ func (g *Gateway) WaitLoad(ctx context.Context, rep LoadReport, interval time.Du
 	}
 	return g.wait(ctx, interval, progress, func(ctx context.Context) (store.BatchSummary, error) {
 		return g.st.LoadSummary(ctx, rep.BatchID, from, to)
+	}, func(ctx context.Context) (bool, error) {
+		return g.st.LoadPending(ctx, rep.BatchID, from, to)
 	})
 }
 
 func (g *Gateway) wait(ctx context.Context, interval time.Duration, progress func(store.BatchSummary),
-	read func(context.Context) (store.BatchSummary, error)) (store.BatchSummary, error) {
+	read func(context.Context) (store.BatchSummary, error), pending func(context.Context) (bool, error)) (store.BatchSummary, error) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	var last store.BatchSummary
+	// ended returns, once ctx has ended, the counts as they are then.
+	ended := func() (store.BatchSummary, error) {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if s, err := read(rctx); err == nil {
+			last = s
+		}
+		return last, ctx.Err()
+	}
 	for {
+		if progress == nil {
+			// Count only once nothing is pending (or the check failed:
+			// the summary says why).
+			if p, err := pending(ctx); err == nil && p {
+				select {
+				case <-t.C:
+					continue
+				case <-ctx.Done():
+					return ended()
+				}
+			}
+		}
+		if ctx.Err() != nil {
+			return ended()
+		}
 		s, err := read(ctx)
 		if err != nil {
-			if ctx.Err() != nil && last.Batch.ID != 0 {
-				return last, ctx.Err()
+			if ctx.Err() != nil {
+				return ended()
 			}
 			return s, err
 		}

@@ -356,6 +356,17 @@ func (o *ops) LoadSummary(ctx context.Context, batchID, fromID, toID int64) (sto
 	return s, o.readTx(ctx, read)
 }
 
+func (o *ops) LoadPending(ctx context.Context, batchID, fromID, toID int64) (bool, error) {
+	var pending, exists bool
+	err := o.q().QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM sms_transmissions WHERE batch_id = $1
+			AND state IN ('queued', 'submitting', 'sent') AND ($2 = 0 AND $3 = 0 OR id BETWEEN $2 AND $3)),
+		EXISTS (SELECT 1 FROM sms_batches WHERE id = $1)`, batchID, fromID, toID).Scan(&pending, &exists)
+	if err == nil && !exists {
+		err = fmt.Errorf("batch %d: %w", batchID, store.ErrNotFound)
+	}
+	return pending, wrap("load pending", err)
+}
+
 func (o *ops) Transmission(ctx context.Context, id int64) (store.Transmission, error) {
 	t, err := scan.Transmission(o.q().QueryRow(ctx, `SELECT `+scan.TransmissionCols+` FROM sms_transmissions WHERE id = $1`, id))
 	return t, wrap("transmission", err)

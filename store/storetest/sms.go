@@ -25,6 +25,7 @@ var smsTests = []test{
 	{"ReceiptIDsReused", testReceiptIDsReused},
 	{"OperatorHealth", testOperatorHealth},
 	{"GroupRecording", testGroupRecording},
+	{"LoadPending", testLoadPending},
 	{"UnsettledSegments", testUnsettledSegments},
 	{"ReceiptMinute", testReceiptMinute},
 	{"RouteQueued", testRouteQueued},

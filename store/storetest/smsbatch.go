@@ -154,3 +154,38 @@ func kind(err error) string {
 	}
 	return err.Error()
 }
+
+// LoadPending says whether a batch, or one load of it, still has a
+// message that is not final, as its summary would.
+func testLoadPending(t *testing.T, e *env) {
+	ctx := e.ctx(t)
+	c := newClient(t, e, "acme")
+	op := newOperator(t, e, "op")
+	b := loadBatch(t, e, c.ID, op.ID, "b", 2)
+	ts, err := e.BatchTransmissions(ctx, b.ID, 0, 10)
+	must(t, err)
+	eq(t, "loaded", len(ts), 2)
+	pending := func(from, to int64) bool {
+		p, err := e.LoadPending(ctx, b.ID, from, to)
+		must(t, err)
+		return p
+	}
+	eq(t, "queued", pending(0, 0), true)
+	claimed, err := e.ClaimTransmissions(ctx, op.ID, 2, time.Time{})
+	must(t, err)
+	eq(t, "claimed", len(claimed), 2)
+	eq(t, "submitting", pending(0, 0), true)
+	for i, tx := range ts {
+		must(t, e.RecordSubmit(ctx, tx.ID, store.SubmitResult{MessageIDs: []string{fmt.Sprint("lp", i)}}))
+	}
+	eq(t, "sent", pending(0, 0), true)
+	_, _, err = e.ApplyReceipt(ctx, store.DeliveryReceipt{OperatorID: op.ID, MessageID: "lp0", State: store.TxDelivered})
+	must(t, err)
+	eq(t, "the first load of one", pending(ts[0].ID, ts[0].ID), false)
+	eq(t, "the whole batch", pending(0, 0), true)
+	must(t, e.FailTransmission(ctx, ts[1].ID, 1, "gone", time.Now()))
+	eq(t, "all final", pending(0, 0), false)
+	eq(t, "an empty range", pending(-1, -1), false)
+	_, err = e.LoadPending(ctx, b.ID+1000, 0, 0)
+	wantErr(t, err, store.ErrNotFound)
+}
