@@ -127,41 +127,29 @@ func (r *recorder) flush() int {
 	ctx := context.Background()
 	errs := make([]error, n)
 	err := r.st.InTx(ctx, func(tx store.Ops) error {
-		// The other writes in order, then the accepted submissions, then
-		// the receipts, each kind as a group. A receipt taken before the
-		// submission it is for is kept for it by the store, so the order
-		// of the two changes no outcome.
-		var subs []store.Submitted
-		var rcs []store.DeliveryReceipt
-		var subAt []int
+		var run outcomeRun
 		for i, w := range batch {
 			switch {
 			case w.submit != nil:
-				subs, subAt = append(subs, *w.submit), append(subAt, i)
+				if run.receiptFor(w.submit.Result.MessageIDs) {
+					if err := run.store(ctx, tx, errs); err != nil {
+						return err
+					}
+				}
+				run.addSubmit(i, *w.submit)
 			case w.receipt != nil:
-				rcs = append(rcs, *w.receipt)
+				run.addReceipt(*w.receipt)
 			default:
+				if err := run.store(ctx, tx, errs); err != nil {
+					return err
+				}
 				errs[i] = w.apply(ctx, tx)
 				if errs[i] != nil && !businessError(errs[i]) {
 					return errs[i]
 				}
 			}
 		}
-		if len(subs) > 0 {
-			subErrs, err := tx.RecordSubmits(ctx, subs)
-			if err != nil {
-				return err
-			}
-			for j, i := range subAt {
-				errs[i] = subErrs[j]
-			}
-		}
-		if len(rcs) > 0 {
-			if _, err := tx.ApplyReceipts(ctx, rcs); err != nil {
-				return err
-			}
-		}
-		return nil
+		return run.store(ctx, tx, errs)
 	})
 	if err != nil {
 		for i, w := range batch {
@@ -174,4 +162,63 @@ func (r *recorder) flush() int {
 		}
 	}
 	return n
+}
+
+// outcomeRun collects consecutive accepted submissions and receipts of a
+// group, to be stored with one RecordSubmits and then one ApplyReceipts.
+// Storing the submissions first is storing the writes in queue order as
+// long as no receipt comes before a submission that carries its message
+// id (an id the SMSC reused: the receipt is an older message's, or a
+// receipt overtook its own submit_sm_resp), so such a submission starts a
+// new run; any other write does too, since it may end a message a
+// receipt before it is about.
+type outcomeRun struct {
+	subs  []store.Submitted
+	subAt []int // the submissions' indexes in the group
+	rcs   []store.DeliveryReceipt
+	ids   map[string]bool // the receipts' message ids
+}
+
+func (r *outcomeRun) addSubmit(i int, s store.Submitted) {
+	r.subs, r.subAt = append(r.subs, s), append(r.subAt, i)
+}
+
+func (r *outcomeRun) addReceipt(rc store.DeliveryReceipt) {
+	if r.ids == nil {
+		r.ids = map[string]bool{}
+	}
+	r.rcs = append(r.rcs, rc)
+	r.ids[rc.MessageID] = true
+}
+
+// receiptFor reports whether a receipt of the run has one of ids.
+func (r *outcomeRun) receiptFor(ids []string) bool {
+	for _, id := range ids {
+		if r.ids[id] {
+			return true
+		}
+	}
+	return false
+}
+
+// store stores the run, submissions first, sets their results in errs,
+// and empties it.
+func (r *outcomeRun) store(ctx context.Context, tx store.Ops, errs []error) error {
+	if len(r.subs) > 0 {
+		subErrs, err := tx.RecordSubmits(ctx, r.subs)
+		if err != nil {
+			return err
+		}
+		for j, i := range r.subAt {
+			errs[i] = subErrs[j]
+		}
+	}
+	if len(r.rcs) > 0 {
+		if _, err := tx.ApplyReceipts(ctx, r.rcs); err != nil {
+			return err
+		}
+	}
+	r.subs, r.subAt, r.rcs = r.subs[:0], r.subAt[:0], r.rcs[:0]
+	clear(r.ids)
+	return nil
 }

@@ -216,7 +216,7 @@ func (g *Gateway) wait(ctx context.Context, interval time.Duration, progress fun
 	var last store.BatchSummary
 	// ended returns, once ctx has ended, the counts as they are then.
 	ended := func() (store.BatchSummary, error) {
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 500*time.Millisecond)
 		defer cancel()
 		if s, err := read(rctx); err == nil {
 			last = s

@@ -447,6 +447,7 @@ func (o *ops) RecordSubmit(ctx context.Context, txID int64, r store.SubmitResult
 	if len(r.MessageIDs) == 0 {
 		return fmt.Errorf("%w: submit result without message ids", store.ErrInvalid)
 	}
+	r = rules.SubmitIDs(r)
 	at := rules.Or(r.At)
 	return wrap("record submit", o.write(ctx, func(o *ops) error {
 		// One round trip marks it sent if it is submitting...

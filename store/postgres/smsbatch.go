@@ -16,10 +16,14 @@ import (
 )
 
 // The group-commit forms of RecordSubmit and ApplyReceipt: a few
-// statements over arrays (unnest) for the whole group. The message ids
-// of a group are locked in one statement, in key order, so that two
-// processes recording groups that share ids wait for each other instead
-// of deadlocking.
+// statements over arrays (unnest) for the whole group. A group of
+// receipts locks its message ids in one statement, then the
+// transmissions they may settle in another, each in one global order,
+// so that two processes applying groups that share ids or transmissions
+// wait for each other instead of deadlocking. (A single ApplyReceipt
+// running beside a group can still deadlock with it; PostgreSQL then
+// fails one transaction, and the gateway's recorder stores its writes
+// again one by one.)
 
 func (o *ops) ApplyReceipts(ctx context.Context, rs []store.DeliveryReceipt) ([]bool, error) {
 	rs = slices.Clone(rs)
@@ -85,6 +89,21 @@ func (o *ops) applyReceiptsSet(ctx context.Context, rs []store.DeliveryReceipt, 
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
+	// The transmissions the receipts may settle, locked in one order
+	// before any is: two groups whose ids differ but share transmissions
+	// (the parts of long messages) would otherwise lock their rows in
+	// opposite orders and deadlock.
+	var txLocks []string
+	for _, cs := range cands {
+		for _, c := range cs {
+			txLocks = append(txLocks, "transmission:"+strconv.FormatInt(c.TransmissionID, 10))
+		}
+	}
+	if len(txLocks) > 0 {
+		if err := o.advisoryLocks(ctx, txLocks); err != nil {
+			return nil, err
+		}
+	}
 	set, slow := rules.PlanReceipts(rs, cands)
 	if len(set) == 0 {
 		return slow, nil
@@ -124,7 +143,10 @@ func (o *ops) RecordSubmits(ctx context.Context, subs []store.Submitted) ([]erro
 	var ids, ns []int64
 	var ats []time.Time
 	var firstIDs []string
+	subs = slices.Clone(subs)
 	for i, s := range subs {
+		subs[i].Result = rules.SubmitIDs(s.Result)
+		s = subs[i]
 		if len(s.Result.MessageIDs) == 0 {
 			errs[i] = fmt.Errorf("%w: submit result without message ids", store.ErrInvalid)
 			continue

@@ -120,7 +120,10 @@ func (o *ops) RecordSubmits(ctx context.Context, subs []store.Submitted) ([]erro
 	errs := make([]error, len(subs))
 	first := make(map[int64]int, len(subs)) // transmission id: index of its first result
 	var valid [][4]any
+	subs = slices.Clone(subs)
 	for i, s := range subs {
+		subs[i].Result = rules.SubmitIDs(s.Result)
+		s = subs[i]
 		if len(s.Result.MessageIDs) == 0 {
 			errs[i] = fmt.Errorf("%w: submit result without message ids", store.ErrInvalid)
 			continue

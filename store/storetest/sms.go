@@ -26,6 +26,7 @@ var smsTests = []test{
 	{"OperatorHealth", testOperatorHealth},
 	{"GroupRecording", testGroupRecording},
 	{"LoadPending", testLoadPending},
+	{"HostileMessageIDs", testHostileMessageIDs},
 	{"UnsettledSegments", testUnsettledSegments},
 	{"ReceiptMinute", testReceiptMinute},
 	{"RouteQueued", testRouteQueued},

@@ -3,6 +3,8 @@ package storetest
 import (
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -188,4 +190,60 @@ func testLoadPending(t *testing.T, e *env) {
 	eq(t, "an empty range", pending(-1, -1), false)
 	_, err = e.LoadPending(ctx, b.ID+1000, 0, 0)
 	wantErr(t, err, store.ErrNotFound)
+}
+
+// Message ids as a hostile SMSC may give them (bytes that are not UTF-8,
+// NUL, quotes, JSON's own characters) are kept by both stores, alone and
+// in groups, so that a receipt carrying the same bytes finds its message;
+// a receipt time finer than a microsecond repeated is still a repeat.
+func testHostileMessageIDs(t *testing.T, e *env) {
+	ctx := e.ctx(t)
+	c := newClient(t, e, "acme")
+	ids := []string{"\xff\xfe", "\xc3", "a\x00b", `a"b\c`, `["x"]`, "é\u2028", strings.Repeat("L", 2000)}
+	for _, group := range []bool{false, true} {
+		op := newOperator(t, e, fmt.Sprint("op-", group))
+		ts := make([]store.Transmission, len(ids))
+		for i := range ids {
+			ts[i] = claimOne(t, e, c.ID, op.ID, fmt.Sprintf("%v-%d", group, i))
+		}
+		var subs []store.Submitted
+		for i, id := range ids {
+			subs = append(subs, store.Submitted{TransmissionID: ts[i].ID, Result: store.SubmitResult{MessageIDs: []string{id}}})
+		}
+		var rs []store.DeliveryReceipt
+		done := time.Now().Add(time.Minute).Add(123 * time.Nanosecond)
+		for _, id := range ids {
+			rs = append(rs, store.DeliveryReceipt{OperatorID: op.ID, MessageID: id, State: store.TxDelivered, DoneAt: done})
+		}
+		if group {
+			errs, err := e.RecordSubmits(ctx, subs)
+			must(t, err)
+			for _, err := range errs {
+				must(t, err)
+			}
+			matched, err := e.ApplyReceipts(ctx, rs)
+			must(t, err)
+			eq(t, "receipts matched", fmt.Sprint(matched), fmt.Sprint(slices.Repeat([]bool{true}, len(ids))))
+		} else {
+			for _, s := range subs {
+				must(t, e.RecordSubmit(ctx, s.TransmissionID, s.Result))
+			}
+			for _, r := range rs {
+				_, matched, err := e.ApplyReceipt(ctx, r)
+				must(t, err)
+				eq(t, "receipt matched", matched, true)
+			}
+		}
+		for i := range ids {
+			got, err := e.Transmission(ctx, ts[i].ID)
+			must(t, err)
+			eq(t, fmt.Sprintf("message %d delivered", i), got.State, store.TxDelivered)
+		}
+		// The same receipts again: repeats, nothing kept aside.
+		for _, r := range rs {
+			_, matched, err := e.ApplyReceipt(ctx, r)
+			must(t, err)
+			eq(t, "a repeat is matched", matched, true)
+		}
+	}
 }

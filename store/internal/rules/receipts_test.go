@@ -64,3 +64,15 @@ func TestPlanReceipts(t *testing.T) {
 	assert.Equal(t, store.TxUndeliverable, state)
 	assert.Equal(t, 3, code)
 }
+
+func TestMessageID(t *testing.T) {
+	assert.Equal(t, "abc-123", MessageID("abc-123"))
+	assert.Equal(t, `a"b\c é`, MessageID(`a"b\c é`), "valid UTF-8 is kept as given")
+	assert.Equal(t, `\xff\xfeok`, MessageID("\xff\xfeok"))
+	assert.Equal(t, `a\x00b`, MessageID("a\x00b"))
+	assert.Equal(t, `é\xc3`, MessageID("é\xc3"))
+	r := store.SubmitResult{MessageIDs: []string{"ok", "\xff"}}
+	got := SubmitIDs(r)
+	assert.Equal(t, []string{"ok", `\xff`}, got.MessageIDs)
+	assert.Equal(t, "\xff", r.MessageIDs[1], "the caller's slice is not changed")
+}

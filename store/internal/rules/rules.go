@@ -138,8 +138,51 @@ func Receipt(r *store.DeliveryReceipt) error {
 	if !r.State.Final() {
 		return invalid("receipt state %q is not final", r.State)
 	}
-	r.DoneAt = Or(r.DoneAt)
+	r.MessageID = MessageID(r.MessageID)
+	// Stores keep microseconds: a finer time would compare otherwise in
+	// Go than in SQL (a repeat not found equal, a date fitting one way
+	// only).
+	r.DoneAt = Or(r.DoneAt).Truncate(time.Microsecond)
+	r.SubmittedAt = r.SubmittedAt.Truncate(time.Microsecond)
 	return nil
+}
+
+// MessageID is how stores keep an SMSC's message id: as given when it is
+// valid UTF-8 without NUL (as every real SMSC's is), else with each byte
+// that is not written \xHH, so that both stores can keep it (PostgreSQL
+// refuses such text, SQLite's JSON rewrites it) and a receipt carrying
+// the same bytes finds it.
+func MessageID(id string) string {
+	if utf8.ValidString(id) && !strings.ContainsRune(id, 0) {
+		return id
+	}
+	var b strings.Builder
+	for i := 0; i < len(id); {
+		r, n := utf8.DecodeRuneInString(id[i:])
+		if r == 0 || r == utf8.RuneError && n == 1 {
+			fmt.Fprintf(&b, "\\x%02x", id[i])
+		} else {
+			b.WriteString(id[i : i+n])
+		}
+		i += n
+	}
+	return b.String()
+}
+
+// SubmitIDs returns r with its message ids as stores keep them (see
+// MessageID), without changing the caller's slice.
+func SubmitIDs(r store.SubmitResult) store.SubmitResult {
+	for _, id := range r.MessageIDs {
+		if MessageID(id) != id {
+			ids := make([]string, len(r.MessageIDs))
+			for j, id := range r.MessageIDs {
+				ids[j] = MessageID(id)
+			}
+			r.MessageIDs = ids
+			return r
+		}
+	}
+	return r
 }
 
 // Aggregate is the state of a transmission given the states of its
