@@ -127,5 +127,8 @@
 //
 // Outcomes are written in group commits (one transaction for whatever
 // queued up meanwhile), so the store's commit rate does not bound the
-// message rate.
+// message rate; in it, accepted submissions and receipts are recorded a
+// run at a time with store.RecordSubmits and store.ApplyReceipts (a few
+// set-based statements each), with the outcome of storing them one by
+// one in the order they came.
 package gateway
