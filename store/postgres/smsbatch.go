@@ -48,7 +48,10 @@ func (o *ops) ApplyReceipts(ctx context.Context, rs []store.DeliveryReceipt) ([]
 		}
 		return nil
 	})
-	return matched, wrap("apply receipts", err)
+	if err != nil {
+		return nil, wrap("apply receipts", err)
+	}
+	return matched, nil
 }
 
 // applyReceiptsSet locks the group's message ids, applies in two

@@ -41,7 +41,10 @@ func (o *ops) ApplyReceipts(ctx context.Context, rs []store.DeliveryReceipt) ([]
 		}
 		return nil
 	})
-	return matched, wrap("apply receipts", err)
+	if err != nil {
+		return nil, wrap("apply receipts", err)
+	}
+	return matched, nil
 }
 
 // applyReceiptsSet applies in two statements the receipts of rs that
