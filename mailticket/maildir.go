@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/fsnotify/fsnotify"
 )
@@ -28,6 +29,13 @@ type Maildir struct {
 	// quarantined mail is moved to, into its new/; otherwise such mail
 	// goes to cur/ like the rest.
 	QuarantineDir string
+	// Quiet is how long a file in new/ must have gone unmodified before
+	// it is read (default 200ms; negative: not at all). Mail delivered
+	// the Maildir way (written in tmp/, renamed into new/) is complete
+	// when it appears; a writer that writes in new/ itself may still be
+	// writing, and its file is read once it has been quiet this long, or
+	// after ten times this long whatever it does.
+	Quiet time.Duration
 
 	mu       sync.Mutex
 	watcher  *fsnotify.Watcher // new/, once Wait started it
@@ -100,6 +108,9 @@ func (m *Maildir) Fetch(ctx context.Context, handle Handler) error {
 			continue
 		}
 		unique, _, _ := strings.Cut(name, ":")
+		if err := quiet(ctx, filepath.Join(newDir, name), m.quiet()); err != nil && !os.IsNotExist(err) {
+			return fmt.Errorf("mailticket: maildir: %w", err)
+		}
 		d, err := readMaildirFile(filepath.Join(newDir, name), max)
 		if os.IsNotExist(err) {
 			continue // taken by another reader
@@ -115,6 +126,43 @@ func (m *Maildir) Fetch(ctx context.Context, handle Handler) error {
 		}
 	}
 	return flush()
+}
+
+func (m *Maildir) quiet() time.Duration {
+	switch {
+	case m.Quiet < 0:
+		return 0
+	case m.Quiet == 0:
+		return 200 * time.Millisecond
+	}
+	return m.Quiet
+}
+
+// quiet waits until the file at path has not been modified for d, for at
+// most 10*d, or until ctx ends. A modification time further in the future
+// than d (another machine's clock) does not count as recent.
+func quiet(ctx context.Context, path string, d time.Duration) error {
+	if d <= 0 {
+		return nil
+	}
+	deadline := time.Now().Add(10 * d)
+	for {
+		st, err := os.Stat(path)
+		if err != nil {
+			return err
+		}
+		age := time.Since(st.ModTime())
+		if age >= d || age < -d || time.Now().After(deadline) {
+			return nil
+		}
+		t := time.NewTimer(d - max(age, 0))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
 }
 
 func readMaildirFile(path string, max int64) (Delivery, error) {

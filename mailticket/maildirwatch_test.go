@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -146,5 +148,37 @@ func TestMaildirWatchedAfterNewIsRecreated(t *testing.T) {
 		case <-time.After(2 * time.Second):
 			t.Fatalf("mail %s in the recreated new/ not seen", name)
 		}
+	}
+}
+
+// A writer that does not deliver through tmp/ writes its file in new/
+// itself, a piece at a time: the mail is read whole, once the file has
+// been quiet, not as the first pieces.
+func TestMaildirFileWrittenInPlace(t *testing.T) {
+	e := newEnv(t)
+	dir := t.TempDir()
+	writeMaildir(t, dir)
+	pl := &Poller{Processor: e.p, Sources: []Source{&Maildir{Dir: dir}}, Interval: time.Hour}
+	results := runPoller(t, pl)
+	time.Sleep(50 * time.Millisecond) // the watch is on
+	body := strings.Repeat("Línea de la reclamación completa.\n", 40) + "FIN DEL MENSAJE\n"
+	raw := mailText(body, "From: lento@cliente.example", "To: support@example.net", "Subject: escrito despacio",
+		"Message-ID: <slow@cliente.example>")
+	f, err := os.Create(filepath.Join(dir, "new", fmt.Sprintf("%d.slow.test", time.Now().Unix())))
+	require.NoError(t, err)
+	for chunk := range slices.Chunk([]byte(raw), len(raw)/8+1) {
+		_, err := f.Write(chunk)
+		require.NoError(t, err)
+		time.Sleep(40 * time.Millisecond)
+	}
+	require.NoError(t, f.Close())
+	select {
+	case r := <-results:
+		require.Equal(t, Created, r.Outcome)
+		arts := e.articles(r.Ticket.ID)
+		require.NotEmpty(t, arts)
+		assert.Contains(t, arts[0].TextBody, "FIN DEL MENSAJE", "the whole mail, not its first pieces")
+	case <-time.After(5 * time.Second):
+		t.Fatal("no ticket")
 	}
 }
