@@ -2,12 +2,18 @@ package mailticket
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"path/filepath"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
 )
+
+// missingRetry is how soon Wait tries again to watch a new/ that was
+// missing.
+const missingRetry = time.Second
 
 // settle is how long Wait lets a burst of deliveries go on after the
 // first one, so that they are fetched in one batch.
@@ -23,6 +29,9 @@ func (m *Maildir) Wait(ctx context.Context, d time.Duration) error {
 	w, started, err := m.watch()
 	if started {
 		return nil
+	}
+	if w == nil && err != nil && !m.polled() {
+		d = min(d, missingRetry) // new/ missing: look again soon
 	}
 	t := time.NewTimer(d)
 	defer t.Stop()
@@ -100,6 +109,11 @@ func (m *Maildir) watch() (w *fsnotify.Watcher, started bool, err error) {
 			w.Close()
 		}
 	}
+	if errors.Is(err, fs.ErrNotExist) {
+		// new/ is missing for now (removed and being made again):
+		// watched again on a later call, not polled from now on.
+		return nil, false, fmt.Errorf("mailticket: maildir %s: %w", m.Dir, err)
+	}
 	if err != nil {
 		// Reported once; from then on the Maildir is polled.
 		m.watchErr = fmt.Errorf("mailticket: maildir %s is polled: %w", m.Dir, err)
@@ -107,6 +121,13 @@ func (m *Maildir) watch() (w *fsnotify.Watcher, started bool, err error) {
 	}
 	m.watcher = w
 	return w, true, nil
+}
+
+// polled reports whether new/ cannot be watched and is polled for good.
+func (m *Maildir) polled() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.watchErr != nil
 }
 
 func (m *Maildir) stopWatch() {

@@ -182,3 +182,30 @@ func TestMaildirFileWrittenInPlace(t *testing.T) {
 		t.Fatal("no ticket")
 	}
 }
+
+// A new/ missing when the watch starts (removed and being made again)
+// is watched once it is back, not polled at the interval from then on.
+func TestMaildirWatchWaitsForMissingNew(t *testing.T) {
+	dir := t.TempDir()
+	m := &Maildir{Dir: dir}
+	defer m.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	start := time.Now()
+	err := m.Wait(ctx, time.Hour)
+	require.Error(t, err, "new/ is missing")
+	assert.Less(t, time.Since(start), 3*time.Second, "looks again soon, not after the interval")
+	assert.False(t, m.polled(), "not polled for good")
+	writeMaildir(t, dir)
+	require.NoError(t, m.Wait(ctx, time.Hour), "the watch starts")
+	done := make(chan error, 1)
+	go func() { done <- m.Wait(ctx, time.Hour) }()
+	time.Sleep(50 * time.Millisecond)
+	deliverMaildir(t, dir, "1.late.test", simple("a@cliente.example", "hola", "late@cliente.example"))
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(3 * time.Second):
+		t.Fatal("a mail in new/ did not end the wait")
+	}
+}
