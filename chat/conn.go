@@ -37,6 +37,7 @@ type conn struct {
 	received   atomic.Uint64 // frames read after the handshake
 
 	cursors []*cursor // the conversations followed (guarded by mu; see delivery.go)
+	sending []sendKey // the connection's SENDs not yet answered, in order (guarded by mu; see delivery.go)
 
 	ip string // what the connection counts against (guard.ipKey)
 

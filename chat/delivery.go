@@ -4,6 +4,8 @@ import (
 	"context"
 	"maps"
 	"slices"
+
+	"github.com/switchboard-go/switchboard/store"
 )
 
 // Delivery of a conversation's messages to one connection.
@@ -29,7 +31,10 @@ import (
 //   - An ACK goes out after every earlier POST of its conversation: while
 //     the connection catches up, it waits in the cursor, and the catch-up
 //     sends it in place of the message's POST (the sender gets its own
-//     message as its ACK, never as a POST).
+//     message as its ACK, never as a POST). A catch-up that reads a
+//     message of the connection's own whose ACK is still on its way (the
+//     message is committed before it is answered) passes it without a
+//     POST; the ACK then goes out when it comes.
 type cursor struct {
 	cv       *conv
 	next     int64
@@ -288,7 +293,7 @@ func (c *conn) catchUp(cur *cursor) {
 				if a := cur.acks[m.Seq]; a != nil { // the connection sent it: its ACK instead
 					delete(cur.acks, m.Seq)
 					c.appendLocked(a)
-				} else {
+				} else if !slices.Contains(c.sending, sendKeyOf(m)) { // else its ACK, on its way, answers it
 					c.appendLocked(p) // waitRoom made room
 				}
 			default: // rewound meanwhile
@@ -327,4 +332,34 @@ func (c *conn) catchUp(cur *cursor) {
 		c.mu.Unlock()
 		return
 	}
+}
+
+// sendKey names a SEND of the connection: its conversation, sender and
+// client message id (as the stored message has them).
+type sendKey struct {
+	conv     int64
+	role     store.Role
+	sender   string
+	clientID string
+}
+
+func sendKeyOf(m store.Message) sendKey {
+	return sendKey{m.ConversationID, m.SenderRole, m.SenderID, m.ClientMsgID}
+}
+
+// sendingStarts records a SEND of the connection from its reading until
+// its answer (sendingEnds), so that a catch-up passes its message. SENDs
+// are answered in the order they are read, so the first is the oldest.
+func (c *conn) sendingStarts(k sendKey) {
+	c.mu.Lock()
+	c.sending = append(c.sending, k)
+	c.mu.Unlock()
+}
+
+func (c *conn) sendingEnds(k sendKey) {
+	c.mu.Lock()
+	if i := slices.Index(c.sending, k); i >= 0 {
+		c.sending = slices.Delete(c.sending, i, i+1)
+	}
+	c.mu.Unlock()
 }

@@ -375,9 +375,12 @@ func (s *Server) handle(c *conn, m Message) bool {
 		} else {
 			msg.SenderRole, msg.SenderID = store.RoleCustomer, "customer"
 		}
+		key := sendKeyOf(msg)
+		c.sendingStarts(key)    // a catch-up passes the message: its ACK answers it
 		if s.hub.batch == nil { // the ACK is queued before later POSTs
 			s.hub.appendDirect(ctx, cv, msg, name, c, nil, func(stored store.Message, _ bool, err error) {
 				s.answerSend(c, cv, m.ClientMsgID, stored, err)
+				c.sendingEnds(key)
 			})
 			return true
 		}
@@ -387,6 +390,7 @@ func (s *Server) handle(c *conn, m Message) bool {
 		s.hub.appendThen(ctx, cv, msg, name, c, nil, func(stored store.Message, _ bool, err error) {
 			<-c.inflight
 			s.answerSend(c, cv, m.ClientMsgID, stored, err)
+			c.sendingEnds(key)
 		})
 	case *Typing:
 		if !c.allow() {
