@@ -340,6 +340,14 @@ type TicketStore interface {
 	IngestMail(ctx context.Context, in MailIngest) (IngestResult, error)
 	// MailReceipt finds a receipt by either key ("" keys are ignored).
 	MailReceipt(ctx context.Context, sourceKey, contentKey string) (MailReceipt, error)
+	// KnownMailKeys returns those of keys that a mail receipt has as its
+	// SourceKey or ContentKey, each once, in no order: what MailReceipt
+	// would find, asked for a batch of mails at once. "" is never known.
+	KnownMailKeys(ctx context.Context, keys []string) ([]string, error)
+	// KnownMessageIDs returns those of ids that an article has as its
+	// Message-ID, each once, in no order: what TicketByMessageID would
+	// find, asked for a batch of mails at once. "" is never known.
+	KnownMessageIDs(ctx context.Context, ids []string) ([]string, error)
 
 	// SetTicketState changes the state, logging state_changed and, when
 	// it closes or reopens, closed or reopened. Setting the current state

@@ -123,8 +123,7 @@ func (o *ops) CreateTicket(ctx context.Context, t *store.Ticket) error {
 			tm(t.CreatedAt), tm(t.UpdatedAt), tm(t.FirstResponseAt), tm(t.ClosedAt), tm(t.PendingUntil)).Scan(&t.ID); err != nil {
 			return err
 		}
-		return o.event(ctx, store.TicketEvent{TicketID: t.ID, Kind: store.EventCreated, AgentID: t.OwnerID,
-			NewValue: string(t.State), At: t.CreatedAt})
+		return o.event(ctx, rules.CreatedEvent(t))
 	}))
 }
 
@@ -204,14 +203,13 @@ func (o *ops) AddArticle(ctx context.Context, a *store.Article, atts []store.Tic
 				return err
 			}
 		}
-		kind, firstResponse := rules.ArticleEvent(a)
+		_, firstResponse := rules.ArticleEvent(a)
 		if _, err := o.tx.Exec(ctx, `UPDATE tickets SET updated_at = GREATEST(updated_at, $1),
 			first_response_at = COALESCE(first_response_at, $2) WHERE id = $3`,
 			tm(a.CreatedAt), tm(firstResponse), a.TicketID); err != nil {
 			return err
 		}
-		return o.event(ctx, store.TicketEvent{TicketID: a.TicketID, Kind: kind, AgentID: a.AgentID,
-			NewValue: strconv.FormatInt(a.ID, 10), At: a.CreatedAt})
+		return o.event(ctx, rules.ArticleAdded(a))
 	}))
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/switchboard-go/switchboard/store"
@@ -119,22 +120,41 @@ func (o *ops) CreateTicket(ctx context.Context, t *store.Ticket) error {
 			}
 			t.Number = n
 		}
-		var err error
-		if t.ID, err = o.insert(ctx, `INSERT INTO tickets (number, title, queue_id, state, priority, customer_id,
-			owner_id, linked_ticket_id, created_at, updated_at, first_response_at, closed_at, pending_until)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			t.Number, t.Title, t.QueueID, t.State, t.Priority, scan.NullID(t.CustomerID), scan.NullID(t.OwnerID), scan.NullID(t.LinkedTicketID),
-			tm(t.CreatedAt), tm(t.UpdatedAt), tm(t.FirstResponseAt), tm(t.ClosedAt), tm(t.PendingUntil)); err != nil {
+		if err := o.insertTicket(ctx, t); err != nil {
 			return err
 		}
-		return o.event(ctx, store.TicketEvent{TicketID: t.ID, Kind: store.EventCreated, AgentID: t.OwnerID,
-			NewValue: string(t.State), At: t.CreatedAt})
+		return o.event(ctx, rules.CreatedEvent(t))
 	}))
 }
 
+// insertTicket writes a checked ticket with a number and sets its id.
+func (o *ops) insertTicket(ctx context.Context, t *store.Ticket) error {
+	var err error
+	t.ID, err = o.insert(ctx, `INSERT INTO tickets (number, title, queue_id, state, priority, customer_id,
+		owner_id, linked_ticket_id, created_at, updated_at, first_response_at, closed_at, pending_until)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		t.Number, t.Title, t.QueueID, t.State, t.Priority, scan.NullID(t.CustomerID), scan.NullID(t.OwnerID), scan.NullID(t.LinkedTicketID),
+		tm(t.CreatedAt), tm(t.UpdatedAt), tm(t.FirstResponseAt), tm(t.ClosedAt), tm(t.PendingUntil))
+	return err
+}
+
 func (o *ops) event(ctx context.Context, e store.TicketEvent) error {
-	_, err := o.w().ExecContext(ctx, `INSERT INTO ticket_events (ticket_id, kind, agent_id, old_value, new_value, at)
-		VALUES (?, ?, ?, ?, ?, ?)`, e.TicketID, e.Kind, e.AgentID, e.OldValue, e.NewValue, tm(rules.Or(e.At)))
+	return o.events(ctx, []store.TicketEvent{e})
+}
+
+// events writes events in order, in one statement.
+func (o *ops) events(ctx context.Context, es []store.TicketEvent) error {
+	var b strings.Builder
+	b.WriteString(`INSERT INTO ticket_events (ticket_id, kind, agent_id, old_value, new_value, at) VALUES `)
+	args := make([]any, 0, 6*len(es))
+	for i, e := range es {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(?, ?, ?, ?, ?, ?)")
+		args = append(args, e.TicketID, e.Kind, e.AgentID, e.OldValue, e.NewValue, tm(rules.Or(e.At)))
+	}
+	_, err := o.w().ExecContext(ctx, b.String(), args...)
 	return err
 }
 
@@ -182,37 +202,45 @@ func (o *ops) AddArticle(ctx context.Context, a *store.Article, atts []store.Tic
 	// No read of the ticket first: a missing one fails the insert's
 	// foreign key (ErrNotFound).
 	return wrap("add article", o.write(ctx, func(o *ops) error {
-		var err error
-		if a.ID, err = o.insert(ctx, `INSERT INTO ticket_articles (ticket_id, direction, agent_id, message_id,
-			in_reply_to, refs, from_addr, to_addr, cc_addr, subject, body_text, body_html, sent_at, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			a.TicketID, a.Direction, scan.NullID(a.AgentID), a.MessageID, a.InReplyTo, rules.References(a.References), a.From,
-			a.To, a.Cc, a.Subject, a.TextBody, a.HTMLBody, tm(a.Date), tm(a.CreatedAt)); err != nil {
+		if err := o.insertArticle(ctx, a, atts); err != nil {
 			return err
 		}
-		for i := range atts {
-			at := &atts[i]
-			rules.TicketAttachment(at)
-			at.ArticleID = a.ID
-			if _, err := o.w().ExecContext(ctx, `INSERT OR IGNORE INTO attachment_data (sha256, size, data) VALUES (?, ?, ?)`,
-				at.SHA256, at.Size, at.Data); err != nil {
-				return err
-			}
-			if at.ID, err = o.insert(ctx, `INSERT INTO ticket_attachments (article_id, name, media_type,
-				content_id, size, sha256) VALUES (?, ?, ?, ?, ?, ?)`,
-				at.ArticleID, at.Name, at.MediaType, at.ContentID, at.Size, at.SHA256); err != nil {
-				return err
-			}
-		}
-		kind, firstResponse := rules.ArticleEvent(a)
+		_, firstResponse := rules.ArticleEvent(a)
 		if _, err := o.w().ExecContext(ctx, `UPDATE tickets SET updated_at = MAX(updated_at, ?),
 			first_response_at = COALESCE(first_response_at, ?) WHERE id = ?`,
 			tm(a.CreatedAt), tm(firstResponse), a.TicketID); err != nil {
 			return err
 		}
-		return o.event(ctx, store.TicketEvent{TicketID: a.TicketID, Kind: kind, AgentID: a.AgentID,
-			NewValue: strconv.FormatInt(a.ID, 10), At: a.CreatedAt})
+		return o.event(ctx, rules.ArticleAdded(a))
 	}))
+}
+
+// insertArticle writes a checked article and its attachments and sets
+// their ids; the ticket's times and events are the caller's.
+func (o *ops) insertArticle(ctx context.Context, a *store.Article, atts []store.TicketAttachment) error {
+	var err error
+	if a.ID, err = o.insert(ctx, `INSERT INTO ticket_articles (ticket_id, direction, agent_id, message_id,
+		in_reply_to, refs, from_addr, to_addr, cc_addr, subject, body_text, body_html, sent_at, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		a.TicketID, a.Direction, scan.NullID(a.AgentID), a.MessageID, a.InReplyTo, rules.References(a.References), a.From,
+		a.To, a.Cc, a.Subject, a.TextBody, a.HTMLBody, tm(a.Date), tm(a.CreatedAt)); err != nil {
+		return err
+	}
+	for i := range atts {
+		at := &atts[i]
+		rules.TicketAttachment(at)
+		at.ArticleID = a.ID
+		if _, err := o.w().ExecContext(ctx, `INSERT OR IGNORE INTO attachment_data (sha256, size, data) VALUES (?, ?, ?)`,
+			at.SHA256, at.Size, at.Data); err != nil {
+			return err
+		}
+		if at.ID, err = o.insert(ctx, `INSERT INTO ticket_attachments (article_id, name, media_type,
+			content_id, size, sha256) VALUES (?, ?, ?, ?, ?, ?)`,
+			at.ArticleID, at.Name, at.MediaType, at.ContentID, at.Size, at.SHA256); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (o *ops) Articles(ctx context.Context, ticketID int64) ([]store.Article, error) {
@@ -253,6 +281,9 @@ func (o *ops) IngestMail(ctx context.Context, in store.MailIngest) (store.Ingest
 		} else if !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
+		if in.NewTicket != nil && !in.Reopen {
+			return o.ingestNew(ctx, &in, &res)
+		}
 		if in.NewTicket != nil {
 			if err := o.CreateTicket(ctx, in.NewTicket); err != nil {
 				return err
@@ -280,11 +311,8 @@ func (o *ops) IngestMail(ctx context.Context, in store.MailIngest) (store.Ingest
 				return err
 			}
 		}
-		r := in.Receipt
-		r.TicketID, r.ArticleID, r.ReceivedAt = in.TicketID, in.Article.ID, rules.Or(r.ReceivedAt)
-		if _, err := o.w().ExecContext(ctx, `INSERT INTO mail_receipts (source_key, content_key, ticket_id, article_id,
-			received_at) VALUES (?, ?, ?, ?, ?)`, scan.NullStr(r.SourceKey), scan.NullStr(r.ContentKey), r.TicketID, r.ArticleID,
-			tm(r.ReceivedAt)); err != nil {
+		r, err := o.receipt(ctx, &in)
+		if err != nil {
 			return err
 		}
 		t, err := o.Ticket(ctx, in.TicketID)
@@ -292,6 +320,87 @@ func (o *ops) IngestMail(ctx context.Context, in store.MailIngest) (store.Ingest
 		return err
 	})
 	return res, wrap("ingest mail", err)
+}
+
+// ingestNew is IngestMail for a mail that opens a ticket: the ticket is
+// written with the times its articles give it and its events in one
+// statement, and the result is not read back (8 statements, not 13).
+// The outcome is the one of CreateTicket, AddArticle and
+// RecordAutoResponse made one after the other (storetest
+// IngestMailNewTicketAsSteps compares them).
+func (o *ops) ingestNew(ctx context.Context, in *store.MailIngest, res *store.IngestResult) error {
+	t := in.NewTicket
+	if err := rules.Ticket(t); err != nil {
+		return err
+	}
+	arts := []*store.Article{&in.Article}
+	if in.Reply != nil {
+		arts = append(arts, in.Reply)
+	}
+	for _, a := range arts {
+		if err := rules.ArticleFields(a); err != nil {
+			return err
+		}
+		if a.CreatedAt.After(t.UpdatedAt) {
+			t.UpdatedAt = a.CreatedAt
+		}
+		if _, first := rules.ArticleEvent(a); t.FirstResponseAt.IsZero() {
+			t.FirstResponseAt = first
+		}
+	}
+	if in.AutoResponse != nil {
+		if err := rules.AutoResponse(in.AutoResponse); err != nil {
+			return err
+		}
+	}
+	if t.Number == "" {
+		n, err := o.NextTicketNumber(ctx, t.CreatedAt)
+		if err != nil {
+			return err
+		}
+		t.Number = n
+	}
+	if err := o.insertTicket(ctx, t); err != nil {
+		return err
+	}
+	in.TicketID = t.ID
+	evs := []store.TicketEvent{rules.CreatedEvent(t)}
+	for i, a := range arts {
+		a.TicketID = t.ID
+		var atts []store.TicketAttachment
+		if i == 0 {
+			atts = in.Attachments
+		}
+		if err := o.insertArticle(ctx, a, atts); err != nil {
+			return err
+		}
+		evs = append(evs, rules.ArticleAdded(a))
+	}
+	if err := o.events(ctx, evs); err != nil {
+		return err
+	}
+	if in.AutoResponse != nil {
+		in.AutoResponse.TicketID = t.ID
+		if err := o.RecordAutoResponse(ctx, in.AutoResponse); err != nil {
+			return err
+		}
+	}
+	r, err := o.receipt(ctx, in)
+	if err != nil {
+		return err
+	}
+	*res = store.IngestResult{Ticket: *t, Article: in.Article, Receipt: r}
+	return nil
+}
+
+// receipt records that in was stored.
+func (o *ops) receipt(ctx context.Context, in *store.MailIngest) (store.MailReceipt, error) {
+	r := in.Receipt
+	r.TicketID, r.ArticleID, r.ReceivedAt = in.TicketID, in.Article.ID, rules.Or(r.ReceivedAt)
+	_, err := o.w().ExecContext(ctx, `INSERT INTO mail_receipts (source_key, content_key, ticket_id, article_id,
+		received_at) VALUES (?, ?, ?, ?, ?)`, scan.NullStr(r.SourceKey), scan.NullStr(r.ContentKey), r.TicketID, r.ArticleID,
+		tm(r.ReceivedAt))
+	return r, err
 }
 
 func (o *ops) MailReceipt(ctx context.Context, sourceKey, contentKey string) (store.MailReceipt, error) {

@@ -222,3 +222,215 @@ func testMergeTicket(t *testing.T, e *env) {
 	wantErr(t, e.MergeTicket(ctx, rb.Ticket.ID, ra.Ticket.ID, 0, time.Time{}), store.ErrInvalid)
 	wantErr(t, e.MergeTicket(ctx, ra.Ticket.ID, ra.Ticket.ID+100, 0, time.Time{}), store.ErrNotFound)
 }
+
+// testIngestMailNewTicketAsSteps: a mail that opens a ticket leaves what
+// CreateTicket followed by an ingest into that ticket leaves (a store may
+// take a shorter way for it): the ticket's fields and times, articles,
+// attachments, events in order, the auto-response and the receipt. The
+// result's ticket is the one stored.
+func testIngestMailNewTicketAsSteps(t *testing.T, e *env) {
+	ctx := e.ctx(t)
+	q := newQueue(t, e, "Soporte")
+	agent := store.Agent{Name: "Luis", Email: "luis@example.net"}
+	must(t, e.CreateAgent(ctx, &agent))
+	cust, err := e.UpsertCustomer(ctx, store.Customer{Email: "ana@example.com", Name: "Ana"})
+	must(t, err)
+	t0 := time.Date(2026, 3, 1, 10, 0, 0, 123456789, time.FixedZone("CET", 3600)) // not UTC, below the microsecond
+	cases := []struct {
+		name string
+		make func(in *store.MailIngest)
+	}{
+		{"mail alone", func(in *store.MailIngest) {}},
+		{"mail older than its ticket", func(in *store.MailIngest) { in.Article.CreatedAt = t0.Add(-time.Hour) }},
+		{"automatic reply", func(in *store.MailIngest) {
+			in.Reply = &store.Article{Direction: store.Outbound, MessageID: "reply@us", Subject: "Re: Falla", CreatedAt: t0.Add(2 * time.Second)}
+			in.AutoResponse = &store.AutoResponse{Recipient: " Ana@Example.com", Template: "new", MessageID: "reply@us",
+				SentAt: t0.Add(2 * time.Second), Raw: []byte("Subject: Re\r\n\r\nhola\r\n"), State: store.AutoResponseQueued}
+		}},
+		{"agent's reply before the mail", func(in *store.MailIngest) {
+			in.Reply = &store.Article{Direction: store.Outbound, AgentID: agent.ID, MessageID: "agent@us", CreatedAt: t0.Add(-time.Minute),
+				References: []string{"a@x", "b@x"}}
+		}},
+		{"ticket fully set", func(in *store.MailIngest) {
+			tk := in.NewTicket
+			tk.State, tk.Priority, tk.OwnerID, tk.CustomerID = store.TicketPending, 5, agent.ID, cust.ID
+			tk.PendingUntil = t0.Add(48*time.Hour + 987)
+			tk.FirstResponseAt = t0.Add(time.Second)
+			in.Reply = &store.Article{Direction: store.Outbound, AgentID: agent.ID, MessageID: "agent2@us", CreatedAt: t0.Add(time.Hour)}
+		}},
+		{"no attachments, zero times", func(in *store.MailIngest) {
+			in.Attachments = nil
+			in.NewTicket.CreatedAt = time.Time{}
+			in.Article.CreatedAt = time.Time{}
+		}},
+	}
+	for i, c := range cases {
+		build := func(side string) store.MailIngest {
+			in := mail(fmt.Sprintf("steps/%s/%d", side, i), fmt.Sprintf("steps-%s-%d", side, i))
+			in.NewTicket = &store.Ticket{Title: c.name, QueueID: q.ID, CreatedAt: t0}
+			in.Article.CreatedAt = t0.Add(time.Second)
+			in.Article.Date = t0.Add(-time.Minute)
+			in.Article.MessageID = fmt.Sprintf("steps-%d@mail", i)
+			in.Attachments = append(in.Attachments, store.TicketAttachment{Name: "b.png", MediaType: "image/png", ContentID: "img", Data: []byte("png")})
+			c.make(&in)
+			return in
+		}
+		// In one go.
+		one := build("one")
+		res, err := e.IngestMail(ctx, one)
+		must(t, err)
+		stored, err := e.Ticket(ctx, res.Ticket.ID)
+		must(t, err)
+		eq(t, c.name+": result's ticket", fmt.Sprint(res.Ticket), fmt.Sprint(stored))
+
+		// In steps: the ticket first, then the mail into it.
+		steps := build("steps")
+		tk := *steps.NewTicket
+		must(t, e.CreateTicket(ctx, &tk))
+		steps.NewTicket, steps.TicketID = nil, tk.ID
+		sres, err := e.IngestMail(ctx, steps)
+		must(t, err)
+		sstored, err := e.Ticket(ctx, tk.ID)
+		must(t, err)
+		eq(t, c.name+": result's ticket in steps", fmt.Sprint(sres.Ticket), fmt.Sprint(sstored))
+
+		zeroTimes := c.name == "no attachments, zero times" // "now" differs between the two
+		eq(t, c.name+": ticket", ticketShape(stored, zeroTimes), ticketShape(sstored, zeroTimes))
+		eq(t, c.name+": articles", articlesShape(t, e, stored.ID, zeroTimes), articlesShape(t, e, sstored.ID, zeroTimes))
+		eq(t, c.name+": events", eventsShape(t, e, stored.ID, zeroTimes), eventsShape(t, e, sstored.ID, zeroTimes))
+		r1, err := e.MailReceipt(ctx, one.Receipt.SourceKey, "")
+		must(t, err)
+		eq(t, c.name+": receipt", [2]int64{r1.TicketID, r1.ArticleID}, [2]int64{res.Ticket.ID, res.Article.ID})
+		r2, err := e.MailReceipt(ctx, steps.Receipt.SourceKey, "")
+		must(t, err)
+		eq(t, c.name+": receipt in steps", [2]int64{r2.TicketID, r2.ArticleID}, [2]int64{tk.ID, sres.Article.ID})
+		eq(t, c.name+": result's article", res.Article.TicketID, res.Ticket.ID)
+	}
+	queued, err := e.QueuedAutoResponses(ctx, 10)
+	must(t, err)
+	eq(t, "auto-responses", len(queued), 2)
+	eq(t, "auto-response", fmt.Sprint(queued[0].Recipient, queued[0].Template, queued[0].SentAt, string(queued[0].Raw)),
+		fmt.Sprint(queued[1].Recipient, queued[1].Template, queued[1].SentAt, string(queued[1].Raw)))
+	eq(t, "auto-response recipient", queued[0].Recipient, "ana@example.com")
+}
+
+// ticketShape is a ticket without its id and number.
+func ticketShape(tk store.Ticket, zeroTimes bool) string {
+	tk.ID, tk.Number = 0, ""
+	if zeroTimes {
+		tk.CreatedAt, tk.UpdatedAt = time.Time{}, time.Time{}
+	}
+	return fmt.Sprintf("%+v", tk)
+}
+
+// articlesShape lists a ticket's articles and attachments without ids.
+func articlesShape(t *testing.T, e *env, ticketID int64, zeroTimes bool) string {
+	t.Helper()
+	ctx := e.ctx(t)
+	arts, err := e.Articles(ctx, ticketID)
+	must(t, err)
+	var b bytes.Buffer
+	for _, a := range arts {
+		atts, err := e.TicketAttachments(ctx, a.ID)
+		must(t, err)
+		a.ID, a.TicketID = 0, 0
+		if zeroTimes {
+			a.CreatedAt, a.Date = time.Time{}, time.Time{}
+		}
+		fmt.Fprintf(&b, "%+v\n", a)
+		for _, at := range atts {
+			at.ID, at.ArticleID = 0, 0
+			fmt.Fprintf(&b, "  %+v\n", at)
+		}
+	}
+	return b.String()
+}
+
+// eventsShape lists a ticket's events, article ids given by position.
+func eventsShape(t *testing.T, e *env, ticketID int64, zeroTimes bool) string {
+	t.Helper()
+	ctx := e.ctx(t)
+	arts, err := e.Articles(ctx, ticketID)
+	must(t, err)
+	pos := map[string]string{}
+	for i, a := range arts {
+		pos[fmt.Sprint(a.ID)] = fmt.Sprintf("article#%d", i)
+	}
+	evs, err := e.TicketEvents(ctx, ticketID)
+	must(t, err)
+	var b bytes.Buffer
+	for _, ev := range evs {
+		if p, ok := pos[ev.NewValue]; ok && ev.Kind != store.EventCreated {
+			ev.NewValue = p
+		}
+		ev.ID, ev.TicketID = 0, 0
+		if zeroTimes {
+			ev.At = time.Time{}
+		}
+		fmt.Fprintf(&b, "%+v\n", ev)
+	}
+	return b.String()
+}
+
+// testKnownMailKeysAndMessageIDs: the lookups by list find what the
+// single lookups find, for any key (odd bytes, empty, repeated) and lists
+// longer than a statement binds.
+func testKnownMailKeysAndMessageIDs(t *testing.T, e *env) {
+	ctx := e.ctx(t)
+	q := newQueue(t, e, "Soporte")
+	odd := []string{"k\xff\xfe", "k\x00nul", "K-1", "k-1 ", "k-%", "k-_"}
+	var asked []string
+	for i, k := range append([]string{"k-1", "k-2"}, odd...) {
+		in := mail(k, fmt.Sprintf("content-%d", i))
+		in.Article.MessageID = "id-" + k
+		in.NewTicket = &store.Ticket{Title: "x", QueueID: q.ID}
+		if i == 0 {
+			in.Reply = &store.Article{Direction: store.Outbound, MessageID: "reply@us"}
+		}
+		_, _ = e.IngestMail(ctx, in) // a store may refuse the odd ones
+		asked = append(asked, k, "id-"+k, fmt.Sprintf("content-%d", i))
+	}
+	asked = append(asked, "", "k-1", "reply@us", "content-0", "nope", "k", "id-")
+	for i := range 5000 {
+		asked = append(asked, fmt.Sprintf("unknown-%d", i))
+	}
+	asked = append(asked, "k-2", "id-k-2")
+
+	keys, err := e.KnownMailKeys(ctx, asked)
+	must(t, err)
+	ids, err := e.KnownMessageIDs(ctx, asked)
+	must(t, err)
+	gotKeys, gotIDs := map[string]int{}, map[string]int{}
+	for _, k := range keys {
+		gotKeys[k]++
+	}
+	for _, k := range ids {
+		gotIDs[k]++
+	}
+	for _, k := range asked {
+		_, err1 := e.MailReceipt(ctx, k, "")
+		_, err2 := e.MailReceipt(ctx, "", k)
+		wantKey := err1 == nil || err2 == nil
+		_, err3 := e.TicketByMessageID(ctx, k)
+		wantID := err3 == nil
+		if k == "" {
+			wantKey, wantID = false, false
+		}
+		if (gotKeys[k] > 0) != wantKey || gotKeys[k] > 1 {
+			t.Fatalf("key %q: reported %d times, single lookup finds it: %v", k, gotKeys[k], wantKey)
+		}
+		if (gotIDs[k] > 0) != wantID || gotIDs[k] > 1 {
+			t.Fatalf("message id %q: reported %d times, single lookup finds it: %v", k, gotIDs[k], wantID)
+		}
+	}
+	eq(t, "known keys", gotKeys["k-1"]+gotKeys["k-2"]+gotKeys["content-0"]+gotKeys["content-1"], 4)
+	eq(t, "known message ids", gotIDs["id-k-1"]+gotIDs["id-k-2"]+gotIDs["reply@us"], 3)
+	for _, list := range [][]string{nil, {}, {""}} {
+		keys, err := e.KnownMailKeys(ctx, list)
+		must(t, err)
+		eq(t, "nothing asked, nothing known", len(keys), 0)
+		ids, err := e.KnownMessageIDs(ctx, list)
+		must(t, err)
+		eq(t, "nothing asked, no message id", len(ids), 0)
+	}
+}

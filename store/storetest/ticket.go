@@ -22,6 +22,8 @@ var ticketTests = []test{
 	{"AutoResponses", testAutoResponses},
 	{"IngestWithReply", testIngestWithReply},
 	{"IngestTimesAndEvents", testIngestTimesAndEvents},
+	{"IngestMailNewTicketAsSteps", testIngestMailNewTicketAsSteps},
+	{"KnownMailKeysAndMessageIDs", testKnownMailKeysAndMessageIDs},
 	{"AutoResponseOutbox", testAutoResponseOutbox},
 	{"Quarantine", testQuarantine},
 	{"PendingReminders", testPendingReminders},

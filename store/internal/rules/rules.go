@@ -226,6 +226,7 @@ func Ticket(t *store.Ticket) error {
 	t.UpdatedAt = t.CreatedAt
 	t.FirstResponseAt = Time(t.FirstResponseAt)
 	t.ClosedAt = Time(t.ClosedAt)
+	t.PendingUntil = Time(t.PendingUntil)
 	return nil
 }
 
@@ -275,6 +276,12 @@ func Article(a *store.Article) error {
 	if a.TicketID == 0 {
 		return invalid("article without ticket")
 	}
+	return ArticleFields(a)
+}
+
+// ArticleFields is Article without the ticket: for an article whose
+// ticket is written in the same transaction, after the check.
+func ArticleFields(a *store.Article) error {
 	switch a.Direction {
 	case store.Inbound, store.Outbound:
 	default:
@@ -332,6 +339,17 @@ func ArticleEvent(a *store.Article) (store.EventKind, time.Time) {
 		return store.EventResponded, a.CreatedAt
 	}
 	return store.EventArticle, time.Time{}
+}
+
+// CreatedEvent is the event of a ticket's creation.
+func CreatedEvent(t *store.Ticket) store.TicketEvent {
+	return store.TicketEvent{TicketID: t.ID, Kind: store.EventCreated, AgentID: t.OwnerID, NewValue: string(t.State), At: t.CreatedAt}
+}
+
+// ArticleAdded is the event of an article added to its ticket.
+func ArticleAdded(a *store.Article) store.TicketEvent {
+	kind, _ := ArticleEvent(a)
+	return store.TicketEvent{TicketID: a.TicketID, Kind: kind, AgentID: a.AgentID, NewValue: strconv.FormatInt(a.ID, 10), At: a.CreatedAt}
 }
 
 // StateEvents are the events of a ticket's state change from t.State to s.
