@@ -66,6 +66,14 @@ func (f *faultyStore) MailReceipt(ctx context.Context, s, c string) (store.MailR
 	return f.TicketStore.MailReceipt(ctx, s, c)
 }
 
+func (f *faultyStore) KnownMailKeys(ctx context.Context, keys []string) ([]string, error) {
+	return inject(f, "KnownMailKeys", func() ([]string, error) { return f.TicketStore.KnownMailKeys(ctx, keys) })
+}
+
+func (f *faultyStore) KnownMessageIDs(ctx context.Context, ids []string) ([]string, error) {
+	return inject(f, "KnownMessageIDs", func() ([]string, error) { return f.TicketStore.KnownMessageIDs(ctx, ids) })
+}
+
 func (f *faultyStore) UpsertCustomer(ctx context.Context, c store.Customer) (store.Customer, error) {
 	return inject(f, "UpsertCustomer", func() (store.Customer, error) { return f.TicketStore.UpsertCustomer(ctx, c) })
 }
@@ -149,6 +157,16 @@ func (t txOps) MailReceipt(ctx context.Context, s, c string) (r store.MailReceip
 	return
 }
 
+func (t txOps) KnownMailKeys(ctx context.Context, keys []string) (r []string, err error) {
+	t.sync(func() { r, err = t.ts.KnownMailKeys(ctx, keys) })
+	return
+}
+
+func (t txOps) KnownMessageIDs(ctx context.Context, ids []string) (r []string, err error) {
+	t.sync(func() { r, err = t.ts.KnownMessageIDs(ctx, ids) })
+	return
+}
+
 func (t txOps) UpsertCustomer(ctx context.Context, c store.Customer) (r store.Customer, err error) {
 	t.sync(func() { r, err = t.ts.UpsertCustomer(ctx, c) })
 	return
@@ -191,15 +209,19 @@ type fault struct {
 // faults makes every fault afresh (they keep state).
 func faults() []fault {
 	var fs []fault
-	for _, m := range []string{"MailReceipt", "UpsertCustomer", "NextTicketNumber", "IngestMail", "MarkAutoResponse", "InTx"} {
+	for _, m := range []string{"MailReceipt", "KnownMailKeys", "KnownMessageIDs", "UpsertCustomer", "NextTicketNumber", "IngestMail",
+		"MarkAutoResponse", "InTx"} {
+		// The batch path asks about receipts and Message-IDs by list;
+		// one by one, by mail.
+		byList := m == "KnownMailKeys" || m == "KnownMessageIDs"
 		for _, after := range []bool{false, true} {
 			for _, tx := range []bool{false, true} {
-				if m == "MailReceipt" && after || m == "InTx" && !tx {
+				if m == "MailReceipt" && (after || tx) || byList && (after || !tx) || m == "InTx" && !tx {
 					continue
 				}
 				nth := 2 // the second call: one mail (or reply) in
-				if m == "InTx" {
-					nth = 1 // the five mails are one batch
+				if m == "InTx" || byList {
+					nth = 1 // the five mails are one batch, maybe one list
 				}
 				fs = append(fs, fault{name: fmt.Sprintf("%s after=%v tx=%v", m, after, tx),
 					store: &faultyStore{method: m, after: after, nth: nth}, tx: tx, dupReply: m == "MarkAutoResponse" && !after})

@@ -304,8 +304,12 @@ func (p *Processor) processChunk(ctx context.Context, ds []Delivery) ([]Result, 
 	results := make([]Result, len(ds))
 	if ts, ok := p.Store.(txStore); ok && len(ds) > 1 {
 		err := ts.InTx(ctx, func(tx store.Ops) error {
+			l := newLookups(tx, pa)
 			for i := range ds {
-				r, err := p.one(ctx, tx, pa.item(i))
+				if err := l.cover(ctx, i); err != nil {
+					return err
+				}
+				r, err := p.one(ctx, l, pa.item(i))
 				if err != nil {
 					return err
 				}
