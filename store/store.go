@@ -12,11 +12,12 @@ import (
 // call in a transaction of its own; inside [Store.InTx] they share one.
 //
 // The domain packages depend on the narrow interfaces ([ChatStore],
-// [SMSStore], [TicketStore]), so that they can be tested with small fakes.
+// [SMSStore], [TicketStore], [AccountStore]), so that they can be tested with small fakes.
 type Ops interface {
 	ChatStore
 	SMSStore
 	TicketStore
+	AccountStore
 }
 
 // Store is a database holding the records of all three channels.

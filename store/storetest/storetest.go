@@ -46,6 +46,7 @@ func Run(t *testing.T, h Harness) {
 		{"tickets", ticketTests},
 		{"stats", statsTests},
 		{"tx", txTests},
+		{"accounts", accountTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
@@ -79,6 +80,7 @@ type chatOnly struct {
 	store.ChatStore
 	store.SMSStore
 	store.TicketStore
+	store.AccountStore
 }
 
 func (chatOnly) InTx(context.Context, func(store.Ops) error) error {

@@ -396,6 +396,74 @@ func ChatOperator(o *store.ChatOperator) error {
 	return nil
 }
 
+// Account checks an account and sets its times.
+func Account(a *store.Account) error {
+	if !ValidLogin(a.Login) {
+		return invalid("account login %q (1 to 64 letters, digits, '.', '_', '@' or '-')", a.Login)
+	}
+	switch a.Role {
+	case store.RoleAdmin, store.RoleAgent, store.RoleChatOperator:
+		if a.Client != "" {
+			return invalid("account of role %s with a client (only sms accounts have one)", a.Role)
+		}
+	case store.RoleSMSClient:
+		if a.Client == "" {
+			return invalid("sms account without client")
+		}
+	default:
+		return invalid("account role %q (admin, agent, operator or sms)", a.Role)
+	}
+	if a.PasswordHash == "" {
+		return invalid("account without password hash")
+	}
+	now := Now()
+	if a.CreatedAt.IsZero() {
+		a.CreatedAt = now
+	} else {
+		a.CreatedAt = Time(a.CreatedAt)
+	}
+	a.UpdatedAt = now
+	return nil
+}
+
+// ValidLogin reports whether s can be an account's login.
+func ValidLogin(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, c := range []byte(s) {
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '.', c == '_', c == '@', c == '-':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// APIToken checks a token record and sets its creation time.
+func APIToken(t *store.APIToken) error {
+	if t.Name == "" || len(t.Name) > 200 || CleanName(t.Name) != t.Name {
+		return invalid("API token name %q (1 to 200 bytes of printable text)", t.Name)
+	}
+	if len(t.Hash) != 64 || strings.Trim(t.Hash, "0123456789abcdef") != "" {
+		return invalid("API token hash (64 lower-case hex digits)")
+	}
+	t.CreatedAt = Or(t.CreatedAt)
+	t.RevokedAt = Time(t.RevokedAt)
+	return nil
+}
+
+// CleanName is s without control characters and invalid UTF-8.
+func CleanName(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || r == utf8.RuneError {
+			return -1
+		}
+		return r
+	}, s)
+}
+
 // Health prepares an operator health report: its time, its last error
 // on one line of at most store.MaxHealthError bytes (cut at a rune
 // boundary), and a process name.
