@@ -67,6 +67,10 @@ type LoadReport struct {
 	Errors          []RowError
 }
 
+// ErrBatchTooLarge is LoadCSV's error for a batch of more rows than
+// Config.MaxBatchRows (nothing is stored).
+var ErrBatchTooLarge = errors.New("gateway: batch too large")
+
 // MaxRowErrors caps LoadReport.Errors.
 const MaxRowErrors = 1000
 
@@ -144,7 +148,7 @@ func (g *Gateway) LoadCSV(ctx context.Context, b Batch) (LoadReport, error) {
 		}
 		rep.Rows++
 		if g.cfg.MaxBatchRows > 0 && rep.Rows > g.cfg.MaxBatchRows {
-			return LoadReport{}, fmt.Errorf("gateway: batch has more than %d rows", g.cfg.MaxBatchRows)
+			return LoadReport{}, fmt.Errorf("%w: more than %d rows", ErrBatchTooLarge, g.cfg.MaxBatchRows)
 		}
 		field := func(name string) string {
 			i, ok := cols[name]
