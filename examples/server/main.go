@@ -15,6 +15,8 @@
 //	server operators [flags]    list the SMS operators with their counts
 //	server operator [flags]     add, change (-name) or -delete an SMS operator
 //	server chat-operator [flags] create or change a chat operator account
+//	server user [flags]         create, change or -list people's accounts
+//	server api-token [flags]    make, -list or -revoke API tokens
 package main
 
 import (
@@ -66,6 +68,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return runReply(ctx, args[1:], stdout, stderr)
 		case "chat-operator":
 			return runChatOperator(ctx, args[1:], os.Stdin, stdout, stderr)
+		case "user":
+			return runUser(ctx, args[1:], os.Stdin, stdout, stderr)
+		case "api-token":
+			return runAPIToken(ctx, args[1:], stdout, stderr)
 		}
 	}
 	return serve(ctx, args, stdout, stderr)

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -58,6 +59,9 @@ func startServer(t *testing.T, args []string, logs *syncBuffer) (ctx context.Con
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
+	if !slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "-http") }) {
+		args = append(args[:len(args):len(args)], "-http", "127.0.0.1:0") // not the default port: tests run side by side
+	}
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, args, &bytes.Buffer{}, logs) }()
 	return ctx, func() {

@@ -36,6 +36,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cf.register(fs)
 	var mf mailFlags
 	mf.register(fs)
+	var hf httpFlags
+	hf.register(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -144,12 +146,28 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	} else {
 		mailDone <- nil
 	}
+	stopHTTP := func(context.Context) error { return nil }
+	if hf.addr != "" {
+		var url string
+		url, stopHTTP, err = hf.start(ctx, st, gw, nf.Numbering, log.With("channel", "http"))
+		if err != nil {
+			stopMail()
+			<-mailDone
+			stopGateway()
+			<-gwDone
+			return err
+		}
+		log.Info("http api listening", "url", url)
+	}
 	log.Info("running; stop with SIGINT or SIGTERM")
 
 	<-ctx.Done()
 	log.Info("shutting down", "reason", context.Cause(ctx))
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	if err := stopHTTP(sctx); err != nil {
+		log.Error("http api shutdown", "err", err)
+	}
 	if err := stopChat(sctx); err != nil {
 		log.Error("chat shutdown", "err", err)
 	}

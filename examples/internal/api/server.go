@@ -1,0 +1,77 @@
+package api
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/switchboard-go/switchboard/smpp/gateway"
+	"github.com/switchboard-go/switchboard/store"
+)
+
+// Limits of requests and pages.
+const (
+	MaxBody      = 64 << 10 // a JSON request body
+	MaxBatchBody = 32 << 20 // a CSV batch
+	DefaultLimit = 100
+	MaxLimit     = 1000
+)
+
+// Server serves the API. Its fields must be set before Handler is called
+// and not changed after. A Server is safe for concurrent use.
+type Server struct {
+	Store store.Store
+	// Gateway queues SMS; Numbering and MaxParts must be the ones it
+	// was made with (they check a message before it is queued).
+	Gateway   *gateway.Gateway
+	Numbering gateway.Numbering
+	MaxParts  int
+	// MaxBatchBytes caps a CSV batch's body (0: MaxBatchBody).
+	MaxBatchBytes int64
+	Logger        *slog.Logger // nil: slog.Default()
+	Now           func() time.Time
+}
+
+func (s *Server) logger() *slog.Logger {
+	if s.Logger != nil {
+		return s.Logger
+	}
+	return slog.Default()
+}
+
+func (s *Server) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+// Handler returns the API's routes.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", s.healthz)
+	route := func(pattern string, h func(http.ResponseWriter, *http.Request) error) {
+		mux.Handle(pattern, s.authenticated(h))
+	}
+	route("POST /api/v1/sms", s.sendSMS)
+	route("GET /api/v1/sms/{id}", s.getSMS)
+	route("GET /api/v1/status/{number}", s.numberStatus)
+	route("POST /api/v1/batches", s.loadBatch)
+	route("GET /api/v1/batches/{id}", s.getBatch)
+	route("GET /api/v1/mo", s.listMO)
+	route("GET /api/v1/tickets", s.listTickets)
+	route("GET /api/v1/tickets/{number}", s.getTicket)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusNotFound, &apiError{Message: "no route " + r.Method + " " + r.URL.Path})
+	})
+	return mux
+}
+
+// healthz answers 200 while the store answers, 503 otherwise.
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	if _, err := s.Store.Queues(r.Context()); err != nil {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "store unavailable"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}

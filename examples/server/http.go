@@ -1,0 +1,68 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/switchboard-go/switchboard/examples/internal/api"
+	"github.com/switchboard-go/switchboard/smpp/gateway"
+	"github.com/switchboard-go/switchboard/store"
+)
+
+// httpFlags configure the HTTP API.
+type httpFlags struct {
+	addr, certFile, keyFile string
+}
+
+func (h *httpFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&h.addr, "http", "127.0.0.1:8080", `serve the HTTP API on ADDR ("" disables it)`)
+	fs.StringVar(&h.certFile, "tls-cert", "", "serve the HTTP API over TLS with this certificate (PEM; with -tls-key)")
+	fs.StringVar(&h.keyFile, "tls-key", "", "the private key of -tls-cert (PEM)")
+}
+
+// start serves the API until stop is called; url is where it listens.
+func (h *httpFlags) start(ctx context.Context, st store.Store, gw *gateway.Gateway, n gateway.Numbering,
+	log *slog.Logger) (url string, stop func(context.Context) error, err error) {
+	if (h.certFile == "") != (h.keyFile == "") {
+		return "", nil, errors.New("-tls-cert and -tls-key go together")
+	}
+	a := &api.Server{Store: st, Gateway: gw, Numbering: n, Logger: log}
+	srv := &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 5 * time.Minute,
+		WriteTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	scheme := "http"
+	if h.certFile != "" {
+		cert, err := tls.LoadX509KeyPair(h.certFile, h.keyFile)
+		if err != nil {
+			return "", nil, fmt.Errorf("-tls-cert/-tls-key: %w", err)
+		}
+		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		scheme = "https"
+	}
+	l, err := net.Listen("tcp", h.addr)
+	if err != nil {
+		return "", nil, fmt.Errorf("-http: %w", err)
+	}
+	go func() {
+		var err error
+		if srv.TLSConfig != nil {
+			err = srv.ServeTLS(l, "", "")
+		} else {
+			err = srv.Serve(l)
+		}
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("http api stopped", "err", err)
+		}
+	}()
+	if ts, err := st.APITokens(ctx); err == nil && len(ts) == 0 {
+		log.Info("no API token yet: make one with `server api-token -name NAME` (add -client C to limit it to a client)")
+	}
+	return scheme + "://" + l.Addr().String() + "/api/v1/", srv.Shutdown, nil
+}

@@ -1,0 +1,74 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// get makes an API request and returns its status.
+func get(t *testing.T, url, token string) int {
+	t.Helper()
+	req, err := http.NewRequest("GET", url, nil)
+	require.NoError(t, err)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// TestAPIWithTokens: the server prints the API's URL; a token made with
+// `server api-token` (its last word) opens it, and once revoked, while the
+// server runs, no longer does. Accounts are made with `server user`.
+func TestAPIWithTokens(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var out, errOut bytes.Buffer
+	require.NoError(t, run(ctx, []string{"api-token", "-data", dir, "-name", "ops"}, &out, &errOut), errOut.String())
+	words := strings.Fields(out.String())
+	token := words[len(words)-1]
+	assert.True(t, strings.HasPrefix(token, "sbt_"), out.String())
+	assert.Error(t, run(ctx, []string{"api-token", "-data", dir, "-name", "ops"}, &out, &errOut), "a name in use")
+
+	out.Reset()
+	require.NoError(t, runUser(ctx, []string{"-data", dir, "-login", "ana", "-role", "admin", "-password-stdin"},
+		strings.NewReader("una clave larga\n"), &out, &errOut))
+	assert.Error(t, runUser(ctx, []string{"-data", dir, "-login", "bob", "-role", "agent", "-password-stdin"},
+		strings.NewReader("corta\n"), &out, &errOut), "a short password")
+	assert.Error(t, runUser(ctx, []string{"-data", dir, "-login", "carl", "-role", "sms", "-password-stdin"},
+		strings.NewReader("una clave larga\n"), &out, &errOut), "an sms account without client")
+	require.NoError(t, runUser(ctx, []string{"-data", dir, "-login", "ana", "-name", "Ana"}, strings.NewReader(""), &out, &errOut),
+		"a change keeps the password and role")
+	out.Reset()
+	require.NoError(t, runUser(ctx, []string{"-data", dir, "-list"}, nil, &out, &errOut))
+	assert.Regexp(t, `ana\s+admin\s+-\s+Ana`, out.String())
+
+	logs := &syncBuffer{}
+	_, stop := startServer(t, []string{"-data", dir}, logs)
+	defer stop()
+	waitFor(t, logs, "http api listening")
+	m := regexp.MustCompile(`msg="http api listening" url=(\S+)`).FindStringSubmatch(logs.String())
+	require.NotNil(t, m, logs.String())
+	url := m[1]
+	assert.Equal(t, http.StatusOK, get(t, url+"tickets", token))
+	assert.Equal(t, http.StatusUnauthorized, get(t, url+"tickets", ""))
+	assert.Equal(t, http.StatusOK, get(t, strings.TrimSuffix(url, "api/v1/")+"healthz", ""))
+
+	out.Reset()
+	require.NoError(t, run(ctx, []string{"api-token", "-data", dir, "-revoke", "ops"}, &out, &errOut), errOut.String())
+	assert.Equal(t, http.StatusUnauthorized, get(t, url+"tickets", token))
+	out.Reset()
+	require.NoError(t, run(ctx, []string{"api-token", "-data", dir, "-list"}, &out, &errOut))
+	assert.Regexp(t, `ops\s+\(all\)\s+\S+ \S+\s+\S+ \S+`, out.String())
+}
