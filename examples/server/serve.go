@@ -149,7 +149,16 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	stopHTTP := func(context.Context) error { return nil }
 	if hf.addr != "" {
 		var url string
-		url, stopHTTP, err = hf.start(ctx, st, gw, nf.Numbering, log.With("channel", "http"))
+		var tickets *mailticket.Processor
+		var sender mailticket.Sender
+		if mf.smtp != "" {
+			if tickets, err = mf.processor(st, sf.Data, gw, log.With("channel", "mail")); err == nil {
+				sender, err = mailticket.ParseSMTPURL(mf.smtp)
+			}
+		}
+		if err == nil {
+			url, stopHTTP, err = hf.start(ctx, st, gw, nf.Numbering, tickets, sender, log.With("channel", "http"))
+		}
 		if err != nil {
 			stopMail()
 			<-mailDone

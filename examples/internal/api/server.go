@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/switchboard-go/switchboard/mailticket"
 	"github.com/switchboard-go/switchboard/smpp/gateway"
 	"github.com/switchboard-go/switchboard/store"
 )
@@ -26,6 +27,9 @@ type Server struct {
 	Gateway   *gateway.Gateway
 	Numbering gateway.Numbering
 	MaxParts  int
+	// Tickets and Mail answer tickets (nil: the reply route answers 503).
+	Tickets *mailticket.Processor
+	Mail    mailticket.Sender
 	// MaxBatchBytes caps a CSV batch's body (0: MaxBatchBody).
 	MaxBatchBytes int64
 	Logger        *slog.Logger // nil: slog.Default()
@@ -61,6 +65,10 @@ func (s *Server) Handler() http.Handler {
 	route("GET /api/v1/mo", s.listMO)
 	route("GET /api/v1/tickets", s.listTickets)
 	route("GET /api/v1/tickets/{number}", s.getTicket)
+	route("POST /api/v1/tickets/{number}/reply", s.replyTicket)
+	route("PATCH /api/v1/tickets/{number}", s.patchTicket)
+	route("GET /api/v1/chat/conversations", s.listConversations)
+	route("GET /api/v1/chat/conversations/{id}/transcript", s.transcript)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, &apiError{Message: "no route " + r.Method + " " + r.URL.Path})
 	})
