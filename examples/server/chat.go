@@ -55,19 +55,19 @@ func (f *chatFlags) register(fs *flag.FlagSet) {
 // many connections as leave descriptors for the rest of the process.
 // tickets, when not nil, turns messages left while nobody could answer
 // into tickets.
-func (f *chatFlags) start(st store.Store, dataDir string, files uint64, tickets *mailticket.Processor, log *slog.Logger) (addr string, stop func(context.Context) error, err error) {
+func (f *chatFlags) start(st store.Store, dataDir string, files uint64, tickets *mailticket.Processor, log *slog.Logger) (addr string, srv *chat.Server, stop func(context.Context) error, err error) {
 	secret, err := dataSecret(filepath.Join(dataDir, "chat.secret"))
 	if err != nil {
-		return "", nil, err
+		return "", nil, nil, err
 	}
 	dir := f.transcripts
 	if dir == "" {
 		dir = filepath.Join(dataDir, "transcripts")
 	}
 	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return "", nil, err
+		return "", nil, nil, err
 	}
-	srv := &chat.Server{Store: st, Operators: chat.StoreDirectory{Store: st}, Secret: secret,
+	srv = &chat.Server{Store: st, Operators: chat.StoreDirectory{Store: st}, Secret: secret,
 		AllowInsecurePasswords: f.insecure, Logger: log,
 		OnClose: func(ctx context.Context, t store.Transcript) {
 			if err := saveTranscript(dir, t); err != nil {
@@ -76,7 +76,7 @@ func (f *chatFlags) start(st store.Store, dataDir string, files uint64, tickets 
 		}}
 	if f.hours != "" {
 		if srv.Hours, err = parseHours(f.hours, f.tz, f.holidays); err != nil {
-			return "", nil, err
+			return "", nil, nil, err
 		}
 	}
 	srv.LeaveMessages = f.leaveMessages
@@ -96,19 +96,19 @@ func (f *chatFlags) start(st store.Store, dataDir string, files uint64, tickets 
 	log.Info("chat connection limit", "connections", cmp.Or(srv.MaxConnections, 10000), "open_files", files)
 	l, err := net.Listen("tcp", f.addr)
 	if err != nil {
-		return "", nil, fmt.Errorf("chat: %w", err)
+		return "", nil, nil, fmt.Errorf("chat: %w", err)
 	}
 	if f.cert != "" || f.key != "" {
 		cert, err := tls.LoadX509KeyPair(f.cert, f.key)
 		if err != nil {
 			l.Close()
-			return "", nil, fmt.Errorf("chat: -chat-tls-cert/-chat-tls-key: %w", err)
+			return "", nil, nil, fmt.Errorf("chat: -chat-tls-cert/-chat-tls-key: %w", err)
 		}
 		l = tls.NewListener(l, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
 	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(l) }()
-	return l.Addr().String(), func(ctx context.Context) error {
+	return l.Addr().String(), srv, func(ctx context.Context) error {
 		err := srv.Shutdown(ctx)
 		if serr := <-done; !errors.Is(serr, chat.ErrServerClosed) && err == nil {
 			err = serr

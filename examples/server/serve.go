@@ -10,7 +10,9 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/switchboard-go/switchboard/chat"
 	"github.com/switchboard-go/switchboard/examples/internal/gatewayflag"
+	"github.com/switchboard-go/switchboard/examples/internal/metrics"
 	"github.com/switchboard-go/switchboard/examples/internal/storeflag"
 	"github.com/switchboard-go/switchboard/mailticket"
 	"github.com/switchboard-go/switchboard/smpp/gateway"
@@ -96,6 +98,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	met := metrics.New()
+	met.AddGateway(gw)
 	gwCtx, stopGateway := context.WithCancel(context.WithoutCancel(ctx))
 	gwDone := make(chan error, 1)
 	go func() { gwDone <- gw.Run(gwCtx) }()
@@ -120,12 +124,14 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 				return err
 			}
 		}
-		addr, stopChat, err = cf.start(st, sf.Data, files, tickets, log.With("channel", "chat"))
+		var chatSrv *chat.Server
+		addr, chatSrv, stopChat, err = cf.start(st, sf.Data, files, tickets, log.With("channel", "chat"))
 		if err != nil {
 			stopGateway()
 			<-gwDone
 			return err
 		}
+		met.AddChat(chatSrv)
 		log.Info("chat listening", "addr", addr)
 	}
 	mailDone := make(chan error, 1)
@@ -137,6 +143,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			stopGateway()
 			<-gwDone
 			return err
+		}
+		logResult := pl.OnResult
+		pl.OnResult = func(src mailticket.Source, r mailticket.Result) {
+			logResult(src, r)
+			met.MailResult(src, r)
 		}
 		go func() {
 			defer closeSources(pl)
@@ -157,7 +168,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			}
 		}
 		if err == nil {
-			url, stopHTTP, err = hf.start(ctx, st, gw, nf.Numbering, tickets, sender, log.With("channel", "http"))
+			url, stopHTTP, err = hf.start(ctx, st, gw, nf.Numbering, tickets, sender, met, log.With("channel", "http"))
 		}
 		if err != nil {
 			stopMail()

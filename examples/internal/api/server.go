@@ -30,6 +30,8 @@ type Server struct {
 	// Tickets and Mail answer tickets (nil: the reply route answers 503).
 	Tickets *mailticket.Processor
 	Mail    mailticket.Sender
+	// Metrics serves GET /metrics to a token for every client (nil: 404).
+	Metrics http.Handler
 	// MaxBatchBytes caps a CSV batch's body (0: MaxBatchBody).
 	MaxBatchBytes int64
 	Logger        *slog.Logger // nil: slog.Default()
@@ -69,6 +71,15 @@ func (s *Server) Handler() http.Handler {
 	route("PATCH /api/v1/tickets/{number}", s.patchTicket)
 	route("GET /api/v1/chat/conversations", s.listConversations)
 	route("GET /api/v1/chat/conversations/{id}/transcript", s.transcript)
+	if s.Metrics != nil {
+		route("GET /metrics", func(w http.ResponseWriter, r *http.Request) error {
+			if err := everyClient(callerOf(r.Context())); err != nil {
+				return err
+			}
+			s.Metrics.ServeHTTP(w, r)
+			return nil
+		})
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, &apiError{Message: "no route " + r.Method + " " + r.URL.Path})
 	})
