@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -147,6 +148,12 @@ func (t txOps) sync(fn func()) {
 	t.parent.mu.Unlock()
 }
 
+// Exclusive passes the transaction's store.ExclusiveTx on.
+func (t txOps) Exclusive() bool {
+	x, ok := t.Ops.(store.ExclusiveTx)
+	return ok && x.Exclusive()
+}
+
 func (t txOps) IngestMail(ctx context.Context, in store.MailIngest) (r store.IngestResult, err error) {
 	t.sync(func() { r, err = t.ts.IngestMail(ctx, in) })
 	return
@@ -262,6 +269,9 @@ func TestExactlyOnceUnderFaultsPostgres(t *testing.T) {
 	for _, f := range faults() {
 		if f.store != nil && !f.tx && f.store.method != "IngestMail" {
 			continue
+		}
+		if f.store != nil && strings.HasPrefix(f.store.method, "Known") {
+			continue // lookups by list only in transactions that keep other writers out (SQLite's)
 		}
 		runFault(t, "postgres", f)
 	}

@@ -8,7 +8,9 @@ import (
 )
 
 // lookups is the store seen by the mails of one chunk, inside its
-// transaction. A mail's receipt and Message-ID lookups are made by list
+// transaction, when that transaction keeps other writers out
+// (store.ExclusiveTx): then nobody else can store what a list said is
+// not there until the chunk ends. A mail's receipt and Message-ID lookups are made by list
 // for the mails parsed so far (KnownMailKeys, KnownMessageIDs: two
 // queries where each mail would take two or more), and a single lookup
 // whose answer the list gives as "not there" is answered without a

@@ -304,12 +304,19 @@ func (p *Processor) processChunk(ctx context.Context, ds []Delivery) ([]Result, 
 	results := make([]Result, len(ds))
 	if ts, ok := p.Store.(txStore); ok && len(ds) > 1 {
 		err := ts.InTx(ctx, func(tx store.Ops) error {
-			l := newLookups(tx, pa)
+			var st store.TicketStore = tx
+			var l *lookups
+			if x, ok := tx.(store.ExclusiveTx); ok && x.Exclusive() { // answers by list stay true
+				l = newLookups(tx, pa)
+				st = l
+			}
 			for i := range ds {
-				if err := l.cover(ctx, i); err != nil {
-					return err
+				if l != nil {
+					if err := l.cover(ctx, i); err != nil {
+						return err
+					}
 				}
-				r, err := p.one(ctx, l, pa.item(i))
+				r, err := p.one(ctx, st, pa.item(i))
 				if err != nil {
 					return err
 				}

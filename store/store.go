@@ -33,12 +33,28 @@ type Store interface {
 	// panics (the panic is propagated). tx must not be used after fn
 	// returns nor from more than one goroutine at a time. Calling InTx
 	// inside fn on the outer Store starts an unrelated transaction, which
-	// can deadlock on the embedded backend: use tx.
+	// can deadlock on the embedded backend: use tx. A call on tx that
+	// fails may have done part of its work: fn should then return an
+	// error (PostgreSQL refuses any further statement anyway).
+	//
+	// tx implements [ExclusiveTx] when the backend's transaction keeps
+	// every other writer out until it ends.
 	InTx(ctx context.Context, fn func(tx Ops) error) error
 
 	// Close releases the database. It is idempotent; calls made after
 	// Close fail with ErrClosed.
 	Close() error
+}
+
+// ExclusiveTx is implemented by the tx of [Store.InTx] on a backend
+// whose write transactions exclude every other writer, in this process
+// and others, until they end (SQLite's). What such a transaction reads
+// stays true until it ends, but for its own writes, so its caller may
+// keep answers instead of asking again. In PostgreSQL's READ COMMITTED
+// transactions each statement sees what others committed before it.
+type ExclusiveTx interface {
+	// Exclusive reports whether the transaction excludes other writers.
+	Exclusive() bool
 }
 
 // OpenFunc opens a Store from a data source name. Backends register one

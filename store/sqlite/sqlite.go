@@ -279,6 +279,10 @@ func (o *ops) insert(ctx context.Context, query string, args ...any) (int64, err
 	return res.LastInsertId()
 }
 
+// Exclusive implements store.ExclusiveTx: a write transaction (BEGIN
+// IMMEDIATE) holds the database's write lock until it ends.
+func (o *ops) Exclusive() bool { return o.tx != nil && !o.read }
+
 // q is where reads go: the transaction, or the read-only pool.
 func (o *ops) q() querier {
 	if o.tx != nil {

@@ -227,6 +227,7 @@ func Ticket(t *store.Ticket) error {
 	t.FirstResponseAt = Time(t.FirstResponseAt)
 	t.ClosedAt = Time(t.ClosedAt)
 	t.PendingUntil = Time(t.PendingUntil)
+	t.MergedIntoID = 0 // a new ticket is merged into nothing
 	return nil
 }
 
