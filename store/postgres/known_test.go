@@ -42,8 +42,8 @@ func TestKnownOddKeysEverywhere(t *testing.T) {
 	for i, k := range odd {
 		for j, pos := range []string{"source", "content", "msgid", "reply"} {
 			in := store.MailIngest{
-				Receipt:  store.MailReceipt{SourceKey: fmt.Sprintf("s-%d-%d", i, j), ContentKey: fmt.Sprintf("c-%d-%d", i, j)},
-				Article:  store.Article{Direction: store.Inbound, MessageID: fmt.Sprintf("m-%d-%d", i, j)},
+				Receipt:   store.MailReceipt{SourceKey: fmt.Sprintf("s-%d-%d", i, j), ContentKey: fmt.Sprintf("c-%d-%d", i, j)},
+				Article:   store.Article{Direction: store.Inbound, MessageID: fmt.Sprintf("m-%d-%d", i, j)},
 				NewTicket: &store.Ticket{Title: "x", QueueID: q.ID},
 			}
 			switch pos {
