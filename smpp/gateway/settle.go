@@ -37,13 +37,14 @@ func (r *runner) settleLoop(ctx context.Context) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	asked := map[segmentKey]time.Time{}
+	ended := map[int64]time.Time{}
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
-		r.settle(ctx, asked)
+		r.settle(ctx, asked, ended)
 	}
 }
 
@@ -52,16 +53,23 @@ type segmentKey struct {
 	seg int
 }
 
-// settle makes one pass over the operator's unsettled segments.
-func (r *runner) settle(ctx context.Context, asked map[segmentKey]time.Time) {
+// settle makes one pass over the operator's unsettled segments. asked
+// holds when each segment was last asked about; ended, the messages
+// given up (their end is written by the recorder, after this pass: a pass
+// that lists them again meanwhile leaves them).
+func (r *runner) settle(ctx context.Context, asked map[segmentKey]time.Time, ended map[int64]time.Time) {
 	now := time.Now()
 	for k, at := range asked {
 		if now.Sub(at) > 2*r.p.queryAfter {
 			delete(asked, k)
 		}
 	}
+	for id, at := range ended {
+		if now.Sub(at) > max(2*r.p.queryAfter, time.Minute) {
+			delete(ended, id)
+		}
+	}
 	var after int64
-	ended := map[int64]bool{}
 	for ctx.Err() == nil {
 		segs, err := r.g.st.UnsettledSegments(ctx, r.p.op.ID, now.Add(-r.p.queryAfter), after, 100)
 		if err != nil {
@@ -79,8 +87,8 @@ func (r *runner) settle(ctx context.Context, asked map[segmentKey]time.Time) {
 			key := segmentKey{sg.TransmissionID, sg.Segment}
 			switch {
 			case now.Sub(sg.SubmittedAt) >= r.p.giveUpAfter:
-				if !ended[sg.TransmissionID] {
-					ended[sg.TransmissionID] = true
+				if _, done := ended[sg.TransmissionID]; !done {
+					ended[sg.TransmissionID] = now
 					r.giveUp(sg)
 				}
 			case now.Sub(asked[key]) >= r.p.queryAfter:
@@ -168,15 +176,21 @@ func (r *runner) answered(ctx context.Context, q query) {
 }
 
 // giveUp ends a message whose state could not be learned within the
-// validity period as unknown.
+// validity period as unknown. Counters.NoReceipt counts the messages it
+// ended (not those a receipt or another process ended first).
 func (r *runner) giveUp(sg store.SentSegment) {
-	r.stats.noReceipt.Add(1)
 	reason := fmt.Sprintf("no receipt, and query_sm did not tell its state, within %s of its submission", r.p.giveUpAfter)
+	logErr := r.logUnrecorded("end without receipt", sg.TransmissionID)
 	r.g.rec.add(write{
 		apply: func(ctx context.Context, tx store.Ops) error {
 			return tx.EndTransmission(ctx, sg.TransmissionID, store.TxUnknown, 0, reason, time.Now())
 		},
-		done: r.logUnrecorded("end without receipt", sg.TransmissionID),
+		done: func(err error) {
+			if err == nil {
+				r.stats.noReceipt.Add(1)
+			}
+			logErr(err)
+		},
 	})
 }
 

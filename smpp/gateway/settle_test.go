@@ -1,7 +1,9 @@
 package gateway
 
 import (
+	"context"
 	"net"
+	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/switchboard-go/switchboard/smpp/smpptest"
 	"github.com/switchboard-go/switchboard/store"
+	"github.com/switchboard-go/switchboard/store/sqlite"
 )
 
 // An operator whose SMSC sends no receipts (they are off, or lost): the
@@ -86,8 +89,76 @@ func TestMessagesEndUnknownWhenNothingTellsTheirState(t *testing.T) {
 		assert.Contains(t, tr.Reason, "no receipt")
 		assert.False(t, tr.DoneAt.IsZero())
 		assert.Zero(t, second.Stats().Submits, "nothing sent again")
+		// Counted once each, when its end is written (just after the
+		// commit the batch summary sees), however slow the store.
+		waitFor(t, func() bool { return operatorStatus(t, g, op.ID).Process.NoReceipt >= n })
+		time.Sleep(500 * time.Millisecond) // passes of the settle loop
 		c := operatorStatus(t, g, op.ID).Process
 		t.Logf("%+v", c)
 		assert.Equal(t, uint64(n), c.NoReceipt)
 	})
+}
+
+// slowEnds is a store whose EndTransmission takes d: the recorder writes
+// a given-up message's end later than the settle loop's next passes.
+type slowEnds struct {
+	store.Store
+	d time.Duration
+}
+
+func (s slowEnds) InTx(ctx context.Context, fn func(tx store.Ops) error) error {
+	return s.Store.InTx(ctx, func(tx store.Ops) error { return fn(slowEndOps{Ops: tx, d: s.d}) })
+}
+
+func (s slowEnds) EndTransmission(ctx context.Context, id int64, st store.TransmissionState, code int, reason string, at time.Time) error {
+	time.Sleep(s.d)
+	return s.Store.EndTransmission(ctx, id, st, code, reason, at)
+}
+
+type slowEndOps struct {
+	store.Ops
+	d time.Duration
+}
+
+func (o slowEndOps) EndTransmission(ctx context.Context, id int64, st store.TransmissionState, code int, reason string, at time.Time) error {
+	time.Sleep(o.d)
+	return o.Ops.EndTransmission(ctx, id, st, code, reason, at)
+}
+
+// A message given up is ended once and counted once, even when its end is
+// written after several passes of the settle loop (a slow store): it was
+// given up again at each pass until then, and counted each time.
+func TestGivenUpOnceWhenTheStoreIsSlow(t *testing.T) {
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "gw.db"), nil)
+	require.NoError(t, err)
+	defer st.Close()
+	ctx := testCtx(t, 60*time.Second)
+	first := smpptest.NewServer(nil)
+	op := addOperator(t, st, "slow", first, func(o *store.Operator) {
+		o.Default = true
+		o.Params = append(o.Params, store.OperatorParam{Command: "submit_sm", Name: "registered_delivery", Value: "0"},
+			store.OperatorParam{Command: "gateway", Name: "query_after", Value: "200ms"},
+			store.OperatorParam{Command: "gateway", Name: "give_up_after", Value: "600ms"})
+	})
+	g := startGateway(t, slowEnds{Store: st, d: 150 * time.Millisecond}) // three settle passes (every 50 ms)
+	const n = 5
+	batch := loadNumbered(t, g, "slow", n)
+	waitFor(t, func() bool {
+		sum, err := st.BatchSummary(ctx, batch)
+		return err == nil && sum.ByState[store.TxSent] == n
+	})
+	first.Close() // an SMSC that knows none of them: queries tell nothing
+	second := smpptest.NewServer(nil)
+	defer second.Close()
+	host, port, _ := net.SplitHostPort(second.Addr)
+	op.Host = host
+	op.Port, _ = strconv.Atoi(port)
+	require.NoError(t, st.UpdateOperator(ctx, &op))
+	g.Reload()
+
+	sum := waitDone(t, g, batch)
+	assert.Equal(t, n, sum.ByState[store.TxUnknown], "%v", sum.ByState)
+	waitFor(t, func() bool { return operatorStatus(t, g, op.ID).Process.NoReceipt >= n })
+	time.Sleep(300 * time.Millisecond)
+	assert.Equal(t, uint64(n), operatorStatus(t, g, op.ID).Process.NoReceipt)
 }
