@@ -89,10 +89,12 @@ type upload struct {
 // download: the last path element, without control or format characters
 // (a right-to-left override makes "invoice\u202Efdp.exe" read as a PDF),
 // path separators, characters Windows refuses, leading dots or trailing
-// dots and spaces, at most 128 bytes; a name Windows reserves for a
+// dots and spaces, at most 128 bytes (the stem is cut, the extension of
+// at most 16 bytes stays: it says how the file opens); a name Windows reserves for a
 // device (CON, NUL, COM1, ...) gets a leading underscore; "file" if
 // nothing is left.
 func SanitizeFileName(name string) string {
+	const maxFileName, maxExtension = 128, 16
 	name = strings.ReplaceAll(name, "\\", "/")
 	name = path.Base(name)
 	name = strings.Map(func(r rune) rune {
@@ -102,9 +104,16 @@ func SanitizeFileName(name string) string {
 		return r
 	}, name)
 	name = strings.TrimRight(strings.TrimLeft(store.CleanLine(name), "."), ". ")
-	for len(name) > 128 {
-		_, size := utf8.DecodeLastRuneInString(name)
-		name = name[:len(name)-size]
+	if len(name) > maxFileName { // cut the stem: the extension says how the file opens
+		stem, ext := name, ""
+		if i := strings.LastIndexByte(name, '.'); i > 0 && len(name)-i <= maxExtension {
+			stem, ext = name[:i], name[i:]
+		}
+		for len(stem)+len(ext) > maxFileName {
+			_, size := utf8.DecodeLastRuneInString(stem)
+			stem = stem[:len(stem)-size]
+		}
+		name = strings.TrimRight(stem, ". ") + ext
 	}
 	if reservedOnWindows(name) {
 		name = "_" + name

@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/switchboard-go/switchboard/store"
 )
@@ -18,6 +19,10 @@ func TranscriptFileName(t store.Transcript, ext string) string {
 	name := strings.NewReplacer("/", "-", "\\", "-").Replace(store.CleanLine(t.Conversation.CustomerName))
 	if name == "" {
 		name = fmt.Sprintf("conversation %d", t.Conversation.ID)
+	}
+	for len(name) > 64 { // room for the date and the extension
+		_, size := utf8.DecodeLastRuneInString(name)
+		name = name[:len(name)-size]
 	}
 	return SanitizeFileName(fmt.Sprintf("Customer %s %s.%s", name, t.Conversation.OpenedAt.UTC().Format("2006-01-02"), ext))
 }

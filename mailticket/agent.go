@@ -15,6 +15,10 @@ import (
 // reminder time came (see Processor.Remind).
 const ReminderDue Outcome = "reminder"
 
+// ErrNoRecipient is Reply's error for a ticket with no address to answer
+// (no customer, and no inbound mail from a person).
+var ErrNoRecipient = errors.New("mailticket: no customer address to reply to")
+
 // Reply sends an agent's answer to a ticket's customer and stores it as
 // an outbound article by agentID (the ticket's first response, if it had
 // none; a new ticket becomes open). The mail answers the ticket's latest
@@ -65,7 +69,7 @@ func (p *Processor) Reply(ctx context.Context, s Sender, ticketID, agentID int64
 		to = Address{Name: c.Name, Addr: c.Email}
 	}
 	if to.Addr == "" {
-		return store.Article{}, fmt.Errorf("mailticket: ticket %s has no customer address to reply to", t.Number)
+		return store.Article{}, fmt.Errorf("%w: ticket %s", ErrNoRecipient, t.Number)
 	}
 	if !strings.HasPrefix(strings.ToLower(subject), "re:") {
 		subject = "Re: " + subject

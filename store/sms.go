@@ -373,10 +373,16 @@ type SMSStore interface {
 	OperatorHealths(ctx context.Context, since time.Time) ([]OperatorHealth, error)
 	// LastTransmissionTo returns the newest transmission to a destination.
 	LastTransmissionTo(ctx context.Context, destination string) (Transmission, error)
+	// LastClientTransmissionTo returns the newest transmission of one
+	// client to a destination.
+	LastClientTransmissionTo(ctx context.Context, clientID int64, destination string) (Transmission, error)
 
 	// InsertMO stores a reply and sets m.ID. If m.TransmissionID is 0 it
-	// is linked to the last transmission sent to m.From, if any.
+	// is linked to the last transmission sent to m.From from m.To (the
+	// short code the reply went to), or else to the last one sent to
+	// m.From, if any (not queued, submitting or failed).
 	InsertMO(ctx context.Context, m *MO) error
-	// MOs lists replies by ascending id.
+	// MOs lists replies by ascending id. Ids are committed in order, so
+	// polling with AfterID set to the last id seen misses none.
 	MOs(ctx context.Context, f MOFilter) ([]MO, error)
 }

@@ -28,7 +28,7 @@ func runUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	fs.StringVar(&a.Name, "name", "", "the person's name")
 	role := fs.String("role", "", "admin, agent (tickets), operator (chat) or sms (one client's SMS; needs -client); required for a new account")
 	fs.StringVar(&a.Client, "client", "", "the platform client an sms account sees")
-	fs.BoolVar(&a.Disabled, "disable", false, "keep the account but refuse its logins")
+	fs.BoolVar(&a.Disabled, "disable", false, "keep the account but refuse its logins (-disable=false enables it again)")
 	fromStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input")
 	list := fs.Bool("list", false, "list the accounts")
 	if err := parseFlags(fs, args); err != nil {
@@ -69,7 +69,12 @@ func runUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	default:
 		return errors.New("user: a new account needs a password (-password-stdin)")
 	}
+	disableGiven := false
+	fs.Visit(func(f *flag.Flag) { disableGiven = disableGiven || f.Name == "disable" })
 	if exists { // a change keeps what it does not give
+		if !disableGiven {
+			a.Disabled = prev.Disabled
+		}
 		a.Role = cmpOr(a.Role, prev.Role)
 		if a.Role == prev.Role && a.Client == "" {
 			a.Client = prev.Client

@@ -167,8 +167,8 @@ func (g *Gateway) LoadCSV(ctx context.Context, b Batch) (LoadReport, error) {
 			reject(line, "%v", err)
 			continue
 		}
-		if len(ext) > maxExternalIDLen || !utf8.ValidString(ext) {
-			reject(line, "external_id longer than %d bytes or not UTF-8", maxExternalIDLen)
+		if len(ext) > maxExternalIDLen || !utf8.ValidString(ext) || strings.ContainsRune(ext, 0) {
+			reject(line, "external_id longer than %d bytes, not UTF-8 or with a NUL character", maxExternalIDLen)
 			continue
 		}
 		if ext != "" {
@@ -263,6 +263,9 @@ func checkText(text string, maxParts int) string {
 	}
 	if !utf8.ValidString(text) {
 		return "text is not UTF-8"
+	}
+	if strings.ContainsRune(text, 0) {
+		return "text has a NUL character"
 	}
 	_, parts, err := coding.Split(text, coding.SplitOptions{MaxParts: maxParts})
 	if err != nil {

@@ -703,6 +703,12 @@ func (o *ops) LastTransmissionTo(ctx context.Context, destination string) (store
 	return t, wrap("last transmission", err)
 }
 
+func (o *ops) LastClientTransmissionTo(ctx context.Context, clientID int64, destination string) (store.Transmission, error) {
+	t, err := scan.Transmission(o.q().QueryRow(ctx, `SELECT `+scan.TransmissionCols+` FROM sms_transmissions
+		WHERE destination = $1 AND client_id = $2 ORDER BY id DESC LIMIT 1`, destination, clientID))
+	return t, wrap("last transmission", err)
+}
+
 // MO ------------------------------------------------------------------
 
 func (o *ops) InsertMO(ctx context.Context, m *store.MO) error {
@@ -711,9 +717,17 @@ func (o *ops) InsertMO(ctx context.Context, m *store.MO) error {
 	}
 	m.ReceivedAt = rules.Or(m.ReceivedAt)
 	return wrap("insert MO", o.write(ctx, func(o *ops) error {
+		// One MO insert at a time, until its transaction ends: ids then
+		// commit in order, so a reader that has seen id n has seen every
+		// id below it (MOFilter.AfterID polling misses nothing). Readers
+		// are not held up; replies are few.
+		if _, err := o.tx.Exec(ctx, `LOCK TABLE sms_mo IN SHARE ROW EXCLUSIVE MODE`); err != nil {
+			return err
+		}
 		if m.TransmissionID == 0 {
 			err := o.tx.QueryRow(ctx, `SELECT id FROM sms_transmissions WHERE destination = $1
-				AND state NOT IN ('queued', 'submitting', 'failed') ORDER BY id DESC LIMIT 1`, m.From).Scan(&m.TransmissionID)
+				AND state NOT IN ('queued', 'submitting', 'failed') ORDER BY source = $2 DESC, id DESC LIMIT 1`,
+				m.From, m.To).Scan(&m.TransmissionID)
 			if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 				return err
 			}

@@ -647,6 +647,12 @@ func (o *ops) LastTransmissionTo(ctx context.Context, destination string) (store
 	return t, wrap("last transmission", err)
 }
 
+func (o *ops) LastClientTransmissionTo(ctx context.Context, clientID int64, destination string) (store.Transmission, error) {
+	t, err := scan.Transmission(o.q().QueryRowContext(ctx, `SELECT `+scan.TransmissionCols+` FROM sms_transmissions
+		WHERE destination = ? AND client_id = ? ORDER BY id DESC LIMIT 1`, destination, clientID))
+	return t, wrap("last transmission", err)
+}
+
 // MO ------------------------------------------------------------------
 
 func (o *ops) InsertMO(ctx context.Context, m *store.MO) error {
@@ -657,7 +663,8 @@ func (o *ops) InsertMO(ctx context.Context, m *store.MO) error {
 	return wrap("insert MO", o.write(ctx, func(o *ops) error {
 		if m.TransmissionID == 0 {
 			err := o.w().QueryRowContext(ctx, `SELECT id FROM sms_transmissions WHERE destination = ?
-				AND state NOT IN ('queued', 'submitting', 'failed') ORDER BY id DESC LIMIT 1`, m.From).Scan(&m.TransmissionID)
+				AND state NOT IN ('queued', 'submitting', 'failed') ORDER BY source = ? DESC, id DESC LIMIT 1`,
+				m.From, m.To).Scan(&m.TransmissionID)
 			if err != nil && !errors.Is(err, sql.ErrNoRows) {
 				return err
 			}

@@ -32,6 +32,7 @@ var smsTests = []test{
 	{"RouteQueued", testRouteQueued},
 	{"RetryFailRequeue", testRetryFailRequeue},
 	{"LastStatusAndMO", testLastStatusAndMO},
+	{"RepliesAndStatusByClient", testRepliesAndStatusByClient},
 	{"OperatorCounts", testOperatorCounts},
 }
 
@@ -810,4 +811,48 @@ func testOperatorHealth(t *testing.T, e *env) {
 	all, err = e.OperatorHealths(ctx, time.Time{})
 	must(t, err)
 	eq(t, "a day old report pruned", len(all), 3)
+}
+
+// testRepliesAndStatusByClient: two clients write to one number from
+// their own short codes. A reply goes to the message sent from the short
+// code it was sent to, whoever wrote last; each client's last message to
+// the number is its own.
+func testRepliesAndStatusByClient(t *testing.T, e *env) {
+	ctx := e.ctx(t)
+	acme, other := newClient(t, e, "acme"), newClient(t, e, "other")
+	op := newOperator(t, e, "op")
+	send := func(client int64, source, ext string) store.Transmission {
+		t.Helper()
+		_, _, err := e.CreateBatch(ctx, &store.Batch{ClientID: client}, []store.Transmission{
+			{ExternalID: ext, OperatorID: op.ID, Source: source, Destination: "584141234567", Text: "hi"}})
+		must(t, err)
+		got, err := e.ClaimTransmissions(ctx, op.ID, 1, time.Time{})
+		must(t, err)
+		eq(t, "claimed", len(got), 1)
+		must(t, e.RecordSubmit(ctx, got[0].ID, store.SubmitResult{MessageIDs: []string{ext}}))
+		return got[0]
+	}
+	a := send(acme.ID, "1234", "a1")
+	o := send(other.ID, "5678", "o1")
+
+	toAcme := store.MO{OperatorID: op.ID, From: "584141234567", To: "1234", Text: "sí"}
+	must(t, e.InsertMO(ctx, &toAcme))
+	eq(t, "reply to acme's short code", toAcme.TransmissionID, a.ID)
+	toOther := store.MO{OperatorID: op.ID, From: "584141234567", To: "5678", Text: "no"}
+	must(t, e.InsertMO(ctx, &toOther))
+	eq(t, "reply to other's short code", toOther.TransmissionID, o.ID)
+	elsewhere := store.MO{OperatorID: op.ID, From: "584141234567", To: "9999", Text: "?"}
+	must(t, e.InsertMO(ctx, &elsewhere))
+	eq(t, "reply to a code nobody sent from: the last message", elsewhere.TransmissionID, o.ID)
+
+	got, err := e.LastClientTransmissionTo(ctx, acme.ID, "584141234567")
+	must(t, err)
+	eq(t, "acme's last", got.ID, a.ID)
+	got, err = e.LastClientTransmissionTo(ctx, other.ID, "584141234567")
+	must(t, err)
+	eq(t, "other's last", got.ID, o.ID)
+	_, err = e.LastClientTransmissionTo(ctx, acme.ID, "000")
+	wantErr(t, err, store.ErrNotFound)
+	_, err = e.LastClientTransmissionTo(ctx, other.ID+1000, "584141234567")
+	wantErr(t, err, store.ErrNotFound)
 }

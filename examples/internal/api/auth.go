@@ -49,9 +49,14 @@ func (s *Server) authenticated(h func(http.ResponseWriter, *http.Request) error)
 	return func(w http.ResponseWriter, r *http.Request) {
 		c, err := s.authenticate(r)
 		if err == nil {
-			err = h(w, r.WithContext(context.WithValue(r.Context(), callerKey{}, c)))
+			if err = checkQuery(r); err == nil {
+				err = h(w, r.WithContext(context.WithValue(r.Context(), callerKey{}, c)))
+			}
 		} else {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="switchboard"`)
+			// Not worth keeping: the server would read what is left of
+			// the body, however slowly it comes, before answering.
+			w.Header().Set("Connection", "close")
 		}
 		if err != nil {
 			s.writeError(w, r, err)

@@ -6,9 +6,62 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
+
+// validText reports whether s can be stored as text by every store:
+// UTF-8 without NUL.
+func validText(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
+
+// checkText refuses a parameter or field that is not validText.
+func checkText(field, s string) error {
+	if !validText(s) {
+		return badField(field, field+": not UTF-8 text, or with a NUL character")
+	}
+	return nil
+}
+
+// checkQuery refuses a request whose query parameters are not all
+// validText, naming the first.
+func checkQuery(r *http.Request) error {
+	for k, vs := range r.URL.Query() {
+		if err := checkText(k, k); err != nil {
+			return badField("", "a query parameter's name is not UTF-8 text")
+		}
+		for _, v := range vs {
+			if err := checkText(k, v); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// checkStrings refuses a decoded request body one of whose string fields
+// (or *string) holds a NUL (JSON decoding makes any string UTF-8),
+// naming its JSON field.
+func checkStrings(v any) error {
+	rv := reflect.Indirect(reflect.ValueOf(v))
+	rt := rv.Type()
+	for i := range rt.NumField() {
+		f := rv.Field(i)
+		if f.Kind() == reflect.Pointer && !f.IsNil() {
+			f = f.Elem()
+		}
+		if f.Kind() != reflect.String {
+			continue
+		}
+		name, _, _ := strings.Cut(rt.Field(i).Tag.Get("json"), ",")
+		if err := checkText(name, f.String()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // page is a list request's window.
 type page struct {
@@ -81,11 +134,13 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
 	var typeErr *json.UnmarshalTypeError
 	switch {
 	case err == nil:
-		return nil
+		return checkStrings(v)
 	case errors.As(err, &tooBig):
 		return &apiError{Status: http.StatusRequestEntityTooLarge, Message: fmt.Sprintf("body larger than %d bytes", MaxBody)}
+	case errors.As(err, &typeErr) && typeErr.Field == "":
+		return badField("", "body: want a JSON object")
 	case errors.As(err, &typeErr):
-		return badField(typeErr.Field, fmt.Sprintf("%s: want a %s", typeErr.Field, typeErr.Type))
+		return badField(typeErr.Field, fmt.Sprintf("%s: want a %s", typeErr.Field, jsonKind(typeErr.Type)))
 	default:
 		field := ""
 		if f, ok := unknownField(err); ok {
@@ -93,6 +148,21 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
 		}
 		return badField(field, "body: "+err.Error())
 	}
+}
+
+// jsonKind names a Go type as the JSON value it is decoded from.
+func jsonKind(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.String:
+		return "string"
+	case reflect.Bool:
+		return "boolean"
+	case reflect.Int, reflect.Int64, reflect.Int32, reflect.Float64:
+		return "number"
+	case reflect.Slice:
+		return "array"
+	}
+	return "JSON object"
 }
 
 // unknownField is the field json names in an "unknown field" error.

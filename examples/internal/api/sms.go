@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/switchboard-go/switchboard/smpp/gateway"
@@ -109,6 +110,9 @@ func (s *Server) sendSMS(w http.ResponseWriter, r *http.Request) error {
 	if _, err := s.Numbering.Normalize(req.To); err != nil {
 		return badField("to", "to: "+err.Error())
 	}
+	if strings.TrimSpace(req.Text) == "" {
+		return badField("text", "text: empty (spaces around a text are not sent)")
+	}
 	if _, err := gateway.CheckMessage(s.Numbering, req.To, req.Text, "", s.MaxParts); err != nil {
 		return badField("text", "text: "+err.Error())
 	}
@@ -125,8 +129,12 @@ func (s *Server) sendSMS(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	switch {
-	case len(rep.Errors) > 0:
-		return badField("external_id", rep.Errors[0].Reason)
+	case len(rep.Errors) > 0: // to, text and from were checked: what is left is external_id's
+		field := "external_id"
+		if !strings.Contains(rep.Errors[0].Reason, "external_id") {
+			field = "text"
+		}
+		return badField(field, field+": "+rep.Errors[0].Reason)
 	case rep.Duplicates > 0:
 		return &apiError{Status: http.StatusConflict, Field: "external_id",
 			Message: fmt.Sprintf("external_id %q was sent before by client %s", req.ExternalID, client)}
@@ -165,12 +173,19 @@ func (s *Server) numberStatus(w http.ResponseWriter, r *http.Request) error {
 	if _, err := s.Numbering.Normalize(number); err != nil {
 		return badField("number", "number: "+err.Error())
 	}
-	t, err := g.Status(r.Context(), number)
+	c := callerOf(r.Context())
+	var t store.Transmission
+	if c.client == "" {
+		t, err = g.Status(r.Context(), number)
+	} else { // the client's own last message, whatever others sent since
+		var cl store.Client
+		if cl, err = s.Store.ClientByName(r.Context(), c.client); err == nil {
+			dest, _ := s.Numbering.Normalize(number)
+			t, err = s.Store.LastClientTransmissionTo(r.Context(), cl.ID, dest)
+		}
+	}
 	if err != nil {
 		return err
-	}
-	if ok, err := s.visible(r.Context(), callerOf(r.Context()), t.ClientID); err != nil || !ok {
-		return cmpErr(err, notFound("not found"))
 	}
 	writeJSON(w, http.StatusOK, smsOf(t))
 	return nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/switchboard-go/switchboard/store"
@@ -135,7 +136,7 @@ func (s *Server) getTicket(w http.ResponseWriter, r *http.Request) error {
 	if err := everyClient(callerOf(ctx)); err != nil {
 		return err
 	}
-	t, err := s.Store.TicketByNumber(ctx, r.PathValue("number"))
+	t, err := ticketByNumber(ctx, s.Store, r.PathValue("number"))
 	if err != nil {
 		return err
 	}
@@ -157,4 +158,12 @@ func (s *Server) getTicket(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
+}
+
+// ticketByNumber finds a ticket; a number no ticket can have is not found.
+func ticketByNumber(ctx context.Context, st store.TicketStore, number string) (store.Ticket, error) {
+	if !store.ValidTicketNumber(number) {
+		return store.Ticket{}, notFound("no ticket " + strconv.Quote(number))
+	}
+	return st.TicketByNumber(ctx, number)
 }

@@ -3,36 +3,44 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
 
+	"github.com/switchboard-go/switchboard/mailticket"
 	"github.com/switchboard-go/switchboard/store"
 )
 
-// agentByEmail finds the agent an API call acts as, making it on first
-// use (as the command line does).
-func (s *Server) agentByEmail(ctx context.Context, email string) (store.Agent, error) {
-	email = strings.TrimSpace(email)
-	if email == "" || !strings.Contains(email, "@") || len(email) > 254 {
-		return store.Agent{}, badField("agent", "agent: want the acting agent's e-mail address")
+// agentEmail checks an agent's address and returns it as the store keeps
+// it (lower case).
+func agentEmail(field, email string) (string, error) {
+	email = strings.ToLower(strings.TrimSpace(email))
+	if email == "" || len(email) > 254 || !strings.Contains(email, "@") || !validText(email) {
+		return "", badField(field, field+": want an agent's e-mail address")
 	}
-	as, err := s.Store.Agents(ctx)
-	if err != nil {
-		return store.Agent{}, err
-	}
-	for _, a := range as {
-		if strings.EqualFold(a.Email, email) {
-			return a, nil
+	return email, nil
+}
+
+// agentByEmail finds the agent with a checked address through st, making
+// it on first use (as the command line does).
+func agentByEmail(ctx context.Context, st store.TicketStore, email string) (store.Agent, error) {
+	for range 2 { // a second look when another request made it meanwhile
+		as, err := st.Agents(ctx)
+		if err != nil {
+			return store.Agent{}, err
+		}
+		for _, a := range as {
+			if a.Email == email {
+				return a, nil
+			}
+		}
+		a := store.Agent{Name: email, Email: email}
+		if err := st.CreateAgent(ctx, &a); !errors.Is(err, store.ErrDuplicate) {
+			return a, err
 		}
 	}
-	a := store.Agent{Name: email, Email: email}
-	if err := s.Store.CreateAgent(ctx, &a); errors.Is(err, store.ErrDuplicate) {
-		return s.agentByEmail(ctx, email) // made meanwhile
-	} else if err != nil {
-		return a, err
-	}
-	return a, nil
+	return store.Agent{}, fmt.Errorf("api: agent %q neither found nor made", email)
 }
 
 type replyRequest struct {
@@ -57,15 +65,22 @@ func (s *Server) replyTicket(w http.ResponseWriter, r *http.Request) error {
 	if strings.TrimSpace(req.Text) == "" {
 		return badField("text", "text: the answer is empty")
 	}
-	t, err := s.Store.TicketByNumber(ctx, r.PathValue("number"))
+	email, err := agentEmail("agent", req.Agent)
 	if err != nil {
 		return err
 	}
-	a, err := s.agentByEmail(ctx, req.Agent)
+	t, err := ticketByNumber(ctx, s.Store, r.PathValue("number"))
+	if err != nil {
+		return err
+	}
+	a, err := agentByEmail(ctx, s.Store, email)
 	if err != nil {
 		return err
 	}
 	art, err := s.Tickets.Reply(ctx, s.Mail, t.ID, a.ID, req.Text)
+	if errors.Is(err, mailticket.ErrNoRecipient) {
+		return &apiError{Status: http.StatusConflict, Message: "the ticket has no customer address to answer"}
+	}
 	if err != nil {
 		return err
 	}
@@ -74,11 +89,11 @@ func (s *Server) replyTicket(w http.ResponseWriter, r *http.Request) error {
 }
 
 type patchRequest struct {
-	Agent        string     `json:"agent"`
-	State        string     `json:"state"`
-	PendingUntil *time.Time `json:"pending_until"`
-	Owner        *string    `json:"owner"` // an agent's e-mail; "" unassigns
-	Queue        string     `json:"queue"`
+	Agent        string  `json:"agent"`
+	State        string  `json:"state"`
+	PendingUntil *string `json:"pending_until"` // RFC 3339
+	Owner        *string `json:"owner"`         // an agent's e-mail; "" unassigns
+	Queue        string  `json:"queue"`
 }
 
 // patchTicket changes a ticket's state, owner or queue, as agent, and
@@ -94,13 +109,20 @@ func (s *Server) patchTicket(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	state := store.TicketState(req.State)
+	var until time.Time
+	if req.PendingUntil != nil {
+		var err error
+		if until, err = time.Parse(time.RFC3339, *req.PendingUntil); err != nil {
+			return badField("pending_until", "pending_until: want an RFC 3339 time such as 2030-01-02T09:00:00Z")
+		}
+	}
 	switch state {
 	case "", store.TicketOpen, store.TicketClosed, store.TicketNew:
 		if req.PendingUntil != nil {
 			return badField("pending_until", "pending_until: only with state pending")
 		}
 	case store.TicketPending:
-		if req.PendingUntil == nil || !req.PendingUntil.After(s.now()) {
+		if req.PendingUntil == nil || !until.After(s.now()) {
 			return badField("pending_until", "pending_until: a pending ticket needs a time in the future")
 		}
 	default:
@@ -109,11 +131,17 @@ func (s *Server) patchTicket(w http.ResponseWriter, r *http.Request) error {
 	if state == "" && req.Owner == nil && req.Queue == "" {
 		return badField("", "nothing to change: give state, owner or queue")
 	}
-	t, err := s.Store.TicketByNumber(ctx, r.PathValue("number"))
+	agent, err := agentEmail("agent", req.Agent)
 	if err != nil {
 		return err
 	}
-	a, err := s.agentByEmail(ctx, req.Agent)
+	owner := ""
+	if req.Owner != nil && *req.Owner != "" {
+		if owner, err = agentEmail("owner", *req.Owner); err != nil {
+			return err
+		}
+	}
+	t, err := ticketByNumber(ctx, s.Store, r.PathValue("number"))
 	if err != nil {
 		return err
 	}
@@ -125,31 +153,33 @@ func (s *Server) patchTicket(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	var owner store.Agent
-	if req.Owner != nil && *req.Owner != "" {
-		if owner, err = s.agentByEmail(ctx, *req.Owner); err != nil {
-			var ae *apiError
-			if errors.As(err, &ae) {
-				ae.Field, ae.Message = "owner", strings.Replace(ae.Message, "agent", "owner", 1)
-			}
-			return err
-		}
-	}
+	// Every check passed: the agents are found or made with the changes,
+	// in one transaction.
 	now := s.now()
 	err = s.Store.InTx(ctx, func(tx store.Ops) error {
+		a, err := agentByEmail(ctx, tx, agent)
+		if err != nil {
+			return err
+		}
 		if req.Queue != "" {
 			if err := tx.MoveTicket(ctx, t.ID, queue.ID, a.ID, now); err != nil {
 				return err
 			}
 		}
 		if req.Owner != nil {
-			if err := tx.AssignTicket(ctx, t.ID, owner.ID, now); err != nil {
+			var o store.Agent
+			if owner != "" {
+				if o, err = agentByEmail(ctx, tx, owner); err != nil {
+					return err
+				}
+			}
+			if err := tx.AssignTicket(ctx, t.ID, o.ID, now); err != nil {
 				return err
 			}
 		}
 		switch {
 		case state == store.TicketPending:
-			return tx.SetTicketPending(ctx, t.ID, *req.PendingUntil, a.ID, now)
+			return tx.SetTicketPending(ctx, t.ID, until, a.ID, now)
 		case state != "":
 			return tx.SetTicketState(ctx, t.ID, state, a.ID, now)
 		}

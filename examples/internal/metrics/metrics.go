@@ -76,8 +76,19 @@ func (m *Metrics) Instrument(h http.Handler) http.Handler {
 		if route == "" || route == "/" {
 			route = "other"
 		}
-		m.httpRequests.WithLabelValues(route, r.Method, strconv.Itoa(sw.code)).Observe(time.Since(start).Seconds())
+		m.httpRequests.WithLabelValues(route, methodLabel(r.Method), strconv.Itoa(sw.code)).Observe(time.Since(start).Seconds())
 	})
+}
+
+// methodLabel is the method as a label: one of HTTP's, or "other" (a
+// client chooses the method: as a label, any would add series).
+func methodLabel(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete,
+		http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return m
+	}
+	return "other"
 }
 
 type statusWriter struct {
