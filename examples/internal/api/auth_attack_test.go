@@ -120,8 +120,7 @@ func TestAttackRevokedVersusUnknown(t *testing.T) {
 // each), without bound.
 func TestAttackMetricsMethodCardinality(t *testing.T) {
 	m := metrics.New()
-	var a *testAPI
-	a = newTestAPIWith(t, func(s *Server) { s.Metrics = m.Handler() })
+	a := newTestAPIWith(t, func(s *Server) { s.Metrics = m.Handler() })
 	// Serve the same API wrapped by Instrument, as the server does.
 	api := &Server{Store: a.st, Metrics: m.Handler()}
 	srv := httptest.NewServer(m.Instrument(api.Handler()))

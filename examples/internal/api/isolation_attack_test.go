@@ -139,13 +139,11 @@ func TestAttackMOReplyGoesToTheLastSender(t *testing.T) {
 	a := newTestAPI(t)
 	acme, other := a.token("acme-app", "acme"), a.token("other-app", "other")
 	ctx := context.Background()
-	var ids []int64
 	for _, c := range []struct{ tok, from string }{{acme, "1234"}, {other, "5678"}} {
 		code, body := a.post("/api/v1/sms", c.tok, map[string]string{"to": "04141234567", "text": "hola", "from": c.from})
 		require.Equal(t, 202, code, body)
 		id := int64(body["id"].(float64))
 		require.NoError(t, a.st.EndTransmission(ctx, id, store.TxDelivered, 0, "", time.Time{}))
-		ids = append(ids, id)
 	}
 	ops, err := a.st.Operators(ctx)
 	require.NoError(t, err)
