@@ -9,13 +9,13 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/netip"
 	"strings"
 	"sync"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/switchboard-go/switchboard/internal/loginguard"
 	"github.com/switchboard-go/switchboard/internal/netutil"
 	"github.com/switchboard-go/switchboard/store"
 )
@@ -216,17 +216,7 @@ func checkPassword(hash, password string) bool {
 
 // addressKey is the client address a login counts against: the IP, or an
 // IPv6 /64 (one host's share of a network).
-func addressKey(addr net.Addr) string {
-	ap, err := netip.ParseAddrPort(addr.String())
-	if err != nil {
-		return addr.String()
-	}
-	if ip := ap.Addr().Unmap(); ip.Is6() {
-		p, _ := ip.Prefix(64)
-		return p.String()
-	}
-	return ap.Addr().Unmap().String()
-}
+func addressKey(addr net.Addr) string { return loginguard.HostKey(addr.String()) }
 
 func loopback(addr net.Addr) bool {
 	host, _, err := net.SplitHostPort(addr.String())

@@ -239,7 +239,7 @@ func (s *Server) helloOperator(ctx context.Context, c *conn, h *Hello) bool {
 	}
 	now := time.Now()
 	host := addressKey(c.nc.RemoteAddr())
-	attempt, ok, why := s.logins.begin(h.Login, host, validDevice(s.secret, h.Device, h.Login, now), now)
+	attempt, ok, why := s.logins.Begin(h.Login, host, validDevice(s.secret, h.Device, h.Login, now), now)
 	if !ok {
 		c.fail(CodeRateLimited, why)
 		return false
@@ -252,18 +252,18 @@ func (s *Server) helloOperator(ctx context.Context, c *conn, h *Hello) bool {
 		err = ErrUnknownOperator
 	}
 	if err != nil && !errors.Is(err, ErrUnknownOperator) {
-		s.logins.done(attempt, h.Login, host, true) // not the client's failure
+		s.logins.Done(attempt, h.Login, host, true) // not the client's failure
 		c.fail(CodeInternal, "cannot check credentials now")
 		s.logf("operator directory", "err", err)
 		return false
 	}
-	good, busy := s.logins.hash(ctx, func() bool { return checkPassword(acct.PasswordHash, h.Password) && !acct.Disabled })
+	good, busy := s.logins.Hash(ctx, func() bool { return checkPassword(acct.PasswordHash, h.Password) && !acct.Disabled })
 	if busy {
-		s.logins.done(attempt, h.Login, host, true)
+		s.logins.Done(attempt, h.Login, host, true)
 		c.fail(CodeRateLimited, "the server is busy checking logins; try again later")
 		return false
 	}
-	s.logins.done(attempt, h.Login, host, good)
+	s.logins.Done(attempt, h.Login, host, good)
 	if !good {
 		c.fail(CodeAuthFailed, "wrong login or password")
 		return false

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/switchboard-go/switchboard/internal/loginguard"
 	"github.com/switchboard-go/switchboard/internal/netutil"
 	"github.com/switchboard-go/switchboard/store"
 )
@@ -126,7 +127,7 @@ type Server struct {
 	hub       *hub
 	guard     *guard
 	events    *eventQueue
-	logins    *loginGuard
+	logins    *loginguard.Guard
 
 	mu       sync.Mutex
 	ls       map[net.Listener]struct{}
@@ -151,7 +152,7 @@ func (s *Server) init() {
 		s.hub = newHub(s)
 		s.events = &eventQueue{hook: s.OnEvent, wg: &s.wg}
 		s.guard = newGuard(s)
-		s.logins = newLoginGuard()
+		s.logins = loginguard.New()
 		s.ls = map[net.Listener]struct{}{}
 		s.conns = map[*conn]struct{}{}
 		s.janitor = make(chan struct{})
@@ -464,7 +465,7 @@ func (s *Server) janitorLoop() {
 		case now := <-t.C:
 			s.hub.sweep(now)
 			s.guard.sweep(now)
-			s.logins.sweep(now)
+			s.logins.Sweep(now)
 		}
 	}
 }

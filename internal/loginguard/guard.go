@@ -1,15 +1,20 @@
-package chat
+// Package loginguard guards password logins against guessing without
+// letting a guesser lock the rightful user out. The chat server's operator
+// logins and the example server's account logins share it, so both follow
+// the same rules.
+package loginguard
 
 import (
 	"context"
+	"net/netip"
 	"runtime"
 	"slices"
 	"sync"
 	"time"
 )
 
-// Operator logins are guarded against guessing without letting a guesser
-// lock the rightful operator out:
+// Logins are guarded against guessing without letting a guesser lock the
+// rightful user out:
 //
 //   - Every attempt is counted before its password is hashed, under one
 //     lock: parallel attempts cannot all pass a check that a slow hash
@@ -30,7 +35,7 @@ import (
 //     would need a new entry (unless from a known address); it never
 //     forgets a count before its minute is over, so flooding it with
 //     logins clears nobody's failures.
-type loginGuard struct {
+type Guard struct {
 	mu      sync.Mutex
 	fails   map[string][]time.Time // "p:login\x00host", "h:host", "l:login"
 	known   map[string][]string    // login -> addresses it logged in from (latest last)
@@ -53,21 +58,21 @@ const (
 	hashWaitTimeout = 10 * time.Second
 )
 
-func newLoginGuard() *loginGuard {
-	return &loginGuard{fails: map[string][]time.Time{}, known: map[string][]string{}, slow: map[string]time.Time{},
+func New() *Guard {
+	return &Guard{fails: map[string][]time.Time{}, known: map[string][]string{}, slow: map[string]time.Time{},
 		hashing: make(chan struct{}, 2*runtime.GOMAXPROCS(0)), maxKeys: maxFailKeys}
 }
 
-// loginAttempt is an attempt counted by begin; done settles it.
-type loginAttempt struct {
+// Attempt is an attempt counted by Begin; Done settles it.
+type Attempt struct {
 	keys []string
 	at   time.Time
 }
 
-// begin counts an attempt of login from host, or refuses it (false) with
+// Begin counts an attempt of login from host, or refuses it (false) with
 // the reason to give.
 // A trusted attempt (a known device) is counted but never refused.
-func (g *loginGuard) begin(login, host string, trusted bool, now time.Time) (*loginAttempt, bool, string) {
+func (g *Guard) Begin(login, host string, trusted bool, now time.Time) (*Attempt, bool, string) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	pair, hostKey, loginKey := "p:"+login+"\x00"+host, "h:"+host, "l:"+login
@@ -83,7 +88,7 @@ func (g *loginGuard) begin(login, host string, trusted bool, now time.Time) (*lo
 		}
 		g.slow[pair] = now.Add(knownBackoff)
 	}
-	a := &loginAttempt{keys: []string{pair, hostKey, loginKey}, at: now}
+	a := &Attempt{keys: []string{pair, hostKey, loginKey}, at: now}
 	for _, k := range a.keys {
 		if _, ok := g.fails[k]; !ok && len(g.fails) >= g.maxKeys {
 			g.pruneLocked(now)
@@ -98,9 +103,9 @@ func (g *loginGuard) begin(login, host string, trusted bool, now time.Time) (*lo
 	return a, true, ""
 }
 
-// done settles an attempt: a success gives its count back and makes the
+// Done settles an attempt: a success gives its count back and makes the
 // address known for the login.
-func (g *loginGuard) done(a *loginAttempt, login, host string, ok bool) {
+func (g *Guard) Done(a *Attempt, login, host string, ok bool) {
 	if !ok {
 		return
 	}
@@ -130,7 +135,7 @@ func (g *loginGuard) done(a *loginAttempt, login, host string, ok bool) {
 
 // recentLocked returns key's failures within the window (and drops the
 // older ones).
-func (g *loginGuard) recentLocked(key string, now time.Time) []time.Time {
+func (g *Guard) recentLocked(key string, now time.Time) []time.Time {
 	ts := g.fails[key]
 	i := 0
 	for i < len(ts) && now.Sub(ts[i]) >= loginWindow {
@@ -147,7 +152,7 @@ func (g *loginGuard) recentLocked(key string, now time.Time) []time.Time {
 	return ts
 }
 
-func (g *loginGuard) pruneLocked(now time.Time) {
+func (g *Guard) pruneLocked(now time.Time) {
 	for k := range g.fails {
 		g.recentLocked(k, now)
 	}
@@ -158,15 +163,17 @@ func (g *loginGuard) pruneLocked(now time.Time) {
 	}
 }
 
-func (g *loginGuard) sweep(now time.Time) {
+// Sweep forgets what is over; call it now and then (the chat server does
+// every few seconds).
+func (g *Guard) Sweep(now time.Time) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.pruneLocked(now)
 }
 
-// hash runs check with a hashing slot: at most 2*GOMAXPROCS at once, up
+// Hash runs check (a password hash comparison) with a hashing slot: at most 2*GOMAXPROCS at once, up
 // to maxHashWaiting more waiting up to hashWaitTimeout. false: busy.
-func (g *loginGuard) hash(ctx context.Context, check func() bool) (ok, busy bool) {
+func (g *Guard) Hash(ctx context.Context, check func() bool) (ok, busy bool) {
 	select {
 	case g.hashing <- struct{}{}:
 	default:
@@ -195,4 +202,18 @@ func (g *loginGuard) hash(ctx context.Context, check func() bool) (ok, busy bool
 	}
 	defer func() { <-g.hashing }()
 	return check(), false
+}
+
+// HostKey is the address a login counts against, from a "host:port": the
+// IP, or an IPv6 /64 (one host's share of a network).
+func HostKey(addrPort string) string {
+	ap, err := netip.ParseAddrPort(addrPort)
+	if err != nil {
+		return addrPort
+	}
+	if ip := ap.Addr().Unmap(); ip.Is6() {
+		p, _ := ip.Prefix(64)
+		return p.String()
+	}
+	return ap.Addr().Unmap().String()
 }
