@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"net"
 	"strings"
-	"sync"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -181,38 +180,9 @@ func HashPassword(password string) (string, error) {
 	return string(h), err
 }
 
-// An unknown login is checked against a dummy hash, so that it takes as
-// long as a wrong password: of the cost of the last real hash checked
-// (the directory's cost), made when first needed.
-var (
-	dummyMu   sync.Mutex
-	dummyCost = bcrypt.DefaultCost
-	dummies   = map[int][]byte{}
-)
-
-func dummyHash() []byte {
-	dummyMu.Lock()
-	defer dummyMu.Unlock()
-	h := dummies[dummyCost]
-	if h == nil {
-		h, _ = bcrypt.GenerateFromPassword([]byte("switchboard-dummy"), dummyCost)
-		dummies[dummyCost] = h
-	}
-	return h
-}
-
-func checkPassword(hash, password string) bool {
-	if hash == "" {
-		bcrypt.CompareHashAndPassword(dummyHash(), []byte(password))
-		return false
-	}
-	if cost, err := bcrypt.Cost([]byte(hash)); err == nil {
-		dummyMu.Lock()
-		dummyCost = cost
-		dummyMu.Unlock()
-	}
-	return bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) == nil
-}
+// checkPassword compares a password with an account's hash ("" for an
+// unknown login: as long as a wrong password).
+func checkPassword(hash, password string) bool { return loginguard.CheckPassword(hash, password) }
 
 // addressKey is the client address a login counts against: the IP, or an
 // IPv6 /64 (one host's share of a network).

@@ -348,3 +348,5 @@ func TestBatchOfTooManyRows(t *testing.T) {
 	assert.Equal(t, http.StatusRequestEntityTooLarge, code, body)
 	assert.Contains(t, body["error"], "more than 2 rows")
 }
+
+func jsonDecode(resp *http.Response, v any) error { return json.NewDecoder(resp.Body).Decode(v) }

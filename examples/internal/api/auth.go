@@ -9,7 +9,9 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 
+	"github.com/switchboard-go/switchboard/internal/loginguard"
 	"github.com/switchboard-go/switchboard/store"
 )
 
@@ -32,17 +34,49 @@ func HashToken(token string) string {
 	return hex.EncodeToString(h[:])
 }
 
-// caller is who makes a request.
+// caller is who makes a request: a program (a token) or a person (an
+// account).
 type caller struct {
-	name   string // the token's name
-	client string // "" for every client
+	name   string            // the token's name or the account's login
+	client string            // "" for every client
+	role   store.AccountRole // "" for a token
+}
+
+// area is a part of the API.
+type area int
+
+const (
+	areaSMS area = iota
+	areaTickets
+	areaChat
+	areaMetrics
+)
+
+var areaNames = [...]string{"SMS", "tickets", "chat", "metrics"}
+
+// allow refuses c an area it may not use: a token for every client and
+// an admin use all; a client's token and an sms account their client's
+// SMS; an agent tickets; an operator the chat.
+func allow(c caller, a area) error {
+	switch {
+	case c.role == "" && c.client == "", c.role == store.RoleAdmin:
+		return nil
+	case a == areaSMS && (c.role == "" || c.role == store.RoleSMSClient):
+		return nil
+	case a == areaTickets && c.role == store.RoleAgent, a == areaChat && c.role == store.RoleChatOperator:
+		return nil
+	case c.client != "":
+		return forbidden("limited to client " + c.client + "'s SMS: no " + areaNames[a])
+	}
+	return forbidden("an account of role " + string(c.role) + " has no access to " + areaNames[a])
 }
 
 type callerKey struct{}
 
 func callerOf(ctx context.Context) caller { c, _ := ctx.Value(callerKey{}).(caller); return c }
 
-var errNoCredentials = &apiError{Status: http.StatusUnauthorized, Message: "missing or invalid credentials (Authorization: Bearer TOKEN)"}
+var errNoCredentials = &apiError{Status: http.StatusUnauthorized,
+	Message: "missing or invalid credentials (Authorization: Bearer TOKEN, or a person's login and password)"}
 
 // authenticated runs h for a request with a valid token.
 func (s *Server) authenticated(h func(http.ResponseWriter, *http.Request) error) http.HandlerFunc {
@@ -53,7 +87,8 @@ func (s *Server) authenticated(h func(http.ResponseWriter, *http.Request) error)
 				err = h(w, r.WithContext(context.WithValue(r.Context(), callerKey{}, c)))
 			}
 		} else {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="switchboard"`)
+			w.Header().Add("WWW-Authenticate", `Bearer realm="switchboard"`)
+			w.Header().Add("WWW-Authenticate", `Basic realm="switchboard", charset="UTF-8"`)
 			// Not worth keeping: the server would read what is left of
 			// the body, however slowly it comes, before answering.
 			w.Header().Set("Connection", "close")
@@ -65,6 +100,9 @@ func (s *Server) authenticated(h func(http.ResponseWriter, *http.Request) error)
 }
 
 func (s *Server) authenticate(r *http.Request) (caller, error) {
+	if login, password, ok := r.BasicAuth(); ok {
+		return s.authenticatePassword(r, login, password)
+	}
 	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") || !strings.HasPrefix(token, TokenPrefix) || len(token) > 100 {
 		return caller{}, errNoCredentials
@@ -79,10 +117,49 @@ func (s *Server) authenticate(r *http.Request) (caller, error) {
 	return caller{name: t.Name, client: t.Client}, nil
 }
 
-// everyClient refuses a caller limited to one client.
-func everyClient(c caller) error {
-	if c.client != "" {
-		return forbidden("this token is limited to client " + c.client)
+// authenticatePassword checks a person's login and password (HTTP Basic)
+// under the chat server's rules against guessing (loginguard): counted
+// per login and address before the hash, refused unread beyond them (429),
+// an unknown login as slow as a wrong password.
+func (s *Server) authenticatePassword(r *http.Request, login, password string) (caller, error) {
+	if !validLogin(login) || len(password) > 1024 {
+		return caller{}, errNoCredentials
 	}
-	return nil
+	g := s.loginGuard()
+	host, now := loginguard.HostKey(r.RemoteAddr), time.Now()
+	attempt, ok, why := g.Begin(login, host, false, now)
+	if !ok {
+		return caller{}, &apiError{Status: http.StatusTooManyRequests, Message: why}
+	}
+	acct, err := s.Store.Account(r.Context(), login)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		g.Done(attempt, login, host, true) // not the caller's failure
+		return caller{}, err
+	}
+	good, busy := g.Hash(r.Context(), func() bool {
+		return loginguard.CheckPassword(acct.PasswordHash, password) && !acct.Disabled
+	})
+	if busy {
+		g.Done(attempt, login, host, true)
+		return caller{}, &apiError{Status: http.StatusServiceUnavailable, Message: "too many logins at once; try again"}
+	}
+	g.Done(attempt, login, host, good)
+	if !good {
+		return caller{}, errNoCredentials
+	}
+	return caller{name: acct.Login, client: acct.Client, role: acct.Role}, nil
+}
+
+// validLogin is what an account's login can be (store's rule: 1 to 64
+// letters, digits, '.', '_', '@', '-').
+func validLogin(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '@' || c == '-') {
+			return false
+		}
+	}
+	return true
 }

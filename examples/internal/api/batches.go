@@ -19,6 +19,9 @@ type rowErrorJSON struct {
 // loadBatch loads a CSV body as a client's batch (see gateway.Batch: a
 // named batch loaded again sends only its new or changed rows).
 func (s *Server) loadBatch(w http.ResponseWriter, r *http.Request) error {
+	if err := allow(callerOf(r.Context()), areaSMS); err != nil {
+		return err
+	}
 	g, err := s.gateway()
 	if err != nil {
 		return err
@@ -65,6 +68,9 @@ type batchJSON struct {
 
 // getBatch counts a batch's messages by state.
 func (s *Server) getBatch(w http.ResponseWriter, r *http.Request) error {
+	if err := allow(callerOf(r.Context()), areaSMS); err != nil {
+		return err
+	}
 	id, err := pathID(r, "id")
 	if err != nil {
 		return err
@@ -100,6 +106,9 @@ type moJSON struct {
 // listMO lists received messages by id, from "since" on. A token of one
 // client sees only the replies to its own messages.
 func (s *Server) listMO(w http.ResponseWriter, r *http.Request) error {
+	if err := allow(callerOf(r.Context()), areaSMS); err != nil {
+		return err
+	}
 	p, err := pageOf(r)
 	if err != nil {
 		return err

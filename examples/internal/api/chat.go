@@ -27,7 +27,7 @@ type conversationJSON struct {
 // listConversations lists chat conversations by id, filtered by state.
 func (s *Server) listConversations(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	if err := everyClient(callerOf(ctx)); err != nil {
+	if err := allow(callerOf(ctx), areaChat); err != nil {
 		return err
 	}
 	p, err := pageOf(r)
@@ -61,7 +61,7 @@ func (s *Server) listConversations(w http.ResponseWriter, r *http.Request) error
 // (the default) or JSON.
 func (s *Server) transcript(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	if err := everyClient(callerOf(ctx)); err != nil {
+	if err := allow(callerOf(ctx), areaChat); err != nil {
 		return err
 	}
 	id, err := pathID(r, "id")

@@ -3,8 +3,10 @@ package api
 import (
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
+	"github.com/switchboard-go/switchboard/internal/loginguard"
 	"github.com/switchboard-go/switchboard/mailticket"
 	"github.com/switchboard-go/switchboard/smpp/gateway"
 	"github.com/switchboard-go/switchboard/store"
@@ -36,6 +38,15 @@ type Server struct {
 	MaxBatchBytes int64
 	Logger        *slog.Logger // nil: slog.Default()
 	Now           func() time.Time
+
+	loginsOnce sync.Once
+	logins     *loginguard.Guard
+}
+
+// loginGuard is the server's guard of password logins.
+func (s *Server) loginGuard() *loginguard.Guard {
+	s.loginsOnce.Do(func() { s.logins = loginguard.New() })
+	return s.logins
 }
 
 func (s *Server) logger() *slog.Logger {
@@ -73,7 +84,7 @@ func (s *Server) Handler() http.Handler {
 	route("GET /api/v1/chat/conversations/{id}/transcript", s.transcript)
 	if s.Metrics != nil {
 		route("GET /metrics", func(w http.ResponseWriter, r *http.Request) error {
-			if err := everyClient(callerOf(r.Context())); err != nil {
+			if err := allow(callerOf(r.Context()), areaMetrics); err != nil {
 				return err
 			}
 			s.Metrics.ServeHTTP(w, r)

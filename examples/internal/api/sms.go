@@ -95,6 +95,9 @@ type sendRequest struct {
 // repeated request (a program retrying after a timeout) is refused with
 // 409 instead of sending again.
 func (s *Server) sendSMS(w http.ResponseWriter, r *http.Request) error {
+	if err := allow(callerOf(r.Context()), areaSMS); err != nil {
+		return err
+	}
 	g, err := s.gateway()
 	if err != nil {
 		return err
@@ -148,6 +151,9 @@ func (s *Server) sendSMS(w http.ResponseWriter, r *http.Request) error {
 
 // getSMS shows one message; another client's is not found.
 func (s *Server) getSMS(w http.ResponseWriter, r *http.Request) error {
+	if err := allow(callerOf(r.Context()), areaSMS); err != nil {
+		return err
+	}
 	id, err := pathID(r, "id")
 	if err != nil {
 		return err
@@ -165,6 +171,9 @@ func (s *Server) getSMS(w http.ResponseWriter, r *http.Request) error {
 
 // numberStatus shows the last message sent to a number.
 func (s *Server) numberStatus(w http.ResponseWriter, r *http.Request) error {
+	if err := allow(callerOf(r.Context()), areaSMS); err != nil {
+		return err
+	}
 	g, err := s.gateway()
 	if err != nil {
 		return err

@@ -87,7 +87,7 @@ func (n *ticketNames) ticket(ctx context.Context, t store.Ticket) (ticketJSON, e
 // listTickets lists tickets by id, filtered by queue name and state.
 func (s *Server) listTickets(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	if err := everyClient(callerOf(ctx)); err != nil {
+	if err := allow(callerOf(ctx), areaTickets); err != nil {
 		return err
 	}
 	p, err := pageOf(r)
@@ -133,7 +133,7 @@ func (s *Server) listTickets(w http.ResponseWriter, r *http.Request) error {
 // getTicket shows a ticket with its articles.
 func (s *Server) getTicket(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	if err := everyClient(callerOf(ctx)); err != nil {
+	if err := allow(callerOf(ctx), areaTickets); err != nil {
 		return err
 	}
 	t, err := ticketByNumber(ctx, s.Store, r.PathValue("number"))

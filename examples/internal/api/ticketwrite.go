@@ -52,7 +52,7 @@ type replyRequest struct {
 // it as an article: 201 {"article_id", "message_id"}.
 func (s *Server) replyTicket(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	if err := everyClient(callerOf(ctx)); err != nil {
+	if err := allow(callerOf(ctx), areaTickets); err != nil {
 		return err
 	}
 	if s.Tickets == nil || s.Mail == nil {
@@ -101,7 +101,7 @@ type patchRequest struct {
 // made.
 func (s *Server) patchTicket(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	if err := everyClient(callerOf(ctx)); err != nil {
+	if err := allow(callerOf(ctx), areaTickets); err != nil {
 		return err
 	}
 	var req patchRequest
