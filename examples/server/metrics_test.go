@@ -163,4 +163,9 @@ func TestMetricsCountWhatHappened(t *testing.T) {
 	assert.GreaterOrEqual(t, value(fams, "switchboard_http_request_duration_seconds",
 		map[string]string{"route": "GET /metrics", "code": "403"}), 1.0)
 	assert.Greater(t, value(fams, "go_goroutines", nil), 0.0)
+	// The store's calls, timed: the token lookups of the API calls above
+	// at least, and the gateway's transactions.
+	assert.GreaterOrEqual(t, value(fams, "switchboard_store_call_duration_seconds", map[string]string{"op": "APITokenByHash"}), float64(sms))
+	assert.Greater(t, value(fams, "switchboard_store_call_duration_seconds", map[string]string{"op": "InTx"}), 0.0)
+	assert.Greater(t, value(fams, "switchboard_store_call_duration_seconds", map[string]string{"op": "ClaimTransmissions"}), 0.0)
 }

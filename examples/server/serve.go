@@ -67,6 +67,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	log.Info("store ready", attrs...)
+	met := metrics.New()
+	st = met.Store(st) // every call timed, for /metrics
 
 	if mf.once {
 		pl, err := mf.poller(st, sf.Data, nil, log.With("channel", "mail"))
@@ -98,7 +100,6 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	met := metrics.New()
 	met.AddGateway(gw)
 	gwCtx, stopGateway := context.WithCancel(context.WithoutCancel(ctx))
 	gwDone := make(chan error, 1)
