@@ -262,7 +262,9 @@ func fromCharset(s, cs string) string {
 
 // decodeUTF16 decodes UTF-16 by its byte order mark, or, without one
 // (programs leave it out, and RFC 2781's big-endian default is then often
-// wrong), by where the zero bytes of ASCII characters fall.
+// wrong), by where the zero bytes of ASCII characters fall, and for text
+// without ASCII (Chinese, Japanese, Korean) by which byte order reads as
+// more characters of the scripts mail is written in.
 func decodeUTF16(b []byte) string {
 	big := true
 	switch {
@@ -280,8 +282,16 @@ func decodeUTF16(b []byte) string {
 				odd++
 			}
 		}
-		big = even >= odd
+		if even != odd {
+			big = even > odd
+		} else {
+			big = plausibleUTF16(b, true) >= plausibleUTF16(b, false)
+		}
 	}
+	return string(utf16.Decode(utf16Units(b, big)))
+}
+
+func utf16Units(b []byte, big bool) []uint16 {
 	u := make([]uint16, 0, len(b)/2)
 	for i := 0; i+1 < len(b); i += 2 {
 		if big {
@@ -290,7 +300,37 @@ func decodeUTF16(b []byte) string {
 			u = append(u, uint16(b[i+1])<<8|uint16(b[i]))
 		}
 	}
-	return string(utf16.Decode(u))
+	return u
+}
+
+// plausibleUTF16 counts the code units of b, read in one byte order, that
+// are characters of the scripts mail is commonly written in; a broken
+// surrogate pair counts against.
+func plausibleUTF16(b []byte, big bool) int {
+	n := 0
+	u := utf16Units(b, big)
+	for i := 0; i < len(u); i++ {
+		c := u[i]
+		switch {
+		case c >= 0xD800 && c <= 0xDBFF && i+1 < len(u) && u[i+1] >= 0xDC00 && u[i+1] <= 0xDFFF:
+			n++ // a pair: an emoji, a rare ideograph
+			i++
+		case c >= 0xD800 && c <= 0xDFFF:
+			n -= 2
+		case c == '\t', c == '\n', c == '\r',
+			c >= 0x20 && c <= 0x7E,     // ASCII
+			c >= 0xA0 && c <= 0x24F,    // Latin
+			c >= 0x370 && c <= 0x6FF,   // Greek, Cyrillic, Armenian, Hebrew, Arabic
+			c >= 0x0E00 && c <= 0x0E7F, // Thai
+			c >= 0x2000 && c <= 0x206F, // punctuation
+			c >= 0x3000 && c <= 0x30FF, // CJK punctuation, kana
+			c >= 0x4E00 && c <= 0x9FFF, // CJK ideographs
+			c >= 0xAC00 && c <= 0xD7AF, // Hangul
+			c >= 0xFF00 && c <= 0xFFEF: // full width forms
+			n++
+		}
+	}
+	return n
 }
 
 // bWord is an RFC 2047 B-encoded word.

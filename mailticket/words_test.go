@@ -2,6 +2,7 @@ package mailticket
 
 import (
 	"testing"
+	"unicode/utf16"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -67,5 +68,36 @@ func TestRaw8bitHeaderInDeclaredCharset(t *testing.T) {
 				assert.Equal(t, c.from, m.From.Name)
 			}
 		})
+	}
+}
+
+// UTF-16 without a byte order mark is read in the order its text makes
+// sense in: by the zero bytes of ASCII, and for text without ASCII
+// (Chinese, Japanese, Korean, Russian) by the scripts it reads as.
+func TestUTF16WithoutByteOrderMark(t *testing.T) {
+	encode := func(s string, big bool) []byte {
+		var b []byte
+		for _, u := range utf16.Encode([]rune(s)) {
+			if big {
+				b = append(b, byte(u>>8), byte(u))
+			} else {
+				b = append(b, byte(u), byte(u>>8))
+			}
+		}
+		return b
+	}
+	for _, text := range []string{
+		"日本語のメールです。よろしくお願いします。",
+		"您好，我的订单没有到。",
+		"안녕하세요, 주문이 도착하지 않았습니다.",
+		"Здравствуйте, заказ не пришёл.",
+		"Hello, the order did not arrive.",
+		"请回复 😀",
+		"中",
+	} {
+		for _, big := range []bool{true, false} {
+			assert.Equal(t, text, decodeUTF16(encode(text, big)), "big endian %v", big)
+		}
+		assert.Equal(t, text, decodeUTF16(append([]byte{0xFF, 0xFE}, encode(text, false)...)), "with a BOM")
 	}
 }
