@@ -252,14 +252,14 @@ func (s *Server) helloOperator(ctx context.Context, c *conn, h *Hello) bool {
 		err = ErrUnknownOperator
 	}
 	if err != nil && !errors.Is(err, ErrUnknownOperator) {
-		s.logins.Done(attempt, h.Login, host, true) // not the client's failure
+		s.logins.Refund(attempt) // not the client's failure
 		c.fail(CodeInternal, "cannot check credentials now")
 		s.logf("operator directory", "err", err)
 		return false
 	}
 	good, busy := s.logins.Hash(ctx, func() bool { return checkPassword(acct.PasswordHash, h.Password) && !acct.Disabled })
 	if busy {
-		s.logins.Done(attempt, h.Login, host, true)
+		s.logins.Refund(attempt)
 		c.fail(CodeRateLimited, "the server is busy checking logins; try again later")
 		return false
 	}

@@ -111,6 +111,29 @@ func (g *Guard) Done(a *Attempt, login, host string, ok bool) {
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	g.refundLocked(a)
+	delete(g.slow, "p:"+login+"\x00"+host)
+	hosts := slices.DeleteFunc(g.known[login], func(h string) bool { return h == host })
+	if len(hosts) >= knownPerLogin {
+		hosts = hosts[1:]
+	}
+	if _, ok := g.known[login]; !ok && len(g.known) >= maxKnownLogins {
+		return // remembered addresses are a convenience; the counts are not
+	}
+	g.known[login] = append(hosts, host)
+}
+
+// Refund settles an attempt that was not checked for a reason of the
+// server's (the store failed, hashing was busy, the caller went away):
+// its count is given back, and nothing else (the address does not become
+// known: nobody showed the password).
+func (g *Guard) Refund(a *Attempt) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.refundLocked(a)
+}
+
+func (g *Guard) refundLocked(a *Attempt) {
 	for _, k := range a.keys {
 		ts := g.fails[k]
 		if i := slices.Index(ts, a.at); i >= 0 {
@@ -122,15 +145,6 @@ func (g *Guard) Done(a *Attempt, login, host string, ok bool) {
 			g.fails[k] = ts
 		}
 	}
-	delete(g.slow, "p:"+login+"\x00"+host)
-	hosts := slices.DeleteFunc(g.known[login], func(h string) bool { return h == host })
-	if len(hosts) >= knownPerLogin {
-		hosts = hosts[1:]
-	}
-	if _, ok := g.known[login]; !ok && len(g.known) >= maxKnownLogins {
-		return // remembered addresses are a convenience; the counts are not
-	}
-	g.known[login] = append(hosts, host)
 }
 
 // recentLocked returns key's failures within the window (and drops the

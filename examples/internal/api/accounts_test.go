@@ -103,3 +103,46 @@ func TestPasswordGuessingIsThrottled(t *testing.T) {
 	code, _ = a.as("luis", "clave de luis", "GET", "/api/v1/tickets", "")
 	assert.Equal(t, 200, code, "another login from the same address")
 }
+
+// TestCheckedCredentialsEndWithTheAccount: a login checked once is taken
+// again without the guard, until its password changes or the account is
+// disabled; a password longer than bcrypt reads is never right.
+func TestCheckedCredentialsEndWithTheAccount(t *testing.T) {
+	a := newTestAPI(t)
+	a.account("ana", store.RoleAdmin, "", false)
+	code, _ := a.as("ana", "clave de ana", "GET", "/api/v1/tickets", "")
+	require.Equal(t, 200, code)
+	for range 6 { // guesses from the same address exhaust the pair's count
+		a.as("ana", "guess", "GET", "/api/v1/tickets", "")
+	}
+	code, _ = a.as("ana", "clave de ana", "GET", "/api/v1/tickets", "")
+	assert.Equal(t, 200, code, "checked before: not throttled by the guesses")
+
+	ctx := context.Background()
+	acct, err := a.st.Account(ctx, "ana")
+	require.NoError(t, err)
+	acct.Disabled = true
+	require.NoError(t, a.st.PutAccount(ctx, &acct))
+	code, _ = a.as("ana", "clave de ana", "GET", "/api/v1/tickets", "")
+	assert.NotEqual(t, 200, code, "disabled")
+
+	a.account("luis", store.RoleAgent, "", false)
+	code, _ = a.as("luis", "clave de luis", "GET", "/api/v1/tickets", "")
+	require.Equal(t, 200, code)
+	h, err := chat.HashPassword("otra clave")
+	require.NoError(t, err)
+	require.NoError(t, a.st.PutAccount(ctx, &store.Account{Login: "luis", Role: store.RoleAgent, PasswordHash: h}))
+	code, _ = a.as("luis", "clave de luis", "GET", "/api/v1/tickets", "")
+	assert.Equal(t, 401, code, "the old password after a change")
+	code, _ = a.as("luis", "otra clave", "GET", "/api/v1/tickets", "")
+	assert.Equal(t, 200, code)
+
+	long := strings.Repeat("x", 72)
+	h, err = chat.HashPassword(long)
+	require.NoError(t, err)
+	require.NoError(t, a.st.PutAccount(ctx, &store.Account{Login: "marta", Role: store.RoleAgent, PasswordHash: h}))
+	code, _ = a.as("marta", long, "GET", "/api/v1/tickets", "")
+	assert.Equal(t, 200, code)
+	code, _ = a.as("marta", long+"más", "GET", "/api/v1/tickets", "")
+	assert.Equal(t, 401, code, "bcrypt reads 72 bytes: a longer password is not the stored one")
+}

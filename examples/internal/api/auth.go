@@ -120,34 +120,55 @@ func (s *Server) authenticate(r *http.Request) (caller, error) {
 // authenticatePassword checks a person's login and password (HTTP Basic)
 // under the chat server's rules against guessing (loginguard): counted
 // per login and address before the hash, refused unread beyond them (429),
-// an unknown login as slow as a wrong password.
+// an unknown login as slow as a wrong password. Credentials once checked
+// are taken again without the guard or the hash while the account's
+// password and state are unchanged (credentials), so a person's requests
+// are neither slowed nor throttled by a guesser after that.
 func (s *Server) authenticatePassword(r *http.Request, login, password string) (caller, error) {
-	if !validLogin(login) || len(password) > 1024 {
+	if !validLogin(login) || len(password) > maxPassword {
 		return caller{}, errNoCredentials
+	}
+	ctx := r.Context()
+	if c, ok, err := s.creds().check(ctx, s.Store, login, password); ok || err != nil {
+		return c, err
 	}
 	g := s.loginGuard()
 	host, now := loginguard.HostKey(r.RemoteAddr), time.Now()
+	s.sweepLogins(g, now)
 	attempt, ok, why := g.Begin(login, host, false, now)
 	if !ok {
 		return caller{}, &apiError{Status: http.StatusTooManyRequests, Message: why}
 	}
-	acct, err := s.Store.Account(r.Context(), login)
+	acct, err := s.Store.Account(ctx, login)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		g.Done(attempt, login, host, true) // not the caller's failure
+		g.Refund(attempt) // not the caller's failure (nor a success)
 		return caller{}, err
 	}
-	good, busy := g.Hash(r.Context(), func() bool {
+	good, busy := g.Hash(ctx, func() bool {
 		return loginguard.CheckPassword(acct.PasswordHash, password) && !acct.Disabled
 	})
 	if busy {
-		g.Done(attempt, login, host, true)
+		g.Refund(attempt)
 		return caller{}, &apiError{Status: http.StatusServiceUnavailable, Message: "too many logins at once; try again"}
 	}
 	g.Done(attempt, login, host, good)
 	if !good {
 		return caller{}, errNoCredentials
 	}
+	s.creds().remember(login, password, acct.PasswordHash, now)
 	return caller{name: acct.Login, client: acct.Client, role: acct.Role}, nil
+}
+
+// maxPassword is bcrypt's limit: it reads no further, so a longer password
+// would match a stored one by its first 72 bytes.
+const maxPassword = 72
+
+// sweepLogins forgets the guard's expired counts every few seconds.
+func (s *Server) sweepLogins(g *loginguard.Guard, now time.Time) {
+	last := s.lastSweep.Load()
+	if now.UnixNano()-last > int64(10*time.Second) && s.lastSweep.CompareAndSwap(last, now.UnixNano()) {
+		g.Sweep(now)
+	}
 }
 
 // validLogin is what an account's login can be (store's rule: 1 to 64

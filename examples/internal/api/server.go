@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/switchboard-go/switchboard/internal/loginguard"
@@ -39,14 +40,26 @@ type Server struct {
 	Logger        *slog.Logger // nil: slog.Default()
 	Now           func() time.Time
 
-	loginsOnce sync.Once
-	logins     *loginguard.Guard
+	loginsOnce  sync.Once
+	logins      *loginguard.Guard
+	credentials *credentials
+	lastSweep   atomic.Int64 // of logins, Unix ns
+}
+
+func (s *Server) initLogins() {
+	s.loginsOnce.Do(func() { s.logins, s.credentials = loginguard.New(), newCredentials() })
 }
 
 // loginGuard is the server's guard of password logins.
 func (s *Server) loginGuard() *loginguard.Guard {
-	s.loginsOnce.Do(func() { s.logins = loginguard.New() })
+	s.initLogins()
 	return s.logins
+}
+
+// creds are the credentials checked lately.
+func (s *Server) creds() *credentials {
+	s.initLogins()
+	return s.credentials
 }
 
 func (s *Server) logger() *slog.Logger {
