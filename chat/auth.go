@@ -180,10 +180,6 @@ func HashPassword(password string) (string, error) {
 	return string(h), err
 }
 
-// checkPassword compares a password with an account's hash ("" for an
-// unknown login: as long as a wrong password).
-func checkPassword(hash, password string) bool { return loginguard.CheckPassword(hash, password) }
-
 // addressKey is the client address a login counts against: the IP, or an
 // IPv6 /64 (one host's share of a network).
 func addressKey(addr net.Addr) string { return loginguard.HostKey(addr.String()) }

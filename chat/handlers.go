@@ -10,6 +10,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/switchboard-go/switchboard/internal/loginguard"
 	"github.com/switchboard-go/switchboard/store"
 )
 
@@ -239,32 +240,32 @@ func (s *Server) helloOperator(ctx context.Context, c *conn, h *Hello) bool {
 	}
 	now := time.Now()
 	host := addressKey(c.nc.RemoteAddr())
-	attempt, ok, why := s.logins.Begin(h.Login, host, validDevice(s.secret, h.Device, h.Login, now), now)
-	if !ok {
+	var acct OperatorAccount
+	out, why, err := s.logins.Login(ctx, h.Login, host, h.Password, validDevice(s.secret, h.Device, h.Login, now), now,
+		func() (loginguard.Account, error) {
+			var err error
+			if s.Operators != nil {
+				acct, err = s.Operators.Operator(ctx, h.Login)
+			} else {
+				err = ErrUnknownOperator
+			}
+			if errors.Is(err, ErrUnknownOperator) {
+				return loginguard.Account{}, nil
+			}
+			return loginguard.Account{PasswordHash: acct.PasswordHash, Disabled: acct.Disabled}, err
+		})
+	switch out {
+	case loginguard.Refused:
 		c.fail(CodeRateLimited, why)
 		return false
-	}
-	var acct OperatorAccount
-	var err error
-	if s.Operators != nil {
-		acct, err = s.Operators.Operator(ctx, h.Login)
-	} else {
-		err = ErrUnknownOperator
-	}
-	if err != nil && !errors.Is(err, ErrUnknownOperator) {
-		s.logins.Refund(attempt) // not the client's failure
+	case loginguard.LookupFail:
 		c.fail(CodeInternal, "cannot check credentials now")
 		s.logf("operator directory", "err", err)
 		return false
-	}
-	good, busy := s.logins.Hash(ctx, func() bool { return checkPassword(acct.PasswordHash, h.Password) && !acct.Disabled })
-	if busy {
-		s.logins.Refund(attempt)
+	case loginguard.Busy:
 		c.fail(CodeRateLimited, "the server is busy checking logins; try again later")
 		return false
-	}
-	s.logins.Done(attempt, h.Login, host, good)
-	if !good {
+	case loginguard.WrongPassword:
 		c.fail(CodeAuthFailed, "wrong login or password")
 		return false
 	}

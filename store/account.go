@@ -70,3 +70,19 @@ type AccountStore interface {
 	// when zero). ErrNotFound if there is none.
 	RevokeAPIToken(ctx context.Context, name string, at time.Time) error
 }
+
+// ValidLogin reports whether s can be an account's login: 1 to 64
+// letters, digits, '.', '_', '@' or '-'.
+func ValidLogin(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, c := range []byte(s) {
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '.', c == '_', c == '@', c == '-':
+		default:
+			return false
+		}
+	}
+	return true
+}

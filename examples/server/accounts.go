@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -75,11 +76,11 @@ func runUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		if !disableGiven {
 			a.Disabled = prev.Disabled
 		}
-		a.Role = cmpOr(a.Role, prev.Role)
+		a.Role = cmp.Or(a.Role, prev.Role)
 		if a.Role == prev.Role && a.Client == "" {
 			a.Client = prev.Client
 		}
-		a.Name = cmpOr(a.Name, prev.Name)
+		a.Name = cmp.Or(a.Name, prev.Name)
 		a.CreatedAt = prev.CreatedAt
 	}
 	if err := st.PutAccount(ctx, &a); err != nil {
@@ -87,14 +88,6 @@ func runUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	}
 	fmt.Fprintf(stdout, "account %s (%s) saved\n", a.Login, a.Role)
 	return nil
-}
-
-func cmpOr[T comparable](a, b T) T {
-	var zero T
-	if a != zero {
-		return a
-	}
-	return b
 }
 
 func listAccounts(ctx context.Context, st store.Store, stdout io.Writer) error {
@@ -105,7 +98,7 @@ func listAccounts(ctx context.Context, st store.Store, stdout io.Writer) error {
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "LOGIN\tROLE\tCLIENT\tNAME\tDISABLED")
 	for _, a := range as {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%v\n", a.Login, a.Role, cmpOr(a.Client, "-"), a.Name, a.Disabled)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%v\n", a.Login, a.Role, cmp.Or(a.Client, "-"), a.Name, a.Disabled)
 	}
 	return tw.Flush()
 }
@@ -142,7 +135,7 @@ func runAPIToken(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			if !t.RevokedAt.IsZero() {
 				revoked = t.RevokedAt.Format("2006-01-02 15:04")
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", t.Name, cmpOr(t.Client, "(all)"), t.CreatedAt.Format("2006-01-02 15:04"), revoked)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", t.Name, cmp.Or(t.Client, "(all)"), t.CreatedAt.Format("2006-01-02 15:04"), revoked)
 		}
 		return tw.Flush()
 	case *revoke != "":

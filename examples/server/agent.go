@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/switchboard-go/switchboard/examples/internal/api"
 	"github.com/switchboard-go/switchboard/examples/internal/storeflag"
 	"github.com/switchboard-go/switchboard/mailticket"
 	"github.com/switchboard-go/switchboard/store"
@@ -102,20 +103,11 @@ func openTicket(ctx context.Context, st store.Store, number string) (store.Ticke
 
 // agentByEmail finds an agent by e-mail, creating it on first use.
 func agentByEmail(ctx context.Context, st store.Store, email string) (store.Agent, error) {
+	email = strings.ToLower(strings.TrimSpace(email))
 	if email == "" {
 		return store.Agent{}, errors.New("-agent E-MAIL is required")
 	}
-	as, err := st.Agents(ctx)
-	if err != nil {
-		return store.Agent{}, err
-	}
-	for _, a := range as {
-		if strings.EqualFold(a.Email, email) {
-			return a, nil
-		}
-	}
-	a := store.Agent{Name: email, Email: strings.ToLower(email)}
-	return a, st.CreateAgent(ctx, &a)
+	return api.AgentByEmail(ctx, st, email)
 }
 
 // runTicket prints a ticket and its articles.

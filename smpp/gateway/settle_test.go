@@ -69,18 +69,7 @@ func TestMessagesEndUnknownWhenNothingTellsTheirState(t *testing.T) {
 		g := startGateway(t, st)
 		const n = 30
 		batch := loadNumbered(t, g, "lost", n)
-		waitFor(t, func() bool {
-			sum, err := st.BatchSummary(ctx, batch)
-			return err == nil && sum.ByState[store.TxSent] == n
-		})
-		first.Close()
-		second := smpptest.NewServer(nil)
-		defer second.Close()
-		host, port, _ := net.SplitHostPort(second.Addr)
-		op.Host = host
-		op.Port, _ = strconv.Atoi(port)
-		require.NoError(t, st.UpdateOperator(ctx, &op))
-		g.Reload()
+		second := replaceSMSCOnceSent(t, ctx, st, g, &op, first, batch, n)
 
 		sum := waitDone(t, g, batch)
 		assert.Equal(t, n, sum.ByState[store.TxUnknown], "%v", sum.ByState)
@@ -89,13 +78,7 @@ func TestMessagesEndUnknownWhenNothingTellsTheirState(t *testing.T) {
 		assert.Contains(t, tr.Reason, "no receipt")
 		assert.False(t, tr.DoneAt.IsZero())
 		assert.Zero(t, second.Stats().Submits, "nothing sent again")
-		// Counted once each, when its end is written (just after the
-		// commit the batch summary sees), however slow the store.
-		waitFor(t, func() bool { return operatorStatus(t, g, op.ID).Process.NoReceipt >= n })
-		time.Sleep(500 * time.Millisecond) // passes of the settle loop
-		c := operatorStatus(t, g, op.ID).Process
-		t.Logf("%+v", c)
-		assert.Equal(t, uint64(n), c.NoReceipt)
+		assertGivenUpOnce(t, g, op.ID, n)
 	})
 }
 
@@ -143,22 +126,43 @@ func TestGivenUpOnceWhenTheStoreIsSlow(t *testing.T) {
 	g := startGateway(t, slowEnds{Store: st, d: 150 * time.Millisecond}) // three settle passes (every 50 ms)
 	const n = 5
 	batch := loadNumbered(t, g, "slow", n)
+	replaceSMSCOnceSent(t, ctx, st, g, &op, first, batch, n)
+
+	sum := waitDone(t, g, batch)
+	assert.Equal(t, n, sum.ByState[store.TxUnknown], "%v", sum.ByState)
+	assertGivenUpOnce(t, g, op.ID, n)
+}
+
+// replaceSMSCOnceSent waits until the batch's n messages are sent, then
+// puts in first's place an SMSC that knows none of them (queries tell
+// nothing, no receipt comes) and returns it (closed at the test's end).
+func replaceSMSCOnceSent(t *testing.T, ctx context.Context, st store.Store, g *Gateway, op *store.Operator,
+	first *smpptest.Server, batch int64, n int) *smpptest.Server {
+	t.Helper()
 	waitFor(t, func() bool {
 		sum, err := st.BatchSummary(ctx, batch)
 		return err == nil && sum.ByState[store.TxSent] == n
 	})
-	first.Close() // an SMSC that knows none of them: queries tell nothing
+	first.Close()
 	second := smpptest.NewServer(nil)
-	defer second.Close()
+	t.Cleanup(func() { second.Close() })
 	host, port, _ := net.SplitHostPort(second.Addr)
 	op.Host = host
 	op.Port, _ = strconv.Atoi(port)
-	require.NoError(t, st.UpdateOperator(ctx, &op))
+	require.NoError(t, st.UpdateOperator(ctx, op))
 	g.Reload()
+	return second
+}
 
-	sum := waitDone(t, g, batch)
-	assert.Equal(t, n, sum.ByState[store.TxUnknown], "%v", sum.ByState)
-	waitFor(t, func() bool { return operatorStatus(t, g, op.ID).Process.NoReceipt >= n })
-	time.Sleep(300 * time.Millisecond)
-	assert.Equal(t, uint64(n), operatorStatus(t, g, op.ID).Process.NoReceipt)
+// assertGivenUpOnce checks that n messages were given up, each counted
+// once, when its end was written (just after the commit a batch summary
+// sees), however slow the store: the count is read again after a few
+// passes of the settle loop.
+func assertGivenUpOnce(t *testing.T, g *Gateway, opID int64, n int) {
+	t.Helper()
+	waitFor(t, func() bool { return operatorStatus(t, g, opID).Process.NoReceipt >= uint64(n) })
+	time.Sleep(500 * time.Millisecond)
+	c := operatorStatus(t, g, opID).Process
+	t.Logf("%+v", c)
+	assert.Equal(t, uint64(n), c.NoReceipt)
 }

@@ -24,6 +24,8 @@ var ticketTests = []test{
 	{"IngestTimesAndEvents", testIngestTimesAndEvents},
 	{"IngestMailNewTicketAsSteps", testIngestMailNewTicketAsSteps},
 	{"KnownMailKeysAndMessageIDs", testKnownMailKeysAndMessageIDs},
+	{"KnownOddKeysEverywhere", testKnownOddKeysEverywhere},
+	{"IngestNewResultIsStored", testIngestNewResultIsStored},
 	{"AutoResponseOutbox", testAutoResponseOutbox},
 	{"Quarantine", testQuarantine},
 	{"PendingReminders", testPendingReminders},

@@ -125,7 +125,7 @@ func (s *Server) authenticate(r *http.Request) (caller, error) {
 // password and state are unchanged (credentials), so a person's requests
 // are neither slowed nor throttled by a guesser after that.
 func (s *Server) authenticatePassword(r *http.Request, login, password string) (caller, error) {
-	if !validLogin(login) || len(password) > maxPassword {
+	if !store.ValidLogin(login) || len(password) > maxPassword {
 		return caller{}, errNoCredentials
 	}
 	ctx := r.Context()
@@ -135,24 +135,23 @@ func (s *Server) authenticatePassword(r *http.Request, login, password string) (
 	g := s.loginGuard()
 	host, now := loginguard.HostKey(r.RemoteAddr), time.Now()
 	s.sweepLogins(g, now)
-	attempt, ok, why := g.Begin(login, host, false, now)
-	if !ok {
-		return caller{}, &apiError{Status: http.StatusTooManyRequests, Message: why}
-	}
-	acct, err := s.Store.Account(ctx, login)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		g.Refund(attempt) // not the caller's failure (nor a success)
-		return caller{}, err
-	}
-	good, busy := g.Hash(ctx, func() bool {
-		return loginguard.CheckPassword(acct.PasswordHash, password) && !acct.Disabled
+	var acct store.Account
+	out, why, err := g.Login(ctx, login, host, password, false, now, func() (loginguard.Account, error) {
+		var err error
+		acct, err = s.Store.Account(ctx, login)
+		if errors.Is(err, store.ErrNotFound) {
+			return loginguard.Account{}, nil
+		}
+		return loginguard.Account{PasswordHash: acct.PasswordHash, Disabled: acct.Disabled}, err
 	})
-	if busy {
-		g.Refund(attempt)
+	switch out {
+	case loginguard.Refused:
+		return caller{}, &apiError{Status: http.StatusTooManyRequests, Message: why}
+	case loginguard.LookupFail:
+		return caller{}, err
+	case loginguard.Busy:
 		return caller{}, &apiError{Status: http.StatusServiceUnavailable, Message: "too many logins at once; try again"}
-	}
-	g.Done(attempt, login, host, good)
-	if !good {
+	case loginguard.WrongPassword:
 		return caller{}, errNoCredentials
 	}
 	s.creds().remember(login, password, acct.PasswordHash, now)
@@ -169,18 +168,4 @@ func (s *Server) sweepLogins(g *loginguard.Guard, now time.Time) {
 	if now.UnixNano()-last > int64(10*time.Second) && s.lastSweep.CompareAndSwap(last, now.UnixNano()) {
 		g.Sweep(now)
 	}
-}
-
-// validLogin is what an account's login can be (store's rule: 1 to 64
-// letters, digits, '.', '_', '@', '-').
-func validLogin(s string) bool {
-	if s == "" || len(s) > 64 {
-		return false
-	}
-	for _, c := range []byte(s) {
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '@' || c == '-') {
-			return false
-		}
-	}
-	return true
 }

@@ -22,9 +22,10 @@ func agentEmail(field, email string) (string, error) {
 	return email, nil
 }
 
-// agentByEmail finds the agent with a checked address through st, making
-// it on first use (as the command line does).
-func agentByEmail(ctx context.Context, st store.TicketStore, email string) (store.Agent, error) {
+// AgentByEmail finds the agent with an address as the store keeps it
+// (lower case, trimmed) through st, making it on first use. The API and
+// the command line act as agents found this way.
+func AgentByEmail(ctx context.Context, st store.TicketStore, email string) (store.Agent, error) {
 	for range 2 { // a second look when another request made it meanwhile
 		as, err := st.Agents(ctx)
 		if err != nil {
@@ -73,7 +74,7 @@ func (s *Server) replyTicket(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	a, err := agentByEmail(ctx, s.Store, email)
+	a, err := AgentByEmail(ctx, s.Store, email)
 	if err != nil {
 		return err
 	}
@@ -157,7 +158,7 @@ func (s *Server) patchTicket(w http.ResponseWriter, r *http.Request) error {
 	// in one transaction.
 	now := s.now()
 	err = s.Store.InTx(ctx, func(tx store.Ops) error {
-		a, err := agentByEmail(ctx, tx, agent)
+		a, err := AgentByEmail(ctx, tx, agent)
 		if err != nil {
 			return err
 		}
@@ -169,7 +170,7 @@ func (s *Server) patchTicket(w http.ResponseWriter, r *http.Request) error {
 		if req.Owner != nil {
 			var o store.Agent
 			if owner != "" {
-				if o, err = agentByEmail(ctx, tx, owner); err != nil {
+				if o, err = AgentByEmail(ctx, tx, owner); err != nil {
 					return err
 				}
 			}

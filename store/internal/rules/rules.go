@@ -399,7 +399,7 @@ func ChatOperator(o *store.ChatOperator) error {
 
 // Account checks an account and sets its times.
 func Account(a *store.Account) error {
-	if !ValidLogin(a.Login) {
+	if !store.ValidLogin(a.Login) {
 		return invalid("account login %q (1 to 64 letters, digits, '.', '_', '@' or '-')", a.Login)
 	}
 	switch a.Role {
@@ -425,21 +425,6 @@ func Account(a *store.Account) error {
 	}
 	a.UpdatedAt = now
 	return nil
-}
-
-// ValidLogin reports whether s can be an account's login.
-func ValidLogin(s string) bool {
-	if s == "" || len(s) > 64 {
-		return false
-	}
-	for _, c := range []byte(s) {
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '.', c == '_', c == '@', c == '-':
-		default:
-			return false
-		}
-	}
-	return true
 }
 
 // APIToken checks a token record and sets its creation time.

@@ -1,4 +1,4 @@
-package postgres_test
+package storetest
 
 import (
 	"context"
@@ -14,13 +14,6 @@ import (
 	"github.com/switchboard-go/switchboard/store"
 )
 
-func openForKnown(t *testing.T) store.Store {
-	t.Helper()
-	st := open(t, freshSchema(t))
-	t.Cleanup(func() { st.Close() })
-	return st
-}
-
 // oddKeys are keys a database may treat specially.
 func oddKeys() []string {
 	return []string{"k\x00nul", "k", "k\x00", "\x00", "\x00\x00", "k\xff\xfe", "\xff", "\xc3", "K", "k ", " k",
@@ -29,12 +22,12 @@ func oddKeys() []string {
 		strings.Repeat("x", 3000), strings.Repeat("é", 2000), strings.Repeat("y", 200000)}
 }
 
-// TestKnownOddKeysEverywhere stores odd keys as source key, content
+// testKnownOddKeysEverywhere stores odd keys as source key, content
 // key, article Message-ID and reply Message-ID, then asks for them and
 // their neighbours by list and one by one.
-func TestKnownOddKeysEverywhere(t *testing.T) {
-	ctx := context.Background()
-	st := openForKnown(t)
+func testKnownOddKeysEverywhere(t *testing.T, e *env) {
+	ctx := e.ctx(t)
+	st := e.Store
 	q := store.Queue{Name: "Q"}
 	require.NoError(t, st.CreateQueue(ctx, &q))
 	odd := oddKeys()
@@ -128,12 +121,12 @@ func compareKnown(t *testing.T, st store.TicketStore, asked []string, skip map[s
 	return failing
 }
 
-// TestIngestNewResultIsStored: the result of IngestMail of a mail
+// testIngestNewResultIsStored: the result of IngestMail of a mail
 // that opens a ticket is the ticket as stored, whatever fields the caller
 // set (the short path does not read it back).
-func TestIngestNewResultIsStored(t *testing.T) {
-	ctx := context.Background()
-	st := openForKnown(t)
+func testIngestNewResultIsStored(t *testing.T, e *env) {
+	ctx := e.ctx(t)
+	st := e.Store
 	q := store.Queue{Name: "Q"}
 	require.NoError(t, st.CreateQueue(ctx, &q))
 	other := store.Ticket{Title: "other", QueueID: q.ID}
