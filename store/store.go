@@ -12,12 +12,13 @@ import (
 // call in a transaction of its own; inside [Store.InTx] they share one.
 //
 // The domain packages depend on the narrow interfaces ([ChatStore],
-// [SMSStore], [TicketStore], [AccountStore]), so that they can be tested with small fakes.
+// [SMSStore], [TicketStore], [AccountStore], [WebhookStore]), so that they can be tested with small fakes.
 type Ops interface {
 	ChatStore
 	SMSStore
 	TicketStore
 	AccountStore
+	WebhookStore
 }
 
 // Store is a database holding the records of all three channels.

@@ -179,7 +179,11 @@ func TestAPIDoc(t *testing.T) {
 		words := strings.Fields(out.String())
 		vars[tk.v] = words[len(words)-1]
 	}
-	// A ticket and a chat conversation to read.
+	// An endpoint for ticket and chat events, which nobody answers, and a
+	// ticket and a chat conversation to read (and report).
+	var out, errOut bytes.Buffer
+	require.NoError(t, run(ctx, []string{"webhook", "-data", dir, "-name", "crm", "-url", "http://127.0.0.1:9/hooks",
+		"-events", "ticket,chat"}, &out, &errOut), errOut.String())
 	st, err := sqlite.Open(ctx, filepath.Join(dir, "switchboard.db"), nil)
 	require.NoError(t, err)
 	vars["NUMBER"] = ticketFixtureCLI(t, st)

@@ -16,6 +16,7 @@ import (
 	"github.com/switchboard-go/switchboard/mailticket"
 	"github.com/switchboard-go/switchboard/smpp/gateway"
 	"github.com/switchboard-go/switchboard/store"
+	"github.com/switchboard-go/switchboard/webhook"
 )
 
 // httpFlags configure the HTTP API.
@@ -32,11 +33,11 @@ func (h *httpFlags) register(fs *flag.FlagSet) {
 // start serves the API until stop is called; url is where it listens.
 // tickets and sender answer tickets (nil without -smtp).
 func (h *httpFlags) start(ctx context.Context, st store.Store, gw *gateway.Gateway, n gateway.Numbering,
-	tickets *mailticket.Processor, sender mailticket.Sender, met *metrics.Metrics, log *slog.Logger) (url string, stop func(context.Context) error, err error) {
+	tickets *mailticket.Processor, sender mailticket.Sender, met *metrics.Metrics, hooks *webhook.Dispatcher, log *slog.Logger) (url string, stop func(context.Context) error, err error) {
 	if (h.certFile == "") != (h.keyFile == "") {
 		return "", nil, errors.New("-tls-cert and -tls-key go together")
 	}
-	a := &api.Server{Store: st, Gateway: gw, Numbering: n, Tickets: tickets, Mail: sender, Metrics: met.Handler(), Logger: log}
+	a := &api.Server{Store: st, Gateway: gw, Numbering: n, Tickets: tickets, Mail: sender, Metrics: met.Handler(), Webhooks: hooks, Logger: log}
 	srv := &http.Server{Handler: met.Instrument(a.Handler()), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 5 * time.Minute,
 		WriteTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}

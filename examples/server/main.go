@@ -17,6 +17,7 @@
 //	server chat-operator [flags] create or change a chat operator account
 //	server user [flags]         create, change or -list people's accounts
 //	server api-token [flags]    make, -list or -revoke API tokens
+//	server webhook [flags]      add, change, -list or -delete webhook endpoints
 package main
 
 import (
@@ -72,6 +73,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return runUser(ctx, args[1:], os.Stdin, stdout, stderr)
 		case "api-token":
 			return runAPIToken(ctx, args[1:], stdout, stderr)
+		case "webhook":
+			return runWebhook(ctx, args[1:], stdout, stderr)
 		}
 	}
 	return serve(ctx, args, stdout, stderr)

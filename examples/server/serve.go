@@ -16,6 +16,7 @@ import (
 	"github.com/switchboard-go/switchboard/examples/internal/storeflag"
 	"github.com/switchboard-go/switchboard/mailticket"
 	"github.com/switchboard-go/switchboard/smpp/gateway"
+	"github.com/switchboard-go/switchboard/webhook"
 )
 
 type schemaVersioner interface {
@@ -33,6 +34,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var nf gatewayflag.Flags
 	nf.Register(fs)
 	dropDirPath := fs.String("sms-dropdir", "", "watch DIR/CLIENT/*.csv: load each complete file as CLIENT's batch, move it to DIR/CLIENT/done/ with a report, and a results CSV once its messages are final")
+	hookBackoff := fs.Duration("webhook-min-backoff", 5*time.Second, "the wait before a failed webhook delivery's second try; it doubles at each try, up to an hour")
 	claimLease := fs.Duration("sms-claim-lease", 30*time.Second, "how long an SMS claim of a process lives without its heartbeat: another process takes over a dead one's messages after it")
 	var cf chatFlags
 	cf.register(fs)
@@ -101,6 +103,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	met.AddGateway(gw)
+	hooks := &webhook.Dispatcher{Store: st, MinBackoff: *hookBackoff, Logger: log.With("channel", "webhooks")}
+	met.AddWebhooks(hooks)
+	stopHooks := runWebhooks(ctx, hooks)
+	defer stopHooks()
 	gwCtx, stopGateway := context.WithCancel(context.WithoutCancel(ctx))
 	gwDone := make(chan error, 1)
 	go func() { gwDone <- gw.Run(gwCtx) }()
@@ -169,7 +175,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			}
 		}
 		if err == nil {
-			url, stopHTTP, err = hf.start(ctx, st, gw, nf.Numbering, tickets, sender, met, log.With("channel", "http"))
+			url, stopHTTP, err = hf.start(ctx, st, gw, nf.Numbering, tickets, sender, met, hooks, log.With("channel", "http"))
 		}
 		if err != nil {
 			stopMail()
@@ -201,9 +207,26 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := <-dropDone; err != nil {
 		log.Error("sms drop folder", "err", err)
 	}
+	stopHooks()
 	if err := st.Close(); err != nil {
 		return err
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// runWebhooks runs d until the returned stop is called (or ctx ends and
+// stop is called); stop waits for the requests in flight and may be
+// called more than once.
+func runWebhooks(ctx context.Context, d *webhook.Dispatcher) (stop func()) {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		d.Run(ctx)
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
 }

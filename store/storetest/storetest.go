@@ -47,6 +47,7 @@ func Run(t *testing.T, h Harness) {
 		{"stats", statsTests},
 		{"tx", txTests},
 		{"accounts", accountTests},
+		{"webhooks", webhookTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
@@ -81,6 +82,7 @@ type chatOnly struct {
 	store.SMSStore
 	store.TicketStore
 	store.AccountStore
+	store.WebhookStore
 }
 
 func (chatOnly) InTx(context.Context, func(store.Ops) error) error {

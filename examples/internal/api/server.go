@@ -11,6 +11,7 @@ import (
 	"github.com/switchboard-go/switchboard/mailticket"
 	"github.com/switchboard-go/switchboard/smpp/gateway"
 	"github.com/switchboard-go/switchboard/store"
+	"github.com/switchboard-go/switchboard/webhook"
 )
 
 // Limits of requests and pages.
@@ -35,6 +36,9 @@ type Server struct {
 	Mail    mailticket.Sender
 	// Metrics serves GET /metrics to a token for every client (nil: 404).
 	Metrics http.Handler
+	// Webhooks is woken when a delivery is replayed (nil: it finds the
+	// delivery at its next poll).
+	Webhooks *webhook.Dispatcher
 	// MaxBatchBytes caps a CSV batch's body (0: MaxBatchBody).
 	MaxBatchBytes int64
 	Logger        *slog.Logger // nil: slog.Default()
@@ -95,6 +99,10 @@ func (s *Server) Handler() http.Handler {
 	route("PATCH /api/v1/tickets/{number}", s.patchTicket)
 	route("GET /api/v1/chat/conversations", s.listConversations)
 	route("GET /api/v1/chat/conversations/{id}/transcript", s.transcript)
+	route("GET /api/v1/webhooks", s.listWebhooks)
+	route("GET /api/v1/webhooks/deliveries", s.listDeliveries)
+	route("GET /api/v1/webhooks/deliveries/{id}", s.getDelivery)
+	route("POST /api/v1/webhooks/deliveries/{id}/replay", s.replayDelivery)
 	if s.Metrics != nil {
 		route("GET /metrics", func(w http.ResponseWriter, r *http.Request) error {
 			if err := allow(callerOf(r.Context()), areaMetrics); err != nil {

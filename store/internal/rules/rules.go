@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -477,3 +478,76 @@ func CutUTF8(s string, n int) string {
 // HealthKeep is how long a health report is kept after it was made:
 // writing a report deletes its operator's reports older than that.
 const HealthKeep = 24 * time.Hour
+
+// WebhookEndpoint checks e and sets its creation time.
+func WebhookEndpoint(e *store.WebhookEndpoint) error {
+	if !store.ValidLogin(e.Name) {
+		return invalid("webhook endpoint name %q (1 to 64 letters, digits, '.', '_', '@' or '-')", e.Name)
+	}
+	u, err := url.Parse(e.URL)
+	if err != nil || len(e.URL) > 2048 || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+		CleanName(e.URL) != e.URL || strings.ContainsAny(e.URL, " \u007f") {
+		return invalid("webhook endpoint URL %q (an absolute http or https URL of at most 2048 bytes)", e.URL)
+	}
+	if len(e.Secret) < 16 || len(e.Secret) > 256 || CleanName(e.Secret) != e.Secret {
+		return invalid("webhook endpoint secret (16 to 256 bytes of printable text)")
+	}
+	if len(e.Topics) == 0 {
+		return invalid("webhook endpoint without topics")
+	}
+	for _, t := range e.Topics {
+		switch t {
+		case store.TopicSMS, store.TopicTicket, store.TopicChat:
+		default:
+			return invalid("webhook topic %q (sms, ticket or chat)", t)
+		}
+	}
+	if e.ClientID < 0 {
+		return invalid("webhook endpoint client id %d", e.ClientID)
+	}
+	e.CreatedAt = Or(e.CreatedAt)
+	return nil
+}
+
+// WebhookAttempt checks a and sets its time.
+func WebhookAttempt(a *store.WebhookAttempt) error {
+	if a.ID <= 0 || a.Attempt <= 0 {
+		return invalid("webhook attempt of delivery %d, attempt %d", a.ID, a.Attempt)
+	}
+	a.At = Or(a.At)
+	a.Next = Time(a.Next)
+	if len(a.Error) > 1000 {
+		a.Error = a.Error[:1000]
+	}
+	a.Error = strings.ToValidUTF8(CleanName(a.Error), "")
+	return nil
+}
+
+// DeliveryLimit is f.Limit as the stores apply it.
+func DeliveryLimit(f store.WebhookDeliveryFilter) (int, error) {
+	switch f.State {
+	case "", store.DeliveryPending, store.DeliveryDelivered, store.DeliveryFailed:
+	default:
+		return 0, invalid("webhook delivery state %q", f.State)
+	}
+	switch {
+	case f.Limit == 0:
+		return DefaultLimit, nil
+	case f.Limit < 0 || f.Limit > 1000:
+		return 0, invalid("webhook delivery limit %d (1 to 1000)", f.Limit)
+	}
+	return f.Limit, nil
+}
+
+// AttemptOutcome is what a webhook attempt leaves in its delivery: its
+// state, its next attempt time (the attempt's end once it is over) and
+// its delivery time (zero unless delivered).
+func AttemptOutcome(a store.WebhookAttempt) (state store.DeliveryState, next, delivered time.Time) {
+	switch {
+	case a.Delivered:
+		return store.DeliveryDelivered, a.At, a.At
+	case a.Next.IsZero():
+		return store.DeliveryFailed, a.At, time.Time{}
+	}
+	return store.DeliveryPending, a.Next, time.Time{}
+}

@@ -1,0 +1,123 @@
+package postgres
+
+import (
+	"context"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/switchboard-go/switchboard/store"
+	"github.com/switchboard-go/switchboard/store/internal/rules"
+	"github.com/switchboard-go/switchboard/store/internal/scan"
+)
+
+func (o *ops) PutWebhookEndpoint(ctx context.Context, e *store.WebhookEndpoint) error {
+	if err := rules.WebhookEndpoint(e); err != nil {
+		return wrap("put webhook endpoint", err)
+	}
+	return wrap("put webhook endpoint", o.write(ctx, func(o *ops) error {
+		return o.tx.QueryRow(ctx, `INSERT INTO webhook_endpoints (name, url, secret, on_sms, on_ticket, on_chat,
+			client_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+			ON CONFLICT (name) DO UPDATE SET url = excluded.url, secret = excluded.secret, on_sms = excluded.on_sms,
+			on_ticket = excluded.on_ticket, on_chat = excluded.on_chat, client_id = excluded.client_id
+			RETURNING id, created_at`, e.Name, e.URL, e.Secret, e.Has(store.TopicSMS), e.Has(store.TopicTicket),
+			e.Has(store.TopicChat), e.ClientID, e.CreatedAt).Scan(&e.ID, scan.Time(&e.CreatedAt))
+	}))
+}
+
+func (o *ops) WebhookEndpoints(ctx context.Context) ([]store.WebhookEndpoint, error) {
+	rows, err := o.q().Query(ctx, `SELECT `+scan.WebhookEndpointCols+` FROM webhook_endpoints ORDER BY name`)
+	if err != nil {
+		return nil, wrap("webhook endpoints", err)
+	}
+	return collect(rows, scan.WebhookEndpoint, "webhook endpoints")
+}
+
+func (o *ops) DeleteWebhookEndpoint(ctx context.Context, name string) error {
+	return wrap("delete webhook endpoint", o.write(ctx, func(o *ops) error {
+		return affected(o.tx.Exec(ctx, `DELETE FROM webhook_endpoints WHERE name = $1`, name))
+	}))
+}
+
+func (o *ops) ClaimWebhookDeliveries(ctx context.Context, n int, now time.Time, lease time.Duration) ([]store.WebhookDelivery, error) {
+	if n <= 0 {
+		return nil, nil
+	}
+	now = rules.Or(now)
+	var ds []store.WebhookDelivery
+	err := o.write(ctx, func(o *ops) error {
+		rows, err := o.tx.Query(ctx, `UPDATE webhook_deliveries SET attempts = attempts + 1, next_attempt_at = $1
+			WHERE id IN (SELECT id FROM webhook_deliveries WHERE state = 'pending' AND next_attempt_at <= $2
+				ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED)
+			RETURNING `+scan.WebhookDeliveryCols, now.Add(lease), now, n)
+		if err != nil {
+			return err
+		}
+		ds, err = collect(rows, scan.WebhookDelivery, "claim webhook deliveries")
+		return err
+	})
+	sort.Slice(ds, func(i, j int) bool { return ds[i].ID < ds[j].ID })
+	return ds, wrap("claim webhook deliveries", err)
+}
+
+func (o *ops) FinishWebhookDelivery(ctx context.Context, a store.WebhookAttempt) error {
+	if err := rules.WebhookAttempt(&a); err != nil {
+		return wrap("finish webhook delivery", err)
+	}
+	state, next, delivered := rules.AttemptOutcome(a)
+	return wrap("finish webhook delivery", o.write(ctx, func(o *ops) error {
+		return affected(o.tx.Exec(ctx, `UPDATE webhook_deliveries SET state = $1, next_attempt_at = $2,
+			delivered_at = $3, last_status = $4, last_error = $5, payload = COALESCE(payload, $6)
+			WHERE id = $7 AND attempts = $8 AND state = 'pending'`,
+			state, next, tm(delivered), a.Status, a.Error, a.Payload, a.ID, a.Attempt))
+	}))
+}
+
+func (o *ops) WebhookDelivery(ctx context.Context, id int64) (store.WebhookDelivery, error) {
+	d, err := scan.WebhookDelivery(o.q().QueryRow(ctx, `SELECT `+scan.WebhookDeliveryCols+`
+		FROM webhook_deliveries WHERE id = $1`, id))
+	return d, wrap("webhook delivery", err)
+}
+
+func (o *ops) WebhookDeliveries(ctx context.Context, f store.WebhookDeliveryFilter) ([]store.WebhookDelivery, error) {
+	limit, err := rules.DeliveryLimit(f)
+	if err != nil {
+		return nil, wrap("webhook deliveries", err)
+	}
+	if f.EndpointIDs != nil && len(f.EndpointIDs) == 0 {
+		return nil, nil
+	}
+	var where []string
+	var args []any
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	if f.EndpointIDs != nil {
+		where = append(where, `endpoint_id = ANY(`+arg(f.EndpointIDs)+`)`)
+	}
+	if f.State != "" {
+		where = append(where, `state = `+arg(string(f.State)))
+	}
+	if f.BeforeID > 0 {
+		where = append(where, `id < `+arg(f.BeforeID))
+	}
+	q := `SELECT ` + scan.WebhookDeliveryCols + ` FROM webhook_deliveries`
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, ` AND `)
+	}
+	rows, err := o.q().Query(ctx, q+` ORDER BY id DESC LIMIT `+arg(limit), args...)
+	if err != nil {
+		return nil, wrap("webhook deliveries", err)
+	}
+	return collect(rows, scan.WebhookDelivery, "webhook deliveries")
+}
+
+func (o *ops) ReplayWebhookDelivery(ctx context.Context, id int64, now time.Time) error {
+	return wrap("replay webhook delivery", o.write(ctx, func(o *ops) error {
+		return affected(o.tx.Exec(ctx, `UPDATE webhook_deliveries SET
+			replay_base = CASE WHEN state = 'pending' THEN replay_base ELSE attempts END,
+			state = 'pending', next_attempt_at = $1, delivered_at = NULL WHERE id = $2`, rules.Or(now), id))
+	}))
+}
