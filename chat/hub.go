@@ -38,6 +38,9 @@ type hub struct {
 	// waiting counts the conversations in line per client address
 	// (PerIPLimits.MaxWaiting).
 	waiting map[string]int
+	// messages counts the messages stored, by sender: customer, operator,
+	// system (Stats).
+	messages [3]atomic.Int64
 	// assignedAt are the times of the latest assignments from the line,
 	// oldest first: how fast the line moves (expectedWait).
 	assignedAt []time.Time

@@ -86,6 +86,14 @@ func (h *hub) appendDirect(ctx context.Context, cv *conv, m store.Message, sende
 // conversation (to from, the sender's own, it only counts: the ACK
 // answers it). Customers see an operator by its public id, not its login.
 func (h *hub) deliver(ctx context.Context, cv *conv, stored store.Message, senderName string, from *conn, att *store.Attachment) {
+	switch stored.SenderRole {
+	case store.RoleCustomer:
+		h.messages[0].Add(1)
+	case store.RoleOperator:
+		h.messages[1].Add(1)
+	default:
+		h.messages[2].Add(1)
+	}
 	p := h.srv.post(ctx, stored, senderName, att)
 	pc := p
 	if stored.SenderRole == store.RoleOperator {

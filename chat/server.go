@@ -376,13 +376,18 @@ type Stats struct {
 	Operators     int   // operators with a connection
 	UploadBytes   int64 // memory reserved by uploads in progress (Files.MaxBuffered bounds it)
 	EventsDropped int64 // events OnEvent could not take in time
+	// Messages stored since the server started, by sender: from
+	// customers, from operators, and the system's (joins, transfers,
+	// closes, ...).
+	CustomerMessages, OperatorMessages, SystemMessages int64
 }
 
 // Stats returns the server's current load. It is safe to call at any
 // time, from any goroutine.
 func (s *Server) Stats() Stats {
 	s.init()
-	st := Stats{Connections: int(s.nconns.Load()), UploadBytes: s.guard.uploadUsage(), EventsDropped: s.events.droppedCount()}
+	st := Stats{Connections: int(s.nconns.Load()), UploadBytes: s.guard.uploadUsage(), EventsDropped: s.events.droppedCount(),
+		CustomerMessages: s.hub.messages[0].Load(), OperatorMessages: s.hub.messages[1].Load(), SystemMessages: s.hub.messages[2].Load()}
 	s.guard.mu.Lock()
 	st.Handshakes = s.guard.handshakes
 	s.guard.mu.Unlock()

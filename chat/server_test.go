@@ -197,6 +197,9 @@ func TestConversation(t *testing.T) {
 		"luis joined the conversation", "hola, el pedido no llegó",
 		"Lo reviso, un momento", "luis closed the conversation"}
 	assert.Equal(t, want, texts, "the stored transcript")
+	st := srv.Chat.Stats()
+	assert.Equal(t, [3]int64{1, 1, 4}, [3]int64{st.CustomerMessages, st.OperatorMessages, st.SystemMessages},
+		"messages counted by sender; the retry is not a message")
 	var txt bytes.Buffer
 	_, err = op.Transcript(ctx, conv, chat.FormatText, &txt)
 	require.NoError(t, err)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -90,6 +91,10 @@ func TestMetricsCountWhatHappened(t *testing.T) {
 	acme := strings.Fields(out.String())[len(strings.Fields(out.String()))-1]
 	require.NoError(t, run(ctx, []string{"chat-operator", "-data", dir, "-login", "luis", "-password", "secreto"}, &out, &errOut))
 
+	hooks := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) }))
+	defer hooks.Close()
+	require.NoError(t, run(ctx, []string{"webhook", "-data", dir, "-name", "crm", "-url", hooks.URL, "-events", "chat"}, &out, &errOut))
+
 	_, smtpAddr := startSink(t)
 	logs := &syncBuffer{}
 	_, stop := startServer(t, []string{"-data", dir, "-smsc-sim", "127.0.0.1:0", "-smsc-sim-receipt-delay", "10ms",
@@ -115,6 +120,8 @@ func TestMetricsCountWhatHappened(t *testing.T) {
 	cust, err := chat.Dial(ctx, chatAddr, &chat.ClientOptions{Name: "Ana", Email: "ana@example.com"})
 	require.NoError(t, err)
 	defer cust.Close()
+	_, err = cust.Send(ctx, "hola")
+	require.NoError(t, err)
 
 	// A client's token may not read the metrics; nor may nobody.
 	for _, tok := range []string{acme, ""} {
@@ -135,7 +142,8 @@ func TestMetricsCountWhatHappened(t *testing.T) {
 		fams = scrape(t, base, token)
 		if value(fams, "switchboard_sms_events_total", sim) == sms &&
 			value(fams, "switchboard_mail_results_total", map[string]string{"outcome": "created"}) == 2 &&
-			value(fams, "switchboard_chat_conversations", map[string]string{"state": "active"}) == 1 {
+			value(fams, "switchboard_chat_conversations", map[string]string{"state": "active"}) == 1 &&
+			value(fams, "switchboard_webhook_attempts_total", map[string]string{"outcome": "delivered"}) == 2 {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -158,6 +166,10 @@ func TestMetricsCountWhatHappened(t *testing.T) {
 	assert.Equal(t, float64(1), value(fams, "switchboard_chat_operators_online", nil))
 	assert.Equal(t, float64(0), value(fams, "switchboard_chat_queue_length", nil))
 	assert.Equal(t, float64(0), value(fams, "switchboard_chat_conversations", map[string]string{"state": "waiting"}))
+	assert.Equal(t, float64(1), value(fams, "switchboard_chat_messages_total", map[string]string{"sender": "customer"}))
+	assert.Equal(t, float64(0), value(fams, "switchboard_chat_messages_total", map[string]string{"sender": "operator"}))
+	assert.Greater(t, value(fams, "switchboard_chat_messages_total", map[string]string{"sender": "system"}), 0.0)
+	assert.Equal(t, float64(0), value(fams, "switchboard_webhook_attempts_total", map[string]string{"outcome": "retried"}))
 	assert.Equal(t, float64(sms), value(fams, "switchboard_http_request_duration_seconds",
 		map[string]string{"route": "POST /api/v1/sms", "code": "202"}))
 	assert.GreaterOrEqual(t, value(fams, "switchboard_http_request_duration_seconds",

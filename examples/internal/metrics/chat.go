@@ -9,7 +9,7 @@ import (
 type chatCollector struct{ s *chat.Server }
 
 var chatDescs = struct {
-	connections, handshakes, conversations, waiting, operators, uploads, dropped *prometheus.Desc
+	connections, handshakes, conversations, waiting, operators, uploads, dropped, messages *prometheus.Desc
 }{
 	connections:   prometheus.NewDesc("switchboard_chat_connections", "Open chat connections.", nil, nil),
 	handshakes:    prometheus.NewDesc("switchboard_chat_handshakes", "Connections still reading their HELLO.", nil, nil),
@@ -18,11 +18,12 @@ var chatDescs = struct {
 	operators:     prometheus.NewDesc("switchboard_chat_operators_online", "Operators with a connection.", nil, nil),
 	uploads:       prometheus.NewDesc("switchboard_chat_upload_bytes", "Memory reserved by uploads in progress.", nil, nil),
 	dropped:       prometheus.NewDesc("switchboard_chat_events_dropped_total", "Events the event hook could not take in time.", nil, nil),
+	messages:      prometheus.NewDesc("switchboard_chat_messages_total", "Messages stored, by sender (customer, operator, system).", []string{"sender"}, nil),
 }
 
 func (c *chatCollector) Describe(ch chan<- *prometheus.Desc) {
 	d := chatDescs
-	for _, x := range []*prometheus.Desc{d.connections, d.handshakes, d.conversations, d.waiting, d.operators, d.uploads, d.dropped} {
+	for _, x := range []*prometheus.Desc{d.connections, d.handshakes, d.conversations, d.waiting, d.operators, d.uploads, d.dropped, d.messages} {
 		ch <- x
 	}
 }
@@ -40,4 +41,7 @@ func (c *chatCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(d.operators, float64(st.Operators))
 	gauge(d.uploads, float64(st.UploadBytes))
 	ch <- prometheus.MustNewConstMetric(d.dropped, prometheus.CounterValue, float64(st.EventsDropped))
+	for sender, n := range map[string]int64{"customer": st.CustomerMessages, "operator": st.OperatorMessages, "system": st.SystemMessages} {
+		ch <- prometheus.MustNewConstMetric(d.messages, prometheus.CounterValue, float64(n), sender)
+	}
 }
