@@ -94,7 +94,10 @@ type WebhookDelivery struct {
 	Attempts int // every attempt made, replays included
 	// Tries counts the attempts since the delivery was written or last
 	// replayed: what a sender's retry policy looks at.
-	Tries         int
+	Tries int
+	// NextAttemptAt is when a pending delivery is due (or its claim's
+	// lease ends); for a delivered or failed one, when its last attempt
+	// ended.
 	NextAttemptAt time.Time
 	LastStatus    int    // the last attempt's HTTP status; 0 if none came
 	LastError     string // why the last attempt failed
@@ -156,4 +159,8 @@ type WebhookStore interface {
 	// with its payload unchanged. ErrNotFound if there is none; a pending
 	// delivery is only made due. A replay starts a new series of tries.
 	ReplayWebhookDelivery(ctx context.Context, id int64, now time.Time) error
+	// PurgeWebhookDeliveries deletes up to limit deliveries that ended
+	// (delivered or failed) before before, oldest first, and returns how
+	// many. Pending deliveries are never purged.
+	PurgeWebhookDeliveries(ctx context.Context, before time.Time, limit int) (int, error)
 }

@@ -53,6 +53,10 @@ type Dispatcher struct {
 	// MaxTries is how many tries a delivery gets before it is failed
 	// (default 15: about 10 hours with the default backoff).
 	MaxTries int
+	// Retention is how long delivered and failed deliveries are kept
+	// (default 30 days; negative keeps them for ever). Run purges older
+	// ones at its start and every hour.
+	Retention time.Duration
 	// MaxBody caps the payload sent (default 1 MiB); a larger one is
 	// failed at once.
 	MaxBody int
@@ -135,7 +139,14 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	poll := or(d.Poll, time.Second)
+	var purged time.Time
 	for {
+		if now := d.now(); now.Sub(purged) >= time.Hour {
+			purged = now
+			if _, err := d.Purge(ctx); err != nil && ctx.Err() == nil {
+				d.logger().Error("webhook: purge deliveries", "err", err)
+			}
+		}
 		// Claim as many as there are idle workers, waiting for one.
 		select {
 		case sem <- struct{}{}:
@@ -178,6 +189,23 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		case <-t.C:
 		}
 		t.Stop()
+	}
+}
+
+// Purge deletes the deliveries that ended more than Retention ago, a
+// thousand per transaction, and returns how many.
+func (d *Dispatcher) Purge(ctx context.Context) (int, error) {
+	keep := or(d.Retention, 30*24*time.Hour)
+	if keep < 0 {
+		return 0, nil
+	}
+	total := 0
+	for {
+		n, err := d.Store.PurgeWebhookDeliveries(ctx, d.now().Add(-keep), 1000)
+		total += n
+		if err != nil || n < 1000 {
+			return total, err
+		}
 	}
 }
 

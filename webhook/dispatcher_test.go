@@ -351,3 +351,34 @@ func TestLostOutcomeIsSentAgainAfterTheLease(t *testing.T) {
 	require.Len(t, got, 2)
 	assert.Equal(t, got[0].ID, got[1].ID, "the same event id both times, for the receiver to deduplicate")
 }
+
+func TestPurgeKeepsPendingAndRecent(t *testing.T) {
+	st := newStore(t)
+	ctx := context.Background()
+	rc := &receiver{}
+	endpoint(t, st, "events", serve(t, rc).URL, 0, store.TopicChat)
+	for range 3 {
+		require.NoError(t, st.CreateConversation(ctx, &store.Conversation{CustomerName: "Ana"}))
+	}
+	clk := &clock{t: time.Now()}
+	d := &Dispatcher{Store: st, Now: clk.Now, Retention: 24 * time.Hour}
+	n, err := d.Flush(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 3, n)
+	require.NoError(t, st.CreateConversation(ctx, &store.Conversation{CustomerName: "Luis"})) // pending
+	n, err = d.Purge(ctx)
+	require.NoError(t, err)
+	assert.Zero(t, n, "delivered less than a day ago")
+	clk.Add(25 * time.Hour)
+	n, err = d.Purge(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 3, n)
+	ds, err := st.WebhookDeliveries(ctx, store.WebhookDeliveryFilter{})
+	require.NoError(t, err)
+	require.Len(t, ds, 1)
+	assert.Equal(t, store.DeliveryPending, ds[0].State)
+	forever := &Dispatcher{Store: st, Now: func() time.Time { return clk.Now().Add(1000 * time.Hour) }, Retention: -1}
+	n, err = forever.Purge(ctx)
+	require.NoError(t, err)
+	assert.Zero(t, n)
+}

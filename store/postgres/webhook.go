@@ -121,3 +121,17 @@ func (o *ops) ReplayWebhookDelivery(ctx context.Context, id int64, now time.Time
 			state = 'pending', next_attempt_at = $1, delivered_at = NULL WHERE id = $2`, rules.Or(now), id))
 	}))
 }
+
+func (o *ops) PurgeWebhookDeliveries(ctx context.Context, before time.Time, limit int) (int, error) {
+	if limit <= 0 {
+		return 0, nil
+	}
+	var n int
+	err := o.write(ctx, func(o *ops) error {
+		tag, err := o.tx.Exec(ctx, `DELETE FROM webhook_deliveries WHERE id IN (SELECT id FROM webhook_deliveries
+			WHERE state <> 'pending' AND next_attempt_at < $1 ORDER BY id LIMIT $2)`, before, limit)
+		n = int(tag.RowsAffected())
+		return err
+	})
+	return n, wrap("purge webhook deliveries", err)
+}

@@ -125,3 +125,21 @@ func (o *ops) ReplayWebhookDelivery(ctx context.Context, id int64, now time.Time
 			state = 'pending', next_attempt_at = ?, delivered_at = NULL WHERE id = ?`, tm0(rules.Or(now)), id))
 	}))
 }
+
+func (o *ops) PurgeWebhookDeliveries(ctx context.Context, before time.Time, limit int) (int, error) {
+	if limit <= 0 {
+		return 0, nil
+	}
+	var n int
+	err := o.write(ctx, func(o *ops) error {
+		res, err := o.w().ExecContext(ctx, `DELETE FROM webhook_deliveries WHERE id IN (SELECT id FROM webhook_deliveries
+			WHERE state <> 'pending' AND next_attempt_at < ? ORDER BY id LIMIT ?)`, tm0(before), limit)
+		if err != nil {
+			return err
+		}
+		k, err := res.RowsAffected()
+		n = int(k)
+		return err
+	})
+	return n, wrap("purge webhook deliveries", err)
+}

@@ -20,6 +20,7 @@ var webhookTests = []test{
 	{"WebhookClaimFinishReplay", testWebhookClaimFinishReplay},
 	{"WebhookClaimConcurrent", testWebhookClaimConcurrent},
 	{"WebhookDeliveriesPaged", testWebhookDeliveriesPaged},
+	{"WebhookDeliveriesPurged", testWebhookDeliveriesPurged},
 }
 
 const testSecret = "0123456789abcdef-secret"
@@ -420,4 +421,38 @@ func testWebhookEndpointOfAnotherHandle(t *testing.T, e *env) {
 	ds, err := e.WebhookDeliveries(ctx, store.WebhookDeliveryFilter{})
 	must(t, err)
 	eq(t, "deliveries after the endpoint is gone", len(ds), 0)
+}
+
+// Deliveries that ended long enough ago are purged, a few at a time;
+// pending ones never are.
+func testWebhookDeliveriesPurged(t *testing.T, e *env) {
+	ctx := e.ctx(t)
+	newEndpoint(t, e, "chat", 0, store.TopicChat)
+	for i := 0; i < 6; i++ {
+		newConversation(t, e)
+	}
+	now := at("2026-06-01T10:00:00Z")
+	ds, err := e.ClaimWebhookDeliveries(ctx, 5, now, time.Minute)
+	must(t, err)
+	eq(t, "claimed", len(ds), 5)
+	for i, d := range ds[:4] {
+		a := store.WebhookAttempt{ID: d.ID, Attempt: d.Attempts, Delivered: i%2 == 0, At: now.Add(time.Duration(i) * time.Hour)}
+		must(t, e.FinishWebhookDelivery(ctx, a)) // delivered at 0 h and 2 h, failed at 1 h and 3 h
+	}
+	// ds[4] is pending (claimed), the sixth pending and never claimed.
+	n, err := e.PurgeWebhookDeliveries(ctx, now.Add(150*time.Minute), 2)
+	must(t, err)
+	eq(t, "purged, limited", n, 2)
+	n, err = e.PurgeWebhookDeliveries(ctx, now.Add(150*time.Minute), 100)
+	must(t, err)
+	eq(t, "purged, the rest before the time", n, 1)
+	n, err = e.PurgeWebhookDeliveries(ctx, now.Add(1000*time.Hour), 100)
+	must(t, err)
+	eq(t, "purged, the last ended", n, 1)
+	left, err := e.WebhookDeliveries(ctx, store.WebhookDeliveryFilter{})
+	must(t, err)
+	eq(t, "left", len(left), 2)
+	for _, d := range left {
+		eq(t, "left state", d.State, store.DeliveryPending)
+	}
 }

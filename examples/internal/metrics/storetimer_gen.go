@@ -75,6 +75,7 @@ var storeOps = [...]string{
 	"OperatorHealths",
 	"Operators",
 	"OrphanedOperators",
+	"PurgeWebhookDeliveries",
 	"PutAccount",
 	"PutAttachment",
 	"PutChatOperator",
@@ -437,202 +438,207 @@ func (o timedOps) OrphanedOperators(a0 context.Context) ([]int64, error) {
 	return o.ops.OrphanedOperators(a0)
 }
 
-func (o timedOps) PutAccount(a0 context.Context, a1 *store.Account) error {
+func (o timedOps) PurgeWebhookDeliveries(a0 context.Context, a1 time.Time, a2 int) (int, error) {
 	defer o.t.observe(64, time.Now())
+	return o.ops.PurgeWebhookDeliveries(a0, a1, a2)
+}
+
+func (o timedOps) PutAccount(a0 context.Context, a1 *store.Account) error {
+	defer o.t.observe(65, time.Now())
 	return o.ops.PutAccount(a0, a1)
 }
 
 func (o timedOps) PutAttachment(a0 context.Context, a1 *store.Attachment) error {
-	defer o.t.observe(65, time.Now())
+	defer o.t.observe(66, time.Now())
 	return o.ops.PutAttachment(a0, a1)
 }
 
 func (o timedOps) PutChatOperator(a0 context.Context, a1 *store.ChatOperator) error {
-	defer o.t.observe(66, time.Now())
+	defer o.t.observe(67, time.Now())
 	return o.ops.PutChatOperator(a0, a1)
 }
 
 func (o timedOps) PutWebhookEndpoint(a0 context.Context, a1 *store.WebhookEndpoint) error {
-	defer o.t.observe(67, time.Now())
+	defer o.t.observe(68, time.Now())
 	return o.ops.PutWebhookEndpoint(a0, a1)
 }
 
 func (o timedOps) QuarantineMail(a0 context.Context, a1 *store.QuarantinedMail) error {
-	defer o.t.observe(68, time.Now())
+	defer o.t.observe(69, time.Now())
 	return o.ops.QuarantineMail(a0, a1)
 }
 
 func (o timedOps) QuarantinedMailData(a0 context.Context, a1 int64) (store.QuarantinedMail, error) {
-	defer o.t.observe(69, time.Now())
+	defer o.t.observe(70, time.Now())
 	return o.ops.QuarantinedMailData(a0, a1)
 }
 
 func (o timedOps) QuarantinedMails(a0 context.Context, a1 int64, a2 int) ([]store.QuarantinedMail, error) {
-	defer o.t.observe(70, time.Now())
+	defer o.t.observe(71, time.Now())
 	return o.ops.QuarantinedMails(a0, a1, a2)
 }
 
 func (o timedOps) QueueByName(a0 context.Context, a1 string) (store.Queue, error) {
-	defer o.t.observe(71, time.Now())
+	defer o.t.observe(72, time.Now())
 	return o.ops.QueueByName(a0, a1)
 }
 
 func (o timedOps) QueuedAutoResponses(a0 context.Context, a1 int) ([]store.AutoResponse, error) {
-	defer o.t.observe(72, time.Now())
+	defer o.t.observe(73, time.Now())
 	return o.ops.QueuedAutoResponses(a0, a1)
 }
 
 func (o timedOps) QueuedTransmissions(a0 context.Context, a1 int64, a2 int64, a3 int) ([]store.Transmission, error) {
-	defer o.t.observe(73, time.Now())
+	defer o.t.observe(74, time.Now())
 	return o.ops.QueuedTransmissions(a0, a1, a2, a3)
 }
 
 func (o timedOps) Queues(a0 context.Context) ([]store.Queue, error) {
-	defer o.t.observe(74, time.Now())
+	defer o.t.observe(75, time.Now())
 	return o.ops.Queues(a0)
 }
 
 func (o timedOps) RecordAutoResponse(a0 context.Context, a1 *store.AutoResponse) error {
-	defer o.t.observe(75, time.Now())
+	defer o.t.observe(76, time.Now())
 	return o.ops.RecordAutoResponse(a0, a1)
 }
 
 func (o timedOps) RecordSubmit(a0 context.Context, a1 int64, a2 store.SubmitResult) error {
-	defer o.t.observe(76, time.Now())
+	defer o.t.observe(77, time.Now())
 	return o.ops.RecordSubmit(a0, a1, a2)
 }
 
 func (o timedOps) RecordSubmits(a0 context.Context, a1 []store.Submitted) ([]error, error) {
-	defer o.t.observe(77, time.Now())
+	defer o.t.observe(78, time.Now())
 	return o.ops.RecordSubmits(a0, a1)
 }
 
 func (o timedOps) RenewClaims(a0 context.Context, a1 []int64, a2 time.Time) (int, error) {
-	defer o.t.observe(78, time.Now())
+	defer o.t.observe(79, time.Now())
 	return o.ops.RenewClaims(a0, a1, a2)
 }
 
 func (o timedOps) ReplayWebhookDelivery(a0 context.Context, a1 int64, a2 time.Time) error {
-	defer o.t.observe(79, time.Now())
+	defer o.t.observe(80, time.Now())
 	return o.ops.ReplayWebhookDelivery(a0, a1, a2)
 }
 
 func (o timedOps) ReportOperatorHealth(a0 context.Context, a1 store.OperatorHealth) error {
-	defer o.t.observe(80, time.Now())
+	defer o.t.observe(81, time.Now())
 	return o.ops.ReportOperatorHealth(a0, a1)
 }
 
 func (o timedOps) RequeueStale(a0 context.Context, a1 time.Time) (int, error) {
-	defer o.t.observe(81, time.Now())
+	defer o.t.observe(82, time.Now())
 	return o.ops.RequeueStale(a0, a1)
 }
 
 func (o timedOps) ResponseTimes(a0 context.Context, a1 store.ResponseQuery) (store.ResponseTimes, error) {
-	defer o.t.observe(82, time.Now())
+	defer o.t.observe(83, time.Now())
 	return o.ops.ResponseTimes(a0, a1)
 }
 
 func (o timedOps) RetryTransmission(a0 context.Context, a1 int64, a2 time.Time, a3 int, a4 string) error {
-	defer o.t.observe(83, time.Now())
+	defer o.t.observe(84, time.Now())
 	return o.ops.RetryTransmission(a0, a1, a2, a3, a4)
 }
 
 func (o timedOps) RevokeAPIToken(a0 context.Context, a1 string, a2 time.Time) error {
-	defer o.t.observe(84, time.Now())
+	defer o.t.observe(85, time.Now())
 	return o.ops.RevokeAPIToken(a0, a1, a2)
 }
 
 func (o timedOps) RouteTransmission(a0 context.Context, a1 int64, a2 int64) error {
-	defer o.t.observe(85, time.Now())
+	defer o.t.observe(86, time.Now())
 	return o.ops.RouteTransmission(a0, a1, a2)
 }
 
 func (o timedOps) SetTicketPending(a0 context.Context, a1 int64, a2 time.Time, a3 int64, a4 time.Time) error {
-	defer o.t.observe(86, time.Now())
+	defer o.t.observe(87, time.Now())
 	return o.ops.SetTicketPending(a0, a1, a2, a3, a4)
 }
 
 func (o timedOps) SetTicketState(a0 context.Context, a1 int64, a2 store.TicketState, a3 int64, a4 time.Time) error {
-	defer o.t.observe(87, time.Now())
+	defer o.t.observe(88, time.Now())
 	return o.ops.SetTicketState(a0, a1, a2, a3, a4)
 }
 
 func (o timedOps) Ticket(a0 context.Context, a1 int64) (store.Ticket, error) {
-	defer o.t.observe(88, time.Now())
+	defer o.t.observe(89, time.Now())
 	return o.ops.Ticket(a0, a1)
 }
 
 func (o timedOps) TicketAttachment(a0 context.Context, a1 int64) (store.TicketAttachment, error) {
-	defer o.t.observe(89, time.Now())
+	defer o.t.observe(90, time.Now())
 	return o.ops.TicketAttachment(a0, a1)
 }
 
 func (o timedOps) TicketAttachments(a0 context.Context, a1 int64) ([]store.TicketAttachment, error) {
-	defer o.t.observe(90, time.Now())
+	defer o.t.observe(91, time.Now())
 	return o.ops.TicketAttachments(a0, a1)
 }
 
 func (o timedOps) TicketByMessageID(a0 context.Context, a1 string) (store.Ticket, error) {
-	defer o.t.observe(91, time.Now())
+	defer o.t.observe(92, time.Now())
 	return o.ops.TicketByMessageID(a0, a1)
 }
 
 func (o timedOps) TicketByNumber(a0 context.Context, a1 string) (store.Ticket, error) {
-	defer o.t.observe(92, time.Now())
+	defer o.t.observe(93, time.Now())
 	return o.ops.TicketByNumber(a0, a1)
 }
 
 func (o timedOps) TicketCounts(a0 context.Context, a1 store.CountQuery) ([]store.TicketCount, error) {
-	defer o.t.observe(93, time.Now())
+	defer o.t.observe(94, time.Now())
 	return o.ops.TicketCounts(a0, a1)
 }
 
 func (o timedOps) TicketEvents(a0 context.Context, a1 int64) ([]store.TicketEvent, error) {
-	defer o.t.observe(94, time.Now())
+	defer o.t.observe(95, time.Now())
 	return o.ops.TicketEvents(a0, a1)
 }
 
 func (o timedOps) Tickets(a0 context.Context, a1 store.TicketFilter) ([]store.Ticket, error) {
-	defer o.t.observe(95, time.Now())
+	defer o.t.observe(96, time.Now())
 	return o.ops.Tickets(a0, a1)
 }
 
 func (o timedOps) Transcript(a0 context.Context, a1 int64) (store.Transcript, error) {
-	defer o.t.observe(96, time.Now())
+	defer o.t.observe(97, time.Now())
 	return o.ops.Transcript(a0, a1)
 }
 
 func (o timedOps) Transmission(a0 context.Context, a1 int64) (store.Transmission, error) {
-	defer o.t.observe(97, time.Now())
+	defer o.t.observe(98, time.Now())
 	return o.ops.Transmission(a0, a1)
 }
 
 func (o timedOps) UnsettledSegments(a0 context.Context, a1 int64, a2 time.Time, a3 int64, a4 int) ([]store.SentSegment, error) {
-	defer o.t.observe(98, time.Now())
+	defer o.t.observe(99, time.Now())
 	return o.ops.UnsettledSegments(a0, a1, a2, a3, a4)
 }
 
 func (o timedOps) UpdateOperator(a0 context.Context, a1 *store.Operator) error {
-	defer o.t.observe(99, time.Now())
+	defer o.t.observe(100, time.Now())
 	return o.ops.UpdateOperator(a0, a1)
 }
 
 func (o timedOps) UpsertCustomer(a0 context.Context, a1 store.Customer) (store.Customer, error) {
-	defer o.t.observe(100, time.Now())
+	defer o.t.observe(101, time.Now())
 	return o.ops.UpsertCustomer(a0, a1)
 }
 
 func (o timedOps) WebhookDeliveries(a0 context.Context, a1 store.WebhookDeliveryFilter) ([]store.WebhookDelivery, error) {
-	defer o.t.observe(101, time.Now())
+	defer o.t.observe(102, time.Now())
 	return o.ops.WebhookDeliveries(a0, a1)
 }
 
 func (o timedOps) WebhookDelivery(a0 context.Context, a1 int64) (store.WebhookDelivery, error) {
-	defer o.t.observe(102, time.Now())
+	defer o.t.observe(103, time.Now())
 	return o.ops.WebhookDelivery(a0, a1)
 }
 
 func (o timedOps) WebhookEndpoints(a0 context.Context) ([]store.WebhookEndpoint, error) {
-	defer o.t.observe(103, time.Now())
+	defer o.t.observe(104, time.Now())
 	return o.ops.WebhookEndpoints(a0)
 }
