@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"crypto/tls"
 	"net"
 	"runtime"
 	"slices"
@@ -53,6 +54,7 @@ type conn struct {
 	lastRate  time.Time
 	upload    tokens // upload bytes (reader goroutine only)
 	frameLen  int    // payload length of the frame being handled (reader goroutine only)
+	secure    bool   // encrypted: TLS, or a WebSocket over HTTPS
 	uploadAt  time.Time
 }
 
@@ -61,7 +63,8 @@ type conn struct {
 const MaxHelloFrame = 16 << 10
 
 func newConn(srv *Server, nc net.Conn) *conn {
-	return &conn{srv: srv, nc: nc, fr: NewFrameReader(nc, min(srv.maxFrame(), MaxHelloFrame)), ip: srv.guard.ipKey(nc.RemoteAddr()),
+	_, secure := nc.(*tls.Conn)
+	return &conn{srv: srv, nc: nc, secure: secure, fr: NewFrameReader(nc, min(srv.maxFrame(), MaxHelloFrame)), ip: srv.guard.ipKey(nc.RemoteAddr()),
 		done: make(chan struct{}), uploads: map[uint64]*upload{},
 		inflight: make(chan struct{}, maxInflight), downloads: make(chan struct{}, maxDownloads)}
 }

@@ -2,7 +2,6 @@ package chat
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"slices"
@@ -234,7 +233,7 @@ func (s *Server) name() string {
 
 func (s *Server) helloOperator(ctx context.Context, c *conn, h *Hello) bool {
 	c.role = RoleOperator
-	if _, isTLS := c.nc.(*tls.Conn); !isTLS && !s.AllowInsecurePasswords && !loopback(c.nc.RemoteAddr()) {
+	if !c.secure && !s.AllowInsecurePasswords && !loopback(c.nc.RemoteAddr()) {
 		c.fail(CodeInsecure, "operator passwords are only accepted over TLS")
 		return false
 	}

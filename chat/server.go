@@ -129,6 +129,9 @@ type Server struct {
 	events    *eventQueue
 	logins    *loginguard.Guard
 
+	loadMu sync.Mutex
+	loaded bool
+
 	mu       sync.Mutex
 	ls       map[net.Listener]struct{}
 	conns    map[*conn]struct{}
@@ -211,7 +214,7 @@ func (s *Server) Serve(l net.Listener) error {
 		return errors.New("chat: Server.Store is nil")
 	}
 	s.init()
-	if err := s.hub.load(context.Background()); err != nil {
+	if err := s.load(); err != nil {
 		return err
 	}
 	s.mu.Lock()
@@ -239,6 +242,54 @@ func (s *Server) Serve(l net.Listener) error {
 		return ErrServerClosed
 	}
 	return err
+}
+
+// load brings back the open conversations of a previous run, once.
+func (s *Server) load() error {
+	s.loadMu.Lock()
+	defer s.loadMu.Unlock()
+	if s.loaded {
+		return nil
+	}
+	if err := s.hub.load(context.Background()); err != nil {
+		return err
+	}
+	s.loaded = true
+	return nil
+}
+
+// ServeConn serves one connection made elsewhere (a WebSocket carried as
+// a net.Conn: package chatws) as Serve serves the connections it accepts:
+// same handshake, limits, resume and shutdown. It blocks until the
+// connection ends. secure says the connection is encrypted (HTTPS), which
+// operator passwords need (see AllowInsecurePasswords); nc.RemoteAddr is
+// the address the per-address limits count. After Shutdown or Close it
+// closes nc and returns ErrServerClosed.
+func (s *Server) ServeConn(nc net.Conn, secure bool) error {
+	if s.Store == nil {
+		nc.Close()
+		return errors.New("chat: Server.Store is nil")
+	}
+	s.init()
+	if err := s.load(); err != nil {
+		nc.Close()
+		return err
+	}
+	c := newConn(s, nc)
+	c.secure = secure
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		nc.Close()
+		return ErrServerClosed
+	}
+	s.conns[c] = struct{}{}
+	s.wg.Add(1)
+	s.mu.Unlock()
+	defer s.wg.Done()
+	s.serveConn(c)
+	<-c.done // the connection lives on in goroutines of its own
+	return nil
 }
 
 func (s *Server) isClosed() bool {

@@ -31,6 +31,11 @@ type TortureConfig struct {
 	DropEvery time.Duration
 	// Timeout bounds the whole run (default 2m).
 	Timeout time.Duration
+	// Transport, when set, is how the clients reach the server (another
+	// transport than TCP, such as WebSocket): given the started server,
+	// it returns the function that makes a client's connection and a
+	// function to call at the end. nil: TCP to srv.Addr.
+	Transport func(srv *Server) (dial func(ctx context.Context, addr string) (net.Conn, error), stop func())
 }
 
 // TortureReport is what a torture did and found.
@@ -85,9 +90,15 @@ func Torture(ctx context.Context, cfg TortureConfig) (TortureReport, error) {
 	srv := NewServer(&Config{Store: cfg.Store, Operators: map[string]string{"op": "pw"},
 		Configure: func(s *chat.Server) { s.MessageRate = -1; s.MaxConversations = customers }})
 	defer srv.Close()
+	var dial func(ctx context.Context, addr string) (net.Conn, error)
+	if cfg.Transport != nil {
+		var stop func()
+		dial, stop = cfg.Transport(srv)
+		defer stop()
+	}
 
 	var rep TortureReport
-	opNet, opSeen := &Cutter{}, newTally()
+	opNet, opSeen := &Cutter{Dialer: dial}, newTally()
 	op, err := chat.Dial(ctx, srv.Addr, &chat.ClientOptions{Role: chat.RoleOperator, Login: "op", Password: "pw",
 		Reconnect: true, MaxReconnectDelay: 50 * time.Millisecond, Dialer: opNet.Dial, Handler: opSeen.handle})
 	if err != nil {
@@ -99,7 +110,7 @@ func Torture(ctx context.Context, cfg TortureConfig) (TortureReport, error) {
 	seen := make([]*tally, customers)
 	convs := make([]int64, customers)
 	for i := range customers {
-		d := &Cutter{}
+		d := &Cutter{Dialer: dial}
 		seen[i] = newTally()
 		c, err := chat.Dial(ctx, srv.Addr, &chat.ClientOptions{Name: fmt.Sprint("Customer ", i), CustomerID: fmt.Sprint(i),
 			Reconnect: true, MaxReconnectDelay: 50 * time.Millisecond, Dialer: d.Dial, Handler: seen[i].handle})
@@ -222,13 +233,22 @@ func waitFor(ctx context.Context, cond func() bool) error {
 // Cutter dials connections (ClientOptions.Dialer) that a test can cut,
 // as a network would, to test reconnects. It is safe for concurrent use.
 type Cutter struct {
+	// Dialer makes the connections (nil: TCP).
+	Dialer func(ctx context.Context, addr string) (net.Conn, error)
+
 	mu   sync.Mutex
 	conn net.Conn
 }
 
-// Dial dials addr over TCP and remembers the connection.
+// Dial dials addr and remembers the connection.
 func (d *Cutter) Dial(ctx context.Context, addr string) (net.Conn, error) {
-	nc, err := (&net.Dialer{}).DialContext(ctx, "tcp", addr)
+	var nc net.Conn
+	var err error
+	if d.Dialer != nil {
+		nc, err = d.Dialer(ctx, addr)
+	} else {
+		nc, err = (&net.Dialer{}).DialContext(ctx, "tcp", addr)
+	}
 	if err == nil {
 		d.mu.Lock()
 		d.conn = nc

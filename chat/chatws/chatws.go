@@ -1,0 +1,119 @@
+// Package chatws carries the chat protocol over WebSocket, so that
+// browsers can chat: the same frames as over TCP (chat/PROTOCOL.md), one
+// or more per binary WebSocket message, into the same [chat.Server], with
+// the same handshake, limits, resume and shutdown.
+//
+// A [Handler] is an http.Handler to mount on a website's server (next to
+// the page with the chat widget); [Dialer] makes a chat.Client speak
+// over WebSocket (tests, and Go programs behind proxies that pass only
+// HTTP).
+package chatws
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"strings"
+
+	"github.com/coder/websocket"
+
+	"github.com/switchboard-go/switchboard/chat"
+)
+
+// Subprotocol is the WebSocket subprotocol of the chat protocol, version 1.
+const Subprotocol = "switchboard.chat.v1"
+
+// Handler accepts WebSocket upgrades and serves each connection with
+// Server until it ends. Set its fields before serving; it is safe for
+// concurrent use.
+type Handler struct {
+	Server *chat.Server
+	// OriginPatterns are the other origins whose pages may connect
+	// (host patterns as in path.Match, e.g. "*.example.com"); pages of the
+	// handler's own origin always may. A browser sends no credential with
+	// the chat (customers identify in HELLO, operators log in there), but
+	// a page of another site could still use a customer's address and
+	// count against its limits: list the sites that embed the widget.
+	OriginPatterns []string
+	// ClientAddr returns the client's address for the per-address limits
+	// ("host:port" or a host). nil: r.RemoteAddr. Behind a reverse proxy,
+	// read the proxy's header here (and only then: a client can send any
+	// header).
+	ClientAddr func(r *http.Request) string
+	// Secure says whether a request came encrypted, which operator
+	// passwords need. nil: r.TLS != nil.
+	Secure func(r *http.Request) bool
+}
+
+// ServeHTTP upgrades the request and serves the chat on it. A request
+// that is not a WebSocket upgrade, or from an origin not allowed, is
+// answered with an HTTP error.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{Subprotocols: []string{Subprotocol},
+		OriginPatterns: h.OriginPatterns})
+	if err != nil {
+		return // Accept answered the request
+	}
+	if ws.Subprotocol() != Subprotocol {
+		ws.Close(websocket.StatusPolicyViolation, "the "+Subprotocol+" subprotocol is required")
+		return
+	}
+	remote := r.RemoteAddr
+	if h.ClientAddr != nil {
+		remote = h.ClientAddr(r)
+	}
+	secure := r.TLS != nil
+	if h.Secure != nil {
+		secure = h.Secure(r)
+	}
+	local, _ := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
+	h.Server.ServeConn(newConn(ws, orAddr(local), parseAddr(remote)), secure)
+}
+
+func orAddr(a net.Addr) net.Addr {
+	if a == nil {
+		return textAddr("websocket")
+	}
+	return a
+}
+
+// parseAddr reads "host:port", "[v6]:port" or a bare host.
+func parseAddr(s string) net.Addr {
+	host, port := s, "0"
+	if h, p, err := net.SplitHostPort(s); err == nil {
+		host, port = h, p
+	}
+	addr, err := net.ResolveTCPAddr("tcp", net.JoinHostPort(strings.Trim(host, "[]"), port))
+	if err != nil || addr.IP == nil {
+		return textAddr(s)
+	}
+	return addr
+}
+
+type textAddr string
+
+func (a textAddr) Network() string { return "tcp" }
+func (a textAddr) String() string  { return string(a) }
+
+// Dialer returns a chat.ClientOptions.Dialer that connects over
+// WebSocket to url ("ws://host/chat" or "wss://..."), whatever address
+// the client is given. client may be nil (http.DefaultClient).
+func Dialer(url string, client *http.Client) func(ctx context.Context, addr string) (net.Conn, error) {
+	return func(ctx context.Context, _ string) (net.Conn, error) {
+		ws, resp, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPClient: client, Subprotocols: []string{Subprotocol}})
+		if err != nil {
+			return nil, err
+		}
+		if resp != nil && resp.Body != nil {
+			resp.Body.Close()
+		}
+		if ws.Subprotocol() != Subprotocol {
+			ws.Close(websocket.StatusProtocolError, "no subprotocol")
+			return nil, errors.New("chatws: the server does not speak " + Subprotocol)
+		}
+		// The connection outlives the dial's context: it is closed by the
+		// client.
+		return newConn(ws, textAddr("websocket"), textAddr(url)), nil
+	}
+}
