@@ -42,8 +42,9 @@ type WebhookEndpoint struct {
 	Secret string
 	// Topics are the kinds of events sent; at least one.
 	Topics []WebhookTopic
-	// ClientID limits TopicSMS to the messages of one platform client
-	// (a per-client delivery-report URL); 0 sends every client's.
+	// ClientID limits the endpoint to the SMS of one platform client (a
+	// per-client delivery-report URL): it then has TopicSMS alone. 0
+	// sends every client's.
 	ClientID  int64
 	CreatedAt time.Time
 }
@@ -142,11 +143,20 @@ type WebhookStore interface {
 	DeleteWebhookEndpoint(ctx context.Context, name string) error
 
 	// ClaimWebhookDeliveries takes up to n pending deliveries due at now,
+	// or none with an error,
 	// oldest first, for lease: each gets Attempts+1 and NextAttemptAt
 	// now+lease, so that a sender that dies leaves them to be claimed
 	// again when the lease ends. Concurrent claimers (in any process)
 	// get different deliveries.
 	ClaimWebhookDeliveries(ctx context.Context, n int, now time.Time, lease time.Duration) ([]WebhookDelivery, error)
+	// StartWebhookAttempt is called before a claimed delivery is sent:
+	// it stores payload unless the delivery has one (a body is fixed
+	// before it is first sent, so that every copy of an event is the
+	// same), and returns the payload to send and the delivery's endpoint
+	// as it is now. ErrNotFound if the delivery is gone (its endpoint was
+	// deleted) or no longer pending with that attempt: then nothing must
+	// be sent.
+	StartWebhookAttempt(ctx context.Context, id int64, attempt int, payload []byte) ([]byte, WebhookEndpoint, error)
 	// FinishWebhookDelivery records a claimed delivery's attempt.
 	// ErrNotFound if the delivery is gone or no longer pending with
 	// that attempt (its lease ended and another claim took it).
@@ -156,8 +166,11 @@ type WebhookStore interface {
 	// WebhookDeliveries lists deliveries by f, newest first.
 	WebhookDeliveries(ctx context.Context, f WebhookDeliveryFilter) ([]WebhookDelivery, error)
 	// ReplayWebhookDelivery makes a delivery pending again, due at now,
-	// with its payload unchanged. ErrNotFound if there is none; a pending
-	// delivery is only made due. A replay starts a new series of tries.
+	// with its payload unchanged, and starts a new series of tries.
+	// ErrNotFound if there is none. A pending delivery is only made due,
+	// and not even that while an attempt is in flight (claimed, its
+	// outcome not recorded): its lease stays, so that no other claim
+	// takes it meanwhile.
 	ReplayWebhookDelivery(ctx context.Context, id int64, now time.Time) error
 	// PurgeWebhookDeliveries deletes up to limit deliveries that ended
 	// (delivered or failed) before before, oldest first, and returns how

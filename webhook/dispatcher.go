@@ -47,7 +47,7 @@ type Dispatcher struct {
 	Poll time.Duration
 	// MinBackoff and MaxBackoff bound the wait before a failed delivery's
 	// next try: MinBackoff × 2^(tries-1), ±20 %, at most MaxBackoff
-	// (defaults 5 s and 1 h). A Retry-After the endpoint sends with 429
+	// (defaults, also for values that are not positive: 5 s and 1 h). A Retry-After the endpoint sends with 429
 	// or 503 is honoured within the same bound.
 	MinBackoff, MaxBackoff time.Duration
 	// MaxTries is how many tries a delivery gets before it is failed
@@ -232,9 +232,12 @@ func (d *Dispatcher) Flush(ctx context.Context) (int, error) {
 	}
 }
 
-// attempt sends one claimed delivery and records the outcome. The
-// outcome's write gets its own deadline: it must not be lost to the
-// caller's cancellation once the endpoint has answered.
+// attempt sends one claimed delivery and records the outcome. The body
+// is built and stored before the first send (StartWebhookAttempt), so
+// that every copy of an event is the same, and a delivery deleted or
+// taken over meanwhile is not sent. The outcome's write gets its own
+// deadline: it must not be lost to the caller's cancellation once the
+// endpoint has answered.
 func (d *Dispatcher) attempt(ctx context.Context, dl store.WebhookDelivery) {
 	a := store.WebhookAttempt{ID: dl.ID, Attempt: dl.Attempts}
 	body := dl.Payload
@@ -245,20 +248,23 @@ func (d *Dispatcher) attempt(ctx context.Context, dl store.WebhookDelivery) {
 			d.finish(ctx, dl, a, 0)
 			return
 		}
-		a.Payload = body
 	}
 	if max := or(d.MaxBody, 1<<20); len(body) > max {
 		a.Error = fmt.Sprintf("payload of %d bytes over the limit of %d", len(body), max)
 		d.finish(ctx, dl, a, -1)
 		return
 	}
-	eps, err := d.endpoint(ctx, dl.EndpointID)
-	if err != nil {
-		a.Error = "endpoint: " + err.Error()
+	body, ep, err := d.Store.StartWebhookAttempt(ctx, dl.ID, dl.Attempts, body)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		d.logger().Info("webhook: delivery gone or taken over before its attempt", "delivery", dl.ID, "event", dl.Key)
+		return
+	case err != nil:
+		a.Error = "start the attempt: " + err.Error()
 		d.finish(ctx, dl, a, 0)
 		return
 	}
-	status, retryAfter, err := d.send(ctx, eps, dl, body)
+	status, retryAfter, err := d.send(ctx, ep, dl, body)
 	a.Status = status
 	switch {
 	case err != nil:
@@ -269,21 +275,6 @@ func (d *Dispatcher) attempt(ctx context.Context, dl store.WebhookDelivery) {
 		a.Error = "HTTP " + strconv.Itoa(status)
 	}
 	d.finish(ctx, dl, a, retryAfter)
-}
-
-// endpoint reads the delivery's endpoint now, so that a changed URL or
-// secret takes effect at the next attempt.
-func (d *Dispatcher) endpoint(ctx context.Context, id int64) (store.WebhookEndpoint, error) {
-	eps, err := d.Store.WebhookEndpoints(ctx)
-	if err != nil {
-		return store.WebhookEndpoint{}, err
-	}
-	for _, e := range eps {
-		if e.ID == id {
-			return e, nil
-		}
-	}
-	return store.WebhookEndpoint{}, store.ErrNotFound
 }
 
 // send POSTs body to the endpoint. It returns the status (0 if none came),
@@ -337,9 +328,25 @@ func retryAfter(v string, now time.Time) time.Duration {
 	return 0
 }
 
+// minBackoff and maxBackoff are the bounds of the backoff; a bound that
+// is not positive takes its default.
+func (d *Dispatcher) minBackoff() time.Duration {
+	if d.MinBackoff <= 0 {
+		return 5 * time.Second
+	}
+	return d.MinBackoff
+}
+
+func (d *Dispatcher) maxBackoff() time.Duration {
+	if d.MaxBackoff <= 0 {
+		return max(time.Hour, d.minBackoff())
+	}
+	return max(d.MaxBackoff, d.minBackoff())
+}
+
 // backoff is the wait before the try after tries failed ones.
 func (d *Dispatcher) backoff(tries int) time.Duration {
-	lo, hi := or(d.MinBackoff, 5*time.Second), or(d.MaxBackoff, time.Hour)
+	lo, hi := d.minBackoff(), d.maxBackoff()
 	w := lo
 	for i := 1; i < tries && w < hi; i++ {
 		w *= 2
@@ -364,7 +371,7 @@ func (d *Dispatcher) finish(ctx context.Context, dl store.WebhookDelivery, a sto
 		d.retried.Add(1)
 		w := d.backoff(tries)
 		if wait > 0 {
-			w = min(wait, or(d.MaxBackoff, time.Hour))
+			w = min(wait, d.maxBackoff())
 		}
 		a.Next = now.Add(w)
 	}

@@ -45,7 +45,7 @@ type Ticket struct {
 	Number   string `json:"number,omitempty"` // empty if the ticket was deleted since
 	Title    string `json:"title,omitempty"`
 	QueueID  int64  `json:"queue_id,omitempty"`
-	State    string `json:"state,omitempty"` // the ticket's state when the event was sent
+	State    string `json:"state,omitempty"` // the ticket's state when the event was first sent
 	Priority int    `json:"priority,omitempty"`
 	Change   Change `json:"change"`
 }
@@ -78,9 +78,11 @@ type Lookups interface {
 }
 
 // Payload builds the body of d: what the store recorded with the event
-// (its state, code, reason, values) and the subject's fields that do not
-// change (numbers, names, ids), read now. A subject deleted since is
-// described by what the event holds. It fails only on a store error.
+// (its state, code, reason, values) and the subject as it is when the
+// delivery is first sent (numbers, names, ids, a ticket's state then); a
+// Dispatcher stores the body before it first sends it, and sends that
+// body at every later try. A subject deleted since is described by what
+// the event holds. It fails only on a store error.
 func Payload(ctx context.Context, st Lookups, d store.WebhookDelivery) ([]byte, error) {
 	ev := Event{ID: d.Key, Type: d.Event, At: d.At.UTC()}
 	topic, _, _ := strings.Cut(d.Event, ".")

@@ -45,6 +45,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	if *hookBackoff <= 0 {
+		return errors.New("-webhook-min-backoff must be positive")
+	}
 	if mf.once && !mf.enabled() {
 		return errors.New("-once needs a mail source (-imap, -pop3 or -maildir)")
 	}

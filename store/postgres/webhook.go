@@ -2,10 +2,13 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/switchboard-go/switchboard/store"
 	"github.com/switchboard-go/switchboard/store/internal/rules"
@@ -17,6 +20,12 @@ func (o *ops) PutWebhookEndpoint(ctx context.Context, e *store.WebhookEndpoint) 
 		return wrap("put webhook endpoint", err)
 	}
 	return wrap("put webhook endpoint", o.write(ctx, func(o *ops) error {
+		if e.ClientID != 0 {
+			var one int
+			if err := o.tx.QueryRow(ctx, `SELECT 1 FROM sms_clients WHERE id = $1`, e.ClientID).Scan(&one); err != nil {
+				return noClient(err, e.ClientID)
+			}
+		}
 		return o.tx.QueryRow(ctx, `INSERT INTO webhook_endpoints (name, url, secret, on_sms, on_ticket, on_chat,
 			client_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 			ON CONFLICT (name) DO UPDATE SET url = excluded.url, secret = excluded.secret, on_sms = excluded.on_sms,
@@ -57,8 +66,11 @@ func (o *ops) ClaimWebhookDeliveries(ctx context.Context, n int, now time.Time, 
 		ds, err = collect(rows, scan.WebhookDelivery, "claim webhook deliveries")
 		return err
 	})
+	if err != nil {
+		return nil, wrap("claim webhook deliveries", err) // rolled back (or unknown): none is counted as claimed
+	}
 	sort.Slice(ds, func(i, j int) bool { return ds[i].ID < ds[j].ID })
-	return ds, wrap("claim webhook deliveries", err)
+	return ds, nil
 }
 
 func (o *ops) FinishWebhookDelivery(ctx context.Context, a store.WebhookAttempt) error {
@@ -68,7 +80,7 @@ func (o *ops) FinishWebhookDelivery(ctx context.Context, a store.WebhookAttempt)
 	state, next, delivered := rules.AttemptOutcome(a)
 	return wrap("finish webhook delivery", o.write(ctx, func(o *ops) error {
 		return affected(o.tx.Exec(ctx, `UPDATE webhook_deliveries SET state = $1, next_attempt_at = $2,
-			delivered_at = $3, last_status = $4, last_error = $5, payload = COALESCE(payload, $6)
+			delivered_at = $3, last_status = $4, last_error = $5, payload = COALESCE(payload, $6), finished = attempts
 			WHERE id = $7 AND attempts = $8 AND state = 'pending'`,
 			state, next, tm(delivered), a.Status, a.Error, a.Payload, a.ID, a.Attempt))
 	}))
@@ -118,7 +130,8 @@ func (o *ops) ReplayWebhookDelivery(ctx context.Context, id int64, now time.Time
 	return wrap("replay webhook delivery", o.write(ctx, func(o *ops) error {
 		return affected(o.tx.Exec(ctx, `UPDATE webhook_deliveries SET
 			replay_base = CASE WHEN state = 'pending' THEN replay_base ELSE attempts END,
-			state = 'pending', next_attempt_at = $1, delivered_at = NULL WHERE id = $2`, rules.Or(now), id))
+			next_attempt_at = CASE WHEN state = 'pending' AND finished < attempts THEN next_attempt_at ELSE $1 END,
+			state = 'pending', delivered_at = NULL WHERE id = $2`, rules.Or(now), id))
 	}))
 }
 
@@ -134,4 +147,30 @@ func (o *ops) PurgeWebhookDeliveries(ctx context.Context, before time.Time, limi
 		return err
 	})
 	return n, wrap("purge webhook deliveries", err)
+}
+
+func (o *ops) StartWebhookAttempt(ctx context.Context, id int64, attempt int, payload []byte) ([]byte, store.WebhookEndpoint, error) {
+	var stored []byte
+	var e store.WebhookEndpoint
+	err := o.write(ctx, func(o *ops) error {
+		var endpoint int64
+		if err := o.tx.QueryRow(ctx, `UPDATE webhook_deliveries SET payload = COALESCE(payload, $1)
+			WHERE id = $2 AND attempts = $3 AND state = 'pending' RETURNING payload, endpoint_id`,
+			payload, id, attempt).Scan(&stored, &endpoint); err != nil {
+			return err
+		}
+		var err error
+		e, err = scan.WebhookEndpoint(o.tx.QueryRow(ctx, `SELECT `+scan.WebhookEndpointCols+`
+			FROM webhook_endpoints WHERE id = $1`, endpoint))
+		return err
+	})
+	return stored, e, wrap("start webhook attempt", err)
+}
+
+// noClient is the error of an endpoint whose client does not exist.
+func noClient(err error, id int64) error {
+	if errors.Is(err, pgx.ErrNoRows) {
+		return rules.Invalid("webhook endpoint of client %d, which does not exist", id)
+	}
+	return err
 }

@@ -2,6 +2,8 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"sort"
 	"strings"
 	"time"
@@ -16,6 +18,12 @@ func (o *ops) PutWebhookEndpoint(ctx context.Context, e *store.WebhookEndpoint) 
 		return wrap("put webhook endpoint", err)
 	}
 	return wrap("put webhook endpoint", o.write(ctx, func(o *ops) error {
+		if e.ClientID != 0 {
+			var one int
+			if err := o.w().QueryRowContext(ctx, `SELECT 1 FROM sms_clients WHERE id = ?`, e.ClientID).Scan(&one); err != nil {
+				return noClient(err, e.ClientID)
+			}
+		}
 		if err := o.w().QueryRowContext(ctx, `INSERT INTO webhook_endpoints (name, url, secret, on_sms, on_ticket, on_chat,
 			client_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (name) DO UPDATE SET url = excluded.url, secret = excluded.secret, on_sms = excluded.on_sms,
@@ -62,8 +70,11 @@ func (o *ops) ClaimWebhookDeliveries(ctx context.Context, n int, now time.Time, 
 		ds, err = collect(rows, scan.WebhookDelivery, "claim webhook deliveries")
 		return err
 	})
+	if err != nil {
+		return nil, wrap("claim webhook deliveries", err) // rolled back: none is claimed
+	}
 	sort.Slice(ds, func(i, j int) bool { return ds[i].ID < ds[j].ID })
-	return ds, wrap("claim webhook deliveries", err)
+	return ds, nil
 }
 
 func (o *ops) FinishWebhookDelivery(ctx context.Context, a store.WebhookAttempt) error {
@@ -73,7 +84,7 @@ func (o *ops) FinishWebhookDelivery(ctx context.Context, a store.WebhookAttempt)
 	state, next, delivered := rules.AttemptOutcome(a)
 	return wrap("finish webhook delivery", o.write(ctx, func(o *ops) error {
 		return affected(o.w().ExecContext(ctx, `UPDATE webhook_deliveries SET state = ?, next_attempt_at = ?,
-			delivered_at = ?, last_status = ?, last_error = ?, payload = COALESCE(payload, ?)
+			delivered_at = ?, last_status = ?, last_error = ?, payload = COALESCE(payload, ?), finished = attempts
 			WHERE id = ? AND attempts = ? AND state = 'pending'`,
 			state, tm0(next), tm(delivered), a.Status, a.Error, a.Payload, a.ID, a.Attempt))
 	}))
@@ -122,7 +133,8 @@ func (o *ops) ReplayWebhookDelivery(ctx context.Context, id int64, now time.Time
 	return wrap("replay webhook delivery", o.write(ctx, func(o *ops) error {
 		return affected(o.w().ExecContext(ctx, `UPDATE webhook_deliveries SET
 			replay_base = CASE WHEN state = 'pending' THEN replay_base ELSE attempts END,
-			state = 'pending', next_attempt_at = ?, delivered_at = NULL WHERE id = ?`, tm0(rules.Or(now)), id))
+			next_attempt_at = CASE WHEN state = 'pending' AND finished < attempts THEN next_attempt_at ELSE ? END,
+			state = 'pending', delivered_at = NULL WHERE id = ?`, tm0(rules.Or(now)), id))
 	}))
 }
 
@@ -142,4 +154,30 @@ func (o *ops) PurgeWebhookDeliveries(ctx context.Context, before time.Time, limi
 		return err
 	})
 	return n, wrap("purge webhook deliveries", err)
+}
+
+func (o *ops) StartWebhookAttempt(ctx context.Context, id int64, attempt int, payload []byte) ([]byte, store.WebhookEndpoint, error) {
+	var stored []byte
+	var e store.WebhookEndpoint
+	err := o.write(ctx, func(o *ops) error {
+		var endpoint int64
+		if err := o.w().QueryRowContext(ctx, `UPDATE webhook_deliveries SET payload = COALESCE(payload, ?)
+			WHERE id = ? AND attempts = ? AND state = 'pending' RETURNING payload, endpoint_id`,
+			payload, id, attempt).Scan(&stored, &endpoint); err != nil {
+			return err
+		}
+		var err error
+		e, err = scan.WebhookEndpoint(o.w().QueryRowContext(ctx, `SELECT `+scan.WebhookEndpointCols+`
+			FROM webhook_endpoints WHERE id = ?`, endpoint))
+		return err
+	})
+	return stored, e, wrap("start webhook attempt", err)
+}
+
+// noClient is the error of an endpoint whose client does not exist.
+func noClient(err error, id int64) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return rules.Invalid("webhook endpoint of client %d, which does not exist", id)
+	}
+	return err
 }

@@ -19,6 +19,7 @@ var webhookTests = []test{
 	{"WebhookEndpointOfAnotherHandle", testWebhookEndpointOfAnotherHandle},
 	{"WebhookClaimFinishReplay", testWebhookClaimFinishReplay},
 	{"WebhookClaimConcurrent", testWebhookClaimConcurrent},
+	{"WebhookAttemptStarted", testWebhookAttemptStarted},
 	{"WebhookDeliveriesPaged", testWebhookDeliveriesPaged},
 	{"WebhookDeliveriesPurged", testWebhookDeliveriesPurged},
 }
@@ -61,8 +62,9 @@ func testWebhookEndpoints(t *testing.T, e *env) {
 	if a.ID == 0 || a.CreatedAt.IsZero() {
 		t.Fatalf("put endpoint did not set id and time: %+v", a)
 	}
+	acme := newClient(t, e, "acme")
 	b := store.WebhookEndpoint{Name: "crm", URL: "https://example.com/hook?x=1", Secret: testSecret + "2",
-		Topics: []store.WebhookTopic{store.TopicSMS}, ClientID: 7}
+		Topics: []store.WebhookTopic{store.TopicSMS}, ClientID: acme.ID}
 	must(t, e.PutWebhookEndpoint(ctx, &b))
 	eq(t, "replacement keeps the id", b.ID, a.ID)
 	eq(t, "replacement keeps the creation time", b.CreatedAt, a.CreatedAt)
@@ -81,6 +83,8 @@ func testWebhookEndpoints(t *testing.T, e *env) {
 		{Name: "x", URL: "http://x/", Secret: testSecret},
 		{Name: "x", URL: "http://x/", Secret: testSecret, Topics: []store.WebhookTopic{"mail"}},
 		{Name: "x", URL: "http://x/", Secret: testSecret, Topics: []store.WebhookTopic{store.TopicSMS}, ClientID: -1},
+		{Name: "x", URL: "http://x/", Secret: testSecret, Topics: []store.WebhookTopic{store.TopicSMS}, ClientID: acme.ID + 1000},
+		{Name: "x", URL: "http://x/", Secret: testSecret, Topics: []store.WebhookTopic{store.TopicSMS, store.TopicChat}, ClientID: acme.ID},
 	} {
 		wantErr(t, e.PutWebhookEndpoint(ctx, &bad), store.ErrInvalid)
 	}
@@ -455,4 +459,46 @@ func testWebhookDeliveriesPurged(t *testing.T, e *env) {
 	for _, d := range left {
 		eq(t, "left state", d.State, store.DeliveryPending)
 	}
+}
+
+// An attempt starts by fixing the body (the first one stored stays) and
+// finds the endpoint as it is; a delivery gone or taken over is not to be
+// sent. A replay while an attempt is in flight keeps its lease.
+func testWebhookAttemptStarted(t *testing.T, e *env) {
+	ctx := e.ctx(t)
+	ep := newEndpoint(t, e, "chat", 0, store.TopicChat)
+	newConversation(t, e)
+	now := time.Now()
+	ds, err := e.ClaimWebhookDeliveries(ctx, 1, now, time.Hour)
+	must(t, err)
+	eq(t, "claimed", len(ds), 1)
+	d := ds[0]
+	body, got, err := e.StartWebhookAttempt(ctx, d.ID, d.Attempts, []byte(`{"v":1}`))
+	must(t, err)
+	eq(t, "body stored", string(body), `{"v":1}`)
+	eq(t, "endpoint", got.URL, ep.URL)
+	body, _, err = e.StartWebhookAttempt(ctx, d.ID, d.Attempts, []byte(`{"v":2}`))
+	must(t, err)
+	eq(t, "the first body stays", string(body), `{"v":1}`)
+
+	// Replayed while in flight: no second claim while the lease lives.
+	must(t, e.ReplayWebhookDelivery(ctx, d.ID, now))
+	again, err := e.ClaimWebhookDeliveries(ctx, 1, now, time.Hour)
+	must(t, err)
+	eq(t, "claimed while in flight", len(again), 0)
+	// Its outcome recorded, a replay makes it due at once.
+	must(t, e.FinishWebhookDelivery(ctx, store.WebhookAttempt{ID: d.ID, Attempt: d.Attempts, Error: "HTTP 500",
+		Next: now.Add(time.Hour), At: now}))
+	must(t, e.ReplayWebhookDelivery(ctx, d.ID, now))
+	again, err = e.ClaimWebhookDeliveries(ctx, 1, now, time.Hour)
+	must(t, err)
+	eq(t, "claimed after the replay", len(again), 1)
+	eq(t, "the body kept", string(again[0].Payload), `{"v":1}`)
+
+	// A stale attempt, and a delivery whose endpoint is gone, start nothing.
+	_, _, err = e.StartWebhookAttempt(ctx, d.ID, d.Attempts, nil)
+	wantErr(t, err, store.ErrNotFound)
+	must(t, e.DeleteWebhookEndpoint(ctx, "chat"))
+	_, _, err = e.StartWebhookAttempt(ctx, d.ID, again[0].Attempts, nil)
+	wantErr(t, err, store.ErrNotFound)
 }

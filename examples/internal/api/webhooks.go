@@ -3,7 +3,9 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -50,10 +52,14 @@ func (s *Server) visibleEndpoints(ctx context.Context, c caller) ([]store.Webhoo
 	for _, e := range eps {
 		if e.ClientID != 0 {
 			cl, err := s.Store.Client(ctx, e.ClientID)
-			if err != nil {
+			switch {
+			case errors.Is(err, store.ErrNotFound): // gone since: shown by id, seen by no client
+				clients[e.ClientID] = "#" + strconv.FormatInt(e.ClientID, 10)
+			case err != nil:
 				return nil, nil, err
+			default:
+				clients[e.ClientID] = cl.Name
 			}
-			clients[e.ClientID] = cl.Name
 		}
 		if all || (e.ClientID != 0 && clients[e.ClientID] == c.client) {
 			out = append(out, e)
@@ -71,7 +77,7 @@ func (s *Server) listWebhooks(w http.ResponseWriter, r *http.Request) error {
 	}
 	items := make([]endpointJSON, 0, len(eps))
 	for _, e := range eps {
-		j := endpointJSON{Name: e.Name, URL: e.URL, Client: clients[e.ClientID], CreatedAt: e.CreatedAt, Events: []string{}}
+		j := endpointJSON{Name: e.Name, URL: redacted(e.URL), Client: clients[e.ClientID], CreatedAt: e.CreatedAt, Events: []string{}}
 		for _, t := range e.Topics {
 			j.Events = append(j.Events, string(t))
 		}
@@ -79,6 +85,15 @@ func (s *Server) listWebhooks(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"items": items})
 	return nil
+}
+
+// redacted hides the password of a URL's user information.
+func redacted(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(unreadable URL)"
+	}
+	return u.Redacted()
 }
 
 // listDeliveries lists deliveries newest first, by endpoint and state;

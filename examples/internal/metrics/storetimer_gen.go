@@ -100,6 +100,7 @@ var storeOps = [...]string{
 	"RouteTransmission",
 	"SetTicketPending",
 	"SetTicketState",
+	"StartWebhookAttempt",
 	"Ticket",
 	"TicketAttachment",
 	"TicketAttachments",
@@ -563,82 +564,87 @@ func (o timedOps) SetTicketState(a0 context.Context, a1 int64, a2 store.TicketSt
 	return o.ops.SetTicketState(a0, a1, a2, a3, a4)
 }
 
-func (o timedOps) Ticket(a0 context.Context, a1 int64) (store.Ticket, error) {
+func (o timedOps) StartWebhookAttempt(a0 context.Context, a1 int64, a2 int, a3 []uint8) ([]uint8, store.WebhookEndpoint, error) {
 	defer o.t.observe(89, time.Now())
+	return o.ops.StartWebhookAttempt(a0, a1, a2, a3)
+}
+
+func (o timedOps) Ticket(a0 context.Context, a1 int64) (store.Ticket, error) {
+	defer o.t.observe(90, time.Now())
 	return o.ops.Ticket(a0, a1)
 }
 
 func (o timedOps) TicketAttachment(a0 context.Context, a1 int64) (store.TicketAttachment, error) {
-	defer o.t.observe(90, time.Now())
+	defer o.t.observe(91, time.Now())
 	return o.ops.TicketAttachment(a0, a1)
 }
 
 func (o timedOps) TicketAttachments(a0 context.Context, a1 int64) ([]store.TicketAttachment, error) {
-	defer o.t.observe(91, time.Now())
+	defer o.t.observe(92, time.Now())
 	return o.ops.TicketAttachments(a0, a1)
 }
 
 func (o timedOps) TicketByMessageID(a0 context.Context, a1 string) (store.Ticket, error) {
-	defer o.t.observe(92, time.Now())
+	defer o.t.observe(93, time.Now())
 	return o.ops.TicketByMessageID(a0, a1)
 }
 
 func (o timedOps) TicketByNumber(a0 context.Context, a1 string) (store.Ticket, error) {
-	defer o.t.observe(93, time.Now())
+	defer o.t.observe(94, time.Now())
 	return o.ops.TicketByNumber(a0, a1)
 }
 
 func (o timedOps) TicketCounts(a0 context.Context, a1 store.CountQuery) ([]store.TicketCount, error) {
-	defer o.t.observe(94, time.Now())
+	defer o.t.observe(95, time.Now())
 	return o.ops.TicketCounts(a0, a1)
 }
 
 func (o timedOps) TicketEvents(a0 context.Context, a1 int64) ([]store.TicketEvent, error) {
-	defer o.t.observe(95, time.Now())
+	defer o.t.observe(96, time.Now())
 	return o.ops.TicketEvents(a0, a1)
 }
 
 func (o timedOps) Tickets(a0 context.Context, a1 store.TicketFilter) ([]store.Ticket, error) {
-	defer o.t.observe(96, time.Now())
+	defer o.t.observe(97, time.Now())
 	return o.ops.Tickets(a0, a1)
 }
 
 func (o timedOps) Transcript(a0 context.Context, a1 int64) (store.Transcript, error) {
-	defer o.t.observe(97, time.Now())
+	defer o.t.observe(98, time.Now())
 	return o.ops.Transcript(a0, a1)
 }
 
 func (o timedOps) Transmission(a0 context.Context, a1 int64) (store.Transmission, error) {
-	defer o.t.observe(98, time.Now())
+	defer o.t.observe(99, time.Now())
 	return o.ops.Transmission(a0, a1)
 }
 
 func (o timedOps) UnsettledSegments(a0 context.Context, a1 int64, a2 time.Time, a3 int64, a4 int) ([]store.SentSegment, error) {
-	defer o.t.observe(99, time.Now())
+	defer o.t.observe(100, time.Now())
 	return o.ops.UnsettledSegments(a0, a1, a2, a3, a4)
 }
 
 func (o timedOps) UpdateOperator(a0 context.Context, a1 *store.Operator) error {
-	defer o.t.observe(100, time.Now())
+	defer o.t.observe(101, time.Now())
 	return o.ops.UpdateOperator(a0, a1)
 }
 
 func (o timedOps) UpsertCustomer(a0 context.Context, a1 store.Customer) (store.Customer, error) {
-	defer o.t.observe(101, time.Now())
+	defer o.t.observe(102, time.Now())
 	return o.ops.UpsertCustomer(a0, a1)
 }
 
 func (o timedOps) WebhookDeliveries(a0 context.Context, a1 store.WebhookDeliveryFilter) ([]store.WebhookDelivery, error) {
-	defer o.t.observe(102, time.Now())
+	defer o.t.observe(103, time.Now())
 	return o.ops.WebhookDeliveries(a0, a1)
 }
 
 func (o timedOps) WebhookDelivery(a0 context.Context, a1 int64) (store.WebhookDelivery, error) {
-	defer o.t.observe(103, time.Now())
+	defer o.t.observe(104, time.Now())
 	return o.ops.WebhookDelivery(a0, a1)
 }
 
 func (o timedOps) WebhookEndpoints(a0 context.Context) ([]store.WebhookEndpoint, error) {
-	defer o.t.observe(104, time.Now())
+	defer o.t.observe(105, time.Now())
 	return o.ops.WebhookEndpoints(a0)
 }

@@ -505,6 +505,9 @@ func WebhookEndpoint(e *store.WebhookEndpoint) error {
 	if e.ClientID < 0 {
 		return invalid("webhook endpoint client id %d", e.ClientID)
 	}
+	if e.ClientID != 0 && (len(e.Topics) != 1 || e.Topics[0] != store.TopicSMS) {
+		return invalid("a webhook endpoint of one client receives sms events only (ticket and chat events are the whole platform's)")
+	}
 	e.CreatedAt = Or(e.CreatedAt)
 	return nil
 }

@@ -2,7 +2,9 @@
 -- write a delivery for each endpoint that wants an event, in the
 -- transaction of the change itself: nothing committed goes without its
 -- deliveries, nothing rolled back gets one, and with no endpoint nothing
--- is written.
+-- is written. They lock the endpoints they read (FOR KEY SHARE): an
+-- endpoint being deleted is waited for and then skipped, rather than
+-- failing the change with a foreign key violation.
 CREATE TABLE webhook_endpoints (
 	id         BIGSERIAL PRIMARY KEY,
 	name       TEXT        NOT NULL UNIQUE,
@@ -31,6 +33,7 @@ CREATE TABLE webhook_deliveries (
 	state           TEXT        NOT NULL DEFAULT 'pending',
 	attempts        BIGINT      NOT NULL DEFAULT 0,
 	replay_base     BIGINT      NOT NULL DEFAULT 0,
+	finished        BIGINT      NOT NULL DEFAULT 0, -- the attempt whose outcome was recorded last
 	next_attempt_at TIMESTAMPTZ NOT NULL DEFAULT 'epoch',
 	last_status     BIGINT      NOT NULL DEFAULT 0,
 	last_error      TEXT        NOT NULL DEFAULT '',
@@ -45,7 +48,7 @@ BEGIN
 	INSERT INTO webhook_deliveries (endpoint_id, event, event_key, subject_id, value, code, detail, at, created_at)
 	SELECT e.id, 'sms.' || NEW.state, 'sms:' || NEW.id || ':' || NEW.state, NEW.id, NEW.state, NEW.error_code,
 		NEW.reason, COALESCE(NEW.done_at, NEW.submitted_at, NEW.created_at), clock_timestamp()
-	FROM webhook_endpoints e WHERE e.on_sms AND e.client_id IN (0, NEW.client_id)
+	FROM webhook_endpoints e WHERE e.on_sms AND e.client_id IN (0, NEW.client_id) FOR KEY SHARE
 	ON CONFLICT (endpoint_id, event_key) DO NOTHING;
 	RETURN NULL;
 END $$;
@@ -60,7 +63,7 @@ BEGIN
 	INSERT INTO webhook_deliveries (endpoint_id, event, event_key, subject_id, value, old_value, code, at, created_at)
 	SELECT e.id, 'ticket.' || NEW.kind, 'ticket_event:' || NEW.id, NEW.ticket_id, NEW.new_value, NEW.old_value,
 		NEW.agent_id, NEW.at, clock_timestamp()
-	FROM webhook_endpoints e WHERE e.on_ticket
+	FROM webhook_endpoints e WHERE e.on_ticket FOR KEY SHARE
 	ON CONFLICT (endpoint_id, event_key) DO NOTHING;
 	RETURN NULL;
 END $$;
@@ -74,7 +77,7 @@ BEGIN
 		'chat:' || NEW.id || ':' || NEW.state || ':' || NEW.operator_id || ':'
 			|| COALESCE((extract(epoch FROM NEW.assigned_at) * 1000000)::bigint, 0),
 		NEW.id, NEW.state, NEW.operator_id, COALESCE(NEW.closed_at, NEW.assigned_at, NEW.opened_at), clock_timestamp()
-	FROM webhook_endpoints e WHERE e.on_chat
+	FROM webhook_endpoints e WHERE e.on_chat FOR KEY SHARE
 	ON CONFLICT (endpoint_id, event_key) DO NOTHING;
 	RETURN NULL;
 END $$;

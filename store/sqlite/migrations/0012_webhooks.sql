@@ -5,7 +5,7 @@
 -- their events (see webhook.go): a trigger on a table costs its updates
 -- SQLite's one-pass plans, and a store without endpoints pays nothing.
 CREATE TABLE webhook_endpoints (
-	id         INTEGER PRIMARY KEY,
+	id         INTEGER PRIMARY KEY AUTOINCREMENT, -- ids never reused: a late outcome or request finds nothing
 	name       TEXT    NOT NULL UNIQUE,
 	url        TEXT    NOT NULL,
 	secret     TEXT    NOT NULL,
@@ -17,7 +17,7 @@ CREATE TABLE webhook_endpoints (
 );
 
 CREATE TABLE webhook_deliveries (
-	id              INTEGER PRIMARY KEY,
+	id              INTEGER PRIMARY KEY AUTOINCREMENT,
 	endpoint_id     INTEGER NOT NULL REFERENCES webhook_endpoints (id) ON DELETE CASCADE,
 	event           TEXT    NOT NULL,
 	event_key       TEXT    NOT NULL,
@@ -32,6 +32,7 @@ CREATE TABLE webhook_deliveries (
 	state           TEXT    NOT NULL DEFAULT 'pending',
 	attempts        INTEGER NOT NULL DEFAULT 0,
 	replay_base     INTEGER NOT NULL DEFAULT 0,
+	finished        INTEGER NOT NULL DEFAULT 0, -- the attempt whose outcome was recorded last
 	next_attempt_at INTEGER NOT NULL DEFAULT 0,
 	last_status     INTEGER NOT NULL DEFAULT 0,
 	last_error      TEXT    NOT NULL DEFAULT '',
