@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/coder/websocket"
 
@@ -50,6 +51,12 @@ type Handler struct {
 // that is not a WebSocket upgrade, or from an origin not allowed, is
 // answered with an HTTP error.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// The http.Server's read and write timeouts are for requests; the
+	// connection, once upgraded, is the chat's, which watches it with its
+	// heartbeat. Deadlines set before the upgrade would stay on it.
+	rc := http.NewResponseController(w)
+	rc.SetReadDeadline(time.Time{})
+	rc.SetWriteDeadline(time.Time{})
 	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{Subprotocols: []string{Subprotocol},
 		OriginPatterns: h.OriginPatterns})
 	if err != nil {

@@ -203,3 +203,26 @@ func TestShutdownClosesWebSockets(t *testing.T) {
 	require.ErrorAs(t, cust.Err(), &ce)
 	assert.Equal(t, chat.CodeShuttingDown, ce.Code)
 }
+
+// The http.Server's request timeouts do not reach an upgraded
+// connection: a chat outlives them.
+func TestServerTimeoutsDoNotEndTheChat(t *testing.T) {
+	srv := chattest.NewServer(nil)
+	defer srv.Close()
+	hs := httptest.NewUnstartedServer(&chatws.Handler{Server: srv.Chat})
+	hs.Config.ReadTimeout, hs.Config.WriteTimeout = 200*time.Millisecond, 200*time.Millisecond
+	hs.Start()
+	defer hs.Close()
+	cust, err := chat.Dial(ctxT(t), "ws", &chat.ClientOptions{Name: "Ana", CustomerID: "a",
+		Dialer: chatws.Dialer("ws"+strings.TrimPrefix(hs.URL, "http"), nil)})
+	require.NoError(t, err)
+	defer cust.Close()
+	time.Sleep(time.Second)
+	_, err = cust.Send(ctxT(t), "still here")
+	require.NoError(t, err)
+	select {
+	case <-cust.Done():
+		t.Fatalf("the connection ended: %v", cust.Err())
+	default:
+	}
+}

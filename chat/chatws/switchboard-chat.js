@@ -226,7 +226,9 @@
   class SwitchboardChat {
     // opts: url (ws:// or wss://), role ("customer" or "operator"), name,
     // email, customerId, token (a site-signed customer token), login,
-    // password, device, client (software name), reconnect (default true),
+    // password, device, resume (the resume token of an earlier WELCOME, to
+    // take a conversation up again after a page reload: every message of
+    // it comes again), client (software name), reconnect (default true),
     // maxReconnectDelay (ms, default 30000), and handlers: onPost(post),
     // onEvent(event), onTyping(t), onRead(r), onQueue(q), onAssigned(a),
     // onError(err), onState("connecting"|"open"|"closed", detail),
@@ -241,6 +243,8 @@
       this.closed = false;
       this.delay = 250;
       this.maxFrame = 16 << 10;
+      this.nextTransfer = 0;
+      this.downloads = new Map(); // transferId -> {start, parts, resolve, reject}
     }
 
     get conversationId() { return this.welcome ? this.welcome.conversationId : 0; }
@@ -279,6 +283,8 @@
         if (this.welcome && this.welcome.resume) {
           h.resume = this.welcome.resume;
           h.lastSeq = this.state(this.welcome.conversationId).next - 1;
+        } else if (this.o.resume) { // a page reloaded: the whole conversation comes again
+          h.resume = this.o.resume;
         }
         if (h.role === ROLE.operator) {
           h.cursors = [];
@@ -305,7 +311,7 @@
             this.welcome = m; this.delay = 250;
             framer.max = m.maxFrame || (64 << 10);
             this.emit("onState", "open", m);
-            for (const p of this.sends.values()) ws.send(p.frame); // stored once by the server
+            for (const p of this.sends.values()) if (p.frame) ws.send(p.frame); // stored once by the server
             settled = true; resolve(m);
             continue;
           }
@@ -337,6 +343,9 @@
     lost(err, wasOpen) {
       this.emit("onState", "closed", err);
       for (const w of this.waits.splice(0)) w.reject(err);
+      for (const d of this.downloads.values()) d.reject(err);
+      this.downloads.clear();
+      for (const [id, p] of this.sends) if (p.ws) { this.sends.delete(id); p.reject(err); } // uploads start again from the caller
       if (this.closed || !this.welcome) return;
       if (!this.o.reconnect || (err.code && FATAL.has(err.code))) { this.end(err); return; }
       const d = wasOpen ? 0 : this.delay;
@@ -380,9 +389,20 @@
           return;
         }
         case T.ERROR: {
+          for (const [id, d] of this.downloads) {
+            if (d.matchError(m)) { this.downloads.delete(id); d.reject(this.errorOf(m)); return; }
+          }
           const p = m.clientMsgId ? this.sends.get(m.clientMsgId) : null;
           if (p) { this.sends.delete(m.clientMsgId); p.reject(this.errorOf(m)); return; }
           break;
+        }
+        case T.FILE_START: case T.FILE_CHUNK: case T.FILE_END: {
+          const d = this.downloads.get(m.transferId);
+          if (!d) break;
+          if (m.type === T.FILE_START) d.start = m;
+          else if (m.type === T.FILE_CHUNK) d.parts.push(m.data);
+          else { this.downloads.delete(m.transferId); this.finishDownload(d); }
+          return;
         }
         case T.ASSIGNED: this.state(m.conversationId).serving = true; break;
         case T.EVENT: {
@@ -424,6 +444,61 @@
         this.sends.set(id, {frame, conv: conv || this.conversationId, resolve, reject});
         if (this.ws && this.ws.readyState === 1) this.ws.send(frame);
       });
+    }
+
+    // sendFile uploads a File or Blob (an image, a document) to a
+    // conversation and resolves with its ACK. A connection lost during
+    // the upload rejects it: call again (the server keeps nothing of it).
+    async sendFile(file, conversationId, name) {
+      const data = new Uint8Array(await file.arrayBuffer());
+      const sha = new Uint8Array(await global.crypto.subtle.digest("SHA-256", data));
+      const conv = conversationId || 0, id = randomId(), transferId = ++this.nextTransfer;
+      const ws = this.ws;
+      if (!ws || ws.readyState !== 1) throw new Error("not connected");
+      const done = new Promise((resolve, reject) => {
+        this.sends.set(id, {frame: null, conv: conv || this.conversationId, resolve, reject, ws});
+      });
+      ws.send(encode({type: T.FILE_START, conversationId: conv, transferId, name: name || file.name || "file",
+        mediaType: file.type || "", size: data.length, sha256: sha, clientMsgId: id}));
+      const chunk = 32 << 10;
+      for (let off = 0; off < data.length; off += chunk) {
+        ws.send(encode({type: T.FILE_CHUNK, transferId, data: data.subarray(off, Math.min(off + chunk, data.length))}));
+      }
+      ws.send(encode({type: T.FILE_END, transferId}));
+      return done;
+    }
+
+    // fetchAttachment downloads an attachment of a POST and resolves with
+    // {name, mediaType, blob}; the SHA-256 the server announces is checked.
+    fetchAttachment(attachmentId) {
+      const transferId = ++this.nextTransfer;
+      return this.download({type: T.FETCH, attachmentId, transferId}, transferId,
+        m => m.type === T.ERROR && m.conversationId === 0 && !m.clientMsgId);
+    }
+
+    // transcript downloads a conversation's transcript ("text" or "json").
+    transcript(format, conversationId) {
+      const transferId = ++this.nextTransfer, id = conversationId || 0;
+      return this.download({type: T.TRANSCRIPT, conversationId: id, format: format === "json" ? 2 : 1, transferId}, transferId,
+        m => m.type === T.ERROR && (m.conversationId === id || m.conversationId === this.conversationId));
+    }
+
+    download(req, transferId, matchError) {
+      return new Promise((resolve, reject) => {
+        if (!this.write(req)) { reject(new Error("not connected")); return; }
+        this.downloads.set(transferId, {start: null, parts: [], resolve, reject, matchError});
+      });
+    }
+
+    async finishDownload(d) {
+      if (!d.start) { d.reject(new ProtocolError("file without FILE_START")); return; }
+      const blob = new Blob(d.parts, {type: d.start.mediaType || "application/octet-stream"});
+      const sha = new Uint8Array(await global.crypto.subtle.digest("SHA-256", await blob.arrayBuffer()));
+      const want = d.start.sha256 || new Uint8Array(0);
+      if (want.length === 32 && (sha.length !== 32 || sha.some((x, i) => x !== want[i]))) {
+        d.reject(new ProtocolError("checksum mismatch")); return;
+      }
+      d.resolve({name: d.start.name, mediaType: d.start.mediaType, size: d.start.size, blob});
     }
 
     // request writes m and resolves with the first frame match accepts (or

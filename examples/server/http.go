@@ -11,8 +11,11 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/switchboard-go/switchboard/chat"
+	"github.com/switchboard-go/switchboard/chat/chatws"
 	"github.com/switchboard-go/switchboard/examples/internal/api"
 	"github.com/switchboard-go/switchboard/examples/internal/metrics"
+	"github.com/switchboard-go/switchboard/examples/internal/widget"
 	"github.com/switchboard-go/switchboard/mailticket"
 	"github.com/switchboard-go/switchboard/smpp/gateway"
 	"github.com/switchboard-go/switchboard/store"
@@ -33,12 +36,18 @@ func (h *httpFlags) register(fs *flag.FlagSet) {
 // start serves the API until stop is called; url is where it listens.
 // tickets and sender answer tickets (nil without -smtp).
 func (h *httpFlags) start(ctx context.Context, st store.Store, gw *gateway.Gateway, n gateway.Numbering,
-	tickets *mailticket.Processor, sender mailticket.Sender, met *metrics.Metrics, hooks *webhook.Dispatcher, log *slog.Logger) (url string, stop func(context.Context) error, err error) {
+	tickets *mailticket.Processor, sender mailticket.Sender, met *metrics.Metrics, hooks *webhook.Dispatcher, chatSrv *chat.Server,
+	log *slog.Logger) (url string, stop func(context.Context) error, err error) {
 	if (h.certFile == "") != (h.keyFile == "") {
 		return "", nil, errors.New("-tls-cert and -tls-key go together")
 	}
 	a := &api.Server{Store: st, Gateway: gw, Numbering: n, Tickets: tickets, Mail: sender, Metrics: met.Handler(), Webhooks: hooks, Logger: log}
-	srv := &http.Server{Handler: met.Instrument(a.Handler()), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 5 * time.Minute,
+	mux := http.NewServeMux()
+	mux.Handle("/", a.Handler())
+	if chatSrv != nil { // the customers' chat widget and its WebSocket
+		mux.Handle("/chat/", http.StripPrefix("/chat", widget.Handler(chatSrv, chatws.Handler{})))
+	}
+	srv := &http.Server{Handler: met.Instrument(mux), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 5 * time.Minute,
 		WriteTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	scheme := "http"

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"net/http"
 	"regexp"
 	"strings"
@@ -11,6 +12,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/switchboard-go/switchboard/chat"
+	"github.com/switchboard-go/switchboard/chat/chatws"
 )
 
 // get makes an API request and returns its status.
@@ -71,4 +75,31 @@ func TestAPIWithTokens(t *testing.T) {
 	out.Reset()
 	require.NoError(t, run(ctx, []string{"api-token", "-data", dir, "-list"}, &out, &errOut))
 	assert.Regexp(t, `ops\s+\(all\)\s+\S+ \S+\s+\S+ \S+`, out.String())
+}
+
+// The server serves the chat widget next to the API when the chat runs:
+// its page, and the chat over WebSocket into the same chat server as TCP.
+func TestChatWidgetServed(t *testing.T) {
+	logs := &syncBuffer{}
+	ctx, stop := startServer(t, []string{"-data", t.TempDir(), "-chat-addr", "127.0.0.1:0"}, logs)
+	defer stop()
+	waitFor(t, logs, "chat widget")
+	base := regexp.MustCompile(`msg="chat widget" url=(\S+)`).FindStringSubmatch(logs.String())[1]
+	resp, err := http.Get(base)
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Contains(t, string(body), `<script src="widget.js">`)
+	assert.Contains(t, resp.Header.Get("Content-Security-Policy"), "script-src 'self'")
+	for _, asset := range []string{"widget.js", "widget.css", "embed.js", "switchboard-chat.js"} {
+		assert.Equal(t, http.StatusOK, get(t, base+asset, ""), asset)
+	}
+	assert.Equal(t, http.StatusNotFound, get(t, base+"nothing.js", ""))
+
+	cust, err := chat.Dial(ctx, "ws", &chat.ClientOptions{Name: "Ana", Email: "ana@example.com",
+		Dialer: chatws.Dialer("ws"+strings.TrimPrefix(base, "http")+"ws", nil)})
+	require.NoError(t, err)
+	defer cust.Close()
+	assert.NotZero(t, cust.ConversationID(), "a conversation opened over WebSocket")
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/switchboard-go/switchboard/chat"
@@ -124,6 +125,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 
 	stopChat := func(context.Context) error { return nil }
+	var chatSrv *chat.Server
 	if cf.addr != "" {
 		var addr string
 		var tickets *mailticket.Processor
@@ -134,7 +136,6 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 				return err
 			}
 		}
-		var chatSrv *chat.Server
 		addr, chatSrv, stopChat, err = cf.start(st, sf.Data, files, tickets, log.With("channel", "chat"))
 		if err != nil {
 			stopGateway()
@@ -178,7 +179,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			}
 		}
 		if err == nil {
-			url, stopHTTP, err = hf.start(ctx, st, gw, nf.Numbering, tickets, sender, met, hooks, log.With("channel", "http"))
+			url, stopHTTP, err = hf.start(ctx, st, gw, nf.Numbering, tickets, sender, met, hooks, chatSrv, log.With("channel", "http"))
 		}
 		if err != nil {
 			stopMail()
@@ -188,6 +189,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		log.Info("http api listening", "url", url)
+		if chatSrv != nil {
+			log.Info("chat widget", "url", strings.TrimSuffix(url, "api/v1/")+"chat/")
+		}
 	}
 	log.Info("running; stop with SIGINT or SIGTERM")
 

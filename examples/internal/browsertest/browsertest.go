@@ -7,6 +7,8 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -59,6 +61,9 @@ func New(t testing.TB) context.Context {
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)
 	t.Cleanup(func() {
+		if t.Failed() {
+			Screenshot(t, ctx, "failed")
+		}
 		cancel()
 		cancelAlloc() // stops the browser process it started, and waits for it
 		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
@@ -81,4 +86,31 @@ func New(t testing.TB) context.Context {
 		t.Fatal("Chromium did not start within a minute")
 	}
 	return ctx
+}
+
+// Screenshot writes a PNG of the page to $SCREENSHOTS (default: a
+// switchboard-screenshots folder in the temporary directory) as
+// TEST-name.png and logs its path. New takes one of every failed test.
+func Screenshot(t testing.TB, ctx context.Context, name string) {
+	t.Helper()
+	dir := os.Getenv("SCREENSHOTS")
+	if dir == "" {
+		dir = filepath.Join(os.TempDir(), "switchboard-screenshots")
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Logf("screenshot %s: %v", name, err)
+		return
+	}
+	path := filepath.Join(dir, strings.NewReplacer("/", "_", " ", "_").Replace(t.Name())+"-"+name+".png")
+	if err := os.MkdirAll(dir, 0o755); err == nil {
+		err = os.WriteFile(path, png, 0o644)
+	}
+	if err != nil {
+		t.Logf("screenshot %s: %v", name, err)
+		return
+	}
+	t.Logf("screenshot: %s", path)
 }
