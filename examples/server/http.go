@@ -14,6 +14,7 @@ import (
 	"github.com/switchboard-go/switchboard/chat"
 	"github.com/switchboard-go/switchboard/chat/chatws"
 	"github.com/switchboard-go/switchboard/examples/internal/api"
+	"github.com/switchboard-go/switchboard/examples/internal/console"
 	"github.com/switchboard-go/switchboard/examples/internal/metrics"
 	"github.com/switchboard-go/switchboard/examples/internal/widget"
 	"github.com/switchboard-go/switchboard/mailticket"
@@ -42,8 +43,14 @@ func (h *httpFlags) start(ctx context.Context, st store.Store, gw *gateway.Gatew
 		return "", nil, errors.New("-tls-cert and -tls-key go together")
 	}
 	a := &api.Server{Store: st, Gateway: gw, Numbering: n, Tickets: tickets, Mail: sender, Metrics: met.Handler(), Webhooks: hooks, Logger: log}
+	con := &console.Server{Store: st, Prefix: "/console", Webhooks: hooks, Logger: log}
+	consoleHandler, err := con.Handler()
+	if err != nil {
+		return "", nil, err
+	}
 	mux := http.NewServeMux()
 	mux.Handle("/", a.Handler())
+	mux.Handle("/console/", http.StripPrefix("/console", consoleHandler))
 	if chatSrv != nil { // the customers' chat widget and its WebSocket
 		mux.Handle("/chat/", http.StripPrefix("/chat", widget.Handler(chatSrv, chatws.Handler{})))
 	}

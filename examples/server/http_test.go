@@ -102,4 +102,13 @@ func TestChatWidgetServed(t *testing.T) {
 	require.NoError(t, err)
 	defer cust.Close()
 	assert.NotZero(t, cust.ConversationID(), "a conversation opened over WebSocket")
+
+	// The web console is there too, behind its login.
+	con := regexp.MustCompile(`msg="web console" url=(\S+)`).FindStringSubmatch(logs.String())[1]
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err = noRedirect.Get(con)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	assert.Equal(t, "/console/login?next=%2F", resp.Header.Get("Location"))
 }

@@ -189,6 +189,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		log.Info("http api listening", "url", url)
+		log.Info("web console", "url", strings.TrimSuffix(url, "api/v1/")+"console/")
 		if chatSrv != nil {
 			log.Info("chat widget", "url", strings.TrimSuffix(url, "api/v1/")+"chat/")
 		}

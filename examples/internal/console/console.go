@@ -1,0 +1,260 @@
+// Package console is the web console of the example server: people log
+// in with their accounts (store.Account) and work in server-rendered
+// pages. Sessions are cookies (HttpOnly, SameSite=Strict, Secure over
+// TLS); every form carries a CSRF token and must come from the site's
+// own origin. This first part holds the administrators' pages: webhooks
+// with their delivery log (replay), people's accounts and API tokens.
+package console
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/switchboard-go/switchboard/internal/loginguard"
+	"github.com/switchboard-go/switchboard/store"
+	"github.com/switchboard-go/switchboard/webhook"
+)
+
+//go:embed templates static
+var files embed.FS
+
+// Server serves the console under Prefix (e.g. "/console"). Set its
+// fields before Handler; it is safe for concurrent use.
+type Server struct {
+	Store  store.Store
+	Prefix string
+	// Webhooks is woken when a delivery is replayed (nil: it finds it at
+	// its next poll).
+	Webhooks *webhook.Dispatcher
+	// Logins guards password logins (shared with the API, so that
+	// guessing counts once across both); nil: a guard of its own.
+	Logins *loginguard.Guard
+	Logger *slog.Logger
+	// SessionTTL is how long a session lives (default 12 h).
+	SessionTTL time.Duration
+
+	tmpl      map[string]*template.Template
+	sessions  *sessions
+	lastSweep atomic.Int64 // of Logins, Unix ns
+}
+
+var pages = []string{"login", "home", "webhooks", "users", "tokens"}
+
+// Handler returns the console's routes, to mount at Prefix with the
+// prefix stripped.
+func (s *Server) Handler() (http.Handler, error) {
+	s.tmpl = map[string]*template.Template{}
+	for _, p := range pages {
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(files, "templates/layout.html", "templates/"+p+".html")
+		if err != nil {
+			return nil, err
+		}
+		s.tmpl[p] = t
+	}
+	if s.Logins == nil {
+		s.Logins = loginguard.New()
+	}
+	s.sessions = newSessions(or(s.SessionTTL, 12*time.Hour))
+	static, _ := fs.Sub(files, "static")
+	mux := http.NewServeMux()
+	mux.Handle("GET /static/", http.StripPrefix("/static", http.FileServerFS(static)))
+	mux.HandleFunc("GET /login", s.loginPage)
+	mux.HandleFunc("POST /login", s.login)
+	mux.HandleFunc("POST /logout", s.with(anyone, s.logout))
+	mux.HandleFunc("GET /{$}", s.with(anyone, s.home))
+	mux.HandleFunc("GET /webhooks", s.with(admins, s.webhooks))
+	mux.HandleFunc("POST /webhooks/deliveries/{id}/replay", s.with(admins, s.replay))
+	mux.HandleFunc("GET /users", s.with(admins, s.users))
+	mux.HandleFunc("GET /tokens", s.with(admins, s.tokens))
+	return headers(mux), nil
+}
+
+func or[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
+}
+
+var funcs = template.FuncMap{
+	"when": func(t time.Time) string {
+		if t.IsZero() {
+			return "–"
+		}
+		return t.Local().Format("2006-01-02 15:04:05")
+	},
+}
+
+// headers adds the console's security headers: its own scripts and
+// styles only, no framing by other sites.
+func headers(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Security-Policy", "default-src 'self'; img-src 'self' blob: data:; connect-src 'self'; "+
+			"style-src 'self'; script-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header().Set("Referrer-Policy", "same-origin")
+		w.Header().Set("Cache-Control", "no-store")
+		h.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) logger() *slog.Logger {
+	if s.Logger != nil {
+		return s.Logger
+	}
+	return slog.Default()
+}
+
+func (s *Server) path(p string) string { return s.Prefix + p }
+
+func (s *Server) now() time.Time { return time.Now() }
+
+// who may see a page.
+type audience func(store.AccountRole) bool
+
+func anyone(store.AccountRole) bool   { return true }
+func admins(r store.AccountRole) bool { return r == store.RoleAdmin }
+
+type sessionKey struct{}
+
+func sessionOf(ctx context.Context) *session { s, _ := ctx.Value(sessionKey{}).(*session); return s }
+
+// with runs h for a request with a live session of the audience: others
+// are sent to the login page (GET) or refused (POST, 403). A POST must
+// come from this site with the session's CSRF token.
+func (s *Server) with(who audience, h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		sess := s.sessions.get(r, time.Now())
+		if sess == nil {
+			if r.Method == http.MethodGet {
+				http.Redirect(w, r, s.path("/login?next="+url.QueryEscape(r.URL.Path)), http.StatusSeeOther)
+				return
+			}
+			http.Error(w, "log in first", http.StatusForbidden)
+			return
+		}
+		if !who(sess.role) {
+			http.Error(w, "your account's role ("+string(sess.role)+") has no access to this page", http.StatusForbidden)
+			return
+		}
+		if r.Method != http.MethodGet && (!sameOrigin(r) || !sess.validCSRF(r.FormValue("csrf"))) {
+			http.Error(w, "this form did not come from the console (CSRF check failed); reload the page", http.StatusForbidden)
+			return
+		}
+		h(w, r.WithContext(context.WithValue(r.Context(), sessionKey{}, sess)))
+	}
+}
+
+// render writes page p with data; layout fields come from the session.
+func (s *Server) render(w http.ResponseWriter, r *http.Request, p string, status int, data map[string]any) {
+	if data == nil {
+		data = map[string]any{}
+	}
+	data["Prefix"] = s.Prefix
+	if sess := sessionOf(r.Context()); sess != nil {
+		data["Login"], data["Role"], data["CSRF"] = sess.login, string(sess.role), sess.csrf
+		data["Admin"] = sess.role == store.RoleAdmin
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	if err := s.tmpl[p].Execute(w, data); err != nil {
+		s.logger().Error("console: render", "page", p, "err", err)
+	}
+}
+
+func (s *Server) fail(w http.ResponseWriter, err error) {
+	s.logger().Error("console", "err", err)
+	http.Error(w, "the console could not do that: "+err.Error(), http.StatusInternalServerError)
+}
+
+// loginPage shows the login form.
+func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
+	s.render(w, r, "login", http.StatusOK, map[string]any{"Next": safeNext(r.URL.Query().Get("next"))})
+}
+
+// safeNext keeps a redirect after login inside the console.
+func safeNext(next string) string {
+	if next == "" || next[0] != '/' || len(next) > 1 && (next[1] == '/' || next[1] == '\\') {
+		return "/"
+	}
+	return next
+}
+
+const maxPassword = 72 // bcrypt reads no more
+
+// login checks a login and password under the login guard and starts a
+// session.
+func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+	if !sameOrigin(r) {
+		http.Error(w, "this form did not come from the console", http.StatusForbidden)
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
+	login, password := r.FormValue("login"), r.FormValue("password")
+	next := safeNext(r.FormValue("next"))
+	retry := func(status int, msg string) {
+		s.render(w, r, "login", status, map[string]any{"Error": msg, "Next": next, "LoginName": login})
+	}
+	if !store.ValidLogin(login) || password == "" || len(password) > maxPassword {
+		retry(http.StatusUnauthorized, "Wrong login or password.")
+		return
+	}
+	ctx, now := r.Context(), time.Now()
+	if last := s.lastSweep.Load(); now.UnixNano()-last > int64(10*time.Second) && s.lastSweep.CompareAndSwap(last, now.UnixNano()) {
+		s.Logins.Sweep(now)
+	}
+	var acct store.Account
+	out, why, err := s.Logins.Login(ctx, login, loginguard.HostKey(r.RemoteAddr), password, false, now, func() (loginguard.Account, error) {
+		var err error
+		acct, err = s.Store.Account(ctx, login)
+		if errors.Is(err, store.ErrNotFound) {
+			return loginguard.Account{}, nil
+		}
+		return loginguard.Account{PasswordHash: acct.PasswordHash, Disabled: acct.Disabled}, err
+	})
+	switch out {
+	case loginguard.LoggedIn:
+	case loginguard.Refused:
+		retry(http.StatusTooManyRequests, "Too many attempts: "+why)
+		return
+	case loginguard.Busy:
+		retry(http.StatusServiceUnavailable, "Too many logins at once; try again.")
+		return
+	case loginguard.LookupFail:
+		s.fail(w, err)
+		return
+	default:
+		retry(http.StatusUnauthorized, "Wrong login or password.")
+		return
+	}
+	s.sessions.create(w, r, acct, s.path("/"), now)
+	http.Redirect(w, r, s.path(next), http.StatusSeeOther)
+}
+
+func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
+	s.sessions.end(w, r, s.path("/"))
+	http.Redirect(w, r, s.path("/login"), http.StatusSeeOther)
+}
+
+func (s *Server) home(w http.ResponseWriter, r *http.Request) {
+	s.render(w, r, "home", http.StatusOK, nil)
+}
+
+// pathID reads the path value name as an id (0 if it is not one).
+func pathID(r *http.Request, name string) int64 {
+	n, err := strconv.ParseInt(r.PathValue(name), 10, 64)
+	if err != nil || n <= 0 {
+		return 0
+	}
+	return n
+}
