@@ -55,6 +55,7 @@ type conn struct {
 	upload    tokens // upload bytes (reader goroutine only)
 	frameLen  int    // payload length of the frame being handled (reader goroutine only)
 	secure    bool   // encrypted: TLS, or a WebSocket over HTTPS
+	operator  string // ServeOperatorConn: the only login this connection may have; no password asked
 	uploadAt  time.Time
 }
 

@@ -44,6 +44,10 @@ func (s *Server) handshake(c *conn) bool {
 	}
 	c.caps = sharedCaps(hello.Caps)
 	ctx := context.Background()
+	if c.operator != "" && (hello.Role != RoleOperator || hello.Login != c.operator) {
+		c.fail(CodeAuthFailed, "this connection is for operator "+c.operator+" only")
+		return false
+	}
 	switch hello.Role {
 	case RoleCustomer:
 		return s.helloCustomer(ctx, c, hello)
@@ -233,13 +237,31 @@ func (s *Server) name() string {
 
 func (s *Server) helloOperator(ctx context.Context, c *conn, h *Hello) bool {
 	c.role = RoleOperator
+	now := time.Now()
+	var acct OperatorAccount
+	if c.operator != "" { // authenticated by the caller of ServeOperatorConn
+		var err error
+		if s.Operators != nil {
+			acct, err = s.Operators.Operator(ctx, h.Login)
+		} else {
+			err = ErrUnknownOperator
+		}
+		switch {
+		case errors.Is(err, ErrUnknownOperator) || err == nil && acct.Disabled:
+			c.fail(CodeAuthFailed, "no such operator, or disabled")
+			return false
+		case err != nil:
+			c.fail(CodeInternal, "cannot check credentials now")
+			s.logf("operator directory", "err", err)
+			return false
+		}
+		return s.operatorLoggedIn(ctx, c, h, acct, now)
+	}
 	if !c.secure && !s.AllowInsecurePasswords && !loopback(c.nc.RemoteAddr()) {
 		c.fail(CodeInsecure, "operator passwords are only accepted over TLS")
 		return false
 	}
-	now := time.Now()
 	host := addressKey(c.nc.RemoteAddr())
-	var acct OperatorAccount
 	out, why, err := s.logins.Login(ctx, h.Login, host, h.Password, validDevice(s.secret, h.Device, h.Login, now), now,
 		func() (loginguard.Account, error) {
 			var err error
@@ -268,6 +290,11 @@ func (s *Server) helloOperator(ctx context.Context, c *conn, h *Hello) bool {
 		c.fail(CodeAuthFailed, "wrong login or password")
 		return false
 	}
+	return s.operatorLoggedIn(ctx, c, h, acct, now)
+}
+
+// operatorLoggedIn welcomes an operator whose credentials were checked.
+func (s *Server) operatorLoggedIn(ctx context.Context, c *conn, h *Hello, acct OperatorAccount, now time.Time) bool {
 	if acct.ID == "" {
 		acct.ID = h.Login
 	}

@@ -266,6 +266,25 @@ func (s *Server) load() error {
 // the address the per-address limits count. After Shutdown or Close it
 // closes nc and returns ErrServerClosed.
 func (s *Server) ServeConn(nc net.Conn, secure bool) error {
+	return s.serveConnAs(nc, secure, "")
+}
+
+// ServeOperatorConn is ServeConn for a connection whose operator the
+// caller has authenticated (a web console's session, over a WebSocket
+// whose origin it checked): its HELLO must be an operator's with login
+// as Login, whose password is not asked; any other HELLO is refused
+// (ERROR authentication failed). The operator must exist in Operators
+// and not be disabled. Operators connected this way get everything else
+// as with a password: cursors, presence, the line, their conversations.
+func (s *Server) ServeOperatorConn(nc net.Conn, secure bool, login string) error {
+	if login == "" {
+		nc.Close()
+		return errors.New("chat: ServeOperatorConn without a login")
+	}
+	return s.serveConnAs(nc, secure, login)
+}
+
+func (s *Server) serveConnAs(nc net.Conn, secure bool, operator string) error {
 	if s.Store == nil {
 		nc.Close()
 		return errors.New("chat: Server.Store is nil")
@@ -276,7 +295,7 @@ func (s *Server) ServeConn(nc net.Conn, secure bool) error {
 		return err
 	}
 	c := newConn(s, nc)
-	c.secure = secure
+	c.secure, c.operator = secure, operator
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()

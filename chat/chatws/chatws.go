@@ -45,12 +45,29 @@ type Handler struct {
 	// Secure says whether a request came encrypted, which operator
 	// passwords need. nil: r.TLS != nil.
 	Secure func(r *http.Request) bool
+	// Operator, when set, makes this an operators' endpoint whose
+	// requests the site has authenticated (a console's session cookie):
+	// it returns the operator's login, whose HELLO then needs no password
+	// (chat.Server.ServeOperatorConn), or an error, answered 403 before
+	// the upgrade. Such a handler must check the Origin of its requests
+	// (OriginPatterns empty: only the site's own pages), or any page could
+	// chat with the browser's cookie.
+	Operator func(r *http.Request) (login string, err error)
 }
 
 // ServeHTTP upgrades the request and serves the chat on it. A request
 // that is not a WebSocket upgrade, or from an origin not allowed, is
 // answered with an HTTP error.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	operator := ""
+	if h.Operator != nil {
+		login, err := h.Operator(r)
+		if err != nil || login == "" {
+			http.Error(w, "not an operator's session", http.StatusForbidden)
+			return
+		}
+		operator = login
+	}
 	// The http.Server's read and write timeouts are for requests; the
 	// connection, once upgraded, is the chat's, which watches it with its
 	// heartbeat. Deadlines set before the upgrade would stay on it.
@@ -75,7 +92,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		secure = h.Secure(r)
 	}
 	local, _ := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
-	h.Server.ServeConn(newConn(ws, orAddr(local), parseAddr(remote)), secure)
+	nc := newConn(ws, orAddr(local), parseAddr(remote))
+	if operator != "" {
+		h.Server.ServeOperatorConn(nc, secure, operator)
+		return
+	}
+	h.Server.ServeConn(nc, secure)
 }
 
 func orAddr(a net.Addr) net.Addr {

@@ -2,6 +2,7 @@ package chatws_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -225,4 +226,42 @@ func TestServerTimeoutsDoNotEndTheChat(t *testing.T) {
 		t.Fatalf("the connection ended: %v", cust.Err())
 	default:
 	}
+}
+
+// An operators' endpoint whose requests the site authenticated: the
+// session's operator logs in without a password, and only as itself.
+func TestOperatorSessionEndpoint(t *testing.T) {
+	srv := chattest.NewServer(&chattest.Config{Operators: map[string]string{"luis": "pw-luis", "marta": "pw-marta"}})
+	defer srv.Close()
+	url := mount(t, &chatws.Handler{Server: srv.Chat, Operator: func(r *http.Request) (string, error) {
+		if login := r.Header.Get("X-Test-Session"); login != "" {
+			return login, nil
+		}
+		return "", errors.New("no session")
+	}})
+	dial := func(session string) func(context.Context, string) (net.Conn, error) {
+		return func(ctx context.Context, _ string) (net.Conn, error) {
+			ws, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{Subprotocols: []string{chatws.Subprotocol},
+				HTTPHeader: http.Header{"X-Test-Session": {session}}})
+			if err != nil {
+				return nil, err
+			}
+			return websocket.NetConn(context.Background(), ws, websocket.MessageBinary), nil
+		}
+	}
+	op, err := chat.Dial(ctxT(t), "ws", &chat.ClientOptions{Role: chat.RoleOperator, Login: "luis", Dialer: dial("luis")})
+	require.NoError(t, err, "no password needed")
+	op.Close()
+	var ce *chat.Error
+	_, err = chat.Dial(ctxT(t), "ws", &chat.ClientOptions{Role: chat.RoleOperator, Login: "marta", Password: "pw-marta", Dialer: dial("luis")})
+	require.ErrorAs(t, err, &ce, "another operator, even with her password")
+	assert.Equal(t, chat.CodeAuthFailed, ce.Code)
+	_, err = chat.Dial(ctxT(t), "ws", &chat.ClientOptions{Name: "Ana", CustomerID: "a", Dialer: dial("luis")})
+	require.ErrorAs(t, err, &ce, "a customer")
+	assert.Equal(t, chat.CodeAuthFailed, ce.Code)
+	_, err = chat.Dial(ctxT(t), "ws", &chat.ClientOptions{Role: chat.RoleOperator, Login: "nobody", Dialer: dial("nobody")})
+	require.ErrorAs(t, err, &ce, "an operator the directory does not know")
+	assert.Equal(t, chat.CodeAuthFailed, ce.Code)
+	_, _, err = websocket.Dial(ctxT(t), url, &websocket.DialOptions{Subprotocols: []string{chatws.Subprotocol}})
+	assert.Error(t, err, "no session: refused before the upgrade")
 }

@@ -67,7 +67,7 @@ func (f *chatFlags) start(st store.Store, dataDir string, files uint64, tickets 
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return "", nil, nil, err
 	}
-	srv = &chat.Server{Store: st, Operators: chat.StoreDirectory{Store: st}, Secret: secret,
+	srv = &chat.Server{Store: st, Operators: accountDirectory{st}, Secret: secret,
 		AllowInsecurePasswords: f.insecure, Logger: log,
 		OnClose: func(ctx context.Context, t store.Transcript) {
 			if err := saveTranscript(dir, t); err != nil {
@@ -258,4 +258,26 @@ func runChatOperator(ctx context.Context, args []string, stdin io.Reader, stdout
 	}
 	fmt.Fprintf(stdout, "chat operator %s saved\n", o.Login)
 	return nil
+}
+
+// accountDirectory finds chat operators: those of `server chat-operator`
+// first, then people's accounts of role operator or admin (the one
+// account model of the web console), with the default capacity.
+type accountDirectory struct{ st store.Store }
+
+func (d accountDirectory) Operator(ctx context.Context, login string) (chat.OperatorAccount, error) {
+	o, err := chat.StoreDirectory{Store: d.st}.Operator(ctx, login)
+	if !errors.Is(err, chat.ErrUnknownOperator) {
+		return o, err
+	}
+	a, err := d.st.Account(ctx, login)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return chat.OperatorAccount{}, chat.ErrUnknownOperator
+	case err != nil:
+		return chat.OperatorAccount{}, err
+	case a.Role != store.RoleChatOperator && a.Role != store.RoleAdmin:
+		return chat.OperatorAccount{}, chat.ErrUnknownOperator
+	}
+	return chat.OperatorAccount{ID: a.Login, Name: cmp.Or(a.Name, a.Login), PasswordHash: a.PasswordHash, Disabled: a.Disabled}, nil
 }

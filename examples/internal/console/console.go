@@ -19,6 +19,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/switchboard-go/switchboard/chat"
+	"github.com/switchboard-go/switchboard/chat/chatws"
 	"github.com/switchboard-go/switchboard/internal/loginguard"
 	"github.com/switchboard-go/switchboard/store"
 	"github.com/switchboard-go/switchboard/webhook"
@@ -35,6 +37,10 @@ type Server struct {
 	// Webhooks is woken when a delivery is replayed (nil: it finds it at
 	// its next poll).
 	Webhooks *webhook.Dispatcher
+	// Chat, when set, gives operators (and admins) the chat page: the
+	// line and their conversations, live over WebSocket into this chat
+	// server, logged in by their console session.
+	Chat *chat.Server
 	// Logins guards password logins (shared with the API, so that
 	// guessing counts once across both); nil: a guard of its own.
 	Logins *loginguard.Guard
@@ -47,7 +53,7 @@ type Server struct {
 	lastSweep atomic.Int64 // of Logins, Unix ns
 }
 
-var pages = []string{"login", "home", "webhooks", "users", "tokens"}
+var pages = []string{"login", "home", "webhooks", "users", "tokens", "chat"}
 
 // Handler returns the console's routes, to mount at Prefix with the
 // prefix stripped.
@@ -75,6 +81,11 @@ func (s *Server) Handler() (http.Handler, error) {
 	mux.HandleFunc("POST /webhooks/deliveries/{id}/replay", s.with(admins, s.replay))
 	mux.HandleFunc("GET /users", s.with(admins, s.users))
 	mux.HandleFunc("GET /tokens", s.with(admins, s.tokens))
+	if s.Chat != nil {
+		mux.HandleFunc("GET /chat", s.with(operators, s.chatPage))
+		mux.Handle("GET /chat/ws", &chatws.Handler{Server: s.Chat, Operator: s.sessionOperator})
+		mux.Handle("GET /static/switchboard-chat.js", chatws.ScriptHandler())
+	}
 	return headers(mux), nil
 }
 
@@ -124,6 +135,9 @@ type audience func(store.AccountRole) bool
 
 func anyone(store.AccountRole) bool   { return true }
 func admins(r store.AccountRole) bool { return r == store.RoleAdmin }
+func operators(r store.AccountRole) bool {
+	return r == store.RoleChatOperator || r == store.RoleAdmin
+}
 
 type sessionKey struct{}
 
@@ -164,6 +178,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, p string, status
 	if sess := sessionOf(r.Context()); sess != nil {
 		data["Login"], data["Role"], data["CSRF"] = sess.login, string(sess.role), sess.csrf
 		data["Admin"] = sess.role == store.RoleAdmin
+		data["Operator"] = s.Chat != nil && operators(sess.role)
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)

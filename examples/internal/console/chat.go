@@ -1,0 +1,22 @@
+package console
+
+import (
+	"errors"
+	"net/http"
+	"time"
+)
+
+// chatPage is the operators' chat: the line and their conversations.
+func (s *Server) chatPage(w http.ResponseWriter, r *http.Request) {
+	s.render(w, r, "chat", http.StatusOK, nil)
+}
+
+// sessionOperator is the operator of a chat WebSocket request: its
+// session's login, for an operator or an admin.
+func (s *Server) sessionOperator(r *http.Request) (string, error) {
+	sess := s.sessions.get(r, time.Now())
+	if sess == nil || !operators(sess.role) {
+		return "", errors.New("no operator's session")
+	}
+	return sess.login, nil
+}
