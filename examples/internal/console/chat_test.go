@@ -161,4 +161,3 @@ func TestOperatorChatInABrowser(t *testing.T) {
 		return bea.has(func(m chat.Message) bool { e, ok := m.(*chat.Event); return ok && e.Kind == chat.EventClosed })
 	}, 20*time.Second, 20*time.Millisecond, "Bea is told the conversation closed")
 }
-
