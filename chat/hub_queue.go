@@ -158,10 +158,17 @@ func (h *hub) announceNow() {
 	}
 }
 
-// queueLocked is the QUEUE frame of the line as it is.
+// queueLocked is the QUEUE frame of the line as it is: its first
+// entries, as many as fit in a frame (at most maxQueueEntries); Total
+// counts them all.
 func (h *hub) queueLocked() *Queue {
 	q := &Queue{Total: len(h.queue)}
+	room := h.srv.maxFrame() - 32 // Total and the count
 	for _, cv := range h.queue[:min(len(h.queue), maxQueueEntries)] {
+		// At most: id and time 10 bytes each, the name's length and bytes.
+		if room -= 30 + len(cv.rec.CustomerName); room < 0 {
+			break
+		}
 		q.Entries = append(q.Entries, QueueEntry{ConversationID: cv.id, CustomerName: cv.rec.CustomerName, Since: cv.rec.OpenedAt})
 	}
 	return q

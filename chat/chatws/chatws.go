@@ -7,13 +7,19 @@
 // the page with the chat widget); [Dialer] makes a chat.Client speak
 // over WebSocket (tests, and Go programs behind proxies that pass only
 // HTTP).
+//
+// An idle WebSocket connection costs the server about 30 KB and three
+// goroutines (websocket's, a pump that gives reads TCP's deadlines, and
+// the chat's reader), against about 6 KB and one over TCP.
 package chatws
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -38,9 +44,10 @@ type Handler struct {
 	// count against its limits: list the sites that embed the widget.
 	OriginPatterns []string
 	// ClientAddr returns the client's address for the per-address limits
-	// ("host:port" or a host). nil: r.RemoteAddr. Behind a reverse proxy,
-	// read the proxy's header here (and only then: a client can send any
-	// header).
+	// ("ip:port" or an IP; a host name is not looked up and counts as an
+	// address of its own). nil, or "" for a request: r.RemoteAddr. Behind
+	// a reverse proxy, read the proxy's header here (and only then: a
+	// client can send any header).
 	ClientAddr func(r *http.Request) string
 	// Secure says whether a request came encrypted, which operator
 	// passwords need. nil: r.TLS != nil.
@@ -55,9 +62,10 @@ type Handler struct {
 	Operator func(r *http.Request) (login string, err error)
 }
 
-// ServeHTTP upgrades the request and serves the chat on it. A request
-// that is not a WebSocket upgrade, or from an origin not allowed, is
-// answered with an HTTP error.
+// ServeHTTP upgrades the request and hands the connection to Server,
+// returning at once (the chat goes on until the connection ends, or the
+// Server's Shutdown or Close). A request that is not a WebSocket upgrade,
+// or from an origin not allowed, is answered with an HTTP error.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	operator := ""
 	if h.Operator != nil {
@@ -68,13 +76,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		operator = login
 	}
-	// The http.Server's read and write timeouts are for requests; the
-	// connection, once upgraded, is the chat's, which watches it with its
-	// heartbeat. Deadlines set before the upgrade would stay on it.
-	rc := http.NewResponseController(w)
-	rc.SetReadDeadline(time.Time{})
-	rc.SetWriteDeadline(time.Time{})
-	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{Subprotocols: []string{Subprotocol},
+	hj := &hijacked{ResponseWriter: w}
+	ws, err := websocket.Accept(hj, r, &websocket.AcceptOptions{Subprotocols: []string{Subprotocol},
 		OriginPatterns: h.OriginPatterns})
 	if err != nil {
 		return // Accept answered the request
@@ -83,22 +86,48 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ws.Close(websocket.StatusPolicyViolation, "the "+Subprotocol+" subprotocol is required")
 		return
 	}
-	remote := r.RemoteAddr
+	remote := ""
 	if h.ClientAddr != nil {
 		remote = h.ClientAddr(r)
+	}
+	if remote == "" { // not told (a request that went around the proxy): the peer's own address
+		remote = r.RemoteAddr
 	}
 	secure := r.TLS != nil
 	if h.Secure != nil {
 		secure = h.Secure(r)
 	}
 	local, _ := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
-	nc := newConn(ws, orAddr(local), parseAddr(remote))
+	nc := newConn(ws, orAddr(local), parseAddr(remote), hj.conn)
+	// The connection goes on in goroutines of its own; this one, grown
+	// by the HTTP server and the upgrade, ends (the hijacked connection
+	// is not closed with it).
 	if operator != "" {
-		h.Server.ServeOperatorConn(nc, secure, operator)
+		go h.Server.ServeOperatorConn(nc, secure, operator)
 		return
 	}
-	h.Server.ServeConn(nc, secure)
+	go h.Server.ServeConn(nc, secure)
 }
+
+// hijacked keeps the connection the upgrade takes over, and clears the
+// http.Server's read and write deadlines on it: they are for requests,
+// and the chat watches its connections with its heartbeat. A request
+// that is refused keeps them (a slow body still times out).
+type hijacked struct {
+	http.ResponseWriter
+	conn net.Conn
+}
+
+func (w *hijacked) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	nc, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
+	if err == nil {
+		nc.SetDeadline(time.Time{})
+		w.conn = nc
+	}
+	return nc, brw, err
+}
+
+func (w *hijacked) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func orAddr(a net.Addr) net.Addr {
 	if a == nil {
@@ -107,17 +136,18 @@ func orAddr(a net.Addr) net.Addr {
 	return a
 }
 
-// parseAddr reads "host:port", "[v6]:port" or a bare host.
+// parseAddr reads "ip:port", "[v6]:port" or a bare IP; anything else
+// (a host name: never looked up) is kept as text, an address of its own
+// for the limits and never loopback.
 func parseAddr(s string) net.Addr {
-	host, port := s, "0"
-	if h, p, err := net.SplitHostPort(s); err == nil {
-		host, port = h, p
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		return net.TCPAddrFromAddrPort(ap)
 	}
-	addr, err := net.ResolveTCPAddr("tcp", net.JoinHostPort(strings.Trim(host, "[]"), port))
-	if err != nil || addr.IP == nil {
-		return textAddr(s)
+	if a, err := netip.ParseAddr(strings.Trim(s, "[]")); err == nil {
+		return net.TCPAddrFromAddrPort(netip.AddrPortFrom(a, 0))
 	}
-	return addr
+	return textAddr("unparsed " + s) // never "localhost": no name is loopback here
+
 }
 
 type textAddr string
@@ -143,6 +173,6 @@ func Dialer(url string, client *http.Client) func(ctx context.Context, addr stri
 		}
 		// The connection outlives the dial's context: it is closed by the
 		// client.
-		return newConn(ws, textAddr("websocket"), textAddr(url)), nil
+		return newConn(ws, textAddr("websocket"), textAddr(url), nil), nil
 	}
 }

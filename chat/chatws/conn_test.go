@@ -23,7 +23,7 @@ func echo(t *testing.T) string {
 		if err != nil {
 			return
 		}
-		c := newConn(ws, textAddr("server"), parseAddr(r.RemoteAddr))
+		c := newConn(ws, textAddr("server"), parseAddr(r.RemoteAddr), nil)
 		defer c.Close()
 		io.Copy(c, c)
 	}))

@@ -158,26 +158,33 @@
     return m;
   }
 
-  // Framer splits a byte stream into frames. It keeps what it has not
-  // parsed yet and copies each byte once.
+  // Framer splits a byte stream into frames. append adds bytes; next
+  // returns the next whole frame, or null, checking its length against
+  // max as it is then (a WELCOME raises it for the frames after it, even
+  // those that came in the same message). It copies each byte once.
   class Framer {
-    constructor(max) { this.buf = new Uint8Array(0); this.max = max; }
+    constructor(max) { this.buf = new Uint8Array(0); this.off = 0; this.max = max; }
+    append(chunk) {
+      const rest = this.buf.length - this.off;
+      if (rest === 0) { this.buf = chunk; this.off = 0; return; }
+      const nb = new Uint8Array(rest + chunk.length);
+      nb.set(this.buf.subarray(this.off)); nb.set(chunk, rest);
+      this.buf = nb; this.off = 0;
+    }
+    next() {
+      const b = this.buf, i = this.off;
+      if (b.length - i < 8) return null;
+      const len = ((b[i + 4] << 24) >>> 0) + (b[i + 5] << 16) + (b[i + 6] << 8) + b[i + 7];
+      if (len > this.max) throw new ProtocolError("frame of " + len + " bytes over the limit");
+      if (b.length - i < 8 + len) return null;
+      this.off = i + 8 + len;
+      return {version: b[i], type: b[i + 1], flags: b[i + 2], payload: b.slice(i + 8, i + 8 + len)};
+    }
+    // push appends chunk and returns the whole frames now in the buffer.
     push(chunk) {
-      let buf = chunk;
-      if (this.buf.length > 0) {
-        buf = new Uint8Array(this.buf.length + chunk.length);
-        buf.set(this.buf); buf.set(chunk, this.buf.length);
-      }
+      this.append(chunk);
       const out = [];
-      let i = 0;
-      while (buf.length - i >= 8) {
-        const len = ((buf[i + 4] << 24) >>> 0) + (buf[i + 5] << 16) + (buf[i + 6] << 8) + buf[i + 7];
-        if (len > this.max) throw new ProtocolError("frame of " + len + " bytes over the limit");
-        if (buf.length - i < 8 + len) break;
-        out.push({version: buf[i], type: buf[i + 1], flags: buf[i + 2], payload: buf.subarray(i + 8, i + 8 + len)});
-        i += 8 + len;
-      }
-      this.buf = buf.slice(i);
+      for (let f; (f = this.next()) !== null;) out.push(f);
       return out;
     }
   }
@@ -295,11 +302,13 @@
         ws.send(encode(h));
       };
       ws.onmessage = ev => {
-        let frames;
-        try { frames = framer.push(new Uint8Array(ev.data)); } catch (e) { this.protocolError(ws, e); return; }
-        for (const f of frames) {
-          let m;
-          try { m = decode(f.type, f.flags, f.payload); } catch (e) { this.protocolError(ws, e); return; }
+        framer.append(new Uint8Array(ev.data));
+        for (;;) {
+          let f, m;
+          try {
+            if ((f = framer.next()) === null) return;
+            m = decode(f.type, f.flags, f.payload);
+          } catch (e) { this.protocolError(ws, e); return; }
           if (!m) continue; // a later version's frame
           if (!welcomed) {
             if (m.type === T.PING) { ws.send(encode({type: T.PONG, nonce: m.nonce})); continue; }
@@ -308,7 +317,7 @@
               ws.close(); fail(err); return;
             }
             welcomed = true;
-            this.welcome = m; this.delay = 250;
+            this.welcome = m; this.openedAt = Date.now();
             framer.max = m.maxFrame || (64 << 10);
             this.emit("onState", "open", m);
             for (const p of this.sends.values()) if (p.frame) ws.send(p.frame); // stored once by the server
@@ -348,7 +357,12 @@
       for (const [id, p] of this.sends) if (p.ws) { this.sends.delete(id); p.reject(err); } // uploads start again from the caller
       if (this.closed || !this.welcome) return;
       if (!this.o.reconnect || (err.code && FATAL.has(err.code))) { this.end(err); return; }
-      const d = wasOpen ? 0 : this.delay;
+      // A connection that worked for a while is tried again at once; one
+      // that failed fast (a refusal, a frame that cannot be read) waits,
+      // longer each time, so that a fault does not become a storm.
+      const lived = wasOpen && Date.now() - this.openedAt > 5000;
+      if (lived) this.delay = 250;
+      const d = lived ? 0 : Math.min(this.delay, this.o.maxReconnectDelay);
       this.delay = Math.min(this.delay * 2, this.o.maxReconnectDelay);
       setTimeout(() => this.open(() => {}, () => {}), d);
     }

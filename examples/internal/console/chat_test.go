@@ -149,7 +149,9 @@ func TestOperatorChatInABrowser(t *testing.T) {
 	}, 20*time.Second, 20*time.Millisecond, "luis gets the conversation")
 	poll("the tab says so", `[...document.querySelectorAll("#tabs button")].some(b => b.textContent.includes("transferred"))`)
 
-	// Available again: the next customer comes straight to her, and she closes.
+	// Available again, and luis gone (else the next customer may be his):
+	// the next customer comes straight to her, and she closes.
+	require.NoError(t, luis.Close())
 	do("available", chromedp.Click(`#available`))
 	bea := &inbox{}
 	cust2, err := chat.Dial(ctx, srv.Addr, &chat.ClientOptions{Name: "Bea", Email: "bea@example.com", Handler: bea.handle})
