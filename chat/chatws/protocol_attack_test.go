@@ -172,7 +172,7 @@ func TestAttackMalformedWebSocketFrames(t *testing.T) {
 		{"long ping", append([]byte{0x80 | 0x9, 0x80 | 126, 0, 200, 0, 0, 0, 0}, make([]byte, 200)...)},
 		{"fragmented ping", []byte{0x9, 0x80 | 1, 0, 0, 0, 0, 1}},
 		{"unmasked", []byte{0x80 | 0x2, 1, 1}},
-		{"lone continuation", []byte{0x80 | 0x0, 0x80 | 1, 0, 0, 0, 0, 1}},
+		{"lone continuation", []byte{0x80 /* opcode 0 */, 0x80 | 1, 0, 0, 0, 0, 1}},
 		{"length with top bit", []byte{0x80 | 0x2, 0x80 | 127, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -105,7 +105,7 @@ func Screenshot(t testing.TB, ctx context.Context, name string) {
 		return
 	}
 	path := filepath.Join(dir, strings.NewReplacer("/", "_", " ", "_").Replace(t.Name())+"-"+name+".png")
-	if err := os.MkdirAll(dir, 0o755); err == nil {
+	if err = os.MkdirAll(dir, 0o755); err == nil {
 		err = os.WriteFile(path, png, 0o644)
 	}
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -159,16 +160,11 @@ func widgetReloads(t *testing.T, script string) {
 	poll(t, ctx, "the long message", `document.querySelectorAll("#messages li.operator").length >= 1`)
 	// A busy server (here: spinning goroutines on every processor) writes
 	// the WELCOME and the catch-up in one message more often.
-	stop := make(chan struct{})
-	defer close(stop)
+	var stop atomic.Bool
+	defer stop.Store(true)
 	for range runtime.GOMAXPROCS(0) {
 		go func() {
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
+			for !stop.Load() { // spin
 			}
 		}()
 	}
