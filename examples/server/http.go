@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/switchboard-go/switchboard/chat"
@@ -26,12 +27,36 @@ import (
 // httpFlags configure the HTTP API.
 type httpFlags struct {
 	addr, certFile, keyFile string
+	proxyHeader             string
 }
 
 func (h *httpFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&h.addr, "http", "127.0.0.1:8080", `serve the HTTP API on ADDR ("" disables it)`)
 	fs.StringVar(&h.certFile, "tls-cert", "", "serve the HTTP API over TLS with this certificate (PEM; with -tls-key)")
 	fs.StringVar(&h.keyFile, "tls-key", "", "the private key of -tls-cert (PEM)")
+	fs.StringVar(&h.proxyHeader, "http-client-header", "", "behind a reverse proxy: the header (X-Real-IP, or X-Forwarded-For's last address) that gives the widget customers' addresses for the chat's per-address limits; only for requests from loopback, the proxy's")
+}
+
+// clientAddr reads the customer's address from the proxy's header, for
+// requests that come from loopback (the proxy on this machine); a request
+// from elsewhere, or without the header, is counted by its own address.
+func (h *httpFlags) clientAddr(r *http.Request) string {
+	if h.proxyHeader == "" {
+		return ""
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
+		return ""
+	}
+	v := r.Header.Values(h.proxyHeader)
+	if len(v) == 0 {
+		return ""
+	}
+	last := v[len(v)-1]
+	if i := strings.LastIndexByte(last, ','); i >= 0 { // X-Forwarded-For: the address the proxy added
+		last = last[i+1:]
+	}
+	return strings.TrimSpace(last)
 }
 
 // start serves the API until stop is called; url is where it listens.
@@ -52,7 +77,7 @@ func (h *httpFlags) start(ctx context.Context, st store.Store, gw *gateway.Gatew
 	mux.Handle("/", a.Handler())
 	mux.Handle("/console/", http.StripPrefix("/console", consoleHandler))
 	if chatSrv != nil { // the customers' chat widget and its WebSocket
-		mux.Handle("/chat/", http.StripPrefix("/chat", widget.Handler(chatSrv, chatws.Handler{})))
+		mux.Handle("/chat/", http.StripPrefix("/chat", widget.Handler(chatSrv, chatws.Handler{ClientAddr: h.clientAddr})))
 	}
 	srv := &http.Server{Handler: met.Instrument(mux), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 5 * time.Minute,
 		WriteTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10,

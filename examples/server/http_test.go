@@ -112,3 +112,23 @@ func TestChatWidgetServed(t *testing.T) {
 	assert.Equal(t, http.StatusSeeOther, resp.StatusCode)
 	assert.Equal(t, "/console/login?next=%2F", resp.Header.Get("Location"))
 }
+
+// Behind a proxy on this machine, the widget's customers are counted by
+// the address in the proxy's header, and only the proxy is believed.
+func TestClientAddrFromProxyHeader(t *testing.T) {
+	h := &httpFlags{proxyHeader: "X-Forwarded-For"}
+	req := func(remote string, values ...string) *http.Request {
+		r, _ := http.NewRequest("GET", "/chat/ws", nil)
+		r.RemoteAddr = remote
+		for _, v := range values {
+			r.Header.Add("X-Forwarded-For", v)
+		}
+		return r
+	}
+	assert.Equal(t, "198.51.100.7", h.clientAddr(req("127.0.0.1:5000", "198.51.100.7")))
+	assert.Equal(t, "203.0.113.9", h.clientAddr(req("[::1]:5000", "10.0.0.1, 203.0.113.9")), "the address the proxy added")
+	assert.Equal(t, "203.0.113.9", h.clientAddr(req("127.0.0.1:5000", "1.2.3.4", "203.0.113.9")), "the last header")
+	assert.Equal(t, "", h.clientAddr(req("192.0.2.1:5000", "198.51.100.7")), "a request not from the proxy")
+	assert.Equal(t, "", h.clientAddr(req("127.0.0.1:5000")), "no header: its own address")
+	assert.Equal(t, "", (&httpFlags{}).clientAddr(req("127.0.0.1:5000", "198.51.100.7")), "no flag")
+}
