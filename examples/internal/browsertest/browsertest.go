@@ -114,3 +114,26 @@ func Screenshot(t testing.TB, ctx context.Context, name string) {
 	}
 	t.Logf("screenshot: %s", path)
 }
+
+// Tour writes a screenshot of the page's viewport as $TOUR_DIR/name.png
+// when TOUR_DIR is set (the README's tour is made so: TOUR_DIR=$PWD/docs/tour
+// go test ./examples/internal/widget ./examples/internal/console); otherwise
+// it does nothing.
+func Tour(t testing.TB, ctx context.Context, name string) {
+	t.Helper()
+	dir := os.Getenv("TOUR_DIR")
+	if dir == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err == nil {
+		if err = os.MkdirAll(dir, 0o755); err == nil {
+			err = os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644)
+		}
+	}
+	if err != nil {
+		t.Errorf("tour screenshot %s: %v", name, err)
+	}
+}

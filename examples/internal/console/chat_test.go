@@ -121,6 +121,7 @@ func TestOperatorChatInABrowser(t *testing.T) {
 	_, err = cust.SendFile(ctx, 0, "foto.png", bytes.NewReader(pic.Bytes()), 1<<20, nil)
 	require.NoError(t, err)
 	poll("her picture", `[...document.querySelectorAll(".panel:not([hidden]) img")].some(i => i.complete && i.naturalWidth === 5)`)
+	browsertest.Tour(t, b, "console-chat")
 
 	// A reload: the conversation comes back whole, each message once.
 	before, err := chromedp.Run(b, chromedp.Evaluate[[]string](`[...document.querySelectorAll(".panel .messages li")].map(li => li.dataset.seq)`))

@@ -174,6 +174,7 @@ func TestReplayInABrowser(t *testing.T) {
 		chromedp.Click(`form.login button`),
 		chromedp.WaitVisible(`table.deliveries`),
 	)
+	browsertest.Tour(t, ctx, "console-webhooks")
 	do("replay the failed delivery",
 		chromedp.Click(`tr[data-state=failed] button`),
 		chromedp.WaitVisible(`p.notice`),

@@ -114,6 +114,7 @@ func TestWidgetInABrowser(t *testing.T) {
 		t.Fatal("the operator was never given the widget's customer")
 	}
 	poll(t, ctx, "status names the operator", `document.getElementById("status").textContent.includes("luis")`)
+	poll(t, ctx, "the form is gone", `document.getElementById("start").offsetParent === null`)
 
 	_, err = op.SendTo(ctx, conv, "", "¿En qué puedo ayudarle?")
 	require.NoError(t, err)
@@ -144,6 +145,7 @@ func TestWidgetInABrowser(t *testing.T) {
 	_, err = op.SendFile(ctx, conv, "etiqueta.png", bytes.NewReader(pngBytes(t, color.RGBA{0, 0, 200, 255})), 1<<20, nil)
 	require.NoError(t, err)
 	poll(t, ctx, "the operator's picture", `[...document.querySelectorAll("#messages li.operator img")].some(i => i.complete && i.naturalWidth === 8)`)
+	browsertest.Tour(t, ctx, "widget")
 
 	// A reload in the middle: the same conversation, every message once.
 	before, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("#messages li")].map(li => li.dataset.seq)`))
