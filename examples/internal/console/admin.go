@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strconv"
 
+	"github.com/switchboard-go/switchboard/chat"
 	"github.com/switchboard-go/switchboard/store"
 )
 
@@ -86,12 +87,18 @@ func (s *Server) replay(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) users(w http.ResponseWriter, r *http.Request) {
+	s.usersPage(w, r, http.StatusOK, "")
+}
+
+// usersPage lists the accounts, with the form to add or change one.
+func (s *Server) usersPage(w http.ResponseWriter, r *http.Request, status int, problem string) {
 	as, err := s.Store.Accounts(r.Context())
 	if err != nil {
 		s.fail(w, err)
 		return
 	}
-	s.render(w, r, "users", http.StatusOK, map[string]any{"Accounts": as})
+	s.render(w, r, "users", status, map[string]any{"Accounts": as, "Problem": problem, "Saved": r.URL.Query().Get("saved"),
+		"Roles": []store.AccountRole{store.RoleAgent, store.RoleChatOperator, store.RoleSMSClient, store.RoleAdmin}})
 }
 
 func (s *Server) tokens(w http.ResponseWriter, r *http.Request) {
@@ -101,4 +108,51 @@ func (s *Server) tokens(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.render(w, r, "tokens", http.StatusOK, map[string]any{"Tokens": ts})
+}
+
+// saveUser creates or changes a person's account from the People form:
+// a new account needs a password (at least 8 characters); a change keeps
+// the password unless one is given.
+func (s *Server) saveUser(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	login := r.FormValue("login")
+	a := store.Account{Login: login, Name: r.FormValue("name"), Role: store.AccountRole(r.FormValue("role")),
+		Client: r.FormValue("client"), Disabled: r.FormValue("disabled") == "on"}
+	prev, err := s.Store.Account(ctx, login)
+	exists := err == nil
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		s.fail(w, err)
+		return
+	}
+	bad := func(msg string) { s.usersPage(w, r, http.StatusBadRequest, msg) }
+	switch password := r.FormValue("password"); {
+	case password != "":
+		if len(password) < 8 || len(password) > maxPassword {
+			bad("A password has 8 to 72 characters.")
+			return
+		}
+		if a.PasswordHash, err = chat.HashPassword(password); err != nil {
+			s.fail(w, err)
+			return
+		}
+	case exists:
+		a.PasswordHash = prev.PasswordHash
+		a.CreatedAt = prev.CreatedAt
+	default:
+		bad("A new account needs a password.")
+		return
+	}
+	if sess := sessionOf(ctx); sess != nil && sess.login == login && (a.Disabled || a.Role != store.RoleAdmin) {
+		bad("You cannot disable your own account or take your own admin role.")
+		return
+	}
+	if err := s.Store.PutAccount(ctx, &a); err != nil {
+		if errors.Is(err, store.ErrInvalid) {
+			bad(err.Error())
+			return
+		}
+		s.fail(w, err)
+		return
+	}
+	http.Redirect(w, r, s.path("/users?saved="+url.QueryEscape(login)), http.StatusSeeOther)
 }

@@ -80,6 +80,7 @@ func (s *Server) Handler() (http.Handler, error) {
 	mux.HandleFunc("GET /webhooks", s.with(admins, s.webhooks))
 	mux.HandleFunc("POST /webhooks/deliveries/{id}/replay", s.with(admins, s.replay))
 	mux.HandleFunc("GET /users", s.with(admins, s.users))
+	mux.HandleFunc("POST /users", s.with(admins, s.saveUser))
 	mux.HandleFunc("GET /tokens", s.with(admins, s.tokens))
 	if s.Chat != nil {
 		mux.HandleFunc("GET /chat", s.with(operators, s.chatPage))
@@ -165,6 +166,7 @@ func (s *Server) with(who audience, h http.HandlerFunc) http.HandlerFunc {
 			http.Error(w, "this form did not come from the console (CSRF check failed); reload the page", http.StatusForbidden)
 			return
 		}
+		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 		h(w, r.WithContext(context.WithValue(r.Context(), sessionKey{}, sess)))
 	}
 }

@@ -185,3 +185,57 @@ func TestReplayInABrowser(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "pending", state)
 }
+
+// An administrator adds and changes accounts from the People page;
+// nobody else can, and she cannot lock herself out.
+func TestPeopleEdits(t *testing.T) {
+	s := newSite(t)
+	ctx := context.Background()
+	admin := s.client(t)
+	s.login(t, admin, "ana")
+	_, body := s.get(t, admin, "/console/users")
+	token := csrfField.FindStringSubmatch(body)[1]
+	save := func(c *http.Client, form url.Values) (int, string) {
+		form.Set("csrf", token)
+		resp, body := s.post(t, c, "/console/users", s.host, form)
+		return resp.StatusCode, body
+	}
+
+	code, _ := save(admin, url.Values{"login": {"eva"}, "name": {"Eva"}, "role": {"agent"}, "password": {"una clave larga"}})
+	require.Equal(t, http.StatusSeeOther, code)
+	resp, _ := s.post(t, s.client(t), "/console/login", s.host, url.Values{"login": {"eva"}, "password": {"una clave larga"}})
+	assert.Equal(t, http.StatusSeeOther, resp.StatusCode, "she logs in")
+	a, err := s.st.Account(ctx, "eva")
+	require.NoError(t, err)
+	assert.Equal(t, store.RoleAgent, a.Role)
+	assert.NoError(t, bcrypt.CompareHashAndPassword([]byte(a.PasswordHash), []byte("una clave larga")))
+
+	code, _ = save(admin, url.Values{"login": {"eva"}, "name": {"Eva"}, "role": {"operator"}})
+	require.Equal(t, http.StatusSeeOther, code, "a change without a password keeps it")
+	b, err := s.st.Account(ctx, "eva")
+	require.NoError(t, err)
+	assert.Equal(t, store.RoleChatOperator, b.Role)
+	assert.Equal(t, a.PasswordHash, b.PasswordHash)
+	assert.Equal(t, a.CreatedAt, b.CreatedAt)
+
+	for what, form := range map[string]url.Values{
+		"a new account without a password": {"login": {"nuevo"}, "role": {"agent"}},
+		"a short password":                 {"login": {"nuevo"}, "role": {"agent"}, "password": {"corta"}},
+		"an sms account without client":    {"login": {"nuevo"}, "role": {"sms"}, "password": {"una clave larga"}},
+		"a bad login":                      {"login": {"no vale"}, "role": {"agent"}, "password": {"una clave larga"}},
+		"disabling herself":                {"login": {"ana"}, "role": {"admin"}, "disabled": {"on"}},
+		"taking her own admin role":        {"login": {"ana"}, "role": {"agent"}},
+	} {
+		code, _ := save(admin, form)
+		assert.Equal(t, http.StatusBadRequest, code, what)
+	}
+	_, err = s.st.Account(ctx, "nuevo")
+	assert.ErrorIs(t, err, store.ErrNotFound)
+
+	agent := s.client(t)
+	s.login(t, agent, "luis")
+	code, _ = save(agent, url.Values{"login": {"luis"}, "role": {"admin"}})
+	assert.Equal(t, http.StatusForbidden, code, "an agent makes himself admin")
+	resp, _ = s.post(t, admin, "/console/users", s.host, url.Values{"login": {"x"}, "role": {"agent"}, "password": {"una clave larga"}})
+	assert.Equal(t, http.StatusForbidden, resp.StatusCode, "without the CSRF token")
+}
