@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -104,19 +105,11 @@ func (d *Dispatcher) now() time.Time {
 	return time.Now()
 }
 
-func or[T comparable](v, def T) T {
-	var zero T
-	if v == zero {
-		return def
-	}
-	return v
-}
-
-func (d *Dispatcher) timeout() time.Duration { return or(d.Timeout, 15*time.Second) }
-func (d *Dispatcher) workers() int           { return max(or(d.Workers, 4), 1) }
+func (d *Dispatcher) timeout() time.Duration { return cmp.Or(d.Timeout, 15*time.Second) }
+func (d *Dispatcher) workers() int           { return max(cmp.Or(d.Workers, 4), 1) }
 
 func (d *Dispatcher) lease() time.Duration {
-	return max(or(d.Lease, 4*d.timeout()), d.timeout()+time.Second)
+	return max(cmp.Or(d.Lease, 4*d.timeout()), d.timeout()+time.Second)
 }
 
 func (d *Dispatcher) logger() *slog.Logger {
@@ -128,7 +121,7 @@ func (d *Dispatcher) logger() *slog.Logger {
 
 var noRedirects = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 
-func (d *Dispatcher) client() *http.Client { return or(d.Client, noRedirects) }
+func (d *Dispatcher) client() *http.Client { return cmp.Or(d.Client, noRedirects) }
 
 // Run sends due deliveries until ctx is cancelled, then waits for the
 // requests in flight (each bounded by Timeout) and returns nil. A store
@@ -138,7 +131,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	sem := make(chan struct{}, d.workers())
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	poll := or(d.Poll, time.Second)
+	poll := cmp.Or(d.Poll, time.Second)
 	var purged time.Time
 	for {
 		if now := d.now(); now.Sub(purged) >= time.Hour {
@@ -195,7 +188,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 // Purge deletes the deliveries that ended more than Retention ago, a
 // thousand per transaction, and returns how many.
 func (d *Dispatcher) Purge(ctx context.Context) (int, error) {
-	keep := or(d.Retention, 30*24*time.Hour)
+	keep := cmp.Or(d.Retention, 30*24*time.Hour)
 	if keep < 0 {
 		return 0, nil
 	}
@@ -249,7 +242,7 @@ func (d *Dispatcher) attempt(ctx context.Context, dl store.WebhookDelivery) {
 			return
 		}
 	}
-	if max := or(d.MaxBody, 1<<20); len(body) > max {
+	if max := cmp.Or(d.MaxBody, 1<<20); len(body) > max {
 		a.Error = fmt.Sprintf("payload of %d bytes over the limit of %d", len(body), max)
 		d.finish(ctx, dl, a, -1)
 		return
@@ -364,7 +357,7 @@ func (d *Dispatcher) finish(ctx context.Context, dl store.WebhookDelivery, a sto
 	switch {
 	case a.Delivered:
 		d.delivered.Add(1)
-	case wait < 0 || tries >= or(d.MaxTries, 15):
+	case wait < 0 || tries >= cmp.Or(d.MaxTries, 15):
 		d.failed.Add(1)
 		d.logger().Warn("webhook: delivery given up", "delivery", dl.ID, "event", dl.Key, "tries", tries, "err", a.Error)
 	default:

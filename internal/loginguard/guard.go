@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -43,6 +44,8 @@ type Guard struct {
 	hashing chan struct{}
 	waiting int
 	maxKeys int // maxFailKeys; smaller in tests
+
+	lastSweep atomic.Int64 // Unix ns of Login's last Sweep
 }
 
 const (
@@ -177,8 +180,20 @@ func (g *Guard) pruneLocked(now time.Time) {
 	}
 }
 
-// Sweep forgets what is over; call it now and then (the chat server does
-// every few seconds).
+// sweepEvery is how often Login sweeps.
+const sweepEvery = 10 * time.Second
+
+// sweepDue sweeps when the last sweep is over sweepEvery old, once
+// however many logins ask at the same time.
+func (g *Guard) sweepDue(now time.Time) {
+	last := g.lastSweep.Load()
+	if now.UnixNano()-last > int64(sweepEvery) && g.lastSweep.CompareAndSwap(last, now.UnixNano()) {
+		g.Sweep(now)
+	}
+}
+
+// Sweep forgets what is over. Login calls it every sweepEvery; a caller
+// that counts attempts with Begin itself calls it now and then.
 func (g *Guard) Sweep(now time.Time) {
 	g.mu.Lock()
 	defer g.mu.Unlock()

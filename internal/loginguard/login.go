@@ -27,9 +27,11 @@ const (
 // hashing slot, and the attempt settled. A failure of the server's (the
 // lookup, hashing busy, ctx ended) gives the count back without making
 // the address known. A disabled account's right password is a wrong one.
-// reason is Refused's; err is LookupFail's.
+// reason is Refused's; err is LookupFail's. It sweeps the guard's
+// expired counts every few seconds.
 func (g *Guard) Login(ctx context.Context, login, host, password string, trusted bool, now time.Time,
 	lookup func() (Account, error)) (out Outcome, reason string, err error) {
+	g.sweepDue(now)
 	attempt, ok, why := g.Begin(login, host, trusted, now)
 	if !ok {
 		return Refused, why, nil

@@ -16,56 +16,43 @@ import (
 var webhookTriggers = []struct {
 	name  string
 	topic store.WebhookTopic
-	sql   string
+	on    string // what fires it, and when
+	body  string
 }{
-	{"webhook_sms_insert", store.TopicSMS, `CREATE TRIGGER IF NOT EXISTS webhook_sms_insert AFTER INSERT ON sms_transmissions
-WHEN NEW.state NOT IN ('queued', 'submitting')
-BEGIN
-	INSERT INTO webhook_deliveries (endpoint_id, event, event_key, subject_id, value, code, detail, at, created_at)
-	SELECT e.id, 'sms.' || NEW.state, 'sms:' || NEW.id || ':' || NEW.state, NEW.id, NEW.state, NEW.error_code,
-		NEW.reason, COALESCE(NEW.done_at, NEW.submitted_at, NEW.created_at), CAST(unixepoch('subsec') * 1000000 AS INTEGER)
-	FROM webhook_endpoints e WHERE e.on_sms AND e.client_id IN (0, NEW.client_id)
-	ON CONFLICT (endpoint_id, event_key) DO NOTHING;
-END`},
-	{"webhook_sms_update", store.TopicSMS, `CREATE TRIGGER IF NOT EXISTS webhook_sms_update AFTER UPDATE OF state ON sms_transmissions
-WHEN NEW.state <> OLD.state AND NEW.state NOT IN ('queued', 'submitting')
-BEGIN
-	INSERT INTO webhook_deliveries (endpoint_id, event, event_key, subject_id, value, code, detail, at, created_at)
-	SELECT e.id, 'sms.' || NEW.state, 'sms:' || NEW.id || ':' || NEW.state, NEW.id, NEW.state, NEW.error_code,
-		NEW.reason, COALESCE(NEW.done_at, NEW.submitted_at, NEW.created_at), CAST(unixepoch('subsec') * 1000000 AS INTEGER)
-	FROM webhook_endpoints e WHERE e.on_sms AND e.client_id IN (0, NEW.client_id)
-	ON CONFLICT (endpoint_id, event_key) DO NOTHING;
-END`},
-	{"webhook_ticket", store.TopicTicket, `CREATE TRIGGER IF NOT EXISTS webhook_ticket AFTER INSERT ON ticket_events
-BEGIN
-	INSERT INTO webhook_deliveries (endpoint_id, event, event_key, subject_id, value, old_value, code, at, created_at)
-	SELECT e.id, 'ticket.' || NEW.kind, 'ticket_event:' || NEW.id, NEW.ticket_id, NEW.new_value, NEW.old_value,
-		NEW.agent_id, NEW.at, CAST(unixepoch('subsec') * 1000000 AS INTEGER)
-	FROM webhook_endpoints e WHERE e.on_ticket
-	ON CONFLICT (endpoint_id, event_key) DO NOTHING;
-END`},
-	{"webhook_chat_insert", store.TopicChat, `CREATE TRIGGER IF NOT EXISTS webhook_chat_insert AFTER INSERT ON chat_conversations
-BEGIN
-	INSERT INTO webhook_deliveries (endpoint_id, event, event_key, subject_id, value, detail, at, created_at)
-	SELECT e.id, 'chat.' || NEW.state,
-		'chat:' || NEW.id || ':' || NEW.state || ':' || NEW.operator_id || ':' || COALESCE(NEW.assigned_at, 0),
-		NEW.id, NEW.state, NEW.operator_id, COALESCE(NEW.closed_at, NEW.assigned_at, NEW.opened_at),
-		CAST(unixepoch('subsec') * 1000000 AS INTEGER)
-	FROM webhook_endpoints e WHERE e.on_chat
-	ON CONFLICT (endpoint_id, event_key) DO NOTHING;
-END`},
-	{"webhook_chat_update", store.TopicChat, `CREATE TRIGGER IF NOT EXISTS webhook_chat_update AFTER UPDATE OF state, operator_id ON chat_conversations
-WHEN NEW.state <> OLD.state OR NEW.operator_id <> OLD.operator_id
-BEGIN
-	INSERT INTO webhook_deliveries (endpoint_id, event, event_key, subject_id, value, detail, at, created_at)
-	SELECT e.id, 'chat.' || NEW.state,
-		'chat:' || NEW.id || ':' || NEW.state || ':' || NEW.operator_id || ':' || COALESCE(NEW.assigned_at, 0),
-		NEW.id, NEW.state, NEW.operator_id, COALESCE(NEW.closed_at, NEW.assigned_at, NEW.opened_at),
-		CAST(unixepoch('subsec') * 1000000 AS INTEGER)
-	FROM webhook_endpoints e WHERE e.on_chat
-	ON CONFLICT (endpoint_id, event_key) DO NOTHING;
-END`},
+	{"webhook_sms_insert", store.TopicSMS, `AFTER INSERT ON sms_transmissions
+WHEN NEW.state NOT IN ('queued', 'submitting')`, smsDeliveries},
+	{"webhook_sms_update", store.TopicSMS, `AFTER UPDATE OF state ON sms_transmissions
+WHEN NEW.state <> OLD.state AND NEW.state NOT IN ('queued', 'submitting')`, smsDeliveries},
+	{"webhook_ticket", store.TopicTicket, `AFTER INSERT ON ticket_events`, ticketDeliveries},
+	{"webhook_chat_insert", store.TopicChat, `AFTER INSERT ON chat_conversations`, chatDeliveries},
+	{"webhook_chat_update", store.TopicChat, `AFTER UPDATE OF state, operator_id ON chat_conversations
+WHEN NEW.state <> OLD.state OR NEW.operator_id <> OLD.operator_id`, chatDeliveries},
 }
+
+// The triggers' statements: one delivery for each endpoint of the topic
+// (an event is written once per endpoint however often it fires).
+const (
+	nowMicros = `CAST(unixepoch('subsec') * 1000000 AS INTEGER)`
+
+	smsDeliveries = `INSERT INTO webhook_deliveries (endpoint_id, event, event_key, subject_id, value, code, detail, at, created_at)
+	SELECT e.id, 'sms.' || NEW.state, 'sms:' || NEW.id || ':' || NEW.state, NEW.id, NEW.state, NEW.error_code,
+		NEW.reason, COALESCE(NEW.done_at, NEW.submitted_at, NEW.created_at), ` + nowMicros + `
+	FROM webhook_endpoints e WHERE e.on_sms AND e.client_id IN (0, NEW.client_id)
+	ON CONFLICT (endpoint_id, event_key) DO NOTHING;`
+
+	ticketDeliveries = `INSERT INTO webhook_deliveries (endpoint_id, event, event_key, subject_id, value, old_value, code, at, created_at)
+	SELECT e.id, 'ticket.' || NEW.kind, 'ticket_event:' || NEW.id, NEW.ticket_id, NEW.new_value, NEW.old_value,
+		NEW.agent_id, NEW.at, ` + nowMicros + `
+	FROM webhook_endpoints e WHERE e.on_ticket
+	ON CONFLICT (endpoint_id, event_key) DO NOTHING;`
+
+	chatDeliveries = `INSERT INTO webhook_deliveries (endpoint_id, event, event_key, subject_id, value, detail, at, created_at)
+	SELECT e.id, 'chat.' || NEW.state,
+		'chat:' || NEW.id || ':' || NEW.state || ':' || NEW.operator_id || ':' || COALESCE(NEW.assigned_at, 0),
+		NEW.id, NEW.state, NEW.operator_id, COALESCE(NEW.closed_at, NEW.assigned_at, NEW.opened_at), ` + nowMicros + `
+	FROM webhook_endpoints e WHERE e.on_chat
+	ON CONFLICT (endpoint_id, event_key) DO NOTHING;`
+)
 
 // syncWebhookTriggers makes the triggers of the topics some endpoint
 // wants and drops the others. It runs inside the write transaction that
@@ -80,7 +67,7 @@ func (o *ops) syncWebhookTriggers(ctx context.Context) error {
 	for _, tr := range webhookTriggers {
 		q := `DROP TRIGGER IF EXISTS ` + tr.name
 		if want[tr.topic] {
-			q = tr.sql
+			q = `CREATE TRIGGER IF NOT EXISTS ` + tr.name + ` ` + tr.on + "\nBEGIN\n\t" + tr.body + "\nEND"
 		}
 		if _, err := o.tx.ExecContext(ctx, q); err != nil {
 			return err

@@ -134,7 +134,6 @@ func (s *Server) authenticatePassword(r *http.Request, login, password string) (
 	}
 	g := s.loginGuard()
 	host, now := loginguard.HostKey(r.RemoteAddr), time.Now()
-	s.sweepLogins(g, now)
 	var acct store.Account
 	out, why, err := g.Login(ctx, login, host, password, false, now, func() (loginguard.Account, error) {
 		var err error
@@ -161,11 +160,3 @@ func (s *Server) authenticatePassword(r *http.Request, login, password string) (
 // maxPassword is bcrypt's limit: it reads no further, so a longer password
 // would match a stored one by its first 72 bytes.
 const maxPassword = 72
-
-// sweepLogins forgets the guard's expired counts every few seconds.
-func (s *Server) sweepLogins(g *loginguard.Guard, now time.Time) {
-	last := s.lastSweep.Load()
-	if now.UnixNano()-last > int64(10*time.Second) && s.lastSweep.CompareAndSwap(last, now.UnixNano()) {
-		g.Sweep(now)
-	}
-}

@@ -4,7 +4,6 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/switchboard-go/switchboard/internal/loginguard"
@@ -47,7 +46,6 @@ type Server struct {
 	loginsOnce  sync.Once
 	logins      *loginguard.Guard
 	credentials *credentials
-	lastSweep   atomic.Int64 // of logins, Unix ns
 }
 
 func (s *Server) initLogins() {

@@ -7,6 +7,7 @@
 package console
 
 import (
+	"cmp"
 	"context"
 	"embed"
 	"errors"
@@ -16,7 +17,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"sync/atomic"
 	"time"
 
 	"github.com/switchboard-go/switchboard/chat"
@@ -48,9 +48,8 @@ type Server struct {
 	// SessionTTL is how long a session lives (default 12 h).
 	SessionTTL time.Duration
 
-	tmpl      map[string]*template.Template
-	sessions  *sessions
-	lastSweep atomic.Int64 // of Logins, Unix ns
+	tmpl     map[string]*template.Template
+	sessions *sessions
 }
 
 var pages = []string{"login", "home", "webhooks", "users", "tokens", "chat"}
@@ -69,7 +68,7 @@ func (s *Server) Handler() (http.Handler, error) {
 	if s.Logins == nil {
 		s.Logins = loginguard.New()
 	}
-	s.sessions = newSessions(or(s.SessionTTL, 12*time.Hour))
+	s.sessions = newSessions(cmp.Or(s.SessionTTL, 12*time.Hour))
 	static, _ := fs.Sub(files, "static")
 	mux := http.NewServeMux()
 	mux.Handle("GET /static/", http.StripPrefix("/static", http.FileServerFS(static)))
@@ -88,14 +87,6 @@ func (s *Server) Handler() (http.Handler, error) {
 		mux.Handle("GET /static/switchboard-chat.js", chatws.ScriptHandler())
 	}
 	return headers(mux), nil
-}
-
-func or[T comparable](v, def T) T {
-	var zero T
-	if v == zero {
-		return def
-	}
-	return v
 }
 
 var funcs = template.FuncMap{
@@ -227,9 +218,6 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx, now := r.Context(), time.Now()
-	if last := s.lastSweep.Load(); now.UnixNano()-last > int64(10*time.Second) && s.lastSweep.CompareAndSwap(last, now.UnixNano()) {
-		s.Logins.Sweep(now)
-	}
 	var acct store.Account
 	out, why, err := s.Logins.Login(ctx, login, loginguard.HostKey(r.RemoteAddr), password, false, now, func() (loginguard.Account, error) {
 		var err error
