@@ -188,6 +188,39 @@ type BatchSummary struct {
 	ByState map[TransmissionState]int
 }
 
+// BatchFilter selects batches for [SMSStore.Batches].
+type BatchFilter struct {
+	ClientID int64 // 0: every client's
+	BeforeID int64 // only batches with a smaller id (the next page back); 0: from the newest
+	Limit    int   // 0 means 100
+}
+
+// QueuedGroup counts a batch's queued transmissions routed to one
+// operator: what a batch that does not progress is waiting for.
+type QueuedGroup struct {
+	OperatorID int64 // 0: not routed (no operator takes the numbers)
+	Count      int
+	// NextAttempt is the earliest time one of them may be claimed (a
+	// time ahead: they wait to be retried after temporary errors).
+	NextAttempt time.Time
+}
+
+// HourQuery selects the transmissions counted by
+// [SMSStore.TransmissionHours]: created from From (inclusive) to To
+// (exclusive), of one client or (ClientID 0) every client.
+type HourQuery struct {
+	ClientID int64
+	From, To time.Time
+}
+
+// HourCount is the number of transmissions created in the hour starting
+// at Start (UTC) that are now in State.
+type HourCount struct {
+	Start time.Time
+	State TransmissionState
+	Count int
+}
+
 // OperatorCount is an operator's transmissions created since a time, by
 // state, and how many of them its SMSC accepted since then.
 type OperatorCount struct {
@@ -282,6 +315,17 @@ type SMSStore interface {
 	LoadPending(ctx context.Context, batchID, fromID, toID int64) (bool, error)
 	Transmission(ctx context.Context, id int64) (Transmission, error)
 
+	// Batches lists batches newest first (by id descending).
+	Batches(ctx context.Context, f BatchFilter) ([]Batch, error)
+	// BatchQueue counts a batch's queued transmissions by operator (by
+	// operator id); ErrNotFound for no such batch. It reads only the
+	// queued ones, so a caller showing a batch's progress can ask often.
+	BatchQueue(ctx context.Context, batchID int64) ([]QueuedGroup, error)
+	// TransmissionHours counts transmissions by the hour they were
+	// created in and their state now, by hour then state. It reads every
+	// transmission created since From: ask for a day or a week, not for
+	// years.
+	TransmissionHours(ctx context.Context, q HourQuery) ([]HourCount, error)
 	// BatchTransmissions lists a batch's transmissions with id above
 	// afterID, by id, at most limit (0 means 100).
 	BatchTransmissions(ctx context.Context, batchID, afterID int64, limit int) ([]Transmission, error)

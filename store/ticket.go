@@ -71,6 +71,9 @@ type Direction string
 const (
 	Inbound  Direction = "in"
 	Outbound Direction = "out"
+	// Note is an agent's internal note: never mailed, shown to agents
+	// only, not a response to the customer. It needs its AgentID.
+	Note Direction = "note"
 )
 
 // Article is one mail (or note) of a ticket.

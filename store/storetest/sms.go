@@ -34,6 +34,7 @@ var smsTests = []test{
 	{"LastStatusAndMO", testLastStatusAndMO},
 	{"RepliesAndStatusByClient", testRepliesAndStatusByClient},
 	{"OperatorCounts", testOperatorCounts},
+	{"BatchListQueueAndHours", testBatchReports},
 }
 
 func newOperator(t *testing.T, e *env, name string, prefixes ...string) store.Operator {

@@ -228,6 +228,14 @@ func testArticles(t *testing.T, e *env) {
 	if !got.FirstResponseAt.IsZero() {
 		t.Fatal("automatic reply counted as first response")
 	}
+	// An agent's internal note is no response either, and has an author.
+	note := store.Article{TicketID: tk.ID, Direction: store.Note, AgentID: agent.ID, TextBody: "call her", CreatedAt: created.Add(10 * time.Minute)}
+	must(t, e.AddArticle(ctx, &note, nil))
+	wantErr(t, e.AddArticle(ctx, &store.Article{TicketID: tk.ID, Direction: store.Note, TextBody: "x"}, nil), store.ErrInvalid)
+	got, _ = e.Ticket(ctx, tk.ID)
+	if !got.FirstResponseAt.IsZero() {
+		t.Fatal("an internal note counted as first response")
+	}
 	reply := store.Article{TicketID: tk.ID, Direction: store.Outbound, AgentID: agent.ID, CreatedAt: created.Add(30 * time.Minute)}
 	must(t, e.AddArticle(ctx, &reply, nil))
 	later := store.Article{TicketID: tk.ID, Direction: store.Outbound, AgentID: agent.ID, CreatedAt: created.Add(time.Hour)}
@@ -238,7 +246,8 @@ func testArticles(t *testing.T, e *env) {
 
 	arts, err := e.Articles(ctx, tk.ID)
 	must(t, err)
-	eq(t, "articles", len(arts), 4)
+	eq(t, "articles", len(arts), 5)
+	eq(t, "the note", arts[2].Direction, store.Note)
 	if !slices.Equal(arts[0].References, []string{"r1@x", "r2@x"}) {
 		t.Fatalf("references = %q", arts[0].References)
 	}

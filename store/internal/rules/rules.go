@@ -43,6 +43,15 @@ func Time(t time.Time) time.Time {
 	return t.UTC().Truncate(time.Microsecond)
 }
 
+// HourEnd is Time for the end of [store.HourQuery]: the zero time (no
+// end) becomes a time after any stored one.
+func HourEnd(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+	}
+	return Time(t)
+}
+
 // Now is Time(time.Now()).
 func Now() time.Time { return Time(time.Now()) }
 
@@ -286,6 +295,10 @@ func Article(a *store.Article) error {
 func ArticleFields(a *store.Article) error {
 	switch a.Direction {
 	case store.Inbound, store.Outbound:
+	case store.Note:
+		if a.AgentID == 0 {
+			return invalid("a note without its agent")
+		}
 	default:
 		return invalid("article direction %q", a.Direction)
 	}

@@ -176,3 +176,26 @@ func SentSegment(sc Row) (store.SentSegment, error) {
 	err := sc.Scan(&g.TransmissionID, &g.Segment, &g.MessageID, &g.Source, &g.Destination, Time(&g.SubmittedAt))
 	return g, err
 }
+
+// BatchCols are the columns Batch reads.
+const BatchCols = `id, client_id, name, total, created_at`
+
+func Batch(sc Row) (store.Batch, error) {
+	var b store.Batch
+	err := sc.Scan(&b.ID, &b.ClientID, &b.Name, &b.Total, Time(&b.CreatedAt))
+	return b, err
+}
+
+// QueuedGroup reads operator_id, COUNT(*), MIN(next_attempt_at).
+func QueuedGroup(sc Row) (store.QueuedGroup, error) {
+	var g store.QueuedGroup
+	err := sc.Scan(ID(&g.OperatorID), &g.Count, Time(&g.NextAttempt))
+	return g, err
+}
+
+// HourCount reads an hour's start, a state and a count.
+func HourCount(sc Row) (store.HourCount, error) {
+	var h store.HourCount
+	err := sc.Scan(Time(&h.Start), &h.State, &h.Count)
+	return h, err
+}
