@@ -184,7 +184,6 @@ func (g *Gateway) LoadCSV(ctx context.Context, b Batch) (LoadReport, error) {
 		t := store.Transmission{ExternalID: ext, Source: source, Destination: dest, Text: text}
 		if op, err := router.RouteHealthy(dest, healthy); err != nil {
 			t.State, t.Reason, t.DoneAt = store.TxFailed, err.Error(), now
-			rep.Unroutable++
 		} else {
 			t.OperatorID = op.ID
 		}
@@ -208,6 +207,9 @@ func (g *Gateway) LoadCSV(ctx context.Context, b Batch) (LoadReport, error) {
 		id := ts[i].ID
 		if id == 0 {
 			continue
+		}
+		if ts[i].State == store.TxFailed { // inserted unroutable: a row loaded before is not counted again
+			rep.Unroutable++
 		}
 		if rep.FirstID == 0 || id < rep.FirstID {
 			rep.FirstID = id

@@ -164,7 +164,9 @@ func TestEndToEnd(t *testing.T) {
 
 		// The same file again: nothing new, nothing sent twice.
 		rep2, err := g.LoadCSV(ctx, Batch{Client: "acme", Name: "enero.csv", CSV: strings.NewReader(b.String())})
-		if err != nil || rep2.Inserted != 0 || rep2.Duplicates != n+2 || rep2.BatchID != rep.BatchID {
+		// (The unroutable row loaded before is not counted again: a report
+		// of "queued = inserted - unroutable" stays at 0.)
+		if err != nil || rep2.Inserted != 0 || rep2.Duplicates != n+2 || rep2.BatchID != rep.BatchID || rep2.Unroutable != 0 {
 			t.Fatalf("second load %+v, %v", rep2, err)
 		}
 

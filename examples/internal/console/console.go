@@ -17,11 +17,13 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/switchboard-go/switchboard/chat"
 	"github.com/switchboard-go/switchboard/chat/chatws"
 	"github.com/switchboard-go/switchboard/internal/loginguard"
+	"github.com/switchboard-go/switchboard/smpp/gateway"
 	"github.com/switchboard-go/switchboard/store"
 	"github.com/switchboard-go/switchboard/webhook"
 )
@@ -41,6 +43,9 @@ type Server struct {
 	// line and their conversations, live over WebSocket into this chat
 	// server, logged in by their console session.
 	Chat *chat.Server
+	// Gateway loads the CSV batches uploaded on the SMS page and is told
+	// to reload operators an administrator changed (nil: no uploads).
+	Gateway *gateway.Gateway
 	// Logins guards password logins (shared with the API, so that
 	// guessing counts once across both); nil: a guard of its own.
 	Logins *loginguard.Guard
@@ -52,7 +57,7 @@ type Server struct {
 	sessions *sessions
 }
 
-var pages = []string{"login", "home", "webhooks", "users", "tokens", "chat"}
+var pages = []string{"login", "home", "webhooks", "users", "tokens", "chat", "sms", "loaded", "batch", "number", "operators"}
 
 // Handler returns the console's routes, to mount at Prefix with the
 // prefix stripped.
@@ -81,6 +86,14 @@ func (s *Server) Handler() (http.Handler, error) {
 	mux.HandleFunc("GET /users", s.with(admins, s.users))
 	mux.HandleFunc("POST /users", s.with(admins, s.saveUser))
 	mux.HandleFunc("GET /tokens", s.with(admins, s.tokens))
+	mux.HandleFunc("GET /sms", s.with(smsUsers, s.smsHome))
+	mux.HandleFunc("POST /sms/batches", s.withLimit(smsUsers, MaxBatchBytes+64<<10, s.upload))
+	mux.HandleFunc("GET /sms/batches/{id}", s.with(smsUsers, s.batchPage))
+	mux.HandleFunc("GET /sms/batches/{id}/progress", s.with(smsUsers, s.progressJSON))
+	mux.HandleFunc("GET /sms/batches/{id}/failed.csv", s.with(smsUsers, s.failedCSV))
+	mux.HandleFunc("GET /sms/number", s.with(smsUsers, s.numberStatus))
+	mux.HandleFunc("GET /sms/operators", s.with(smsUsers, s.operators))
+	mux.HandleFunc("POST /sms/operators/{id}", s.with(admins, s.saveOperator))
 	if s.Chat != nil {
 		mux.HandleFunc("GET /chat", s.with(operators, s.chatPage))
 		mux.Handle("GET /chat/ws", &chatws.Handler{Server: s.Chat, Operator: s.sessionOperator})
@@ -137,8 +150,15 @@ func sessionOf(ctx context.Context) *session { s, _ := ctx.Value(sessionKey{}).(
 
 // with runs h for a request with a live session of the audience: others
 // are sent to the login page (GET) or refused (POST, 403). A POST must
-// come from this site with the session's CSRF token.
+// come from this site with the session's CSRF token, in a body of at
+// most 64 KiB.
 func (s *Server) with(who audience, h http.HandlerFunc) http.HandlerFunc {
+	return s.withLimit(who, 64<<10, h)
+}
+
+// withLimit is with for bodies of at most limit bytes (a file upload's
+// form).
+func (s *Server) withLimit(who audience, limit int64, h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		sess := s.sessions.get(r, time.Now())
 		if sess == nil {
@@ -153,13 +173,45 @@ func (s *Server) with(who audience, h http.HandlerFunc) http.HandlerFunc {
 			http.Error(w, "your account's role ("+string(sess.role)+") has no access to this page", http.StatusForbidden)
 			return
 		}
-		if r.Method != http.MethodGet && (!sameOrigin(r) || !sess.validCSRF(r.FormValue("csrf"))) {
-			http.Error(w, "this form did not come from the console (CSRF check failed); reload the page", http.StatusForbidden)
-			return
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
+		if r.Method != http.MethodGet {
+			if !sameOrigin(r) {
+				http.Error(w, "this form did not come from the console (it came from another site)", http.StatusForbidden)
+				return
+			}
+			var tooBig *http.MaxBytesError
+			switch err := parseForm(r); {
+			case errors.As(err, &tooBig):
+				http.Error(w, "the form is larger than this page takes ("+sizeText(limit)+")", http.StatusRequestEntityTooLarge)
+				return
+			case err != nil:
+				http.Error(w, "the form could not be read: "+err.Error(), http.StatusBadRequest)
+				return
+			}
+			if !sess.validCSRF(r.PostFormValue("csrf")) {
+				http.Error(w, "this form did not come from the console (CSRF check failed); reload the page", http.StatusForbidden)
+				return
+			}
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 		h(w, r.WithContext(context.WithValue(r.Context(), sessionKey{}, sess)))
 	}
+}
+
+// sizeText writes a byte count in KiB or MiB.
+func sizeText(n int64) string {
+	if n >= 1<<20 {
+		return strconv.FormatInt(n>>20, 10) + " MiB"
+	}
+	return strconv.FormatInt(n>>10, 10) + " KiB"
+}
+
+// parseForm reads a POST's form: a file upload's parts beyond 8 MiB go
+// to temporary files, which the HTTP server removes after the request.
+func parseForm(r *http.Request) error {
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
+		return r.ParseMultipartForm(8 << 20)
+	}
+	return r.ParseForm()
 }
 
 // render writes page p with data; layout fields come from the session.
@@ -172,6 +224,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, p string, status
 		data["Login"], data["Role"], data["CSRF"] = sess.login, string(sess.role), sess.csrf
 		data["Admin"] = sess.role == store.RoleAdmin
 		data["Operator"] = s.Chat != nil && operators(sess.role)
+		data["SMS"] = smsUsers(sess.role)
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
