@@ -54,7 +54,9 @@ func (s *Server) smsScope(ctx context.Context) (scope, error) {
 }
 
 // sees reports whether the scope covers a record of clientID.
-func (sc scope) sees(clientID int64) bool { return sc.all || sc.clientID != 0 && sc.clientID == clientID }
+func (sc scope) sees(clientID int64) bool {
+	return sc.all || sc.clientID != 0 && sc.clientID == clientID
+}
 
 // filter is the client id to filter lists by (0: all).
 func (sc scope) filter() int64 {
