@@ -68,7 +68,7 @@ func (h *httpFlags) start(ctx context.Context, st store.Store, gw *gateway.Gatew
 		return "", nil, errors.New("-tls-cert and -tls-key go together")
 	}
 	a := &api.Server{Store: st, Gateway: gw, Numbering: n, Tickets: tickets, Mail: sender, Metrics: met.Handler(), Webhooks: hooks, Logger: log}
-	con := &console.Server{Store: st, Prefix: "/console", Webhooks: hooks, Chat: chatSrv, Gateway: gw, Logger: log}
+	con := &console.Server{Store: st, Prefix: "/console", Webhooks: hooks, Chat: chatSrv, Gateway: gw, Tickets: tickets, Mail: sender, Logger: log}
 	consoleHandler, err := con.Handler()
 	if err != nil {
 		return "", nil, err

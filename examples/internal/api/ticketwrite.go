@@ -26,6 +26,12 @@ func agentEmail(field, email string) (string, error) {
 // (lower case, trimmed) through st, making it on first use. The API and
 // the command line act as agents found this way.
 func AgentByEmail(ctx context.Context, st store.TicketStore, email string) (store.Agent, error) {
+	return AgentNamed(ctx, st, email, email)
+}
+
+// AgentNamed is AgentByEmail making the agent, on first use, with a name
+// (the console's accounts have one).
+func AgentNamed(ctx context.Context, st store.TicketStore, email, name string) (store.Agent, error) {
 	for range 2 { // a second look when another request made it meanwhile
 		as, err := st.Agents(ctx)
 		if err != nil {
@@ -36,7 +42,7 @@ func AgentByEmail(ctx context.Context, st store.TicketStore, email string) (stor
 				return a, nil
 			}
 		}
-		a := store.Agent{Name: email, Email: email}
+		a := store.Agent{Name: name, Email: email}
 		if err := st.CreateAgent(ctx, &a); !errors.Is(err, store.ErrDuplicate) {
 			return a, err
 		}

@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -28,13 +29,21 @@ func (b *tab) do(what string, steps ...chromedp.Action[chromedp.Void]) {
 	require.NoError(b.t, chromedp.Do(c, steps...), what)
 }
 
-// poll waits (20 s at most) until the JavaScript expression is true.
+// poll waits (20 s at most) until the JavaScript expression is true,
+// across the page navigating meanwhile (a form sent, a link followed).
 func (b *tab) poll(what, js string) {
 	b.t.Helper()
 	c, cancel := context.WithTimeout(b.ctx, 20*time.Second)
 	defer cancel()
-	_, err := chromedp.Run(c, chromedp.Poll[bool](js))
-	require.NoError(b.t, err, "%s: %s", what, js)
+	for {
+		_, err := chromedp.Run(c, chromedp.Poll[bool](js))
+		if err != nil && strings.Contains(err.Error(), "navigated or closed") && c.Err() == nil {
+			time.Sleep(50 * time.Millisecond) // the next page is loading
+			continue
+		}
+		require.NoError(b.t, err, "%s: %s", what, js)
+		return
+	}
 }
 
 // eval returns the value of a JavaScript expression (awaited if it is a

@@ -89,6 +89,8 @@ const patterns = `<defs>
 <pattern id="p-solid" width="6" height="6" patternUnits="userSpaceOnUse"><rect width="6" height="6" fill="#1e6b34"/></pattern>
 <pattern id="p-diag" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="6" height="6" fill="#dbe8f8"/><rect width="2.5" height="6" fill="#0b5cad"/></pattern>
 <pattern id="p-dots" width="6" height="6" patternUnits="userSpaceOnUse"><rect width="6" height="6" fill="#eceff3"/><circle cx="3" cy="3" r="1.6" fill="#5b6470"/></pattern>
+<pattern id="p-vert" width="6" height="6" patternUnits="userSpaceOnUse"><rect width="6" height="6" fill="#fdf1d6"/><rect width="2" height="6" fill="#8a5a00"/></pattern>
+<pattern id="p-blank" width="6" height="6" patternUnits="userSpaceOnUse"><rect width="6" height="6" fill="#ffffff"/></pattern>
 <pattern id="p-cross" width="6" height="6" patternUnits="userSpaceOnUse"><rect width="6" height="6" fill="#f8dedc"/><path d="M0 0L6 6M6 0L0 6" stroke="#b3261e" stroke-width="1.4"/></pattern>
 </defs>`
 
@@ -110,7 +112,12 @@ func (c barChart) SVG(title string) template.HTML {
 	}
 	var b strings.Builder
 	esc := template.HTMLEscapeString
-	fmt.Fprintf(&b, `<svg class="chart" viewBox="0 0 %d %d" role="img" aria-label="%s">%s`, w, h+24, esc(title), patterns)
+	legend := legendPlaces(c.Series, left, w)
+	rows := 1
+	if len(legend) > 0 {
+		rows += legend[len(legend)-1][1]
+	}
+	fmt.Fprintf(&b, `<svg class="chart" viewBox="0 0 %d %d" role="img" aria-label="%s">%s`, w, h+6+20*rows, esc(title), patterns)
 	fmt.Fprintf(&b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#5b6470"/>`, left, h-bottom, w, h-bottom)
 	fmt.Fprintf(&b, `<text x="%d" y="%d" class="axis" text-anchor="end">%d</text><text x="%d" y="%d" class="axis" text-anchor="end">0</text>`,
 		left-4, top+10, peak, left-4, h-bottom)
@@ -137,12 +144,27 @@ func (c barChart) SVG(title string) template.HTML {
 			fmt.Fprintf(&b, `<text x="%.1f" y="%d" class="axis" text-anchor="middle">%s</text>`, x+slot*0.35, h-bottom+16, esc(l))
 		}
 	}
-	lx := left
-	for _, s := range c.Series {
+	for i, s := range c.Series {
+		lx, ly := legend[i][0], h+6+20*legend[i][1]
 		fmt.Fprintf(&b, `<rect x="%d" y="%d" width="14" height="14" fill="url(#%s)" stroke="#1b1f24" stroke-width=".5"/><text x="%d" y="%d" class="axis">%s</text>`,
-			lx, h+6, s.Pattern, lx+18, h+17, esc(s.Name))
-		lx += 30 + 8*len(s.Name)
+			lx, ly, s.Pattern, lx+18, ly+11, esc(s.Name))
 	}
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String())
+}
+
+// legendPlaces lays the series' legend out in rows from x = left to
+// right: each entry's x and row.
+func legendPlaces(ss []series, left, right int) [][2]int {
+	out := make([][2]int, len(ss))
+	x, row := left, 0
+	for i, s := range ss {
+		width := 30 + 7*len([]rune(s.Name))
+		if x > left && x+width > right {
+			x, row = left, row+1
+		}
+		out[i] = [2]int{x, row}
+		x += width
+	}
+	return out
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/switchboard-go/switchboard/chat"
 	"github.com/switchboard-go/switchboard/chat/chatws"
 	"github.com/switchboard-go/switchboard/internal/loginguard"
+	"github.com/switchboard-go/switchboard/mailticket"
 	"github.com/switchboard-go/switchboard/smpp/gateway"
 	"github.com/switchboard-go/switchboard/store"
 	"github.com/switchboard-go/switchboard/webhook"
@@ -46,6 +47,13 @@ type Server struct {
 	// Gateway loads the CSV batches uploaded on the SMS page and is told
 	// to reload operators an administrator changed (nil: no uploads).
 	Gateway *gateway.Gateway
+	// Tickets and Mail answer tickets from the tickets page (nil: the
+	// page shows tickets and changes them but sends no answer).
+	Tickets *mailticket.Processor
+	Mail    mailticket.Sender
+	// Answers are the answer templates agents choose from, by name (Go
+	// text/template with mailticket.TemplateData); nil: DefaultAnswers.
+	Answers map[string]string
 	// Logins guards password logins (shared with the API, so that
 	// guessing counts once across both); nil: a guard of its own.
 	Logins *loginguard.Guard
@@ -57,7 +65,7 @@ type Server struct {
 	sessions *sessions
 }
 
-var pages = []string{"login", "home", "webhooks", "users", "tokens", "chat", "sms", "loaded", "batch", "number", "operators"}
+var pages = []string{"login", "home", "webhooks", "users", "tokens", "chat", "sms", "loaded", "batch", "number", "operators", "tickets", "ticket", "stats"}
 
 // Handler returns the console's routes, to mount at Prefix with the
 // prefix stripped.
@@ -86,6 +94,11 @@ func (s *Server) Handler() (http.Handler, error) {
 	mux.HandleFunc("GET /users", s.with(admins, s.users))
 	mux.HandleFunc("POST /users", s.with(admins, s.saveUser))
 	mux.HandleFunc("GET /tokens", s.with(admins, s.tokens))
+	mux.HandleFunc("GET /tickets", s.with(agents, s.tickets))
+	mux.HandleFunc("GET /tickets/stats", s.with(agents, s.stats))
+	mux.HandleFunc("GET /tickets/attachments/{id}", s.with(agents, s.attachment))
+	mux.HandleFunc("GET /tickets/{number}", s.with(agents, s.ticket))
+	mux.HandleFunc("POST /tickets/{number}/{action}", s.with(agents, s.ticketAction))
 	mux.HandleFunc("GET /sms", s.with(smsUsers, s.smsHome))
 	mux.HandleFunc("POST /sms/batches", s.withLimit(smsUsers, MaxBatchBytes+64<<10, s.upload))
 	mux.HandleFunc("GET /sms/batches/{id}", s.with(smsUsers, s.batchPage))
@@ -103,6 +116,9 @@ func (s *Server) Handler() (http.Handler, error) {
 }
 
 var funcs = template.FuncMap{
+	"dur":   dur,
+	"split": strings.Fields,
+	"list":  func(vs ...any) []any { return vs },
 	"when": func(t time.Time) string {
 		if t.IsZero() {
 			return "–"
@@ -225,6 +241,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, p string, status
 		data["Admin"] = sess.role == store.RoleAdmin
 		data["Operator"] = s.Chat != nil && operators(sess.role)
 		data["SMS"] = smsUsers(sess.role)
+		data["Agent"] = agents(sess.role)
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)

@@ -1,6 +1,7 @@
 package console
 
 import (
+	"cmp"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -21,6 +22,7 @@ const cookieName = "sb_console"
 // process: a restart logs everybody out.
 type session struct {
 	login   string
+	name    string
 	role    store.AccountRole
 	client  string
 	csrf    string // the token every form and cookie-authenticated API call carries
@@ -53,7 +55,7 @@ func key(cookie string) string {
 // create starts a session for a and sets its cookie.
 func (ss *sessions) create(w http.ResponseWriter, r *http.Request, a store.Account, path string, now time.Time) *session {
 	value := randomToken()
-	s := &session{login: a.Login, role: a.Role, client: a.Client, csrf: randomToken(), expires: now.Add(ss.ttl)}
+	s := &session{login: a.Login, name: cmp.Or(a.Name, a.Login), role: a.Role, client: a.Client, csrf: randomToken(), expires: now.Add(ss.ttl)}
 	ss.mu.Lock()
 	for k, old := range ss.byID { // expired ones go as new ones come
 		if now.After(old.expires) {
