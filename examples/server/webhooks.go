@@ -1,10 +1,7 @@
 package main
 
 import (
-	"cmp"
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
@@ -12,6 +9,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/switchboard-go/switchboard/examples/internal/api"
 	"github.com/switchboard-go/switchboard/examples/internal/storeflag"
 	"github.com/switchboard-go/switchboard/store"
 )
@@ -55,52 +53,25 @@ func runWebhook(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return errors.New("webhook: -name, -delete or -list is required")
 	}
 
-	var prev store.WebhookEndpoint
-	eps, err := st.WebhookEndpoints(ctx)
+	ch := api.EndpointChange{Name: *name, URL: *url, NewSecret: *newSecret}
+	if *events != "" {
+		ch.Events = strings.Split(*events, ",")
+	}
+	if *client != "" {
+		ch.Client = client
+	}
+	e, secret, err := api.SaveEndpoint(ctx, st, ch)
+	if errors.Is(err, api.ErrEndpointIncomplete) {
+		return errors.New("webhook: a new endpoint needs -url and -events")
+	}
 	if err != nil {
 		return err
 	}
-	for _, e := range eps {
-		if e.Name == *name {
-			prev = e
-		}
-	}
-	e := store.WebhookEndpoint{Name: *name, URL: cmp.Or(*url, prev.URL), Secret: prev.Secret, Topics: prev.Topics,
-		ClientID: prev.ClientID, CreatedAt: prev.CreatedAt}
-	if *events != "" {
-		e.Topics = nil
-		for _, t := range strings.Split(*events, ",") {
-			e.Topics = append(e.Topics, store.WebhookTopic(strings.TrimSpace(t)))
-		}
-	}
-	if *client != "" {
-		c, err := st.ClientByName(ctx, *client)
-		if errors.Is(err, store.ErrNotFound) {
-			c = store.Client{Name: *client}
-			err = st.CreateClient(ctx, &c)
-		}
-		if err != nil {
-			return err
-		}
-		e.ClientID = c.ID
-	}
-	if e.URL == "" || len(e.Topics) == 0 {
-		return errors.New("webhook: a new endpoint needs -url and -events")
-	}
-	fresh := e.Secret == "" || *newSecret
-	if fresh {
-		b := make([]byte, 24)
-		rand.Read(b)
-		e.Secret = "whsec_" + base64.RawURLEncoding.EncodeToString(b)
-	}
-	if err := st.PutWebhookEndpoint(ctx, &e); err != nil {
-		return err
-	}
-	if !fresh {
+	if secret == "" {
 		fmt.Fprintf(stdout, "endpoint %s saved (secret unchanged)\n", e.Name)
 		return nil
 	}
-	fmt.Fprintf(stdout, "endpoint %s saved; its signing secret (shown once; see Switchboard-Signature in API.md):\n%s\n", e.Name, e.Secret)
+	fmt.Fprintf(stdout, "endpoint %s saved; its signing secret (shown once; see Switchboard-Signature in API.md):\n%s\n", e.Name, secret)
 	return nil
 }
 

@@ -98,6 +98,8 @@ func (s *Server) Handler() http.Handler {
 	route("GET /api/v1/chat/conversations", s.listConversations)
 	route("GET /api/v1/chat/conversations/{id}/transcript", s.transcript)
 	route("GET /api/v1/webhooks", s.listWebhooks)
+	route("PUT /api/v1/webhooks/{name}", s.putWebhook)
+	route("DELETE /api/v1/webhooks/{name}", s.deleteWebhook)
 	route("GET /api/v1/webhooks/deliveries", s.listDeliveries)
 	route("GET /api/v1/webhooks/deliveries/{id}", s.getDelivery)
 	route("POST /api/v1/webhooks/deliveries/{id}/replay", s.replayDelivery)

@@ -19,6 +19,12 @@ type endpointRow struct {
 // webhooks lists the endpoints and a page of deliveries, newest first,
 // by state and endpoint; failed and delivered ones can be replayed.
 func (s *Server) webhooks(w http.ResponseWriter, r *http.Request) {
+	s.webhooksPage(w, r, http.StatusOK, "", "")
+}
+
+// webhooksPage is the webhooks page with a form's problem, or with a
+// signing secret just made (shown this once).
+func (s *Server) webhooksPage(w http.ResponseWriter, r *http.Request, status int, problem, secret string) {
 	ctx := r.Context()
 	eps, err := s.Store.WebhookEndpoints(ctx)
 	if err != nil {
@@ -63,8 +69,9 @@ func (s *Server) webhooks(w http.ResponseWriter, r *http.Request) {
 	if len(ds) == f.Limit {
 		next = ds[len(ds)-1].ID
 	}
-	s.render(w, r, "webhooks", http.StatusOK, map[string]any{"Endpoints": rows, "Deliveries": ds, "Names": names,
-		"State": string(f.State), "Endpoint": q.Get("endpoint"), "Next": next, "Replayed": q.Get("replayed")})
+	s.render(w, r, "webhooks", status, map[string]any{"Endpoints": rows, "Deliveries": ds, "Names": names,
+		"State": string(f.State), "Endpoint": q.Get("endpoint"), "Next": next, "Replayed": q.Get("replayed"),
+		"Problem": problem, "Secret": secret, "Topics": []store.WebhookTopic{store.TopicSMS, store.TopicTicket, store.TopicChat}})
 }
 
 // replay makes a delivery due again (see store.ReplayWebhookDelivery)
@@ -102,12 +109,7 @@ func (s *Server) usersPage(w http.ResponseWriter, r *http.Request, status int, p
 }
 
 func (s *Server) tokens(w http.ResponseWriter, r *http.Request) {
-	ts, err := s.Store.APITokens(r.Context())
-	if err != nil {
-		s.fail(w, err)
-		return
-	}
-	s.render(w, r, "tokens", http.StatusOK, map[string]any{"Tokens": ts})
+	s.tokensPage(w, r, http.StatusOK, "", "")
 }
 
 // saveUser creates or changes a person's account from the People form:
