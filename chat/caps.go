@@ -30,11 +30,14 @@ const (
 	CapWait = "wait"
 	// CapVerified: ASSIGNED carries Verified.
 	CapVerified = "verified"
+	// CapMail: TRANSCRIPT with FormatMail and EVENT mailed. A server
+	// shares it only when it mails transcripts (Server.MailTranscript).
+	CapMail = "mail"
 )
 
 // Caps lists the capabilities of this package, for HELLO.Caps.
 func Caps() []string {
-	return []string{CapCursors, CapIgnorable, CapOffline, CapElsewhere, CapWait, CapVerified}
+	return []string{CapCursors, CapIgnorable, CapOffline, CapElsewhere, CapWait, CapVerified, CapMail}
 }
 
 const (
@@ -42,10 +45,13 @@ const (
 	maxCapLen = 32
 )
 
-// sharedCaps are the capabilities of client that this package has too.
-func sharedCaps(client []string) []string {
+// sharedCaps are the capabilities of client that this server has too.
+func (s *Server) sharedCaps(client []string) []string {
 	var out []string
 	for _, c := range Caps() {
+		if c == CapMail && s.MailTranscript == nil {
+			continue
+		}
 		if slices.Contains(client, c) {
 			out = append(out, c)
 		}
@@ -55,3 +61,11 @@ func sharedCaps(client []string) []string {
 
 // has reports whether the connection agreed on capability cap.
 func (c *conn) has(cap string) bool { return slices.Contains(c.caps, cap) }
+
+// Offers reports whether the server shared capability cap in its last
+// WELCOME (e.g. CapMail: transcripts by e-mail).
+func (c *Client) Offers(cap string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Contains(c.welcome.Caps, cap)
+}

@@ -386,6 +386,10 @@ func (s *Server) transcript(ctx context.Context, c *conn, m *TranscriptRequest) 
 			}
 		}
 	}
+	if m.Format == FormatMail {
+		s.mailTranscript(ctx, c, t)
+		return
+	}
 	var buf bytes.Buffer
 	name, mediaType := TranscriptFileName(t, "txt"), "text/plain; charset=utf-8"
 	if m.Format == FormatJSON {

@@ -42,7 +42,7 @@ func (s *Server) handshake(c *conn) bool {
 		c.fail(CodeUnexpected, "the first frame must be HELLO")
 		return false
 	}
-	c.caps = sharedCaps(hello.Caps)
+	c.caps = s.sharedCaps(hello.Caps)
 	ctx := context.Background()
 	if c.operator != "" && (hello.Role != RoleOperator || hello.Login != c.operator) {
 		c.fail(CodeAuthFailed, "this connection is for operator "+c.operator+" only")

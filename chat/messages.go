@@ -497,6 +497,9 @@ const (
 	// EventElsewhere tells a customer's connection that the conversation
 	// was resumed on another device: its resume token no longer works.
 	EventElsewhere EventKind = 8
+	// EventMailed answers a TRANSCRIPT of FormatMail: the transcript was
+	// mailed; Text is the address, partly hidden.
+	EventMailed EventKind = 9
 )
 
 // Event tells a participant what happened (server to client). Events
@@ -776,6 +779,11 @@ type TranscriptFormat uint8
 const (
 	FormatText TranscriptFormat = 1
 	FormatJSON TranscriptFormat = 2
+	// FormatMail asks the server to mail the transcript (text) to the
+	// conversation's customer address instead: customers only, where the
+	// server offers it (Server.MailTranscript). The answer is EVENT
+	// mailed, or an ERROR.
+	FormatMail TranscriptFormat = 3
 )
 
 // TranscriptRequest asks for a conversation's transcript (client to

@@ -86,6 +86,16 @@ type Server struct {
 	OperatorGrace time.Duration
 	// Files limits attachments.
 	Files FileLimits
+	// MailTranscript, when set, lets customers ask for their
+	// conversation's transcript by e-mail (TRANSCRIPT with FormatMail):
+	// it is called with the transcript as the customer sees it and the
+	// conversation's customer address, and should send it within the
+	// context's minute. The address is the one the customer gave, which
+	// a website's signed token vouches for and the widget's form does
+	// not: so each conversation gets at most TranscriptMailsPerHour
+	// mails, one a minute, and each address as many an hour whatever
+	// the conversations. Nil: such requests are refused (unsupported).
+	MailTranscript func(ctx context.Context, t store.Transcript, to string) error
 	// OnClose, when set, is called (in its own goroutine) with the
 	// transcript of every conversation that closes: to export it.
 	OnClose func(ctx context.Context, t store.Transcript)
@@ -140,6 +150,8 @@ type Server struct {
 	nconns   atomic.Int64
 	janitor  chan struct{}
 	nextSess atomic.Uint64
+
+	mailed mailLimits // transcripts mailed, for MailTranscript's limits
 
 	publicIDs sync.Map // operator id -> public id
 	opNames   sync.Map // operator id -> display name

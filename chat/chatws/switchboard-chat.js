@@ -190,11 +190,11 @@
   }
 
   const ROLE = {customer: 1, operator: 2, system: 3};
-  const EVENT = {queued: 1, assigned: 2, transferred: 3, closed: 4, away: 5, back: 6, offline: 7, elsewhere: 8};
+  const EVENT = {queued: 1, assigned: 2, transferred: 3, closed: 4, away: 5, back: 6, offline: 7, elsewhere: 8, mailed: 9};
   // Refusals that reconnecting cannot help: bad version, authentication
   // failed, insecure transport, resume expired.
   const FATAL = new Set([2, 4, 14, 15]);
-  const CAPS = ["cursors", "ignorable", "offline", "elsewhere", "wait", "verified"];
+  const CAPS = ["cursors", "ignorable", "offline", "elsewhere", "wait", "verified", "mail"];
 
   function randomId() {
     const b = new Uint8Array(12);
@@ -495,6 +495,20 @@
       const transferId = ++this.nextTransfer, id = conversationId || 0;
       return this.download({type: T.TRANSCRIPT, conversationId: id, format: format === "json" ? 2 : 1, transferId}, transferId,
         m => m.type === T.ERROR && (m.conversationId === id || m.conversationId === this.conversationId));
+    }
+
+    // offers reports whether the server shared a capability in its
+    // WELCOME: "mail" when it mails transcripts (mailTranscript).
+    offers(cap) { return !!(this.welcome && (this.welcome.caps || []).includes(cap)); }
+
+    // mailTranscript has the customer's transcript mailed to the
+    // conversation's address; resolves with the address, partly hidden,
+    // or rejects with the ERROR (rate limited, no address, unsupported).
+    mailTranscript() {
+      const id = this.conversationId, transferId = ++this.nextTransfer;
+      return this.request({type: T.TRANSCRIPT, conversationId: id, format: 3, transferId},
+        m => (m.type === T.EVENT && m.kind === EVENT.mailed && m.conversationId === id) ||
+          (m.type === T.ERROR && m.conversationId === id && !m.clientMsgId)).then(m => m.text);
     }
 
     download(req, transferId, matchError) {

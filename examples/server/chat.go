@@ -55,7 +55,9 @@ func (f *chatFlags) register(fs *flag.FlagSet) {
 // many connections as leave descriptors for the rest of the process.
 // tickets, when not nil, turns messages left while nobody could answer
 // into tickets.
-func (f *chatFlags) start(st store.Store, dataDir string, files uint64, tickets *mailticket.Processor, log *slog.Logger) (addr string, srv *chat.Server, stop func(context.Context) error, err error) {
+// mailer, when not nil, mails customers their transcripts on request.
+func (f *chatFlags) start(st store.Store, dataDir string, files uint64, tickets *mailticket.Processor,
+	mailer func(context.Context, store.Transcript, string) error, log *slog.Logger) (addr string, srv *chat.Server, stop func(context.Context) error, err error) {
 	secret, err := dataSecret(filepath.Join(dataDir, "chat.secret"))
 	if err != nil {
 		return "", nil, nil, err
@@ -80,6 +82,7 @@ func (f *chatFlags) start(st store.Store, dataDir string, files uint64, tickets 
 		}
 	}
 	srv.LeaveMessages = f.leaveMessages
+	srv.MailTranscript = mailer
 	if tickets != nil {
 		srv.OnLeftMessage = func(ctx context.Context, t store.Transcript) (string, error) {
 			r, err := ticketFromChat(ctx, tickets, t)

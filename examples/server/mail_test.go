@@ -26,10 +26,11 @@ import (
 	"github.com/switchboard-go/switchboard/store/sqlite"
 )
 
-// smtpSink counts the mail it receives.
+// smtpSink counts the mail it receives and keeps the last.
 type smtpSink struct {
-	mu sync.Mutex
-	n  int
+	mu   sync.Mutex
+	n    int
+	last []byte
 }
 
 func (s *smtpSink) NewSession(*smtp.Conn) (smtp.Session, error) { return sinkSession{s}, nil }
@@ -41,11 +42,13 @@ func (sinkSession) Rcpt(string, *smtp.RcptOptions) error { return nil }
 func (sinkSession) Reset()                               {}
 func (sinkSession) Logout() error                        { return nil }
 func (ss sinkSession) Data(r io.Reader) error {
-	if _, err := io.Copy(io.Discard, r); err != nil {
+	b, err := io.ReadAll(r)
+	if err != nil {
 		return err
 	}
 	ss.s.mu.Lock()
 	ss.s.n++
+	ss.s.last = b
 	ss.s.mu.Unlock()
 	return nil
 }

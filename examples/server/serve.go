@@ -16,6 +16,7 @@ import (
 	"github.com/switchboard-go/switchboard/examples/internal/metrics"
 	"github.com/switchboard-go/switchboard/examples/internal/storeflag"
 	"github.com/switchboard-go/switchboard/mailticket"
+	"github.com/switchboard-go/switchboard/store"
 	"github.com/switchboard-go/switchboard/smpp/gateway"
 	"github.com/switchboard-go/switchboard/webhook"
 )
@@ -136,7 +137,16 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 				return err
 			}
 		}
-		addr, chatSrv, stopChat, err = cf.start(st, sf.Data, files, tickets, log.With("channel", "chat"))
+		var mailer func(context.Context, store.Transcript, string) error
+		if mf.smtp != "" && err == nil {
+			var sender mailticket.Sender
+			if sender, err = mailticket.ParseSMTPURL(mf.smtp); err == nil {
+				mailer = transcriptMailer(sender, mf.address)
+			}
+		}
+		if err == nil {
+			addr, chatSrv, stopChat, err = cf.start(st, sf.Data, files, tickets, mailer, log.With("channel", "chat"))
+		}
 		if err != nil {
 			stopGateway()
 			<-gwDone

@@ -24,6 +24,7 @@ import (
 	"github.com/switchboard-go/switchboard/chat/chattest"
 	"github.com/switchboard-go/switchboard/chat/chatws"
 	"github.com/switchboard-go/switchboard/examples/internal/browsertest"
+	"github.com/switchboard-go/switchboard/store"
 )
 
 // pngBytes is a small picture.
@@ -88,7 +89,17 @@ func (o *operatorInbox) find(match func(*chat.Post) bool) *chat.Post {
 // reloads the page in the middle and finds the conversation as it was,
 // every message once.
 func TestWidgetInABrowser(t *testing.T) {
-	srv := chattest.NewServer(&chattest.Config{Operators: map[string]string{"luis": "pw-luis"}})
+	var mailedMu sync.Mutex
+	mailed := map[string]store.Transcript{}
+	srv := chattest.NewServer(&chattest.Config{Operators: map[string]string{"luis": "pw-luis"},
+		Configure: func(s *chat.Server) {
+			s.MailTranscript = func(_ context.Context, t store.Transcript, to string) error {
+				mailedMu.Lock()
+				defer mailedMu.Unlock()
+				mailed[to] = t
+				return nil
+			}
+		}})
 	defer srv.Close()
 	mux := http.NewServeMux()
 	mux.Handle("/chat/", http.StripPrefix("/chat", Handler(srv.Chat, chatws.Handler{})))
@@ -163,9 +174,25 @@ func TestWidgetInABrowser(t *testing.T) {
 	require.NoError(t, err)
 	poll(t, ctx, "live again after the reload", `document.getElementById("messages").textContent.includes("Ya lo encontré")`)
 
-	// The operator closes: the page says so.
+	// The operator closes: the page says so; the customer has the
+	// conversation mailed to the address she gave.
 	require.NoError(t, op.CloseConversation(ctx, conv))
 	poll(t, ctx, "closed", `document.getElementById("status").textContent.includes("ended")`)
+	run(t, ctx, "mail me the transcript", chromedp.Click(`#mail-transcript`))
+	poll(t, ctx, "mailed", `document.getElementById("mailed").textContent === "Sent to a***@example.com."`)
+	mailedMu.Lock()
+	tr, ok := mailed["ana@example.com"]
+	mailedMu.Unlock()
+	require.True(t, ok, "the transcript went to her address")
+	var said []string
+	for _, m := range tr.Messages {
+		said = append(said, m.Text)
+	}
+	assert.Contains(t, said, "Mi pedido no llegó")
+	assert.Contains(t, said, "Ya lo encontré")
+	disabled, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.getElementById("mail-transcript").disabled`))
+	require.NoError(t, err)
+	assert.True(t, disabled, "one a minute: the button waits")
 }
 
 // A site that signs its customers' identity passes the token to the

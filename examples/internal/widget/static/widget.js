@@ -98,8 +98,21 @@
     sessionStorage.setItem(KEY, JSON.stringify({resume: chat.welcome.resume, name: opts.name || "", email: opts.email || ""}));
     $("start").hidden = true;
     $("conversation").hidden = false;
+    $("mail-transcript").hidden = !chat.offers("mail");
     if (!$("status").textContent) status("Connected.");
   }
+
+  $("mail-transcript").addEventListener("click", async () => {
+    if (!chat) return;
+    $("mail-transcript").disabled = true;
+    try {
+      $("mailed").textContent = "Sent to " + await chat.mailTranscript() + ".";
+    } catch (e) {
+      $("mailed").textContent = "Not sent: " + e.message;
+    } finally {
+      setTimeout(() => { $("mail-transcript").disabled = false; }, 60000); // one a minute
+    }
+  });
 
   function showForm() { $("start").hidden = false; $("conversation").hidden = true; }
 
