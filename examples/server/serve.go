@@ -16,8 +16,8 @@ import (
 	"github.com/switchboard-go/switchboard/examples/internal/metrics"
 	"github.com/switchboard-go/switchboard/examples/internal/storeflag"
 	"github.com/switchboard-go/switchboard/mailticket"
-	"github.com/switchboard-go/switchboard/store"
 	"github.com/switchboard-go/switchboard/smpp/gateway"
+	"github.com/switchboard-go/switchboard/store"
 	"github.com/switchboard-go/switchboard/webhook"
 )
 
