@@ -66,6 +66,6 @@ func (b *tab) login(url, login, password string) {
 		chromedp.SendKeys(`input[name=login]`, login),
 		chromedp.SendKeys(`input[name=password]`, password),
 		chromedp.Click(`form.login button`),
-		chromedp.WaitVisible(`main h1`),
+		chromedp.WaitVisible(`header form.logout`), // logged in: the header of the console's pages
 	)
 }
