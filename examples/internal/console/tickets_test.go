@@ -277,6 +277,7 @@ func TestTicketForms(t *testing.T) {
 	assert.Contains(t, page, "no ticket with that number")
 	resp, page = act(a.Number, "merge", url.Values{"into": {a.Number}})
 	assert.Equal(t, http.StatusBadRequest, resp.StatusCode, "into itself")
+	assert.Contains(t, page, "itself")
 	resp, _ = act(a.Number, "merge", url.Values{"into": {b.Number}})
 	assert.Equal(t, http.StatusSeeOther, resp.StatusCode)
 	got, _ = s.st.Ticket(context.Background(), a.ID)
