@@ -445,3 +445,111 @@ func relativeVP(d time.Duration) byte {
 	w := int(d / (7 * 24 * time.Hour))
 	return byte(min(192+w, 255))
 }
+
+// Submitted is an SMS-SUBMIT as a service centre reads it (the
+// simulator of package modemtest does).
+type Submitted struct {
+	Ref          byte
+	To           string
+	StatusReport bool
+	Deliver             // the user data, read as a deliver's: Text, Concat, UDH
+}
+
+// ParseSubmit reads an SMS-SUBMIT written for AT+CMGS: the SMSC address,
+// then a TPDU of tpduLen octets.
+func ParseSubmit(pdu []byte, tpduLen int) (Submitted, error) {
+	r := &reader{b: pdu}
+	r.skipSCA(tpduLen)
+	first := r.byte("first octet")
+	if r.err == nil && first&0x03 != 0x01 {
+		return Submitted{}, badPDU("message type %d is not SMS-SUBMIT", first&0x03)
+	}
+	var s Submitted
+	s.StatusReport = first&0x20 != 0
+	s.Ref = r.byte("message reference")
+	s.To = r.address("destination address")
+	r.byte("protocol identifier")
+	s.DCS = r.byte("data coding scheme")
+	switch first & 0x18 {
+	case 0x10:
+		r.byte("validity period")
+	case 0x08, 0x18:
+		r.bytes(7, "validity period")
+	}
+	udl := int(r.byte("user data length"))
+	if r.err != nil {
+		return Submitted{}, r.err
+	}
+	return s, s.userData(r.b, udl, first&0x40 != 0)
+}
+
+// EncodeDeliver builds the SMS-DELIVERs of text from a number (as a
+// service centre sends them; for simulators and tests), with the SMSC
+// address smsc in front: hex and TPDU length per part.
+func EncodeDeliver(from, smsc, text string, scts time.Time, ref uint16) ([]Submit, error) {
+	dc, segs, err := coding.Split(text, coding.SplitOptions{Ref: ref})
+	if err != nil {
+		return nil, err
+	}
+	subs, err := EncodeSubmit(from, dc, segs, SubmitOptions{SMSC: smsc})
+	if err != nil {
+		return nil, err
+	}
+	for i, s := range subs {
+		b, _ := DecodeHex(s.Hex)
+		sca := len(b) - s.Length
+		// SUBMIT: first, MR, DA, PID, DCS, UD. DELIVER: first, OA, PID, DCS, SCTS, UD.
+		first := b[sca]&0x40 | 0x04 // UDHI kept; no more messages to send
+		rest := b[sca+2:]           // from the address on
+		alen := 2 + (int(rest[0])+1)/2
+		out := append([]byte{}, b[:sca]...)
+		out = append(out, first)
+		out = append(out, rest[:alen+2]...) // address, PID, DCS
+		out = appendSCTS(out, scts)
+		out = append(out, rest[alen+2:]...)
+		subs[i] = Submit{Hex: strings.ToUpper(hex.EncodeToString(out)), Length: len(out) - sca}
+	}
+	return subs, nil
+}
+
+// EncodeStatusReport builds an SMS-STATUS-REPORT (for simulators and
+// tests) with the SMSC address smsc in front, or none when withSCA is
+// false (as some modems give +CDS).
+func EncodeStatusReport(s StatusReport, smsc string, withSCA bool) (Submit, error) {
+	var b []byte
+	var err error
+	if withSCA {
+		if b, err = appendSCA(b, smsc); err != nil {
+			return Submit{}, err
+		}
+	}
+	sca := len(b)
+	b = append(b, 0x06, s.Ref) // SMS-STATUS-REPORT, no more messages
+	if b, err = appendAddress(b, strings.TrimPrefix(s.Recipient, "+"), true); err != nil {
+		return Submit{}, err
+	}
+	b = appendSCTS(b, s.SCTS)
+	b = appendSCTS(b, s.Done)
+	b = append(b, s.Status)
+	return Submit{Hex: strings.ToUpper(hex.EncodeToString(b)), Length: len(b) - sca}, nil
+}
+
+// appendSCTS appends a time stamp in swapped semi-octets, zone in
+// quarter hours.
+func appendSCTS(dst []byte, t time.Time) []byte {
+	sw := func(n int) byte { return byte(n%10)<<4 | byte(n/10%10) }
+	_, off := t.Zone()
+	q := off / (15 * 60)
+	z := sw(abs(q))
+	if q < 0 {
+		z |= 0x08
+	}
+	return append(dst, sw(t.Year()%100), sw(int(t.Month())), sw(t.Day()), sw(t.Hour()), sw(t.Minute()), sw(t.Second()), z)
+}
+
+func abs(n int) int {
+	if n < 0 {
+		return -n
+	}
+	return n
+}

@@ -1,0 +1,384 @@
+package modem
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/switchboard-go/switchboard/smpp/coding"
+)
+
+// Init prepares the modem: no echo, numeric errors, the PIN if the SIM
+// asks for it, PDU mode, new messages stored on the SIM and announced
+// (+CMTI), status reports sent directly (+CDS); then it hands over the
+// messages already stored (see Config.OnMessage).
+func (m *Modem) Init(ctx context.Context) error {
+	if _, err := m.exec(ctx, "ATE0", "", 0); err != nil {
+		return err
+	}
+	if _, err := m.exec(ctx, "AT+CMEE=1", "", 0); err != nil {
+		m.logf("modem: AT+CMEE=1 refused: errors will be bare", "err", err)
+	}
+	if err := m.enterPIN(ctx); err != nil {
+		return err
+	}
+	for _, cmd := range []string{"AT+CMGF=0", "AT+CNMI=2,1,0,1,0"} {
+		if _, err := m.exec(ctx, cmd, "", 0); err != nil {
+			return err
+		}
+	}
+	return m.listStored(ctx)
+}
+
+// enterPIN enters Config.PIN if the SIM waits for it.
+func (m *Modem) enterPIN(ctx context.Context) error {
+	lines, err := m.exec(ctx, "AT+CPIN?", "+CPIN:", 0)
+	if err != nil {
+		return err
+	}
+	if len(lines) == 0 {
+		return errors.New("modem: AT+CPIN? gave no state")
+	}
+	switch state := strings.TrimSpace(strings.TrimPrefix(lines[0], "+CPIN:")); state {
+	case "READY":
+		return nil
+	case "SIM PIN":
+		if m.cfg.PIN == "" {
+			return errors.New("modem: the SIM wants a PIN and none is configured")
+		}
+		if strings.Trim(m.cfg.PIN, "0123456789") != "" {
+			return errors.New("modem: the PIN is not digits")
+		}
+		if _, err := m.exec(ctx, `AT+CPIN="`+m.cfg.PIN+`"`, "", 20*time.Second); err != nil {
+			return fmt.Errorf("modem: the PIN was refused (the SIM locks after three): %w", err)
+		}
+		return nil
+	default:
+		return fmt.Errorf("modem: the SIM is not ready: %s", state)
+	}
+}
+
+// Sent is one part of a message the modem handed to the network: its
+// message reference, which its status report will carry.
+type Sent struct {
+	Ref  byte
+	Part int // 1-based
+}
+
+// Send sends text to a number (international, without +, unless
+// Config.Submit.National), split into parts as needed (UDH with an 8-bit
+// reference ref). It returns the parts sent; on an error the parts
+// before it were sent. An error wrapping ErrTimeout leaves the part
+// uncertain: it may have gone out.
+func (m *Modem) Send(ctx context.Context, to, text string, ref uint16) ([]Sent, error) {
+	dc, segs, err := coding.Split(text, coding.SplitOptions{Ref: ref})
+	if err != nil {
+		return nil, err
+	}
+	subs, err := EncodeSubmit(to, dc, segs, m.cfg.Submit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Sent, 0, len(subs))
+	for i, s := range subs {
+		r, err := m.submit(ctx, s)
+		var e *Error
+		if errors.As(err, &e) && e.resetLike() {
+			// Refused, so not sent: the modem lost its settings (a reset
+			// puts it back in text mode, without PIN). Set it up again and
+			// send this part once more.
+			m.logf("modem: the modem lost its settings; setting it up again", "err", err)
+			if ierr := m.Init(ctx); ierr != nil {
+				return out, fmt.Errorf("part %d of %d: %w (setting the modem up again: %v)", i+1, len(subs), err, ierr)
+			}
+			r, err = m.submit(ctx, s)
+		}
+		if err != nil {
+			return out, fmt.Errorf("part %d of %d: %w", i+1, len(subs), err)
+		}
+		out = append(out, Sent{Ref: r, Part: i + 1})
+	}
+	return out, nil
+}
+
+// Submit sends one SMS-SUBMIT and returns its message reference.
+func (m *Modem) submit(ctx context.Context, s Submit) (byte, error) {
+	m.cmdMu.Lock()
+	defer m.cmdMu.Unlock()
+	if err := m.resync(ctx); err != nil {
+		return 0, err
+	}
+	lines, err := m.execLocked(ctx, "AT+CMGS="+strconv.Itoa(s.Length), "+CMGS:", cmp.Or(m.cfg.SendTimeout, 60*time.Second), s.Hex)
+	switch {
+	case errors.Is(err, ErrTimeout):
+		m.count(func(st *Stats) { st.Uncertain++ })
+		return 0, err
+	case err != nil:
+		m.count(func(st *Stats) { st.SendErrors++ })
+		return 0, err
+	case len(lines) == 0:
+		m.count(func(st *Stats) { st.Uncertain++ })
+		return 0, errors.New("modem: AT+CMGS: OK without +CMGS: the message reference is unknown")
+	}
+	v := strings.TrimSpace(strings.TrimPrefix(lines[0], "+CMGS:"))
+	if i := strings.IndexByte(v, ','); i >= 0 {
+		v = v[:i]
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 || n > 255 {
+		m.count(func(st *Stats) { st.Uncertain++ })
+		return 0, fmt.Errorf("modem: AT+CMGS answered %q: no message reference", lines[0])
+	}
+	m.count(func(st *Stats) { st.Sent++ })
+	return byte(n), nil
+}
+
+// work handles the queued unsolicited codes, one at a time.
+func (m *Modem) work() {
+	defer close(m.worker)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { <-m.done; cancel() }()
+	for {
+		m.mu.Lock()
+		for len(m.queue) == 0 && m.err == nil {
+			m.mu.Unlock()
+			select {
+			case <-m.wake:
+			case <-m.done:
+			}
+			m.mu.Lock()
+		}
+		if len(m.queue) == 0 {
+			m.mu.Unlock()
+			return
+		}
+		u := m.queue[0]
+		m.queue = m.queue[1:]
+		m.mu.Unlock()
+		m.handle(ctx, u)
+	}
+}
+
+func (m *Modem) handle(ctx context.Context, u urc) {
+	switch {
+	case u.line == "RDY":
+		if err := m.Init(ctx); err != nil && ctx.Err() == nil {
+			m.logf("modem: setting the modem up again after its restart", "err", err)
+		}
+	case strings.HasPrefix(u.line, "+CDS:"):
+		n, _ := strconv.Atoi(strings.TrimSpace(strings.TrimPrefix(u.line, "+CDS:")))
+		m.report(u.pdu, n)
+	case strings.HasPrefix(u.line, "+CMT:"):
+		// Delivered straight, not stored: hand it over; it cannot be
+		// deleted nor offered again.
+		d, ok := m.deliver(u.pdu, lengthOf(u.line))
+		if ok {
+			m.take(ctx, d, nil)
+		}
+	case strings.HasPrefix(u.line, "+CMTI:"), strings.HasPrefix(u.line, "+CDSI:"):
+		idx, ok := storedIndex(u.line)
+		if !ok {
+			m.count(func(s *Stats) { s.BadLines++ })
+			return
+		}
+		if err := m.readStored(ctx, idx); err != nil && ctx.Err() == nil {
+			m.logf("modem: reading a stored message", "index", idx, "err", err)
+		}
+	}
+}
+
+// lengthOf reads the <length> at the end of +CMT: [<alpha>],<length> or
+// +CMGR: <stat>,[<alpha>],<length>.
+func lengthOf(line string) int {
+	i := strings.LastIndexByte(line, ',')
+	if i < 0 {
+		i = strings.IndexByte(line, ':')
+	}
+	n, _ := strconv.Atoi(strings.TrimSpace(line[i+1:]))
+	return n
+}
+
+// storedIndex reads the index of +CMTI: "SM",3.
+func storedIndex(line string) (int, bool) {
+	i := strings.LastIndexByte(line, ',')
+	if i < 0 {
+		return 0, false
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(line[i+1:]))
+	return n, err == nil && n >= 0
+}
+
+func (m *Modem) report(hexPDU string, n int) {
+	b, err := DecodeHex(hexPDU)
+	var s StatusReport
+	if err == nil {
+		s, err = ParseStatusReport(b, n)
+	}
+	if err != nil {
+		m.count(func(st *Stats) { st.BadLines++ })
+		m.logf("modem: unreadable status report", "pdu", hexPDU, "err", err)
+		return
+	}
+	m.count(func(st *Stats) { st.Reports++ })
+	if m.cfg.OnReport != nil {
+		m.cfg.OnReport(s)
+	}
+}
+
+func (m *Modem) deliver(hexPDU string, n int) (Deliver, bool) {
+	b, err := DecodeHex(hexPDU)
+	var d Deliver
+	if err == nil {
+		d, err = ParseDeliver(b, n)
+	}
+	if err != nil {
+		m.count(func(st *Stats) { st.BadLines++ })
+		m.logf("modem: unreadable message", "pdu", hexPDU, "err", err)
+		return d, false
+	}
+	return d, true
+}
+
+// readStored reads the message (or status report) at a SIM index and
+// hands it over.
+func (m *Modem) readStored(ctx context.Context, idx int) error {
+	lines, err := m.exec(ctx, "AT+CMGR="+strconv.Itoa(idx), "", 0)
+	if err != nil {
+		return err
+	}
+	for i := 0; i+1 < len(lines); i++ {
+		if strings.HasPrefix(lines[i], "+CMGR:") {
+			m.stored(ctx, idx, lines[i], lines[i+1])
+			return nil
+		}
+	}
+	return nil // empty index: taken meanwhile
+}
+
+// listStored hands over every message stored on the SIM (AT+CMGL=4:
+// all), e.g. those that came while nothing listened.
+func (m *Modem) listStored(ctx context.Context) error {
+	lines, err := m.exec(ctx, "AT+CMGL=4", "", 30*time.Second)
+	if err != nil {
+		return err
+	}
+	for i := 0; i+1 < len(lines); i++ {
+		if !strings.HasPrefix(lines[i], "+CMGL:") {
+			continue
+		}
+		fields := strings.SplitN(strings.TrimPrefix(lines[i], "+CMGL:"), ",", 2)
+		idx, err := strconv.Atoi(strings.TrimSpace(fields[0]))
+		if err != nil {
+			continue
+		}
+		m.stored(ctx, idx, lines[i], lines[i+1])
+		i++
+	}
+	return nil
+}
+
+// stored handles a message read from SIM index idx: header is its
+// +CMGR:/+CMGL: line. Status reports stored (+CDSI) are read the same.
+func (m *Modem) stored(ctx context.Context, idx int, header, hexPDU string) {
+	n := lengthOf(header)
+	b, err := DecodeHex(hexPDU)
+	if err == nil && len(b) > 0 {
+		// The first octet after the SMSC address says what it is.
+		off := 0
+		if len(b) > n {
+			off = int(b[0]) + 1
+		}
+		if off < len(b) && b[off]&0x03 == 0x02 {
+			m.report(hexPDU, n)
+			m.delete(ctx, idx)
+			return
+		}
+	}
+	d, ok := m.deliver(hexPDU, n)
+	if !ok {
+		m.delete(ctx, idx) // unreadable: it would be offered for ever
+		return
+	}
+	m.take(ctx, d, []int{idx})
+}
+
+func (m *Modem) delete(ctx context.Context, idxs ...int) {
+	for _, idx := range idxs {
+		if _, err := m.exec(ctx, "AT+CMGD="+strconv.Itoa(idx), "", 0); err != nil {
+			m.logf("modem: deleting a message", "index", idx, "err", err)
+		}
+	}
+}
+
+// partsOf is a long message being received: its parts so far, and their
+// SIM indexes (deleted once the whole was handed over).
+type partsOf struct {
+	parts   map[uint8]Deliver
+	indexes []int
+	first   time.Time
+}
+
+// take hands over a received message (or collects a part until the
+// message is whole) and deletes what it came from once taken.
+func (m *Modem) take(ctx context.Context, d Deliver, idxs []int) {
+	m.recvMu.Lock() // Init's listing and the worker both hand messages over
+	defer m.recvMu.Unlock()
+	msg := Message{From: d.From, Text: d.Text, SCTS: d.SCTS, Parts: 1, Received: time.Now()}
+	if d.Concat.Total > 1 {
+		key := d.From + "\x00" + strconv.Itoa(int(d.Concat.Ref)) + "\x00" + strconv.Itoa(int(d.Concat.Total))
+		p := m.parts[key]
+		if p == nil {
+			if len(m.parts) >= 1000 { // bounded: forget the oldest
+				m.forgetOldest()
+			}
+			p = &partsOf{parts: map[uint8]Deliver{}, first: time.Now()}
+			m.parts[key] = p
+		}
+		if _, dup := p.parts[d.Concat.Seq]; dup {
+			p.indexes = append(p.indexes, idxs...) // the same part stored twice: delete it with the rest
+			return
+		}
+		p.parts[d.Concat.Seq] = d
+		p.indexes = append(p.indexes, idxs...)
+		if len(p.parts) < int(d.Concat.Total) {
+			return
+		}
+		delete(m.parts, key)
+		seqs := make([]int, 0, len(p.parts))
+		for s := range p.parts {
+			seqs = append(seqs, int(s))
+		}
+		slices.Sort(seqs)
+		var b strings.Builder
+		for _, s := range seqs {
+			b.WriteString(p.parts[uint8(s)].Text)
+		}
+		msg.Text, msg.Parts, msg.SCTS = b.String(), len(seqs), p.parts[1].SCTS
+		idxs = p.indexes
+	}
+	if m.cfg.OnMessage != nil {
+		if err := m.cfg.OnMessage(ctx, msg); err != nil {
+			m.logf("modem: a received message was not taken; it stays on the SIM", "from", msg.From, "err", err)
+			return
+		}
+	}
+	m.count(func(s *Stats) { s.Received++ })
+	m.delete(ctx, idxs...)
+}
+
+func (m *Modem) forgetOldest() {
+	var oldest string
+	var t time.Time
+	for k, p := range m.parts {
+		if oldest == "" || p.first.Before(t) {
+			oldest, t = k, p.first
+		}
+	}
+	delete(m.parts, oldest)
+}
