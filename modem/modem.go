@@ -94,11 +94,11 @@ type Modem struct {
 
 // command is the command in progress.
 type command struct {
-	text   string // what was written, without CR
-	prefix string // the information lines it expects, e.g. "+CSQ:"
-	prompt chan struct{}
-	lines  []string
-	final  chan error // nil error: OK
+	text        string // what was written, without CR
+	prefix      string // the information lines it expects, e.g. "+CSQ:"
+	prompt      chan struct{}
+	lines       []string
+	final       chan error // nil error: OK
 	waitsPrompt bool
 }
 

@@ -452,7 +452,7 @@ type Submitted struct {
 	Ref          byte
 	To           string
 	StatusReport bool
-	Deliver             // the user data, read as a deliver's: Text, Concat, UDH
+	Deliver      // the user data, read as a deliver's: Text, Concat, UDH
 }
 
 // ParseSubmit reads an SMS-SUBMIT written for AT+CMGS: the SMSC address,
