@@ -168,17 +168,19 @@ func (r *reader) timestamp(what string) time.Time {
 
 // skipSCA drops the service centre address in front of a received PDU
 // whose TPDU has tpduLen octets (the <length> of +CMGR, +CMGL, +CMT and
-// +CDS): modems put the address in front, or (some, in +CDS) not. With
-// tpduLen 0 the address is taken to be there.
+// +CDS): modems put the address in front, or (some, in +CDS) not. A PDU
+// of exactly tpduLen octets has none; otherwise the address is read by
+// its own length octet, whatever tpduLen says (real modems give lengths
+// two octets off; python-gsmmodem's and Gammu's readers ignore them too).
 func (r *reader) skipSCA(tpduLen int) {
-	switch {
-	case tpduLen > 0 && len(r.b) == tpduLen:
-		return
-	case tpduLen > 0 && len(r.b) > 0 && len(r.b)-tpduLen != int(r.b[0])+1:
-		r.err = badPDU("%d octets for a TPDU of %d and an SMSC address of %d", len(r.b), tpduLen, r.b[0])
+	if tpduLen > 0 && len(r.b) == tpduLen {
 		return
 	}
 	n := int(r.byte("SMSC length"))
+	if n > 11 {
+		r.err = badPDU("an SMSC address of %d octets", n)
+		return
+	}
 	r.bytes(n, "SMSC address")
 }
 

@@ -302,8 +302,7 @@ func (m *Modem) stored(ctx context.Context, idx int, header, hexPDU string) {
 	}
 	d, ok := m.deliver(hexPDU, n)
 	if !ok {
-		m.delete(ctx, idx) // unreadable: it would be offered for ever
-		return
+		return // unreadable: left on the SIM (logged and counted), never lost
 	}
 	m.take(ctx, d, []int{idx})
 }
@@ -355,11 +354,11 @@ func (m *Modem) take(ctx context.Context, d Deliver, idxs []int) {
 			seqs = append(seqs, int(s))
 		}
 		slices.Sort(seqs)
-		var b strings.Builder
+		ordered := make([]Deliver, 0, len(seqs))
 		for _, s := range seqs {
-			b.WriteString(p.parts[uint8(s)].Text)
+			ordered = append(ordered, p.parts[uint8(s)])
 		}
-		msg.Text, msg.Parts, msg.SCTS = b.String(), len(seqs), p.parts[1].SCTS
+		msg.Text, msg.Parts, msg.SCTS = joinParts(ordered), len(seqs), p.parts[1].SCTS
 		idxs = p.indexes
 	}
 	if m.cfg.OnMessage != nil {
@@ -381,4 +380,38 @@ func (m *Modem) forgetOldest() {
 		}
 	}
 	delete(m.parts, oldest)
+}
+
+// joinParts is the text of a long message's parts, in order: their
+// payloads joined then decoded (a UTF-16 surrogate pair or a GSM escape
+// split across two parts comes out whole), or, when the parts differ in
+// coding, their texts joined.
+func joinParts(parts []Deliver) string {
+	dc := alphabet(parts[0].DCS)
+	var data []byte
+	for _, p := range parts {
+		if alphabet(p.DCS) != dc {
+			var b strings.Builder
+			for _, p := range parts {
+				b.WriteString(p.Text)
+			}
+			return b.String()
+		}
+		data = append(data, p.Data...)
+	}
+	var text string
+	var err error
+	if dc.Alphabet() == coding.GSM7 {
+		text, err = coding.DecodeGSM7Lang(data, parts[0].Languages[0], parts[0].Languages[1])
+	} else {
+		text, err = coding.Decode(data, dc)
+	}
+	if err != nil {
+		var b strings.Builder
+		for _, p := range parts {
+			b.WriteString(p.Text)
+		}
+		return b.String()
+	}
+	return text
 }
