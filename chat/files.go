@@ -336,11 +336,13 @@ const maxDownloads = 2
 // download runs a download (FETCH, TRANSCRIPT) on a goroutine of its own:
 // it waits for the client to read, and the reader goes on reading (PINGs
 // among them: a slow download is no lost heartbeat).
-func (s *Server) download(c *conn, transfer uint64, run func()) {
+// A refusal names conversation (0 for FETCH, whose client waits for
+// one without; a TRANSCRIPT's, whose client waits for its own).
+func (s *Server) download(c *conn, transfer uint64, conversation int64, run func()) {
 	select {
 	case c.downloads <- struct{}{}:
 	default:
-		c.refuse(CodeRateLimited, fmt.Sprintf("at most %d downloads at once", maxDownloads), 0, "")
+		c.refuse(CodeRateLimited, fmt.Sprintf("at most %d downloads at once", maxDownloads), conversation, "")
 		return
 	}
 	s.wg.Add(1)

@@ -485,9 +485,13 @@ func (s *Server) handle(c *conn, m Message) bool {
 	case *FileEnd:
 		s.uploadEnd(ctx, c, m)
 	case *Fetch:
-		s.download(c, m.TransferID, func() { s.fetch(ctx, c, m) })
+		s.download(c, m.TransferID, 0, func() { s.fetch(ctx, c, m) })
 	case *TranscriptRequest:
-		s.download(c, m.TransferID, func() { s.transcript(ctx, c, m) })
+		id := m.ConversationID
+		if id == 0 && c.conv != nil {
+			id = c.conv.id
+		}
+		s.download(c, m.TransferID, id, func() { s.transcript(ctx, c, m) })
 	default:
 		c.fail(CodeUnexpected, fmt.Sprintf("%s is not sent by clients", m.Type()))
 		return false

@@ -93,8 +93,10 @@ type Server struct {
 	// context's minute. The address is the one the customer gave, which
 	// a website's signed token vouches for and the widget's form does
 	// not: so each conversation gets at most TranscriptMailsPerHour
-	// mails, one a minute, and each address as many an hour whatever
-	// the conversations. Nil: such requests are refused (unsupported).
+	// mails, one a minute, each mailbox as many an hour whatever the
+	// conversations (+tags and case count as one), and each network
+	// address three times as many; only plain ASCII addresses are
+	// written to. Nil: such requests are refused (unsupported).
 	MailTranscript func(ctx context.Context, t store.Transcript, to string) error
 	// OnClose, when set, is called (in its own goroutine) with the
 	// transcript of every conversation that closes: to export it.

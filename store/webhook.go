@@ -132,9 +132,12 @@ type WebhookDeliveryFilter struct {
 
 // WebhookStore keeps webhook endpoints and their deliveries.
 type WebhookStore interface {
-	// PutWebhookEndpoint creates or replaces the endpoint named e.Name
-	// and sets e.ID and e.CreatedAt (kept on a replacement, as are its
-	// deliveries). ErrInvalid for a bad name, URL, secret or topic list.
+	// PutWebhookEndpoint creates the endpoint e (e.ID 0; ErrDuplicate when
+	// its name is taken) or replaces endpoint e.ID, which must still have
+	// e.Name (ErrConflict when it was deleted or renamed meanwhile: two
+	// writers never both believe they made or own a name). It sets e.ID
+	// and e.CreatedAt (kept on a replacement, as are the deliveries).
+	// ErrInvalid for a bad name, URL, secret or topic list.
 	PutWebhookEndpoint(ctx context.Context, e *WebhookEndpoint) error
 	// WebhookEndpoints lists the endpoints by name.
 	WebhookEndpoints(ctx context.Context) ([]WebhookEndpoint, error)

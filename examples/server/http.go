@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	neturl "net/url"
 	"strings"
 	"time"
 
@@ -28,12 +29,14 @@ import (
 type httpFlags struct {
 	addr, certFile, keyFile string
 	proxyHeader             string
+	publicURL               string
 }
 
 func (h *httpFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&h.addr, "http", "127.0.0.1:8080", `serve the HTTP API on ADDR ("" disables it)`)
 	fs.StringVar(&h.certFile, "tls-cert", "", "serve the HTTP API over TLS with this certificate (PEM; with -tls-key)")
 	fs.StringVar(&h.keyFile, "tls-key", "", "the private key of -tls-cert (PEM)")
+	fs.StringVar(&h.publicURL, "http-public-url", "", "behind a reverse proxy that ends TLS: the site's origin as browsers see it (e.g. https://support.example.com), which the console's forms come from")
 	fs.StringVar(&h.proxyHeader, "http-client-header", "", "behind a reverse proxy: the header (X-Real-IP, or X-Forwarded-For's last address) that gives the widget customers' addresses for the chat's per-address limits; only for requests from loopback, the proxy's")
 }
 
@@ -67,8 +70,14 @@ func (h *httpFlags) start(ctx context.Context, st store.Store, gw *gateway.Gatew
 	if (h.certFile == "") != (h.keyFile == "") {
 		return "", nil, errors.New("-tls-cert and -tls-key go together")
 	}
+	if h.publicURL != "" {
+		u, err := neturl.Parse(h.publicURL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || strings.Trim(u.Path, "/") != "" || u.RawQuery != "" {
+			return "", nil, fmt.Errorf("-http-public-url %q: want the site's origin, such as https://support.example.com", h.publicURL)
+		}
+	}
 	a := &api.Server{Store: st, Gateway: gw, Numbering: n, Tickets: tickets, Mail: sender, Metrics: met.Handler(), Webhooks: hooks, Logger: log}
-	con := &console.Server{Store: st, Prefix: "/console", Webhooks: hooks, Chat: chatSrv, Gateway: gw, Tickets: tickets, Mail: sender, Logger: log}
+	con := &console.Server{Store: st, Prefix: "/console", Webhooks: hooks, Chat: chatSrv, Gateway: gw, Tickets: tickets, Mail: sender, PublicOrigin: strings.TrimSuffix(h.publicURL, "/"), Logger: log}
 	consoleHandler, err := con.Handler()
 	if err != nil {
 		return "", nil, err

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sort"
 	"strconv"
 	"strings"
@@ -26,12 +27,16 @@ func (o *ops) PutWebhookEndpoint(ctx context.Context, e *store.WebhookEndpoint) 
 				return noClient(err, e.ClientID)
 			}
 		}
-		return o.tx.QueryRow(ctx, `INSERT INTO webhook_endpoints (name, url, secret, on_sms, on_ticket, on_chat,
-			client_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-			ON CONFLICT (name) DO UPDATE SET url = excluded.url, secret = excluded.secret, on_sms = excluded.on_sms,
-			on_ticket = excluded.on_ticket, on_chat = excluded.on_chat, client_id = excluded.client_id
-			RETURNING id, created_at`, e.Name, e.URL, e.Secret, e.Has(store.TopicSMS), e.Has(store.TopicTicket),
-			e.Has(store.TopicChat), e.ClientID, e.CreatedAt).Scan(&e.ID, scan.Time(&e.CreatedAt))
+		if e.ID == 0 {
+			return o.tx.QueryRow(ctx, `INSERT INTO webhook_endpoints (name, url, secret, on_sms, on_ticket, on_chat,
+				client_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id, created_at`,
+				e.Name, e.URL, e.Secret, e.Has(store.TopicSMS), e.Has(store.TopicTicket),
+				e.Has(store.TopicChat), e.ClientID, e.CreatedAt).Scan(&e.ID, scan.Time(&e.CreatedAt))
+		}
+		return endpointGone(o.tx.QueryRow(ctx, `UPDATE webhook_endpoints SET url = $1, secret = $2, on_sms = $3, on_ticket = $4,
+			on_chat = $5, client_id = $6 WHERE id = $7 AND name = $8 RETURNING created_at`,
+			e.URL, e.Secret, e.Has(store.TopicSMS), e.Has(store.TopicTicket), e.Has(store.TopicChat), e.ClientID,
+			e.ID, e.Name).Scan(scan.Time(&e.CreatedAt)), e)
 	}))
 }
 
@@ -171,6 +176,14 @@ func (o *ops) StartWebhookAttempt(ctx context.Context, id int64, attempt int, pa
 func noClient(err error, id int64) error {
 	if errors.Is(err, pgx.ErrNoRows) {
 		return rules.Invalid("webhook endpoint of client %d, which does not exist", id)
+	}
+	return err
+}
+
+// endpointGone turns a replacement that matched no row into ErrConflict.
+func endpointGone(err error, e *store.WebhookEndpoint) error {
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("%w: webhook endpoint %d is no longer %q", store.ErrConflict, e.ID, e.Name)
 	}
 	return err
 }

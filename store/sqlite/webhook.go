@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"sort"
 	"strings"
 	"time"
@@ -24,13 +25,18 @@ func (o *ops) PutWebhookEndpoint(ctx context.Context, e *store.WebhookEndpoint) 
 				return noClient(err, e.ClientID)
 			}
 		}
-		if err := o.w().QueryRowContext(ctx, `INSERT INTO webhook_endpoints (name, url, secret, on_sms, on_ticket, on_chat,
-			client_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (name) DO UPDATE SET url = excluded.url, secret = excluded.secret, on_sms = excluded.on_sms,
-			on_ticket = excluded.on_ticket, on_chat = excluded.on_chat, client_id = excluded.client_id
-			RETURNING id, created_at`, e.Name, e.URL, e.Secret, e.Has(store.TopicSMS), e.Has(store.TopicTicket),
-			e.Has(store.TopicChat), e.ClientID, tm(e.CreatedAt)).Scan(&e.ID, scan.Time(&e.CreatedAt)); err != nil {
-			return err
+		if e.ID == 0 {
+			if err := o.w().QueryRowContext(ctx, `INSERT INTO webhook_endpoints (name, url, secret, on_sms, on_ticket, on_chat,
+				client_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id, created_at`,
+				e.Name, e.URL, e.Secret, e.Has(store.TopicSMS), e.Has(store.TopicTicket),
+				e.Has(store.TopicChat), e.ClientID, tm(e.CreatedAt)).Scan(&e.ID, scan.Time(&e.CreatedAt)); err != nil {
+				return err
+			}
+		} else if err := o.w().QueryRowContext(ctx, `UPDATE webhook_endpoints SET url = ?, secret = ?, on_sms = ?, on_ticket = ?,
+			on_chat = ?, client_id = ? WHERE id = ? AND name = ? RETURNING created_at`,
+			e.URL, e.Secret, e.Has(store.TopicSMS), e.Has(store.TopicTicket), e.Has(store.TopicChat), e.ClientID,
+			e.ID, e.Name).Scan(scan.Time(&e.CreatedAt)); err != nil {
+			return endpointGone(err, e)
 		}
 		return o.syncWebhookTriggers(ctx)
 	}))
@@ -178,6 +184,14 @@ func (o *ops) StartWebhookAttempt(ctx context.Context, id int64, attempt int, pa
 func noClient(err error, id int64) error {
 	if errors.Is(err, sql.ErrNoRows) {
 		return rules.Invalid("webhook endpoint of client %d, which does not exist", id)
+	}
+	return err
+}
+
+// endpointGone turns a replacement that matched no row into ErrConflict.
+func endpointGone(err error, e *store.WebhookEndpoint) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("%w: webhook endpoint %d is no longer %q", store.ErrConflict, e.ID, e.Name)
 	}
 	return err
 }

@@ -65,6 +65,8 @@ func testWebhookEndpoints(t *testing.T, e *env) {
 	acme := newClient(t, e, "acme")
 	b := store.WebhookEndpoint{Name: "crm", URL: "https://example.com/hook?x=1", Secret: testSecret + "2",
 		Topics: []store.WebhookTopic{store.TopicSMS}, ClientID: acme.ID}
+	wantErr(t, e.PutWebhookEndpoint(ctx, &b), store.ErrDuplicate) // a second creation of the name
+	b.ID = a.ID
 	must(t, e.PutWebhookEndpoint(ctx, &b))
 	eq(t, "replacement keeps the id", b.ID, a.ID)
 	eq(t, "replacement keeps the creation time", b.CreatedAt, a.CreatedAt)
@@ -88,8 +90,13 @@ func testWebhookEndpoints(t *testing.T, e *env) {
 	} {
 		wantErr(t, e.PutWebhookEndpoint(ctx, &bad), store.ErrInvalid)
 	}
+	renamed := b
+	renamed.Name = "crm2"
+	wantErr(t, e.PutWebhookEndpoint(ctx, &renamed), store.ErrConflict) // id and name no longer go together
 	wantErr(t, e.DeleteWebhookEndpoint(ctx, "nobody"), store.ErrNotFound)
 	must(t, e.DeleteWebhookEndpoint(ctx, "crm"))
+	gone := b
+	wantErr(t, e.PutWebhookEndpoint(ctx, &gone), store.ErrConflict) // deleted meanwhile
 	list, err = e.WebhookEndpoints(ctx)
 	must(t, err)
 	eq(t, "endpoints after delete", len(list), 0)

@@ -33,7 +33,9 @@ var ErrEndpointIncomplete = errors.New("a new endpoint needs a URL and its event
 
 // SaveEndpoint applies ch through st and returns the endpoint saved and
 // its signing secret when one was made (to show once), else "". The
-// store checks the rest (ErrInvalid: name, URL, events).
+// store checks the rest (ErrInvalid: name, URL, events), and refuses a
+// change that raced another (store.ErrDuplicate: the name was made
+// meanwhile; store.ErrConflict: the endpoint was deleted or renamed).
 func SaveEndpoint(ctx context.Context, st store.Store, ch EndpointChange) (store.WebhookEndpoint, string, error) {
 	var prev store.WebhookEndpoint
 	eps, err := st.WebhookEndpoints(ctx)
@@ -123,6 +125,8 @@ func (s *Server) putWebhook(w http.ResponseWriter, r *http.Request) error {
 		return badField("", "a new endpoint needs url and events")
 	case errors.Is(err, store.ErrInvalid):
 		return badField("", err.Error())
+	case errors.Is(err, store.ErrDuplicate) || errors.Is(err, store.ErrConflict):
+		return &apiError{Status: http.StatusConflict, Message: "the endpoint " + name + " was made or changed meanwhile by another request; read it and try again"}
 	case err != nil:
 		return err
 	}

@@ -69,7 +69,8 @@ func (s *Server) saveEndpoint(w http.ResponseWriter, r *http.Request) {
 	}
 	_, secret, err := api.SaveEndpoint(r.Context(), s.Store, ch)
 	switch {
-	case errors.Is(err, api.ErrEndpointIncomplete) || errors.Is(err, store.ErrInvalid):
+	case errors.Is(err, api.ErrEndpointIncomplete) || errors.Is(err, store.ErrInvalid) ||
+		errors.Is(err, store.ErrDuplicate) || errors.Is(err, store.ErrConflict):
 		s.webhooksPage(w, r, http.StatusBadRequest, err.Error(), "")
 		return
 	case err != nil:

@@ -37,7 +37,7 @@ func (b *tab) poll(what, js string) {
 	defer cancel()
 	for {
 		_, err := chromedp.Run(c, chromedp.Poll[bool](js))
-		if err != nil && strings.Contains(err.Error(), "navigated or closed") && c.Err() == nil {
+		if err != nil && (strings.Contains(err.Error(), "navigated or closed") || strings.Contains(err.Error(), "Cannot find context")) && c.Err() == nil {
 			time.Sleep(50 * time.Millisecond) // the next page is loading
 			continue
 		}

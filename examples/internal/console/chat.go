@@ -3,7 +3,6 @@ package console
 import (
 	"errors"
 	"net/http"
-	"time"
 )
 
 // chatPage is the operators' chat: the line and their conversations.
@@ -14,7 +13,10 @@ func (s *Server) chatPage(w http.ResponseWriter, r *http.Request) {
 // sessionOperator is the operator of a chat WebSocket request: its
 // session's login, for an operator or an admin.
 func (s *Server) sessionOperator(r *http.Request) (string, error) {
-	sess := s.sessions.get(r, time.Now())
+	sess, err := s.current(r)
+	if err != nil {
+		return "", err
+	}
 	if sess == nil || !operators(sess.role) {
 		return "", errors.New("no operator's session")
 	}

@@ -58,6 +58,10 @@ type Server struct {
 	// guessing counts once across both); nil: a guard of its own.
 	Logins *loginguard.Guard
 	Logger *slog.Logger
+	// PublicOrigin is the console's origin as browsers see it when a
+	// proxy in front ends TLS (e.g. "https://support.example.com"): forms
+	// from it are accepted, and an https one makes the cookies Secure.
+	PublicOrigin string
 	// SessionTTL is how long a session lives (default 12 h).
 	SessionTTL time.Duration
 
@@ -180,7 +184,11 @@ func (s *Server) with(who audience, h http.HandlerFunc) http.HandlerFunc {
 // form).
 func (s *Server) withLimit(who audience, limit int64, h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		sess := s.sessions.get(r, time.Now())
+		sess, err := s.current(r)
+		if err != nil {
+			s.fail(w, err)
+			return
+		}
 		if sess == nil {
 			if r.Method == http.MethodGet {
 				http.Redirect(w, r, s.path("/login?next="+url.QueryEscape(r.URL.Path)), http.StatusSeeOther)
@@ -195,12 +203,18 @@ func (s *Server) withLimit(who audience, limit int64, h http.HandlerFunc) http.H
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, limit)
 		if r.Method != http.MethodGet {
-			if !sameOrigin(r) {
+			if !sameOrigin(r, s.PublicOrigin) {
 				http.Error(w, "this form did not come from the console (it came from another site)", http.StatusForbidden)
 				return
 			}
 			var tooBig *http.MaxBytesError
-			switch err := parseForm(r); {
+			err := parseForm(r)
+			if r.MultipartForm != nil {
+				// The server removes an upload's temporary files only from
+				// the request it made, not from a copy (StripPrefix makes one).
+				defer r.MultipartForm.RemoveAll()
+			}
+			switch {
 			case errors.As(err, &tooBig):
 				http.Error(w, "the form is larger than this page takes ("+sizeText(limit)+")", http.StatusRequestEntityTooLarge)
 				return
@@ -277,7 +291,7 @@ const maxPassword = 72 // bcrypt reads no more
 // login checks a login and password under the login guard and starts a
 // session.
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
-	if !sameOrigin(r) {
+	if !sameOrigin(r, s.PublicOrigin) {
 		http.Error(w, "this form did not come from the console", http.StatusForbidden)
 		return
 	}
@@ -316,17 +330,49 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		retry(http.StatusUnauthorized, "Wrong login or password.")
 		return
 	}
-	s.sessions.create(w, r, acct, s.path("/"), now)
+	s.sessions.create(w, r, acct, s.path("/"), s.secure(r), now)
 	http.Redirect(w, r, s.path(next), http.StatusSeeOther)
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
-	s.sessions.end(w, r, s.path("/"))
+	s.sessions.end(w, r, s.path("/"), s.secure(r))
 	http.Redirect(w, r, s.path("/login"), http.StatusSeeOther)
 }
 
 func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, "home", http.StatusOK, nil)
+}
+
+// secure reports whether the console is reached over TLS (its own, or a
+// proxy's named by PublicOrigin): cookies are Secure then.
+func (s *Server) secure(r *http.Request) bool {
+	return r.TLS != nil || strings.HasPrefix(s.PublicOrigin, "https://")
+}
+
+// current returns the request's session as its account is now: nil when
+// there is none or it expired, and the session ends when its account was
+// deleted, disabled or given a new password since the login. A change of
+// role or client applies from the next request on.
+func (s *Server) current(r *http.Request) (*session, error) {
+	sess := s.sessions.get(r, time.Now())
+	if sess == nil {
+		return nil, nil
+	}
+	acct, err := s.Store.Account(r.Context(), sess.login)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		s.sessions.drop(sess.key)
+		return nil, nil
+	case err != nil:
+		return nil, err
+	}
+	if acct.Disabled || fingerprint(acct.PasswordHash) != sess.pass {
+		s.sessions.drop(sess.key)
+		return nil, nil
+	}
+	sess.role, sess.client, sess.name = acct.Role, acct.Client, cmp.Or(acct.Name, acct.Login)
+	s.sessions.refresh(sess.key, acct)
+	return sess, nil
 }
 
 // pathID reads the path value name as an id (0 if it is not one).

@@ -96,6 +96,18 @@ func (s *consoleSite) login(t *testing.T, c *http.Client, login string) {
 
 var csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 
+// as logs login in with a client of its own and returns it with the
+// session's CSRF token (every page's logout form carries it).
+func (s *consoleSite) as(t *testing.T, login string) (*http.Client, string) {
+	t.Helper()
+	c := s.client(t)
+	s.login(t, c, login)
+	_, page := s.get(t, c, "/console/")
+	m := csrfField.FindStringSubmatch(page)
+	require.NotNil(t, m, "a CSRF token on the home page")
+	return c, m[1]
+}
+
 func TestSessionsAndRoles(t *testing.T) {
 	s := newSite(t)
 	c := s.client(t)
@@ -238,4 +250,32 @@ func TestPeopleEdits(t *testing.T) {
 	assert.Equal(t, http.StatusForbidden, code, "an agent makes himself admin")
 	resp, _ = s.post(t, admin, "/console/users", s.host, url.Values{"login": {"x"}, "role": {"agent"}, "password": {"una clave larga"}})
 	assert.Equal(t, http.StatusForbidden, resp.StatusCode, "without the CSRF token")
+}
+
+// Behind a proxy that ends TLS, the console is told its public origin:
+// forms from it are taken, and the session cookie is Secure.
+func TestPublicOriginBehindProxy(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "p.db"), nil)
+	require.NoError(t, err)
+	defer st.Close()
+	h, err := bcrypt.GenerateFromPassword([]byte("clave de ana"), bcrypt.MinCost)
+	require.NoError(t, err)
+	require.NoError(t, st.PutAccount(ctx, &store.Account{Login: "ana", Role: store.RoleAdmin, PasswordHash: string(h)}))
+	c := &Server{Store: st, Prefix: "/console", PublicOrigin: "https://support.example.com"}
+	handler, err := c.Handler()
+	require.NoError(t, err)
+	mux := http.NewServeMux()
+	mux.Handle("/console/", http.StripPrefix("/console", handler))
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	s := &consoleSite{st: st, url: srv.URL + "/console/", host: srv.URL}
+	cl := s.client(t)
+	resp, _ := s.post(t, cl, "/console/login", "https://support.example.com", url.Values{"login": {"ana"}, "password": {"clave de ana"}})
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	assert.Contains(t, resp.Header.Get("Set-Cookie"), "Secure")
+	resp, _ = s.post(t, cl, "/console/login", "https://evil.example.com", url.Values{"login": {"ana"}, "password": {"clave de ana"}})
+	assert.Equal(t, http.StatusForbidden, resp.StatusCode)
+	resp, _ = s.post(t, cl, "/console/login", "http://support.example.com", url.Values{"login": {"ana"}, "password": {"clave de ana"}})
+	assert.Equal(t, http.StatusForbidden, resp.StatusCode, "the public origin's scheme counts")
 }

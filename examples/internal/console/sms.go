@@ -188,6 +188,10 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer f.Close()
+	if hdr.Size > MaxBatchBytes {
+		http.Error(w, fmt.Sprintf("the file is larger than %d MiB", MaxBatchBytes>>20), http.StatusRequestEntityTooLarge)
+		return
+	}
 	if name == "" {
 		name = hdr.Filename // the file's name: uploading it again sends only new rows
 	}
@@ -312,13 +316,15 @@ func (s *Server) batchProgress(ctx context.Context, sum store.BatchSummary) (pro
 		return p, nil
 	}
 	var err error
-	p.Waiting, err = s.whyWaiting(ctx, sum.Batch.ID)
+	p.Waiting, err = s.whyWaiting(ctx, sum.Batch.ID, sessionOf(ctx).role == store.RoleAdmin)
 	return p, err
 }
 
 // whyWaiting explains what a batch's queued messages wait for, per
 // operator: no gateway reporting it, its sessions down, retries ahead.
-func (s *Server) whyWaiting(ctx context.Context, batchID int64) ([]string, error) {
+// The sessions' last error (which may name the SMSC) is for
+// administrators only.
+func (s *Server) whyWaiting(ctx context.Context, batchID int64, admin bool) ([]string, error) {
 	groups, err := s.Store.BatchQueue(ctx, batchID)
 	if err != nil {
 		return nil, err
@@ -353,7 +359,7 @@ func (s *Server) whyWaiting(ctx context.Context, batchID int64) ([]string, error
 			if !h.UnboundSince.IsZero() {
 				msg += " since " + h.UnboundSince.Local().Format("15:04:05")
 			}
-			if h.LastError != "" {
+			if h.LastError != "" && admin {
 				msg += " (" + h.LastError + ")"
 			}
 			why = append(why, msg)

@@ -76,12 +76,16 @@ func newSMSSite(t *testing.T, run bool, outcomes smpptest.Outcomes) *smsSite {
 	return &smsSite{consoleSite: consoleSite{st: st, url: srv.URL + "/console/", host: srv.URL}, gw: gw, sim: sim, op: op}
 }
 
-// upload posts a CSV file to the upload form as a browser does.
-func (s *smsSite) upload(t *testing.T, c *http.Client, origin, csrf, name, body string) (*http.Response, string) {
+// upload posts a CSV file to the upload form as a browser does, with
+// more fields as name, value pairs.
+func (s *smsSite) upload(t *testing.T, c *http.Client, origin, csrf, name, body string, fields ...string) (*http.Response, string) {
 	var b strings.Builder
 	mw := multipart.NewWriter(&b)
 	mw.WriteField("csrf", csrf)
 	mw.WriteField("name", name)
+	for i := 0; i+1 < len(fields); i += 2 {
+		mw.WriteField(fields[i], fields[i+1])
+	}
 	fw, err := mw.CreateFormFile("file", "list.csv")
 	require.NoError(t, err)
 	fw.Write([]byte(body))
@@ -297,5 +301,9 @@ func TestSMSBatchSaysWhyItWaits(t *testing.T) {
 	require.NoError(t, s.st.ReportOperatorHealth(context.Background(), store.OperatorHealth{OperatorID: s.op.ID, Process: "p",
 		Binds: 1, UnboundSince: time.Now().Add(-time.Minute), LastError: "connection refused", ReportedAt: time.Now(), Interval: time.Minute}))
 	assert.Contains(t, progress(), "not connected to its SMSC")
-	assert.Contains(t, progress(), "connection refused")
+	assert.NotContains(t, progress(), "connection refused", "the SMSC's error is for administrators")
+	admin := s.client(t)
+	s.login(t, admin, "ana")
+	_, body = s.get(t, admin, fmt.Sprintf("/console/sms/batches/%d/progress", bs[0].ID))
+	assert.Contains(t, body, "connection refused")
 }
