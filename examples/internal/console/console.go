@@ -209,6 +209,13 @@ func (s *Server) withLimit(who audience, limit int64, h http.HandlerFunc) http.H
 			}
 			var tooBig *http.MaxBytesError
 			err := parseForm(r)
+			if err != nil && !errors.As(err, &tooBig) {
+				// The multipart reader does not always pass the limit's error
+				// on; the body, read once more, says whether it was that.
+				if _, rerr := r.Body.Read(make([]byte, 1)); errors.As(rerr, &tooBig) {
+					err = rerr
+				}
+			}
 			if r.MultipartForm != nil {
 				// The server removes an upload's temporary files only from
 				// the request it made, not from a copy (StripPrefix makes one).
