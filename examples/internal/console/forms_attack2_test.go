@@ -212,8 +212,8 @@ func TestAttack2UploadChunkedAndManyParts(t *testing.T) {
 	mw2.Close()
 	resp, body = chunkedPost(t, c, s.host+"/console/sms/batches", mw2.FormDataContentType(), &mb)
 	assert.Less(t, resp.StatusCode, 500, body)
-	mb.Reset()
-	mw3 := multipart.NewWriter(&mb)
+	var mb3 bytes.Buffer // a new body each time: the client may still be writing the last
+	mw3 := multipart.NewWriter(&mb3)
 	mw3.WriteField("csrf", tok)
 	for i := range 5000 {
 		mw3.WriteField(fmt.Sprintf("f%d", i), "v")
@@ -221,17 +221,17 @@ func TestAttack2UploadChunkedAndManyParts(t *testing.T) {
 	fw, _ := mw3.CreateFormFile("file", "x.csv")
 	fw.Write([]byte("04141234567,hola\n"))
 	mw3.Close()
-	resp, body = chunkedPost(t, c, s.host+"/console/sms/batches", mw3.FormDataContentType(), &mb)
+	resp, body = chunkedPost(t, c, s.host+"/console/sms/batches", mw3.FormDataContentType(), &mb3)
 	assert.Less(t, resp.StatusCode, 500, body)
-	mb.Reset()
-	mw4 := multipart.NewWriter(&mb)
+	var mb4 bytes.Buffer
+	mw4 := multipart.NewWriter(&mb4)
 	h := make(map[string][]string)
 	h["Content-Disposition"] = []string{`form-data; name="csrf"`}
 	h["X-Big"] = []string{strings.Repeat("h", 1<<20)}
 	pw4, _ := mw4.CreatePart(h)
 	pw4.Write([]byte(tok))
 	mw4.Close()
-	resp, body = chunkedPost(t, c, s.host+"/console/sms/batches", mw4.FormDataContentType(), &mb)
+	resp, body = chunkedPost(t, c, s.host+"/console/sms/batches", mw4.FormDataContentType(), &mb4)
 	assert.Less(t, resp.StatusCode, 500, body)
 	assert.Eventually(t, func() bool { left, _ = os.ReadDir(tmp); return len(left) == 0 }, 5*time.Second, 50*time.Millisecond,
 		"temporary files left behind")
