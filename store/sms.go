@@ -18,8 +18,12 @@ const (
 
 // Operator is a mobile operator's SMSC account, kept as configuration.
 type Operator struct {
-	ID          int64
-	Name        string // unique
+	ID   int64
+	Name string // unique
+	// Kind is how the operator is reached: KindSMPP (the zero value) or
+	// KindModem. An SMPP operator's Host to Binds apply; a modem's Modem.
+	Kind        OperatorKind
+	Modem       ModemSettings
 	Host        string
 	Port        int
 	SystemID    string
@@ -186,6 +190,24 @@ const ReasonStaleClaim = "requeued after a stale claim: the previous submit may 
 type BatchSummary struct {
 	Batch   Batch
 	ByState map[TransmissionState]int
+}
+
+// OperatorKind is how an operator is reached.
+type OperatorKind string
+
+// Operator kinds.
+const (
+	KindSMPP  OperatorKind = "smpp"  // an SMSC over SMPP (the default)
+	KindModem OperatorKind = "modem" // a GSM modem on a serial port
+)
+
+// ModemSettings are a modem operator's: its device and how to talk to it.
+// The operator's TPS caps its sending rate.
+type ModemSettings struct {
+	Device string // serial device, e.g. /dev/ttyUSB0
+	Baud   int    // 0: 115200
+	PIN    string // entered when the SIM asks; digits
+	SMSC   string // service centre number; "" uses the SIM's
 }
 
 // BatchFilter selects batches for [SMSStore.Batches].

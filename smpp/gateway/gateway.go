@@ -128,6 +128,7 @@ type Gateway struct {
 	rec        *recorder
 
 	reloadMu  sync.Mutex // one reload at a time
+	modemWarn sync.Once  // says once that modem operators are not run
 	mu        sync.Mutex
 	runners   map[int64]*runner // by operator id
 	routes    *Router
@@ -320,7 +321,14 @@ func (g *Gateway) reload(ctx context.Context) error {
 	exists := map[int64]bool{}
 	for _, op := range ops {
 		exists[op.ID] = true
-		if op.Enabled {
+		switch {
+		case op.Enabled && op.Kind == store.KindModem:
+			// Modems are not run by this gateway yet: their messages wait
+			// (a route with an SMPP operator beside fails over to it).
+			g.modemWarn.Do(func() {
+				g.cfg.Logger.Warn("modem operators are not run by the gateway yet; their messages wait", "operator", op.Name)
+			})
+		case op.Enabled:
 			want[op.ID] = op
 		}
 	}

@@ -26,11 +26,11 @@ func (o *ops) CreateOperator(ctx context.Context, op *store.Operator) error {
 	return wrap("create operator", o.write(ctx, func(o *ops) error {
 		if err := o.tx.QueryRow(ctx, `INSERT INTO sms_operators (name, host, port, system_id, password,
 			system_type, bind_mode, tls, window_size, tps, enquire_link_us, binds, is_default, enabled, created_at, updated_at,
-			priority, weight)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) RETURNING id`,
+			priority, weight, kind, device, baud, pin, smsc)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23) RETURNING id`,
 			op.Name, op.Host, op.Port, op.SystemID, op.Password, op.SystemType, op.BindMode, op.TLS, op.WindowSize,
 			op.TPS, op.EnquireLink.Microseconds(), op.Binds, op.Default, op.Enabled, tm(op.CreatedAt),
-			tm(op.UpdatedAt), op.Priority, op.Weight).Scan(&op.ID); err != nil {
+			tm(op.UpdatedAt), op.Priority, op.Weight, op.Kind, op.Modem.Device, op.Modem.Baud, op.Modem.PIN, op.Modem.SMSC).Scan(&op.ID); err != nil {
 			return err
 		}
 		return o.putOperatorChildren(ctx, op)
@@ -46,10 +46,10 @@ func (o *ops) UpdateOperator(ctx context.Context, op *store.Operator) error {
 		res, err := o.tx.Exec(ctx, `UPDATE sms_operators SET name = $1, host = $2, port = $3, system_id = $4,
 			password = $5, system_type = $6, bind_mode = $7, tls = $8, window_size = $9, tps = $10, enquire_link_us = $11,
 			binds = $12, is_default = $13, enabled = $14, updated_at = GREATEST($15, updated_at + interval '1 microsecond'),
-			priority = $16, weight = $17 WHERE id = $18`,
+			priority = $16, weight = $17, kind = $18, device = $19, baud = $20, pin = $21, smsc = $22 WHERE id = $23`,
 			op.Name, op.Host, op.Port, op.SystemID, op.Password, op.SystemType, op.BindMode, op.TLS, op.WindowSize,
 			op.TPS, op.EnquireLink.Microseconds(), op.Binds, op.Default, op.Enabled, tm(op.UpdatedAt), op.Priority,
-			op.Weight, op.ID)
+			op.Weight, op.Kind, op.Modem.Device, op.Modem.Baud, op.Modem.PIN, op.Modem.SMSC, op.ID)
 		if err != nil {
 			return err
 		}

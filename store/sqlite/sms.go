@@ -27,11 +27,11 @@ func (o *ops) CreateOperator(ctx context.Context, op *store.Operator) error {
 		var err error
 		if op.ID, err = o.insert(ctx, `INSERT INTO sms_operators (name, host, port, system_id, password,
 			system_type, bind_mode, tls, window_size, tps, enquire_link_us, binds, is_default, enabled, created_at, updated_at,
-			priority, weight)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			priority, weight, kind, device, baud, pin, smsc)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			op.Name, op.Host, op.Port, op.SystemID, op.Password, op.SystemType, op.BindMode, op.TLS, op.WindowSize,
 			op.TPS, op.EnquireLink.Microseconds(), op.Binds, op.Default, op.Enabled, tm(op.CreatedAt),
-			tm(op.UpdatedAt), op.Priority, op.Weight); err != nil {
+			tm(op.UpdatedAt), op.Priority, op.Weight, op.Kind, op.Modem.Device, op.Modem.Baud, op.Modem.PIN, op.Modem.SMSC); err != nil {
 			return err
 		}
 		return o.putOperatorChildren(ctx, op)
@@ -46,10 +46,11 @@ func (o *ops) UpdateOperator(ctx context.Context, op *store.Operator) error {
 	return wrap("update operator", o.write(ctx, func(o *ops) error {
 		res, err := o.w().ExecContext(ctx, `UPDATE sms_operators SET name = ?, host = ?, port = ?, system_id = ?,
 			password = ?, system_type = ?, bind_mode = ?, tls = ?, window_size = ?, tps = ?, enquire_link_us = ?,
-			binds = ?, is_default = ?, enabled = ?, updated_at = MAX(?, updated_at + 1), priority = ?, weight = ? WHERE id = ?`,
+			binds = ?, is_default = ?, enabled = ?, updated_at = MAX(?, updated_at + 1), priority = ?, weight = ?,
+			kind = ?, device = ?, baud = ?, pin = ?, smsc = ? WHERE id = ?`,
 			op.Name, op.Host, op.Port, op.SystemID, op.Password, op.SystemType, op.BindMode, op.TLS, op.WindowSize,
 			op.TPS, op.EnquireLink.Microseconds(), op.Binds, op.Default, op.Enabled, tm(op.UpdatedAt), op.Priority,
-			op.Weight, op.ID)
+			op.Weight, op.Kind, op.Modem.Device, op.Modem.Baud, op.Modem.PIN, op.Modem.SMSC, op.ID)
 		if err != nil {
 			return err
 		}

@@ -35,6 +35,7 @@ var smsTests = []test{
 	{"RepliesAndStatusByClient", testRepliesAndStatusByClient},
 	{"OperatorCounts", testOperatorCounts},
 	{"BatchListQueueAndHours", testBatchReports},
+	{"ModemOperators", testModemOperators},
 }
 
 func newOperator(t *testing.T, e *env, name string, prefixes ...string) store.Operator {

@@ -100,3 +100,35 @@ func testBatchReports(t *testing.T, e *env) {
 	must(t, err)
 	eq(t, "nothing earlier", len(hs), 0)
 }
+
+// An operator is an SMPP one by default, or a modem with its settings;
+// both read back as stored, and a modem needs its device.
+func testModemOperators(t *testing.T, e *env) {
+	ctx := e.ctx(t)
+	smpp := newOperator(t, e, "smsc")
+	eq(t, "default kind", smpp.Kind, store.KindSMPP)
+	m := store.Operator{Name: "stick", Kind: store.KindModem, Enabled: true, TPS: 1, Prefixes: []string{"58416"},
+		Modem: store.ModemSettings{Device: "/dev/ttyUSB0", Baud: 115200, PIN: "1234", SMSC: "+584160000001"}}
+	must(t, e.CreateOperator(ctx, &m))
+	got, err := e.Operator(ctx, m.ID)
+	must(t, err)
+	eq(t, "kind", got.Kind, store.KindModem)
+	eq(t, "settings", got.Modem, m.Modem)
+	got.Modem.Device = "/dev/ttyUSB1"
+	must(t, e.UpdateOperator(ctx, &got))
+	again, err := e.Operator(ctx, m.ID)
+	must(t, err)
+	eq(t, "changed device", again.Modem.Device, "/dev/ttyUSB1")
+	s, err := e.Operator(ctx, smpp.ID)
+	must(t, err)
+	eq(t, "smpp read back", s.Kind, store.KindSMPP)
+	for _, bad := range []store.Operator{
+		{Name: "b1", Kind: store.KindModem},
+		{Name: "b2", Kind: store.KindModem, Modem: store.ModemSettings{Device: "/dev/x", PIN: "12ab"}},
+		{Name: "b3", Kind: store.KindModem, Modem: store.ModemSettings{Device: "/dev/x", SMSC: "call me"}},
+		{Name: "b4", Kind: store.KindModem, Modem: store.ModemSettings{Device: "/dev/x", Baud: -1}},
+		{Name: "b5", Kind: "pigeon"},
+	} {
+		wantErr(t, e.CreateOperator(ctx, &bad), store.ErrInvalid)
+	}
+}

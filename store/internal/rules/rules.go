@@ -94,6 +94,26 @@ func Operator(o *store.Operator) error {
 	if o.Port < 0 || o.Port > 65535 || o.WindowSize < 0 || o.TPS < 0 || o.Binds < 0 || o.EnquireLink < 0 || o.Weight < 0 {
 		return invalid("operator %q: negative or out-of-range number", o.Name)
 	}
+	switch o.Kind {
+	case "":
+		o.Kind = store.KindSMPP
+	case store.KindSMPP:
+	case store.KindModem:
+		m := o.Modem
+		digits := func(s string) bool { return strings.Trim(s, "0123456789") == "" }
+		switch {
+		case strings.TrimSpace(m.Device) == "" || len(m.Device) > 256:
+			return invalid("modem operator %q without its device", o.Name)
+		case m.Baud < 0 || m.Baud > 4000000:
+			return invalid("modem operator %q: baud rate %d", o.Name, m.Baud)
+		case len(m.PIN) > 8 || !digits(m.PIN):
+			return invalid("modem operator %q: the PIN is up to 8 digits", o.Name)
+		case len(m.SMSC) > 21 || !digits(strings.TrimPrefix(m.SMSC, "+")):
+			return invalid("modem operator %q: the SMSC number %q", o.Name, m.SMSC)
+		}
+	default:
+		return invalid("operator %q: kind %q (want smpp or modem)", o.Name, o.Kind)
+	}
 	seen := map[string]bool{}
 	for _, p := range o.Prefixes {
 		if p == "" || seen[p] {

@@ -13,7 +13,7 @@ const (
 	MessageCols      = `conversation_id, seq, client_msg_id, sender_role, sender_id, kind, body, attachment_id, created_at`
 	AttachmentCols   = `id, conversation_id, name, media_type, size, sha256, created_at`
 	OperatorCols     = `id, name, host, port, system_id, password, system_type, bind_mode, tls, window_size, tps,
-	enquire_link_us, binds, is_default, enabled, created_at, updated_at, priority, weight`
+	enquire_link_us, binds, is_default, enabled, created_at, updated_at, priority, weight, kind, device, baud, pin, smsc`
 	TransmissionCols = `id, external_id, client_id, batch_id, operator_id, source, destination, body, state, reason,
 	error_code, attempts, segments, message_id, next_attempt_at, created_at, submitted_at, done_at`
 	MOCols       = `id, operator_id, source, short_code, body, received_at, transmission_id`
@@ -87,7 +87,7 @@ func Operator(sc Row) (store.Operator, error) {
 	var el int64
 	err := sc.Scan(&o.ID, &o.Name, &o.Host, &o.Port, &o.SystemID, &o.Password, &o.SystemType, &o.BindMode, &o.TLS,
 		&o.WindowSize, &o.TPS, &el, &o.Binds, &o.Default, &o.Enabled, Time(&o.CreatedAt), Time(&o.UpdatedAt),
-		&o.Priority, &o.Weight)
+		&o.Priority, &o.Weight, &o.Kind, &o.Modem.Device, &o.Modem.Baud, &o.Modem.PIN, &o.Modem.SMSC)
 	o.EnquireLink = time.Duration(el) * time.Microsecond
 	return o, err
 }
