@@ -193,6 +193,15 @@ func DecodeHex(s string) ([]byte, error) {
 	return b, nil
 }
 
+// messageType is TP-MTI of a received PDU (0 SMS-DELIVER, 2
+// SMS-STATUS-REPORT), its SMSC address skipped as the parsers skip it.
+func messageType(pdu []byte, tpduLen int) (byte, error) {
+	r := &reader{b: pdu}
+	r.skipSCA(tpduLen)
+	first := r.byte("first octet")
+	return first & 0x03, r.err
+}
+
 // Deliver is a received SMS (SMS-DELIVER), or one part of a long one.
 type Deliver struct {
 	From      string // +international or national digits, or a sender name

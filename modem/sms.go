@@ -287,14 +287,8 @@ func (m *Modem) listStored(ctx context.Context) error {
 // +CMGR:/+CMGL: line. Status reports stored (+CDSI) are read the same.
 func (m *Modem) stored(ctx context.Context, idx int, header, hexPDU string) {
 	n := lengthOf(header)
-	b, err := DecodeHex(hexPDU)
-	if err == nil && len(b) > 0 {
-		// The first octet after the SMSC address says what it is.
-		off := 0
-		if len(b) > n {
-			off = int(b[0]) + 1
-		}
-		if off < len(b) && b[off]&0x03 == 0x02 {
+	if b, err := DecodeHex(hexPDU); err == nil {
+		if mti, err := messageType(b, n); err == nil && mti == 0x02 {
 			m.report(hexPDU, n)
 			m.delete(ctx, idx)
 			return
@@ -391,27 +385,26 @@ func joinParts(parts []Deliver) string {
 	var data []byte
 	for _, p := range parts {
 		if alphabet(p.DCS) != dc {
-			var b strings.Builder
-			for _, p := range parts {
-				b.WriteString(p.Text)
-			}
-			return b.String()
+			data = nil
+			break
 		}
 		data = append(data, p.Data...)
 	}
-	var text string
-	var err error
-	if dc.Alphabet() == coding.GSM7 {
-		text, err = coding.DecodeGSM7Lang(data, parts[0].Languages[0], parts[0].Languages[1])
-	} else {
-		text, err = coding.Decode(data, dc)
-	}
-	if err != nil {
-		var b strings.Builder
-		for _, p := range parts {
-			b.WriteString(p.Text)
+	if data != nil {
+		var text string
+		var err error
+		if dc.Alphabet() == coding.GSM7 {
+			text, err = coding.DecodeGSM7Lang(data, parts[0].Languages[0], parts[0].Languages[1])
+		} else {
+			text, err = coding.Decode(data, dc)
 		}
-		return b.String()
+		if err == nil {
+			return text
+		}
 	}
-	return text
+	var b strings.Builder
+	for _, p := range parts {
+		b.WriteString(p.Text)
+	}
+	return b.String()
 }

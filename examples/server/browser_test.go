@@ -26,45 +26,6 @@ import (
 	"github.com/switchboard-go/switchboard/store/sqlite"
 )
 
-// browser drives one Chromium in a test (each its own profile: the
-// operator and the customer never share cookies or storage).
-type browser struct {
-	t    *testing.T
-	name string
-	ctx  context.Context
-}
-
-func (b browser) do(what string, steps ...chromedp.Action[chromedp.Void]) {
-	b.t.Helper()
-	c, cancel := context.WithTimeout(b.ctx, 30*time.Second)
-	defer cancel()
-	require.NoError(b.t, chromedp.Do(c, steps...), "%s: %s", b.name, what)
-}
-
-func (b browser) poll(what, js string) {
-	b.t.Helper()
-	c, cancel := context.WithTimeout(b.ctx, 20*time.Second)
-	defer cancel()
-	for {
-		_, err := chromedp.Run(c, chromedp.Poll[bool](js))
-		if err != nil && c.Err() == nil && (strings.Contains(err.Error(), "navigated or closed") || strings.Contains(err.Error(), "Cannot find context")) {
-			time.Sleep(50 * time.Millisecond)
-			continue
-		}
-		require.NoError(b.t, err, "%s: %s: %s", b.name, what, js)
-		return
-	}
-}
-
-func eval[T any](b browser, js string) T {
-	b.t.Helper()
-	c, cancel := context.WithTimeout(b.ctx, 20*time.Second)
-	defer cancel()
-	v, err := chromedp.Run(c, chromedp.Evaluate[T](js, chromedp.EvalAwaitPromise))
-	require.NoError(b.t, err, "%s: %s", b.name, js)
-	return v
-}
-
 func picture(t *testing.T, dir, name string, c color.Color) string {
 	img := image.NewRGBA(image.Rect(0, 0, 8, 8))
 	for x := range 8 {
@@ -122,57 +83,57 @@ func TestConsoleAndWidgetInTwoBrowsers(t *testing.T) {
 	defer luis.Close()
 	require.NoError(t, luis.SetPresence(chat.Away))
 
-	op := browser{t, "operator", browsertest.New(t)}
-	cu := browser{t, "customer", browsertest.New(t)}
-	op.do("log in", chromedp.Navigate(consoleURL+"chat"), chromedp.WaitVisible(`form.login`),
+	op := browsertest.NewPage(t, "operator")
+	cu := browsertest.NewPage(t, "customer")
+	op.Do("log in", chromedp.Navigate(consoleURL+"chat"), chromedp.WaitVisible(`form.login`),
 		chromedp.SendKeys(`input[name=login]`, "marta"), chromedp.SendKeys(`input[name=password]`, "clave de marta"),
 		chromedp.Click(`form.login button`), chromedp.WaitVisible(`#console-chat`))
-	op.poll("connected", `document.getElementById("chat-status").textContent === "Connected."`)
+	op.Poll("connected", `document.getElementById("chat-status").textContent === "Connected."`)
 
-	cu.do("start", chromedp.Navigate(widgetURL), chromedp.SendKeys(`#start input[name=name]`, "Ana Pérez"),
+	cu.Do("start", chromedp.Navigate(widgetURL), chromedp.SendKeys(`#start input[name=name]`, "Ana Pérez"),
 		chromedp.SendKeys(`#start input[name=email]`, "ana@example.com"), chromedp.Click(`#start button`))
-	op.poll("Ana's tab", `[...document.querySelectorAll("#tabs button")].some(b => b.textContent.startsWith("Ana"))`)
-	cu.poll("the operator named", `document.getElementById("status").textContent.includes("Marta")`)
+	op.Poll("Ana's tab", `[...document.querySelectorAll("#tabs button")].some(b => b.textContent.startsWith("Ana"))`)
+	cu.Poll("the operator named", `document.getElementById("status").textContent.includes("Marta")`)
 
-	cu.do("write", chromedp.SendKeys(`#compose textarea`, "Hola, mi pedido no llegó\n"))
-	op.poll("her message", `document.querySelector(".panel:not([hidden]) .messages").textContent.includes("mi pedido no llegó")`)
-	op.do("answer", chromedp.SendKeys(`.panel:not([hidden]) textarea`, "Lo reviso ahora mismo\n"))
-	cu.poll("the answer", `document.getElementById("messages").textContent.includes("Lo reviso ahora mismo")`)
+	cu.Do("write", chromedp.SendKeys(`#compose textarea`, "Hola, mi pedido no llegó\n"))
+	op.Poll("her message", `document.querySelector(".panel:not([hidden]) .messages").textContent.includes("mi pedido no llegó")`)
+	op.Do("answer", chromedp.SendKeys(`.panel:not([hidden]) textarea`, "Lo reviso ahora mismo\n"))
+	cu.Poll("the answer", `document.getElementById("messages").textContent.includes("Lo reviso ahora mismo")`)
 
 	files := t.TempDir()
-	cu.do("a picture from her", chromedp.SetUploadFiles(`#compose input[type=file]`, []string{picture(t, files, "factura.png", color.RGBA{200, 0, 0, 255})}),
+	cu.Do("a picture from her", chromedp.SetUploadFiles(`#compose input[type=file]`, []string{picture(t, files, "factura.png", color.RGBA{200, 0, 0, 255})}),
 		chromedp.Click(`#compose button`))
-	op.poll("her picture", `[...document.querySelectorAll(".panel:not([hidden]) img")].some(i => i.complete && i.naturalWidth === 8)`)
-	op.do("a picture from the operator", chromedp.SetUploadFiles(`.panel:not([hidden]) input[name=file]`, []string{picture(t, files, "etiqueta.png", color.RGBA{0, 0, 200, 255})}),
+	op.Poll("her picture", `[...document.querySelectorAll(".panel:not([hidden]) img")].some(i => i.complete && i.naturalWidth === 8)`)
+	op.Do("a picture from the operator", chromedp.SetUploadFiles(`.panel:not([hidden]) input[name=file]`, []string{picture(t, files, "etiqueta.png", color.RGBA{0, 0, 200, 255})}),
 		chromedp.Click(`.panel:not([hidden]) .compose button`))
-	cu.poll("the operator's picture", `[...document.querySelectorAll("#messages li.operator img")].some(i => i.complete && i.naturalWidth === 8)`)
+	cu.Poll("the operator's picture", `[...document.querySelectorAll("#messages li.operator img")].some(i => i.complete && i.naturalWidth === 8)`)
 
 	// She reloads in the middle: the same conversation, each message once.
-	before := eval[[]string](cu, `[...document.querySelectorAll("#messages li")].map(li => li.dataset.seq)`)
-	cu.do("reload", chromedp.Reload())
-	cu.poll("the conversation again", `document.querySelectorAll("#messages li").length >= `+strconv.Itoa(len(before)))
-	assert.Equal(t, before, eval[[]string](cu, `[...document.querySelectorAll("#messages li")].map(li => li.dataset.seq)`))
-	assert.Equal(t, 1, strings.Count(eval[string](cu, `document.getElementById("messages").textContent`), "Lo reviso ahora mismo"))
-	op.do("after her reload", chromedp.SendKeys(`.panel:not([hidden]) textarea`, "Ya lo encontré\n"))
-	cu.poll("live after the reload", `document.getElementById("messages").textContent.includes("Ya lo encontré")`)
+	before := browsertest.Eval[[]string](cu, `[...document.querySelectorAll("#messages li")].map(li => li.dataset.seq)`)
+	cu.Do("reload", chromedp.Reload())
+	cu.Poll("the conversation again", `document.querySelectorAll("#messages li").length >= `+strconv.Itoa(len(before)))
+	assert.Equal(t, before, browsertest.Eval[[]string](cu, `[...document.querySelectorAll("#messages li")].map(li => li.dataset.seq)`))
+	assert.Equal(t, 1, strings.Count(browsertest.Eval[string](cu, `document.getElementById("messages").textContent`), "Lo reviso ahora mismo"))
+	op.Do("after her reload", chromedp.SendKeys(`.panel:not([hidden]) textarea`, "Ya lo encontré\n"))
+	cu.Poll("live after the reload", `document.getElementById("messages").textContent.includes("Ya lo encontré")`)
 
-	op.do("transcript", chromedp.Click(`.panel:not([hidden]) button.transcript`))
-	op.poll("the transcript", `window.lastTranscript !== undefined`)
-	text := eval[string](op, `window.lastTranscript.blob.text()`)
+	op.Do("transcript", chromedp.Click(`.panel:not([hidden]) button.transcript`))
+	op.Poll("the transcript", `window.lastTranscript !== undefined`)
+	text := browsertest.Eval[string](op, `window.lastTranscript.blob.text()`)
 	for _, said := range []string{"mi pedido no llegó", "Lo reviso ahora mismo", "Ya lo encontré", "factura.png"} {
 		assert.Contains(t, text, said)
 	}
-	op.do("close", chromedp.Click(`.panel:not([hidden]) button.close`))
-	cu.poll("ended", `document.getElementById("status").textContent.includes("ended")`)
+	op.Do("close", chromedp.Click(`.panel:not([hidden]) button.close`))
+	cu.Poll("ended", `document.getElementById("status").textContent.includes("ended")`)
 
 	// A second customer, transferred to Luis.
-	cu.do("start again", chromedp.Reload(), chromedp.WaitVisible(`#start`), chromedp.SendKeys(`#start input[name=name]`, "Bea"),
+	cu.Do("start again", chromedp.Reload(), chromedp.WaitVisible(`#start`), chromedp.SendKeys(`#start input[name=name]`, "Bea"),
 		chromedp.SendKeys(`#start input[name=email]`, "bea@example.com"), chromedp.Click(`#start button`))
-	op.poll("Bea's tab", `[...document.querySelectorAll("#tabs button")].some(b => b.textContent.startsWith("Bea"))`)
-	op.do("open Bea's and transfer", chromedp.Click(`#tabs button:last-child`),
+	op.Poll("Bea's tab", `[...document.querySelectorAll("#tabs button")].some(b => b.textContent.startsWith("Bea"))`)
+	op.Do("open Bea's and transfer", chromedp.Click(`#tabs button:last-child`),
 		chromedp.SendKeys(`.panel:not([hidden]) input[name=to]`, "luis"), chromedp.Click(`.panel:not([hidden]) button.transfer`))
 	require.Eventually(t, func() bool { lmu.Lock(); defer lmu.Unlock(); return len(luisGot) == 1 }, 20*time.Second, 20*time.Millisecond,
 		"Luis gets her conversation")
-	cu.poll("told", `document.getElementById("status").textContent.includes("Luis")`)
-	op.poll("the tab says so", `[...document.querySelectorAll("#tabs button")].some(b => b.textContent.includes("transferred"))`)
+	cu.Poll("told", `document.getElementById("status").textContent.includes("Luis")`)
+	op.Poll("the tab says so", `[...document.querySelectorAll("#tabs button")].some(b => b.textContent.includes("transferred"))`)
 }

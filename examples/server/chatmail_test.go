@@ -42,10 +42,8 @@ func TestTranscriptMailedThroughSMTP(t *testing.T) {
 	masked, err := cust.MailTranscript(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, "a***@example.com", masked)
-	require.Eventually(t, func() bool { sink.mu.Lock(); defer sink.mu.Unlock(); return sink.n == 1 }, 10*time.Second, 20*time.Millisecond)
-	sink.mu.Lock()
-	raw := sink.last
-	sink.mu.Unlock()
+	require.Eventually(t, func() bool { return sink.Count() == 1 }, 10*time.Second, 20*time.Millisecond)
+	raw := sink.Last()
 	m, err := mail.ReadMessage(bytes.NewReader(raw))
 	require.NoError(t, err)
 	assert.Equal(t, "auto-generated", m.Header.Get("Auto-Submitted"))

@@ -6,19 +6,16 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net"
+	"github.com/switchboard-go/switchboard/examples/internal/smtpsink"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/emersion/go-smtp"
 	"github.com/switchboard-go/switchboard/internal/dovetest"
 	"github.com/switchboard-go/switchboard/mailticket"
 	"github.com/switchboard-go/switchboard/smpp/gateway"
@@ -26,46 +23,8 @@ import (
 	"github.com/switchboard-go/switchboard/store/sqlite"
 )
 
-// smtpSink counts the mail it receives and keeps the last.
-type smtpSink struct {
-	mu   sync.Mutex
-	n    int
-	last []byte
-}
-
-func (s *smtpSink) NewSession(*smtp.Conn) (smtp.Session, error) { return sinkSession{s}, nil }
-
-type sinkSession struct{ s *smtpSink }
-
-func (sinkSession) Mail(string, *smtp.MailOptions) error { return nil }
-func (sinkSession) Rcpt(string, *smtp.RcptOptions) error { return nil }
-func (sinkSession) Reset()                               {}
-func (sinkSession) Logout() error                        { return nil }
-func (ss sinkSession) Data(r io.Reader) error {
-	b, err := io.ReadAll(r)
-	if err != nil {
-		return err
-	}
-	ss.s.mu.Lock()
-	ss.s.n++
-	ss.s.last = b
-	ss.s.mu.Unlock()
-	return nil
-}
-
-func startSink(t *testing.T) (*smtpSink, string) {
-	t.Helper()
-	s := &smtpSink{}
-	srv := smtp.NewServer(s)
-	srv.Domain = "localhost"
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(l)
-	t.Cleanup(func() { srv.Close() })
-	return s, l.Addr().String()
-}
+// startSink runs an SMTP sink until the test ends.
+func startSink(t *testing.T) (*smtpsink.Sink, string) { return smtpsink.Start(t) }
 
 func testMails() [][]byte {
 	m := func(from, subject, id string, extra ...string) []byte {
@@ -93,7 +52,7 @@ type ticketSummary struct {
 	Articles int    `json:"articles"`
 }
 
-func checkOnce(t *testing.T, dir string, args []string, sink *smtpSink) {
+func checkOnce(t *testing.T, dir string, args []string, sink *smtpsink.Sink) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -106,9 +65,7 @@ func checkOnce(t *testing.T, dir string, args []string, sink *smtpSink) {
 	if out.String() != want {
 		t.Fatalf("stdout %q, want %q\n%s", out.String(), want, errOut.String())
 	}
-	sink.mu.Lock()
-	sent := sink.n
-	sink.mu.Unlock()
+	sent := sink.Count()
 	if sent != 2 {
 		t.Fatalf("replies received: %d", sent)
 	}
@@ -162,7 +119,7 @@ func TestMailOnceMaildir(t *testing.T) {
 
 // agentCommands works a ticket from the command line: show it, answer
 // it, set it pending, assign it, close it.
-func agentCommands(t *testing.T, dir, smtpAddr string, sink *smtpSink) {
+func agentCommands(t *testing.T, dir, smtpAddr string, sink *smtpsink.Sink) {
 	t.Helper()
 	ctx := context.Background()
 	cmd := func(args ...string) string {
@@ -182,9 +139,7 @@ func agentCommands(t *testing.T, dir, smtpAddr string, sink *smtpSink) {
 	reply := cmd("reply", n, "-data", dir, "-agent", "luis@example.net", "-text", "Ya lo estamos revisando.",
 		"-smtp", "smtp://"+smtpAddr, "-mail-address", "support@example.net")
 	assert.Contains(t, reply, "ticket "+n+" answered")
-	sink.mu.Lock()
-	assert.Equal(t, 3, sink.n, "the answer sent")
-	sink.mu.Unlock()
+	assert.Equal(t, 3, sink.Count(), "the answer sent")
 	assert.Contains(t, cmd("ticket", n, "-data", dir), "Ya lo estamos revisando.")
 
 	assert.Equal(t, "ticket "+n+" pending\n", cmd("state", n, "pending", "-until", "48h", "-agent", "luis@example.net", "-data", dir))
@@ -274,9 +229,7 @@ func TestServeMailChannel(t *testing.T) {
 	os.WriteFile(filepath.Join(md, "new", "1.test"), testMails()[0], 0o644)
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		sink.mu.Lock()
-		n := sink.n
-		sink.mu.Unlock()
+		n := sink.Count()
 		if n == 1 {
 			break
 		}

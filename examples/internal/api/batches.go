@@ -86,9 +86,7 @@ func (s *Server) getBatch(w http.ResponseWriter, r *http.Request) error {
 		ByState: map[string]int{}, Final: true}
 	for st, n := range sum.ByState {
 		out.ByState[string(st)] = n
-		if n > 0 && (st == store.TxQueued || st == store.TxSubmitting || st == store.TxSent) {
-			out.Final = false
-		}
+		out.Final = out.Final && (n == 0 || st.Final())
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil

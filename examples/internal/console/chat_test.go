@@ -67,33 +67,10 @@ func TestOperatorChatInABrowser(t *testing.T) {
 	hs := httptest.NewServer(mux)
 	defer hs.Close()
 
-	b := browsertest.New(t)
-	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		c, cancel := context.WithTimeout(b, 30*time.Second)
-		defer cancel()
-		require.NoError(t, chromedp.Do(c, steps...), what)
-	}
-	poll := func(what, js string) {
-		t.Helper()
-		c, cancel := context.WithTimeout(b, 20*time.Second)
-		defer cancel()
-		_, err := chromedp.Run(c, chromedp.Poll[bool](js))
-		if err != nil {
-			states, _ := chromedp.Run(b, chromedp.Evaluate[[]string](`window.switchboardChatLog || []`))
-			t.Fatalf("%s: %s: %v (connection states: %q)", what, js, err, states)
-		}
-	}
-	do("log in and open the chat",
-		chromedp.Navigate(hs.URL+"/console/chat"),
-		chromedp.WaitVisible(`form.login`),
-		chromedp.SendKeys(`input[name=login]`, "marta"),
-		chromedp.SendKeys(`input[name=password]`, "clave de marta"),
-		chromedp.Click(`form.login button`),
-		chromedp.WaitVisible(`#console-chat`),
-	)
-	poll("connected", `document.getElementById("chat-status").textContent === "Connected."`)
-	do("away: new customers wait in line", chromedp.Click(`#available`))
+	b := browsertest.NewPage(t, "operator")
+	login(b, hs.URL+"/console/chat", "marta", "clave de marta")
+	b.Poll("connected", `document.getElementById("chat-status").textContent === "Connected."`)
+	b.Do("away: new customers wait in line", chromedp.Click(`#available`))
 	time.Sleep(200 * time.Millisecond) // the presence reaches the server
 
 	ana := &inbox{}
@@ -101,18 +78,18 @@ func TestOperatorChatInABrowser(t *testing.T) {
 	require.NoError(t, err)
 	defer cust.Close()
 	conv := cust.ConversationID()
-	poll("Ana in the line", `[...document.querySelectorAll("#line li")].some(li => li.textContent.includes("Ana"))`)
-	do("accept her", chromedp.Click(`#line li button.accept`))
-	poll("her tab", `[...document.querySelectorAll("#tabs button")].some(b => b.textContent.startsWith("Ana"))`)
+	b.Poll("Ana in the line", `[...document.querySelectorAll("#line li")].some(li => li.textContent.includes("Ana"))`)
+	b.Do("accept her", chromedp.Click(`#line li button.accept`))
+	b.Poll("her tab", `[...document.querySelectorAll("#tabs button")].some(b => b.textContent.startsWith("Ana"))`)
 
 	_, err = cust.Send(ctx, "hola, ¿hay alguien?")
 	require.NoError(t, err)
-	poll("her message", `document.querySelector(".panel:not([hidden]) .messages").textContent.includes("hola, ¿hay alguien?")`)
-	do("answer", chromedp.SendKeys(`.panel:not([hidden]) textarea`, "Buenas, soy Marta\n"))
+	b.Poll("her message", `document.querySelector(".panel:not([hidden]) .messages").textContent.includes("hola, ¿hay alguien?")`)
+	b.Do("answer", chromedp.SendKeys(`.panel:not([hidden]) textarea`, "Buenas, soy Marta\n"))
 	require.Eventually(t, func() bool {
 		return ana.has(func(m chat.Message) bool { p, ok := m.(*chat.Post); return ok && p.Text == "Buenas, soy Marta" })
 	}, 20*time.Second, 20*time.Millisecond, "the customer gets the answer")
-	poll("read mark", `document.querySelector(".panel:not([hidden]) li.mine") !== null`)
+	b.Poll("read mark", `document.querySelector(".panel:not([hidden]) li.mine") !== null`)
 
 	img := image.NewRGBA(image.Rect(0, 0, 5, 5))
 	img.Set(1, 1, color.RGBA{0, 128, 0, 255})
@@ -120,21 +97,21 @@ func TestOperatorChatInABrowser(t *testing.T) {
 	require.NoError(t, png.Encode(&pic, img))
 	_, err = cust.SendFile(ctx, 0, "foto.png", bytes.NewReader(pic.Bytes()), 1<<20, nil)
 	require.NoError(t, err)
-	poll("her picture", `[...document.querySelectorAll(".panel:not([hidden]) img")].some(i => i.complete && i.naturalWidth === 5)`)
-	browsertest.Tour(t, b, "console-chat")
+	b.Poll("her picture", `[...document.querySelectorAll(".panel:not([hidden]) img")].some(i => i.complete && i.naturalWidth === 5)`)
+	browsertest.Tour(t, b.Ctx, "console-chat")
 
 	// A reload: the conversation comes back whole, each message once.
-	before, err := chromedp.Run(b, chromedp.Evaluate[[]string](`[...document.querySelectorAll(".panel .messages li")].map(li => li.dataset.seq)`))
+	before, err := chromedp.Run(b.Ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll(".panel .messages li")].map(li => li.dataset.seq)`))
 	require.NoError(t, err)
-	do("reload", chromedp.Reload(), chromedp.WaitVisible(`#console-chat`))
-	poll("after the reload", `document.querySelectorAll(".panel .messages li").length >= `+strconv.Itoa(len(before)))
-	after, err := chromedp.Run(b, chromedp.Evaluate[[]string](`[...document.querySelectorAll(".panel .messages li")].map(li => li.dataset.seq)`))
+	b.Do("reload", chromedp.Reload(), chromedp.WaitVisible(`#console-chat`))
+	b.Poll("after the reload", `document.querySelectorAll(".panel .messages li").length >= `+strconv.Itoa(len(before)))
+	after, err := chromedp.Run(b.Ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll(".panel .messages li")].map(li => li.dataset.seq)`))
 	require.NoError(t, err)
 	assert.Equal(t, before, after)
 
-	do("transcript", chromedp.Click(`.panel:not([hidden]) button.transcript`))
-	poll("the transcript", `window.lastTranscript !== undefined`)
-	text, err := chromedp.Run(b, chromedp.Evaluate[string](`window.lastTranscript.blob.text()`, chromedp.EvalAwaitPromise))
+	b.Do("transcript", chromedp.Click(`.panel:not([hidden]) button.transcript`))
+	b.Poll("the transcript", `window.lastTranscript !== undefined`)
+	text, err := chromedp.Run(b.Ctx, chromedp.Evaluate[string](`window.lastTranscript.blob.text()`, chromedp.EvalAwaitPromise))
 	require.NoError(t, err)
 	assert.Contains(t, text, "hola, ¿hay alguien?")
 	assert.Contains(t, text, "Buenas, soy Marta")
@@ -144,22 +121,22 @@ func TestOperatorChatInABrowser(t *testing.T) {
 	luis, err := chat.Dial(ctx, srv.Addr, &chat.ClientOptions{Role: chat.RoleOperator, Login: "luis", Password: "pw-luis", Handler: luisIn.handle})
 	require.NoError(t, err)
 	defer luis.Close()
-	do("transfer", chromedp.SendKeys(`.panel:not([hidden]) input[name=to]`, "luis"), chromedp.Click(`.panel:not([hidden]) button.transfer`))
+	b.Do("transfer", chromedp.SendKeys(`.panel:not([hidden]) input[name=to]`, "luis"), chromedp.Click(`.panel:not([hidden]) button.transfer`))
 	require.Eventually(t, func() bool {
 		return luisIn.has(func(m chat.Message) bool { a, ok := m.(*chat.Assigned); return ok && a.ConversationID == conv })
 	}, 20*time.Second, 20*time.Millisecond, "luis gets the conversation")
-	poll("the tab says so", `[...document.querySelectorAll("#tabs button")].some(b => b.textContent.includes("transferred"))`)
+	b.Poll("the tab says so", `[...document.querySelectorAll("#tabs button")].some(b => b.textContent.includes("transferred"))`)
 
 	// Available again, and luis gone (else the next customer may be his):
 	// the next customer comes straight to her, and she closes.
 	require.NoError(t, luis.Close())
-	do("available", chromedp.Click(`#available`))
+	b.Do("available", chromedp.Click(`#available`))
 	bea := &inbox{}
 	cust2, err := chat.Dial(ctx, srv.Addr, &chat.ClientOptions{Name: "Bea", Email: "bea@example.com", Handler: bea.handle})
 	require.NoError(t, err)
 	defer cust2.Close()
-	poll("Bea's tab", `[...document.querySelectorAll("#tabs button")].some(b => b.textContent.startsWith("Bea"))`)
-	do("open and close Bea's", chromedp.Click(`#tabs button:last-child`), chromedp.Click(`.panel:not([hidden]) button.close`))
+	b.Poll("Bea's tab", `[...document.querySelectorAll("#tabs button")].some(b => b.textContent.startsWith("Bea"))`)
+	b.Do("open and close Bea's", chromedp.Click(`#tabs button:last-child`), chromedp.Click(`.panel:not([hidden]) button.close`))
 	require.Eventually(t, func() bool {
 		return bea.has(func(m chat.Message) bool { e, ok := m.(*chat.Event); return ok && e.Kind == chat.EventClosed })
 	}, 20*time.Second, 20*time.Millisecond, "Bea is told the conversation closed")

@@ -171,31 +171,15 @@ func TestSessionsAndRoles(t *testing.T) {
 // the log and replays it.
 func TestReplayInABrowser(t *testing.T) {
 	s := newSite(t)
-	ctx := browsertest.New(t)
-	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		c, cancel := context.WithTimeout(ctx, 30*time.Second)
-		defer cancel()
-		require.NoError(t, chromedp.Do(c, steps...), what)
-	}
-	do("log in",
-		chromedp.Navigate(s.url+"webhooks"),
-		chromedp.WaitVisible(`form.login`),
-		chromedp.SendKeys(`input[name=login]`, "ana"),
-		chromedp.SendKeys(`input[name=password]`, "clave de ana"),
-		chromedp.Click(`form.login button`),
-		chromedp.WaitVisible(`table.deliveries`),
-	)
-	browsertest.Tour(t, ctx, "console-webhooks")
-	do("replay the failed delivery",
+	b := browsertest.NewPage(t, "administrator")
+	login(b, s.url+"webhooks", "ana", "clave de ana")
+	b.Do("the log", chromedp.WaitVisible(`table.deliveries`))
+	browsertest.Tour(t, b.Ctx, "console-webhooks")
+	b.Do("replay the failed delivery",
 		chromedp.Click(`tr[data-state=failed] button`),
 		chromedp.WaitVisible(`p.notice`),
 	)
-	c, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	state, err := chromedp.Run(c, chromedp.Evaluate[string](`document.querySelector("table.deliveries tbody tr").dataset.state`))
-	require.NoError(t, err)
-	assert.Equal(t, "pending", state)
+	assert.Equal(t, "pending", browsertest.Eval[string](b, `document.querySelector("table.deliveries tbody tr").dataset.state`))
 }
 
 // An administrator adds and changes accounts from the People page;

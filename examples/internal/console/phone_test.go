@@ -3,6 +3,7 @@ package console
 import (
 	"context"
 	"fmt"
+	"github.com/switchboard-go/switchboard/examples/internal/browsertest"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -48,15 +49,15 @@ func TestPagesAtPhoneWidth(t *testing.T) {
 	require.NoError(t, s.st.PutWebhookEndpoint(ctx, &store.WebhookEndpoint{Name: "crm", URL: "https://crm.example.com/" + strings.Repeat("x", 200),
 		Secret: "whsec_0123456789abcdef", Topics: []store.WebhookTopic{store.TopicSMS}}))
 
-	b := newTab(t)
-	b.do("a phone's screen", chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2)))
-	b.login(hs.URL+"/console/", "ana", "clave de ana")
+	b := browsertest.NewPage(t, "browser")
+	b.Do("a phone's screen", chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2)))
+	login(b, hs.URL+"/console/", "ana", "clave de ana")
 	for _, page := range []string{"", "chat", "sms", fmt.Sprintf("sms/batches/%d", rep.BatchID), "sms/number?number=04141234567",
 		"sms/operators", "tickets", "tickets/" + tk.Number, "tickets/stats", "webhooks", "users", "tokens"} {
-		b.do(page, chromedp.Navigate(hs.URL+"/console/"+page), chromedp.WaitVisible(`main h1`))
-		wide := eval[int](b, `document.documentElement.scrollWidth - document.documentElement.clientWidth`)
+		b.Do(page, chromedp.Navigate(hs.URL+"/console/"+page), chromedp.WaitVisible(`main h1`))
+		wide := browsertest.Eval[int](b, `document.documentElement.scrollWidth - document.documentElement.clientWidth`)
 		assert.LessOrEqual(t, wide, 0, "%s sticks out %d px sideways", page, wide)
-		navRight := eval[float64](b, `Math.max(...[...document.querySelectorAll("header a, header button, main form button")].map(e => e.getBoundingClientRect().right))`)
+		navRight := browsertest.Eval[float64](b, `Math.max(...[...document.querySelectorAll("header a, header button, main form button")].map(e => e.getBoundingClientRect().right))`)
 		assert.LessOrEqual(t, navRight, 390.0, "%s: a link or button off the screen", page)
 	}
 }

@@ -267,14 +267,8 @@ func (s *Server) batchPage(w http.ResponseWriter, r *http.Request) {
 var resultStates = []store.TransmissionState{store.TxQueued, store.TxSubmitting, store.TxSent, store.TxDelivered,
 	store.TxUndeliverable, store.TxExpired, store.TxRejected, store.TxUnknown, store.TxFailed}
 
-// failedStates are the final states of messages that did not arrive.
-func failedState(st store.TransmissionState) bool {
-	switch st {
-	case store.TxUndeliverable, store.TxExpired, store.TxRejected, store.TxUnknown, store.TxFailed:
-		return true
-	}
-	return false
-}
+// failedState reports the final states of messages that did not arrive.
+func failedState(st store.TransmissionState) bool { return st.Final() && st != store.TxDelivered }
 
 // progress is a batch's progress as the page and its script show it.
 type progress struct {
@@ -294,18 +288,15 @@ func (s *Server) batchProgress(ctx context.Context, sum store.BatchSummary) (pro
 	p := progress{Total: sum.Batch.Total, ByState: map[string]int{}, Final: true, Waiting: []string{}}
 	for st, n := range sum.ByState {
 		p.ByState[string(st)] = n
-		switch {
-		case st == store.TxQueued || st == store.TxSubmitting:
-			p.Final = false
-		case st == store.TxSent:
-			p.Final = false
+		p.Final = p.Final && (n == 0 || st.Final())
+		if st != store.TxQueued && st != store.TxSubmitting {
 			p.Handled += n
+		}
+		switch {
 		case st == store.TxDelivered:
 			p.Delivered += n
-			p.Handled += n
 		case failedState(st):
 			p.Failed += n
-			p.Handled += n
 		}
 	}
 	p.Percent = 100

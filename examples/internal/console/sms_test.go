@@ -250,21 +250,21 @@ func TestSMSBatchInABrowser(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "citas.csv")
 	require.NoError(t, os.WriteFile(file, []byte(list.String()), 0o600))
 
-	b := newTab(t)
-	b.login(s.url+"sms", "pedro", "clave de pedro")
-	b.do("upload", chromedp.SetUploadFiles(`input[name=file]`, []string{file}), chromedp.Click(`form.upload button`),
+	b := browsertest.NewPage(t, "browser")
+	login(b, s.url+"sms", "pedro", "clave de pedro")
+	b.Do("upload", chromedp.SetUploadFiles(`input[name=file]`, []string{file}), chromedp.Click(`form.upload button`),
 		chromedp.WaitVisible(`ul.report`))
-	report := eval[string](b, `document.querySelector("ul.report").textContent`)
+	report := browsertest.Eval[string](b, `document.querySelector("ul.report").textContent`)
 	assert.Contains(t, report, fmt.Sprintf("%d queued to send", n))
 	assert.Contains(t, report, "1 to numbers no operator takes")
 	assert.Contains(t, report, "separated by semicolons")
-	b.do("follow it", chromedp.Click(`a.button`), chromedp.WaitVisible(`#progress`))
-	b.poll("a rate while it runs", `document.getElementById("rate").textContent.includes("a second") || document.getElementById("percent").textContent === "100%"`)
-	b.poll("100%", `document.getElementById("percent").textContent === "100%" && document.getElementById("bar").value === 100`)
-	b.poll("every outcome", `!document.getElementById("done").hidden`)
-	browsertest.Tour(t, b.ctx, "console-sms-batch")
+	b.Do("follow it", chromedp.Click(`a.button`), chromedp.WaitVisible(`#progress`))
+	b.Poll("a rate while it runs", `document.getElementById("rate").textContent.includes("a second") || document.getElementById("percent").textContent === "100%"`)
+	b.Poll("100%", `document.getElementById("percent").textContent === "100%" && document.getElementById("bar").value === 100`)
+	b.Poll("every outcome", `!document.getElementById("done").hidden`)
+	browsertest.Tour(t, b.Ctx, "console-sms-batch")
 	count := func(state string) int {
-		return eval[int](b, `Number(document.querySelector('td[data-state="`+state+`"]').textContent)`)
+		return browsertest.Eval[int](b, `Number(document.querySelector('td[data-state="`+state+`"]').textContent)`)
 	}
 	delivered, undeliverable := count("delivered"), count("undeliverable")
 	assert.Equal(t, n, delivered+undeliverable, "every routed message delivered or not")
@@ -273,15 +273,15 @@ func TestSMSBatchInABrowser(t *testing.T) {
 	assert.Equal(t, 0, count("queued")+count("sent")+count("submitting"))
 	assert.Equal(t, n, len(s.sim.Submitted()), "each message submitted once")
 
-	csvText := eval[string](b, `fetch(document.querySelector("a[download]").href).then(r => r.text())`)
+	csvText := browsertest.Eval[string](b, `fetch(document.querySelector("a[download]").href).then(r => r.text())`)
 	rows, err := csv.NewReader(strings.NewReader(csvText)).ReadAll()
 	require.NoError(t, err)
 	assert.Len(t, rows, 1+undeliverable+1, "a header, the undeliverable ones and the unroutable one")
 
-	b.do("the SMS page", chromedp.Navigate(s.url+"sms"), chromedp.WaitVisible(`svg.chart`), chromedp.ScrollIntoView(`svg.chart`))
-	total := eval[string](b, `document.querySelector("details summary").textContent`)
+	b.Do("the SMS page", chromedp.Navigate(s.url+"sms"), chromedp.WaitVisible(`svg.chart`), chromedp.ScrollIntoView(`svg.chart`))
+	total := browsertest.Eval[string](b, `document.querySelector("details summary").textContent`)
 	assert.Contains(t, total, fmt.Sprintf("(%d messages)", n+1))
-	browsertest.Tour(t, b.ctx, "console-sms")
+	browsertest.Tour(t, b.Ctx, "console-sms")
 }
 
 // A batch whose operator's SMSC cannot be reached says why it waits.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"mime"
 	"net/http"
 	"net/url"
 	"slices"
@@ -396,34 +397,7 @@ func (s *Server) attachment(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", mt)
 	w.Header().Set("Content-Security-Policy", "sandbox; default-src 'none'")
-	w.Header().Set("Content-Disposition", mimeDisposition(disposition, a.Name))
+	w.Header().Set("Content-Disposition", mime.FormatMediaType(disposition, map[string]string{"filename": a.Name}))
 	w.Header().Set("Content-Length", strconv.Itoa(len(a.Data)))
 	w.Write(a.Data)
-}
-
-// mimeDisposition is a Content-Disposition with the file's name quoted
-// for old browsers (ASCII) and exactly (RFC 5987).
-func mimeDisposition(kind, name string) string {
-	ascii := strings.Map(func(r rune) rune {
-		if r < 0x20 || r > 0x7e || r == '"' || r == '\\' {
-			return '_'
-		}
-		return r
-	}, name)
-	return fmt.Sprintf(`%s; filename="%s"; filename*=UTF-8''%s`, kind, ascii, extValue(name))
-}
-
-// extValue percent-encodes s as an RFC 5987 value: every byte but the
-// attr-chars (letters, digits and !#$&+-.^_`|~).
-func extValue(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$&+-.^_`|~", c) >= 0 {
-			b.WriteByte(c)
-		} else {
-			fmt.Fprintf(&b, "%%%02X", c)
-		}
-	}
-	return b.String()
 }

@@ -5,11 +5,11 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"github.com/switchboard-go/switchboard/examples/internal/smtpsink"
 	"image"
 	"image/color"
 	"image/png"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/mail"
@@ -17,12 +17,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
-	"github.com/emersion/go-smtp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/crypto/bcrypt"
@@ -33,55 +31,13 @@ import (
 	"github.com/switchboard-go/switchboard/store/sqlite"
 )
 
-// mailSink is an SMTP server on 127.0.0.1 that keeps the mail it gets.
-type mailSink struct {
-	mu    sync.Mutex
-	mails [][]byte
-}
-
-func (s *mailSink) NewSession(*smtp.Conn) (smtp.Session, error) { return sinkSession{s}, nil }
-
-type sinkSession struct{ s *mailSink }
-
-func (sinkSession) Mail(string, *smtp.MailOptions) error { return nil }
-func (sinkSession) Rcpt(string, *smtp.RcptOptions) error { return nil }
-func (sinkSession) Reset()                               {}
-func (sinkSession) Logout() error                        { return nil }
-func (ss sinkSession) Data(r io.Reader) error {
-	b, err := io.ReadAll(r)
-	if err != nil {
-		return err
-	}
-	ss.s.mu.Lock()
-	ss.s.mails = append(ss.s.mails, b)
-	ss.s.mu.Unlock()
-	return nil
-}
-
-func (s *mailSink) got() [][]byte {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([][]byte(nil), s.mails...)
-}
-
-func startSink(t *testing.T) (*mailSink, string) {
-	s := &mailSink{}
-	srv := smtp.NewServer(s)
-	srv.Domain = "localhost"
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	go srv.Serve(l)
-	t.Cleanup(func() { srv.Close() })
-	return s, l.Addr().String()
-}
-
 // ticketSite is the console of a help desk whose mail comes from a
 // Maildir and whose answers go to an SMTP sink; luis is an agent, pedro
 // an sms account.
 type ticketSite struct {
 	consoleSite
 	maildir string
-	sink    *mailSink
+	sink    *smtpsink.Sink
 	proc    *mailticket.Processor
 	poller  *mailticket.Poller
 }
@@ -101,7 +57,7 @@ func newTicketSite(t *testing.T) *ticketSite {
 	for _, sub := range []string{"new", "cur", "tmp"} {
 		require.NoError(t, os.MkdirAll(filepath.Join(dir, sub), 0o700))
 	}
-	sink, addr := startSink(t)
+	sink, addr := smtpsink.Start(t)
 	sender, err := mailticket.ParseSMTPURL("smtp://" + addr)
 	require.NoError(t, err)
 	proc := &mailticket.Processor{Store: st, Domain: "soporte.example", Secret: []byte("0123456789abcdef0123456789abcdef"),
@@ -256,7 +212,7 @@ func TestTicketForms(t *testing.T) {
 	got, err := s.st.Ticket(context.Background(), a.ID)
 	require.NoError(t, err)
 	assert.True(t, got.FirstResponseAt.IsZero(), "a note is no response")
-	assert.Empty(t, s.sink.got(), "a note is not mailed")
+	assert.Empty(t, s.sink.Mails(), "a note is not mailed")
 	_, page = s.get(t, luis, "/console/tickets/"+a.Number)
 	assert.Contains(t, page, "Internal note")
 	assert.Contains(t, page, "Llamar a Ana mañana")
@@ -303,23 +259,23 @@ func TestAgentTicketInABrowser(t *testing.T) {
 	s := newTicketSite(t)
 	tk := s.deliver(t, "1.eva", hostileHTML)
 
-	b := newTab(t)
-	b.login(s.url+"tickets", "luis", "clave de luis")
-	b.poll("the queue and the ticket", `document.querySelector('tr[data-number="`+tk.Number+`"]') !== null`)
-	b.do("open it", chromedp.Click(`tr[data-number="`+tk.Number+`"] a`), chromedp.WaitVisible(`ol.articles`))
-	b.poll("the inline image shows", `[...document.querySelectorAll(".mail-html img")].some(i => i.complete && i.naturalWidth === 48 && i.getAttribute("src").includes("/attachments/"))`)
-	assert.False(t, eval[bool](b, `typeof window.steal === "function" || document.querySelector(".mail-html script, .mail-html iframe") !== null`))
-	browsertest.Tour(t, b.ctx, "console-ticket")
-	b.do("choose a template", chromedp.SetValue(`select[name=answer]`, "Thanks, solved"), chromedp.Click(`form.filters button`))
-	b.poll("the template's answer", `document.querySelector("textarea[name=text]").value !== ""`)
-	draft := eval[string](b, `document.querySelector("textarea[name=text]").value`)
+	b := browsertest.NewPage(t, "browser")
+	login(b, s.url+"tickets", "luis", "clave de luis")
+	b.Poll("the queue and the ticket", `document.querySelector('tr[data-number="`+tk.Number+`"]') !== null`)
+	b.Do("open it", chromedp.Click(`tr[data-number="`+tk.Number+`"] a`), chromedp.WaitVisible(`ol.articles`))
+	b.Poll("the inline image shows", `[...document.querySelectorAll(".mail-html img")].some(i => i.complete && i.naturalWidth === 48 && i.getAttribute("src").includes("/attachments/"))`)
+	assert.False(t, browsertest.Eval[bool](b, `typeof window.steal === "function" || document.querySelector(".mail-html script, .mail-html iframe") !== null`))
+	browsertest.Tour(t, b.Ctx, "console-ticket")
+	b.Do("choose a template", chromedp.SetValue(`select[name=answer]`, "Thanks, solved"), chromedp.Click(`form.filters button`))
+	b.Poll("the template's answer", `document.querySelector("textarea[name=text]").value !== ""`)
+	draft := browsertest.Eval[string](b, `document.querySelector("textarea[name=text]").value`)
 	assert.Contains(t, draft, "Hello Eva,")
 	assert.Contains(t, draft, "Luis", "the agent's name")
-	b.do("send and close", chromedp.Click(`input[name=close]`), chromedp.Click(`form.compose button`), chromedp.WaitVisible(`#done`))
-	assert.Contains(t, eval[string](b, `document.getElementById("done").textContent`), "ticket closed")
-	assert.Equal(t, "closed", eval[string](b, `document.getElementById("ticket-state").textContent`))
+	b.Do("send and close", chromedp.Click(`input[name=close]`), chromedp.Click(`form.compose button`), chromedp.WaitVisible(`#done`))
+	assert.Contains(t, browsertest.Eval[string](b, `document.getElementById("done").textContent`), "ticket closed")
+	assert.Equal(t, "closed", browsertest.Eval[string](b, `document.getElementById("ticket-state").textContent`))
 
-	mails := s.sink.got()
+	mails := s.sink.Mails()
 	require.Len(t, mails, 1)
 	m, err := mail.ReadMessage(bytes.NewReader(mails[0]))
 	require.NoError(t, err)
@@ -330,13 +286,13 @@ func TestAgentTicketInABrowser(t *testing.T) {
 	body, _ := io.ReadAll(m.Body)
 	assert.Contains(t, string(body), "thank you for writing")
 
-	b.do("statistics", chromedp.Navigate(s.url+"tickets/stats"), chromedp.WaitVisible(`#times`))
-	cells := eval[[]string](b, `[...document.querySelectorAll("#times tr.total td")].map(td => td.textContent)`)
+	b.Do("statistics", chromedp.Navigate(s.url+"tickets/stats"), chromedp.WaitVisible(`#times`))
+	cells := browsertest.Eval[[]string](b, `[...document.querySelectorAll("#times tr.total td")].map(td => td.textContent)`)
 	require.Len(t, cells, 6)
 	assert.Equal(t, "1", cells[0], "one first response")
 	assert.Equal(t, "1", cells[3], "one ticket resolved")
-	assert.Equal(t, 2, eval[int](b, `document.querySelectorAll("svg.chart").length`), "created and closed")
-	browsertest.Tour(t, b.ctx, "console-stats")
+	assert.Equal(t, 2, browsertest.Eval[int](b, `document.querySelectorAll("svg.chart").length`), "created and closed")
+	browsertest.Tour(t, b.Ctx, "console-stats")
 
 	// The customer answers the answer: it threads onto the same ticket.
 	answer := "From: Eva <eva@cliente.example>\nTo: soporte@soporte.example\nSubject: Re: " + m.Header.Get("Subject") +

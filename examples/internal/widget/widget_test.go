@@ -40,19 +40,15 @@ func pngBytes(t *testing.T, c color.Color) []byte {
 	return b.Bytes()
 }
 
+// run and poll are browsertest.Page's steps on the customer's browser.
 func run(t *testing.T, ctx context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	require.NoError(t, chromedp.Do(ctx, steps...), what)
+	browsertest.Page{T: t, Ctx: ctx, Name: "customer"}.Do(what, steps...)
 }
 
 func poll(t *testing.T, ctx context.Context, what, js string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-	defer cancel()
-	_, err := chromedp.Run(ctx, chromedp.Poll[bool](js))
-	require.NoError(t, err, "%s: %s", what, js)
+	browsertest.Page{T: t, Ctx: ctx, Name: "customer"}.Poll(what, js)
 }
 
 // operatorInbox records what a Go operator gets.
