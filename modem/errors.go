@@ -11,13 +11,29 @@ import (
 var (
 	// ErrClosed: the modem was closed, or its connection ended.
 	ErrClosed = errors.New("modem: closed")
-	// ErrTimeout: the modem did not answer a command in time. A send
-	// that timed out may have gone out (it is uncertain, not failed).
+	// ErrTimeout: the modem did not answer a command in time. A message
+	// whose PDU was written before it may have gone out (see Uncertain).
 	ErrTimeout = errors.New("modem: no answer in time")
 	// ErrLineTooLong: the modem sent a line over MaxLine bytes (it was
 	// dropped).
 	ErrLineTooLong = errors.New("modem: line too long")
 )
+
+// Uncertain reports whether a send's error leaves its part uncertain: the
+// PDU was written to the modem and no answer said whether the network
+// took it (no answer in time, the connection lost, an answer without a
+// message reference). Sending it again may repeat it. Any other error of
+// a send means the part did not go out.
+func Uncertain(err error) bool {
+	var u *uncertainError
+	return errors.As(err, &u)
+}
+
+// uncertainError marks the error of a part that may have gone out.
+type uncertainError struct{ err error }
+
+func (u *uncertainError) Error() string { return u.err.Error() + " (it may have gone out)" }
+func (u *uncertainError) Unwrap() error { return u.err }
 
 // Error is a modem's refusal of a command: ERROR, +CMS ERROR (SMS,
 // 3GPP TS 27.005) or +CME ERROR (equipment, 27.007), with its code when

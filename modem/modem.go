@@ -361,17 +361,26 @@ func (m *Modem) execLocked(ctx context.Context, cmd, prefix string, timeout time
 		}
 		if _, err := io.WriteString(m.rw, data+"\x1A"); err != nil {
 			m.abandon(c)
-			return nil, fmt.Errorf("modem: writing the PDU: %w", err)
+			return nil, &uncertainError{fmt.Errorf("modem: writing the PDU: %w", err)}
 		}
 	}
 	select {
 	case err := <-c.final:
-		if err != nil {
+		var refused *Error
+		switch {
+		case err == nil:
+		case data != "" && !errors.As(err, &refused):
+			return nil, &uncertainError{err} // the connection ended after the PDU
+		default:
 			return nil, err
 		}
 	case <-ctx.Done():
 		m.abandon(c)
-		return nil, fmt.Errorf("modem: %s: %w", cmd, ErrTimeout)
+		err := fmt.Errorf("modem: %s: %w", cmd, ErrTimeout)
+		if data != "" {
+			return nil, &uncertainError{err}
+		}
+		return nil, err
 	}
 	m.mu.Lock()
 	lines := c.lines

@@ -212,8 +212,10 @@ func TestReceive(t *testing.T) {
 	assert.Equal(t, "sí", byFrom["+584121112244"].Text)
 }
 
-// A modem that stops answering times the send out (uncertain: it may
-// have gone); once it answers again the driver resynchronizes and sends.
+// A modem that stops answering before its prompt times the send out,
+// certain that nothing went (the PDU was never written); one that takes
+// the PDU and never answers leaves the part uncertain. Once it answers
+// again the driver resynchronizes and sends.
 func TestHangAndResync(t *testing.T) {
 	sim := modemtest.New(nil)
 	defer sim.Close()
@@ -222,12 +224,21 @@ func TestHangAndResync(t *testing.T) {
 	sim.Hang(true)
 	_, err := m.Send(ctx, "584141234567", "perdido", 1)
 	assert.ErrorIs(t, err, modem.ErrTimeout)
-	assert.Equal(t, int64(1), m.Stats().Uncertain)
+	assert.False(t, modem.Uncertain(err), "no PDU was written: %v", err)
+	assert.Equal(t, int64(0), m.Stats().Uncertain)
+	assert.Equal(t, int64(1), m.Stats().SendErrors)
 	sim.Hang(false)
+
+	sim.TakeSilently(1)
+	_, err = m.Send(ctx, "584141234567", "incierto", 3)
+	assert.ErrorIs(t, err, modem.ErrTimeout)
+	assert.True(t, modem.Uncertain(err), "the PDU was written: %v", err)
+	assert.Equal(t, int64(1), m.Stats().Uncertain)
+
 	_, err = m.Send(ctx, "584141234567", "de vuelta", 2)
 	require.NoError(t, err)
 	texts := joined(sim.Submitted())
-	assert.Equal(t, []string{"de vuelta"}, texts, "the timed-out one never reached the network here")
+	assert.Equal(t, []string{"incierto", "de vuelta"}, texts, "the one refused before its prompt never reached the network")
 }
 
 // A modem that restarts in the middle of a batch (back to text mode, PIN

@@ -73,31 +73,17 @@ type Sent struct {
 // Send sends text to a number (international, without +, unless
 // Config.Submit.National), split into parts as needed (UDH with an 8-bit
 // reference ref). It returns the parts sent; on an error the parts
-// before it were sent. An error wrapping ErrTimeout leaves the part
-// uncertain: it may have gone out.
+// before it were sent, and the failed part is uncertain when
+// Uncertain(err) (it may have gone out). Send is Encode and SendPDU for
+// each part; use those to decide part by part.
 func (m *Modem) Send(ctx context.Context, to, text string, ref uint16) ([]Sent, error) {
-	dc, segs, err := coding.Split(text, coding.SplitOptions{Ref: ref})
-	if err != nil {
-		return nil, err
-	}
-	subs, err := EncodeSubmit(to, dc, segs, m.cfg.Submit)
+	subs, err := m.Encode(to, text, coding.SplitOptions{Ref: ref})
 	if err != nil {
 		return nil, err
 	}
 	out := make([]Sent, 0, len(subs))
 	for i, s := range subs {
-		r, err := m.submit(ctx, s)
-		var e *Error
-		if errors.As(err, &e) && e.resetLike() {
-			// Refused, so not sent: the modem lost its settings (a reset
-			// puts it back in text mode, without PIN). Set it up again and
-			// send this part once more.
-			m.logf("modem: the modem lost its settings; setting it up again", "err", err)
-			if ierr := m.Init(ctx); ierr != nil {
-				return out, fmt.Errorf("part %d of %d: %w (setting the modem up again: %v)", i+1, len(subs), err, ierr)
-			}
-			r, err = m.submit(ctx, s)
-		}
+		r, err := m.SendPDU(ctx, s)
 		if err != nil {
 			return out, fmt.Errorf("part %d of %d: %w", i+1, len(subs), err)
 		}
@@ -106,7 +92,36 @@ func (m *Modem) Send(ctx context.Context, to, text string, ref uint16) ([]Sent, 
 	return out, nil
 }
 
-// Submit sends one SMS-SUBMIT and returns its message reference.
+// Encode builds the SMS-SUBMITs of text to a number with the modem's
+// SubmitOptions, split as o says (coding.Split; UDH methods only).
+func (m *Modem) Encode(to, text string, o coding.SplitOptions) ([]Submit, error) {
+	dc, segs, err := coding.Split(text, o)
+	if err != nil {
+		return nil, err
+	}
+	return EncodeSubmit(to, dc, segs, m.cfg.Submit)
+}
+
+// SendPDU sends one SMS-SUBMIT (AT+CMGS) and returns its message
+// reference, which its status report will carry. A modem that lost its
+// settings (it restarted: text mode, no PIN) is set up again and the part
+// sent once more, since the refusal means it did not go out. An error
+// for which Uncertain is true leaves the part uncertain; any other means
+// it did not go out (a *Error says why the modem refused it).
+func (m *Modem) SendPDU(ctx context.Context, s Submit) (byte, error) {
+	r, err := m.submit(ctx, s)
+	var e *Error
+	if errors.As(err, &e) && e.resetLike() {
+		m.logf("modem: the modem lost its settings; setting it up again", "err", err)
+		if ierr := m.Init(ctx); ierr != nil {
+			return 0, fmt.Errorf("%w (setting the modem up again: %v)", err, ierr)
+		}
+		r, err = m.submit(ctx, s)
+	}
+	return r, err
+}
+
+// submit sends one SMS-SUBMIT and returns its message reference.
 func (m *Modem) submit(ctx context.Context, s Submit) (byte, error) {
 	m.cmdMu.Lock()
 	defer m.cmdMu.Unlock()
@@ -114,25 +129,27 @@ func (m *Modem) submit(ctx context.Context, s Submit) (byte, error) {
 		return 0, err
 	}
 	lines, err := m.execLocked(ctx, "AT+CMGS="+strconv.Itoa(s.Length), "+CMGS:", cmp.Or(m.cfg.SendTimeout, 60*time.Second), s.Hex)
+	if err == nil && len(lines) == 0 {
+		err = &uncertainError{errors.New("modem: AT+CMGS: OK without +CMGS: the message reference is unknown")}
+	}
+	var n int
+	if err == nil {
+		v := strings.TrimSpace(strings.TrimPrefix(lines[0], "+CMGS:"))
+		if i := strings.IndexByte(v, ','); i >= 0 {
+			v = v[:i]
+		}
+		var aerr error
+		if n, aerr = strconv.Atoi(v); aerr != nil || n < 0 || n > 255 {
+			err = &uncertainError{fmt.Errorf("modem: AT+CMGS answered %q: no message reference", lines[0])}
+		}
+	}
 	switch {
-	case errors.Is(err, ErrTimeout):
+	case Uncertain(err):
 		m.count(func(st *Stats) { st.Uncertain++ })
 		return 0, err
 	case err != nil:
 		m.count(func(st *Stats) { st.SendErrors++ })
 		return 0, err
-	case len(lines) == 0:
-		m.count(func(st *Stats) { st.Uncertain++ })
-		return 0, errors.New("modem: AT+CMGS: OK without +CMGS: the message reference is unknown")
-	}
-	v := strings.TrimSpace(strings.TrimPrefix(lines[0], "+CMGS:"))
-	if i := strings.IndexByte(v, ','); i >= 0 {
-		v = v[:i]
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 0 || n > 255 {
-		m.count(func(st *Stats) { st.Uncertain++ })
-		return 0, fmt.Errorf("modem: AT+CMGS answered %q: no message reference", lines[0])
 	}
 	m.count(func(st *Stats) { st.Sent++ })
 	return byte(n), nil

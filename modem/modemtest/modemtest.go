@@ -72,6 +72,7 @@ type Modem struct {
 	sim       map[int]stored // SIM storage by index
 	subs      []Submission
 	failNext  []int // +CMS ERROR codes for the next submits
+	mute      int   // the next submits taken without an answer
 	interlace bool
 	hung      bool
 	closed    bool
@@ -141,6 +142,15 @@ func (m *Modem) Submitted() []Submission {
 func (m *Modem) FailNext(codes ...int) {
 	m.mu.Lock()
 	m.failNext = append(m.failNext, codes...)
+	m.mu.Unlock()
+}
+
+// TakeSilently makes the next n submits go out without an answer, as
+// from a modem that restarts or loses its line right after sending: the
+// driver cannot know they went (they are uncertain to it).
+func (m *Modem) TakeSilently(n int) {
+	m.mu.Lock()
+	m.mute += n
 	m.mu.Unlock()
 }
 
@@ -244,12 +254,11 @@ func (m *Modem) serve(rw io.ReadWriter) {
 		if strings.HasPrefix(strings.ToUpper(cmd), "AT+CMGS=") {
 			n, _ := strconv.Atoi(cmd[len("AT+CMGS="):])
 			write("\r\n> ")
-			data, err := br.ReadString('\x1A')
+			data, abandoned, err := readPDU(br)
 			if err != nil {
 				return
 			}
-			data = strings.TrimSuffix(strings.TrimSpace(data), "\x1A")
-			if strings.Contains(data, "\x1B") {
+			if abandoned {
 				write("\r\nOK\r\n") // ESC: the send was abandoned
 				continue
 			}
@@ -257,6 +266,25 @@ func (m *Modem) serve(rw io.ReadWriter) {
 			continue
 		}
 		m.answer(write, cmd)
+	}
+}
+
+// readPDU reads what follows the "> " prompt: a PDU ended by Ctrl-Z, or
+// ESC, which abandons the send at once (as modems do).
+func readPDU(br *bufio.Reader) (data string, abandoned bool, err error) {
+	var b strings.Builder
+	for {
+		c, err := br.ReadByte()
+		switch {
+		case err != nil:
+			return "", false, err
+		case c == 0x1B:
+			return "", true, nil
+		case c == 0x1A:
+			return strings.TrimSpace(b.String()), false, nil
+		case b.Len() < 4096:
+			b.WriteByte(c)
+		}
 	}
 }
 
@@ -404,9 +432,14 @@ func (m *Modem) submit(write func(string), data string, n int) {
 		sub.Concat = [3]int{int(s.Concat.Ref), int(s.Concat.Total), int(s.Concat.Seq)}
 	}
 	m.subs = append(m.subs, sub)
-	cnmi := m.cnmi
+	cnmi, mute := m.cnmi, m.mute > 0
+	if mute {
+		m.mute--
+	}
 	m.mu.Unlock()
-	m.reply(write, []string{"+CMGS: " + strconv.Itoa(int(ref))}, "OK")
+	if !mute {
+		m.reply(write, []string{"+CMGS: " + strconv.Itoa(int(ref))}, "OK")
+	}
 	if sub.StatusReport && cnmi {
 		m.wg.Add(1)
 		go func() {

@@ -27,6 +27,34 @@
 // per part), retried later with exponential backoff after a temporary
 // error (ESME_RTHROTTLED, ESME_RMSGQFUL, timeouts, lost connections) up
 // to MaxAttempts, or failed with the SMPP status after a permanent one.
+// # GSM modems
+//
+// An operator of kind store.KindModem is a GSM modem on a serial port
+// (store.ModemSettings: device, baud rate, PIN, service centre), driven
+// with package modem; Config.OpenModem opens it (a serial port by
+// default). Prefixes, priorities, weights, TPS, failover, batches and
+// replies work as for SMPP operators, so a route's messages go through
+// SMPP, modems, or both; several modems with one prefix and one priority
+// are a pool that shares it by weight. The gateway opens the modem, sets
+// it up (PIN, PDU mode, indications), checks every 15 s that it is
+// registered on the network (a modem that is not counts as unbound, so
+// its messages fail over), and opens it again when it is lost (an
+// unplugged stick), backing off to 30 s. It sends one part at a time,
+// with status reports requested; a report becomes a receipt matched by
+// message id "destination/reference" (the TP-MR the modem gave the
+// part), its service centre time picking among submissions of a reused
+// reference. Received SMS are stored as replies before the modem deletes
+// them from the SIM. A part the modem refuses with a temporary +CMS ERROR
+// is retried like an SMSC's temporary refusal; a permanent one fails the
+// message with the modem's code and words. A part whose PDU was written
+// and never answered (the modem hung, restarted or was unplugged right
+// after) is uncertain, as a submit_sm without its response is, and the
+// operator's gateway.resend policy decides (see Delivery guarantees). A
+// modem operator takes the parameters gateway.resend, query_after (how
+// often messages without a report are looked at), give_up_after,
+// languages and split (udh8 or udh16), and submit_sm.validity_period (a
+// duration), registered_delivery (0: no status reports) and data_coding.
+//
 // # Operator parameters
 //
 // store.OperatorParam entries the gateway understands (CheckOperator

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"time"
 
-	"github.com/switchboard-go/switchboard/smpp"
 	"github.com/switchboard-go/switchboard/store"
 )
 
@@ -25,7 +24,7 @@ func (g *Gateway) healthFunc() func(id int64) bool {
 	}
 	bound := make(map[int64]bool, len(g.runners))
 	for id, r := range g.runners {
-		bound[id] = r.boundCount() > 0
+		bound[id] = r.link.up() > 0
 	}
 	return func(id int64) bool { return bound[id] }
 }
@@ -42,10 +41,10 @@ func (g *Gateway) checkHealth(ctx context.Context) {
 	g.mu.Unlock()
 	now := time.Now()
 	for _, r := range rs {
-		if r.p.opts.Mode == smpp.Receiver {
+		if !r.link.sends() {
 			continue // routes nothing
 		}
-		if r.boundCount() > 0 {
+		if r.link.up() > 0 {
 			r.unboundSince.Store(0)
 			continue
 		}
@@ -136,7 +135,7 @@ func (g *Gateway) writeHealth(ctx context.Context, rs []*runner, stopped bool) {
 	now := time.Now()
 	hs := make([]store.OperatorHealth, 0, len(rs))
 	for _, r := range rs {
-		h := store.OperatorHealth{OperatorID: r.p.op.ID, Process: g.process, Bound: r.boundCount(), Binds: max(r.p.op.Binds, 1),
+		h := store.OperatorHealth{OperatorID: r.p.op.ID, Process: g.process, Bound: r.link.up(), Binds: max(r.p.op.Binds, 1),
 			Throughput: r.stats.throughput(now), ReportedAt: now, Interval: g.cfg.HealthReportInterval, Stopped: stopped}
 		if stopped {
 			h.Bound, h.Throughput = 0, 0

@@ -72,29 +72,3 @@ func TestLoadSharingByWeight(t *testing.T) {
 		assert.InDelta(t, n/4, a, 45, "weight 1 of 4") // 100 expected; 45 is over 5 standard deviations
 	})
 }
-
-// A modem operator (the gateway does not run modems yet) is never
-// healthy: a running gateway routes its prefix to the SMPP operator
-// beside it, and does not try to bind the modem over SMPP.
-func TestModemOperatorNotRunYet(t *testing.T) {
-	eachStore(t, func(t *testing.T, st store.Store) {
-		ctx := testCtx(t, 60*time.Second)
-		sim := smpptest.NewServer(nil)
-		defer sim.Close()
-		m := store.Operator{Name: "stick", Kind: store.KindModem, Enabled: true, Prefixes: []string{"58414"},
-			Modem: store.ModemSettings{Device: "/dev/ttyUSB9"}}
-		require.NoError(t, st.CreateOperator(ctx, &m))
-		smsc := addOperator(t, st, "smsc", sim, func(o *store.Operator) { o.Prefixes = []string{"58414"}; o.Priority = 1 })
-		g := startGateway(t, st)
-		waitFor(t, func() bool { s := operatorStatus(t, g, smsc.ID); return s.Running && s.Bound == 1 })
-		rep, err := g.LoadCSV(ctx, Batch{Client: "acme", Name: "m", CSV: strings.NewReader("04141234567,hola\n04141234568,adiós\n")})
-		require.NoError(t, err)
-		sum := waitDone(t, g, rep.BatchID)
-		assert.Equal(t, 2, sum.ByState[store.TxDelivered], "%v", sum.ByState)
-		assert.Len(t, sim.Submitted(), 2)
-		g.mu.Lock()
-		_, running := g.runners[m.ID]
-		g.mu.Unlock()
-		assert.False(t, running, "no SMPP runner for a modem")
-	})
-}

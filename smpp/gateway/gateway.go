@@ -75,6 +75,10 @@ type Config struct {
 	// before its queued messages go to the next healthy operator that
 	// takes their numbers (default 30s; see store.Operator.Priority).
 	FailoverAfter time.Duration
+	// OpenModem opens a modem operator's device (default OpenSerial, a
+	// serial port at the operator's baud rate). Give another to reach
+	// modems some other way (a TCP-to-serial bridge, a simulator).
+	OpenModem func(ctx context.Context, s store.ModemSettings) (io.ReadWriteCloser, error)
 	// Logger receives operational events (nil: none).
 	Logger *slog.Logger
 }
@@ -105,6 +109,9 @@ func (c *Config) defaults() {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	if c.OpenModem == nil {
+		c.OpenModem = OpenSerial
+	}
 }
 
 func orDuration(d, def time.Duration) time.Duration {
@@ -128,7 +135,6 @@ type Gateway struct {
 	rec        *recorder
 
 	reloadMu  sync.Mutex // one reload at a time
-	modemWarn sync.Once  // says once that modem operators are not run
 	mu        sync.Mutex
 	runners   map[int64]*runner // by operator id
 	routes    *Router
@@ -321,14 +327,7 @@ func (g *Gateway) reload(ctx context.Context) error {
 	exists := map[int64]bool{}
 	for _, op := range ops {
 		exists[op.ID] = true
-		switch {
-		case op.Enabled && op.Kind == store.KindModem:
-			// Modems are not run by this gateway yet: their messages wait
-			// (a route with an SMPP operator beside fails over to it).
-			g.modemWarn.Do(func() {
-				g.cfg.Logger.Warn("modem operators are not run by the gateway yet; their messages wait", "operator", op.Name)
-			})
-		case op.Enabled:
+		if op.Enabled {
 			want[op.ID] = op
 		}
 	}
@@ -376,7 +375,11 @@ func (g *Gateway) reload(ctx context.Context) error {
 			continue
 		}
 		r := newRunner(g, p)
-		g.cfg.Logger.Info("starting operator", "operator", op.Name, "addr", p.addr, "mode", op.BindMode, "binds", max(op.Binds, 1))
+		if op.Kind == store.KindModem {
+			g.cfg.Logger.Info("starting operator", "operator", op.Name, "kind", op.Kind, "device", op.Modem.Device)
+		} else {
+			g.cfg.Logger.Info("starting operator", "operator", op.Name, "addr", p.addr, "mode", op.BindMode, "binds", max(op.Binds, 1))
+		}
 		r.start(runCtx) // before it is shared: start sets its sessions
 		g.mu.Lock()
 		g.runners[id] = r

@@ -2,12 +2,14 @@ package gateway
 
 import (
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/switchboard-go/switchboard/modem"
 	"github.com/switchboard-go/switchboard/smpp"
 	"github.com/switchboard-go/switchboard/smpp/coding"
 	"github.com/switchboard-go/switchboard/smpp/pdu"
@@ -39,9 +41,13 @@ type profile struct {
 	giveUpAfter time.Duration // gateway.give_up_after, else a relative validity period plus queryAfter, else DefaultGiveUpAfter
 	certPEM     string        // gateway.tls_cert and tls_key, paired by finishTLS
 	keyPEM      string
+	modemSubmit modem.SubmitOptions // a modem operator's: service centre, status reports, validity
 }
 
 func newProfile(op store.Operator) (*profile, error) {
+	if op.Kind == store.KindModem {
+		return newModemProfile(op)
+	}
 	p := &profile{op: op, addr: net.JoinHostPort(op.Host, strconv.Itoa(op.Port)), receiptID: "same"}
 	p.opts = smpp.Options{SystemID: op.SystemID, Password: op.Password, SystemType: op.SystemType,
 		WindowSize: op.WindowSize, EnquireLink: op.EnquireLink}
@@ -74,18 +80,61 @@ func newProfile(op store.Operator) (*profile, error) {
 			return nil, fmt.Errorf("operator %s: param %s.%s=%q: %w", op.Name, prm.Command, prm.Name, value, err)
 		}
 	}
+	p.followUpDefaults()
+	if err := p.finishTLS(); err != nil {
+		return nil, fmt.Errorf("operator %s: %w", op.Name, err)
+	}
+	return p, nil
+}
+
+// followUpDefaults sets query_after and give_up_after when not given.
+func (p *profile) followUpDefaults() {
 	if p.queryAfter <= 0 {
 		p.queryAfter = DefaultQueryAfter
 	}
 	if p.giveUpAfter <= 0 {
 		p.giveUpAfter = DefaultGiveUpAfter
-		if d, ok := relativeValidity(op.Params); ok {
+		if d, ok := relativeValidity(p.op.Params); ok {
 			p.giveUpAfter = d + p.queryAfter // the SMSC's EXPIRED receipt may come last
 		}
 	}
-	if err := p.finishTLS(); err != nil {
-		return nil, fmt.Errorf("operator %s: %w", op.Name, err)
+}
+
+// modemParams are the operator parameters a modem operator takes; the
+// others are SMPP's.
+var modemParams = map[string]bool{
+	"gateway.resend": true, "gateway.give_up_after": true, "gateway.query_after": true, "gateway.languages": true,
+	"gateway.split": true, "submit_sm.validity_period": true, "submit_sm.registered_delivery": true,
+	"submit_sm.data_coding": true,
+}
+
+// newModemProfile is newProfile for a modem operator: status reports
+// asked for (submit_sm.registered_delivery 0 turns them off), the
+// validity period only as a duration, parts with a UDH.
+func newModemProfile(op store.Operator) (*profile, error) {
+	p := &profile{op: op, addr: op.Modem.Device, receiptID: "same"}
+	p.tmpl.RegisteredDelivery = 1
+	for _, prm := range op.Params {
+		err := errors.New("not a modem operator's")
+		if modemParams[prm.Command+"."+prm.Name] {
+			err = p.apply(prm)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("operator %s: param %s.%s=%q: %w", op.Name, prm.Command, prm.Name, prm.Value, err)
+		}
 	}
+	if p.split.Method != coding.UDH8 && p.split.Method != coding.UDH16 {
+		return nil, fmt.Errorf("operator %s: a modem sends long messages with gateway.split udh8 or udh16", op.Name)
+	}
+	p.modemSubmit = modem.SubmitOptions{SMSC: op.Modem.SMSC, StatusReport: p.tmpl.RegisteredDelivery&0x03 != 0}
+	if v := p.tmpl.ValidityPeriod; v != "" {
+		d, ok := relativeValidity(op.Params)
+		if !ok {
+			return nil, fmt.Errorf("operator %s: a modem's submit_sm.validity_period is a duration (e.g. 48h)", op.Name)
+		}
+		p.modemSubmit.Validity = d
+	}
+	p.followUpDefaults()
 	return p, nil
 }
 

@@ -82,6 +82,7 @@ func (r *runner) settle(ctx context.Context, asked map[segmentKey]time.Time, end
 			return
 		}
 		var calls []query
+		q, asks := r.link.(querier)
 		for _, sg := range segs {
 			after = sg.TransmissionID
 			key := segmentKey{sg.TransmissionID, sg.Segment}
@@ -91,15 +92,15 @@ func (r *runner) settle(ctx context.Context, asked map[segmentKey]time.Time, end
 					ended[sg.TransmissionID] = now
 					r.giveUp(sg)
 				}
-			case now.Sub(asked[key]) >= r.p.queryAfter:
+			case asks && now.Sub(asked[key]) >= r.p.queryAfter:
 				asked[key] = now
-				if q, ok := r.ask(ctx, sg); ok {
-					calls = append(calls, q)
+				if call, ok := q.ask(ctx, sg); ok {
+					calls = append(calls, call)
 				}
 			}
 		}
-		for _, q := range calls {
-			r.answered(ctx, q)
+		for _, call := range calls {
+			q.answered(ctx, call)
 		}
 		if len(segs) < 100 {
 			return
@@ -118,9 +119,18 @@ type query struct {
 	call *smpp.Call
 }
 
+// querier is a link that can ask the operator about a message's state.
+type querier interface {
+	// ask asks about sg without waiting for the answer.
+	ask(ctx context.Context, sg store.SentSegment) (query, bool)
+	// answered waits for the answer and records a final state in it.
+	answered(ctx context.Context, q query)
+}
+
 // ask sends a query_sm for sg without waiting for its answer.
-func (r *runner) ask(ctx context.Context, sg store.SentSegment) (query, bool) {
-	c := r.bound()
+func (l *smppLink) ask(ctx context.Context, sg store.SentSegment) (query, bool) {
+	r := l.r
+	c := l.bound()
 	if c == nil || c.Mode() == smpp.Receiver {
 		return query{}, false
 	}
@@ -143,7 +153,8 @@ func (r *runner) ask(ctx context.Context, sg store.SentSegment) (query, bool) {
 
 // answered applies a query_sm_resp that says the message is final, as a
 // receipt would be.
-func (r *runner) answered(ctx context.Context, q query) {
+func (l *smppLink) answered(ctx context.Context, q query) {
+	r := l.r
 	resp, err := q.call.Wait(ctx)
 	var te *smpp.TimeoutError
 	if errors.As(err, &te) {
@@ -180,6 +191,9 @@ func (r *runner) answered(ctx context.Context, q query) {
 // ended (not those a receipt or another process ended first).
 func (r *runner) giveUp(sg store.SentSegment) {
 	reason := fmt.Sprintf("no receipt, and query_sm did not tell its state, within %s of its submission", r.p.giveUpAfter)
+	if _, asks := r.link.(querier); !asks {
+		reason = fmt.Sprintf("no status report within %s of its submission", r.p.giveUpAfter)
+	}
 	logErr := r.logUnrecorded("end without receipt", sg.TransmissionID)
 	r.g.rec.add(write{
 		apply: func(ctx context.Context, tx store.Ops) error {

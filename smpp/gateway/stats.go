@@ -146,7 +146,7 @@ func (g *Gateway) Operators(ctx context.Context, since time.Time) ([]OperatorSta
 		r := g.runners[op.ID]
 		g.mu.Unlock()
 		if r != nil {
-			s.Running, s.Bound, s.Process, s.Throughput = true, r.boundCount(), r.stats.counters(), r.stats.throughput(now)
+			s.Running, s.Bound, s.Process, s.Throughput = true, r.link.up(), r.stats.counters(), r.stats.throughput(now)
 		}
 		out = append(out, s)
 	}

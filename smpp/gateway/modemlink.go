@@ -1,0 +1,406 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/switchboard-go/switchboard/modem"
+	"github.com/switchboard-go/switchboard/store"
+)
+
+// modemCapacity is how many of a modem operator's transmissions are in
+// flight at once: the one the modem sends, and the next, claimed and
+// waiting for it, so that claiming never holds the modem up.
+const modemCapacity = 2
+
+// Pauses of a modem link: before it opens the device again after a
+// failure (doubling up to the second), and between health checks
+// (registration and signal).
+const (
+	modemRetryMin     = time.Second
+	modemRetryMax     = 30 * time.Second
+	modemHealthPeriod = 15 * time.Second
+	modemInitTimeout  = time.Minute
+	// modemSendTimeout is the longest a modem may take to answer a part
+	// (at most half of Config.SubmitTimeout): the network's acceptance.
+	modemSendTimeout = time.Minute
+)
+
+// errModemDown is a send tried while the modem is not up; errModemBusy,
+// one given up waiting for the modem. Nothing went out.
+var (
+	errModemDown = errors.New("gateway: the modem is not ready")
+	errModemBusy = errors.New("gateway: the modem is busy")
+)
+
+// modemLink is a modem operator's link: one GSM modem (store.Operator.
+// Modem), opened again whenever it is lost and kept ready while it is
+// registered on the network. Status reports become receipts, matched by
+// message id "destination/reference" (see modemMessageID); received SMS
+// become replies, deleted from the SIM only once stored.
+type modemLink struct {
+	r           *runner
+	sendTimeout time.Duration // the modem's answer to one part: the longest a part may take
+	turn        chan struct{} // one part at a time through the modem
+
+	mu      sync.Mutex
+	cur     *modem.Modem  // open and set up; nil while down
+	ready   bool          // cur is registered on the network
+	changed chan struct{} // closed and replaced when cur or ready change
+
+	stop context.CancelFunc
+	done chan struct{} // closed when keep ends
+}
+
+func newModemLink(r *runner) *modemLink {
+	return &modemLink{r: r, sendTimeout: min(modemSendTimeout, r.g.cfg.SubmitTimeout/2), turn: make(chan struct{}, 1),
+		changed: make(chan struct{}), done: make(chan struct{})}
+}
+
+// start opens the modem, apart from the runner's context: the link stays
+// up until close, after the runner's last send.
+func (l *modemLink) start(ctx context.Context) {
+	ctx, l.stop = context.WithCancel(context.WithoutCancel(ctx))
+	go l.keep(ctx)
+}
+
+func (l *modemLink) sends() bool   { return true }
+func (l *modemLink) capacity() int { return modemCapacity }
+
+func (l *modemLink) up() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.cur != nil && l.ready {
+		return 1
+	}
+	return 0
+}
+
+func (l *modemLink) close() {
+	l.stop()
+	<-l.done
+}
+
+// current returns the ready modem, or nil and a channel closed when that
+// may have changed.
+func (l *modemLink) current() (*modem.Modem, <-chan struct{}) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.cur != nil && l.ready {
+		return l.cur, nil
+	}
+	return nil, l.changed
+}
+
+func (l *modemLink) wait(ctx context.Context) error {
+	for {
+		m, changed := l.current()
+		if m != nil {
+			return nil
+		}
+		select {
+		case <-changed:
+		case <-l.done:
+			return errLinkClosed
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+func (l *modemLink) set(m *modem.Modem, ready bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.cur == m && l.ready == ready {
+		return
+	}
+	l.cur, l.ready = m, ready
+	close(l.changed)
+	l.changed = make(chan struct{})
+}
+
+// keep opens the modem and sets it up, watches it, and opens it again
+// when it is lost, until ctx ends.
+func (l *modemLink) keep(ctx context.Context) {
+	defer close(l.done)
+	r := l.r
+	log := r.g.cfg.Logger.With("operator", r.p.op.Name, "device", r.p.op.Modem.Device)
+	pause := modemRetryMin
+	for ctx.Err() == nil {
+		m, err := l.open(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			r.failed(err)
+			log.Warn("modem", "err", err, "retry_in", pause)
+			if !sleep(ctx, pause) {
+				return
+			}
+			pause = min(2*pause, modemRetryMax)
+			continue
+		}
+		pause = modemRetryMin
+		log.Info("modem ready")
+		l.watch(ctx, m, log)
+		l.set(nil, false)
+		if err := m.Err(); err != nil && ctx.Err() == nil {
+			r.failed(err)
+			log.Warn("modem lost", "err", err)
+		}
+		m.Close()
+	}
+}
+
+// open opens the device, sets the modem up (PIN, PDU mode, indications)
+// and hands over the messages stored on its SIM.
+func (l *modemLink) open(ctx context.Context) (*modem.Modem, error) {
+	r := l.r
+	rw, err := r.g.cfg.OpenModem(ctx, r.p.op.Modem)
+	if err != nil {
+		return nil, fmt.Errorf("opening %s: %w", r.p.op.Modem.Device, err)
+	}
+	m := modem.New(rw, modem.Config{
+		PIN:         r.p.op.Modem.PIN,
+		Submit:      r.p.modemSubmit,
+		SendTimeout: l.sendTimeout,
+		OnReport:    l.report,
+		OnMessage:   l.message,
+		Logger:      r.g.cfg.Logger.With("operator", r.p.op.Name),
+	})
+	ictx, cancel := context.WithTimeout(ctx, modemInitTimeout)
+	defer cancel()
+	if err := m.Init(ictx); err != nil {
+		m.Close()
+		return nil, fmt.Errorf("setting up %s: %w", r.p.op.Modem.Device, err)
+	}
+	return m, nil
+}
+
+// watch keeps m ready while it is registered on the network (checked
+// every modemHealthPeriod) until its connection ends or ctx does.
+func (l *modemLink) watch(ctx context.Context, m *modem.Modem, log interface{ Warn(string, ...any) }) {
+	check := func() {
+		hctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		h, err := m.Health(hctx)
+		cancel()
+		switch {
+		case err != nil:
+			// A modem that cannot tell is taken as ready: a send will
+			// tell (and a lost connection ends the watch).
+			if ctx.Err() == nil {
+				log.Warn("modem health", "err", err)
+			}
+			l.set(m, true)
+		case !h.Registration.Registered():
+			l.r.failed(fmt.Errorf("modem not registered on the network: %s", h.Registration))
+			l.set(m, false)
+		default:
+			l.set(m, true)
+		}
+	}
+	check()
+	t := time.NewTicker(modemHealthPeriod)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-m.Done():
+			return
+		case <-t.C:
+			check()
+		}
+	}
+}
+
+// submit sends a transmission through the modem, part by part, each
+// paced by the operator's TPS. A later part refused for a while (a
+// temporary +CMS ERROR, the modem lost before it was written) is tried
+// again, on the modem opened again if need be, rather than cutting the
+// message in two.
+func (l *modemLink) submit(ctx context.Context, t store.Transmission) ([]string, error) {
+	r := l.r
+	m, _ := l.current()
+	if m == nil {
+		if err := l.wait(ctx); err != nil {
+			return nil, fmt.Errorf("%w: %w", errModemDown, err)
+		}
+		if m, _ = l.current(); m == nil {
+			return nil, errModemDown
+		}
+	}
+	o := r.p.split
+	o.MaxParts = r.g.cfg.MaxParts
+	o.Ref = uint16(rand.IntN(0xFFFF) + 1)
+	subs, err := m.Encode(t.Destination, t.Text, o)
+	if err != nil {
+		return nil, permanent{fmt.Errorf("text cannot be encoded: %w", err)}
+	}
+	ids := make([]string, 0, len(subs))
+	for i, s := range subs {
+		ref, err := l.sendPart(ctx, m, s)
+		if err != nil && i > 0 {
+			ref, err = l.sendLaterPart(ctx, s, err)
+		}
+		if err != nil {
+			if i > 0 {
+				return ids, partial{i, len(subs), err}
+			}
+			return nil, err
+		}
+		ids = append(ids, modemMessageID(t.Destination, ref))
+	}
+	return ids, nil
+}
+
+// sendPart sends one part when the modem's turn comes, paced by the
+// operator's TPS. A part is only begun with the modem's whole send
+// timeout left under ctx: one cut short by ctx after its PDU was written
+// would be uncertain for no fault of the modem's. Waiting longer for the
+// turn (the modem busy with another message) fails it, certain that
+// nothing went out.
+func (l *modemLink) sendPart(ctx context.Context, m *modem.Modem, s modem.Submit) (byte, error) {
+	wctx := ctx
+	if dl, ok := ctx.Deadline(); ok {
+		var cancel context.CancelFunc
+		wctx, cancel = context.WithDeadline(ctx, dl.Add(-l.sendTimeout))
+		defer cancel()
+	}
+	if l.r.limiter != nil {
+		if err := l.r.limiter.Wait(wctx); err != nil {
+			return 0, fmt.Errorf("%w: no time left to send", errModemBusy)
+		}
+	}
+	select {
+	case l.turn <- struct{}{}:
+		defer func() { <-l.turn }()
+	case <-wctx.Done():
+		return 0, fmt.Errorf("%w: no time left to send", errModemBusy)
+	}
+	return m.SendPDU(ctx, s)
+}
+
+// sendLaterPart tries a later part again while its failure says it did
+// not go out and may pass later, until ctx could not see one more try
+// through, or the runner stops.
+func (l *modemLink) sendLaterPart(ctx context.Context, s modem.Submit, err error) (byte, error) {
+	waitCtx, cancel := l.r.untilStopped(ctx)
+	defer cancel()
+	pause := 100 * time.Millisecond
+	for tries := 0; retryableModemPart(err) && tries < 10; tries++ {
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < pause+l.sendTimeout {
+			return 0, err
+		}
+		if !sleep(waitCtx, pause) {
+			return 0, err
+		}
+		pause = min(2*pause, laterPartPause)
+		if werr := l.wait(waitCtx); werr != nil {
+			return 0, err
+		}
+		m, _ := l.current()
+		if m == nil {
+			continue
+		}
+		l.r.stats.partRetries.Add(1)
+		var ref byte
+		if ref, err = l.sendPart(ctx, m, s); err == nil {
+			return ref, nil
+		}
+	}
+	return 0, err
+}
+
+// retryableModemPart: a later part's failure that says it did not go out
+// and may pass later: a temporary refusal, or the modem lost before the
+// part was written.
+func retryableModemPart(err error) bool {
+	if modem.Uncertain(err) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return false
+	}
+	var me *modem.Error
+	if errors.As(err, &me) {
+		return me.Temporary()
+	}
+	return errors.Is(err, modem.ErrClosed) || errors.Is(err, modem.ErrTimeout) || errors.Is(err, errModemDown) ||
+		errors.Is(err, errModemBusy)
+}
+
+// modemMessageID is the message id a modem's part is recorded with: the
+// destination and the message reference the modem gave it (TP-MR), which
+// its status report carries with the recipient. References repeat every
+// 256 parts a modem sends; the store matches a receipt to the most recent
+// submission of its id, and the report's service centre time picks among
+// older ones.
+func modemMessageID(destination string, ref byte) string {
+	return strings.TrimPrefix(destination, "+") + "/" + strconv.Itoa(int(ref))
+}
+
+// report records a status report as a receipt (on the modem's worker
+// goroutine). Reports are not acknowledged to the modem: one lost before
+// it is stored leaves its message to be given up on (give_up_after).
+func (l *modemLink) report(s modem.StatusReport) {
+	r := l.r
+	if !s.Final() {
+		return // the service centre still tries
+	}
+	to := s.Recipient
+	if n, err := r.g.cfg.Numbering.Normalize(to); err == nil {
+		to = n
+	}
+	rc := store.DeliveryReceipt{OperatorID: r.p.op.ID, MessageID: modemMessageID(to, s.Ref), State: s.State(),
+		ErrorCode: int(s.Status), DoneAt: s.Done, SubmittedAt: s.SCTS,
+		Raw: fmt.Sprintf("status report ref:%d recipient:%s status:0x%02X scts:%s done:%s", s.Ref, s.Recipient, s.Status,
+			s.SCTS.Format(time.RFC3339), s.Done.Format(time.RFC3339))}
+	now := time.Now()
+	if d := now.Sub(rc.SubmittedAt); d > maxSubmitDateSkew || d < -maxSubmitDateSkew {
+		rc.SubmittedAt = time.Time{}
+	}
+	if rc.DoneAt.IsZero() {
+		rc.DoneAt = now
+	}
+	r.stats.receipts.Add(1)
+	r.g.rec.add(receiptWrite(rc, r.logUnrecorded("status report", 0)))
+}
+
+// message stores a received SMS as a reply and returns once it is
+// stored: the modem deletes it from the SIM only then.
+func (l *modemLink) message(_ context.Context, msg modem.Message) error {
+	r := l.r
+	to := ""
+	if len(r.p.op.Sources) > 0 {
+		to = r.p.op.Sources[0]
+	}
+	// Waited for even while closing (the recorder writes everything
+	// queued before it stops): a reply stored but left on the SIM would
+	// be stored again at the next listing.
+	stored := make(chan error, 1)
+	r.storeMO(msg.From, to, msg.Text, func(err error) { stored <- err })
+	return <-stored
+}
+
+// sleep waits d, or less if ctx ends first (false).
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// OpenSerial opens a modem operator's device as a serial port: the
+// default Config.OpenModem.
+func OpenSerial(_ context.Context, s store.ModemSettings) (io.ReadWriteCloser, error) {
+	return modem.OpenSerial(s.Device, s.Baud)
+}
