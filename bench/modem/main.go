@@ -1,11 +1,15 @@
-// Command modem measures the sending rate of a pool of modems (package
-// modem) against simulated ones (modemtest) whose network takes a set
-// time per message, and compares it with what that delay allows.
+// Command modem measures the sending rate of a pool of modems against
+// simulated ones (modemtest) whose network takes a set time per message,
+// and compares it with what that delay allows (modems/delay): first the
+// modem package alone, each modem sending in a loop; then the SMS
+// gateway, a batch routed to the pool (one modem operator each, one
+// prefix) on an SQLite store, from the load until the modems took every
+// message.
 //
 //	cd bench && go run ./modem [-modems 4] [-delay 50ms] [-n 100] [-runs 5]
 //
-// The last line reads modem-throughput ours=N/s limit=N/s (medians of
-// the runs).
+// The last lines read modem-throughput ours=N/s limit=N/s and
+// modem-gateway-throughput ours=N/s limit=N/s (medians of the runs).
 package main
 
 import (
@@ -13,7 +17,6 @@ import (
 	"flag"
 	"fmt"
 	"log"
-	"os"
 	"slices"
 	"sync"
 	"time"
@@ -29,21 +32,22 @@ func main() {
 	runs := flag.Int("runs", 5, "runs (the median is reported)")
 	flag.Parse()
 	limit := float64(*modems) / delay.Seconds()
-	var rates []float64
-	for r := range *runs {
-		rate, err := run(*modems, *delay, *n)
-		if err != nil {
-			log.Fatal(err)
+	report := func(name string, run func(int, time.Duration, int) (float64, error)) {
+		var rates []float64
+		for r := range *runs {
+			rate, err := run(*modems, *delay, *n)
+			if err != nil {
+				log.Fatalf("%s: %v", name, err)
+			}
+			fmt.Printf("%s run %d: %.1f msgs/s (%.2f of the limit)\n", name, r+1, rate, rate/limit)
+			rates = append(rates, rate)
 		}
-		fmt.Printf("run %d: %.1f msgs/s (%.2f of the limit)\n", r+1, rate, rate/limit)
-		rates = append(rates, rate)
+		slices.Sort(rates)
+		med := rates[len(rates)/2]
+		fmt.Printf("%s ours=%.1f/s limit=%.1f/s ratio=%.2f (%d modems, %v per message; target 0.9)\n", name, med, limit, med/limit, *modems, *delay)
 	}
-	slices.Sort(rates)
-	med := rates[len(rates)/2]
-	fmt.Printf("modem-throughput ours=%.1f/s limit=%.1f/s ratio=%.2f (%d modems, %v per message)\n", med, limit, med/limit, *modems, *delay)
-	if med < 0.9*limit {
-		os.Exit(0) // reported as is; the target is 0.9
-	}
+	report("modem-throughput", run)
+	report("modem-gateway-throughput", runGateway)
 }
 
 // run sends n messages through each of k modems at once and returns the

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/switchboard-go/switchboard/examples/internal/gatewayflag"
+	"github.com/switchboard-go/switchboard/modem"
 	"github.com/switchboard-go/switchboard/smpp"
 	"github.com/switchboard-go/switchboard/smpp/coding"
 	"github.com/switchboard-go/switchboard/smpp/gateway"
@@ -46,8 +47,10 @@ func runSMS(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	tf.registerClientCert(fs)
 	var nf gatewayflag.Flags
 	nf.Register(fs)
+	var mf modemFlags
+	mf.register(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: send sms [flags] NUMBER TEXT...\n       send sms [flags] -batch FILE.csv")
+		fmt.Fprintln(stderr, "usage: send sms [flags] NUMBER TEXT...\n       send sms [flags] -batch FILE.csv\n       send sms -modem DEVICE [flags] NUMBER TEXT...")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -77,6 +80,18 @@ func runSMS(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 
+	if mf.device != "" {
+		receipts := newReceiptTracker(coding.IDText, coding.IDText)
+		s, err := mf.open(ctx, receipts, *wait > 0, stdout)
+		if err != nil {
+			return err
+		}
+		defer s.m.Close()
+		if *batch == "" {
+			return sendOne(ctx, s, rows[0], receipts, *wait, stdout)
+		}
+		return sendBatch(ctx, s, rows, receipts, *wait, 1, stdout, stderr) // one at a time: a modem sends so
+	}
 	submitFmt, receiptFmt, err := idFormats(*receiptID)
 	if err != nil {
 		return err
@@ -100,16 +115,19 @@ func runSMS(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	defer c.Close()
 
 	if *batch == "" {
-		return sendOne(ctx, c, rows[0], receipts, *wait, stdout)
+		return sendOne(ctx, smppSender{c}, rows[0], receipts, *wait, stdout)
 	}
-	return sendBatch(ctx, c, rows, receipts, *wait, *window, stdout, stderr)
+	return sendBatch(ctx, smppSender{c}, rows, receipts, *wait, *window, stdout, stderr)
 }
 
 // explainSubmit says, for an error that leaves the message's fate open,
 // that sending it again may duplicate it.
 func explainSubmit(err error) error {
-	if smpp.MayHaveReached(err) {
+	switch {
+	case smpp.MayHaveReached(err):
 		return fmt.Errorf("%w (the SMSC may have received the message: sending it again may duplicate it)", err)
+	case modem.Uncertain(err):
+		return fmt.Errorf("%w (sending it again may duplicate it)", err)
 	}
 	return err
 }
@@ -127,14 +145,33 @@ func submitTemplate(r smsRow, receipts bool) *pdu.SubmitSM {
 	return sm
 }
 
-func sendOne(ctx context.Context, c *smpp.Client, r smsRow, receipts *receiptTracker, wait time.Duration, stdout io.Writer) error {
-	ids, err := c.SubmitText(ctx, submitTemplate(r, wait > 0), r.text, coding.SplitOptions{})
+// sender is where send sms sends: an SMSC (smppSender) or a modem
+// (modemSender).
+type sender interface {
+	// send sends one message and returns its parts' message ids, which
+	// its receipts carry.
+	send(ctx context.Context, r smsRow, receipts bool) ([]string, error)
+	// done ends the session (an SMSC's unbind).
+	done(ctx context.Context) error
+}
+
+// smppSender sends through an SMPP session.
+type smppSender struct{ c *smpp.Client }
+
+func (s smppSender) send(ctx context.Context, r smsRow, receipts bool) ([]string, error) {
+	return s.c.SubmitText(ctx, submitTemplate(r, receipts), r.text, coding.SplitOptions{})
+}
+
+func (s smppSender) done(ctx context.Context) error { return s.c.Unbind(ctx) }
+
+func sendOne(ctx context.Context, c sender, r smsRow, receipts *receiptTracker, wait time.Duration, stdout io.Writer) error {
+	ids, err := c.send(ctx, r, wait > 0)
 	if err != nil {
 		return explainSubmit(err)
 	}
 	fmt.Fprintf(stdout, "%s: submitted in %d part(s), message_id=%s\n", r.to, len(ids), strings.Join(ids, ","))
 	if wait <= 0 {
-		return c.Unbind(ctx)
+		return c.done(ctx)
 	}
 	receipts.expect(ids)
 	if err := receipts.wait(ctx, wait, nil); err != nil {
@@ -145,12 +182,12 @@ func sendOne(ctx context.Context, c *smpp.Client, r smsRow, receipts *receiptTra
 		fmt.Fprintf(stdout, "%s: receipt message_id=%s stat=%s err=%s done=%s\n",
 			r.to, rc.ID, rc.Stat, rc.Err, rc.DoneDate.Format(time.RFC3339))
 	}
-	return c.Unbind(ctx)
+	return c.done(ctx)
 }
 
 // sendBatch submits rows with up to window of them in flight, draws a
 // progress bar, waits for receipts, and prints a summary.
-func sendBatch(ctx context.Context, c *smpp.Client, rows []smsRow, receipts *receiptTracker, wait time.Duration, window int,
+func sendBatch(ctx context.Context, c sender, rows []smsRow, receipts *receiptTracker, wait time.Duration, window int,
 	stdout, stderr io.Writer) error {
 	start := time.Now()
 	var sent, failed, done atomic.Int64
@@ -167,7 +204,7 @@ func sendBatch(ctx context.Context, c *smpp.Client, rows []smsRow, receipts *rec
 		go func() {
 			defer wg.Done()
 			for r := range jobs {
-				ids, err := c.SubmitText(ctx, submitTemplate(r, wait > 0), r.text, coding.SplitOptions{})
+				ids, err := c.send(ctx, r, wait > 0)
 				if len(ids) > 0 {
 					receipts.expect(ids)
 				}
@@ -220,7 +257,7 @@ feed:
 			fmt.Fprintf(stdout, "  %v\n", err)
 		}
 	}
-	if err := c.Unbind(ctx); err != nil {
+	if err := c.done(ctx); err != nil {
 		return err
 	}
 	if failed.Load() > 0 {

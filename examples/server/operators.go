@@ -6,7 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -58,7 +60,11 @@ func runOperators(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		// Throughput over the period, from the store (all gateway
 		// processes); a running gateway also keeps a 10 s figure.
 		bound, age, lastErr := health(s.Reports, now)
-		fmt.Fprintf(tw, "%d\t%s\t%s:%d\t%s\t%t\t%t\t%s\t%d\t%d\t%s\t%s\t%d\t%.2f\t%d\t%d\t%d\t%d\t%s\n", op.ID, op.Name, op.Host, op.Port, op.BindMode,
+		addr, mode := net.JoinHostPort(op.Host, strconv.Itoa(op.Port)), string(op.BindMode)
+		if op.Kind == store.KindModem {
+			addr, mode = op.Modem.Device, "modem"
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%t\t%t\t%s\t%d\t%d\t%s\t%s\t%d\t%.2f\t%d\t%d\t%d\t%d\t%s\n", op.ID, op.Name, addr, mode,
 			op.Enabled, op.Default, strings.Join(op.Prefixes, ","), op.Priority, max(op.Weight, 1), bound, age, s.Store.Submitted,
 			float64(s.Store.Submitted)/period.Seconds(),
 			by[store.TxQueued]+by[store.TxSubmitting], by[store.TxSent], by[store.TxDelivered], failed, lastErr)
@@ -137,10 +143,15 @@ func runOperator(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	var sf storeflag.Flags
 	sf.Register(fs)
 	var o store.Operator
-	var prefixes, sources, mode string
+	var prefixes, sources, mode, kind string
 	var params paramFlag
 	var disable, del bool
 	fs.StringVar(&o.Name, "name", "", "operator name (required)")
+	fs.StringVar(&kind, "kind", "smpp", "smpp (an SMSC) or modem (a GSM modem on a serial port: -device, -baud, -pin, -modem-smsc)")
+	fs.StringVar(&o.Modem.Device, "device", "", "the modem's serial device, e.g. /dev/ttyUSB0 (-kind modem)")
+	fs.IntVar(&o.Modem.Baud, "baud", 115200, "the modem's baud rate (-kind modem)")
+	fs.StringVar(&o.Modem.PIN, "pin", "", "the SIM's PIN, when it asks for one (-kind modem)")
+	fs.StringVar(&o.Modem.SMSC, "modem-smsc", "", "the service centre number (-kind modem; default: the SIM's)")
 	fs.StringVar(&o.Host, "host", "127.0.0.1", "SMSC host")
 	fs.IntVar(&o.Port, "port", 2775, "SMSC port")
 	fs.StringVar(&o.SystemID, "system-id", "", "system_id")
@@ -202,7 +213,18 @@ func runOperator(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			o.Name, res.Moved, res.Failed, res.Ended)
 		return nil
 	}
-	o.BindMode, o.Enabled, o.Params = store.BindMode(mode), !disable, params
+	o.BindMode, o.Enabled, o.Params, o.Kind = store.BindMode(mode), !disable, params, store.OperatorKind(kind)
+	switch o.Kind {
+	case store.KindSMPP:
+		o.Modem = store.ModemSettings{}
+	case store.KindModem:
+		if o.Modem.Device == "" {
+			return errors.New("operator: -kind modem needs -device")
+		}
+		o.Host, o.Port, o.BindMode = "", 0, ""
+	default:
+		return fmt.Errorf("operator: -kind %q: want smpp or modem", kind)
+	}
 	// The files' contents are kept with the operator, so that every
 	// server process on the store connects alike.
 	for _, f := range []struct{ name, value string }{{"tls_ca", tlsCA}, {"tls_cert", tlsCert}, {"tls_key", tlsKey}} {

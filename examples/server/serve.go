@@ -33,6 +33,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	sf.Register(fs)
 	var sim simFlags
 	sim.register(fs)
+	var msim modemSimFlags
+	msim.register(fs)
 	var nf gatewayflag.Flags
 	nf.Register(fs)
 	dropDirPath := fs.String("sms-dropdir", "", "watch DIR/CLIENT/*.csv: load each complete file as CLIENT's batch, move it to DIR/CLIENT/done/ with a report, and a results CSV once its messages are final")
@@ -98,6 +100,18 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		log.Info("smsc simulator listening", attrs...)
 		if err := sim.defaultOperator(ctx, st, srv.Addr); err != nil {
+			return err
+		}
+	}
+
+	if msim.path != "" {
+		_, stop, err := msim.start()
+		if err != nil {
+			return err
+		}
+		defer stop()
+		log.Info("modem simulator ready", "device", msim.path, "operator", modemSimOperator(msim.path))
+		if err := msim.operator(ctx, st); err != nil {
 			return err
 		}
 	}

@@ -3,8 +3,8 @@ package gateway
 import (
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"slices"
+	"sync"
 
 	"github.com/switchboard-go/switchboard/store"
 )
@@ -15,33 +15,49 @@ var ErrNoRoute = errors.New("gateway: no route")
 // Router picks an operator by the longest destination prefix, else the
 // default operator. Several operators may take a prefix: the lowest
 // Priority is preferred, and among operators of equal priority the
-// messages are shared by Weight. Only enabled operators that can transmit
-// route. A Router is immutable: the gateway builds a new one on every
-// reload.
+// messages are shared by Weight, in turn (smooth weighted round robin:
+// of every total-weight messages, each operator gets exactly its weight,
+// interleaved), so that a pool of equal modems gets equal shares. Only
+// enabled operators that can transmit route. A Router's routes are
+// fixed (the gateway builds a new one on every reload); it is safe for
+// concurrent use.
 type Router struct {
-	byPrefix map[string][]*store.Operator // by priority, then id
+	byPrefix map[string]*route
 	longest  int
-	def      *store.Operator
+	def      *route
+}
+
+// route is the operators that take a prefix, by priority then id, and
+// the state of their turns.
+type route struct {
+	ops []*store.Operator
+	mu  sync.Mutex
+	cur map[int64]int // smooth weighted round robin: each operator's current weight
 }
 
 // NewRouter builds a router over ops.
 func NewRouter(ops []store.Operator) *Router {
-	r := &Router{byPrefix: map[string][]*store.Operator{}}
+	r := &Router{byPrefix: map[string]*route{}}
 	for i := range ops {
 		o := &ops[i]
 		if !o.Enabled || o.BindMode == store.BindReceiver {
 			continue
 		}
 		for _, p := range o.Prefixes {
-			r.byPrefix[p] = append(r.byPrefix[p], o)
+			rt := r.byPrefix[p]
+			if rt == nil {
+				rt = &route{cur: map[int64]int{}}
+				r.byPrefix[p] = rt
+			}
+			rt.ops = append(rt.ops, o)
 			r.longest = max(r.longest, len(p))
 		}
 		if o.Default {
-			r.def = o
+			r.def = &route{ops: []*store.Operator{o}, cur: map[int64]int{}}
 		}
 	}
-	for _, os := range r.byPrefix {
-		slices.SortFunc(os, func(a, b *store.Operator) int {
+	for _, rt := range r.byPrefix {
+		slices.SortFunc(rt.ops, func(a, b *store.Operator) int {
 			if a.Priority != b.Priority {
 				return a.Priority - b.Priority
 			}
@@ -59,60 +75,67 @@ func (r *Router) Route(number string) (*store.Operator, error) {
 // Candidates are the operators that take a normalized number, by
 // priority: the longest matching prefix's operators, else the default.
 func (r *Router) Candidates(number string) []*store.Operator {
-	for n := min(len(number), r.longest); n > 0; n-- {
-		if os, ok := r.byPrefix[number[:n]]; ok {
-			return os
-		}
-	}
-	if r.def != nil {
-		return []*store.Operator{r.def}
+	if rt := r.route(number); rt != nil {
+		return rt.ops
 	}
 	return nil
 }
 
+func (r *Router) route(number string) *route {
+	for n := min(len(number), r.longest); n > 0; n-- {
+		if rt, ok := r.byPrefix[number[:n]]; ok {
+			return rt
+		}
+	}
+	return r.def
+}
+
 // RouteHealthy returns the operator for a normalized number: among the
 // candidates of the best priority that has a healthy one (healthy nil:
-// all are), one drawn by weight; when none is healthy, the best priority's
-// (its messages wait for it, or for failover).
+// all are), the one whose turn it is by weight; when none is healthy,
+// the best priority's (its messages wait for it, or for failover).
 func (r *Router) RouteHealthy(number string, healthy func(id int64) bool) (*store.Operator, error) {
-	cands := r.Candidates(number)
-	if len(cands) == 0 {
+	rt := r.route(number)
+	if rt == nil {
 		return nil, fmt.Errorf("%w for %s", ErrNoRoute, number)
 	}
+	cands := rt.ops
 	ok := func(o *store.Operator) bool { return healthy == nil || healthy(o.ID) }
 	for i := 0; i < len(cands); {
 		j := i
 		for j < len(cands) && cands[j].Priority == cands[i].Priority {
 			j++
 		}
-		if o := pickByWeight(cands[i:j], ok); o != nil {
+		if o := rt.next(cands[i:j], ok); o != nil {
 			return o, nil
 		}
 		i = j
 	}
-	return pickByWeight(cands[:1], nil), nil
+	return cands[0], nil
 }
 
-// pickByWeight draws one of the operators that pass ok (nil: all), in
-// proportion to their weights (0 counts as 1), or returns nil.
-func pickByWeight(os []*store.Operator, ok func(*store.Operator) bool) *store.Operator {
+// next is the operator whose turn it is among those that pass ok, by
+// smooth weighted round robin (as nginx shares upstreams: each one's
+// current weight grows by its weight, the largest is chosen and loses
+// the total), or nil when none passes.
+func (rt *route) next(os []*store.Operator, ok func(*store.Operator) bool) *store.Operator {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	var best *store.Operator
 	total := 0
 	for _, o := range os {
-		if ok == nil || ok(o) {
-			total += max(o.Weight, 1)
-		}
-	}
-	if total == 0 {
-		return nil
-	}
-	n := rand.IntN(total)
-	for _, o := range os {
-		if ok != nil && !ok(o) {
+		if !ok(o) {
 			continue
 		}
-		if n -= max(o.Weight, 1); n < 0 {
-			return o
+		w := max(o.Weight, 1)
+		total += w
+		rt.cur[o.ID] += w
+		if best == nil || rt.cur[o.ID] > rt.cur[best.ID] {
+			best = o
 		}
 	}
-	return nil
+	if best != nil {
+		rt.cur[best.ID] -= total
+	}
+	return best
 }

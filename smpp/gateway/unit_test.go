@@ -2,6 +2,8 @@ package gateway
 
 import (
 	"errors"
+	"slices"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -56,6 +58,54 @@ func TestRouter(t *testing.T) {
 	ops[1].Default = true
 	if o, err := NewRouter(ops).Route("571234567890"); err != nil || o.ID != 2 {
 		t.Errorf("default route: %v, %v", o, err)
+	}
+}
+
+// Operators of one priority share a prefix in turn by weight: exact
+// shares, interleaved (a pool of modems each gets its next message while
+// the others send theirs), also when one is unhealthy, and from
+// concurrent routing.
+func TestRouterTurns(t *testing.T) {
+	ops := []store.Operator{
+		{ID: 1, Name: "a", Enabled: true, Prefixes: []string{"58414"}, Weight: 1},
+		{ID: 2, Name: "b", Enabled: true, Prefixes: []string{"58414"}, Weight: 2},
+		{ID: 3, Name: "c", Enabled: true, Prefixes: []string{"58414"}},
+		{ID: 4, Name: "backup", Enabled: true, Prefixes: []string{"58414"}, Priority: 1},
+	}
+	r := NewRouter(ops)
+	var seq []int64
+	for range 8 {
+		o, err := r.Route("584141234567")
+		if err != nil {
+			t.Fatal(err)
+		}
+		seq = append(seq, o.ID)
+	}
+	if want := []int64{2, 1, 3, 2, 2, 1, 3, 2}; !slices.Equal(seq, want) {
+		t.Errorf("turns %v, want %v", seq, want)
+	}
+	n := map[int64]int{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 100 {
+				o, _ := r.RouteHealthy("584141234567", func(id int64) bool { return id != 3 })
+				mu.Lock()
+				n[o.ID]++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if n[1] < 132 || n[1] > 134 || n[2] < 266 || n[2] > 268 || n[3] != 0 || n[4] != 0 {
+		t.Errorf("shares with c down: %v, want a third and two thirds", n)
+	}
+	o, _ := r.RouteHealthy("584141234567", func(id int64) bool { return id == 4 })
+	if o.ID != 4 {
+		t.Errorf("with only the backup healthy: %d", o.ID)
 	}
 }
 

@@ -95,11 +95,13 @@ func (s *Server) saveOperator(w http.ResponseWriter, r *http.Request) {
 	if o.TPS, ok = num("tps", 0, 100000); !ok {
 		return
 	}
-	if o.Binds, ok = num("binds", 0, 64); !ok {
-		return
-	}
-	if o.WindowSize, ok = num("window", 0, 10000); !ok {
-		return
+	if o.Kind != store.KindModem { // a modem has neither binds nor a window
+		if o.Binds, ok = num("binds", 0, 64); !ok {
+			return
+		}
+		if o.WindowSize, ok = num("window", 0, 10000); !ok {
+			return
+		}
 	}
 	o.Enabled = r.PostFormValue("enabled") == "on"
 	var prefixes []string

@@ -214,6 +214,23 @@ func TestSMSPagesScopeAndForms(t *testing.T) {
 	assert.Equal(t, []string{"58414", "58424"}, op.Prefixes)
 	assert.Equal(t, 10, op.TPS)
 	assert.Equal(t, "pw", op.Password, "the rest of the operator is kept")
+
+	// A modem: its form has no binds nor window, and saving keeps its
+	// device and PIN.
+	stick := store.Operator{Name: "stick", Kind: store.KindModem, Enabled: true, Prefixes: []string{"58416"},
+		Modem: store.ModemSettings{Device: "/dev/ttyUSB0", PIN: "1234"}}
+	require.NoError(t, s.st.CreateOperator(context.Background(), &stick))
+	_, page = s.get(t, ana, "/console/sms/operators")
+	assert.Contains(t, page, "GSM modem on /dev/ttyUSB0")
+	assert.NotContains(t, page, "1234", "the PIN is not shown")
+	form = url.Values{"csrf": {csrfField.FindStringSubmatch(page)[1]}, "enabled": {"on"}, "priority": {"0"}, "weight": {"2"}, "tps": {"1"},
+		"prefixes": {"58416"}}
+	resp, _ = s.post(t, ana, fmt.Sprintf("/console/sms/operators/%d", stick.ID), s.host, form)
+	assert.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	stick, err = s.st.Operator(context.Background(), stick.ID)
+	require.NoError(t, err)
+	assert.Equal(t, 2, stick.Weight)
+	assert.Equal(t, store.ModemSettings{Device: "/dev/ttyUSB0", PIN: "1234"}, stick.Modem)
 }
 
 func lastTo(t *testing.T, st store.Store, number string) store.Transmission {
