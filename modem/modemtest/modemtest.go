@@ -73,6 +73,7 @@ type Modem struct {
 	subs      []Submission
 	failNext  []int // +CMS ERROR codes for the next submits
 	mute      int   // the next submits taken without an answer
+	unplug    int   // the next deletes end the connection instead
 	interlace bool
 	hung      bool
 	closed    bool
@@ -151,6 +152,16 @@ func (m *Modem) FailNext(codes ...int) {
 func (m *Modem) TakeSilently(n int) {
 	m.mu.Lock()
 	m.mute += n
+	m.mu.Unlock()
+}
+
+// UnplugOnDelete makes the next n deletes (AT+CMGD) end the connection
+// instead, the message left on the SIM, as when a stick is unplugged
+// right after a message was read: the driver offers it again once the
+// modem is opened again.
+func (m *Modem) UnplugOnDelete(n int) {
+	m.mu.Lock()
+	m.unplug += n
 	m.mu.Unlock()
 }
 
@@ -389,6 +400,15 @@ func (m *Modem) answer(write func(string), cmd string) {
 	case strings.HasPrefix(up, "AT+CMGD="):
 		idx, _ := strconv.Atoi(strings.SplitN(cmd[len("AT+CMGD="):], ",", 2)[0])
 		m.mu.Lock()
+		if m.unplug > 0 {
+			m.unplug--
+			c := m.conn
+			m.mu.Unlock()
+			if c != nil {
+				c.Close()
+			}
+			return
+		}
 		delete(m.sim, idx)
 		m.mu.Unlock()
 		m.reply(write, nil, "OK")

@@ -147,7 +147,8 @@ type Gateway struct {
 	// claimed_at of their rows).
 	claimingAt map[time.Time]int
 
-	stats map[int64]*opStats // by operator id, kept across its runners (a change restarts the runner); g.mu
+	stats map[int64]*opStats   // by operator id, kept across its runners (a change restarts the runner); g.mu
+	taken map[int64]*recentSet // replies lately stored from modem operators, by operator id; g.mu
 }
 
 // statsOf returns the operator's counters, made on first use.
@@ -229,7 +230,7 @@ func New(cfg Config) (*Gateway, error) {
 	cfg.defaults()
 	host, _ := os.Hostname()
 	return &Gateway{cfg: cfg, st: cfg.Store, process: processName(host), runners: map[int64]*runner{}, reloadNow: make(chan struct{}, 1),
-		claims: map[int64]struct{}{}, claimingAt: map[time.Time]int{}, stats: map[int64]*opStats{},
+		claims: map[int64]struct{}{}, claimingAt: map[time.Time]int{}, stats: map[int64]*opStats{}, taken: map[int64]*recentSet{},
 		rec: newRecorder(cfg.Store, 500, cfg.Writers)}, nil
 }
 

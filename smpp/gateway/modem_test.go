@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -283,6 +284,39 @@ func TestModemResetMidBatch(t *testing.T) {
 			})
 		})
 	}
+}
+
+// Replies that come while the modem's port is gone wait on its SIM and
+// are stored when it is opened again; one whose deletion is cut short
+// by the port going away again is offered again and not stored twice.
+func TestModemRepliesAcrossUnplugs(t *testing.T) {
+	eachStore(t, func(t *testing.T, st store.Store) {
+		ctx := testCtx(t, 60*time.Second)
+		sims := newSimModems()
+		sim := sims.add(t, "a", nil)
+		op := addModemOperator(t, st, "stick", "sim:a", nil)
+		g := startGatewayWith(t, st, func(c *Config) { c.OpenModem = sims.open })
+		waitFor(t, func() bool { return operatorStatus(t, g, op.ID).Bound == 1 })
+
+		sims.setFail("sim:a", errors.New("no such device"))
+		sim.Conn().Close() // unplugged: the gateway's connection ends, and nothing is connected
+		waitFor(t, func() bool { return operatorStatus(t, g, op.ID).Bound == 0 })
+		require.NoError(t, sim.Receive("+584141110001", "uno"))
+		require.NoError(t, sim.Receive("+584141110001", strings.Repeat("dos, largo ", 20)))
+		require.Equal(t, 3, sim.Stored(), "a short one and two parts")
+		sim.UnplugOnDelete(1)
+		sims.setFail("sim:a", nil)
+
+		waitFor(t, func() bool { return sim.Stored() == 0 })
+		mos, err := st.MOs(ctx, store.MOFilter{From: "584141110001"})
+		require.NoError(t, err)
+		texts := []string{}
+		for _, m := range mos {
+			texts = append(texts, m.Text)
+		}
+		assert.ElementsMatch(t, []string{"uno", strings.Repeat("dos, largo ", 20)}, texts, "each once")
+		assert.GreaterOrEqual(t, sims.openedCount("sim:a"), 3, "opened again after each unplug")
+	})
 }
 
 // +CMS ERROR refusals: a temporary one is retried, a permanent one fails

@@ -57,10 +57,42 @@ type modemLink struct {
 
 	stop context.CancelFunc
 	done chan struct{} // closed when keep ends
+
+	taken *recentSet // replies stored lately, by sender, centre time and text (kept across runners)
+}
+
+// recentSet remembers the last recentMOs keys it was given.
+type recentSet struct {
+	mu    sync.Mutex
+	keys  map[string]bool
+	order []string
+}
+
+// recentMOs bounds the replies a modem link remembers having stored.
+const recentMOs = 4096
+
+func (s *recentSet) has(key string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.keys[key]
+}
+
+func (s *recentSet) add(key string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.keys[key] {
+		return
+	}
+	if len(s.order) >= recentMOs {
+		delete(s.keys, s.order[0])
+		s.order = s.order[1:]
+	}
+	s.keys[key] = true
+	s.order = append(s.order, key)
 }
 
 func newModemLink(r *runner) *modemLink {
-	return &modemLink{r: r, sendTimeout: min(modemSendTimeout, r.g.cfg.SubmitTimeout/2), turn: make(chan struct{}, 1),
+	return &modemLink{r: r, taken: r.g.takenOf(r.p.op.ID), sendTimeout: min(modemSendTimeout, r.g.cfg.SubmitTimeout/2), turn: make(chan struct{}, 1),
 		changed: make(chan struct{}), done: make(chan struct{})}
 }
 
@@ -379,12 +411,36 @@ func (l *modemLink) message(_ context.Context, msg modem.Message) error {
 	if len(r.p.op.Sources) > 0 {
 		to = r.p.op.Sources[0]
 	}
+	// A reply stored whose deletion from the SIM failed (the modem lost
+	// right after) is offered again when the modem is opened again: it is
+	// known by its sender, service centre time and text, and deleted
+	// without being stored twice.
+	key := msg.From + "\x00" + msg.SCTS.UTC().Format(time.RFC3339) + "\x00" + msg.Text
+	if l.taken.has(key) {
+		return nil
+	}
 	// Waited for even while closing (the recorder writes everything
-	// queued before it stops): a reply stored but left on the SIM would
-	// be stored again at the next listing.
+	// queued before it stops).
 	stored := make(chan error, 1)
 	r.storeMO(msg.From, to, msg.Text, func(err error) { stored <- err })
-	return <-stored
+	err := <-stored
+	if err == nil {
+		l.taken.add(key)
+	}
+	return err
+}
+
+// takenOf returns the replies lately stored from a modem operator, made
+// on first use and kept across its runners (a change restarts them).
+func (g *Gateway) takenOf(id int64) *recentSet {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	s := g.taken[id]
+	if s == nil {
+		s = &recentSet{keys: map[string]bool{}}
+		g.taken[id] = s
+	}
+	return s
 }
 
 // sleep waits d, or less if ctx ends first (false).
