@@ -17,6 +17,11 @@ var (
 	// ErrLineTooLong: the modem sent a line over MaxLine bytes (it was
 	// dropped).
 	ErrLineTooLong = errors.New("modem: line too long")
+	// ErrSIM: the SIM needs a person: it refused the PIN (or did not
+	// answer it: it may have counted the try), wants a PIN and none is
+	// configured, or wants its PUK. Do not retry on your own: a SIM locks
+	// after three wrong PINs.
+	ErrSIM = errors.New("modem: the SIM needs attention")
 )
 
 // Uncertain reports whether a send's error leaves its part uncertain: the

@@ -81,6 +81,7 @@ type Modem struct {
 	closed  bool
 	err     error // why the reader stopped
 	stale   bool  // a command timed out: resynchronize before the next
+	pinErr  error // the PIN was refused: never entered again
 	queue   []urc
 	wake    chan struct{}
 	pending string // the first line of a two-line URC (+CDS: n, +CMT: ...), waiting for its PDU

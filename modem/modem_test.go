@@ -165,13 +165,23 @@ func TestSendErrors(t *testing.T) {
 	assert.Error(t, err)
 }
 
-// The PIN is entered when the SIM asks; a wrong one is refused and said.
+// The PIN is entered when the SIM asks; a wrong one is refused and said,
+// and never entered again by that Modem, whatever it goes through (Init
+// again, a restart of the modem, a send after one), so that the SIM is
+// not locked by the driver.
 func TestPIN(t *testing.T) {
 	sim := modemtest.New(&modemtest.Config{PIN: "1234"})
 	defer sim.Close()
 	bad := modem.New(sim.Conn(), modem.Config{PIN: "9999"})
 	err := bad.Init(testCtx(t))
 	assert.ErrorContains(t, err, "PIN was refused")
+	assert.ErrorIs(t, err, modem.ErrSIM)
+	assert.ErrorIs(t, bad.Init(testCtx(t)), modem.ErrSIM)
+	sim.Reset()
+	_, err = bad.Send(testCtx(t), "584141234567", "x", 1)
+	assert.Error(t, err)
+	time.Sleep(100 * time.Millisecond) // the restart's own setting up
+	assert.Equal(t, 1, sim.WrongPINs(), "one wrong PIN, never a second")
 	bad.Close()
 	none := modem.New(sim.Conn(), modem.Config{})
 	assert.ErrorContains(t, none.Init(testCtx(t)), "wants a PIN")

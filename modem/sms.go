@@ -35,8 +35,16 @@ func (m *Modem) Init(ctx context.Context) error {
 	return m.listStored(ctx)
 }
 
-// enterPIN enters Config.PIN if the SIM waits for it.
+// enterPIN enters Config.PIN if the SIM waits for it, once: after a
+// refusal (or no answer) it is not entered again on this Modem, whatever
+// restarts the modem goes through.
 func (m *Modem) enterPIN(ctx context.Context) error {
+	m.mu.Lock()
+	pinErr := m.pinErr
+	m.mu.Unlock()
+	if pinErr != nil {
+		return pinErr
+	}
 	lines, err := m.exec(ctx, "AT+CPIN?", "+CPIN:", 0)
 	if err != nil {
 		return err
@@ -49,17 +57,21 @@ func (m *Modem) enterPIN(ctx context.Context) error {
 		return nil
 	case "SIM PIN":
 		if m.cfg.PIN == "" {
-			return errors.New("modem: the SIM wants a PIN and none is configured")
+			return fmt.Errorf("%w: it wants a PIN and none is configured", ErrSIM)
 		}
 		if strings.Trim(m.cfg.PIN, "0123456789") != "" {
-			return errors.New("modem: the PIN is not digits")
+			return fmt.Errorf("%w: the PIN is not digits", ErrSIM)
 		}
 		if _, err := m.exec(ctx, `AT+CPIN="`+m.cfg.PIN+`"`, "", 20*time.Second); err != nil {
-			return fmt.Errorf("modem: the PIN was refused (the SIM locks after three): %w", err)
+			err = fmt.Errorf("%w: the PIN was refused or not answered (the SIM locks after three wrong ones): %w", ErrSIM, err)
+			m.mu.Lock()
+			m.pinErr = err
+			m.mu.Unlock()
+			return err
 		}
 		return nil
-	default:
-		return fmt.Errorf("modem: the SIM is not ready: %s", state)
+	default: // SIM PUK, PH-SIM PIN, SIM PIN2 ...
+		return fmt.Errorf("%w: it is not ready: %s", ErrSIM, state)
 	}
 }
 

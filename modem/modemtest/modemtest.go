@@ -68,6 +68,7 @@ type Modem struct {
 	pdu       bool
 	cnmi      bool
 	pinOK     bool
+	wrongPINs int // wrong PINs entered; three lock the SIM (it wants its PUK)
 	mr        byte
 	sim       map[int]stored // SIM storage by index
 	subs      []Submission
@@ -227,6 +228,14 @@ func (m *Modem) Receive(from, text string) error {
 	return nil
 }
 
+// WrongPINs counts the wrong PINs entered; after three the SIM is
+// locked (it asks for its PUK, which the simulator never takes).
+func (m *Modem) WrongPINs() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.wrongPINs
+}
+
 // Stored counts the messages on the SIM.
 func (m *Modem) Stored() int {
 	m.mu.Lock()
@@ -336,18 +345,28 @@ func (m *Modem) answer(write func(string), cmd string) {
 	case up == "AT+CMEE=1":
 		m.reply(write, nil, "OK")
 	case up == "AT+CPIN?":
-		if pinOK {
+		switch {
+		case pinOK:
 			m.reply(write, []string{"+CPIN: READY"}, "OK")
-		} else {
+		case m.WrongPINs() >= 3:
+			m.reply(write, []string{"+CPIN: SIM PUK"}, "OK")
+		default:
 			m.reply(write, []string{"+CPIN: SIM PIN"}, "OK")
 		}
 	case strings.HasPrefix(up, "AT+CPIN="):
+		if m.WrongPINs() >= 3 {
+			m.reply(write, nil, "+CME ERROR: 12") // SIM PUK required
+			return
+		}
 		if strings.Trim(cmd[len("AT+CPIN="):], `"`) == m.cfg.PIN {
 			m.mu.Lock()
 			m.pinOK = true
 			m.mu.Unlock()
 			m.reply(write, nil, "OK")
 		} else {
+			m.mu.Lock()
+			m.wrongPINs++
+			m.mu.Unlock()
 			m.reply(write, nil, "+CME ERROR: 16")
 		}
 	case up == "AT+CMGF=0" || up == "AT+CMGF=1":

@@ -319,6 +319,50 @@ func TestModemRepliesAcrossUnplugs(t *testing.T) {
 	})
 }
 
+// A SIM that refuses the operator's PIN is not given another: a SIM
+// locks after three wrong ones. The operator says why in its health, its
+// messages fail over, and saving it with the right PIN starts it again.
+func TestModemWrongPINNeverRetried(t *testing.T) {
+	eachStore(t, func(t *testing.T, st store.Store) {
+		ctx := testCtx(t, 60*time.Second)
+		smsc := smpptest.NewServer(nil)
+		defer smsc.Close()
+		sims := newSimModems()
+		sim := sims.add(t, "a", &modemtest.Config{PIN: "1234"})
+		op := addModemOperator(t, st, "stick", "sim:a", func(o *store.Operator) { o.Modem.PIN = "9999" })
+		addOperator(t, st, "smsc", smsc, func(o *store.Operator) { o.Prefixes = []string{"58414"}; o.Priority = 1 })
+		g := startGatewayWith(t, st, func(c *Config) {
+			c.OpenModem = sims.open
+			c.FailoverAfter = 200 * time.Millisecond
+			c.HealthReportInterval = 50 * time.Millisecond
+		})
+		waitFor(t, func() bool { return sims.openedCount("sim:a") == 1 && sim.WrongPINs() == 1 })
+		rep, err := g.LoadCSV(ctx, Batch{Client: "acme", Name: "p", CSV: strings.NewReader("04141234567,hola\n")})
+		require.NoError(t, err)
+		sum := waitDone(t, g, rep.BatchID)
+		assert.Equal(t, 1, sum.ByState[store.TxDelivered], "through the SMSC: %v", sum.ByState)
+		time.Sleep(3 * modemRetryMin)
+		assert.Equal(t, 1, sim.WrongPINs(), "never a second wrong PIN")
+		assert.Equal(t, 1, sims.openedCount("sim:a"))
+		var lastErr string
+		waitFor(t, func() bool {
+			for _, h := range operatorStatus(t, g, op.ID).Reports {
+				lastErr = h.LastError
+			}
+			return lastErr != ""
+		})
+		assert.Contains(t, lastErr, "SIM needs attention")
+
+		op, err = st.Operator(ctx, op.ID)
+		require.NoError(t, err)
+		op.Modem.PIN = "1234"
+		require.NoError(t, st.UpdateOperator(ctx, &op))
+		g.Reload()
+		waitFor(t, func() bool { return operatorStatus(t, g, op.ID).Bound == 1 })
+		assert.Equal(t, 1, sim.WrongPINs())
+	})
+}
+
 // +CMS ERROR refusals: a temporary one is retried, a permanent one fails
 // the message with the modem's code and words.
 func TestModemRefusals(t *testing.T) {

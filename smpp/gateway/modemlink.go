@@ -167,6 +167,15 @@ func (l *modemLink) keep(ctx context.Context) {
 	pause := modemRetryMin
 	for ctx.Err() == nil {
 		m, err := l.open(ctx)
+		if errors.Is(err, modem.ErrSIM) {
+			// Not tried again: a SIM locks after three wrong PINs. A
+			// person fixes the operator (its PIN), and saving it starts
+			// a new runner.
+			r.failed(fmt.Errorf("%w; not tried again until the operator is changed", err))
+			log.Error("modem: the SIM needs attention; not tried again until the operator is changed", "err", err)
+			<-ctx.Done()
+			return
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return
@@ -317,7 +326,13 @@ func (l *modemLink) sendPart(ctx context.Context, m *modem.Modem, s modem.Submit
 	case <-wctx.Done():
 		return 0, fmt.Errorf("%w: no time left to send", errModemBusy)
 	}
-	return m.SendPDU(ctx, s)
+	ref, err := m.SendPDU(ctx, s)
+	if errors.Is(err, modem.ErrSIM) {
+		// The modem restarted and its SIM refused the PIN: close it, so
+		// that the link stops (see keep) and its messages fail over.
+		m.Close()
+	}
+	return ref, err
 }
 
 // sendLaterPart tries a later part again while its failure says it did

@@ -357,8 +357,17 @@ func mayHaveReached(err error) bool {
 func refusedForGood(err error) bool {
 	var st *smpp.StatusError
 	var me *modem.Error
-	return errors.As(err, &st) && !smpp.Temporary(err) || errors.As(err, &me) && !me.Temporary() ||
+	return errors.As(err, &st) && !smpp.Temporary(err) || errors.As(err, &me) && refusesMessage(me) ||
 		errors.As(err, new(permanent))
+}
+
+// refusesMessage reports whether a modem's refusal is about the message
+// for good (the network's or the service centre's permanent causes,
+// +CMS ERROR below 300), not about the modem or its SIM (the modem's own
+// codes, +CME ERROR), which another attempt, or another operator after
+// failover, may get past.
+func refusesMessage(e *modem.Error) bool {
+	return e.Kind == "CMS" && e.Code >= 0 && e.Code < 300 && !e.Temporary()
 }
 
 // storeMO stores a reply (MO) from a number, normalized, to one of the
