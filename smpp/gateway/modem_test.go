@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,6 +18,7 @@ import (
 	"github.com/switchboard-go/switchboard/modem/modemtest"
 	"github.com/switchboard-go/switchboard/smpp/smpptest"
 	"github.com/switchboard-go/switchboard/store"
+	"github.com/switchboard-go/switchboard/store/sqlite"
 )
 
 // simModems serves simulated modems to a gateway: a device named
@@ -361,6 +363,43 @@ func TestModemWrongPINNeverRetried(t *testing.T) {
 		waitFor(t, func() bool { return operatorStatus(t, g, op.ID).Bound == 1 })
 		assert.Equal(t, 1, sim.WrongPINs())
 	})
+}
+
+// A device whose open never returns (and ignores its context) does not
+// hold up a reload that disables its operator, nor the gateway's end.
+func TestModemOpenThatHangs(t *testing.T) {
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "gw.db"), nil)
+	require.NoError(t, err)
+	defer st.Close()
+	ctx := testCtx(t, 30*time.Second)
+	release := make(chan struct{})
+	defer close(release)
+	opening := make(chan struct{}, 1)
+	op := addModemOperator(t, st, "stuck", "/dev/stuck", nil)
+	g, err := New(Config{Store: st, ReloadInterval: 50 * time.Millisecond, OpenModem: func(context.Context, store.ModemSettings) (io.ReadWriteCloser, error) {
+		select {
+		case opening <- struct{}{}:
+		default:
+		}
+		<-release
+		return nil, errors.New("released")
+	}})
+	require.NoError(t, err)
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- g.Run(runCtx) }()
+	<-opening
+	op.Enabled = false
+	require.NoError(t, st.UpdateOperator(ctx, &op))
+	g.Reload()
+	waitFor(t, func() bool { return !operatorStatus(t, g, op.ID).Running })
+	stop()
+	select {
+	case err := <-done:
+		assert.NoError(t, err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not end")
+	}
 }
 
 // +CMS ERROR refusals: a temporary one is retried, a permanent one fails

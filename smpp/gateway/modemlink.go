@@ -204,7 +204,7 @@ func (l *modemLink) keep(ctx context.Context) {
 // and hands over the messages stored on its SIM.
 func (l *modemLink) open(ctx context.Context) (*modem.Modem, error) {
 	r := l.r
-	rw, err := r.g.cfg.OpenModem(ctx, r.p.op.Modem)
+	rw, err := openDevice(ctx, r.g.cfg.OpenModem, r.p.op.Modem)
 	if err != nil {
 		return nil, fmt.Errorf("opening %s: %w", r.p.op.Modem.Device, err)
 	}
@@ -223,6 +223,33 @@ func (l *modemLink) open(ctx context.Context) (*modem.Modem, error) {
 		return nil, fmt.Errorf("setting up %s: %w", r.p.op.Modem.Device, err)
 	}
 	return m, nil
+}
+
+// openDevice calls open apart, so that an open that ignores ctx and
+// blocks (a device that never answers its open) does not hold the link
+// up past ctx: it is left to end, and what it opens then is closed.
+func openDevice(ctx context.Context, open func(context.Context, store.ModemSettings) (io.ReadWriteCloser, error),
+	s store.ModemSettings) (io.ReadWriteCloser, error) {
+	type opened struct {
+		rw  io.ReadWriteCloser
+		err error
+	}
+	ch := make(chan opened, 1)
+	go func() {
+		rw, err := open(ctx, s)
+		ch <- opened{rw, err}
+	}()
+	select {
+	case o := <-ch:
+		return o.rw, o.err
+	case <-ctx.Done():
+		go func() {
+			if o := <-ch; o.err == nil {
+				o.rw.Close()
+			}
+		}()
+		return nil, ctx.Err()
+	}
 }
 
 // watch keeps m ready while it is registered on the network (checked
