@@ -58,6 +58,13 @@ type Message struct {
 	SCTS     time.Time // when the service centre got it
 	Parts    int
 	Received time.Time
+	// Listed is true for a message found by listing the SIM (Init,
+	// Relist) rather than announced: it may be one handed over before
+	// whose deletion failed (the modem lost right after), offered again.
+	Listed bool
+	// Slots are the SIM storage indexes it came from (none for one
+	// delivered straight, +CMT).
+	Slots []int
 }
 
 // Stats counts what a Modem saw.
@@ -343,7 +350,7 @@ func (m *Modem) execLocked(ctx context.Context, cmd, prefix string, timeout time
 	timeout = cmp.Or(timeout, cmp.Or(m.cfg.CommandTimeout, 10*time.Second))
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	if _, err := io.WriteString(m.rw, cmd+"\r"); err != nil {
+	if err := m.write(ctx, cmd+"\r"); err != nil {
 		m.abandon(c)
 		return nil, fmt.Errorf("modem: writing %s: %w", cmd, err)
 	}
@@ -357,10 +364,13 @@ func (m *Modem) execLocked(ctx context.Context, cmd, prefix string, timeout time
 			return nil, err
 		case <-ctx.Done():
 			m.abandon(c)
-			io.WriteString(m.rw, "\x1B") // ESC: leave the prompt without sending
+			// ESC: leave the prompt without sending.
+			ectx, cancel := context.WithTimeout(context.Background(), time.Second)
+			m.write(ectx, "\x1B")
+			cancel()
 			return nil, fmt.Errorf("modem: %s: no > prompt: %w", cmd, ErrTimeout)
 		}
-		if _, err := io.WriteString(m.rw, data+"\x1A"); err != nil {
+		if err := m.write(ctx, data+"\x1A"); err != nil {
 			m.abandon(c)
 			return nil, &uncertainError{fmt.Errorf("modem: writing the PDU: %w", err)}
 		}
@@ -396,6 +406,27 @@ func (m *Modem) execLocked(ctx context.Context, cmd, prefix string, timeout time
 		}
 	}
 	return out, nil
+}
+
+// write writes s to the modem, bounded by ctx: a port that takes
+// nothing until ctx ends (flow control held, a stalled bridge) is closed,
+// which ends the connection (see Done and Err), since a write cannot be
+// taken back.
+func (m *Modem) write(ctx context.Context, s string) error {
+	done := make(chan error, 1)
+	go func() {
+		_, err := io.WriteString(m.rw, s)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+	}
+	m.stop(fmt.Errorf("modem: the port took nothing in time: %w", ErrTimeout))
+	m.rw.Close()
+	<-done
+	return fmt.Errorf("the port took nothing in time: %w", ErrTimeout)
 }
 
 // abandon gives up a command: its late answer must not be taken for the

@@ -385,9 +385,28 @@ type SubmitOptions struct {
 	National bool
 }
 
+// submitDCS is the TP-DCS of an SMPP data coding (see EncodeSubmit).
+func submitDCS(dc coding.DataCoding) (byte, error) {
+	switch {
+	case dc == 0x00, dc == 0x08, dc == 0x04, dc >= 0xF0 && dc <= 0xF3:
+		return byte(dc), nil
+	case dc == 0x02:
+		return 0x04, nil // 8-bit data
+	}
+	return 0, fmt.Errorf("modem: data coding %#02x has no TP-DCS: send GSM 7-bit (0), UCS-2 (8) or 8-bit data (4)", byte(dc))
+}
+
 // EncodeSubmit builds the SMS-SUBMITs of a message split by coding.Split
-// (UDH methods, unpacked GSM 7-bit): one per segment.
+// (UDH methods, unpacked GSM 7-bit): one per segment. The SMPP data
+// coding is written as the TP-DCS that says the same (3GPP TS 23.038):
+// GSM 7-bit (0x00, and the message class codings 0xF0-0xF3), UCS-2
+// (0x08), 8-bit data (0x02 and 0x04). The SMPP codings that have no
+// TP-DCS (IA5, Latin-1, JIS, Cyrillic ...) are refused.
 func EncodeSubmit(to string, dc coding.DataCoding, segs []coding.Segment, o SubmitOptions) ([]Submit, error) {
+	tpDCS, err := submitDCS(dc)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]Submit, 0, len(segs))
 	for _, seg := range segs {
 		b, err := appendSCA(nil, o.SMSC)
@@ -409,7 +428,7 @@ func EncodeSubmit(to string, dc coding.DataCoding, segs []coding.Segment, o Subm
 		if b, err = appendAddress(b, to, !o.National); err != nil {
 			return nil, err
 		}
-		b = append(b, 0x00, byte(dc)) // TP-PID, TP-DCS
+		b = append(b, 0x00, tpDCS) // TP-PID, TP-DCS
 		if o.Validity > 0 {
 			b = append(b, relativeVP(o.Validity))
 		}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -57,13 +58,26 @@ func TestReplayStoredMessages(t *testing.T) {
 	r := &replayer{answers: map[string]string{"AT+CMGL=4": strings.ReplaceAll(strings.TrimSpace(string(raw)), "\n", "\r\n")}}
 	a, b := net.Pipe()
 	go r.serve(b)
+	var mu sync.Mutex
 	var got []Message
-	m := New(a, Config{OnMessage: func(_ context.Context, msg Message) error { got = append(got, msg); return nil }})
+	m := New(a, Config{OnMessage: func(_ context.Context, msg Message) error {
+		mu.Lock()
+		defer mu.Unlock()
+		got = append(got, msg)
+		return nil
+	}})
 	defer m.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	require.NoError(t, m.Init(ctx))
+	require.Eventually(t, func() bool { // handed over on the worker
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		return slices.Contains(r.got, "AT+CMGD=2")
+	}, 5*time.Second, 5*time.Millisecond)
 
+	mu.Lock()
+	defer mu.Unlock()
 	require.Len(t, got, 3)
 	want := []struct{ from, when, text string }{
 		{"+27748577604", "2013-01-28T14:51:42+02:00", "Hello raspberry pi"},

@@ -15,8 +15,9 @@ import (
 
 // Init prepares the modem: no echo, numeric errors, the PIN if the SIM
 // asks for it, PDU mode, new messages stored on the SIM and announced
-// (+CMTI), status reports sent directly (+CDS); then it hands over the
-// messages already stored (see Config.OnMessage).
+// (+CMTI), status reports sent directly (+CDS); then it asks for the
+// messages already stored to be handed over (see Config.OnMessage and
+// Relist).
 func (m *Modem) Init(ctx context.Context) error {
 	if _, err := m.exec(ctx, "ATE0", "", 0); err != nil {
 		return err
@@ -32,8 +33,24 @@ func (m *Modem) Init(ctx context.Context) error {
 			return err
 		}
 	}
-	return m.listStored(ctx)
+	m.Relist()
+	return nil
 }
+
+// Relist asks for every message stored on the SIM to be handed over
+// again (AT+CMGL), on the goroutine that hands over the announced ones,
+// after those already announced: a message whose handover failed
+// (Config.OnMessage refused it) or whose announcement was lost is
+// offered again, marked Listed. Call it now and then; it does not wait.
+func (m *Modem) Relist() {
+	m.mu.Lock()
+	m.enqueueLocked(urc{line: relistURC})
+	m.mu.Unlock()
+}
+
+// relistURC is the queue's item for Relist (no modem sends it: lines
+// have no NUL).
+const relistURC = "\x00relist"
 
 // enterPIN enters Config.PIN if the SIM waits for it, once: after a
 // refusal (or no answer) it is not entered again on this Modem, whatever
@@ -52,7 +69,8 @@ func (m *Modem) enterPIN(ctx context.Context) error {
 	if len(lines) == 0 {
 		return errors.New("modem: AT+CPIN? gave no state")
 	}
-	switch state := strings.TrimSpace(strings.TrimPrefix(lines[0], "+CPIN:")); state {
+	state := strings.TrimSpace(strings.TrimPrefix(lines[0], "+CPIN:"))
+	switch state {
 	case "READY":
 		return nil
 	case "SIM PIN":
@@ -70,9 +88,14 @@ func (m *Modem) enterPIN(ctx context.Context) error {
 			return err
 		}
 		return nil
-	default: // SIM PUK, PH-SIM PIN, SIM PIN2 ...
-		return fmt.Errorf("%w: it is not ready: %s", ErrSIM, state)
 	}
+	if strings.Contains(state, "PUK") || strings.Contains(state, "PIN") {
+		// SIM PUK, PH-SIM PIN, SIM PIN2 ...: locked, or wanting what
+		// only a person can give.
+		return fmt.Errorf("%w: it wants %s", ErrSIM, state)
+	}
+	// NOT READY (still starting), and states not known here: try later.
+	return fmt.Errorf("modem: the SIM is not ready: %s", state)
 }
 
 // Sent is one part of a message the modem handed to the network: its
@@ -203,12 +226,17 @@ func (m *Modem) handle(ctx context.Context, u urc) {
 	case strings.HasPrefix(u.line, "+CDS:"):
 		n, _ := strconv.Atoi(strings.TrimSpace(strings.TrimPrefix(u.line, "+CDS:")))
 		m.report(u.pdu, n)
+	case u.line == relistURC:
+		if err := m.listStored(ctx); err != nil && ctx.Err() == nil {
+			m.logf("modem: listing the stored messages", "err", err)
+		}
+		m.handOverIncomplete(ctx)
 	case strings.HasPrefix(u.line, "+CMT:"):
 		// Delivered straight, not stored: hand it over; it cannot be
 		// deleted nor offered again.
 		d, ok := m.deliver(u.pdu, lengthOf(u.line))
 		if ok {
-			m.take(ctx, d, nil)
+			m.take(ctx, d, nil, false)
 		}
 	case strings.HasPrefix(u.line, "+CMTI:"), strings.HasPrefix(u.line, "+CDSI:"):
 		idx, ok := storedIndex(u.line)
@@ -283,7 +311,7 @@ func (m *Modem) readStored(ctx context.Context, idx int) error {
 	}
 	for i := 0; i+1 < len(lines); i++ {
 		if strings.HasPrefix(lines[i], "+CMGR:") {
-			m.stored(ctx, idx, lines[i], lines[i+1])
+			m.stored(ctx, idx, lines[i], lines[i+1], false)
 			return nil
 		}
 	}
@@ -306,7 +334,7 @@ func (m *Modem) listStored(ctx context.Context) error {
 		if err != nil {
 			continue
 		}
-		m.stored(ctx, idx, lines[i], lines[i+1])
+		m.stored(ctx, idx, lines[i], lines[i+1], true)
 		i++
 	}
 	return nil
@@ -314,7 +342,7 @@ func (m *Modem) listStored(ctx context.Context) error {
 
 // stored handles a message read from SIM index idx: header is its
 // +CMGR:/+CMGL: line. Status reports stored (+CDSI) are read the same.
-func (m *Modem) stored(ctx context.Context, idx int, header, hexPDU string) {
+func (m *Modem) stored(ctx context.Context, idx int, header, hexPDU string, listed bool) {
 	n := lengthOf(header)
 	if b, err := DecodeHex(hexPDU); err == nil {
 		if mti, err := messageType(b, n); err == nil && mti == 0x02 {
@@ -327,7 +355,7 @@ func (m *Modem) stored(ctx context.Context, idx int, header, hexPDU string) {
 	if !ok {
 		return // unreadable: left on the SIM (logged and counted), never lost
 	}
-	m.take(ctx, d, []int{idx})
+	m.take(ctx, d, []int{idx}, listed)
 }
 
 func (m *Modem) delete(ctx context.Context, idxs ...int) {
@@ -344,14 +372,15 @@ type partsOf struct {
 	parts   map[uint8]Deliver
 	indexes []int
 	first   time.Time
+	listed  bool // a part came from a listing of the SIM
 }
 
 // take hands over a received message (or collects a part until the
 // message is whole) and deletes what it came from once taken.
-func (m *Modem) take(ctx context.Context, d Deliver, idxs []int) {
-	m.recvMu.Lock() // Init's listing and the worker both hand messages over
+func (m *Modem) take(ctx context.Context, d Deliver, idxs []int, listed bool) {
+	m.recvMu.Lock()
 	defer m.recvMu.Unlock()
-	msg := Message{From: d.From, Text: d.Text, SCTS: d.SCTS, Parts: 1, Received: time.Now()}
+	msg := Message{From: d.From, Text: d.Text, SCTS: d.SCTS, Parts: 1, Received: time.Now(), Listed: listed}
 	if d.Concat.Total > 1 {
 		key := d.From + "\x00" + strconv.Itoa(int(d.Concat.Ref)) + "\x00" + strconv.Itoa(int(d.Concat.Total))
 		p := m.parts[key]
@@ -362,28 +391,67 @@ func (m *Modem) take(ctx context.Context, d Deliver, idxs []int) {
 			p = &partsOf{parts: map[uint8]Deliver{}, first: time.Now()}
 			m.parts[key] = p
 		}
+		p.listed = p.listed || listed
+		for _, i := range idxs { // the same part stored twice (or listed again): deleted with the rest
+			if !slices.Contains(p.indexes, i) {
+				p.indexes = append(p.indexes, i)
+			}
+		}
 		if _, dup := p.parts[d.Concat.Seq]; dup {
-			p.indexes = append(p.indexes, idxs...) // the same part stored twice: delete it with the rest
 			return
 		}
 		p.parts[d.Concat.Seq] = d
-		p.indexes = append(p.indexes, idxs...)
 		if len(p.parts) < int(d.Concat.Total) {
 			return
 		}
 		delete(m.parts, key)
-		seqs := make([]int, 0, len(p.parts))
-		for s := range p.parts {
-			seqs = append(seqs, int(s))
-		}
-		slices.Sort(seqs)
-		ordered := make([]Deliver, 0, len(seqs))
-		for _, s := range seqs {
-			ordered = append(ordered, p.parts[uint8(s)])
-		}
-		msg.Text, msg.Parts, msg.SCTS = joinParts(ordered), len(seqs), p.parts[1].SCTS
+		msg = p.message()
 		idxs = p.indexes
 	}
+	m.handOver(ctx, msg, idxs)
+}
+
+// message is the whole of a long message, or what came of it.
+func (p *partsOf) message() Message {
+	seqs := make([]int, 0, len(p.parts))
+	for s := range p.parts {
+		seqs = append(seqs, int(s))
+	}
+	slices.Sort(seqs)
+	ordered := make([]Deliver, 0, len(seqs))
+	for _, s := range seqs {
+		ordered = append(ordered, p.parts[uint8(s)])
+	}
+	first := ordered[0]
+	return Message{From: first.From, Text: joinParts(ordered), SCTS: first.SCTS, Parts: len(seqs), Received: time.Now(),
+		Listed: p.listed, Slots: slices.Clone(p.indexes)}
+}
+
+// incompleteAfter is how long the parts of a long message wait for the
+// others: then what came is handed over as it is (a part the network
+// lost would otherwise hold the others on the SIM for good).
+const incompleteAfter = time.Hour
+
+// handOverIncomplete hands over, as they are, the long messages whose
+// parts have waited longer than incompleteAfter.
+func (m *Modem) handOverIncomplete(ctx context.Context) {
+	m.recvMu.Lock()
+	defer m.recvMu.Unlock()
+	for key, p := range m.parts {
+		if time.Since(p.first) < incompleteAfter {
+			continue
+		}
+		delete(m.parts, key)
+		msg := p.message()
+		m.logf("modem: a long message came incomplete; handed over as it is", "from", msg.From, "parts", msg.Parts)
+		m.handOver(ctx, msg, p.indexes)
+	}
+}
+
+// handOver gives msg to Config.OnMessage and deletes its SIM slots once
+// it was taken (under recvMu).
+func (m *Modem) handOver(ctx context.Context, msg Message, idxs []int) {
+	msg.Slots = slices.Clone(idxs)
 	if m.cfg.OnMessage != nil {
 		if err := m.cfg.OnMessage(ctx, msg); err != nil {
 			m.logf("modem: a received message was not taken; it stays on the SIM", "from", msg.From, "err", err)

@@ -155,6 +155,12 @@ type DeliveryReceipt struct {
 	// receipt is for (the SMSC reused the id while an older message still
 	// waits): the receipt is kept for the RecordSubmit of its own.
 	SubmittedAt time.Time
+	// DateTolerance is how far from SubmittedAt that submission may be
+	// (0: ReceiptDateTolerance, for an SMSC's submit date in an unknown
+	// time zone). A date written exactly (a GSM status report's service
+	// centre time, with its zone) takes a small one, so that it tells
+	// apart the submissions of an id reused within minutes.
+	DateTolerance time.Duration
 	// Raw is the receipt as received (its text), kept with a receipt
 	// that matches no submission.
 	Raw string

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/switchboard-go/switchboard/modem/modemtest"
@@ -35,9 +36,9 @@ func (f *modemSimFlags) register(fs *flag.FlagSet) {
 }
 
 // start serves the simulated modem on a pty and links f.path (made
-// absolute) to it (a
-// link left by an earlier run is replaced; any other file there is an
-// error). stop ends it and removes the link.
+// absolute) to it: a link to a pty left by an earlier run is replaced,
+// anything else there is an error. stop ends it and removes the link if
+// it is still ours.
 func (f *modemSimFlags) start() (sim *modemtest.Modem, stop func(), err error) {
 	if f.failPercent < 0 || f.failPercent > 100 {
 		return nil, nil, fmt.Errorf("-modem-sim-fail-percent %d: want 0..100", f.failPercent)
@@ -47,9 +48,12 @@ func (f *modemSimFlags) start() (sim *modemtest.Modem, stop func(), err error) {
 	if f.path, err = filepath.Abs(f.path); err != nil {
 		return nil, nil, fmt.Errorf("-modem-sim: %w", err)
 	}
+	// Only a link to a pty (left by a run that did not end cleanly) is
+	// replaced: anything else at PATH is someone's.
 	if fi, err := os.Lstat(f.path); err == nil {
-		if fi.Mode()&os.ModeSymlink == 0 {
-			return nil, nil, fmt.Errorf("-modem-sim %s: exists and is not a link", f.path)
+		target, _ := os.Readlink(f.path)
+		if fi.Mode()&os.ModeSymlink == 0 || !strings.HasPrefix(target, "/dev/pts/") {
+			return nil, nil, fmt.Errorf("-modem-sim %s: exists and is not a link to a pseudo-terminal", f.path)
 		}
 		if err := os.Remove(f.path); err != nil {
 			return nil, nil, fmt.Errorf("-modem-sim: %w", err)
@@ -72,7 +76,9 @@ func (f *modemSimFlags) start() (sim *modemtest.Modem, stop func(), err error) {
 	return sim, func() {
 		stopPTY()
 		sim.Close()
-		os.Remove(f.path)
+		if target, err := os.Readlink(f.path); err == nil && target == tty {
+			os.Remove(f.path) // ours still, not a link someone put there meanwhile
+		}
 	}, nil
 }
 

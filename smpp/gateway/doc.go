@@ -36,15 +36,21 @@
 // replies work as for SMPP operators, so a route's messages go through
 // SMPP, modems, or both; several modems with one prefix and one priority
 // are a pool that shares it by weight. The gateway opens the modem, sets
-// it up (PIN, PDU mode, indications), checks every 15 s that it is
-// registered on the network (a modem that is not counts as unbound, so
-// its messages fail over), and opens it again when it is lost (an
-// unplugged stick), backing off to 30 s. It sends one part at a time,
+// it up (PIN, PDU mode, indications), checks every 15 s that it answers
+// and is registered on the network, and opens it again when it is lost
+// (an unplugged stick) or stops answering, backing off to 30 s. A modem
+// that is not registered, does not answer, or refuses to send for a
+// reason of its own (+CMS ERROR 300 and up: no service centre number,
+// no SIM) counts as unbound, so its messages fail over. A SIM that
+// refuses the PIN is never given it again (a SIM locks after three wrong
+// ones): the operator waits, its health saying why, until it is changed. It sends one part at a time,
 // with status reports requested; a report becomes a receipt matched by
 // message id "destination/reference" (the TP-MR the modem gave the
 // part), its service centre time picking among submissions of a reused
 // reference. Received SMS are stored as replies before the modem deletes
-// them from the SIM. A part the modem refuses with a temporary +CMS ERROR
+// them from the SIM; the SIM is listed again every 15 s, so that one
+// whose storing failed is stored later, and one stored whose deletion
+// was cut short is deleted without being stored twice. A part the modem refuses with a temporary +CMS ERROR
 // is retried like an SMSC's temporary refusal; a permanent one fails the
 // message with the modem's code and words. A part whose PDU was written
 // and never answered (the modem hung, restarted or was unplugged right
@@ -52,8 +58,17 @@
 // operator's gateway.resend policy decides (see Delivery guarantees). A
 // modem operator takes the parameters gateway.resend, query_after (how
 // often messages without a report are looked at), give_up_after,
-// languages and split (udh8 or udh16), and submit_sm.validity_period (a
-// duration), registered_delivery (0: no status reports) and data_coding.
+// languages, split (udh8 or udh16) and report_date_tolerance, and
+// submit_sm.validity_period (a duration), registered_delivery (0: no
+// status reports) and data_coding (0 or 8).
+//
+// A modem reuses a message reference every 256 parts. A status report
+// names the service centre time of its submission, with its zone: it
+// goes to the submission of its id recorded within
+// gateway.report_date_tolerance of that time (default 1m, for the two
+// clocks' difference), so reports are told apart as long as a reference
+// comes back no sooner than twice that (a real modem takes 15 to 25
+// minutes for 256 parts).
 //
 // # Operator parameters
 //

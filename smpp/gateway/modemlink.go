@@ -28,6 +28,9 @@ const (
 	modemRetryMax     = 30 * time.Second
 	modemHealthPeriod = 15 * time.Second
 	modemInitTimeout  = time.Minute
+	// modemTroublePause is how long a modem that refused to send for a
+	// reason of its own rests before it is checked and tried again.
+	modemTroublePause = 30 * time.Second
 	// modemSendTimeout is the longest a modem may take to answer a part
 	// (at most half of Config.SubmitTimeout): the network's acceptance.
 	modemSendTimeout = time.Minute
@@ -49,6 +52,7 @@ type modemLink struct {
 	r           *runner
 	sendTimeout time.Duration // the modem's answer to one part: the longest a part may take
 	turn        chan struct{} // one part at a time through the modem
+	trouble     chan error    // a send found the modem in trouble (see watch)
 
 	mu      sync.Mutex
 	cur     *modem.Modem  // open and set up; nil while down
@@ -92,7 +96,7 @@ func (s *recentSet) add(key string) {
 }
 
 func newModemLink(r *runner) *modemLink {
-	return &modemLink{r: r, taken: r.g.takenOf(r.p.op.ID), sendTimeout: min(modemSendTimeout, r.g.cfg.SubmitTimeout/2), turn: make(chan struct{}, 1),
+	return &modemLink{r: r, taken: r.g.takenOf(r.p.op.ID), sendTimeout: min(modemSendTimeout, r.g.cfg.SubmitTimeout/2), turn: make(chan struct{}, 1), trouble: make(chan error, 1),
 		changed: make(chan struct{}), done: make(chan struct{})}
 }
 
@@ -252,29 +256,40 @@ func openDevice(ctx context.Context, open func(context.Context, store.ModemSetti
 	}
 }
 
-// watch keeps m ready while it is registered on the network (checked
-// every modemHealthPeriod) until its connection ends or ctx does.
+// watch keeps m ready while it answers and is registered on the network
+// (checked every modemHealthPeriod, and at once when a send says the
+// modem is in trouble) until its connection ends or ctx does. A modem
+// that does not answer is given up (keep opens it again), one that
+// refuses to send for its own reasons is paused for modemTroublePause:
+// either way it counts as unbound, so its messages fail over.
 func (l *modemLink) watch(ctx context.Context, m *modem.Modem, log interface{ Warn(string, ...any) }) {
-	check := func() {
+	check := func() bool {
 		hctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 		h, err := m.Health(hctx)
 		cancel()
+		var refused *modem.Error
 		switch {
-		case err != nil:
-			// A modem that cannot tell is taken as ready: a send will
-			// tell (and a lost connection ends the watch).
-			if ctx.Err() == nil {
-				log.Warn("modem health", "err", err)
-			}
+		case errors.As(err, &refused):
+			// A modem that cannot tell (it does not know a command) is
+			// taken as ready: a send will tell.
 			l.set(m, true)
+		case err != nil:
+			if ctx.Err() == nil {
+				l.r.failed(fmt.Errorf("the modem does not answer: %w", err))
+				log.Warn("modem not answering; opening it again", "err", err)
+			}
+			return false
 		case !h.Registration.Registered():
 			l.r.failed(fmt.Errorf("modem not registered on the network: %s", h.Registration))
 			l.set(m, false)
 		default:
 			l.set(m, true)
 		}
+		return true
 	}
-	check()
+	if !check() {
+		return
+	}
 	t := time.NewTicker(modemHealthPeriod)
 	defer t.Stop()
 	for {
@@ -283,9 +298,34 @@ func (l *modemLink) watch(ctx context.Context, m *modem.Modem, log interface{ Wa
 			return
 		case <-m.Done():
 			return
+		case err := <-l.trouble:
+			l.set(m, false)
+			l.r.failed(err)
+			if !errors.Is(err, modem.ErrTimeout) {
+				log.Warn("the modem refuses to send; paused", "err", err, "for", modemTroublePause)
+				pause := time.NewTimer(modemTroublePause)
+				select {
+				case <-ctx.Done():
+				case <-m.Done():
+				case <-pause.C:
+				}
+				pause.Stop()
+			}
 		case <-t.C:
-			check()
+			m.Relist() // what a failed handover left on the SIM, or a lost announcement
 		}
+		if ctx.Err() != nil || !check() {
+			return
+		}
+	}
+}
+
+// troubled tells watch that a send found the modem in trouble: not
+// answering, or refusing for reasons of its own or its SIM's.
+func (l *modemLink) troubled(err error) {
+	select {
+	case l.trouble <- err:
+	default:
 	}
 }
 
@@ -354,10 +394,17 @@ func (l *modemLink) sendPart(ctx context.Context, m *modem.Modem, s modem.Submit
 		return 0, fmt.Errorf("%w: no time left to send", errModemBusy)
 	}
 	ref, err := m.SendPDU(ctx, s)
-	if errors.Is(err, modem.ErrSIM) {
+	var me *modem.Error
+	switch {
+	case errors.Is(err, modem.ErrSIM):
 		// The modem restarted and its SIM refused the PIN: close it, so
 		// that the link stops (see keep) and its messages fail over.
 		m.Close()
+	case errors.Is(err, modem.ErrTimeout), errors.As(err, &me) && !refusesMessage(me) && !me.Temporary():
+		// Not answering, or refusing every message for a reason of its
+		// own (no service centre number, no SIM): not this message's
+		// fault, and the next would fare the same.
+		l.troubled(err)
 	}
 	return ref, err
 }
@@ -431,7 +478,7 @@ func (l *modemLink) report(s modem.StatusReport) {
 		to = n
 	}
 	rc := store.DeliveryReceipt{OperatorID: r.p.op.ID, MessageID: modemMessageID(to, s.Ref), State: s.State(),
-		ErrorCode: int(s.Status), DoneAt: s.Done, SubmittedAt: s.SCTS,
+		ErrorCode: int(s.Status), DoneAt: s.Done, SubmittedAt: s.SCTS, DateTolerance: r.p.reportTolerance,
 		Raw: fmt.Sprintf("status report ref:%d recipient:%s status:0x%02X scts:%s done:%s", s.Ref, s.Recipient, s.Status,
 			s.SCTS.Format(time.RFC3339), s.Done.Format(time.RFC3339))}
 	now := time.Now()
@@ -454,11 +501,12 @@ func (l *modemLink) message(_ context.Context, msg modem.Message) error {
 		to = r.p.op.Sources[0]
 	}
 	// A reply stored whose deletion from the SIM failed (the modem lost
-	// right after) is offered again when the modem is opened again: it is
-	// known by its sender, service centre time and text, and deleted
-	// without being stored twice.
-	key := msg.From + "\x00" + msg.SCTS.UTC().Format(time.RFC3339) + "\x00" + msg.Text
-	if l.taken.has(key) {
+	// right after) is found again by a listing of the SIM: it is known by
+	// its sender, service centre time, text and SIM slots, and deleted
+	// without being stored twice. Announced replies are never taken for
+	// repeats (two alike in one second are two).
+	key := fmt.Sprint(msg.From, "\x00", msg.SCTS.UTC().Format(time.RFC3339), "\x00", msg.Text, "\x00", msg.Slots)
+	if msg.Listed && l.taken.has(key) {
 		return nil
 	}
 	// Waited for even while closing (the recorder writes everything

@@ -42,7 +42,20 @@ type profile struct {
 	certPEM     string        // gateway.tls_cert and tls_key, paired by finishTLS
 	keyPEM      string
 	modemSubmit modem.SubmitOptions // a modem operator's: service centre, status reports, validity
+	// reportTolerance is how far a modem's status report's service
+	// centre time may be from the recorded submission it is for
+	// (gateway.report_date_tolerance).
+	reportTolerance time.Duration
 }
+
+// DefaultReportDateTolerance is how far a modem's status report's
+// service centre time may be from the recorded submission it is for,
+// when gateway.report_date_tolerance is not set: the clocks of the
+// service centre and of this machine may differ by that much. A modem
+// reuses a message reference every 256 parts (15 to 25 minutes for a
+// real one); reports are told apart as long as it reuses one no sooner
+// than twice this.
+const DefaultReportDateTolerance = time.Minute
 
 func newProfile(op store.Operator) (*profile, error) {
 	if op.Kind == store.KindModem {
@@ -112,11 +125,20 @@ var modemParams = map[string]bool{
 // asked for (submit_sm.registered_delivery 0 turns them off), the
 // validity period only as a duration, parts with a UDH.
 func newModemProfile(op store.Operator) (*profile, error) {
-	p := &profile{op: op, addr: op.Modem.Device, receiptID: "same"}
+	p := &profile{op: op, addr: op.Modem.Device, receiptID: "same", reportTolerance: DefaultReportDateTolerance}
 	p.tmpl.RegisteredDelivery = 1
 	for _, prm := range op.Params {
 		err := errors.New("not a modem operator's")
-		if modemParams[prm.Command+"."+prm.Name] {
+		switch key := prm.Command + "." + prm.Name; {
+		case key == "gateway.report_date_tolerance":
+			if p.reportTolerance, err = time.ParseDuration(prm.Value); err == nil && p.reportTolerance <= 0 {
+				err = errors.New("want a positive duration")
+			}
+		case key == "submit_sm.data_coding" && !modemCoding(prm.Value):
+			// A modem's PDU carries GSM 7-bit or UCS-2 (the SMPP codings
+			// 1 to 7 are not its TP-DCS values).
+			err = errors.New("a modem sends 0 (GSM 7-bit) or 8 (UCS-2)")
+		case modemParams[key]:
 			err = p.apply(prm)
 		}
 		if err != nil {
@@ -136,6 +158,12 @@ func newModemProfile(op store.Operator) (*profile, error) {
 	}
 	p.followUpDefaults()
 	return p, nil
+}
+
+// modemCoding reports whether v is a data coding a modem sends: 0 or 8.
+func modemCoding(v string) bool {
+	n, err := strconv.ParseUint(v, 0, 8)
+	return err == nil && (n == 0 || n == 8)
 }
 
 func (p *profile) apply(prm store.OperatorParam) error {

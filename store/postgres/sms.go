@@ -471,7 +471,7 @@ func (o *ops) RecordSubmit(ctx context.Context, txID int64, r store.SubmitResult
 		b.Queue(advisoryLockSQL, receiptKeys(operatorID, r.MessageIDs))
 		for i, mid := range r.MessageIDs {
 			b.Queue(`WITH p AS (DELETE FROM sms_pending_receipts WHERE operator_id = $3 AND message_id = $4
-					AND received_at >= $5 AND (submitted_at IS NULL OR abs(extract(epoch FROM submitted_at - $6::timestamptz)) <= $7)
+					AND received_at >= $5 AND (submitted_at IS NULL OR abs(extract(epoch FROM submitted_at - $6::timestamptz)) <= COALESCE(date_tolerance, $7))
 					RETURNING state, error_code, done_at)
 				INSERT INTO sms_segments (transmission_id, segment, operator_id, message_id, state, error_code, done_at)
 				SELECT $1, $2, $3, $4, COALESCE(p.state, ''), COALESCE(p.error_code, 0), p.done_at
@@ -644,7 +644,7 @@ func (o *ops) ApplyReceipt(ctx context.Context, r store.DeliveryReceipt) (store.
 						(SELECT submitted_at FROM sms_transmissions WHERE id = s.transmission_id) - $6::timestamptz)) <= $7))
 			RETURNING transmission_id`,
 			r.State, r.ErrorCode, tm(r.DoneAt), r.OperatorID, r.MessageID,
-			tm(r.SubmittedAt), store.ReceiptDateTolerance.Seconds()).Scan(&txID)
+			tm(r.SubmittedAt), r.DateTolerance.Seconds()).Scan(&txID)
 		if errors.Is(err, pgx.ErrNoRows) {
 			// The same receipt again (its acknowledgment was lost): it
 			// changes nothing and is not kept for a later submission.
@@ -655,7 +655,7 @@ func (o *ops) ApplyReceipt(ctx context.Context, r store.DeliveryReceipt) (store.
 				WHERE s.operator_id = $1 AND s.message_id = $2
 				AND ($3::timestamptz IS NULL OR abs(extract(epoch FROM
 					(SELECT submitted_at FROM sms_transmissions WHERE id = s.transmission_id) - $3::timestamptz)) <= $4)
-				ORDER BY s.seq DESC LIMIT 1`, r.OperatorID, r.MessageID, tm(r.SubmittedAt), store.ReceiptDateTolerance.Seconds()).
+				ORDER BY s.seq DESC LIMIT 1`, r.OperatorID, r.MessageID, tm(r.SubmittedAt), r.DateTolerance.Seconds()).
 				Scan(&dupOf, &state, scan.Time(&done))
 			if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 				return err
@@ -666,10 +666,12 @@ func (o *ops) ApplyReceipt(ctx context.Context, r store.DeliveryReceipt) (store.
 				return err
 			}
 			_, err = o.tx.Exec(ctx, `INSERT INTO sms_pending_receipts (operator_id, message_id, state, error_code,
-				done_at, received_at, raw, submitted_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (operator_id, message_id)
+				done_at, received_at, raw, submitted_at, date_tolerance) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (operator_id, message_id)
 				DO UPDATE SET state = excluded.state, error_code = excluded.error_code, done_at = excluded.done_at,
-				received_at = excluded.received_at, raw = excluded.raw, submitted_at = excluded.submitted_at`,
-				r.OperatorID, r.MessageID, r.State, r.ErrorCode, tm(r.DoneAt), tm(rules.Now()), r.Raw, tm(r.SubmittedAt))
+				received_at = excluded.received_at, raw = excluded.raw, submitted_at = excluded.submitted_at,
+				date_tolerance = excluded.date_tolerance`,
+				r.OperatorID, r.MessageID, r.State, r.ErrorCode, tm(r.DoneAt), tm(rules.Now()), r.Raw, tm(r.SubmittedAt),
+				r.DateTolerance.Seconds())
 			return err
 		}
 		if err != nil {

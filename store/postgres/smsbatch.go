@@ -280,7 +280,7 @@ func (o *ops) applyPending(ctx context.Context, txID, operatorID int64, mids []s
 	pending := false
 	for i, mid := range mids {
 		tag, err := o.tx.Exec(ctx, `WITH p AS (DELETE FROM sms_pending_receipts WHERE operator_id = $3 AND message_id = $4
-				AND received_at >= $5 AND (submitted_at IS NULL OR abs(extract(epoch FROM submitted_at - $6::timestamptz)) <= $7)
+				AND received_at >= $5 AND (submitted_at IS NULL OR abs(extract(epoch FROM submitted_at - $6::timestamptz)) <= COALESCE(date_tolerance, $7))
 				RETURNING state, error_code, done_at)
 			UPDATE sms_segments s SET state = p.state, error_code = p.error_code, done_at = p.done_at
 			FROM p WHERE s.transmission_id = $1 AND s.segment = $2`,

@@ -436,7 +436,7 @@ func (o *ops) applyPending(ctx context.Context, txID, operatorID int64, mids []s
 		var code int
 		var done int64
 		err := o.w().QueryRowContext(ctx, `DELETE FROM sms_pending_receipts WHERE operator_id = ? AND message_id = ?
-			AND received_at >= ? AND (submitted_at IS NULL OR abs(submitted_at - ?) <= ?)
+			AND received_at >= ? AND (submitted_at IS NULL OR abs(submitted_at - ?) <= COALESCE(date_tolerance, ?))
 			RETURNING state, error_code, done_at`,
 			operatorID, mid, tm(at.Add(-store.PendingReceiptWindow)), tm(at), store.ReceiptDateTolerance.Microseconds()).
 			Scan(&state, &code, &done)
@@ -593,7 +593,7 @@ func (o *ops) applyReceipt(ctx context.Context, r store.DeliveryReceipt) (store.
 			ORDER BY s.rowid DESC LIMIT 1) AND state = ''
 		RETURNING transmission_id`,
 		r.State, r.ErrorCode, tm(r.DoneAt), r.OperatorID, r.MessageID,
-		tm(r.SubmittedAt), tm(r.SubmittedAt), store.ReceiptDateTolerance.Microseconds()).Scan(&txID)
+		tm(r.SubmittedAt), tm(r.SubmittedAt), r.DateTolerance.Microseconds()).Scan(&txID)
 	if errors.Is(err, sql.ErrNoRows) {
 		// The same receipt again (its acknowledgment was lost): it
 		// changes nothing and is not kept for a later submission.
@@ -604,7 +604,7 @@ func (o *ops) applyReceipt(ctx context.Context, r store.DeliveryReceipt) (store.
 			WHERE s.operator_id = ? AND s.message_id = ?
 			AND (? IS NULL OR abs((SELECT submitted_at FROM sms_transmissions WHERE id = s.transmission_id) - ?) <= ?)
 			ORDER BY s.rowid DESC LIMIT 1`, r.OperatorID, r.MessageID,
-			tm(r.SubmittedAt), tm(r.SubmittedAt), store.ReceiptDateTolerance.Microseconds()).
+			tm(r.SubmittedAt), tm(r.SubmittedAt), r.DateTolerance.Microseconds()).
 			Scan(&dupOf, &state, scan.Time(&done))
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return store.Transmission{}, false, err
@@ -614,10 +614,11 @@ func (o *ops) applyReceipt(ctx context.Context, r store.DeliveryReceipt) (store.
 			return t, true, err
 		}
 		_, err = o.w().ExecContext(ctx, `INSERT INTO sms_pending_receipts (operator_id, message_id, state, error_code,
-			done_at, received_at, raw, submitted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET state = excluded.state,
+			done_at, received_at, raw, submitted_at, date_tolerance) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET state = excluded.state,
 			error_code = excluded.error_code, done_at = excluded.done_at, received_at = excluded.received_at,
-			raw = excluded.raw, submitted_at = excluded.submitted_at`,
-			r.OperatorID, r.MessageID, r.State, r.ErrorCode, tm(r.DoneAt), tm(rules.Now()), r.Raw, tm(r.SubmittedAt))
+			raw = excluded.raw, submitted_at = excluded.submitted_at, date_tolerance = excluded.date_tolerance`,
+			r.OperatorID, r.MessageID, r.State, r.ErrorCode, tm(r.DoneAt), tm(rules.Now()), r.Raw, tm(r.SubmittedAt),
+			r.DateTolerance.Microseconds())
 		return store.Transmission{}, false, err
 	}
 	if err != nil {

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -23,6 +24,7 @@ var smsTests = []test{
 	{"SubmitAndReceipts", testSubmitAndReceipts},
 	{"ReceiptBeforeSubmit", testReceiptBeforeSubmit},
 	{"ReceiptIDsReused", testReceiptIDsReused},
+	{"ReceiptExactDate", testReceiptExactDate},
 	{"OperatorHealth", testOperatorHealth},
 	{"GroupRecording", testGroupRecording},
 	{"LoadPending", testLoadPending},
@@ -377,6 +379,54 @@ func testSubmitAndReceipts(t *testing.T, e *env) {
 // goes to the most recent submission of its id, never to one that has
 // its receipt already, and an old unmatched receipt is not applied to a
 // new submission.
+// A receipt whose submit date is exact (a GSM status report's service
+// centre time) and says so with a small DateTolerance lands on the
+// submission of its id made then, not on a later one that reused the id
+// seconds after, alone, in a group (ApplyReceipts) and kept aside until
+// its submission is recorded.
+func testReceiptExactDate(t *testing.T, e *env) {
+	ctx := e.ctx(t)
+	c := newClient(t, e, "acme")
+	op := newOperator(t, e, "modem")
+	t0 := time.Now().Add(-time.Minute).Truncate(time.Second)
+	first := claimOne(t, e, c.ID, op.ID, "first")
+	must(t, e.RecordSubmit(ctx, first.ID, store.SubmitResult{MessageIDs: []string{"584141234567/1"}, At: t0}))
+	second := claimOne(t, e, c.ID, op.ID, "second")
+	must(t, e.RecordSubmit(ctx, second.ID, store.SubmitResult{MessageIDs: []string{"584141234567/1"}, At: t0.Add(20 * time.Second)}))
+	rc := store.DeliveryReceipt{OperatorID: op.ID, MessageID: "584141234567/1", State: store.TxUndeliverable, ErrorCode: 0x41,
+		DoneAt: t0.Add(30 * time.Second), SubmittedAt: t0.Add(-time.Second), DateTolerance: 5 * time.Second}
+	r, matched, err := e.ApplyReceipt(ctx, rc)
+	must(t, err)
+	eq(t, "matched", matched, true)
+	eq(t, "to the submission made then", r.ID, first.ID)
+	got, _ := e.Transmission(ctx, second.ID)
+	eq(t, "the later one untouched", got.State, store.TxSent)
+	rc.State, rc.ErrorCode, rc.SubmittedAt = store.TxDelivered, 0, t0.Add(21*time.Second)
+	ms, err := e.ApplyReceipts(ctx, []store.DeliveryReceipt{rc})
+	must(t, err)
+	eq(t, "matched in a group", ms[0], true)
+	got, _ = e.Transmission(ctx, second.ID)
+	eq(t, "the later one's own", got.State, store.TxDelivered)
+
+	// A report for a submission not yet recorded waits for it, and not
+	// for a later reuse of the id minutes after.
+	rc = store.DeliveryReceipt{OperatorID: op.ID, MessageID: "584141234567/2", State: store.TxExpired,
+		DoneAt: time.Now(), SubmittedAt: time.Now().Add(-2 * time.Minute), DateTolerance: 5 * time.Second}
+	_, matched, err = e.ApplyReceipt(ctx, rc)
+	must(t, err)
+	eq(t, "nothing to match yet", matched, false)
+	reuse := claimOne(t, e, c.ID, op.ID, "reuse")
+	must(t, e.RecordSubmit(ctx, reuse.ID, store.SubmitResult{MessageIDs: []string{"584141234567/2"}}))
+	got, _ = e.Transmission(ctx, reuse.ID)
+	eq(t, "a reuse minutes later does not take it", got.State, store.TxSent)
+
+	_, _, err = e.ApplyReceipt(ctx, store.DeliveryReceipt{OperatorID: op.ID, MessageID: "x", State: store.TxDelivered,
+		DateTolerance: -time.Second})
+	if !errors.Is(err, store.ErrInvalid) {
+		t.Errorf("negative tolerance: %v, want ErrInvalid", err)
+	}
+}
+
 func testReceiptIDsReused(t *testing.T, e *env) {
 	ctx := e.ctx(t)
 	c := newClient(t, e, "acme")

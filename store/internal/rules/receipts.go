@@ -67,7 +67,7 @@ func PlanReceipts(rs []store.DeliveryReceipt, cands map[ReceiptKey][]ReceiptCand
 		slices.SortFunc(cs, func(a, b ReceiptCandidate) int { return cmp.Compare(b.Order, a.Order) })
 		var c *ReceiptCandidate
 		for j := range cs {
-			if FitsSubmitDate(cs[j].SubmittedAt, r.SubmittedAt) {
+			if FitsSubmitDate(cs[j].SubmittedAt, r.SubmittedAt, r.DateTolerance) {
 				c = &cs[j]
 				break
 			}
@@ -82,9 +82,10 @@ func PlanReceipts(rs []store.DeliveryReceipt, cands map[ReceiptKey][]ReceiptCand
 }
 
 // FitsSubmitDate reports whether a submission recorded at submitted may
-// be the one a receipt naming named is for (see
-// store.ReceiptDateTolerance); a receipt that names none fits any.
-func FitsSubmitDate(submitted, named time.Time) bool {
+// be the one a receipt naming named is for, within tol (see
+// store.DeliveryReceipt.DateTolerance); a receipt that names none fits
+// any.
+func FitsSubmitDate(submitted, named time.Time, tol time.Duration) bool {
 	if named.IsZero() {
 		return true
 	}
@@ -92,7 +93,7 @@ func FitsSubmitDate(submitted, named time.Time) bool {
 		return false
 	}
 	d := submitted.Sub(named)
-	return d <= store.ReceiptDateTolerance && d >= -store.ReceiptDateTolerance
+	return d <= tol && d >= -tol
 }
 
 // SettledAlone is what a transmission of one segment becomes with the

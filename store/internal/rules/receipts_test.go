@@ -11,12 +11,14 @@ import (
 
 func TestFitsSubmitDate(t *testing.T) {
 	at := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
-	assert.True(t, FitsSubmitDate(at, time.Time{}), "a receipt naming no date fits any submission")
-	assert.False(t, FitsSubmitDate(time.Time{}, at), "a submission without a time fits no date")
-	assert.True(t, FitsSubmitDate(at, at.Add(store.ReceiptDateTolerance)))
-	assert.True(t, FitsSubmitDate(at, at.Add(-store.ReceiptDateTolerance)))
-	assert.False(t, FitsSubmitDate(at, at.Add(store.ReceiptDateTolerance+time.Second)))
-	assert.False(t, FitsSubmitDate(at, at.Add(-store.ReceiptDateTolerance-time.Second)))
+	assert.True(t, FitsSubmitDate(at, time.Time{}, store.ReceiptDateTolerance), "a receipt naming no date fits any submission")
+	assert.False(t, FitsSubmitDate(time.Time{}, at, store.ReceiptDateTolerance), "a submission without a time fits no date")
+	tol := store.ReceiptDateTolerance
+	assert.True(t, FitsSubmitDate(at, at.Add(tol), tol))
+	assert.True(t, FitsSubmitDate(at, at.Add(-tol), tol))
+	assert.False(t, FitsSubmitDate(at, at.Add(tol+time.Second), tol))
+	assert.False(t, FitsSubmitDate(at, at.Add(-tol-time.Second), tol))
+	assert.False(t, FitsSubmitDate(at, at.Add(11*time.Second), 10*time.Second))
 }
 
 // The set path takes only receipts whose id is alone in the group and

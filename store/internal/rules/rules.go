@@ -165,6 +165,12 @@ func Receipt(r *store.DeliveryReceipt) error {
 	if r.MessageID == "" {
 		return invalid("receipt without message id")
 	}
+	if r.DateTolerance < 0 {
+		return invalid("receipt with a negative date tolerance")
+	}
+	if r.DateTolerance == 0 {
+		r.DateTolerance = store.ReceiptDateTolerance
+	}
 	if !r.State.Final() {
 		return invalid("receipt state %q is not final", r.State)
 	}
