@@ -19,6 +19,7 @@ type Ops interface {
 	TicketStore
 	AccountStore
 	WebhookStore
+	SecretStore
 }
 
 // Store is a database holding the records of all three channels.

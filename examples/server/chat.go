@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"cmp"
 	"context"
 	"crypto/rand"
@@ -58,7 +59,7 @@ func (f *chatFlags) register(fs *flag.FlagSet) {
 // mailer, when not nil, mails customers their transcripts on request.
 func (f *chatFlags) start(st store.Store, dataDir string, files uint64, tickets *mailticket.Processor,
 	mailer func(context.Context, store.Transcript, string) error, log *slog.Logger) (addr string, srv *chat.Server, stop func(context.Context) error, err error) {
-	secret, err := dataSecret(filepath.Join(dataDir, "chat.secret"))
+	secret, err := sharedSecret(st, dataDir, "chat", log)
 	if err != nil {
 		return "", nil, nil, err
 	}
@@ -161,22 +162,35 @@ func ticketFromChat(ctx context.Context, p *mailticket.Processor, t store.Transc
 // connections (store, SMPP, mail, listeners).
 const reservedFiles = 256
 
-// dataSecret reads a secret kept in a file under the data directory,
-// creating it on first use, so that what it signs survives restarts (chat
-// resume tokens, our mail Message-IDs).
-func dataSecret(path string) ([]byte, error) {
+// sharedSecret returns the secret named name that every process on st
+// shares (store.SecretStore): the first process to start creates it.
+// A process that kept its own in DATA/NAME.secret, as earlier versions
+// did, offers that one, so that an installation keeps its key (its
+// customers' resume tokens, its mails' Message-IDs); a file that differs
+// from the store's is ignored, and said.
+func sharedSecret(st store.Store, dataDir, name string, log *slog.Logger) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	path := filepath.Join(dataDir, name+".secret")
+	offer := make([]byte, 32)
+	rand.Read(offer)
+	var fromFile []byte
 	if b, err := os.ReadFile(path); err == nil {
-		return hex.DecodeString(strings.TrimSpace(string(b)))
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		if fromFile, err = hex.DecodeString(strings.TrimSpace(string(b))); err != nil || len(fromFile) < 16 {
+			return nil, fmt.Errorf("%s: not a secret (hexadecimal, 16 bytes or more)", path)
+		}
+		offer = fromFile
+	} else if !errors.Is(err, os.ErrNotExist) {
 		return nil, err
 	}
-	b := make([]byte, 32)
-	rand.Read(b)
-	if err := os.WriteFile(path, []byte(hex.EncodeToString(b)+"\n"), 0o600); err != nil {
-		return nil, err
+	secret, err := st.EnsureSecret(ctx, name, offer)
+	if err != nil {
+		return nil, fmt.Errorf("the shared %s secret: %w", name, err)
 	}
-	return b, nil
+	if fromFile != nil && !bytes.Equal(fromFile, secret) {
+		log.Warn("this process's secret file differs from the one the store shares; the store's is used", "file", path)
+	}
+	return secret, nil
 }
 
 // saveTranscript writes "Customer NAME DATE.txt" and .json, with a

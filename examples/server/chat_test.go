@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/switchboard-go/switchboard/chat"
+	"github.com/switchboard-go/switchboard/examples/internal/storeflag"
 	"github.com/switchboard-go/switchboard/examples/internal/testcert"
 )
 
@@ -82,8 +83,7 @@ func TestLeftMessageBecomesATicket(t *testing.T) {
 		"-mail-route", "example.com=Ventas"}, &logs)
 	waitFor(t, &logs, "chat listening")
 	addr := regexp.MustCompile(`msg="chat listening" addr=(\S+)`).FindStringSubmatch(logs.String())[1]
-	secret, err := dataSecret(filepath.Join(dir, "chat.secret"))
-	require.NoError(t, err)
+	secret := storedSecret(t, filepath.Join(dir, storeflag.DBFile), "chat")
 	token := chat.SignCustomer(secret, chat.CustomerClaims{Name: "Ana Díaz", Email: "ana@example.com", Expires: time.Now().Add(time.Hour)})
 	verified := leaveMessage(t, ctx, addr, chat.ClientOptions{Token: token}, "mi router parpadea en rojo")
 	typed := leaveMessage(t, ctx, addr, chat.ClientOptions{Name: "Eve", Email: "ceo@example.com"}, "refund me")

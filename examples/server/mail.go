@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -60,7 +59,7 @@ func (f *mailFlags) enabled() bool { return len(f.imap)+len(f.pop3)+len(f.maildi
 // processor builds the mail-to-ticket processor on st. gw, when not nil,
 // sends the SMS notifications.
 func (f *mailFlags) processor(st store.Store, dataDir string, gw *gateway.Gateway, log *slog.Logger) (*mailticket.Processor, error) {
-	secret, err := dataSecret(filepath.Join(dataDir, "mail.secret"))
+	secret, err := sharedSecret(st, dataDir, "mail", log)
 	if err != nil {
 		return nil, err
 	}

@@ -48,6 +48,7 @@ func Run(t *testing.T, h Harness) {
 		{"tx", txTests},
 		{"accounts", accountTests},
 		{"webhooks", webhookTests},
+		{"secrets", secretTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
@@ -83,6 +84,7 @@ type chatOnly struct {
 	store.TicketStore
 	store.AccountStore
 	store.WebhookStore
+	store.SecretStore
 }
 
 func (chatOnly) InTx(context.Context, func(store.Ops) error) error {

@@ -593,3 +593,14 @@ func AttemptOutcome(a store.WebhookAttempt) (state store.DeliveryState, next, de
 	}
 	return store.DeliveryPending, a.Next, time.Time{}
 }
+
+// Secret checks a secret's name and value (see store.SecretStore).
+func Secret(name string, value []byte) error {
+	switch {
+	case name == "" || len(name) > 64:
+		return invalid("secret name %q: 1 to 64 bytes", name)
+	case len(value) < 16 || len(value) > 1024:
+		return invalid("secret %q: %d bytes (want 16 to 1024)", name, len(value))
+	}
+	return nil
+}
