@@ -144,7 +144,6 @@ type Processor struct {
 	once      sync.Once
 	initErr   error
 	mu        sync.Mutex // one batch at a time; guards the caches below
-	sendMu    sync.Mutex // one SendQueued at a time (a reply is sent by one caller)
 	remindMu  sync.Mutex // one Remind at a time (a reminder is told once)
 	tagRe     *regexp.Regexp
 	templates map[string]map[Event]compiled

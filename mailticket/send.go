@@ -138,47 +138,57 @@ func permanent(err error) bool {
 // marked failed.
 const MaxSendAttempts = 5
 
+// SendClaimLease is how long a reply claimed by one sender is left alone
+// by the others (processes sharing the store): a sender that dies while
+// sending one leaves it to another after that. SendQueued claims one
+// reply at a time, so that it never holds a claim it is not trying.
+const SendClaimLease = 10 * time.Minute
+
 // SendQueued sends the automatic replies waiting in the store's outbox
 // (up to limit; 0 means 100), oldest first, each as one SMTP transaction
 // with the null envelope sender (RFC 3834). Sent replies are marked sent;
 // a permanent refusal or the last of MaxSendAttempts marks one failed;
-// other errors leave it queued for the next call. It returns how many were
-// sent. Calls are serialized (several pollers may call it); processes
-// sharing a database must not run it at the same time. A crash between a reply's hand-over and its mark sends it again on
-// the next call (SMTP has no exactly-once); the reply keeps its
-// Message-ID, so receivers can tell.
+// other errors leave it queued for the next call. It returns how many were sent. Any number of pollers, in any processes
+// sharing the store, may call it at once: replies are claimed, so each
+// is sent by one of them. A crash between a reply's hand-over and its
+// mark sends it again after SendClaimLease (SMTP has no exactly-once);
+// the reply keeps its Message-ID, so receivers can tell.
 func (p *Processor) SendQueued(ctx context.Context, s Sender, limit int) (int, error) {
 	if err := p.init(); err != nil {
 		return 0, err
 	}
-	p.sendMu.Lock()
-	defer p.sendMu.Unlock()
-	queued, err := p.Store.QueuedAutoResponses(ctx, limit)
-	if err != nil {
-		return 0, err
+	if limit <= 0 {
+		limit = 100
 	}
 	sent := 0
-	for _, r := range queued {
-		if err := ctx.Err(); err != nil {
+	for tried := 0; tried < limit; {
+		queued, err := p.Store.ClaimAutoResponses(ctx, 1, SendClaimLease)
+		if err != nil || len(queued) == 0 {
 			return sent, err
 		}
-		err := s.Send(ctx, r.Sender, []string{r.Recipient}, r.Raw)
-		state, text := store.AutoResponseSent, ""
-		if err != nil {
-			text = err.Error()
-			state = store.AutoResponseQueued
-			if permanent(err) || r.Attempts+1 >= MaxSendAttempts {
-				state = store.AutoResponseFailed
+		tried += len(queued)
+		for _, r := range queued {
+			if err := ctx.Err(); err != nil {
+				return sent, err
 			}
-		}
-		if merr := p.Store.MarkAutoResponse(ctx, r.ID, state, text); merr != nil {
-			return sent, merr
-		}
-		if err == nil {
-			sent++
-		} else if !permanent(err) && ctx.Err() == nil {
-			// The server is down or busy: later replies would fail too.
-			return sent, fmt.Errorf("mailticket: sending reply %d: %w", r.ID, err)
+			err := s.Send(ctx, r.Sender, []string{r.Recipient}, r.Raw)
+			state, text := store.AutoResponseSent, ""
+			if err != nil {
+				text = err.Error()
+				state = store.AutoResponseQueued
+				if permanent(err) || r.Attempts+1 >= MaxSendAttempts {
+					state = store.AutoResponseFailed
+				}
+			}
+			if merr := p.Store.MarkAutoResponse(ctx, r.ID, state, text); merr != nil {
+				return sent, merr
+			}
+			if err == nil {
+				sent++
+			} else if !permanent(err) && ctx.Err() == nil {
+				// The server is down or busy: later replies would fail too.
+				return sent, fmt.Errorf("mailticket: sending reply %d: %w", r.ID, err)
+			}
 		}
 	}
 	return sent, nil

@@ -369,8 +369,16 @@ type TicketStore interface {
 	// QueuedAutoResponses returns up to limit queued replies with their
 	// bytes, oldest first.
 	QueuedAutoResponses(ctx context.Context, limit int) ([]AutoResponse, error)
+	// ClaimAutoResponses returns up to limit queued replies with their
+	// bytes, oldest first, that no sender claimed in the last lease, and
+	// claims them for this caller for lease: two senders, in any
+	// processes on the store, never get the same reply at once. A
+	// sender that dies with its claims leaves them to another once the
+	// lease ends (a reply it sent but did not mark may then go twice).
+	ClaimAutoResponses(ctx context.Context, limit int, lease time.Duration) ([]AutoResponse, error)
 	// MarkAutoResponse records a delivery attempt: state sent, failed, or
-	// queued again (with errText) to be retried; attempts are counted.
+	// queued again (with errText) to be retried; attempts are counted,
+	// and a claim (ClaimAutoResponses) ends.
 	MarkAutoResponse(ctx context.Context, id int64, s AutoResponseState, errText string) error
 
 	// QuarantineMail keeps a mail that could not be ingested and sets m.ID.

@@ -1,9 +1,11 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/jackc/pgx/v5"
 	"time"
@@ -40,13 +42,40 @@ func (o *ops) QueuedAutoResponses(ctx context.Context, limit int) ([]store.AutoR
 	return collect(rows, scan.AutoResponseWithRaw, "queued auto-responses")
 }
 
+func (o *ops) ClaimAutoResponses(ctx context.Context, limit int, lease time.Duration) ([]store.AutoResponse, error) {
+	limit, err := rules.Limit(limit)
+	if err != nil {
+		return nil, err
+	}
+	if lease <= 0 {
+		return nil, wrap("claim auto-responses", rules.Invalid("claim lease %v", lease))
+	}
+	var out []store.AutoResponse
+	err = o.write(ctx, func(o *ops) error {
+		now := rules.Now()
+		// SKIP LOCKED: a concurrent claim takes other rows, never waits
+		// for these nor gets them.
+		rows, err := o.tx.Query(ctx, `UPDATE auto_responses SET claimed_until = $1
+			WHERE id IN (SELECT id FROM auto_responses WHERE state = 'queued' AND (claimed_until IS NULL OR claimed_until <= $2)
+				ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED)
+			RETURNING `+scan.AutoResponseCols+`, raw`, now.Add(lease), now, limit)
+		if err != nil {
+			return err
+		}
+		out, err = collect(rows, scan.AutoResponseWithRaw, "claim auto-responses")
+		return err
+	})
+	slices.SortFunc(out, func(a, b store.AutoResponse) int { return cmp.Compare(a.ID, b.ID) })
+	return out, wrap("claim auto-responses", err)
+}
+
 func (o *ops) MarkAutoResponse(ctx context.Context, id int64, s store.AutoResponseState, errText string) error {
 	if s != store.AutoResponseSent && s != store.AutoResponseFailed && s != store.AutoResponseQueued {
 		return rules.Invalid("auto-response state %q", s)
 	}
 	return wrap("mark auto-response", o.write(ctx, func(o *ops) error {
 		return affected(o.tx.Exec(ctx, `UPDATE auto_responses SET state = $1, last_error = $2, attempts = attempts + 1,
-			raw = CASE WHEN $3::text = 'queued' THEN raw ELSE NULL END WHERE id = $4`, s, errText, s, id))
+			raw = CASE WHEN $3::text = 'queued' THEN raw ELSE NULL END, claimed_until = NULL WHERE id = $4`, s, errText, s, id))
 	}))
 }
 

@@ -1,10 +1,12 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/switchboard-go/switchboard/store"
@@ -41,13 +43,38 @@ func (o *ops) QueuedAutoResponses(ctx context.Context, limit int) ([]store.AutoR
 	return collect(rows, scan.AutoResponseWithRaw, "queued auto-responses")
 }
 
+func (o *ops) ClaimAutoResponses(ctx context.Context, limit int, lease time.Duration) ([]store.AutoResponse, error) {
+	limit, err := rules.Limit(limit)
+	if err != nil {
+		return nil, err
+	}
+	if lease <= 0 {
+		return nil, wrap("claim auto-responses", rules.Invalid("claim lease %v", lease))
+	}
+	var out []store.AutoResponse
+	err = o.write(ctx, func(o *ops) error {
+		now := rules.Now()
+		rows, err := o.w().QueryContext(ctx, `UPDATE auto_responses SET claimed_until = ?
+			WHERE id IN (SELECT id FROM auto_responses WHERE state = 'queued' AND (claimed_until IS NULL OR claimed_until <= ?)
+				ORDER BY id LIMIT ?)
+			RETURNING `+scan.AutoResponseCols+`, raw`, tm(now.Add(lease)), tm(now), limit)
+		if err != nil {
+			return err
+		}
+		out, err = collect(rows, scan.AutoResponseWithRaw, "claim auto-responses")
+		return err
+	})
+	slices.SortFunc(out, func(a, b store.AutoResponse) int { return cmp.Compare(a.ID, b.ID) })
+	return out, wrap("claim auto-responses", err)
+}
+
 func (o *ops) MarkAutoResponse(ctx context.Context, id int64, s store.AutoResponseState, errText string) error {
 	if s != store.AutoResponseSent && s != store.AutoResponseFailed && s != store.AutoResponseQueued {
 		return rules.Invalid("auto-response state %q", s)
 	}
 	return wrap("mark auto-response", o.write(ctx, func(o *ops) error {
 		return affected(o.w().ExecContext(ctx, `UPDATE auto_responses SET state = ?, last_error = ?, attempts = attempts + 1,
-			raw = CASE WHEN ? = 'queued' THEN raw ELSE NULL END WHERE id = ?`, s, errText, s, id))
+			raw = CASE WHEN ? = 'queued' THEN raw ELSE NULL END, claimed_until = NULL WHERE id = ?`, s, errText, s, id))
 	}))
 }
 

@@ -3,6 +3,7 @@ package storetest
 import (
 	"bytes"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -142,6 +143,75 @@ func testAutoResponseOutbox(t *testing.T, e *env) {
 	eq(t, "counted", n, 3)
 	wantErr(t, e.MarkAutoResponse(ctx, ids[0]+1000, store.AutoResponseSent, ""), store.ErrNotFound)
 	wantErr(t, e.MarkAutoResponse(ctx, ids[0], "bogus", ""), store.ErrInvalid)
+}
+
+// Two senders on two handles claiming at once get disjoint replies; a
+// claimed reply is nobody else's until its lease ends or it is marked; a
+// reply queued again after a failure is claimable again.
+func testAutoResponseClaims(t *testing.T, e *env) {
+	ctx := e.ctx(t)
+	other := e.second(t)
+	const n = 40
+	for i := 0; i < n; i++ {
+		r := store.AutoResponse{TicketID: 1, Recipient: fmt.Sprintf("c%d@example.com", i), Template: "new", MessageID: "m@us",
+			Raw: []byte("Subject: hi\r\n\r\nbody\r\n"), State: store.AutoResponseQueued}
+		must(t, e.RecordAutoResponse(ctx, &r))
+	}
+	seen := map[int64]int{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			st := store.Store(e.Store)
+			if w%2 == 1 {
+				st = other
+			}
+			for {
+				rs, err := st.ClaimAutoResponses(ctx, 3, time.Minute)
+				if err != nil {
+					t.Errorf("claim: %v", err)
+					return
+				}
+				if len(rs) == 0 {
+					return
+				}
+				mu.Lock()
+				for _, r := range rs {
+					seen[r.ID]++
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	eq(t, "every reply claimed", len(seen), n)
+	for id, k := range seen {
+		if k != 1 {
+			t.Fatalf("reply %d claimed %d times", id, k)
+		}
+	}
+	var first int64
+	for id := range seen {
+		if first == 0 || id < first {
+			first = id
+		}
+	}
+	must(t, e.MarkAutoResponse(ctx, first, store.AutoResponseQueued, "451 later"))
+	rs, err := other.ClaimAutoResponses(ctx, 10, 50*time.Millisecond)
+	must(t, err)
+	eq(t, "the one queued again", len(rs), 1)
+	eq(t, "its id", rs[0].ID, first)
+	rs, err = e.ClaimAutoResponses(ctx, 10, time.Minute)
+	must(t, err)
+	eq(t, "claimed meanwhile", len(rs), 0)
+	time.Sleep(100 * time.Millisecond)
+	rs, err = e.ClaimAutoResponses(ctx, 10, time.Minute)
+	must(t, err)
+	eq(t, "taken over after the lease", len(rs), 1)
+	_, err = e.ClaimAutoResponses(ctx, 10, 0)
+	wantErr(t, err, store.ErrInvalid)
 }
 
 func testQuarantine(t *testing.T, e *env) {

@@ -27,6 +27,7 @@ var ticketTests = []test{
 	{"KnownOddKeysEverywhere", testKnownOddKeysEverywhere},
 	{"IngestNewResultIsStored", testIngestNewResultIsStored},
 	{"AutoResponseOutbox", testAutoResponseOutbox},
+	{"AutoResponseClaims", testAutoResponseClaims},
 	{"Quarantine", testQuarantine},
 	{"PendingReminders", testPendingReminders},
 	{"MergeTicket", testMergeTicket},

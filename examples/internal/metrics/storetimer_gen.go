@@ -33,6 +33,7 @@ var storeOps = [...]string{
 	"Batches",
 	"ChatOperator",
 	"ChatOperators",
+	"ClaimAutoResponses",
 	"ClaimTransmissions",
 	"ClaimWebhookDeliveries",
 	"Client",
@@ -233,442 +234,447 @@ func (o timedOps) ChatOperators(a0 context.Context) ([]store.ChatOperator, error
 	return o.ops.ChatOperators(a0)
 }
 
-func (o timedOps) ClaimTransmissions(a0 context.Context, a1 int64, a2 int, a3 time.Time) ([]store.Transmission, error) {
+func (o timedOps) ClaimAutoResponses(a0 context.Context, a1 int, a2 time.Duration) ([]store.AutoResponse, error) {
 	defer o.t.observe(22, time.Now())
+	return o.ops.ClaimAutoResponses(a0, a1, a2)
+}
+
+func (o timedOps) ClaimTransmissions(a0 context.Context, a1 int64, a2 int, a3 time.Time) ([]store.Transmission, error) {
+	defer o.t.observe(23, time.Now())
 	return o.ops.ClaimTransmissions(a0, a1, a2, a3)
 }
 
 func (o timedOps) ClaimWebhookDeliveries(a0 context.Context, a1 int, a2 time.Time, a3 time.Duration) ([]store.WebhookDelivery, error) {
-	defer o.t.observe(23, time.Now())
+	defer o.t.observe(24, time.Now())
 	return o.ops.ClaimWebhookDeliveries(a0, a1, a2, a3)
 }
 
 func (o timedOps) Client(a0 context.Context, a1 int64) (store.Client, error) {
-	defer o.t.observe(24, time.Now())
+	defer o.t.observe(25, time.Now())
 	return o.ops.Client(a0, a1)
 }
 
 func (o timedOps) ClientByName(a0 context.Context, a1 string) (store.Client, error) {
-	defer o.t.observe(25, time.Now())
+	defer o.t.observe(26, time.Now())
 	return o.ops.ClientByName(a0, a1)
 }
 
 func (o timedOps) CloseConversation(a0 context.Context, a1 int64, a2 time.Time) error {
-	defer o.t.observe(26, time.Now())
+	defer o.t.observe(27, time.Now())
 	return o.ops.CloseConversation(a0, a1, a2)
 }
 
 func (o timedOps) Conversation(a0 context.Context, a1 int64) (store.Conversation, error) {
-	defer o.t.observe(27, time.Now())
+	defer o.t.observe(28, time.Now())
 	return o.ops.Conversation(a0, a1)
 }
 
 func (o timedOps) Conversations(a0 context.Context, a1 store.ConversationFilter) ([]store.Conversation, error) {
-	defer o.t.observe(28, time.Now())
+	defer o.t.observe(29, time.Now())
 	return o.ops.Conversations(a0, a1)
 }
 
 func (o timedOps) CountAutoResponses(a0 context.Context, a1 string, a2 time.Time) (int, error) {
-	defer o.t.observe(29, time.Now())
+	defer o.t.observe(30, time.Now())
 	return o.ops.CountAutoResponses(a0, a1, a2)
 }
 
 func (o timedOps) CreateAPIToken(a0 context.Context, a1 *store.APIToken) error {
-	defer o.t.observe(30, time.Now())
+	defer o.t.observe(31, time.Now())
 	return o.ops.CreateAPIToken(a0, a1)
 }
 
 func (o timedOps) CreateAgent(a0 context.Context, a1 *store.Agent) error {
-	defer o.t.observe(31, time.Now())
+	defer o.t.observe(32, time.Now())
 	return o.ops.CreateAgent(a0, a1)
 }
 
 func (o timedOps) CreateBatch(a0 context.Context, a1 *store.Batch, a2 []store.Transmission) (int, int, error) {
-	defer o.t.observe(32, time.Now())
+	defer o.t.observe(33, time.Now())
 	return o.ops.CreateBatch(a0, a1, a2)
 }
 
 func (o timedOps) CreateClient(a0 context.Context, a1 *store.Client) error {
-	defer o.t.observe(33, time.Now())
+	defer o.t.observe(34, time.Now())
 	return o.ops.CreateClient(a0, a1)
 }
 
 func (o timedOps) CreateConversation(a0 context.Context, a1 *store.Conversation) error {
-	defer o.t.observe(34, time.Now())
+	defer o.t.observe(35, time.Now())
 	return o.ops.CreateConversation(a0, a1)
 }
 
 func (o timedOps) CreateOperator(a0 context.Context, a1 *store.Operator) error {
-	defer o.t.observe(35, time.Now())
+	defer o.t.observe(36, time.Now())
 	return o.ops.CreateOperator(a0, a1)
 }
 
 func (o timedOps) CreateQueue(a0 context.Context, a1 *store.Queue) error {
-	defer o.t.observe(36, time.Now())
+	defer o.t.observe(37, time.Now())
 	return o.ops.CreateQueue(a0, a1)
 }
 
 func (o timedOps) CreateTicket(a0 context.Context, a1 *store.Ticket) error {
-	defer o.t.observe(37, time.Now())
+	defer o.t.observe(38, time.Now())
 	return o.ops.CreateTicket(a0, a1)
 }
 
 func (o timedOps) Customer(a0 context.Context, a1 int64) (store.Customer, error) {
-	defer o.t.observe(38, time.Now())
+	defer o.t.observe(39, time.Now())
 	return o.ops.Customer(a0, a1)
 }
 
 func (o timedOps) CustomerByEmail(a0 context.Context, a1 string) (store.Customer, error) {
-	defer o.t.observe(39, time.Now())
+	defer o.t.observe(40, time.Now())
 	return o.ops.CustomerByEmail(a0, a1)
 }
 
 func (o timedOps) DeleteOperator(a0 context.Context, a1 int64) error {
-	defer o.t.observe(40, time.Now())
+	defer o.t.observe(41, time.Now())
 	return o.ops.DeleteOperator(a0, a1)
 }
 
 func (o timedOps) DeleteWebhookEndpoint(a0 context.Context, a1 string) error {
-	defer o.t.observe(41, time.Now())
+	defer o.t.observe(42, time.Now())
 	return o.ops.DeleteWebhookEndpoint(a0, a1)
 }
 
 func (o timedOps) DueReminders(a0 context.Context, a1 time.Time, a2 int) ([]store.Ticket, error) {
-	defer o.t.observe(42, time.Now())
+	defer o.t.observe(43, time.Now())
 	return o.ops.DueReminders(a0, a1, a2)
 }
 
 func (o timedOps) EndTransmission(a0 context.Context, a1 int64, a2 store.TransmissionState, a3 int, a4 string, a5 time.Time) error {
-	defer o.t.observe(43, time.Now())
+	defer o.t.observe(44, time.Now())
 	return o.ops.EndTransmission(a0, a1, a2, a3, a4, a5)
 }
 
 func (o timedOps) EnsureSecret(a0 context.Context, a1 string, a2 []uint8) ([]uint8, error) {
-	defer o.t.observe(44, time.Now())
+	defer o.t.observe(45, time.Now())
 	return o.ops.EnsureSecret(a0, a1, a2)
 }
 
 func (o timedOps) FailTransmission(a0 context.Context, a1 int64, a2 int, a3 string, a4 time.Time) error {
-	defer o.t.observe(45, time.Now())
+	defer o.t.observe(46, time.Now())
 	return o.ops.FailTransmission(a0, a1, a2, a3, a4)
 }
 
 func (o timedOps) FinishWebhookDelivery(a0 context.Context, a1 store.WebhookAttempt) error {
-	defer o.t.observe(46, time.Now())
+	defer o.t.observe(47, time.Now())
 	return o.ops.FinishWebhookDelivery(a0, a1)
 }
 
 func (o timedOps) IngestMail(a0 context.Context, a1 store.MailIngest) (store.IngestResult, error) {
-	defer o.t.observe(47, time.Now())
+	defer o.t.observe(48, time.Now())
 	return o.ops.IngestMail(a0, a1)
 }
 
 func (o timedOps) InsertMO(a0 context.Context, a1 *store.MO) error {
-	defer o.t.observe(48, time.Now())
+	defer o.t.observe(49, time.Now())
 	return o.ops.InsertMO(a0, a1)
 }
 
 func (o timedOps) KnownMailKeys(a0 context.Context, a1 []string) ([]string, error) {
-	defer o.t.observe(49, time.Now())
+	defer o.t.observe(50, time.Now())
 	return o.ops.KnownMailKeys(a0, a1)
 }
 
 func (o timedOps) KnownMessageIDs(a0 context.Context, a1 []string) ([]string, error) {
-	defer o.t.observe(50, time.Now())
+	defer o.t.observe(51, time.Now())
 	return o.ops.KnownMessageIDs(a0, a1)
 }
 
 func (o timedOps) LastClientTransmissionTo(a0 context.Context, a1 int64, a2 string) (store.Transmission, error) {
-	defer o.t.observe(51, time.Now())
+	defer o.t.observe(52, time.Now())
 	return o.ops.LastClientTransmissionTo(a0, a1, a2)
 }
 
 func (o timedOps) LastTransmissionTo(a0 context.Context, a1 string) (store.Transmission, error) {
-	defer o.t.observe(52, time.Now())
+	defer o.t.observe(53, time.Now())
 	return o.ops.LastTransmissionTo(a0, a1)
 }
 
 func (o timedOps) LoadPending(a0 context.Context, a1 int64, a2 int64, a3 int64) (bool, error) {
-	defer o.t.observe(53, time.Now())
+	defer o.t.observe(54, time.Now())
 	return o.ops.LoadPending(a0, a1, a2, a3)
 }
 
 func (o timedOps) LoadSummary(a0 context.Context, a1 int64, a2 int64, a3 int64) (store.BatchSummary, error) {
-	defer o.t.observe(54, time.Now())
+	defer o.t.observe(55, time.Now())
 	return o.ops.LoadSummary(a0, a1, a2, a3)
 }
 
 func (o timedOps) MOs(a0 context.Context, a1 store.MOFilter) ([]store.MO, error) {
-	defer o.t.observe(55, time.Now())
+	defer o.t.observe(56, time.Now())
 	return o.ops.MOs(a0, a1)
 }
 
 func (o timedOps) MailReceipt(a0 context.Context, a1 string, a2 string) (store.MailReceipt, error) {
-	defer o.t.observe(56, time.Now())
+	defer o.t.observe(57, time.Now())
 	return o.ops.MailReceipt(a0, a1, a2)
 }
 
 func (o timedOps) MarkAutoResponse(a0 context.Context, a1 int64, a2 store.AutoResponseState, a3 string) error {
-	defer o.t.observe(57, time.Now())
+	defer o.t.observe(58, time.Now())
 	return o.ops.MarkAutoResponse(a0, a1, a2, a3)
 }
 
 func (o timedOps) MergeTicket(a0 context.Context, a1 int64, a2 int64, a3 int64, a4 time.Time) error {
-	defer o.t.observe(58, time.Now())
+	defer o.t.observe(59, time.Now())
 	return o.ops.MergeTicket(a0, a1, a2, a3, a4)
 }
 
 func (o timedOps) MessagesAfter(a0 context.Context, a1 int64, a2 int64, a3 int) ([]store.Message, error) {
-	defer o.t.observe(59, time.Now())
+	defer o.t.observe(60, time.Now())
 	return o.ops.MessagesAfter(a0, a1, a2, a3)
 }
 
 func (o timedOps) MoveTicket(a0 context.Context, a1 int64, a2 int64, a3 int64, a4 time.Time) error {
-	defer o.t.observe(60, time.Now())
+	defer o.t.observe(61, time.Now())
 	return o.ops.MoveTicket(a0, a1, a2, a3, a4)
 }
 
 func (o timedOps) NextTicketNumber(a0 context.Context, a1 time.Time) (string, error) {
-	defer o.t.observe(61, time.Now())
+	defer o.t.observe(62, time.Now())
 	return o.ops.NextTicketNumber(a0, a1)
 }
 
 func (o timedOps) Operator(a0 context.Context, a1 int64) (store.Operator, error) {
-	defer o.t.observe(62, time.Now())
+	defer o.t.observe(63, time.Now())
 	return o.ops.Operator(a0, a1)
 }
 
 func (o timedOps) OperatorCounts(a0 context.Context, a1 time.Time) ([]store.OperatorCount, error) {
-	defer o.t.observe(63, time.Now())
+	defer o.t.observe(64, time.Now())
 	return o.ops.OperatorCounts(a0, a1)
 }
 
 func (o timedOps) OperatorHealths(a0 context.Context, a1 time.Time) ([]store.OperatorHealth, error) {
-	defer o.t.observe(64, time.Now())
+	defer o.t.observe(65, time.Now())
 	return o.ops.OperatorHealths(a0, a1)
 }
 
 func (o timedOps) Operators(a0 context.Context) ([]store.Operator, error) {
-	defer o.t.observe(65, time.Now())
+	defer o.t.observe(66, time.Now())
 	return o.ops.Operators(a0)
 }
 
 func (o timedOps) OrphanedOperators(a0 context.Context) ([]int64, error) {
-	defer o.t.observe(66, time.Now())
+	defer o.t.observe(67, time.Now())
 	return o.ops.OrphanedOperators(a0)
 }
 
 func (o timedOps) PurgeWebhookDeliveries(a0 context.Context, a1 time.Time, a2 int) (int, error) {
-	defer o.t.observe(67, time.Now())
+	defer o.t.observe(68, time.Now())
 	return o.ops.PurgeWebhookDeliveries(a0, a1, a2)
 }
 
 func (o timedOps) PutAccount(a0 context.Context, a1 *store.Account) error {
-	defer o.t.observe(68, time.Now())
+	defer o.t.observe(69, time.Now())
 	return o.ops.PutAccount(a0, a1)
 }
 
 func (o timedOps) PutAttachment(a0 context.Context, a1 *store.Attachment) error {
-	defer o.t.observe(69, time.Now())
+	defer o.t.observe(70, time.Now())
 	return o.ops.PutAttachment(a0, a1)
 }
 
 func (o timedOps) PutChatOperator(a0 context.Context, a1 *store.ChatOperator) error {
-	defer o.t.observe(70, time.Now())
+	defer o.t.observe(71, time.Now())
 	return o.ops.PutChatOperator(a0, a1)
 }
 
 func (o timedOps) PutWebhookEndpoint(a0 context.Context, a1 *store.WebhookEndpoint) error {
-	defer o.t.observe(71, time.Now())
+	defer o.t.observe(72, time.Now())
 	return o.ops.PutWebhookEndpoint(a0, a1)
 }
 
 func (o timedOps) QuarantineMail(a0 context.Context, a1 *store.QuarantinedMail) error {
-	defer o.t.observe(72, time.Now())
+	defer o.t.observe(73, time.Now())
 	return o.ops.QuarantineMail(a0, a1)
 }
 
 func (o timedOps) QuarantinedMailData(a0 context.Context, a1 int64) (store.QuarantinedMail, error) {
-	defer o.t.observe(73, time.Now())
+	defer o.t.observe(74, time.Now())
 	return o.ops.QuarantinedMailData(a0, a1)
 }
 
 func (o timedOps) QuarantinedMails(a0 context.Context, a1 int64, a2 int) ([]store.QuarantinedMail, error) {
-	defer o.t.observe(74, time.Now())
+	defer o.t.observe(75, time.Now())
 	return o.ops.QuarantinedMails(a0, a1, a2)
 }
 
 func (o timedOps) QueueByName(a0 context.Context, a1 string) (store.Queue, error) {
-	defer o.t.observe(75, time.Now())
+	defer o.t.observe(76, time.Now())
 	return o.ops.QueueByName(a0, a1)
 }
 
 func (o timedOps) QueuedAutoResponses(a0 context.Context, a1 int) ([]store.AutoResponse, error) {
-	defer o.t.observe(76, time.Now())
+	defer o.t.observe(77, time.Now())
 	return o.ops.QueuedAutoResponses(a0, a1)
 }
 
 func (o timedOps) QueuedTransmissions(a0 context.Context, a1 int64, a2 int64, a3 int) ([]store.Transmission, error) {
-	defer o.t.observe(77, time.Now())
+	defer o.t.observe(78, time.Now())
 	return o.ops.QueuedTransmissions(a0, a1, a2, a3)
 }
 
 func (o timedOps) Queues(a0 context.Context) ([]store.Queue, error) {
-	defer o.t.observe(78, time.Now())
+	defer o.t.observe(79, time.Now())
 	return o.ops.Queues(a0)
 }
 
 func (o timedOps) RecordAutoResponse(a0 context.Context, a1 *store.AutoResponse) error {
-	defer o.t.observe(79, time.Now())
+	defer o.t.observe(80, time.Now())
 	return o.ops.RecordAutoResponse(a0, a1)
 }
 
 func (o timedOps) RecordSubmit(a0 context.Context, a1 int64, a2 store.SubmitResult) error {
-	defer o.t.observe(80, time.Now())
+	defer o.t.observe(81, time.Now())
 	return o.ops.RecordSubmit(a0, a1, a2)
 }
 
 func (o timedOps) RecordSubmits(a0 context.Context, a1 []store.Submitted) ([]error, error) {
-	defer o.t.observe(81, time.Now())
+	defer o.t.observe(82, time.Now())
 	return o.ops.RecordSubmits(a0, a1)
 }
 
 func (o timedOps) RenewClaims(a0 context.Context, a1 []int64, a2 time.Time) (int, error) {
-	defer o.t.observe(82, time.Now())
+	defer o.t.observe(83, time.Now())
 	return o.ops.RenewClaims(a0, a1, a2)
 }
 
 func (o timedOps) ReplayWebhookDelivery(a0 context.Context, a1 int64, a2 time.Time) error {
-	defer o.t.observe(83, time.Now())
+	defer o.t.observe(84, time.Now())
 	return o.ops.ReplayWebhookDelivery(a0, a1, a2)
 }
 
 func (o timedOps) ReportOperatorHealth(a0 context.Context, a1 store.OperatorHealth) error {
-	defer o.t.observe(84, time.Now())
+	defer o.t.observe(85, time.Now())
 	return o.ops.ReportOperatorHealth(a0, a1)
 }
 
 func (o timedOps) RequeueStale(a0 context.Context, a1 time.Time) (int, error) {
-	defer o.t.observe(85, time.Now())
+	defer o.t.observe(86, time.Now())
 	return o.ops.RequeueStale(a0, a1)
 }
 
 func (o timedOps) ResponseTimes(a0 context.Context, a1 store.ResponseQuery) (store.ResponseTimes, error) {
-	defer o.t.observe(86, time.Now())
+	defer o.t.observe(87, time.Now())
 	return o.ops.ResponseTimes(a0, a1)
 }
 
 func (o timedOps) RetryTransmission(a0 context.Context, a1 int64, a2 time.Time, a3 int, a4 string) error {
-	defer o.t.observe(87, time.Now())
+	defer o.t.observe(88, time.Now())
 	return o.ops.RetryTransmission(a0, a1, a2, a3, a4)
 }
 
 func (o timedOps) RevokeAPIToken(a0 context.Context, a1 string, a2 time.Time) error {
-	defer o.t.observe(88, time.Now())
+	defer o.t.observe(89, time.Now())
 	return o.ops.RevokeAPIToken(a0, a1, a2)
 }
 
 func (o timedOps) RouteTransmission(a0 context.Context, a1 int64, a2 int64) error {
-	defer o.t.observe(89, time.Now())
+	defer o.t.observe(90, time.Now())
 	return o.ops.RouteTransmission(a0, a1, a2)
 }
 
 func (o timedOps) SetTicketPending(a0 context.Context, a1 int64, a2 time.Time, a3 int64, a4 time.Time) error {
-	defer o.t.observe(90, time.Now())
+	defer o.t.observe(91, time.Now())
 	return o.ops.SetTicketPending(a0, a1, a2, a3, a4)
 }
 
 func (o timedOps) SetTicketState(a0 context.Context, a1 int64, a2 store.TicketState, a3 int64, a4 time.Time) error {
-	defer o.t.observe(91, time.Now())
+	defer o.t.observe(92, time.Now())
 	return o.ops.SetTicketState(a0, a1, a2, a3, a4)
 }
 
 func (o timedOps) StartWebhookAttempt(a0 context.Context, a1 int64, a2 int, a3 []uint8) ([]uint8, store.WebhookEndpoint, error) {
-	defer o.t.observe(92, time.Now())
+	defer o.t.observe(93, time.Now())
 	return o.ops.StartWebhookAttempt(a0, a1, a2, a3)
 }
 
 func (o timedOps) Ticket(a0 context.Context, a1 int64) (store.Ticket, error) {
-	defer o.t.observe(93, time.Now())
+	defer o.t.observe(94, time.Now())
 	return o.ops.Ticket(a0, a1)
 }
 
 func (o timedOps) TicketAttachment(a0 context.Context, a1 int64) (store.TicketAttachment, error) {
-	defer o.t.observe(94, time.Now())
+	defer o.t.observe(95, time.Now())
 	return o.ops.TicketAttachment(a0, a1)
 }
 
 func (o timedOps) TicketAttachments(a0 context.Context, a1 int64) ([]store.TicketAttachment, error) {
-	defer o.t.observe(95, time.Now())
+	defer o.t.observe(96, time.Now())
 	return o.ops.TicketAttachments(a0, a1)
 }
 
 func (o timedOps) TicketByMessageID(a0 context.Context, a1 string) (store.Ticket, error) {
-	defer o.t.observe(96, time.Now())
+	defer o.t.observe(97, time.Now())
 	return o.ops.TicketByMessageID(a0, a1)
 }
 
 func (o timedOps) TicketByNumber(a0 context.Context, a1 string) (store.Ticket, error) {
-	defer o.t.observe(97, time.Now())
+	defer o.t.observe(98, time.Now())
 	return o.ops.TicketByNumber(a0, a1)
 }
 
 func (o timedOps) TicketCounts(a0 context.Context, a1 store.CountQuery) ([]store.TicketCount, error) {
-	defer o.t.observe(98, time.Now())
+	defer o.t.observe(99, time.Now())
 	return o.ops.TicketCounts(a0, a1)
 }
 
 func (o timedOps) TicketEvents(a0 context.Context, a1 int64) ([]store.TicketEvent, error) {
-	defer o.t.observe(99, time.Now())
+	defer o.t.observe(100, time.Now())
 	return o.ops.TicketEvents(a0, a1)
 }
 
 func (o timedOps) Tickets(a0 context.Context, a1 store.TicketFilter) ([]store.Ticket, error) {
-	defer o.t.observe(100, time.Now())
+	defer o.t.observe(101, time.Now())
 	return o.ops.Tickets(a0, a1)
 }
 
 func (o timedOps) Transcript(a0 context.Context, a1 int64) (store.Transcript, error) {
-	defer o.t.observe(101, time.Now())
+	defer o.t.observe(102, time.Now())
 	return o.ops.Transcript(a0, a1)
 }
 
 func (o timedOps) Transmission(a0 context.Context, a1 int64) (store.Transmission, error) {
-	defer o.t.observe(102, time.Now())
+	defer o.t.observe(103, time.Now())
 	return o.ops.Transmission(a0, a1)
 }
 
 func (o timedOps) TransmissionHours(a0 context.Context, a1 store.HourQuery) ([]store.HourCount, error) {
-	defer o.t.observe(103, time.Now())
+	defer o.t.observe(104, time.Now())
 	return o.ops.TransmissionHours(a0, a1)
 }
 
 func (o timedOps) UnsettledSegments(a0 context.Context, a1 int64, a2 time.Time, a3 int64, a4 int) ([]store.SentSegment, error) {
-	defer o.t.observe(104, time.Now())
+	defer o.t.observe(105, time.Now())
 	return o.ops.UnsettledSegments(a0, a1, a2, a3, a4)
 }
 
 func (o timedOps) UpdateOperator(a0 context.Context, a1 *store.Operator) error {
-	defer o.t.observe(105, time.Now())
+	defer o.t.observe(106, time.Now())
 	return o.ops.UpdateOperator(a0, a1)
 }
 
 func (o timedOps) UpsertCustomer(a0 context.Context, a1 store.Customer) (store.Customer, error) {
-	defer o.t.observe(106, time.Now())
+	defer o.t.observe(107, time.Now())
 	return o.ops.UpsertCustomer(a0, a1)
 }
 
 func (o timedOps) WebhookDeliveries(a0 context.Context, a1 store.WebhookDeliveryFilter) ([]store.WebhookDelivery, error) {
-	defer o.t.observe(107, time.Now())
+	defer o.t.observe(108, time.Now())
 	return o.ops.WebhookDeliveries(a0, a1)
 }
 
 func (o timedOps) WebhookDelivery(a0 context.Context, a1 int64) (store.WebhookDelivery, error) {
-	defer o.t.observe(108, time.Now())
+	defer o.t.observe(109, time.Now())
 	return o.ops.WebhookDelivery(a0, a1)
 }
 
 func (o timedOps) WebhookEndpoints(a0 context.Context) ([]store.WebhookEndpoint, error) {
-	defer o.t.observe(109, time.Now())
+	defer o.t.observe(110, time.Now())
 	return o.ops.WebhookEndpoints(a0)
 }

@@ -1,0 +1,3 @@
+-- A queued automatic reply is claimed by the sender sending it, until
+-- then (microseconds), so that two senders never send it both.
+ALTER TABLE auto_responses ADD COLUMN claimed_until INTEGER;
