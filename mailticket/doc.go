@@ -61,9 +61,12 @@
 // A Processor is safe for concurrent use and processes one batch at a
 // time. Each source is used by one goroutine at a time; [Poller.Run]
 // gives each source its own. Several processes may share one store
-// (PostgreSQL): a mail two of them fetch is stored once (its receipt),
-// and each reply in the outbox is claimed by the one that sends it
-// ([Processor.SendQueued]). Nothing here logs unless given a
+// (PostgreSQL) and poll the same mailboxes: a mail two of them fetch is
+// stored once (its receipt) and acted on (flagged, moved, deleted) by
+// the one that stored it (the other leaves it for [DuplicateGrace], in
+// case that one died before acting), and each reply in the outbox is
+// claimed by the one that sends it ([Processor.SendQueued]). Nothing
+// here logs unless given a
 // *slog.Logger, and nothing blocks without a context: the IMAP client
 // (go-imap v2, which has no context support) is closed by a watchdog when
 // the context ends.

@@ -378,7 +378,7 @@ func (s *IMAP) download(c *imapclient.Client, uids []imap.UID, h *handling) erro
 		max = DefaultLimits.MaxMailSize
 	}
 	sizes, err := c.Fetch(imap.UIDSetNum(uids...), &imap.FetchOptions{UID: true, RFC822Size: true}).Collect()
-	if err != nil {
+	if err != nil && !expungedMeanwhile(err) {
 		return err
 	}
 	var normal, large []imap.UID
@@ -424,7 +424,10 @@ func (s *IMAP) download(c *imapclient.Client, uids []imap.UID, h *handling) erro
 				b = &batch[imap.UID]{}
 			}
 		}
-		return cmd.Close()
+		if err := cmd.Close(); err != nil && !expungedMeanwhile(err) {
+			return err
+		}
+		return nil
 	}
 	if err := stream(normal, &imap.FetchItemBodySection{Peek: true}, true); err != nil {
 		return err
@@ -438,8 +441,30 @@ func (s *IMAP) download(c *imapclient.Client, uids []imap.UID, h *handling) erro
 	return nil
 }
 
-// act applies an after-commit action to committed mail.
+// expungedMeanwhile reports whether err only says that some of the mails
+// a command named were expunged meanwhile by another client (another
+// poller of the same mailbox moved or deleted them): NO [EXPUNGEISSUED].
+func expungedMeanwhile(err error) bool {
+	var e *imap.Error
+	return errors.As(err, &e) && e.Code == "EXPUNGEISSUED"
+}
+
+// act applies an after-commit action to committed mail. Mails another
+// client expunged meanwhile are skipped: after a NOOP, which brings the
+// expunges to this session, the action is tried once more on the rest.
 func (s *IMAP) act(c *imapclient.Client, uids []imap.UID, action IMAPAction, folder string) error {
+	err := s.actOnce(c, uids, action, folder)
+	if expungedMeanwhile(err) {
+		if err = c.Noop().Wait(); err == nil {
+			if err = s.actOnce(c, uids, action, folder); expungedMeanwhile(err) {
+				err = nil
+			}
+		}
+	}
+	return err
+}
+
+func (s *IMAP) actOnce(c *imapclient.Client, uids []imap.UID, action IMAPAction, folder string) error {
 	if len(uids) == 0 {
 		return nil
 	}

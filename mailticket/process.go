@@ -3,6 +3,8 @@ package mailticket
 import (
 	"cmp"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -53,8 +55,17 @@ type Result struct {
 	// or ignored, or how a follow-up was recognized.
 	Reason string
 
-	note *Notification // told after commit
+	note      *Notification // told after commit
+	othersAct bool          // a duplicate another process stored moments ago and acts on itself
 }
+
+// DuplicateGrace is how long after a mail was stored by another
+// Processor (another process polling the same mailbox) a fetch of the
+// same mail from the same source leaves the mailbox action (flag, move,
+// delete) to the one that stored it, so that it is done once; after it,
+// whoever fetches the mail acts on it (the other died before acting). A
+// Processor acts at once on the mail it stored itself.
+const DuplicateGrace = 2 * time.Minute
 
 // Delivery is one mail as a source hands it over.
 type Delivery struct {
@@ -138,6 +149,9 @@ type Processor struct {
 	Notify func(ctx context.Context, n Notification)
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
+	// ClaimLease is how long a reply SendQueued is sending is left alone
+	// by the other senders of the outbox (default SendClaimLease).
+	ClaimLease time.Duration
 	// Logger receives one line per quarantined mail (nil: none).
 	Logger *slog.Logger
 
@@ -149,6 +163,44 @@ type Processor struct {
 	templates map[string]map[Event]compiled
 	queues    map[string]int64
 	queueName map[int64]string
+
+	name      string // this Processor among the senders of an outbox (ClaimAutoResponses)
+	storedMu  sync.Mutex
+	storedNow map[string]time.Time // source keys this Processor stored, lately (see DuplicateGrace)
+}
+
+// storedHere notes that this Processor stored the mail of sourceKey.
+func (p *Processor) storedHere(sourceKey string) {
+	if sourceKey == "" {
+		return
+	}
+	now := p.now()
+	p.storedMu.Lock()
+	defer p.storedMu.Unlock()
+	if p.storedNow == nil {
+		p.storedNow = map[string]time.Time{}
+	}
+	if len(p.storedNow) >= 10000 {
+		for k, at := range p.storedNow {
+			if now.Sub(at) >= DuplicateGrace {
+				delete(p.storedNow, k)
+			}
+		}
+	}
+	p.storedNow[sourceKey] = now
+}
+
+// storedByOther reports whether a duplicate of sourceKey, stored at at,
+// is another process's to act on: stored moments ago, not by this
+// Processor.
+func (p *Processor) storedByOther(sourceKey string, at time.Time) bool {
+	if sourceKey == "" || p.now().Sub(at) >= DuplicateGrace {
+		return false
+	}
+	p.storedMu.Lock()
+	defer p.storedMu.Unlock()
+	_, mine := p.storedNow[sourceKey]
+	return !mine
 }
 
 func (p *Processor) hook() string {
@@ -184,6 +236,9 @@ func (p *Processor) init() error {
 				return
 			}
 		}
+		var b [8]byte
+		_, _ = rand.Read(b[:])
+		p.name = hex.EncodeToString(b[:])
 		p.tagRe = regexp.MustCompile(`\[` + regexp.QuoteMeta(p.hook()) + `\s*:?\s*(\d{15,27})\]`)
 		tpls := p.Templates
 		if tpls == nil {
@@ -432,7 +487,7 @@ func (p *Processor) one(ctx context.Context, st store.TicketStore, it item) (Res
 		return p.quarantine(ctx, st, it.d, it.reject)
 	}
 	if r, err := st.MailReceipt(ctx, it.d.SourceKey, it.m.ContentKey()); err == nil {
-		return p.duplicate(ctx, st, r)
+		return p.duplicate(ctx, st, r, it.d)
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return Result{}, err
 	}
@@ -460,12 +515,13 @@ func (p *Processor) queueFor(dec Decision) string {
 	return "Inbox"
 }
 
-func (p *Processor) duplicate(ctx context.Context, st store.TicketStore, r store.MailReceipt) (Result, error) {
+func (p *Processor) duplicate(ctx context.Context, st store.TicketStore, r store.MailReceipt, d Delivery) (Result, error) {
 	t, err := st.Ticket(ctx, r.TicketID)
 	if err != nil {
 		return Result{}, err
 	}
-	return Result{Outcome: Duplicate, Ticket: t, Reason: fmt.Sprintf("already stored as article %d", r.ArticleID)}, nil
+	return Result{Outcome: Duplicate, Ticket: t, Reason: fmt.Sprintf("already stored as article %d", r.ArticleID),
+		othersAct: r.SourceKey == d.SourceKey && p.storedByOther(d.SourceKey, r.ReceivedAt)}, nil
 }
 
 func (p *Processor) quarantine(ctx context.Context, st store.TicketStore, d Delivery, reason string) (Result, error) {
@@ -565,12 +621,13 @@ func (p *Processor) ingest(ctx context.Context, st store.TicketStore, d Delivery
 	}
 	stored, err := st.IngestMail(ctx, in)
 	if errors.Is(err, store.ErrDuplicate) {
-		return p.duplicate(ctx, st, stored.Receipt)
+		return p.duplicate(ctx, st, stored.Receipt, d)
 	}
 	if err != nil {
 		return Result{}, err
 	}
 	res.Ticket, res.ArticleID = stored.Ticket, stored.Article.ID
+	p.storedHere(d.SourceKey)
 	if res.Outcome != BounceAdded && res.Outcome != Unmatched {
 		res.note = &Notification{Outcome: res.Outcome, Ticket: res.Ticket, Queue: queue, From: m.From, Subject: m.Subject}
 	}

@@ -2,6 +2,7 @@ package mailticket
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -162,7 +163,7 @@ func (p *Processor) SendQueued(ctx context.Context, s Sender, limit int) (int, e
 	}
 	sent := 0
 	for tried := 0; tried < limit; {
-		queued, err := p.Store.ClaimAutoResponses(ctx, 1, SendClaimLease)
+		queued, err := p.Store.ClaimAutoResponses(ctx, p.name, 1, cmp.Or(p.ClaimLease, SendClaimLease))
 		if err != nil || len(queued) == 0 {
 			return sent, err
 		}

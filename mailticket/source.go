@@ -63,9 +63,11 @@ func (b *batch[ID]) flush(ctx context.Context, handle Handler) (done, quarantine
 		return nil, nil, fmt.Errorf("mailticket: handler returned %d results for %d mails", len(rs), len(ids))
 	}
 	for i, r := range rs {
-		if r.Outcome == Quarantined {
+		switch {
+		case r.othersAct: // the process that stored it acts on it
+		case r.Outcome == Quarantined:
 			quarantined = append(quarantined, ids[i])
-		} else {
+		default:
 			done = append(done, ids[i])
 		}
 	}

@@ -370,12 +370,14 @@ type TicketStore interface {
 	// bytes, oldest first.
 	QueuedAutoResponses(ctx context.Context, limit int) ([]AutoResponse, error)
 	// ClaimAutoResponses returns up to limit queued replies with their
-	// bytes, oldest first, that no sender claimed in the last lease, and
-	// claims them for this caller for lease: two senders, in any
-	// processes on the store, never get the same reply at once. A
-	// sender that dies with its claims leaves them to another once the
-	// lease ends (a reply it sent but did not mark may then go twice).
-	ClaimAutoResponses(ctx context.Context, limit int, lease time.Duration) ([]AutoResponse, error)
+	// bytes, oldest first, that no other sender holds a claim on, and
+	// claims them for sender (a name unique to the caller) for lease:
+	// two senders, in any processes on the store, never get the same
+	// reply at once. A sender gets its own claims again (a reply whose
+	// mark failed). One that dies with its claims leaves them to another
+	// once the lease ends (a reply it sent but did not mark may then go
+	// twice).
+	ClaimAutoResponses(ctx context.Context, sender string, limit int, lease time.Duration) ([]AutoResponse, error)
 	// MarkAutoResponse records a delivery attempt: state sent, failed, or
 	// queued again (with errText) to be retried; attempts are counted,
 	// and a claim (ClaimAutoResponses) ends.

@@ -42,7 +42,7 @@ func (o *ops) QueuedAutoResponses(ctx context.Context, limit int) ([]store.AutoR
 	return collect(rows, scan.AutoResponseWithRaw, "queued auto-responses")
 }
 
-func (o *ops) ClaimAutoResponses(ctx context.Context, limit int, lease time.Duration) ([]store.AutoResponse, error) {
+func (o *ops) ClaimAutoResponses(ctx context.Context, sender string, limit int, lease time.Duration) ([]store.AutoResponse, error) {
 	limit, err := rules.Limit(limit)
 	if err != nil {
 		return nil, err
@@ -55,10 +55,10 @@ func (o *ops) ClaimAutoResponses(ctx context.Context, limit int, lease time.Dura
 		now := rules.Now()
 		// SKIP LOCKED: a concurrent claim takes other rows, never waits
 		// for these nor gets them.
-		rows, err := o.tx.Query(ctx, `UPDATE auto_responses SET claimed_until = $1
-			WHERE id IN (SELECT id FROM auto_responses WHERE state = 'queued' AND (claimed_until IS NULL OR claimed_until <= $2)
-				ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED)
-			RETURNING `+scan.AutoResponseCols+`, raw`, now.Add(lease), now, limit)
+		rows, err := o.tx.Query(ctx, `UPDATE auto_responses SET claimed_until = $1, claimed_by = $2
+			WHERE id IN (SELECT id FROM auto_responses WHERE state = 'queued'
+				AND (claimed_until IS NULL OR claimed_until <= $3 OR claimed_by = $2) ORDER BY id LIMIT $4 FOR UPDATE SKIP LOCKED)
+			RETURNING `+scan.AutoResponseCols+`, raw`, now.Add(lease), sender, now, limit)
 		if err != nil {
 			return err
 		}

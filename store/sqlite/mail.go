@@ -43,7 +43,7 @@ func (o *ops) QueuedAutoResponses(ctx context.Context, limit int) ([]store.AutoR
 	return collect(rows, scan.AutoResponseWithRaw, "queued auto-responses")
 }
 
-func (o *ops) ClaimAutoResponses(ctx context.Context, limit int, lease time.Duration) ([]store.AutoResponse, error) {
+func (o *ops) ClaimAutoResponses(ctx context.Context, sender string, limit int, lease time.Duration) ([]store.AutoResponse, error) {
 	limit, err := rules.Limit(limit)
 	if err != nil {
 		return nil, err
@@ -54,10 +54,10 @@ func (o *ops) ClaimAutoResponses(ctx context.Context, limit int, lease time.Dura
 	var out []store.AutoResponse
 	err = o.write(ctx, func(o *ops) error {
 		now := rules.Now()
-		rows, err := o.w().QueryContext(ctx, `UPDATE auto_responses SET claimed_until = ?
-			WHERE id IN (SELECT id FROM auto_responses WHERE state = 'queued' AND (claimed_until IS NULL OR claimed_until <= ?)
-				ORDER BY id LIMIT ?)
-			RETURNING `+scan.AutoResponseCols+`, raw`, tm(now.Add(lease)), tm(now), limit)
+		rows, err := o.w().QueryContext(ctx, `UPDATE auto_responses SET claimed_until = ?, claimed_by = ?
+			WHERE id IN (SELECT id FROM auto_responses WHERE state = 'queued'
+				AND (claimed_until IS NULL OR claimed_until <= ? OR claimed_by = ?) ORDER BY id LIMIT ?)
+			RETURNING `+scan.AutoResponseCols+`, raw`, tm(now.Add(lease)), sender, tm(now), sender, limit)
 		if err != nil {
 			return err
 		}

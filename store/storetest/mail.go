@@ -168,8 +168,8 @@ func testAutoResponseClaims(t *testing.T, e *env) {
 			if w%2 == 1 {
 				st = other
 			}
-			for {
-				rs, err := st.ClaimAutoResponses(ctx, 3, time.Minute)
+			for k := 0; ; k++ { // a sender a claim: one gets its own claims again
+				rs, err := st.ClaimAutoResponses(ctx, fmt.Sprint("sender", w, "-", k), 3, time.Minute)
 				if err != nil {
 					t.Errorf("claim: %v", err)
 					return
@@ -199,18 +199,21 @@ func testAutoResponseClaims(t *testing.T, e *env) {
 		}
 	}
 	must(t, e.MarkAutoResponse(ctx, first, store.AutoResponseQueued, "451 later"))
-	rs, err := other.ClaimAutoResponses(ctx, 10, 50*time.Millisecond)
+	rs, err := other.ClaimAutoResponses(ctx, "a", 10, 50*time.Millisecond)
 	must(t, err)
 	eq(t, "the one queued again", len(rs), 1)
 	eq(t, "its id", rs[0].ID, first)
-	rs, err = e.ClaimAutoResponses(ctx, 10, time.Minute)
+	rs, err = e.ClaimAutoResponses(ctx, "b", 10, time.Minute)
 	must(t, err)
-	eq(t, "claimed meanwhile", len(rs), 0)
+	eq(t, "claimed by another meanwhile", len(rs), 0)
+	rs, err = e.ClaimAutoResponses(ctx, "a", 10, 50*time.Millisecond)
+	must(t, err)
+	eq(t, "its own claim, again", len(rs), 1)
 	time.Sleep(100 * time.Millisecond)
-	rs, err = e.ClaimAutoResponses(ctx, 10, time.Minute)
+	rs, err = e.ClaimAutoResponses(ctx, "b", 10, time.Minute)
 	must(t, err)
 	eq(t, "taken over after the lease", len(rs), 1)
-	_, err = e.ClaimAutoResponses(ctx, 10, 0)
+	_, err = e.ClaimAutoResponses(ctx, "b", 10, 0)
 	wantErr(t, err, store.ErrInvalid)
 }
 

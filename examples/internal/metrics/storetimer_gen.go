@@ -234,9 +234,9 @@ func (o timedOps) ChatOperators(a0 context.Context) ([]store.ChatOperator, error
 	return o.ops.ChatOperators(a0)
 }
 
-func (o timedOps) ClaimAutoResponses(a0 context.Context, a1 int, a2 time.Duration) ([]store.AutoResponse, error) {
+func (o timedOps) ClaimAutoResponses(a0 context.Context, a1 string, a2 int, a3 time.Duration) ([]store.AutoResponse, error) {
 	defer o.t.observe(22, time.Now())
-	return o.ops.ClaimAutoResponses(a0, a1, a2)
+	return o.ops.ClaimAutoResponses(a0, a1, a2, a3)
 }
 
 func (o timedOps) ClaimTransmissions(a0 context.Context, a1 int64, a2 int, a3 time.Time) ([]store.Transmission, error) {
