@@ -65,8 +65,10 @@
 // stored once (its receipt) and acted on (flagged, moved, deleted) by
 // the one that stored it (the other leaves it for [DuplicateGrace], in
 // case that one died before acting), and each reply in the outbox is
-// claimed by the one that sends it ([Processor.SendQueued]). Nothing
-// here logs unless given a
+// claimed by the one that sends it ([Processor.SendQueued]). Mail that
+// stores no receipt of its own source (quarantined, ignored by a filter,
+// or stored before from another mailbox) may still be acted on by both.
+// Nothing here logs unless given a
 // *slog.Logger, and nothing blocks without a context: the IMAP client
 // (go-imap v2, which has no context support) is closed by a watchdog when
 // the context ends.

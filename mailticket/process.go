@@ -164,7 +164,8 @@ type Processor struct {
 	queues    map[string]int64
 	queueName map[int64]string
 
-	name      string // this Processor among the senders of an outbox (ClaimAutoResponses)
+	name      string     // this Processor among the senders of an outbox (ClaimAutoResponses)
+	sendMu    sync.Mutex // one SendQueued of this Processor at a time: its claims are all its own
 	storedMu  sync.Mutex
 	storedNow map[string]time.Time // source keys this Processor stored, lately (see DuplicateGrace)
 }

@@ -161,6 +161,10 @@ func (p *Processor) SendQueued(ctx context.Context, s Sender, limit int) (int, e
 	if limit <= 0 {
 		limit = 100
 	}
+	// A Processor takes back its own claims (a reply whose mark failed):
+	// its calls (a Poller's sources each make them) go one at a time.
+	p.sendMu.Lock()
+	defer p.sendMu.Unlock()
 	sent := 0
 	for tried := 0; tried < limit; {
 		queued, err := p.Store.ClaimAutoResponses(ctx, p.name, 1, cmp.Or(p.ClaimLease, SendClaimLease))
