@@ -92,11 +92,7 @@ func TestAttack3RefWrapReceiptLandsOnNewer(t *testing.T) {
 func TestAttack3SameTextSameSecondBothStored(t *testing.T) {
 	onSQLite(t, func(t *testing.T, st store.Store) {
 		ctx := testCtx(t, 30*time.Second)
-		sims := newSimModems()
-		sim := sims.add(t, "a", nil)
-		op := addModemOperator(t, st, "stick", "sim:a", nil)
-		g := startGatewayWith(t, st, func(c *Config) { c.OpenModem = sims.open })
-		waitFor(t, func() bool { return operatorStatus(t, g, op.ID).Bound == 1 })
+		sim, _, _ := oneModem(t, st, nil)
 		for sec := time.Now().Second(); time.Now().Second() == sec; {
 			time.Sleep(time.Millisecond) // start of a second: both get one SCTS
 		}
@@ -323,13 +319,9 @@ func TestAttack3ModemLatin1DataCodingGarbled(t *testing.T) {
 		bad := store.Operator{Name: "x", Kind: store.KindModem, Modem: store.ModemSettings{Device: "sim:a"},
 			Params: []store.OperatorParam{{Command: "submit_sm", Name: "data_coding", Value: "3"}}}
 		assert.ErrorContains(t, CheckOperator(bad), "a modem sends 0 (GSM 7-bit) or 8 (UCS-2)")
-		sims := newSimModems()
-		sim := sims.add(t, "a", nil)
-		op := addModemOperator(t, st, "stick", "sim:a", func(o *store.Operator) {
+		sim, _, g := oneModem(t, st, func(o *store.Operator) {
 			o.Params = []store.OperatorParam{{Command: "submit_sm", Name: "data_coding", Value: "0x08"}}
 		})
-		g := startGatewayWith(t, st, func(c *Config) { c.OpenModem = sims.open })
-		waitFor(t, func() bool { return operatorStatus(t, g, op.ID).Bound == 1 })
 		loadCSV(t, g, "c", "04141234567,café olé\n")
 		waitFor(t, func() bool { return len(sim.Submitted()) == 1 })
 		assert.Equal(t, "café olé", sim.Submitted()[0].Text)

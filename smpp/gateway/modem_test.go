@@ -74,6 +74,18 @@ func (s *simModems) openedCount(device string) int {
 	return s.opened[device]
 }
 
+// oneModem runs a gateway with one modem operator (changed by mod) on a
+// simulated modem in memory, and waits until the modem is ready.
+func oneModem(t *testing.T, st store.Store, mod func(*store.Operator)) (*modemtest.Modem, store.Operator, *Gateway) {
+	t.Helper()
+	sims := newSimModems()
+	sim := sims.add(t, "a", nil)
+	op := addModemOperator(t, st, "stick", "sim:a", mod)
+	g := startGatewayWith(t, st, func(c *Config) { c.OpenModem = sims.open })
+	waitFor(t, func() bool { return operatorStatus(t, g, op.ID).Bound == 1 })
+	return sim, op, g
+}
+
 func addModemOperator(t *testing.T, st store.Store, name, device string, mod func(*store.Operator)) store.Operator {
 	t.Helper()
 	op := store.Operator{Name: name, Kind: store.KindModem, Enabled: true, Prefixes: []string{"58414"},
@@ -407,11 +419,7 @@ func TestModemOpenThatHangs(t *testing.T) {
 func TestModemRefusals(t *testing.T) {
 	eachStore(t, func(t *testing.T, st store.Store) {
 		ctx := testCtx(t, 60*time.Second)
-		sims := newSimModems()
-		sim := sims.add(t, "a", nil)
-		op := addModemOperator(t, st, "stick", "sim:a", nil)
-		g := startGatewayWith(t, st, func(c *Config) { c.OpenModem = sims.open })
-		waitFor(t, func() bool { return operatorStatus(t, g, op.ID).Bound == 1 })
+		sim, op, g := oneModem(t, st, nil)
 		sim.FailNext(42, 42) // congestion, twice
 		rep, err := g.LoadCSV(ctx, Batch{Client: "acme", Name: "t", CSV: strings.NewReader("04141234567,uno\n")})
 		require.NoError(t, err)

@@ -481,13 +481,7 @@ func (l *modemLink) report(s modem.StatusReport) {
 		ErrorCode: int(s.Status), DoneAt: s.Done, SubmittedAt: s.SCTS, DateTolerance: r.p.reportTolerance,
 		Raw: fmt.Sprintf("status report ref:%d recipient:%s status:0x%02X scts:%s done:%s", s.Ref, s.Recipient, s.Status,
 			s.SCTS.Format(time.RFC3339), s.Done.Format(time.RFC3339))}
-	now := time.Now()
-	if d := now.Sub(rc.SubmittedAt); d > maxSubmitDateSkew || d < -maxSubmitDateSkew {
-		rc.SubmittedAt = time.Time{}
-	}
-	if rc.DoneAt.IsZero() {
-		rc.DoneAt = now
-	}
+	settleDates(&rc, time.Now())
 	r.stats.receipts.Add(1)
 	r.g.rec.add(receiptWrite(rc, r.logUnrecorded("status report", 0)))
 }

@@ -399,14 +399,8 @@ const maxSubmitDateSkew = 10 * 24 * time.Hour
 
 // receiptFrom turns an SMSC receipt into the store's.
 func receiptFrom(operatorID int64, messageID string, r *coding.Receipt) store.DeliveryReceipt {
-	now := time.Now()
 	dr := store.DeliveryReceipt{OperatorID: operatorID, MessageID: messageID, DoneAt: r.DoneDate, SubmittedAt: r.SubmitDate}
-	if d := now.Sub(dr.SubmittedAt); d > maxSubmitDateSkew || d < -maxSubmitDateSkew {
-		dr.SubmittedAt = time.Time{}
-	}
-	if dr.DoneAt.IsZero() {
-		dr.DoneAt = now
-	}
+	settleDates(&dr, time.Now())
 	dr.State = stateOf(r.State)
 	if r.NetworkError != 0 {
 		dr.ErrorCode = int(r.NetworkError)
@@ -414,6 +408,18 @@ func receiptFrom(operatorID int64, messageID string, r *coding.Receipt) store.De
 		dr.ErrorCode = n
 	}
 	return dr
+}
+
+// settleDates drops a receipt's submit date too far from now to be read
+// right (see maxSubmitDateSkew) and dates a receipt without its done
+// time now.
+func settleDates(rc *store.DeliveryReceipt, now time.Time) {
+	if d := now.Sub(rc.SubmittedAt); d > maxSubmitDateSkew || d < -maxSubmitDateSkew {
+		rc.SubmittedAt = time.Time{}
+	}
+	if rc.DoneAt.IsZero() {
+		rc.DoneAt = now
+	}
 }
 
 func parseCode(s string) (int, error) {
