@@ -222,6 +222,14 @@ func TestModemsBesideSMPP(t *testing.T) {
 		assert.Equal(t, "Gracias, ¿a qué hora llega?", mos[0].Text)
 		assert.Equal(t, mem.ID, mos[0].OperatorID)
 		assert.NotZero(t, mos[0].TransmissionID, "linked to the message sent to that number")
+		// Status by number: the message the modem sent, as its report left it.
+		last, err := g.Status(ctx, "0414-1000003")
+		require.NoError(t, err)
+		assert.Equal(t, mos[0].TransmissionID, last.ID)
+		assert.True(t, last.State.Final(), "%s", last.State)
+		if last.OperatorID != smscOp.ID {
+			assert.Contains(t, status, last.MessageID, "a modem's message id")
+		}
 		waitFor(t, func() bool { return memSim.Stored() == 0 })
 	})
 }
